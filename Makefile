@@ -1,0 +1,69 @@
+# Everything a newcomer needs: `make run` and `make test`. Nothing is installed by hand:
+# the first target that needs Python builds .venv from uv.lock.
+SHELL := /bin/bash
+PYTHON ?= python3
+UV_VERSION := 0.13.9
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+VENV := .venv
+PY := $(VENV)/bin/python
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+export UV_PYTHON := $(shell command -v $(PYTHON))
+export PYTHONDONTWRITEBYTECODE := 1
+
+.DEFAULT_GOAL := help
+
+.PHONY: help
+help: ## List the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+$(UV):
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+$(VENV)/.synced: uv.lock pyproject.toml | $(UV)
+	$(UV) sync --locked --quiet
+	@touch $@
+
+.PHONY: install
+install: $(VENV)/.synced ## Create .venv from the lock file
+
+.PHONY: lock
+lock: | $(UV) ## Re-resolve dependencies into uv.lock
+	$(UV) lock
+
+.PHONY: run
+run: install ## The whole system: infrastructure, migrations, services, workers, sandbox
+	$(PY) -m devstack.run
+
+.PHONY: test
+test: install ## Every test (environment's PostgreSQL/Redis when set, else embedded ones)
+	$(PY) -m devstack.with_infra -- $(PY) -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
+
+.PHONY: lint
+lint: install ## ruff and mypy
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy .
+
+.PHONY: fmt
+fmt: install ## Format and autofix
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+.PHONY: bench
+bench: install ## Benchmarks with their reference figures, as ratios
+	$(PY) -m devstack.with_infra -- $(PY) -m bench
+
+.PHONY: demo
+demo: install ## A seller's day through the running system (needs `make run`)
+	$(PY) -m devstack.demo
+
+.PHONY: migrate
+migrate: install ## Apply every service's migrations to DATABASE_URL
+	$(PY) -m devstack.migrate
+
+.PHONY: clean
+clean: ## Remove the virtualenvs and embedded data
+	rm -rf $(VENV) $(TOOLS) .data

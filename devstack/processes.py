@@ -1,0 +1,84 @@
+"""What `make run` starts: each service's API and worker, and the sandbox."""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class ProcessSpec:
+    name: str
+    argv: list[str]
+    env: dict[str, str] = field(default_factory=dict)
+    health_url: str | None = None
+
+
+@dataclass(frozen=True)
+class Ports:
+    allocation: int = int(os.environ.get("ALLOCATION_PORT", "8001"))
+    shipping: int = int(os.environ.get("SHIPPING_PORT", "8002"))
+    tracking: int = int(os.environ.get("TRACKING_PORT", "8003"))
+    sandbox: int = int(os.environ.get("SANDBOX_PORT", "8009"))
+
+
+def _uvicorn(module: str, port: int) -> list[str]:
+    return [
+        sys.executable, "-m", "uvicorn", module,
+        "--host", "127.0.0.1", "--port", str(port),
+        "--no-access-log", "--loop", "uvloop", "--http", "httptools",
+        "--timeout-graceful-shutdown", "5",
+    ]  # fmt: skip
+
+
+def _arq(module: str) -> list[str]:
+    return [sys.executable, "-m", "arq", module]
+
+
+def service_env(ports: Ports) -> dict[str, str]:
+    """URLs each process needs to find the others."""
+    base = "http://127.0.0.1"
+    sandbox = f"{base}:{ports.sandbox}"
+    return {
+        "ALLOCATION_PORT": str(ports.allocation),
+        "SHIPPING_PORT": str(ports.shipping),
+        "TRACKING_PORT": str(ports.tracking),
+        "SANDBOX_PORT": str(ports.sandbox),
+        "ALLOCATION_COURIER_URL": f"{sandbox}/courier",
+        "SHIPPING_ALLOCATION_URL": f"{base}:{ports.allocation}",
+        "SHIPPING_TRACKING_URL": f"{base}:{ports.tracking}",
+        "SHIPPING_MARKETPLACE_URL": f"{sandbox}/router/rest",
+        "TRACKING_ALLOCATION_URL": f"{base}:{ports.allocation}",
+        "TRACKING_SHIPPING_URL": f"{base}:{ports.shipping}",
+        "TRACKING_PROVIDER_URL": f"{sandbox}/kuaidi100",
+        "TRACKING_PUBLIC_URL": f"{base}:{ports.tracking}",
+        "SANDBOX_MARKETPLACE_WEBHOOK_URL": f"{base}:{ports.shipping}/webhooks/marketplace",
+    }
+
+
+def all_processes(ports: Ports) -> list[ProcessSpec]:
+    def health(port: int) -> str:
+        return f"http://127.0.0.1:{port}/healthz"
+
+    return [
+        ProcessSpec("sandbox", _uvicorn("services.sandbox.main:app", ports.sandbox), health_url=health(ports.sandbox)),
+        ProcessSpec(
+            "allocation",
+            _uvicorn("services.allocation.main:app", ports.allocation),
+            health_url=health(ports.allocation),
+        ),
+        ProcessSpec("allocation-worker", _arq("services.allocation.tasks.WorkerSettings")),
+        ProcessSpec(
+            "shipping",
+            _uvicorn("services.shipping.main:app", ports.shipping),
+            health_url=health(ports.shipping),
+        ),
+        ProcessSpec("shipping-worker", _arq("services.shipping.tasks.WorkerSettings")),
+        ProcessSpec(
+            "tracking",
+            _uvicorn("services.tracking.main:app", ports.tracking),
+            health_url=health(ports.tracking),
+        ),
+        ProcessSpec("tracking-worker", _arq("services.tracking.tasks.WorkerSettings")),
+    ]

@@ -1,0 +1,154 @@
+"""Builds a service's FastAPI app: lifespan resources, middleware, error shape, health, metrics."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Annotated, Any
+
+import httpx
+from fastapi import APIRouter, Depends, FastAPI, Request
+from sqlalchemy import Table, text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from runtime.auth import AuthConfig, ShopKeyResolver
+from runtime.db import UnitOfWork, make_engine, make_sessionmaker, unit_of_work
+from runtime.errors import error_response, install_error_handlers
+from runtime.http import make_http_client
+from runtime.jobs import JobQueue, queue_name
+from runtime.logging import configure_logging, get_logger
+from runtime.metrics import router as metrics_router
+from runtime.middleware import RequestContextMiddleware
+from runtime.openapi import ERROR_RESPONSES
+from runtime.settings import ServiceSettings
+from runtime.worker import create_arq_pool
+from shared.errors import ErrorCode
+
+log = get_logger(__name__)
+
+
+@dataclass
+class ServiceRuntime:
+    """The process's shared clients, built once in the lifespan."""
+
+    service: str
+    settings: ServiceSettings
+    engine: AsyncEngine
+    sessionmaker: async_sessionmaker[AsyncSession]
+    redis: Any
+    queue: JobQueue
+    http: httpx.AsyncClient
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+ResolverFactory = Callable[[ServiceRuntime], ShopKeyResolver]
+Hook = Callable[[ServiceRuntime], Awaitable[None]]
+
+
+def get_runtime(request: Request) -> ServiceRuntime:
+    rt: ServiceRuntime = request.app.state.runtime
+    return rt
+
+
+RuntimeDep = Annotated[ServiceRuntime, Depends(get_runtime)]
+
+
+async def get_uow(request: Request) -> AsyncIterator[UnitOfWork]:
+    rt = get_runtime(request)
+    async for uow in unit_of_work(rt.sessionmaker, rt.queue):
+        yield uow
+
+
+UowDep = Annotated[UnitOfWork, Depends(get_uow)]
+
+
+def health_router() -> APIRouter:
+    router = APIRouter(tags=["operations"])
+
+    @router.get("/healthz", summary="Liveness: the process is up")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @router.get(
+        "/readyz",
+        summary="Readiness: the database and Redis answer",
+        responses={503: ERROR_RESPONSES[503]},
+    )
+    async def readyz(rt: RuntimeDep) -> Any:
+        problems: dict[str, str] = {}
+        try:
+            async with rt.engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+        except Exception as exc:
+            problems["database"] = type(exc).__name__
+        try:
+            await rt.redis.ping()
+        except Exception as exc:
+            problems["redis"] = type(exc).__name__
+        if problems:
+            return error_response(503, ErrorCode.UNAVAILABLE, "not ready", problems, {"Retry-After": "2"})
+        return {"status": "ready"}
+
+    return router
+
+
+def create_service_app(
+    *,
+    service: str,
+    settings: ServiceSettings,
+    outbox: Table,
+    routers: Sequence[APIRouter],
+    resolver: ResolverFactory,
+    title: str,
+    description: str,
+    version: str = "0.1.0",
+    openapi_tags: list[dict[str, Any]] | None = None,
+    on_startup: Hook | None = None,
+    on_shutdown: Hook | None = None,
+) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        configure_logging(service, settings.log_level, settings.log_json)
+        engine = make_engine(settings.database_url, pool_size=settings.db_pool_size)
+        redis = await create_arq_pool(settings)
+        rt = ServiceRuntime(
+            service=service,
+            settings=settings,
+            engine=engine,
+            sessionmaker=make_sessionmaker(engine),
+            redis=redis,
+            queue=JobQueue(redis, outbox, queue_name(service)),
+            http=make_http_client(settings),
+        )
+        app.state.runtime = rt
+        app.state.auth = AuthConfig(
+            settings.admin_key.get_secret_value(), settings.internal_key.get_secret_value(), resolver(rt)
+        )
+        if on_startup is not None:
+            await on_startup(rt)
+        log.info("service_started", port=settings.port)
+        try:
+            yield
+        finally:
+            if on_shutdown is not None:
+                await on_shutdown(rt)
+            await rt.http.aclose()
+            await redis.aclose()
+            await engine.dispose()
+
+    app = FastAPI(
+        title=title,
+        description=description,
+        version=version,
+        lifespan=lifespan,
+        openapi_tags=openapi_tags,
+        responses={401: ERROR_RESPONSES[401], 422: ERROR_RESPONSES[422]},
+    )
+    app.add_middleware(RequestContextMiddleware, service=service, max_body_bytes=settings.max_body_bytes)
+    install_error_handlers(app)
+    app.include_router(health_router())
+    app.include_router(metrics_router)
+    for router in routers:
+        app.include_router(router)
+    return app

@@ -1,0 +1,170 @@
+"""Who is calling: operators (admin key), other services (internal key) or a shop (its API key).
+
+Shop keys look like ``wbk_<key id>_<secret>``; only a SHA-256 of the secret is stored (the secret
+is 32 random bytes, so a slow hash adds nothing). The allocation service owns shops and keys; the
+other services resolve a key by asking it, and cache the answer briefly.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import time
+from dataclasses import dataclass
+from typing import Annotated, Literal, Protocol
+
+import httpx
+from fastapi import Depends, Request
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+
+from runtime.errors import Forbidden, Unauthorized
+
+KEY_PREFIX = "wbk"
+SHOP_HEADER = "X-Shop-Id"
+CACHE_TTL_S = 30.0
+
+
+@dataclass(frozen=True)
+class Principal:
+    kind: Literal["admin", "internal", "shop"]
+    shop_id: str | None = None
+
+    def require_shop_id(self) -> str:
+        if self.shop_id is None:
+            raise Unauthorized("this endpoint acts for a shop: use a shop key, or the internal key with X-Shop-Id")
+        return self.shop_id
+
+
+@dataclass(frozen=True)
+class NewKey:
+    key_id: str
+    secret_hash: str
+    plaintext: str
+
+
+def generate_key() -> NewKey:
+    key_id = secrets.token_hex(8)
+    secret = secrets.token_hex(24)
+    return NewKey(key_id, hash_secret(secret), f"{KEY_PREFIX}_{key_id}_{secret}")
+
+
+def hash_secret(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def parse_key(key: str) -> tuple[str, str] | None:
+    parts = key.split("_", 2)
+    if len(parts) != 3 or parts[0] != KEY_PREFIX or not parts[1] or not parts[2]:
+        return None
+    return parts[1], parts[2]
+
+
+class ShopKeyResolver(Protocol):
+    async def resolve(self, key_id: str, secret_hash: str) -> str | None:
+        """The shop id owning this key, or None when unknown or revoked."""
+
+
+class CachedResolver:
+    """Positive answers are cached for a short time: a revoked key stops working within
+    ``ttl`` seconds, and the hot path does not pay a lookup per request."""
+
+    def __init__(self, inner: ShopKeyResolver, ttl: float = CACHE_TTL_S) -> None:
+        self._inner = inner
+        self._ttl = ttl
+        self._cache: dict[tuple[str, str], tuple[float, str]] = {}
+
+    async def resolve(self, key_id: str, secret_hash: str) -> str | None:
+        now = time.monotonic()
+        hit = self._cache.get((key_id, secret_hash))
+        if hit is not None and hit[0] > now:
+            return hit[1]
+        shop_id = await self._inner.resolve(key_id, secret_hash)
+        if shop_id is not None:
+            if len(self._cache) > 10_000:
+                self._cache.clear()
+            self._cache[(key_id, secret_hash)] = (now + self._ttl, shop_id)
+        return shop_id
+
+    def forget(self, key_id: str) -> None:
+        for k in [k for k in self._cache if k[0] == key_id]:
+            del self._cache[k]
+
+
+class HttpKeyResolver:
+    """Resolves shop keys through the allocation service's internal introspection endpoint."""
+
+    def __init__(self, client: httpx.AsyncClient, base_url: str, internal_key: str) -> None:
+        self._client = client
+        self._url = base_url.rstrip("/") + "/internal/v1/keys/introspect"
+        self._internal_key = internal_key
+
+    async def resolve(self, key_id: str, secret_hash: str) -> str | None:
+        resp = await self._client.post(
+            self._url,
+            json={"key_id": key_id, "secret_hash": secret_hash},
+            headers={"Authorization": f"Bearer {self._internal_key}"},
+        )
+        if resp.status_code == 404:
+            return None
+        resp.raise_for_status()
+        shop_id: str = resp.json()["shop_id"]
+        return shop_id
+
+
+@dataclass
+class AuthConfig:
+    admin_key: str
+    internal_key: str
+    resolver: ShopKeyResolver
+
+
+_bearer = HTTPBearer(auto_error=False, description="Admin key, internal key or a shop API key")
+_api_key = APIKeyHeader(name="X-API-Key", auto_error=False, description="Alternative to the bearer header")
+
+
+async def get_principal(
+    request: Request,
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    api_key: Annotated[str | None, Depends(_api_key)],
+) -> Principal:
+    key = bearer.credentials if bearer is not None else api_key
+    if not key:
+        raise Unauthorized("missing API key: send Authorization: Bearer <key>")
+    config: AuthConfig = request.app.state.auth
+    if hmac.compare_digest(key.encode(), config.admin_key.encode()):
+        return Principal("admin", request.headers.get(SHOP_HEADER) or None)
+    if hmac.compare_digest(key.encode(), config.internal_key.encode()):
+        shop_id = request.headers.get(SHOP_HEADER)
+        return Principal("internal", shop_id or None)
+    parsed = parse_key(key)
+    if parsed is not None:
+        shop_id = await config.resolver.resolve(parsed[0], hash_secret(parsed[1]))
+        if shop_id is not None:
+            return Principal("shop", shop_id)
+    raise Unauthorized("invalid or revoked API key")
+
+
+PrincipalDep = Annotated[Principal, Depends(get_principal)]
+
+
+async def require_admin(principal: PrincipalDep) -> Principal:
+    if principal.kind != "admin":
+        raise Forbidden("this endpoint needs the admin key")
+    return principal
+
+
+async def require_internal(principal: PrincipalDep) -> Principal:
+    if principal.kind not in ("internal", "admin"):
+        raise Forbidden("this endpoint is for the platform's services")
+    return principal
+
+
+async def require_shop(principal: PrincipalDep) -> str:
+    """The shop the request acts for: a shop key's own shop, or X-Shop-Id from a service."""
+    return principal.require_shop_id()
+
+
+AdminDep = Annotated[Principal, Depends(require_admin)]
+InternalDep = Annotated[Principal, Depends(require_internal)]
+ShopIdDep = Annotated[str, Depends(require_shop)]

@@ -1,0 +1,170 @@
+"""The one error shape, ``{"error": {"code", "message", "details"}}``, for every 4xx and 5xx."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import asyncpg
+import sqlalchemy.exc
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from runtime.logging import get_logger
+from shared.errors import ErrorCode
+
+log = get_logger(__name__)
+
+_STATUS_CODES: dict[int, str] = {
+    400: ErrorCode.VALIDATION_ERROR,
+    401: ErrorCode.UNAUTHORIZED,
+    403: ErrorCode.FORBIDDEN,
+    404: ErrorCode.NOT_FOUND,
+    405: "method_not_allowed",
+    409: ErrorCode.CONFLICT,
+    413: ErrorCode.PAYLOAD_TOO_LARGE,
+    415: "unsupported_media_type",
+    429: ErrorCode.RATE_LIMITED,
+}
+
+
+class AppError(Exception):
+    """An error the API reports on purpose: a stable code, a human message and an HTTP status."""
+
+    status_code = 400
+    code: str = ErrorCode.VALIDATION_ERROR
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        status_code: int | None = None,
+        details: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+        if status_code is not None:
+            self.status_code = status_code
+        self.details = details or {}
+        self.headers = headers
+
+
+class NotFound(AppError):
+    status_code = 404
+    code = ErrorCode.NOT_FOUND
+
+
+class Conflict(AppError):
+    status_code = 409
+    code = ErrorCode.CONFLICT
+
+
+class Unauthorized(AppError):
+    status_code = 401
+    code = ErrorCode.UNAUTHORIZED
+
+
+class Forbidden(AppError):
+    status_code = 403
+    code = ErrorCode.FORBIDDEN
+
+
+class Unavailable(AppError):
+    status_code = 503
+    code = ErrorCode.UNAVAILABLE
+
+
+def error_body(code: str, message: str, details: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {"error": {"code": str(code), "message": message, "details": details or {}}}
+
+
+def error_response(
+    status: int,
+    code: str,
+    message: str,
+    details: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    return JSONResponse(error_body(code, message, details), status_code=status, headers=headers)
+
+
+def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
+    out = []
+    for err in exc.errors():
+        loc = [str(p) for p in err.get("loc", ())]
+        out.append(
+            {
+                "field": ".".join(loc[1:]) or ".".join(loc),
+                "in": loc[0] if loc else "body",
+                "message": err.get("msg", ""),
+            }
+        )
+    return out
+
+
+async def _app_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, AppError)
+    return error_response(exc.status_code, exc.code, exc.message, exc.details, exc.headers)
+
+
+async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    fields = _field_errors(exc)
+    names = ", ".join(f["field"] for f in fields)
+    return error_response(422, ErrorCode.VALIDATION_ERROR, f"invalid request: {names}", {"fields": fields})
+
+
+async def _http_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    code = _STATUS_CODES.get(exc.status_code, "http_error")
+    message = exc.detail if isinstance(exc.detail, str) else "request failed"
+    return error_response(exc.status_code, code, message, headers=getattr(exc, "headers", None))
+
+
+async def _database_down(_: Request, exc: Exception) -> JSONResponse:
+    # A connection-level failure (database restarting): the request did not happen; tell the
+    # caller to come back rather than reporting a server bug.
+    log.warning("database_unavailable", error=type(exc).__name__)
+    return error_response(
+        503, ErrorCode.UNAVAILABLE, "the database is unavailable, retry shortly", headers={"Retry-After": "2"}
+    )
+
+
+async def _unhandled(_: Request, exc: Exception) -> JSONResponse:
+    if is_connection_error(exc):
+        return await _database_down(_, exc)
+    log.exception("unhandled_error", error=type(exc).__name__)
+    return error_response(500, ErrorCode.INTERNAL_ERROR, "internal error; the request id identifies it in logs")
+
+
+def is_connection_error(exc: BaseException) -> bool:
+    seen: set[int] = set()
+    cur: BaseException | None = exc
+    while cur is not None and id(cur) not in seen:
+        seen.add(id(cur))
+        if isinstance(
+            cur,
+            ConnectionError
+            | OSError
+            | asyncpg.exceptions.ConnectionDoesNotExistError
+            | asyncpg.exceptions.CannotConnectNowError
+            | asyncpg.exceptions.AdminShutdownError
+            | asyncpg.exceptions.InterfaceError,
+        ):
+            return True
+        if isinstance(cur, sqlalchemy.exc.DBAPIError) and cur.connection_invalidated:
+            return True
+        cur = cur.__cause__ or cur.__context__
+    return False
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(AppError, _app_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unhandled)

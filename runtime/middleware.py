@@ -1,0 +1,105 @@
+"""Pure ASGI middleware (no BaseHTTPMiddleware: it costs too much on hot paths): request ids,
+latency metrics, one log line per request, and the body size limit."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import orjson
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from runtime.context import REQUEST_ID_HEADER, new_request_id, request_id_var
+from runtime.errors import error_body
+from runtime.logging import get_logger
+from runtime.metrics import REQUEST_LATENCY, REQUESTS_REJECTED
+from shared.errors import ErrorCode
+
+log = get_logger("http")
+_RID_HEADER = REQUEST_ID_HEADER.lower().encode()
+_QUIET_PATHS = {"/healthz", "/readyz", "/metrics"}
+
+
+class RequestContextMiddleware:
+    def __init__(self, app: ASGIApp, service: str, max_body_bytes: int) -> None:
+        self.app = app
+        self.service = service
+        self.max_body = max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        rid = None
+        length = None
+        for name, value in scope["headers"]:
+            if name == _RID_HEADER:
+                rid = value.decode("latin-1")[:64]
+            elif name == b"content-length":
+                length = value
+        rid = rid or new_request_id()
+        token = request_id_var.set(rid)
+        start = time.perf_counter()
+        status = 500
+        rid_bytes = rid.encode()
+
+        async def send_wrapper(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message["headers"] = [*message.get("headers", []), (_RID_HEADER, rid_bytes)]
+            await send(message)
+
+        try:
+            if length is not None and (not length.isdigit() or int(length) > self.max_body):
+                REQUESTS_REJECTED.labels(self.service, "body_too_large").inc()
+                await _reply(send_wrapper, 413, ErrorCode.PAYLOAD_TOO_LARGE, f"body larger than {self.max_body} bytes")
+                return
+            await self.app(scope, _limited(receive, self.max_body), send_wrapper)
+        except _BodyTooLarge:
+            await _reply(send_wrapper, 413, ErrorCode.PAYLOAD_TOO_LARGE, f"body larger than {self.max_body} bytes")
+        finally:
+            elapsed = time.perf_counter() - start
+            route = scope.get("route")
+            template = getattr(route, "path", None) or "unmatched"
+            REQUEST_LATENCY.labels(self.service, scope["method"], template, str(status)).observe(elapsed)
+            if scope["path"] not in _QUIET_PATHS:
+                log.info(
+                    "request",
+                    method=scope["method"],
+                    route=template,
+                    status=status,
+                    ms=round(elapsed * 1000, 2),
+                )
+            request_id_var.reset(token)
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+def _limited(receive: Receive, limit: int) -> Receive:
+    seen = 0
+
+    async def wrapped() -> Message:
+        nonlocal seen
+        message = await receive()
+        if message["type"] == "http.request":
+            seen += len(message.get("body", b""))
+            if seen > limit:
+                raise _BodyTooLarge
+        return message
+
+    return wrapped
+
+
+async def _reply(send: Any, status: int, code: str, message: str) -> None:
+    body = orjson.dumps(error_body(code, message))
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})

@@ -1,0 +1,119 @@
+"""arq worker plumbing shared by every service: context, outbox bookkeeping, the sweeper."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+import httpx
+from arq import cron
+from arq.connections import RedisSettings, create_pool
+from arq.cron import CronJob
+from sqlalchemy import Table
+
+from runtime.db import make_engine, make_sessionmaker
+from runtime.http import make_http_client
+from runtime.jobs import (
+    JobQueue,
+    delete_outbox_row,
+    job_deserializer,
+    job_serializer,
+    queue_name,
+    resend_outbox,
+)
+from runtime.logging import configure_logging, get_logger
+from runtime.settings import ServiceSettings
+
+log = get_logger(__name__)
+
+Ctx = dict[str, Any]
+JobFn = Callable[..., Awaitable[Any]]
+
+
+def _outboxed(fn: JobFn, max_tries: int) -> JobFn:
+    """Delete the job's outbox row once it has run (or run out of tries), so the sweeper stops
+    resending it."""
+
+    @functools.wraps(fn)
+    async def wrapper(ctx: Ctx, *args: Any, **kwargs: Any) -> Any:
+        try:
+            result = await fn(ctx, *args, **kwargs)
+        except Exception:
+            if ctx.get("job_try", 1) >= max_tries:
+                log.error("job_gave_up", function=fn.__name__, job_id=ctx.get("job_id"))
+                await delete_outbox_row(ctx["engine"], ctx["outbox"], ctx["job_id"])
+            raise
+        await delete_outbox_row(ctx["engine"], ctx["outbox"], ctx["job_id"])
+        return result
+
+    return wrapper
+
+
+async def sweep_outbox(ctx: Ctx) -> int:
+    return await resend_outbox(ctx["engine"], ctx["queue"])
+
+
+def build_worker_settings(
+    service: str,
+    get_settings: Callable[[], ServiceSettings],
+    outbox: Table,
+    functions: Sequence[JobFn],
+    cron_jobs: Sequence[CronJob] = (),
+    on_startup: Callable[[Ctx], Awaitable[None]] | None = None,
+    on_shutdown: Callable[[Ctx], Awaitable[None]] | None = None,
+    max_tries: int = 8,
+    max_jobs: int = 20,
+) -> type:
+    """The arq ``WorkerSettings`` class for a service."""
+
+    async def startup(ctx: Ctx) -> None:
+        # Settings are read when the worker starts, not when this module is imported.
+        settings = get_settings()
+        configure_logging(f"{service}-worker", settings.log_level, settings.log_json)
+        ctx["settings"] = settings
+        ctx["engine"] = make_engine(settings.database_url, pool_size=settings.db_pool_size)
+        ctx["sessionmaker"] = make_sessionmaker(ctx["engine"])
+        ctx["outbox"] = outbox
+        ctx["queue"] = JobQueue(ctx["redis"], outbox, queue_name(service))
+        ctx["http"] = make_http_client(settings)
+        if on_startup is not None:
+            await on_startup(ctx)
+        log.info("worker_started", queue=queue_name(service))
+
+    async def shutdown(ctx: Ctx) -> None:
+        if on_shutdown is not None:
+            await on_shutdown(ctx)
+        http: httpx.AsyncClient | None = ctx.get("http")
+        if http is not None:
+            await http.aclose()
+        if "engine" in ctx:
+            await ctx["engine"].dispose()
+
+    attrs: dict[str, Any] = {
+        "functions": [_outboxed(f, max_tries) for f in functions],
+        "cron_jobs": [
+            cron(sweep_outbox, second={0, 30}, unique=True, run_at_startup=True),
+            *cron_jobs,
+        ],
+        "on_startup": startup,
+        "on_shutdown": shutdown,
+        "redis_settings": RedisSettings.from_dsn(get_settings().redis_url),
+        "queue_name": queue_name(service),
+        "job_serializer": job_serializer,
+        "job_deserializer": job_deserializer,
+        "max_tries": max_tries,
+        "max_jobs": max_jobs,
+        "keep_result": 3600,
+        "health_check_interval": 30,
+        "allow_abort_jobs": True,
+    }
+    return type("WorkerSettings", (), attrs)
+
+
+async def create_arq_pool(settings: ServiceSettings) -> Any:
+    return await create_pool(
+        RedisSettings.from_dsn(settings.redis_url),
+        job_serializer=job_serializer,
+        job_deserializer=job_deserializer,
+    )

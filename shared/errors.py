@@ -1,0 +1,63 @@
+"""The one error body every service returns: ``{"error": {"code", "message", "details"}}``.
+
+Clients branch on ``code`` (stable, snake_case, listed in ``ErrorCode``); ``message`` is for humans and may
+change wording at any time; ``details`` carries machine-readable context such as the offending field.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.config import JsonDict
+
+
+class ErrorCode(StrEnum):
+    """Stable error codes; renaming one breaks clients, so only ever add."""
+
+    VALIDATION_ERROR = "validation_error"
+    UNAUTHORIZED = "unauthorized"
+    FORBIDDEN = "forbidden"
+    NOT_FOUND = "not_found"
+    CONFLICT = "conflict"
+    IDEMPOTENCY_CONFLICT = "idempotency_conflict"
+    INSUFFICIENT_BALANCE = "insufficient_balance"
+    POOL_EXHAUSTED = "pool_exhausted"
+    INVALID_TRANSITION = "invalid_transition"
+    INVALID_WAYBILL = "invalid_waybill"
+    WAYBILL_IN_USE = "waybill_in_use"
+    RATE_LIMITED = "rate_limited"
+    PAYLOAD_TOO_LARGE = "payload_too_large"
+    UNAVAILABLE = "unavailable"
+    INTERNAL_ERROR = "internal_error"
+    BAD_SIGNATURE = "bad_signature"
+    UPSTREAM_ERROR = "upstream_error"
+
+
+_DETAIL_EXAMPLE: JsonDict = {
+    "code": "pool_exhausted",
+    "message": "no available ZTO numbers for shop s-1",
+    "details": {"carrier": "ZTO", "shop_id": "s-1"},
+}
+_EXAMPLE: JsonDict = {"error": _DETAIL_EXAMPLE}
+
+
+class ErrorDetail(BaseModel):
+    model_config = ConfigDict(frozen=True, json_schema_extra={"examples": [_DETAIL_EXAMPLE]})
+
+    # A plain str rather than ErrorCode so a client built against an older list still parses newer codes.
+    code: str = Field(description="Stable machine-readable code, see ErrorCode", examples=["pool_exhausted"])
+    message: str = Field(description="Human-readable explanation; do not parse")
+    details: dict[str, Any] = Field(default_factory=dict, description="Machine-readable context")
+
+
+class ErrorBody(BaseModel):
+    model_config = ConfigDict(frozen=True, json_schema_extra={"examples": [_EXAMPLE]})
+
+    error: ErrorDetail
+
+    @classmethod
+    def of(cls, code: ErrorCode | str, message: str, details: dict[str, Any] | None = None) -> ErrorBody:
+        """Shorthand: ``ErrorBody.of(ErrorCode.NOT_FOUND, "no such order").model_dump(mode="json")``."""
+        return cls(error=ErrorDetail(code=str(code), message=message, details=details or {}))

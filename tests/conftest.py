@@ -1,0 +1,65 @@
+"""Fixtures shared by every test level.
+
+Isolation: each pytest-xdist worker gets its own database, created fresh and migrated at the start
+of the session, and its own Redis database number; tests isolate their rows by creating their own
+shops. Tests that need a database of their own clone a migrated template.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+from redis.asyncio import Redis
+
+from tests.support import (
+    Env,
+    base_database_url,
+    base_redis_url,
+    drop_database,
+    migrate,
+    recreate_database,
+    with_redis_db,
+)
+
+
+def _worker_index(config: pytest.Config) -> int:
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    return int(worker.removeprefix("gw") or 0)
+
+
+@pytest.fixture(scope="session")
+def env(request: pytest.FixtureRequest) -> Iterator[Env]:
+    base = base_database_url()
+    index = _worker_index(request.config)
+    dbname = f"waybill_test_{index}"
+    url = asyncio.run(recreate_database(base, dbname))
+    migrate(url)
+    redis_url = with_redis_db(base_redis_url(), 1 + index)
+    test_env = Env(database_url=url, redis_url=redis_url)
+    saved = {k: os.environ.get(k) for k in test_env.settings_env()}
+    os.environ.update(test_env.settings_env())
+    # Settings are cached per process; they must be read after the environment points here.
+    from services.allocation.settings import get_settings as allocation_settings
+    from services.shipping.settings import get_settings as shipping_settings
+    from services.tracking.settings import get_settings as tracking_settings
+
+    for cached in (allocation_settings, shipping_settings, tracking_settings):
+        cached.cache_clear()
+    yield test_env
+    for k, v in saved.items():
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v
+    asyncio.run(drop_database(base, dbname))
+
+
+@pytest.fixture(scope="session")
+async def redis(env: Env) -> AsyncIterator[Redis]:
+    client = Redis.from_url(env.redis_url)
+    await client.flushdb()
+    yield client
+    await client.aclose()

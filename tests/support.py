@@ -1,0 +1,152 @@
+"""Test plumbing: per-worker databases, app clients, running a service's jobs."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+import httpx
+from asgi_lifespan import LifespanManager
+from fastapi import FastAPI
+
+from runtime.jobs import job_deserializer, job_serializer
+
+ADMIN_KEY = "test-admin-key-0123456789"
+INTERNAL_KEY = "test-internal-key-0123456789"
+SERVICES = ("allocation", "shipping", "tracking")
+
+
+def base_database_url() -> str:
+    url = os.environ.get("DATABASE_URL")
+    if not url:
+        raise RuntimeError(
+            "DATABASE_URL is not set: run the tests with `make test` (which uses the environment's "
+            "PostgreSQL or starts an embedded one), or export DATABASE_URL and REDIS_URL"
+        )
+    return url
+
+
+def base_redis_url() -> str:
+    url = os.environ.get("REDIS_URL")
+    if not url:
+        raise RuntimeError("REDIS_URL is not set: run the tests with `make test`")
+    return url
+
+
+def with_database(url: str, dbname: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, "/" + dbname, parts.query, parts.fragment))
+
+
+def with_redis_db(url: str, index: int) -> str:
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, f"/{index}", parts.query, parts.fragment))
+
+
+def admin_url(url: str) -> str:
+    # CREATE/DROP DATABASE from the server's maintenance database.
+    return with_database(url, "postgres")
+
+
+async def recreate_database(url: str, dbname: str, template: str | None = None) -> str:
+    assert re.fullmatch(r"[a-z0-9_]+", dbname)
+    conn = await asyncpg.connect(admin_url(url))
+    try:
+        await conn.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
+            dbname,
+        )
+        await conn.execute(f'DROP DATABASE IF EXISTS "{dbname}"')
+        if template:
+            await conn.execute(f'CREATE DATABASE "{dbname}" TEMPLATE "{template}"')
+        else:
+            await conn.execute(f'CREATE DATABASE "{dbname}"')
+    finally:
+        await conn.close()
+    return with_database(url, dbname)
+
+
+async def drop_database(url: str, dbname: str) -> None:
+    conn = await asyncpg.connect(admin_url(url))
+    try:
+        await conn.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
+            dbname,
+        )
+        await conn.execute(f'DROP DATABASE IF EXISTS "{dbname}"')
+    finally:
+        await conn.close()
+
+
+def migrate(database_url: str) -> None:
+    from runtime.migrations import upgrade
+
+    for service in SERVICES:
+        upgrade(service, database_url)
+
+
+@dataclass
+class Env:
+    """Where this test worker's services store things."""
+
+    database_url: str
+    redis_url: str
+
+    def settings_env(self) -> dict[str, str]:
+        return {
+            "DATABASE_URL": self.database_url,
+            "REDIS_URL": self.redis_url,
+            "WAYBILL_ADMIN_KEY": ADMIN_KEY,
+            "WAYBILL_INTERNAL_KEY": INTERNAL_KEY,
+            "WAYBILL_ENVIRONMENT": "test",
+            "WAYBILL_LOG_JSON": "true",
+        }
+
+
+@asynccontextmanager
+async def app_client(app: FastAPI, base_url: str = "http://test") -> AsyncIterator[httpx.AsyncClient]:
+    async with LifespanManager(app, startup_timeout=30) as manager:
+        transport = httpx.ASGITransport(app=manager.app)
+        async with httpx.AsyncClient(transport=transport, base_url=base_url) as client:
+            yield client
+
+
+def bearer(key: str, shop_id: str | None = None) -> dict[str, str]:
+    headers = {"Authorization": f"Bearer {key}"}
+    if shop_id is not None:
+        headers["X-Shop-Id"] = shop_id
+    return headers
+
+
+async def run_jobs(worker_settings: type, *, max_burst_jobs: int = -1, ctx_extra: dict[str, Any] | None = None) -> int:
+    """Run a service's queued jobs to completion in this process (arq burst mode)."""
+    from arq.connections import RedisSettings
+    from arq.worker import Worker
+
+    settings = {k: v for k, v in vars(worker_settings).items() if not k.startswith("__")}
+    settings.pop("cron_jobs", None)
+    settings["redis_settings"] = RedisSettings.from_dsn(base_redis_url())
+    worker = Worker(
+        **settings,
+        burst=True,
+        poll_delay=0.01,
+        max_burst_jobs=max_burst_jobs,
+        handle_signals=False,
+    )
+    if ctx_extra:
+        worker.ctx.update(ctx_extra)
+    try:
+        await worker.main()
+    finally:
+        await worker.close()
+    return int(worker.jobs_complete + worker.jobs_failed)
+
+
+__all__ = ["asyncio", "job_deserializer", "job_serializer"]
