@@ -1,0 +1,91 @@
+"""Jobs are sent only after their transaction commits, and survive Redis losing them."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import pytest
+from redis.asyncio import Redis
+from sqlalchemy import func, select
+
+from runtime import jobs
+from runtime.db import make_engine, make_sessionmaker, unit_of_work
+from runtime.jobs import JobQueue, queue_name, resend_outbox
+from runtime.worker import build_worker_settings, create_arq_pool
+from services.allocation.models import Outbox
+from services.allocation.settings import get_settings
+from tests.support import Env, run_jobs
+
+RAN: list[str] = []
+
+
+async def record_job(ctx: dict[str, Any], tag: str) -> str:
+    RAN.append(tag)
+    return tag
+
+
+@pytest.fixture
+async def plumbing(env: Env, redis: Redis) -> Any:
+    engine = make_engine(env.database_url, pool_size=2)
+    arq = await create_arq_pool(get_settings())
+    # A queue of its own so these jobs never meet the allocation worker's.
+    queue = JobQueue(arq, Outbox, queue_name(f"outbox-test-{uuid.uuid4().hex[:6]}"))
+    yield engine, make_sessionmaker(engine), queue, arq
+    await arq.aclose()
+    await engine.dispose()
+
+
+def _worker(queue: JobQueue) -> type:
+    settings = build_worker_settings("outbox-test", get_settings, Outbox, functions=[record_job], max_tries=2)
+    settings.queue_name = queue.default_queue  # type: ignore[attr-defined]
+    return settings
+
+
+async def _outbox_count(engine: Any, tag: str) -> int:
+    async with engine.connect() as conn:
+        return int(
+            await conn.scalar(select(func.count()).select_from(Outbox).where(Outbox.c.kwargs["tag"].astext == tag))
+        )
+
+
+async def test_job_is_sent_after_commit_and_its_row_removed_once_run(plumbing: Any) -> None:
+    engine, sessionmaker, queue, arq = plumbing
+    tag = uuid.uuid4().hex
+    async for uow in unit_of_work(sessionmaker, queue):
+        uow.enqueue("record_job", tag=tag)
+        # Nothing is queued while the transaction is open.
+        assert await arq.zcard(queue.default_queue) == 0
+    assert await arq.zcard(queue.default_queue) == 1
+    assert await _outbox_count(engine, tag) == 1
+
+    await run_jobs(_worker(queue))
+    assert tag in RAN
+    assert await _outbox_count(engine, tag) == 0
+
+
+async def test_rolled_back_transaction_sends_nothing(plumbing: Any) -> None:
+    engine, sessionmaker, queue, arq = plumbing
+    tag = uuid.uuid4().hex
+    with pytest.raises(RuntimeError):
+        async for uow in unit_of_work(sessionmaker, queue):
+            uow.enqueue("record_job", tag=tag)
+            raise RuntimeError("business rule failed")
+    assert await arq.zcard(queue.default_queue) == 0
+    assert await _outbox_count(engine, tag) == 0
+
+
+async def test_sweeper_resends_a_job_redis_lost(plumbing: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    engine, sessionmaker, queue, arq = plumbing
+    tag = uuid.uuid4().hex
+    async for uow in unit_of_work(sessionmaker, queue):
+        uow.enqueue("record_job", tag=tag)
+    # Redis loses everything between the commit and the worker.
+    await arq.flushdb()
+    assert await arq.zcard(queue.default_queue) == 0
+
+    monkeypatch.setattr(jobs, "RESEND_AFTER", jobs.timedelta(0))
+    assert await resend_outbox(engine, queue) >= 1
+    await run_jobs(_worker(queue))
+    assert tag in RAN
+    assert await _outbox_count(engine, tag) == 0

@@ -1,0 +1,55 @@
+from __future__ import annotations
+
+import io
+import json
+from contextlib import redirect_stdout
+
+from runtime.auth import CachedResolver, generate_key, hash_secret, parse_key
+from runtime.logging import configure_logging, get_logger
+
+
+def test_generated_keys_parse_and_only_the_hash_is_kept() -> None:
+    key = generate_key()
+    parsed = parse_key(key.plaintext)
+    assert parsed is not None
+    assert parsed[0] == key.key_id
+    assert hash_secret(parsed[1]) == key.secret_hash
+    assert parsed[1] not in key.secret_hash
+    assert parse_key("not-a-key") is None
+    assert parse_key("wbk__x") is None
+
+
+class _Counting:
+    def __init__(self) -> None:
+        self.calls = 0
+
+    async def resolve(self, key_id: str, secret_hash: str) -> str | None:
+        self.calls += 1
+        return "s-1" if key_id == "good" else None
+
+
+async def test_cached_resolver_caches_hits_not_misses() -> None:
+    inner = _Counting()
+    cached = CachedResolver(inner, ttl=60)
+    assert await cached.resolve("good", "h") == "s-1"
+    assert await cached.resolve("good", "h") == "s-1"
+    assert inner.calls == 1
+    assert await cached.resolve("bad", "h") is None
+    assert await cached.resolve("bad", "h") is None
+    assert inner.calls == 3
+    cached.forget("good")
+    await cached.resolve("good", "h")
+    assert inner.calls == 4
+
+
+def test_logs_are_json_and_mask_keys() -> None:
+    key = generate_key().plaintext
+    buf = io.StringIO()
+    with redirect_stdout(buf):
+        configure_logging("test", "INFO", json=True)
+        get_logger("t").info("calling", url=f"http://x/?k={key}", authorization=f"Bearer {key}")
+    line = buf.getvalue().strip().splitlines()[-1]
+    record = json.loads(line)
+    assert record["msg"] == "calling"
+    assert key not in line
+    assert record["authorization"] == "***"
