@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -67,10 +68,14 @@ async def test_job_is_sent_after_commit_and_its_row_removed_once_run(plumbing: A
 async def test_rolled_back_transaction_sends_nothing(plumbing: Any) -> None:
     engine, sessionmaker, queue, arq = plumbing
     tag = uuid.uuid4().hex
-    with pytest.raises(RuntimeError):
+
+    async def failing_request() -> None:
         async for uow in unit_of_work(sessionmaker, queue):
             uow.enqueue("record_job", tag=tag)
             raise RuntimeError("business rule failed")
+
+    with pytest.raises(RuntimeError):
+        await failing_request()
     assert await arq.zcard(queue.default_queue) == 0
     assert await _outbox_count(engine, tag) == 0
 
@@ -84,7 +89,7 @@ async def test_sweeper_resends_a_job_redis_lost(plumbing: Any, monkeypatch: pyte
     await arq.flushdb()
     assert await arq.zcard(queue.default_queue) == 0
 
-    monkeypatch.setattr(jobs, "RESEND_AFTER", jobs.timedelta(0))
+    monkeypatch.setattr(jobs, "RESEND_AFTER", timedelta(0))
     assert await resend_outbox(engine, queue) >= 1
     await run_jobs(_worker(queue))
     assert tag in RAN

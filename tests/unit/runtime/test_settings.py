@@ -12,7 +12,7 @@ def test_placeholder_secrets_are_refused_in_production(monkeypatch: pytest.Monke
     monkeypatch.delenv("WAYBILL_INTERNAL_KEY", raising=False)
     with pytest.raises(ValidationError, match="admin_key"):
         ServiceSettings(environment="production")
-    ok = ServiceSettings(environment="production", admin_key="a" * 32, internal_key="b" * 32)  # type: ignore[arg-type]
+    ok = ServiceSettings(environment="production", admin_key="a" * 32, internal_key="b" * 32)
     assert ok.admin_key.get_secret_value() == "a" * 32
 
 
@@ -24,7 +24,7 @@ def test_prefixed_variable_wins_over_the_shared_one(monkeypatch: pytest.MonkeyPa
 
 
 def test_secrets_do_not_show_in_repr() -> None:
-    settings = ServiceSettings(admin_key="super-secret-admin-key-123")  # type: ignore[arg-type]
+    settings = ServiceSettings(admin_key="super-secret-admin-key-123")
     assert "super-secret" not in repr(settings)
 
 
