@@ -60,7 +60,9 @@ async def get_uow(request: Request) -> AsyncIterator[UnitOfWork]:
         yield uow
 
 
-UowDep = Annotated[UnitOfWork, Depends(get_uow)]
+# scope="function": the commit runs when the endpoint returns, before the response is sent, so a
+# failed commit becomes an error answer instead of a 2xx for something that did not happen.
+UowDep = Annotated[UnitOfWork, Depends(get_uow, scope="function")]
 
 
 def health_router() -> APIRouter:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from sqlalchemy import MetaData
@@ -70,7 +71,8 @@ class UnitOfWork:
         await self.session.rollback()
 
 
-async def unit_of_work(
+@asynccontextmanager
+async def transaction(
     sessionmaker: async_sessionmaker[AsyncSession], queue: JobQueue | None
 ) -> AsyncIterator[UnitOfWork]:
     """Commit on success, roll back on any error: the one transaction boundary."""
@@ -83,3 +85,11 @@ async def unit_of_work(
             raise
         else:
             await uow.commit()
+
+
+async def unit_of_work(
+    sessionmaker: async_sessionmaker[AsyncSession], queue: JobQueue | None
+) -> AsyncIterator[UnitOfWork]:
+    """The same boundary as a generator, for FastAPI dependencies."""
+    async with transaction(sessionmaker, queue) as uow:
+        yield uow

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Awaitable, Callable, Sequence
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 import httpx
@@ -12,7 +13,7 @@ from arq.connections import RedisSettings, create_pool
 from arq.cron import CronJob
 from sqlalchemy import Table
 
-from runtime.db import make_engine, make_sessionmaker
+from runtime.db import UnitOfWork, make_engine, make_sessionmaker, transaction
 from runtime.http import make_http_client
 from runtime.jobs import (
     JobQueue,
@@ -48,6 +49,11 @@ def _outboxed(fn: JobFn, max_tries: int) -> JobFn:
         return result
 
     return wrapper
+
+
+def job_transaction(ctx: Ctx) -> AbstractAsyncContextManager[UnitOfWork]:
+    """A job's own transaction boundary (jobs it enqueues are sent after it commits)."""
+    return transaction(ctx["sessionmaker"], ctx["queue"])
 
 
 async def sweep_outbox(ctx: Ctx) -> int:

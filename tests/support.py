@@ -107,6 +107,11 @@ class Env:
             "WAYBILL_INTERNAL_KEY": INTERNAL_KEY,
             "WAYBILL_ENVIRONMENT": "test",
             "WAYBILL_LOG_JSON": "true",
+            # Fast retries, and no background vacuum racing the tests' own statements.
+            "ALLOCATION_COURIER_RETRY_BASE_S": "0.02",
+            "ALLOCATION_COURIER_MAX_TRIES": "3",
+            "ALLOCATION_VACUUM_INTERVAL_S": "0",
+            "ALLOCATION_COURIER_URL": "http://courier.test/courier",
         }
 
 
@@ -125,7 +130,13 @@ def bearer(key: str, shop_id: str | None = None) -> dict[str, str]:
     return headers
 
 
-async def run_jobs(worker_settings: type, *, max_burst_jobs: int = -1, ctx_extra: dict[str, Any] | None = None) -> int:
+async def run_jobs(
+    worker_settings: type,
+    *,
+    max_burst_jobs: int = -1,
+    ctx_extra: dict[str, Any] | None = None,
+    **overrides: Any,
+) -> int:
     """Run a service's queued jobs to completion in this process (arq burst mode)."""
     from arq.connections import RedisSettings
     from arq.worker import Worker
@@ -133,6 +144,7 @@ async def run_jobs(worker_settings: type, *, max_burst_jobs: int = -1, ctx_extra
     settings = {k: v for k, v in vars(worker_settings).items() if not k.startswith("__")}
     settings.pop("cron_jobs", None)
     settings["redis_settings"] = RedisSettings.from_dsn(base_redis_url())
+    settings.update(overrides)
     worker = Worker(
         **settings,
         burst=True,

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import asyncpg
 from fastapi import FastAPI
 
 from runtime.app import ServiceRuntime, create_service_app
 from runtime.auth import CachedResolver, ShopKeyResolver
+from runtime.settings import to_asyncpg_dsn
 from services.allocation.models import Outbox
-from services.allocation.repository import DbKeyResolver
-from services.allocation.router import internal, shops
+from services.allocation.repository import AllocationStatements, DbKeyResolver
+from services.allocation.router import ROUTERS
 from services.allocation.settings import AllocationSettings, get_settings
 
 SERVICE = "allocation"
@@ -20,16 +22,44 @@ def _resolver(rt: ServiceRuntime) -> ShopKeyResolver:
     return CachedResolver(db)
 
 
+async def _startup(rt: ServiceRuntime) -> None:
+    settings = rt.settings
+    assert isinstance(settings, AllocationSettings)
+    # The hot path runs on raw asyncpg: one round trip per allocation, no ORM (see repository).
+    pool = await asyncpg.create_pool(
+        to_asyncpg_dsn(settings.database_url),
+        min_size=2,
+        max_size=settings.allocation_pool_size,
+        command_timeout=30,
+    )
+    rt.extras["pg"] = pool
+    rt.extras["statements"] = AllocationStatements(pool)
+
+
+async def _shutdown(rt: ServiceRuntime) -> None:
+    pool = rt.extras.get("pg")
+    if pool is not None:
+        await pool.close()
+
+
 def create_app(settings: AllocationSettings | None = None) -> FastAPI:
     return create_service_app(
         service=SERVICE,
         settings=settings or get_settings(),
         outbox=Outbox,
-        routers=[shops, internal],
+        routers=ROUTERS,
         resolver=_resolver,
         title="Waybill allocation",
         description="Carrier catalogue, shop balances, waybill-number purchases and pools, allocation.",
+        on_startup=_startup,
+        on_shutdown=_shutdown,
         openapi_tags=[
+            {"name": "allocations", "description": "One number per order, idempotent, never twice."},
+            {"name": "purchases", "description": "Buying packages of numbers from couriers."},
+            {"name": "pools", "description": "Stock per carrier, low-stock thresholds, auto-replenish."},
+            {"name": "waybills", "description": "A number's lifecycle: release, void, mark, manual numbers."},
+            {"name": "balance", "description": "Prepaid balance and its ledger."},
+            {"name": "carriers", "description": "Carrier catalogue: rules, coverage, transit, packages."},
             {"name": "shops", "description": "Shops and their API keys (admin)."},
             {"name": "internal", "description": "Endpoints other services call with the internal key."},
             {"name": "operations", "description": "Health and metrics."},

@@ -3,8 +3,25 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import IntEnum
+from typing import Any
 
-from sqlalchemy import DateTime, ForeignKey, Text, func
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Identity,
+    Index,
+    Integer,
+    SmallInteger,
+    Text,
+    UniqueConstraint,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from runtime.db import service_metadata
@@ -20,11 +37,61 @@ class Base(DeclarativeBase):
 Outbox = outbox_table(Base.metadata)
 
 
+class WaybillStatus(IntEnum):
+    """Stored as a small integer: the free-number index's predicate is ``status = 0``, and it must be
+    written as that literal in the hot statement (a bind parameter defeats the partial index)."""
+
+    AVAILABLE = 0
+    ALLOCATED = 1
+    PRINTED = 2
+    SHIPPED = 3
+    VOIDED = 4
+    EXPIRED = 5
+    QUARANTINED = 6
+
+
+class Carrier(Base):
+    __tablename__ = "carriers"
+
+    code: Mapped[str] = mapped_column(Text, primary_key=True)
+    name_zh: Mapped[str] = mapped_column(Text)
+    name_en: Mapped[str] = mapped_column(Text)
+    marketplace_code: Mapped[str] = mapped_column(Text)
+    kdniao_code: Mapped[str] = mapped_column(Text)
+    kuaidi100_code: Mapped[str] = mapped_column(Text)
+    # [{"pattern": "...", "check": "none|s10|gs1_mod10", "description": "..."}]
+    number_rule: Mapped[list[dict[str, Any]]] = mapped_column(JSONB)
+    coverage: Mapped[list[str]] = mapped_column(ARRAY(Text))
+    # {"default": 3, "广东省": 2, ...}: typical transit days by destination province.
+    transit_days: Mapped[dict[str, int]] = mapped_column(JSONB)
+    active: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class CarrierPackage(Base):
+    __tablename__ = "carrier_packages"
+    __table_args__ = (
+        CheckConstraint("quantity > 0", name="quantity_positive"),
+        CheckConstraint("price_cents >= 0", name="price_not_negative"),
+        CheckConstraint("validity_days > 0", name="validity_positive"),
+    )
+
+    id: Mapped[str] = mapped_column(Text, primary_key=True)
+    carrier: Mapped[str] = mapped_column(ForeignKey(Carrier.code), index=True)
+    quantity: Mapped[int] = mapped_column(Integer)
+    price_cents: Mapped[int] = mapped_column(BigInteger)
+    validity_days: Mapped[int] = mapped_column(Integer)
+    extension_fee_cents_per_30_days: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    active: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
+
+
 class Shop(Base):
     __tablename__ = "shops"
+    __table_args__ = (CheckConstraint("balance_cents >= 0", name="balance_not_negative"),)
 
     id: Mapped[str] = mapped_column(Text, primary_key=True)
     name: Mapped[str] = mapped_column(Text)
+    balance_cents: Mapped[int] = mapped_column(BigInteger, server_default="0")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
@@ -37,3 +104,132 @@ class ApiKey(Base):
     label: Mapped[str] = mapped_column(Text, server_default="default")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class LedgerEntry(Base):
+    """Every change to a balance, written in the same transaction as the change."""
+
+    __tablename__ = "ledger_entries"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    shop_id: Mapped[str] = mapped_column(ForeignKey(Shop.id), index=True)
+    amount_cents: Mapped[int] = mapped_column(BigInteger)
+    balance_after_cents: Mapped[int] = mapped_column(BigInteger)
+    kind: Mapped[str] = mapped_column(Text)  # topup, purchase, purchase_refund, refund, extension
+    reference: Mapped[str | None] = mapped_column(Text)
+    note: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class Pool(Base):
+    """A shop's stock of one carrier's numbers."""
+
+    __tablename__ = "pools"
+    __table_args__ = (UniqueConstraint("shop_id", "carrier"),)
+
+    id: Mapped[int] = mapped_column(Integer, Identity(), primary_key=True)
+    shop_id: Mapped[str] = mapped_column(ForeignKey(Shop.id))
+    carrier: Mapped[str] = mapped_column(ForeignKey(Carrier.code))
+    low_stock_threshold: Mapped[int] = mapped_column(Integer, server_default="100")
+    auto_replenish_package: Mapped[str | None] = mapped_column(ForeignKey(CarrierPackage.id))
+    low_stock_since: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class Purchase(Base):
+    __tablename__ = "purchases"
+    __table_args__ = (UniqueConstraint("shop_id", "idempotency_key"),)
+
+    id: Mapped[str] = mapped_column(Text, primary_key=True)
+    shop_id: Mapped[str] = mapped_column(ForeignKey(Shop.id), index=True)
+    pool_id: Mapped[int] = mapped_column(ForeignKey(Pool.id))
+    carrier: Mapped[str] = mapped_column(ForeignKey(Carrier.code))
+    package_id: Mapped[str] = mapped_column(ForeignKey(CarrierPackage.id))
+    quantity: Mapped[int] = mapped_column(Integer)
+    price_cents: Mapped[int] = mapped_column(BigInteger)
+    validity_days: Mapped[int] = mapped_column(Integer)
+    idempotency_key: Mapped[str] = mapped_column(Text)
+    request_hash: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(Text, server_default="pending")  # pending, completed, failed
+    attempts: Mapped[int] = mapped_column(Integer, server_default="0")
+    numbers_received: Mapped[int] = mapped_column(Integer, server_default="0")
+    numbers_quarantined: Mapped[int] = mapped_column(Integer, server_default="0")
+    refunded_quantity: Mapped[int] = mapped_column(Integer, server_default="0")
+    refunded_cents: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    error: Mapped[str | None] = mapped_column(Text)
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Waybill(Base):
+    """One waybill number. ``number`` is unique across everything ever stored: a number exists once.
+
+    One live number per (pool, order): the partial unique index ``uq_waybills_order`` refuses a
+    second allocated/printed/shipped number for the same order, whatever the application does.
+    """
+
+    __tablename__ = "waybills"
+    __table_args__ = (
+        # The free list: only available rows, in the order they are handed out (soonest expiry first).
+        Index("ix_waybills_free", "pool_id", "expires_at", "id", postgresql_where=text("status = 0")),
+        Index(
+            "uq_waybills_order",
+            "pool_id",
+            "order_ref",
+            unique=True,
+            postgresql_where=text("order_ref IS NOT NULL AND status IN (1, 2, 3)"),
+        ),
+        Index("ix_waybills_purchase", "purchase_id"),
+        Index("ix_waybills_pool_status", "pool_id", "status"),
+        {
+            # Allocation turns rows over fast; vacuum this table early (the worker also vacuums it).
+            "postgresql_with": {
+                "autovacuum_vacuum_scale_factor": "0.0",
+                "autovacuum_vacuum_threshold": "2000",
+                "autovacuum_vacuum_cost_delay": "0",
+                "fillfactor": "90",
+            }
+        },
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    number: Mapped[str] = mapped_column(Text, unique=True)
+    carrier: Mapped[str] = mapped_column(ForeignKey(Carrier.code))
+    pool_id: Mapped[int] = mapped_column(ForeignKey(Pool.id))
+    purchase_id: Mapped[str | None] = mapped_column(ForeignKey(Purchase.id))
+    status: Mapped[int] = mapped_column(SmallInteger, server_default="0")
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    order_ref: Mapped[str | None] = mapped_column(Text)
+    allocated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    source: Mapped[str] = mapped_column(Text, server_default="courier")  # courier | manual
+
+
+class QuarantineIncident(Base):
+    """A number that turned up twice: recorded, and never handed out."""
+
+    __tablename__ = "quarantine_incidents"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    number: Mapped[str] = mapped_column(Text, index=True)
+    carrier: Mapped[str] = mapped_column(Text)
+    shop_id: Mapped[str | None] = mapped_column(Text)
+    purchase_id: Mapped[str | None] = mapped_column(Text)
+    reason: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class StockEvent(Base):
+    """Low-stock crossings and replenishments, for notification and the dashboard."""
+
+    __tablename__ = "stock_events"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    shop_id: Mapped[str] = mapped_column(Text, index=True)
+    carrier: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(Text)  # low_stock, replenished, replenish_failed
+    available: Mapped[int] = mapped_column(Integer)
+    threshold: Mapped[int] = mapped_column(Integer)
+    purchase_id: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

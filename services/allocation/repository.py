@@ -1,13 +1,34 @@
-"""Every allocation query lives here."""
+"""Every allocation query lives here: ORM/Core on the session for ordinary paths, raw asyncpg
+statements for the allocation hot path (one round trip, no ORM: see ``AllocationStatements``)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import select, update
+import asyncpg
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from services.allocation.models import ApiKey, Shop
+from services.allocation.models import (
+    ApiKey,
+    Carrier,
+    CarrierPackage,
+    LedgerEntry,
+    Pool,
+    Purchase,
+    QuarantineIncident,
+    Shop,
+    StockEvent,
+    Waybill,
+    WaybillStatus,
+)
+
+S = WaybillStatus
 
 
 class ShopRepository:
@@ -26,10 +47,6 @@ class ShopRepository:
         self.session.add(key)
         await self.session.flush()
 
-    async def list_keys(self, shop_id: str) -> list[ApiKey]:
-        rows = await self.session.scalars(select(ApiKey).where(ApiKey.shop_id == shop_id).order_by(ApiKey.created_at))
-        return list(rows)
-
     async def revoke_key(self, shop_id: str, key_id: str) -> bool:
         result = await self.session.execute(
             update(ApiKey)
@@ -38,6 +55,375 @@ class ShopRepository:
             .returning(ApiKey.id)
         )
         return result.first() is not None
+
+
+class LedgerRepository:
+    """Balances change only here, and only together with a ledger row."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def apply(
+        self, shop_id: str, amount_cents: int, kind: str, reference: str | None = None, note: str | None = None
+    ) -> int | None:
+        """Add ``amount_cents`` (negative to debit) unless the balance would go negative.
+
+        The conditional UPDATE takes the shop row's lock, so racing debits are serialised and each
+        sees the balance the previous one left. Returns the new balance, or None if refused.
+        """
+        new_balance = (
+            await self.session.execute(
+                update(Shop)
+                .where(Shop.id == shop_id, Shop.balance_cents + amount_cents >= 0)
+                .values(balance_cents=Shop.balance_cents + amount_cents)
+                .returning(Shop.balance_cents)
+            )
+        ).scalar_one_or_none()
+        if new_balance is None:
+            return None
+        await self.session.execute(
+            insert(LedgerEntry).values(
+                shop_id=shop_id,
+                amount_cents=amount_cents,
+                balance_after_cents=new_balance,
+                kind=kind,
+                reference=reference,
+                note=note,
+            )
+        )
+        return int(new_balance)
+
+    async def balance(self, shop_id: str) -> int | None:
+        value = await self.session.scalar(select(Shop.balance_cents).where(Shop.id == shop_id))
+        return None if value is None else int(value)
+
+    async def total(self, shop_id: str) -> int:
+        value = await self.session.scalar(
+            select(func.coalesce(func.sum(LedgerEntry.amount_cents), 0)).where(LedgerEntry.shop_id == shop_id)
+        )
+        return int(value or 0)
+
+    async def recent(self, shop_id: str, limit: int) -> Sequence[LedgerEntry]:
+        rows = await self.session.scalars(
+            select(LedgerEntry).where(LedgerEntry.shop_id == shop_id).order_by(LedgerEntry.id.desc()).limit(limit)
+        )
+        return rows.all()
+
+
+class CatalogueRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def carriers(self) -> Sequence[Carrier]:
+        return (await self.session.scalars(select(Carrier).order_by(Carrier.code))).all()
+
+    async def carrier(self, code: str) -> Carrier | None:
+        return await self.session.get(Carrier, code)
+
+    async def packages(self, carrier: str | None = None) -> Sequence[CarrierPackage]:
+        query = select(CarrierPackage).order_by(CarrierPackage.carrier, CarrierPackage.quantity)
+        if carrier is not None:
+            query = query.where(CarrierPackage.carrier == carrier)
+        return (await self.session.scalars(query)).all()
+
+    async def package(self, package_id: str) -> CarrierPackage | None:
+        return await self.session.get(CarrierPackage, package_id)
+
+    async def add_package(self, package: CarrierPackage) -> bool:
+        result = await self.session.execute(
+            pg_insert(CarrierPackage)
+            .values(
+                id=package.id,
+                carrier=package.carrier,
+                quantity=package.quantity,
+                price_cents=package.price_cents,
+                validity_days=package.validity_days,
+                extension_fee_cents_per_30_days=package.extension_fee_cents_per_30_days,
+                active=package.active,
+            )
+            .on_conflict_do_nothing()
+            .returning(CarrierPackage.id)
+        )
+        return result.first() is not None
+
+    async def update_carrier(self, code: str, values: dict[str, Any]) -> None:
+        await self.session.execute(update(Carrier).where(Carrier.code == code).values(**values, updated_at=func.now()))
+
+
+class PoolRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def get_or_create(self, shop_id: str, carrier: str) -> Pool:
+        await self.session.execute(pg_insert(Pool).values(shop_id=shop_id, carrier=carrier).on_conflict_do_nothing())
+        pool = await self.get(shop_id, carrier)
+        assert pool is not None
+        return pool
+
+    async def get(self, shop_id: str, carrier: str) -> Pool | None:
+        return await self.session.scalar(select(Pool).where(Pool.shop_id == shop_id, Pool.carrier == carrier))
+
+    async def by_id(self, pool_id: int) -> Pool | None:
+        return await self.session.get(Pool, pool_id)
+
+    async def for_shop(self, shop_id: str) -> Sequence[Pool]:
+        return (await self.session.scalars(select(Pool).where(Pool.shop_id == shop_id).order_by(Pool.carrier))).all()
+
+    async def all_with_threshold(self) -> Sequence[Pool]:
+        return (await self.session.scalars(select(Pool).where(Pool.low_stock_threshold > 0).order_by(Pool.id))).all()
+
+    async def counts(self, pool_ids: Sequence[int], soon: datetime) -> dict[int, dict[str, int]]:
+        """Per pool: count by status, plus available numbers expiring before ``soon``."""
+        if not pool_ids:
+            return {}
+        rows = await self.session.execute(
+            select(
+                Waybill.pool_id,
+                Waybill.status,
+                func.count(),
+                func.count().filter(Waybill.expires_at < soon),
+            )
+            .where(Waybill.pool_id.in_(pool_ids))
+            .group_by(Waybill.pool_id, Waybill.status)
+        )
+        out: dict[int, dict[str, int]] = {pid: {} for pid in pool_ids}
+        for pool_id, status, count, expiring in rows:
+            out[pool_id][S(status).name.lower()] = int(count)
+            if status == S.AVAILABLE:
+                out[pool_id]["expiring_soon"] = int(expiring)
+        return out
+
+    async def available(self, pool_id: int) -> int:
+        value = await self.session.scalar(
+            select(func.count())
+            .select_from(Waybill)
+            .where(Waybill.pool_id == pool_id, Waybill.status == S.AVAILABLE, Waybill.expires_at > func.now())
+        )
+        return int(value or 0)
+
+    async def set_low_stock_since(self, pool_id: int, since: datetime | None) -> None:
+        await self.session.execute(update(Pool).where(Pool.id == pool_id).values(low_stock_since=since))
+
+    async def add_event(self, event: StockEvent) -> None:
+        self.session.add(event)
+        await self.session.flush()
+
+    async def events(self, shop_id: str, limit: int) -> Sequence[StockEvent]:
+        return (
+            await self.session.scalars(
+                select(StockEvent).where(StockEvent.shop_id == shop_id).order_by(StockEvent.id.desc()).limit(limit)
+            )
+        ).all()
+
+
+class PurchaseRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def add_if_new(self, purchase: Purchase) -> bool:
+        """Insert under a savepoint; False when a concurrent request already used the key (the
+        unique constraint waits for that transaction, so the winner is readable afterwards)."""
+        try:
+            async with self.session.begin_nested():
+                self.session.add(purchase)
+                await self.session.flush()
+        except IntegrityError:
+            return False
+        return True
+
+    async def get(self, purchase_id: str, *, for_update: bool = False) -> Purchase | None:
+        query = select(Purchase).where(Purchase.id == purchase_id)
+        if for_update:
+            query = query.with_for_update()
+        return await self.session.scalar(query)
+
+    async def by_key(self, shop_id: str, key: str) -> Purchase | None:
+        return await self.session.scalar(
+            select(Purchase).where(Purchase.shop_id == shop_id, Purchase.idempotency_key == key)
+        )
+
+    async def recent(self, shop_id: str, limit: int) -> Sequence[Purchase]:
+        return (
+            await self.session.scalars(
+                select(Purchase).where(Purchase.shop_id == shop_id).order_by(Purchase.created_at.desc()).limit(limit)
+            )
+        ).all()
+
+    async def pending_for_pool(self, pool_id: int) -> int:
+        value = await self.session.scalar(
+            select(func.count()).select_from(Purchase).where(Purchase.pool_id == pool_id, Purchase.status == "pending")
+        )
+        return int(value or 0)
+
+
+@dataclass(frozen=True)
+class InsertResult:
+    inserted: int
+    duplicates: list[str]
+
+
+class WaybillRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def insert_numbers(
+        self, numbers: Sequence[str], *, carrier: str, pool_id: int, purchase_id: str, expires_at: datetime
+    ) -> InsertResult:
+        """Store issued numbers as available; a number that already exists anywhere is left alone
+        and reported as a duplicate (the unique index on ``number`` decides, not a prior read)."""
+        inserted: set[str] = set()
+        for start in range(0, len(numbers), 5000):
+            chunk = numbers[start : start + 5000]
+            rows = await self.session.execute(
+                pg_insert(Waybill)
+                .values(
+                    [
+                        {
+                            "number": n,
+                            "carrier": carrier,
+                            "pool_id": pool_id,
+                            "purchase_id": purchase_id,
+                            "status": S.AVAILABLE,
+                            "expires_at": expires_at,
+                        }
+                        for n in chunk
+                    ]
+                )
+                .on_conflict_do_nothing(index_elements=[Waybill.number])
+                .returning(Waybill.number)
+            )
+            inserted.update(rows.scalars())
+        # Already ours from an earlier attempt of the same purchase: not a duplicate.
+        others = [n for n in numbers if n not in inserted]
+        ours = set()
+        if others:
+            ours = set(
+                (
+                    await self.session.scalars(
+                        select(Waybill.number).where(Waybill.number.in_(others), Waybill.purchase_id == purchase_id)
+                    )
+                ).all()
+            )
+        return InsertResult(len(inserted), [n for n in others if n not in ours])
+
+    async def quarantine_available(self, numbers: Sequence[str]) -> int:
+        """An available number that turned up again can no longer be trusted: take it out."""
+        result = await self.session.execute(
+            update(Waybill)
+            .where(Waybill.number.in_(numbers), Waybill.status == S.AVAILABLE)
+            .values(status=S.QUARANTINED, updated_at=func.now())
+            .returning(Waybill.id)
+        )
+        return len(result.all())
+
+    async def add_incidents(self, incidents: Sequence[QuarantineIncident]) -> None:
+        self.session.add_all(incidents)
+        await self.session.flush()
+
+    async def count_for_purchase(self, purchase_id: str) -> int:
+        value = await self.session.scalar(
+            select(func.count()).select_from(Waybill).where(Waybill.purchase_id == purchase_id)
+        )
+        return int(value or 0)
+
+    async def get(self, number: str, *, for_update: bool = False) -> tuple[Waybill, str] | None:
+        """The waybill and the shop owning its pool."""
+        query = select(Waybill, Pool.shop_id).join(Pool, Pool.id == Waybill.pool_id).where(Waybill.number == number)
+        if for_update:
+            query = query.with_for_update(of=Waybill)
+        row = (await self.session.execute(query)).first()
+        return None if row is None else (row[0], row[1])
+
+    async def set_status(self, waybill_id: int, status: S, *, clear_order: bool = False) -> None:
+        values: dict[str, Any] = {"status": status, "updated_at": func.now()}
+        if clear_order:
+            values |= {"order_ref": None, "allocated_at": None}
+        await self.session.execute(update(Waybill).where(Waybill.id == waybill_id).values(**values))
+
+    async def add_manual(
+        self, *, number: str, carrier: str, pool_id: int, order_ref: str, expires_at: datetime
+    ) -> bool:
+        result = await self.session.execute(
+            pg_insert(Waybill)
+            .values(
+                number=number,
+                carrier=carrier,
+                pool_id=pool_id,
+                status=S.ALLOCATED,
+                order_ref=order_ref,
+                allocated_at=func.now(),
+                expires_at=expires_at,
+                source="manual",
+            )
+            .on_conflict_do_nothing()
+            .returning(Waybill.id)
+        )
+        return result.first() is not None
+
+    async def live_for_order(self, pool_id: int, order_ref: str) -> Waybill | None:
+        return await self.session.scalar(
+            select(Waybill).where(
+                Waybill.pool_id == pool_id,
+                Waybill.order_ref == order_ref,
+                Waybill.status.in_([S.ALLOCATED, S.PRINTED, S.SHIPPED]),
+            )
+        )
+
+    async def void_unused(self, purchase_id: str) -> int:
+        """Refund path: void the purchase's available, unexpired numbers (locking them, so an
+        allocation racing this either got the row first or does not see it)."""
+        result = await self.session.execute(
+            update(Waybill)
+            .where(Waybill.purchase_id == purchase_id, Waybill.status == S.AVAILABLE, Waybill.expires_at > func.now())
+            .values(status=S.VOIDED, updated_at=func.now())
+            .returning(Waybill.number)
+        )
+        return len(result.all())
+
+    async def voided_numbers(self, purchase_id: str, since: datetime) -> list[str]:
+        rows = await self.session.scalars(
+            select(Waybill.number).where(
+                Waybill.purchase_id == purchase_id, Waybill.status == S.VOIDED, Waybill.updated_at >= since
+            )
+        )
+        return list(rows)
+
+    async def extend(self, purchase_id: str, days: int) -> int:
+        """Push back expiry of the purchase's numbers that can still be used."""
+        result = await self.session.execute(
+            update(Waybill)
+            .where(
+                Waybill.purchase_id == purchase_id,
+                Waybill.status.in_([S.AVAILABLE, S.ALLOCATED]),
+                Waybill.expires_at > func.now(),
+            )
+            .values(expires_at=Waybill.expires_at + timedelta(days=days), updated_at=func.now())
+            .returning(Waybill.id)
+        )
+        return len(result.all())
+
+    async def expire_due(self, limit: int) -> int:
+        """Expire available numbers past validity, a bounded batch at a time."""
+        due = (
+            select(Waybill.id)
+            .where(Waybill.status == S.AVAILABLE, Waybill.expires_at <= func.now())
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+            .scalar_subquery()
+        )
+        result = await self.session.execute(
+            update(Waybill)
+            .where(Waybill.id.in_(due))
+            .values(status=S.EXPIRED, updated_at=func.now())
+            .returning(Waybill.id)
+        )
+        return len(result.all())
+
+    async def state_counts(self, pool_id: int) -> dict[str, int]:
+        rows = await self.session.execute(
+            select(Waybill.status, func.count()).where(Waybill.pool_id == pool_id).group_by(Waybill.status)
+        )
+        return {S(status).name.lower(): int(n) for status, n in rows}
 
 
 class DbKeyResolver:
@@ -56,3 +442,125 @@ class DbKeyResolver:
                 )
             ).first()
         return None if row is None else str(row.shop_id)
+
+
+# --- the hot path ----------------------------------------------------------------------------
+#
+# One statement, one round trip, autocommit: look for the order's live number; if there is none,
+# take the free number that expires soonest, skipping rows other transactions hold (SKIP LOCKED),
+# and give it to the order. ``status = 0`` is a literal so the partial free-list index is usable
+# by every plan, generic ones included. The partial unique index uq_waybills_order makes two
+# racing requests for the same order collide: the loser gets a unique violation and repeats,
+# finding the winner's number.
+
+ALLOCATE_ONE = """
+WITH existing AS (
+    SELECT number, expires_at FROM allocation.waybills
+    WHERE pool_id = $1 AND order_ref = $2 AND status IN (1, 2, 3)
+), picked AS (
+    SELECT id FROM allocation.waybills
+    WHERE pool_id = $1 AND status = 0 AND expires_at > now()
+      AND NOT EXISTS (SELECT 1 FROM existing)
+    ORDER BY expires_at, id
+    LIMIT 1
+    FOR UPDATE SKIP LOCKED
+), taken AS (
+    UPDATE allocation.waybills w
+    SET status = 1, order_ref = $2, allocated_at = now(), updated_at = now()
+    FROM picked WHERE w.id = picked.id
+    RETURNING w.number, w.expires_at
+)
+SELECT number, expires_at, false AS created FROM existing
+UNION ALL
+SELECT number, expires_at, true AS created FROM taken
+"""
+
+ALLOCATE_BATCH = """
+WITH req AS (
+    SELECT order_ref, ord FROM unnest($2::text[]) WITH ORDINALITY AS r(order_ref, ord)
+), existing AS (
+    SELECT w.order_ref, w.number, w.expires_at FROM allocation.waybills w
+    JOIN req ON req.order_ref = w.order_ref
+    WHERE w.pool_id = $1 AND w.status IN (1, 2, 3)
+), need AS (
+    SELECT order_ref, row_number() OVER (ORDER BY ord) AS rn FROM req
+    WHERE NOT EXISTS (SELECT 1 FROM existing e WHERE e.order_ref = req.order_ref)
+), locked AS (
+    SELECT id, expires_at FROM allocation.waybills
+    WHERE pool_id = $1 AND status = 0 AND expires_at > now()
+    ORDER BY expires_at, id
+    LIMIT (SELECT count(*) FROM need)
+    FOR UPDATE SKIP LOCKED
+), picked AS (
+    SELECT id, row_number() OVER (ORDER BY expires_at, id) AS rn FROM locked
+), taken AS (
+    UPDATE allocation.waybills w
+    SET status = 1, order_ref = need.order_ref, allocated_at = now(), updated_at = now()
+    FROM picked JOIN need USING (rn)
+    WHERE w.id = picked.id
+    RETURNING w.order_ref, w.number, w.expires_at
+)
+SELECT order_ref, number, expires_at, false AS created FROM existing
+UNION ALL
+SELECT order_ref, number, expires_at, true AS created FROM taken
+"""
+
+POOL_ID = "SELECT id FROM allocation.pools WHERE shop_id = $1 AND carrier = $2"
+
+
+class ShortOfStock(Exception):
+    def __init__(self, missing: int) -> None:
+        super().__init__(f"short by {missing}")
+        self.missing = missing
+
+
+@dataclass(frozen=True)
+class AllocatedRow:
+    order_ref: str
+    number: str
+    expires_at: datetime
+    created: bool
+
+
+class AllocationStatements:
+    """The allocation hot path on a raw asyncpg pool."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self.pool = pool
+        self._pool_ids: dict[tuple[str, str], int] = {}
+
+    async def pool_id(self, shop_id: str, carrier: str) -> int | None:
+        key = (shop_id, carrier)
+        cached = self._pool_ids.get(key)
+        if cached is not None:
+            return cached
+        value = await self.pool.fetchval(POOL_ID, shop_id, carrier)
+        if value is not None:
+            # Pools are never deleted or renumbered, so the id can be cached for the process's life.
+            self._pool_ids[key] = int(value)
+        return None if value is None else int(value)
+
+    async def allocate_one(self, pool_id: int, order_ref: str) -> AllocatedRow | None:
+        for _ in range(5):
+            try:
+                row = await self.pool.fetchrow(ALLOCATE_ONE, pool_id, order_ref)
+            except asyncpg.UniqueViolationError:
+                continue  # a concurrent request for the same order won; read its number
+            if row is None:
+                return None
+            return AllocatedRow(order_ref, row["number"], row["expires_at"], row["created"])
+        raise RuntimeError(f"allocation for order {order_ref} kept colliding")
+
+    async def allocate_batch(self, pool_id: int, order_refs: list[str]) -> list[AllocatedRow]:
+        """All orders get a number, or none does (ShortOfStock)."""
+        for _ in range(5):
+            try:
+                async with self.pool.acquire() as conn, conn.transaction():
+                    rows = await conn.fetch(ALLOCATE_BATCH, pool_id, order_refs)
+                    if len(rows) < len(order_refs):
+                        # Not enough stock: raising rolls back what this statement took.
+                        raise ShortOfStock(len(order_refs) - len(rows))
+                    return [AllocatedRow(r["order_ref"], r["number"], r["expires_at"], r["created"]) for r in rows]
+            except asyncpg.UniqueViolationError:
+                continue  # an overlapping request took one of these orders first; read it
+        raise RuntimeError("batch allocation kept colliding with concurrent requests")

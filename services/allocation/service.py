@@ -1,15 +1,80 @@
-"""Allocation business logic. Services flush; the request boundary commits."""
+"""Allocation business logic. Services flush; the request or job boundary commits."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import secrets
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from runtime.auth import generate_key
 from runtime.db import UnitOfWork
-from runtime.errors import NotFound
-from services.allocation.models import ApiKey, Shop
-from services.allocation.repository import ShopRepository
-from services.allocation.schemas import KeyCreated, ShopCreated, ShopOut
+from runtime.errors import AppError, Conflict, NotFound
+from services.allocation.models import (
+    ApiKey,
+    CarrierPackage,
+    Purchase,
+    QuarantineIncident,
+    Shop,
+    StockEvent,
+    WaybillStatus,
+)
+from services.allocation.repository import (
+    AllocationStatements,
+    CatalogueRepository,
+    LedgerRepository,
+    PoolRepository,
+    PurchaseRepository,
+    ShopRepository,
+    ShortOfStock,
+    WaybillRepository,
+)
+from services.allocation.schemas import (
+    BalanceOut,
+    CarrierOut,
+    CarrierUpdate,
+    ExtendOut,
+    KeyCreated,
+    LedgerEntryOut,
+    PackageCreate,
+    PackageOut,
+    PoolCounts,
+    PoolOut,
+    PoolUpdate,
+    PurchaseCreate,
+    PurchaseOut,
+    RefundOut,
+    ShopCreated,
+    ShopOut,
+    StockEventOut,
+)
+from shared.allocation import (
+    Allocation,
+    BatchAllocation,
+    ManualWaybillRequest,
+    MarkRequest,
+    MarkState,
+    ReleaseResult,
+    WaybillInfo,
+    WaybillState,
+)
+from shared.carriers import CarrierCode
+from shared.errors import ErrorCode
+from shared.waybill import CheckDigit, InvalidWaybillNumber, NumberRule, RuleAlternative
+
+S = WaybillStatus
+# Jobs run by the allocation worker (names are the wire contract between API and worker).
+JOB_FETCH_NUMBERS = "fetch_purchase_numbers"
+JOB_RESYNC = "resync_purchase"
+JOB_DISCARD = "discard_numbers"
+JOB_LOW_STOCK = "handle_low_stock"
+# A manual number's expiry is not known to us; the marketplace refuses it if the courier expired it.
+MANUAL_VALIDITY = timedelta(days=365)
+
+
+# --- shops and keys ---------------------------------------------------------------------------
 
 
 def new_shop_id() -> str:
@@ -46,3 +111,620 @@ async def _new_key(repo: ShopRepository, shop_id: str, label: str) -> KeyCreated
     key = generate_key()
     await repo.add_key(ApiKey(id=key.key_id, shop_id=shop_id, secret_hash=key.secret_hash, label=label))
     return KeyCreated(key_id=key.key_id, api_key=key.plaintext)
+
+
+# --- catalogue --------------------------------------------------------------------------------
+
+
+def rule_of(number_rule: list[dict[str, Any]]) -> NumberRule:
+    return NumberRule(
+        tuple(
+            RuleAlternative(a["pattern"], CheckDigit(a.get("check", "none")), a.get("description", ""))
+            for a in number_rule
+        )
+    )
+
+
+async def list_carriers(uow: UnitOfWork) -> list[CarrierOut]:
+    repo = CatalogueRepository(uow.session)
+    packages: dict[str, list[PackageOut]] = {}
+    for p in await repo.packages():
+        packages.setdefault(p.carrier, []).append(PackageOut.model_validate(p))
+    return [
+        CarrierOut.model_validate(c).model_copy(update={"packages": packages.get(c.code, [])})
+        for c in await repo.carriers()
+    ]
+
+
+async def get_carrier(uow: UnitOfWork, code: str) -> CarrierOut:
+    repo = CatalogueRepository(uow.session)
+    carrier = await repo.carrier(code)
+    if carrier is None:
+        raise NotFound(f"carrier {code} not found")
+    packages = [PackageOut.model_validate(p) for p in await repo.packages(code)]
+    return CarrierOut.model_validate(carrier).model_copy(update={"packages": packages})
+
+
+async def update_carrier(uow: UnitOfWork, code: str, body: CarrierUpdate) -> CarrierOut:
+    repo = CatalogueRepository(uow.session)
+    if await repo.carrier(code) is None:
+        raise NotFound(f"carrier {code} not found")
+    values = body.model_dump(exclude_none=True)
+    if body.number_rule is not None:
+        try:
+            rule_of([a.model_dump() for a in body.number_rule])
+        except ValueError as exc:
+            raise AppError(f"invalid number rule: {exc}", status_code=422) from exc
+        values["number_rule"] = [a.model_dump() for a in body.number_rule]
+    await repo.update_carrier(code, values)
+    uow.session.expire_all()
+    return await get_carrier(uow, code)
+
+
+async def add_package(uow: UnitOfWork, code: str, body: PackageCreate) -> PackageOut:
+    repo = CatalogueRepository(uow.session)
+    if await repo.carrier(code) is None:
+        raise NotFound(f"carrier {code} not found")
+    package = CarrierPackage(carrier=code, **body.model_dump())
+    if not await repo.add_package(package):
+        raise Conflict(f"package {body.id} already exists", details={"package_id": body.id})
+    return PackageOut.model_validate(package)
+
+
+# --- balance ----------------------------------------------------------------------------------
+
+
+async def topup(uow: UnitOfWork, shop_id: str, amount_cents: int, reference: str | None) -> BalanceOut:
+    ledger = LedgerRepository(uow.session)
+    if await ledger.balance(shop_id) is None:
+        raise NotFound(f"shop {shop_id} not found")
+    await ledger.apply(shop_id, amount_cents, "topup", reference)
+    return await balance(uow, shop_id)
+
+
+async def balance(uow: UnitOfWork, shop_id: str, limit: int = 100) -> BalanceOut:
+    ledger = LedgerRepository(uow.session)
+    current = await ledger.balance(shop_id)
+    if current is None:
+        raise NotFound(f"shop {shop_id} not found")
+    return BalanceOut(
+        shop_id=shop_id,
+        balance_cents=current,
+        ledger_total_cents=await ledger.total(shop_id),
+        ledger=[LedgerEntryOut.model_validate(e) for e in await ledger.recent(shop_id, limit)],
+    )
+
+
+# --- purchases --------------------------------------------------------------------------------
+
+
+def request_hash(body: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+async def create_purchase(
+    uow: UnitOfWork, shop_id: str, body: PurchaseCreate, idempotency_key: str
+) -> tuple[PurchaseOut, bool]:
+    """Debit the balance and record a pending purchase; a worker then asks the courier.
+
+    Returns the purchase and whether this call created it (False: an idempotent repeat)."""
+    digest = request_hash(body.model_dump(mode="json"))
+    purchases = PurchaseRepository(uow.session)
+    existing = await purchases.by_key(shop_id, idempotency_key)
+    if existing is not None:
+        return _same_request(existing, digest, idempotency_key), False
+
+    package = await CatalogueRepository(uow.session).package(body.package_id)
+    if package is None or package.carrier != body.carrier or not package.active:
+        raise NotFound(
+            f"package {body.package_id} is not on sale for {body.carrier}",
+            details={"carrier": body.carrier, "package_id": body.package_id},
+        )
+    pool = await PoolRepository(uow.session).get_or_create(shop_id, body.carrier)
+    purchase_id = "p-" + secrets.token_hex(8)
+    purchase = Purchase(
+        id=purchase_id,
+        shop_id=shop_id,
+        pool_id=pool.id,
+        carrier=body.carrier,
+        package_id=package.id,
+        quantity=package.quantity,
+        price_cents=package.price_cents,
+        validity_days=package.validity_days,
+        idempotency_key=idempotency_key,
+        request_hash=digest,
+        status="pending",
+        attempts=0,
+        numbers_received=0,
+        numbers_quarantined=0,
+        refunded_quantity=0,
+        refunded_cents=0,
+    )
+    if not await purchases.add_if_new(purchase):
+        winner = await purchases.by_key(shop_id, idempotency_key)
+        assert winner is not None
+        return _same_request(winner, digest, idempotency_key), False
+    ledger = LedgerRepository(uow.session)
+    if await ledger.apply(shop_id, -package.price_cents, "purchase", purchase_id) is None:
+        # Raising rolls the whole transaction back: no purchase, no charge.
+        current = await ledger.balance(shop_id)
+        raise AppError(
+            f"balance {current} cents is less than the package price {package.price_cents} cents",
+            code=ErrorCode.INSUFFICIENT_BALANCE,
+            status_code=402,
+            details={"balance_cents": current, "price_cents": package.price_cents},
+        )
+    uow.enqueue(JOB_FETCH_NUMBERS, purchase_id=purchase_id)
+    return PurchaseOut.model_validate(purchase), True
+
+
+def _same_request(purchase: Purchase, digest: str, key: str) -> PurchaseOut:
+    if purchase.request_hash != digest:
+        raise AppError(
+            f"Idempotency-Key {key!r} was used with a different request",
+            code=ErrorCode.IDEMPOTENCY_CONFLICT,
+            status_code=409,
+            details={"purchase_id": purchase.id},
+        )
+    return PurchaseOut.model_validate(purchase)
+
+
+async def get_purchase(uow: UnitOfWork, shop_id: str, purchase_id: str) -> PurchaseOut:
+    return PurchaseOut.model_validate(await _own_purchase(uow, shop_id, purchase_id))
+
+
+async def list_purchases(uow: UnitOfWork, shop_id: str, limit: int) -> list[PurchaseOut]:
+    return [PurchaseOut.model_validate(p) for p in await PurchaseRepository(uow.session).recent(shop_id, limit)]
+
+
+async def _own_purchase(uow: UnitOfWork, shop_id: str, purchase_id: str, *, for_update: bool = False) -> Purchase:
+    purchase = await PurchaseRepository(uow.session).get(purchase_id, for_update=for_update)
+    if purchase is None or purchase.shop_id != shop_id:
+        raise NotFound(f"purchase {purchase_id} not found")
+    return purchase
+
+
+async def request_resync(uow: UnitOfWork, shop_id: str, purchase_id: str) -> PurchaseOut:
+    purchase = await _own_purchase(uow, shop_id, purchase_id)
+    if purchase.status == "failed":
+        raise Conflict(
+            f"purchase {purchase_id} failed and was refunded; buy again instead",
+            details={"status": purchase.status},
+        )
+    uow.enqueue(JOB_RESYNC, purchase_id=purchase_id)
+    return PurchaseOut.model_validate(purchase)
+
+
+async def refund_purchase(uow: UnitOfWork, shop_id: str, purchase_id: str) -> RefundOut:
+    """Void the purchase's unused, unexpired numbers and credit their share of the price.
+
+    Repeating it is harmless: the second call finds nothing left to void and credits nothing."""
+    purchase = await _own_purchase(uow, shop_id, purchase_id, for_update=True)
+    if purchase.status != "completed":
+        raise Conflict(
+            f"purchase {purchase_id} is {purchase.status}; only completed purchases can be refunded",
+            details={"status": purchase.status},
+        )
+    started = datetime.now(UTC)
+    voided = await WaybillRepository(uow.session).void_unused(purchase_id)
+    ledger = LedgerRepository(uow.session)
+    amount = 0
+    if voided:
+        # Pro rata, rounding each refund down; the running totals keep the sum of refunds
+        # from ever exceeding the price.
+        total_refunded = purchase.refunded_quantity + voided
+        amount = purchase.price_cents * total_refunded // purchase.quantity - purchase.refunded_cents
+        purchase.refunded_quantity = total_refunded
+        purchase.refunded_cents += amount
+        if amount:
+            await ledger.apply(shop_id, amount, "refund", purchase_id, f"{voided} unused numbers")
+        numbers = await WaybillRepository(uow.session).voided_numbers(purchase_id, started)
+        uow.enqueue(JOB_DISCARD, carrier=purchase.carrier, shop_id=shop_id, numbers=numbers)
+    await uow.session.flush()
+    current = await ledger.balance(shop_id)
+    return RefundOut(
+        purchase_id=purchase_id, refunded_quantity=voided, refunded_cents=amount, balance_cents=current or 0
+    )
+
+
+async def extend_purchase(uow: UnitOfWork, shop_id: str, purchase_id: str, days: int) -> ExtendOut:
+    purchase = await _own_purchase(uow, shop_id, purchase_id, for_update=True)
+    if purchase.status != "completed" or purchase.expires_at is None:
+        raise Conflict(f"purchase {purchase_id} is {purchase.status}; only completed purchases can be extended")
+    package = await CatalogueRepository(uow.session).package(purchase.package_id)
+    per_30 = package.extension_fee_cents_per_30_days if package else 0
+    fee = -(-per_30 * days // 30)  # ceiling: never undercharge a partial month
+    ledger = LedgerRepository(uow.session)
+    if fee and await ledger.apply(shop_id, -fee, "extension", purchase_id, f"+{days} days") is None:
+        raise AppError(
+            f"balance is less than the extension fee {fee} cents",
+            code=ErrorCode.INSUFFICIENT_BALANCE,
+            status_code=402,
+            details={"fee_cents": fee},
+        )
+    extended = await WaybillRepository(uow.session).extend(purchase_id, days)
+    purchase.expires_at = purchase.expires_at + timedelta(days=days)
+    await uow.session.flush()
+    return ExtendOut(
+        purchase_id=purchase_id,
+        fee_cents=fee,
+        numbers_extended=extended,
+        expires_at=purchase.expires_at,
+        balance_cents=await ledger.balance(shop_id) or 0,
+    )
+
+
+# --- allocation (hot path: raw statements, no session) -----------------------------------------
+
+
+def _exhausted(shop_id: str, carrier: str, details: dict[str, Any] | None = None) -> AppError:
+    return AppError(
+        f"no available {carrier} numbers for shop {shop_id}",
+        code=ErrorCode.POOL_EXHAUSTED,
+        status_code=409,
+        details={"carrier": carrier, "shop_id": shop_id, **(details or {})},
+    )
+
+
+async def allocate(stmts: AllocationStatements, shop_id: str, carrier: CarrierCode, order_id: str) -> Allocation:
+    pool_id = await stmts.pool_id(shop_id, carrier)
+    if pool_id is None:
+        raise _exhausted(shop_id, carrier)
+    row = await stmts.allocate_one(pool_id, order_id)
+    if row is None:
+        raise _exhausted(shop_id, carrier)
+    return Allocation(
+        carrier=carrier, order_id=order_id, number=row.number, expires_at=row.expires_at, created=row.created
+    )
+
+
+async def allocate_batch(
+    stmts: AllocationStatements, shop_id: str, carrier: CarrierCode, order_ids: list[str]
+) -> BatchAllocation:
+    pool_id = await stmts.pool_id(shop_id, carrier)
+    if pool_id is None:
+        raise _exhausted(shop_id, carrier, {"requested": len(order_ids)})
+    try:
+        rows = await stmts.allocate_batch(pool_id, order_ids)
+    except ShortOfStock as short:
+        raise _exhausted(shop_id, carrier, {"requested": len(order_ids), "missing": short.missing}) from short
+    by_order = {r.order_ref: r for r in rows}
+    return BatchAllocation(
+        carrier=carrier,
+        allocations=[
+            Allocation(
+                carrier=carrier,
+                order_id=o,
+                number=by_order[o].number,
+                expires_at=by_order[o].expires_at,
+                created=by_order[o].created,
+            )
+            for o in order_ids
+        ],
+    )
+
+
+# --- a number's lifecycle -----------------------------------------------------------------------
+
+_STATE = {s: WaybillState[s.name] for s in S}
+
+
+async def _own_waybill(uow: UnitOfWork, shop_id: str, number: str, *, for_update: bool = False) -> Any:
+    found = await WaybillRepository(uow.session).get(number.strip().upper(), for_update=for_update)
+    if found is None or found[1] != shop_id:
+        raise NotFound(f"waybill {number} not found")
+    return found[0]
+
+
+def _info(w: Any) -> WaybillInfo:
+    return WaybillInfo(
+        number=w.number,
+        carrier=w.carrier,
+        status=_STATE[S(w.status)],
+        order_id=w.order_ref,
+        expires_at=w.expires_at,
+        purchase_id=w.purchase_id,
+        source=w.source,
+        allocated_at=w.allocated_at,
+    )
+
+
+def _invalid_transition(number: str, current: S, wanted: str) -> AppError:
+    return AppError(
+        f"waybill {number} is {current.name.lower()}; cannot {wanted}",
+        code=ErrorCode.INVALID_TRANSITION,
+        status_code=409,
+        details={"number": number, "status": current.name.lower()},
+    )
+
+
+def _check_order(w: Any, order_id: str | None) -> None:
+    if order_id is not None and w.order_ref != order_id:
+        raise Conflict(
+            f"waybill {w.number} does not belong to order {order_id}",
+            details={"number": w.number, "order_id": order_id},
+        )
+
+
+async def get_waybill(uow: UnitOfWork, shop_id: str, number: str) -> WaybillInfo:
+    return _info(await _own_waybill(uow, shop_id, number))
+
+
+async def release(uow: UnitOfWork, shop_id: str, number: str, order_id: str | None) -> ReleaseResult:
+    """Unprinted: back to the pool. Printed: voided (a physical label may exist), never reused."""
+    w = await _own_waybill(uow, shop_id, number, for_update=True)
+    current = S(w.status)
+    repo = WaybillRepository(uow.session)
+    if current == S.ALLOCATED:
+        _check_order(w, order_id)
+        # A typed-in number was never ours to hand out again.
+        target = S.AVAILABLE if w.source == "courier" else S.VOIDED
+        await repo.set_status(w.id, target, clear_order=target == S.AVAILABLE)
+        return ReleaseResult(number=w.number, status=_STATE[target])
+    if current == S.PRINTED:
+        _check_order(w, order_id)
+        await repo.set_status(w.id, S.VOIDED)
+        return ReleaseResult(number=w.number, status=WaybillState.VOIDED)
+    if current == S.VOIDED and (order_id is None or w.order_ref == order_id):
+        return ReleaseResult(number=w.number, status=WaybillState.VOIDED)  # a repeated release
+    raise _invalid_transition(w.number, current, "release it")
+
+
+_MARK_FROM: dict[MarkState, set[S]] = {
+    MarkState.PRINTED: {S.ALLOCATED, S.PRINTED},
+    MarkState.SHIPPED: {S.ALLOCATED, S.PRINTED, S.SHIPPED},
+    MarkState.QUARANTINED: {S.AVAILABLE, S.ALLOCATED, S.PRINTED, S.QUARANTINED},
+    MarkState.EXPIRED: {S.AVAILABLE, S.ALLOCATED, S.PRINTED, S.EXPIRED},
+}
+
+
+_MARK_TARGET: dict[MarkState, S] = {
+    MarkState.PRINTED: S.PRINTED,
+    MarkState.SHIPPED: S.SHIPPED,
+    MarkState.QUARANTINED: S.QUARANTINED,
+    MarkState.EXPIRED: S.EXPIRED,
+}
+
+
+async def mark(uow: UnitOfWork, shop_id: str, number: str, body: MarkRequest) -> WaybillInfo:
+    w = await _own_waybill(uow, shop_id, number, for_update=True)
+    current = S(w.status)
+    target = _MARK_TARGET[body.status]
+    if current not in _MARK_FROM[body.status]:
+        raise _invalid_transition(w.number, current, f"mark it {body.status.value}")
+    _check_order(w, body.order_id)
+    repo = WaybillRepository(uow.session)
+    if current != target:
+        await repo.set_status(w.id, target)
+        if target == S.QUARANTINED:
+            await repo.add_incidents(
+                [
+                    QuarantineIncident(
+                        number=w.number,
+                        carrier=w.carrier,
+                        shop_id=shop_id,
+                        purchase_id=w.purchase_id,
+                        reason=body.reason or "reported unusable",
+                    )
+                ]
+            )
+        w.status = int(target)
+    return _info(w)
+
+
+async def register_manual(uow: UnitOfWork, shop_id: str, body: ManualWaybillRequest) -> Allocation:
+    """Record a number the seller typed for an order: valid for the carrier and never seen before."""
+    carrier = await CatalogueRepository(uow.session).carrier(body.carrier)
+    if carrier is None:
+        raise NotFound(f"carrier {body.carrier} not found")
+    try:
+        number = rule_of(carrier.number_rule).validate(body.number, carrier=body.carrier)
+    except InvalidWaybillNumber as exc:
+        raise AppError(
+            f"{body.number} is not a valid {body.carrier} number: {exc.reason}",
+            code=ErrorCode.INVALID_WAYBILL,
+            status_code=422,
+            details={"number": body.number, "carrier": body.carrier, "reason": exc.reason},
+        ) from exc
+    pool = await PoolRepository(uow.session).get_or_create(shop_id, body.carrier)
+    repo = WaybillRepository(uow.session)
+    live = await repo.live_for_order(pool.id, body.order_id)
+    if live is not None:
+        if live.number == number:
+            return Allocation(
+                carrier=body.carrier, order_id=body.order_id, number=number, expires_at=live.expires_at, created=False
+            )
+        raise Conflict(
+            f"order {body.order_id} already has {body.carrier} number {live.number}; release it first",
+            details={"order_id": body.order_id, "number": live.number},
+        )
+    expires_at = datetime.now(UTC) + MANUAL_VALIDITY
+    if not await repo.add_manual(
+        number=number, carrier=body.carrier, pool_id=pool.id, order_ref=body.order_id, expires_at=expires_at
+    ):
+        raise AppError(
+            f"waybill {number} is already in use",
+            code=ErrorCode.WAYBILL_IN_USE,
+            status_code=409,
+            details={"number": number},
+        )
+    return Allocation(carrier=body.carrier, order_id=body.order_id, number=number, expires_at=expires_at, created=True)
+
+
+# --- pools ------------------------------------------------------------------------------------
+
+
+async def pools(uow: UnitOfWork, shop_id: str, days: int) -> list[PoolOut]:
+    repo = PoolRepository(uow.session)
+    shop_pools = await repo.for_shop(shop_id)
+    counts = await repo.counts([p.id for p in shop_pools], datetime.now(UTC) + timedelta(days=days))
+    out = []
+    for p in shop_pools:
+        c = counts.get(p.id, {})
+        available = c.get("available", 0)
+        out.append(
+            PoolOut(
+                carrier=p.carrier,
+                counts=PoolCounts(**{k: v for k, v in c.items() if k != "expiring_soon"}),
+                expiring_soon=c.get("expiring_soon", 0),
+                expiring_within_days=days,
+                low_stock_threshold=p.low_stock_threshold,
+                low_stock=available < p.low_stock_threshold,
+                auto_replenish_package=p.auto_replenish_package,
+            )
+        )
+    return out
+
+
+async def update_pool(uow: UnitOfWork, shop_id: str, carrier: CarrierCode, body: PoolUpdate) -> PoolOut:
+    if body.auto_replenish_package is not None:
+        package = await CatalogueRepository(uow.session).package(body.auto_replenish_package)
+        if package is None or package.carrier != carrier:
+            raise NotFound(f"package {body.auto_replenish_package} is not on sale for {carrier}")
+    pool = await PoolRepository(uow.session).get_or_create(shop_id, carrier)
+    pool.low_stock_threshold = body.low_stock_threshold
+    pool.auto_replenish_package = body.auto_replenish_package
+    await uow.session.flush()
+    return next(p for p in await pools(uow, shop_id, 7) if p.carrier == carrier)
+
+
+async def stock_events(uow: UnitOfWork, shop_id: str, limit: int) -> list[StockEventOut]:
+    return [StockEventOut.model_validate(e) for e in await PoolRepository(uow.session).events(shop_id, limit)]
+
+
+async def check_low_stock(uow: UnitOfWork) -> int:
+    """Record low-stock crossings (once per crossing) and queue their handling. Returns crossings."""
+    repo = PoolRepository(uow.session)
+    crossings = 0
+    for pool in await repo.all_with_threshold():
+        available = await repo.available(pool.id)
+        if available < pool.low_stock_threshold and pool.low_stock_since is None:
+            since = datetime.now(UTC)
+            await repo.set_low_stock_since(pool.id, since)
+            await repo.add_event(
+                StockEvent(
+                    shop_id=pool.shop_id,
+                    carrier=pool.carrier,
+                    kind="low_stock",
+                    available=available,
+                    threshold=pool.low_stock_threshold,
+                )
+            )
+            uow.enqueue(JOB_LOW_STOCK, pool_id=pool.id, since=since.isoformat())
+            crossings += 1
+        elif available >= pool.low_stock_threshold and pool.low_stock_since is not None:
+            await repo.set_low_stock_since(pool.id, None)
+    return crossings
+
+
+async def replenish(uow: UnitOfWork, pool_id: int, since: str) -> str | None:
+    """Auto-replenish through the ordinary purchase path; the key makes a repeated job harmless."""
+    pools_repo = PoolRepository(uow.session)
+    pool = await pools_repo.by_id(pool_id)
+    if pool is None or pool.auto_replenish_package is None:
+        return None
+    if await PurchaseRepository(uow.session).pending_for_pool(pool_id):
+        return None  # stock is already on its way
+    body = PurchaseCreate(carrier=CarrierCode(pool.carrier), package_id=pool.auto_replenish_package)
+    available = await pools_repo.available(pool.id)
+    try:
+        purchase, _ = await create_purchase(uow, pool.shop_id, body, f"auto-replenish:{pool.id}:{since}")
+    except AppError as exc:
+        await pools_repo.add_event(
+            StockEvent(
+                shop_id=pool.shop_id,
+                carrier=pool.carrier,
+                kind="replenish_failed",
+                available=available,
+                threshold=pool.low_stock_threshold,
+            )
+        )
+        return exc.code
+    await pools_repo.add_event(
+        StockEvent(
+            shop_id=pool.shop_id,
+            carrier=pool.carrier,
+            kind="replenish_ordered",
+            available=available,
+            threshold=pool.low_stock_threshold,
+            purchase_id=purchase.id,
+        )
+    )
+    return purchase.id
+
+
+# --- purchase fulfilment (called by the worker) ---------------------------------------------------
+
+
+async def pending_purchase(uow: UnitOfWork, purchase_id: str) -> Purchase | None:
+    purchase = await PurchaseRepository(uow.session).get(purchase_id)
+    return purchase if purchase is not None and purchase.status == "pending" else None
+
+
+async def record_attempt(uow: UnitOfWork, purchase_id: str, error: str | None) -> None:
+    purchase = await PurchaseRepository(uow.session).get(purchase_id, for_update=True)
+    if purchase is not None:
+        purchase.attempts += 1
+        purchase.error = error
+        await uow.session.flush()
+
+
+async def store_issued_numbers(
+    uow: UnitOfWork, purchase_id: str, numbers: list[str], expires_at: datetime
+) -> Purchase | None:
+    """Store what the courier issued and complete the purchase. Safe to repeat: numbers already
+    stored for this purchase are not counted twice; numbers existing elsewhere are quarantined."""
+    purchase = await PurchaseRepository(uow.session).get(purchase_id, for_update=True)
+    if purchase is None:
+        return None
+    repo = WaybillRepository(uow.session)
+    unique = list(dict.fromkeys(numbers))
+    result = await repo.insert_numbers(
+        unique, carrier=purchase.carrier, pool_id=purchase.pool_id, purchase_id=purchase.id, expires_at=expires_at
+    )
+    # A number repeated within one answer is as suspect as one we already had.
+    repeated = [n for n, times in Counter(numbers).items() if times > 1]
+    duplicates = list(dict.fromkeys(result.duplicates + repeated))
+    if duplicates:
+        await repo.quarantine_available(duplicates)
+        await repo.add_incidents(
+            [
+                QuarantineIncident(
+                    number=n,
+                    carrier=purchase.carrier,
+                    shop_id=purchase.shop_id,
+                    purchase_id=purchase.id,
+                    reason="issued by the courier but already known",
+                )
+                for n in duplicates
+            ]
+        )
+    purchase.numbers_received = await repo.count_for_purchase(purchase.id)
+    purchase.numbers_quarantined += len(duplicates)
+    if purchase.status == "pending":
+        purchase.status = "completed"
+        purchase.completed_at = datetime.now(UTC)
+        purchase.error = None
+    purchase.expires_at = expires_at if purchase.expires_at is None else max(purchase.expires_at, expires_at)
+    await uow.session.flush()
+    return purchase
+
+
+async def fail_and_refund(uow: UnitOfWork, purchase_id: str, error: str) -> bool:
+    """A purchase the courier never fulfilled: mark it failed and give the money back, once."""
+    purchase = await PurchaseRepository(uow.session).get(purchase_id, for_update=True)
+    if purchase is None or purchase.status != "pending":
+        return False
+    purchase.status = "failed"
+    purchase.error = error
+    purchase.completed_at = datetime.now(UTC)
+    purchase.refunded_cents = purchase.price_cents
+    await LedgerRepository(uow.session).apply(
+        purchase.shop_id, purchase.price_cents, "purchase_refund", purchase.id, "courier did not issue the numbers"
+    )
+    await uow.session.flush()
+    return True
+
+
+async def expire_due(uow: UnitOfWork, limit: int) -> int:
+    return await WaybillRepository(uow.session).expire_due(limit)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from runtime.settings import ServiceSettings
@@ -16,6 +16,18 @@ class AllocationSettings(ServiceSettings):
     port: int = Field(8001, description="TCP port of the allocation API.")
     courier_url: str = Field(
         "http://127.0.0.1:8009/courier", description="Base URL of the couriers' electronic waybill API."
+    )
+    courier_app_key: str = Field("sandbox-courier", description="Our app key (logistic_provider_id) at the courier.")
+    courier_secret: SecretStr = Field(
+        SecretStr("sandbox-courier-secret"), description="Secret that signs courier calls (data_digest)."
+    )
+    courier_max_tries: int = Field(
+        6, ge=1, description="Courier attempts for a purchase before it fails and is refunded."
+    )
+    courier_retry_base_s: float = Field(2.0, gt=0, description="First retry delay; doubles per attempt.")
+    allocation_pool_size: int = Field(16, ge=1, description="Connections in the raw asyncpg pool of the hot path.")
+    vacuum_interval_s: int = Field(
+        10, ge=0, description="How often the worker vacuums the waybill table (0: leave it to autovacuum)."
     )
     courier_timeout_s: float = Field(10.0, gt=0, description="Timeout of one courier API call, in seconds.")
     expiring_soon_days: int = Field(

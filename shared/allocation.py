@@ -1,0 +1,123 @@
+"""Wire contracts of the allocation service that other services (and shop systems) use."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+
+from shared.carriers import CarrierCode
+from shared.waybill import WaybillNumberStr
+
+OrderId = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:\-]+$"),
+]
+MAX_BATCH_ALLOCATION = 1000
+
+
+class WaybillState(StrEnum):
+    AVAILABLE = "available"
+    ALLOCATED = "allocated"
+    PRINTED = "printed"
+    SHIPPED = "shipped"
+    VOIDED = "voided"
+    EXPIRED = "expired"
+    QUARANTINED = "quarantined"
+
+
+class AllocateRequest(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"carrier": "ZTO", "order_id": "3927481123456789"}]})
+
+    carrier: CarrierCode
+    order_id: OrderId = Field(description="The marketplace order id (tid) or the shop's own order reference.")
+
+
+class Allocation(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "carrier": "ZTO",
+                    "order_id": "3927481123456789",
+                    "number": "783456789012",
+                    "expires_at": "2027-02-26T00:00:00Z",
+                    "created": True,
+                }
+            ]
+        }
+    )
+
+    carrier: CarrierCode
+    order_id: str
+    number: str
+    expires_at: datetime
+    created: bool = Field(description="False when the order already had this number (an idempotent repeat).")
+
+
+class BatchAllocateRequest(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"carrier": "ZTO", "order_ids": ["o-1", "o-2"]}]})
+
+    carrier: CarrierCode
+    order_ids: list[OrderId] = Field(min_length=1, max_length=MAX_BATCH_ALLOCATION)
+
+    @field_validator("order_ids")
+    @classmethod
+    def _unique(cls, value: list[str]) -> list[str]:
+        if len(set(value)) != len(value):
+            raise ValueError("order_ids must not repeat")
+        return value
+
+
+class BatchAllocation(BaseModel):
+    carrier: CarrierCode
+    allocations: list[Allocation]
+
+
+class WaybillInfo(BaseModel):
+    number: str
+    carrier: CarrierCode
+    status: WaybillState
+    order_id: str | None
+    expires_at: datetime
+    purchase_id: str | None
+    source: str
+    allocated_at: datetime | None
+
+
+class MarkState(StrEnum):
+    PRINTED = "printed"
+    SHIPPED = "shipped"
+    QUARANTINED = "quarantined"
+    EXPIRED = "expired"
+
+
+class MarkRequest(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"status": "printed", "order_id": "3927481123456789"}]})
+
+    status: MarkState
+    order_id: OrderId | None = Field(None, description="When given, the number must belong to this order.")
+    reason: str | None = Field(None, max_length=500, description="Why (kept for quarantine and expiry).")
+
+
+class ReleaseRequest(BaseModel):
+    order_id: OrderId | None = Field(None, description="When given, the number must belong to this order.")
+
+
+class ReleaseResult(BaseModel):
+    number: str
+    status: WaybillState = Field(description="available (back in the pool) or voided (it had been printed).")
+
+
+class ManualWaybillRequest(BaseModel):
+    """A number the seller typed in: validated and registered so that it can never be used twice."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"carrier": "EMS", "number": "EA123456785CN", "order_id": "39274811"}]}
+    )
+
+    carrier: CarrierCode
+    number: WaybillNumberStr
+    order_id: OrderId
