@@ -5,16 +5,52 @@ It shares no code with the services, not even ``shared/``: it is the other side 
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import httpx
 from fastapi import FastAPI
 
+from services.sandbox import control, couriers, marketplace, tracking_provider
+from services.sandbox.settings import SandboxSettings
+from services.sandbox.world import World
 
-def create_app() -> FastAPI:
-    app = FastAPI(title="Waybill sandbox", description="Marketplace, couriers and tracking provider imitations.")
+
+def create_app(settings: SandboxSettings | None = None, http_client: httpx.AsyncClient | None = None) -> FastAPI:
+    """The sandbox app. ``http_client`` carries its outgoing pushes; tests inject one with an ASGI transport."""
+    settings = settings or SandboxSettings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        owned = http_client is None
+        client = http_client or httpx.AsyncClient(
+            limits=httpx.Limits(max_connections=settings.message_concurrency + settings.tracking_push_concurrency)
+        )
+        world = World(settings, client)
+        app.state.world = world
+        await world.start()
+        try:
+            yield
+        finally:
+            await world.stop()
+            if owned:
+                await client.aclose()
+
+    app = FastAPI(
+        title="Waybill sandbox",
+        description="Marketplace, couriers and tracking provider imitations.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
 
     @app.get("/healthz", tags=["operations"], summary="Liveness")
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
+    app.include_router(marketplace.router)
+    app.include_router(couriers.router)
+    app.include_router(tracking_provider.router)
+    app.include_router(control.router)
     return app
 
 

@@ -1,0 +1,179 @@
+"""Couriers' electronic waybill service (Cainiao style): one signed gateway, four message types.
+
+Request: form POST with ``msg_type``, ``logistic_provider_id``, ``logistics_interface`` (a JSON string) and
+``data_digest`` = base64(md5(logistics_interface + secret)). Answers are JSON with ``success`` and, on failure,
+``errorCode`` and ``errorMsg``; business failures come with HTTP 200, a transient failure with HTTP 500, an
+outage with a bare 502 or 503.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import time
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
+
+from services.sandbox.clock import china_midnight_after_days, iso_china
+from services.sandbox.faults import COURIER_ENDPOINTS, FaultInjector
+from services.sandbox.numbers import CARRIERS, Issue, NumberRegistry, NumberState
+from services.sandbox.settings import SandboxSettings
+from services.sandbox.signing import courier_digest
+
+MAX_OBJECTS = 10
+MAX_QUANTITY = 100_000
+MAX_VALIDITY_DAYS = 3650
+
+router = APIRouter(prefix="/courier", tags=["couriers"])
+
+
+class CourierError(Exception):
+    def __init__(self, code: str, message: str, status: int = 200) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+        self.status = status
+
+    def response(self) -> JSONResponse:
+        return JSONResponse(
+            {"success": False, "errorCode": self.code, "errorMsg": self.message}, status_code=self.status
+        )
+
+
+def _issue_view(issue: Issue) -> dict[str, Any]:
+    return {"object_id": issue.object_id, "waybill_codes": issue.codes, "expire_time": iso_china(issue.expire_at)}
+
+
+def _text(body: dict[str, Any], name: str) -> str:
+    value = body.get(name)
+    if not isinstance(value, str) or not value.strip():
+        raise CourierError("isv.invalid-parameter", f"{name} is required (a non-empty string)")
+    return value.strip()
+
+
+def _cp_code(body: dict[str, Any]) -> str:
+    cp_code = _text(body, "cp_code")
+    if cp_code not in CARRIERS:
+        raise CourierError("isv.cp-not-supported", f"unknown cp_code {cp_code!r}")
+    return cp_code
+
+
+def _int(body: dict[str, Any], name: str, default: int, low: int, high: int) -> int:
+    value = body.get(name, default)
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise CourierError("isv.invalid-parameter", f"{name} must be an integer from {low} to {high}")
+    return value
+
+
+class Couriers:
+    def __init__(self, settings: SandboxSettings, faults: FaultInjector, registry: NumberRegistry) -> None:
+        self.settings = settings
+        self.faults = faults
+        self.registry = registry
+
+    def handle(self, msg_type: str, body: dict[str, Any]) -> dict[str, Any]:
+        if msg_type == "TMS_WAYBILL_GET":
+            return self.get(body)
+        if msg_type == "TMS_WAYBILL_SUBSCRIPTION_QUERY":
+            return self.subscription(body)
+        if msg_type == "TMS_WAYBILL_DISCARD":
+            return self.discard(body)
+        return self.query_by_object(body)
+
+    def get(self, body: dict[str, Any]) -> dict[str, Any]:
+        cp_code = _cp_code(body)
+        seller_id = _text(body, "seller_id")
+        validity = _int(body, "validity_days", self.settings.courier_validity_days, 1, MAX_VALIDITY_DAYS)
+        dtos = body.get("trade_order_info_dtos")
+        if not isinstance(dtos, list) or not dtos:
+            raise CourierError("isv.invalid-parameter", "trade_order_info_dtos must be a non-empty list")
+        if len(dtos) > MAX_OBJECTS:
+            raise CourierError("isv.too-many-objects", f"at most {MAX_OBJECTS} trade_order_info_dtos per request")
+        wanted: list[tuple[str, int]] = []
+        for dto in dtos:
+            if not isinstance(dto, dict):
+                raise CourierError("isv.invalid-parameter", "each trade_order_info_dto must be an object")
+            wanted.append((_text(dto, "object_id"), _int(dto, "quantity", 1, 1, MAX_QUANTITY)))
+        # Validate everything before issuing anything, so a bad request never half-issues.
+        expire_at = china_midnight_after_days(time.time(), validity)
+        cols = [
+            _issue_view(self.registry.issue(cp_code, seller_id, object_id, quantity, expire_at)[0])
+            for object_id, quantity in wanted
+        ]
+        return {"success": True, "waybill_apply_new_cols": cols}
+
+    def subscription(self, body: dict[str, Any]) -> dict[str, Any]:
+        cp_code = _cp_code(body)
+        branch = self.registry.branch(cp_code, _text(body, "seller_id"))
+        col = {
+            "cp_code": cp_code,
+            "branch_code": branch.branch_code,
+            "segment_code": branch.segment_code,
+            "quantity": branch.remaining,
+            "allocated_quantity": branch.allocated,
+            "cancel_quantity": branch.cancelled,
+            "print_quantity": branch.printed,
+        }
+        return {"success": True, "waybill_apply_subscription_cols": [col]}
+
+    def discard(self, body: dict[str, Any]) -> dict[str, Any]:
+        cp_code = _cp_code(body)
+        seller_id = _text(body, "seller_id")
+        code = _text(body, "waybill_code")
+        record = self.registry.numbers.get(code)
+        if record is None or record.cp_code != cp_code or record.seller_id != seller_id:
+            raise CourierError("waybill.not-exist", f"waybill {code} was not issued to {seller_id} at {cp_code}")
+        if record.state is NumberState.COLLECTED:
+            raise CourierError(
+                "waybill.already-collected", f"waybill {code} has been collected and cannot be cancelled"
+            )
+        # Cancelling twice is not an error: the number is cancelled either way.
+        self.registry.discard(code)
+        return {"success": True}
+
+    def query_by_object(self, body: dict[str, Any]) -> dict[str, Any]:
+        cp_code = _cp_code(body)
+        seller_id = _text(body, "seller_id")
+        object_id = _text(body, "object_id")
+        issue = self.registry.issues.get((cp_code, seller_id, object_id))
+        if issue is None:
+            raise CourierError("object.not-exist", f"no waybill was issued for object_id {object_id}")
+        return {"success": True, "waybill_apply_new_cols": [_issue_view(issue)]}
+
+
+@router.post("/gateway", summary="Electronic waybill gateway (TMS_WAYBILL_*)")
+async def gateway(request: Request) -> Response:
+    couriers: Couriers = request.app.state.world.couriers
+    faults = couriers.faults
+    if faults.courier_down_remaining() > 0:
+        # Half the time a plain 503, half a proxy's 502, as a real outage looks from outside.
+        if faults.rng.random() < 0.5:
+            return PlainTextResponse("Service Unavailable", status_code=503)
+        return PlainTextResponse("Bad Gateway: upstream connection reset", status_code=502)
+    form = await request.form()
+    msg_type = str(form.get("msg_type") or "")
+    await faults.delay(msg_type if msg_type in COURIER_ENDPOINTS else "courier")
+    try:
+        interface = form.get("logistics_interface")
+        digest = form.get("data_digest")
+        if not isinstance(interface, str) or not isinstance(digest, str):
+            raise CourierError("S04", "logistics_interface and data_digest are required")
+        if form.get("logistic_provider_id") != couriers.settings.courier_app_key:
+            raise CourierError("S03", "unknown logistic_provider_id")
+        if not hmac.compare_digest(courier_digest(interface, couriers.settings.courier_secret), digest):
+            raise CourierError("S02", "sign check failed")
+        if msg_type not in COURIER_ENDPOINTS:
+            raise CourierError("S05", f"unsupported msg_type {msg_type!r}")
+        try:
+            body = json.loads(interface)
+        except ValueError:
+            raise CourierError("isv.invalid-parameter", "logistics_interface is not JSON") from None
+        if not isinstance(body, dict):
+            raise CourierError("isv.invalid-parameter", "logistics_interface must be a JSON object")
+        if faults.error(msg_type):
+            raise CourierError("S01", "system busy", status=500)
+        return JSONResponse(couriers.handle(msg_type, body))
+    except CourierError as exc:
+        return exc.response()

@@ -1,0 +1,74 @@
+"""Everything the sandbox knows, in memory, and the background loops that move it.
+
+One ``World`` per app. ``reset`` stops the loops, starts from nothing again and restarts them; the HTTP
+client survives a reset so a test's injected transport stays in place.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import httpx
+
+from services.sandbox.clock import Scheduler, SimClock
+from services.sandbox.couriers import Couriers
+from services.sandbox.faults import FaultInjector
+from services.sandbox.marketplace import Marketplace
+from services.sandbox.numbers import NumberRegistry
+from services.sandbox.settings import SandboxSettings
+from services.sandbox.tracking_provider import TrackingProvider
+
+log = logging.getLogger("sandbox")
+
+
+class World:
+    def __init__(self, settings: SandboxSettings, http: httpx.AsyncClient) -> None:
+        self.settings = settings
+        self.http = http
+        self._tasks: list[asyncio.Task[None]] = []
+        self._build()
+
+    def _build(self) -> None:
+        s = self.settings
+        self.faults = FaultInjector(s.faults.model_copy(deep=True))
+        self.faults.courier_down_for(s.courier_down_s)
+        self.clock = SimClock(s.time_acceleration)
+        self.scheduler = Scheduler(self.clock)
+        self.registry = NumberRegistry()
+        self.marketplace = Marketplace(s, self.faults, self.registry, self.http)
+        self.couriers = Couriers(s, self.faults, self.registry)
+        self.tracking = TrackingProvider(
+            settings=s,
+            faults=self.faults,
+            registry=self.registry,
+            clock=self.clock,
+            scheduler=self.scheduler,
+            http=self.http,
+            destination_of=self.marketplace.destination_of,
+            on_signed=self.marketplace.parcel_signed,
+        )
+
+    async def start(self) -> None:
+        for name, loop in (
+            ("scheduler", self.scheduler.run),
+            ("messages", self.marketplace.dispatcher),
+            ("pushes", self.tracking.pusher),
+        ):
+            self._tasks.append(asyncio.create_task(loop(), name=f"sandbox-{name}"))
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        # A loop that already died must not stop the others from being cleaned up; its error is logged.
+        for outcome in await asyncio.gather(*self._tasks, return_exceptions=True):
+            if isinstance(outcome, Exception):
+                log.error("background loop had failed: %r", outcome)
+        self._tasks.clear()
+        self.marketplace.cancel_timers()
+        self.tracking.cancel_timers()
+
+    async def reset(self) -> None:
+        await self.stop()
+        self._build()
+        await self.start()
