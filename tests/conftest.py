@@ -19,6 +19,7 @@ from tests.support import (
     base_database_url,
     base_redis_url,
     drop_database,
+    drop_stale_test_databases,
     migrate,
     recreate_database,
     with_redis_db,
@@ -34,7 +35,9 @@ def _worker_index(config: pytest.Config) -> int:
 def env(request: pytest.FixtureRequest) -> Iterator[Env]:
     base = base_database_url()
     index = _worker_index(request.config)
-    dbname = f"waybill_test_{index}"
+    # Named after this process, so concurrent test runs on one server never share a database.
+    dbname = f"waybill_test_{os.getpid()}"
+    asyncio.run(drop_stale_test_databases(base))
     url = asyncio.run(recreate_database(base, dbname))
     migrate(url)
     redis_url = with_redis_db(base_redis_url(), 1 + index)

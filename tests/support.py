@@ -85,6 +85,29 @@ async def drop_database(url: str, dbname: str) -> None:
         await conn.close()
 
 
+async def drop_stale_test_databases(url: str) -> None:
+    """Databases left by test runs that were killed (their process is gone)."""
+    conn = await asyncpg.connect(admin_url(url))
+    try:
+        names = [r[0] for r in await conn.fetch("SELECT datname FROM pg_database WHERE datname LIKE 'waybill_%'")]
+    finally:
+        await conn.close()
+    for name in names:
+        pid = name.rsplit("_", 1)[-1]
+        if pid.isdigit() and not _alive(int(pid)):
+            await drop_database(url, name)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def migrate(database_url: str) -> None:
     from runtime.migrations import upgrade
 

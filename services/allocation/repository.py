@@ -3,6 +3,7 @@ statements for the allocation hot path (one round trip, no ORM: see ``Allocation
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -267,7 +268,7 @@ class WaybillRepository:
         self.session = session
 
     async def insert_numbers(
-        self, numbers: Sequence[str], *, carrier: str, pool_id: int, purchase_id: str, expires_at: datetime
+        self, numbers: Sequence[str], *, carrier: str, pool_id: int, purchase_id: str | None, expires_at: datetime
     ) -> InsertResult:
         """Store issued numbers as available; a number that already exists anywhere is left alone
         and reported as a duplicate (the unique index on ``number`` decides, not a prior read)."""
@@ -505,6 +506,9 @@ UNION ALL
 SELECT order_ref, number, expires_at, true AS created FROM taken
 """
 
+# Before answering "no stock", look again after these pauses (seconds): see allocate_one.
+SHORTAGE_WAITS = (0.01, 0.03, 0.1)
+
 POOL_ID = "SELECT id FROM allocation.pools WHERE shop_id = $1 AND carrier = $2"
 
 
@@ -541,19 +545,26 @@ class AllocationStatements:
         return None if value is None else int(value)
 
     async def allocate_one(self, pool_id: int, order_ref: str) -> AllocatedRow | None:
-        for _ in range(5):
+        waits = iter(SHORTAGE_WAITS)
+        for _ in range(8):
             try:
                 row = await self.pool.fetchrow(ALLOCATE_ONE, pool_id, order_ref)
             except asyncpg.UniqueViolationError:
                 continue  # a concurrent request for the same order won; read its number
-            if row is None:
+            if row is not None:
+                return AllocatedRow(order_ref, row["number"], row["expires_at"], row["created"])
+            # Nothing free that is not locked. The locked rows may be this very order's, taken by
+            # a concurrent request that has not committed yet: look again before saying "empty".
+            wait = next(waits, None)
+            if wait is None:
                 return None
-            return AllocatedRow(order_ref, row["number"], row["expires_at"], row["created"])
+            await asyncio.sleep(wait)
         raise RuntimeError(f"allocation for order {order_ref} kept colliding")
 
     async def allocate_batch(self, pool_id: int, order_refs: list[str]) -> list[AllocatedRow]:
         """All orders get a number, or none does (ShortOfStock)."""
-        for _ in range(5):
+        waits = iter(SHORTAGE_WAITS)
+        for _ in range(8):
             try:
                 async with self.pool.acquire() as conn, conn.transaction():
                     rows = await conn.fetch(ALLOCATE_BATCH, pool_id, order_refs)
@@ -563,4 +574,10 @@ class AllocationStatements:
                     return [AllocatedRow(r["order_ref"], r["number"], r["expires_at"], r["created"]) for r in rows]
             except asyncpg.UniqueViolationError:
                 continue  # an overlapping request took one of these orders first; read it
+            except ShortOfStock:
+                # Rows locked by an overlapping in-flight batch may be for these same orders.
+                wait = next(waits, None)
+                if wait is None:
+                    raise
+                await asyncio.sleep(wait)
         raise RuntimeError("batch allocation kept colliding with concurrent requests")

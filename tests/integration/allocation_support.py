@@ -1,0 +1,78 @@
+"""Helpers for allocation tests: seeding stock, a fake courier for respx."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import random
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from urllib.parse import parse_qs
+
+import httpx
+
+from runtime.db import make_engine, make_sessionmaker, transaction
+from services.allocation.repository import PoolRepository, WaybillRepository
+from tests.support import Env
+
+_counter = itertools.count(1)
+
+
+def zto_numbers(count: int) -> list[str]:
+    """14-digit ZTO numbers, unique within a test run (random prefix + counter)."""
+    prefix = random.randrange(100_000, 999_999)
+    start = next(_counter) * 1_000_000
+    return [f"{prefix}{start + i:08d}"[-14:] for i in range(count)]
+
+
+async def seed_numbers(
+    env: Env, shop_id: str, carrier: str, numbers: list[str], *, expires_in: timedelta = timedelta(days=90)
+) -> int:
+    """Put numbers straight into a shop's pool (the purchase path has its own tests)."""
+    engine = make_engine(env.database_url, pool_size=1)
+    try:
+        async with transaction(make_sessionmaker(engine), None) as uow:
+            pool = await PoolRepository(uow.session).get_or_create(shop_id, carrier)
+            await WaybillRepository(uow.session).insert_numbers(
+                numbers,
+                carrier=carrier,
+                pool_id=pool.id,
+                purchase_id=None,
+                expires_at=datetime.now(UTC) + expires_in,
+            )
+            return pool.id
+    finally:
+        await engine.dispose()
+
+
+class FakeCourier:
+    """Answers the courier gateway like the real one (idempotent per object id)."""
+
+    def __init__(self, carrier_numbers: Callable[[int], list[str]] = zto_numbers) -> None:
+        self.issued: dict[str, list[str]] = {}
+        self.calls: list[str] = []
+        self.failures: list[httpx.Response] = []
+        self.make_numbers = carrier_numbers
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        form = {k: v[0] for k, v in parse_qs(request.content.decode()).items()}
+        self.calls.append(form["msg_type"])
+        if self.failures:
+            return self.failures.pop(0)
+        body = json.loads(form["logistics_interface"])
+        expire = (datetime.now(UTC) + timedelta(days=body.get("validity_days", 90))).isoformat()
+        if form["msg_type"] == "TMS_WAYBILL_GET":
+            cols = []
+            for dto in body["trade_order_info_dtos"]:
+                numbers = self.issued.setdefault(dto["object_id"], self.make_numbers(dto["quantity"]))
+                cols.append({"object_id": dto["object_id"], "waybill_codes": numbers, "expire_time": expire})
+            return httpx.Response(200, json={"success": True, "waybill_apply_new_cols": cols})
+        if form["msg_type"] == "TMS_WAYBILL_QUERY_BY_OBJECT":
+            found = self.issued.get(body["object_id"])
+            if found is None:
+                return httpx.Response(200, json={"success": False, "errorCode": "object.not-exist", "errorMsg": "no"})
+            col = {"object_id": body["object_id"], "waybill_codes": found, "expire_time": expire}
+            return httpx.Response(200, json={"success": True, "waybill_apply_new_cols": [col]})
+        if form["msg_type"] == "TMS_WAYBILL_DISCARD":
+            return httpx.Response(200, json={"success": True})
+        return httpx.Response(200, json={"success": False, "errorCode": "isv.unknown-msg-type", "errorMsg": "?"})
