@@ -107,19 +107,25 @@ class Scheduler:
         if earliest is None or sim_epoch < earliest:
             self._wake.set()
 
+    def run_due(self, limit: int | None = None) -> int:
+        """Run callbacks whose time has come (at most ``limit``); how many ran."""
+        ran = 0
+        while self._heap and self._heap[0][0] <= self.clock.now() and (limit is None or ran < limit):
+            _, _, callback = heapq.heappop(self._heap)
+            try:
+                callback()
+            except Exception:  # one broken callback must not stop every other parcel's journey
+                log.exception("scheduled callback failed")
+            ran += 1
+        return ran
+
     async def run(self) -> None:
         while True:
             self._wake.clear()
-            ran = 0
-            while self._heap and self._heap[0][0] <= self.clock.now():
-                _, _, callback = heapq.heappop(self._heap)
-                try:
-                    callback()
-                except Exception:  # one broken callback must not stop every other parcel's journey
-                    log.exception("scheduled callback failed")
-                ran += 1
-                if ran % 1000 == 0:
-                    await asyncio.sleep(0)  # let the HTTP side breathe after a big clock jump
+            # In slices, yielding between them, so the HTTP side still answers after a big clock jump.
+            if self.run_due(limit=1000) == 1000:
+                await asyncio.sleep(0)
+                continue
             timeout = self.clock.real_seconds_until(self._heap[0][0]) if self._heap else None
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout)

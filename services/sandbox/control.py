@@ -93,6 +93,8 @@ async def put_clock(request: Request, change: ClockChange) -> dict[str, Any]:
 async def advance_clock(request: Request, advance: Advance) -> dict[str, Any]:
     w = world(request)
     w.clock.advance(advance.seconds)
+    # Whatever became due has happened by the time this answers, so a caller can query right away.
+    w.scheduler.run_due()
     return _clock_view(w)
 
 

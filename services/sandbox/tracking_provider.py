@@ -178,7 +178,7 @@ class Parcel:
             "all_pushed": self.delivered_version >= self.version,
             "last_push_result": self.last_push_result,
             "pushes": self.stats.view(),
-            "events": [e.view() for e in self.events[: self.revealed]],
+            "events": [e.view() for e in reversed(self.events[: self.revealed])],  # newest first, as pushed
         }
 
 
