@@ -302,12 +302,12 @@ class KindOverrides(BaseModel):
 async def tracking_parcels(
     request: Request,
     number: Annotated[list[str] | None, Query()] = None,
-    include_events: bool = True,
+    include_events: Annotated[bool | None, Query(description="Default: only when numbers are given.")] = None,
 ) -> list[dict[str, Any]]:
     provider = world(request).tracking
     numbers = number if number else list(provider.parcels)
     views = [provider.truth(n) for n in numbers]
-    if not include_events:
+    if not (include_events if include_events is not None else bool(number)):
         for view in views:
             view.pop("events", None)
     return views

@@ -16,25 +16,19 @@ from services.sandbox.settings import SandboxSettings
 from services.sandbox.world import World
 
 
-def create_app(settings: SandboxSettings | None = None, http_client: httpx.AsyncClient | None = None) -> FastAPI:
-    """The sandbox app. ``http_client`` carries its outgoing pushes; tests inject one with an ASGI transport."""
+def create_app(settings: SandboxSettings | None = None, transport: httpx.AsyncBaseTransport | None = None) -> FastAPI:
+    """The sandbox app. ``transport`` carries its outgoing pushes; tests inject an ASGI transport to a receiver."""
     settings = settings or SandboxSettings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        owned = http_client is None
-        client = http_client or httpx.AsyncClient(
-            limits=httpx.Limits(max_connections=settings.message_concurrency + settings.tracking_push_concurrency)
-        )
-        world = World(settings, client)
+        world = World(settings, transport)
         app.state.world = world
         await world.start()
         try:
             yield
         finally:
             await world.stop()
-            if owned:
-                await client.aclose()
 
     app = FastAPI(
         title="Waybill sandbox",

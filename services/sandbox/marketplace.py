@@ -15,6 +15,7 @@ import random
 import secrets
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -233,7 +234,7 @@ class Marketplace:
     settings: SandboxSettings
     faults: FaultInjector
     registry: NumberRegistry
-    http: httpx.AsyncClient
+    new_client: Callable[[], httpx.AsyncClient]
     rng: random.Random = field(init=False)
     sellers: dict[str, Seller] = field(default_factory=dict)
     sessions: dict[str, str] = field(default_factory=dict)
@@ -546,11 +547,11 @@ class Marketplace:
         form["sign"] = top_sign(form, self.settings.marketplace_app_secret, "hmac")
         return form
 
-    async def _push(self, message: Message) -> bool:
+    async def _push(self, http: httpx.AsyncClient, message: Message) -> bool:
         message.attempts += 1
         self.stats.attempts += 1
         try:
-            response = await self.http.post(
+            response = await http.post(
                 self.settings.marketplace_webhook_url,
                 data=self.push_form(message),
                 timeout=self.settings.message_timeout_s,
@@ -561,18 +562,18 @@ class Marketplace:
         message.last_result = f"HTTP {response.status_code}"
         return 200 <= response.status_code < 300
 
-    async def _deliver(self, tid: str) -> None:
+    async def _deliver(self, http: httpx.AsyncClient, tid: str) -> None:
         queue = self._pending.get(tid)
         if not queue:
             return
         message = queue[0]
-        if await self._push(message):
+        if await self._push(http, message):
             queue.popleft()
             message.delivered_at = time.time()
             self.stats.delivered += 1
             if self.faults.chance(self.faults.config.message_duplicate_rate):
                 self.stats.duplicates += 1
-                await self._push(message)
+                await self._push(http, message)
                 message.attempts -= 1  # the duplicate is counted under duplicates, not as a retry
                 self.stats.attempts -= 1
             if queue:
@@ -594,12 +595,14 @@ class Marketplace:
 
     async def dispatcher(self) -> None:
         async def worker() -> None:
-            while True:
-                tid = await self._ready.get()
-                try:
-                    await self._deliver(tid)
-                except Exception:  # keep the worker alive; the trade's message stays pending
-                    log.exception("message delivery failed for trade %s", tid)
+            # A client per worker: one httpx pool shared by dozens of concurrent requests slows to a crawl.
+            async with self.new_client() as http:
+                while True:
+                    tid = await self._ready.get()
+                    try:
+                        await self._deliver(http, tid)
+                    except Exception:  # keep the worker alive; the trade's message stays pending
+                        log.exception("message delivery failed for trade %s", tid)
 
         async with asyncio.TaskGroup() as group:
             for _ in range(self.settings.message_concurrency):

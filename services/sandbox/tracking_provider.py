@@ -274,7 +274,7 @@ class TrackingProvider:
     registry: NumberRegistry
     clock: SimClock
     scheduler: Scheduler
-    http: httpx.AsyncClient
+    new_client: Callable[[], httpx.AsyncClient]
     destination_of: Callable[[str], City | None]
     on_signed: Callable[[str], None]
     parcels: dict[str, Parcel] = field(default_factory=dict)
@@ -363,10 +363,10 @@ class TrackingProvider:
 
     # -- pushes -----------------------------------------------------------------------------------------
 
-    async def _send(self, parcel: Parcel, param: str, sign: str) -> bool:
+    async def _send(self, http: httpx.AsyncClient, parcel: Parcel, param: str, sign: str) -> bool:
         parcel.stats.attempts += 1
         try:
-            response = await self.http.post(
+            response = await http.post(
                 parcel.callback, data={"param": param, "sign": sign}, timeout=self.settings.tracking_push_timeout_s
             )
         except httpx.HTTPError as exc:
@@ -382,7 +382,7 @@ class TrackingProvider:
         # The documented answer, exactly: JSON true and the string "200".
         return isinstance(answer, dict) and answer.get("result") is True and answer.get("returnCode") == "200"
 
-    async def _push(self, parcel: Parcel) -> None:
+    async def _push(self, http: httpx.AsyncClient, parcel: Parcel) -> None:
         version, upto, aborted = parcel.version, parcel.revealed, parcel.aborted
         if version <= parcel.delivered_version:
             return
@@ -396,17 +396,17 @@ class TrackingProvider:
         if faults.chance(faults.config.push_bad_sign_rate):
             parcel.stats.bad_sign += 1
             sign = kuaidi100_push_sign(param, parcel.salt + "#")
-        if await self._send(parcel, param, sign):
+        if await self._send(http, parcel, param, sign):
             parcel.stats.acked += 1
             parcel.failures_in_row = 0
             parcel.delivered_version = max(parcel.delivered_version, version)
             if faults.chance(faults.config.push_duplicate_rate):
                 parcel.stats.duplicates += 1
-                await self._send(parcel, param, sign)
+                await self._send(http, parcel, param, sign)
             if upto > 1 and faults.chance(faults.config.push_out_of_order_rate):
                 parcel.stats.out_of_order += 1
                 older = parcel.push_param(faults.rng.randint(1, upto - 1), aborted=False)
-                await self._send(parcel, older, kuaidi100_push_sign(older, parcel.salt))
+                await self._send(http, parcel, older, kuaidi100_push_sign(older, parcel.salt))
             self._want_push(parcel)  # events that happened while this push was in flight
             return
         parcel.stats.failed += 1
@@ -425,16 +425,17 @@ class TrackingProvider:
 
     async def pusher(self) -> None:
         async def worker() -> None:
-            while True:
-                number = await self._queue.get()
-                parcel = self.parcels.get(number)
-                if parcel is None:
-                    continue
-                parcel.queued = False
-                try:
-                    await self._push(parcel)
-                except Exception:  # a broken push must not take the worker down
-                    log.exception("push failed for %s", number)
+            async with self.new_client() as http:  # one per worker, as for order messages
+                while True:
+                    number = await self._queue.get()
+                    parcel = self.parcels.get(number)
+                    if parcel is None:
+                        continue
+                    parcel.queued = False
+                    try:
+                        await self._push(http, parcel)
+                    except Exception:  # a broken push must not take the worker down
+                        log.exception("push failed for %s", number)
 
         async with asyncio.TaskGroup() as group:
             for _ in range(self.settings.tracking_push_concurrency):

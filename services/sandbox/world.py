@@ -1,7 +1,7 @@
 """Everything the sandbox knows, in memory, and the background loops that move it.
 
-One ``World`` per app. ``reset`` stops the loops, starts from nothing again and restarts them; the HTTP
-client survives a reset so a test's injected transport stays in place.
+One ``World`` per app. ``reset`` stops the loops, starts from nothing again and restarts them; an injected
+transport survives a reset so a test's receiver stays in place.
 """
 
 from __future__ import annotations
@@ -23,9 +23,9 @@ log = logging.getLogger("sandbox")
 
 
 class World:
-    def __init__(self, settings: SandboxSettings, http: httpx.AsyncClient) -> None:
+    def __init__(self, settings: SandboxSettings, transport: httpx.AsyncBaseTransport | None = None) -> None:
         self.settings = settings
-        self.http = http
+        self.transport = transport
         self._tasks: list[asyncio.Task[None]] = []
         self._build()
 
@@ -36,7 +36,7 @@ class World:
         self.clock = SimClock(s.time_acceleration)
         self.scheduler = Scheduler(self.clock)
         self.registry = NumberRegistry()
-        self.marketplace = Marketplace(s, self.faults, self.registry, self.http)
+        self.marketplace = Marketplace(s, self.faults, self.registry, self.new_client)
         self.couriers = Couriers(s, self.faults, self.registry)
         self.tracking = TrackingProvider(
             settings=s,
@@ -44,10 +44,16 @@ class World:
             registry=self.registry,
             clock=self.clock,
             scheduler=self.scheduler,
-            http=self.http,
+            new_client=self.new_client,
             destination_of=self.marketplace.destination_of,
             on_signed=self.marketplace.parcel_signed,
         )
+
+    def new_client(self) -> httpx.AsyncClient:
+        """A client for one push worker; ``transport`` (tests: an ASGI app) replaces the network when given."""
+        if self.transport is not None:
+            return httpx.AsyncClient(transport=self.transport)
+        return httpx.AsyncClient(limits=httpx.Limits(max_connections=2, max_keepalive_connections=2))
 
     async def start(self) -> None:
         for name, loop in (

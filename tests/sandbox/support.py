@@ -227,10 +227,8 @@ def sandbox_settings(**overrides: Any) -> SandboxSettings:
 @asynccontextmanager
 async def running(**overrides: Any) -> AsyncIterator[Harness]:
     receiver = Receiver()
-    outgoing = httpx.AsyncClient(transport=httpx.ASGITransport(app=receiver.app()))
-    app = create_app(sandbox_settings(**overrides), http_client=outgoing)
+    app = create_app(sandbox_settings(**overrides), transport=httpx.ASGITransport(app=receiver.app()))
     async with (
-        outgoing,
         LifespanManager(app) as manager,
         httpx.AsyncClient(transport=httpx.ASGITransport(app=manager.app), base_url="http://sandbox") as client,
     ):

@@ -50,6 +50,13 @@ async def test_tampered_body_is_refused(sandbox: Harness) -> None:
     assert failure(await sandbox.client.post("/courier/gateway", data=form)) == "S02"
 
 
+async def test_unknown_provider_and_message_type_are_refused(sandbox: Harness) -> None:
+    form = courier_form("TMS_WAYBILL_SUBSCRIPTION_QUERY", {"cp_code": "ZTO", "seller_id": "s-1"})
+    assert failure(await sandbox.client.post("/courier/gateway", data={**form, "logistic_provider_id": "x"})) == "S03"
+    other = courier_form("TMS_WAYBILL_PRINT", {"cp_code": "ZTO", "seller_id": "s-1"})
+    assert failure(await sandbox.client.post("/courier/gateway", data=other)) == "S05"
+
+
 async def test_every_carrier_issues_numbers_that_follow_its_rule_and_check_digit(sandbox: Harness) -> None:
     for cp_code, rule in RULES.items():
         numbers = await sandbox.issue(cp_code, "s-1", f"rule-{cp_code}", 200)

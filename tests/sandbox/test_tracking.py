@@ -232,6 +232,20 @@ async def test_signed_parcel_is_collected_and_its_trade_follows() -> None:
         assert last_city.endswith(trade["receiver_city"])  # the parcel goes where the buyer lives
 
 
+async def test_pushes_can_lag_behind_events() -> None:
+    async with running(tracking_push_delay_s=6 * 3600) as sb:
+        await force_kind(sb, {"781234567890": "normal"})
+        await sb.subscribe("zhongtong", "781234567890")
+        await sb.client.post("/control/clock/advance", json={"seconds": 6 * 3600})
+        await asyncio.sleep(0.05)
+        view = await truth(sb, "781234567890")
+        assert view["events_happened"] >= 1  # collected, and visible to a query ...
+        assert (await query(sb, "zhongtong", "781234567890"))["message"] == "ok"
+        assert sb.receiver.pushes == []  # ... but not pushed yet
+        await sb.client.post("/control/clock/advance", json={"seconds": 6 * 3600})
+        await wait_for(lambda: len(sb.receiver.pushes) >= 1, what="late push")
+
+
 # -- repeats and push faults ------------------------------------------------------------------------------
 
 
