@@ -628,7 +628,8 @@ async def gateway_params(request: Request) -> dict[str, str]:
     return params
 
 
-@router.api_route("/router/rest", methods=["GET", "POST"], summary="TOP-style signed gateway")
+@router.post("/router/rest", summary="TOP-style signed gateway", operation_id="router_rest_post")
+@router.get("/router/rest", summary="TOP-style signed gateway (query parameters)", operation_id="router_rest_get")
 async def router_rest(request: Request) -> JSONResponse:
     market: Marketplace = request.app.state.world.marketplace
     params = await gateway_params(request)
