@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, FastAPI, Request
 from sqlalchemy import Table, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from runtime.auth import AuthConfig, ShopKeyResolver
+from runtime.auth import BEARER_SCHEME, AuthConfig, ShopKeyResolver
 from runtime.db import UnitOfWork, make_engine, make_sessionmaker, unit_of_work
 from runtime.errors import error_response, install_error_handlers
 from runtime.http import make_http_client
@@ -46,7 +46,8 @@ ResolverFactory = Callable[[ServiceRuntime], ShopKeyResolver]
 Hook = Callable[[ServiceRuntime], Awaitable[None]]
 
 
-def get_runtime(request: Request) -> ServiceRuntime:
+async def get_runtime(request: Request) -> ServiceRuntime:
+    # async: FastAPI would run a plain function in a worker thread, on every request.
     rt: ServiceRuntime = request.app.state.runtime
     return rt
 
@@ -55,7 +56,7 @@ RuntimeDep = Annotated[ServiceRuntime, Depends(get_runtime)]
 
 
 async def get_uow(request: Request) -> AsyncIterator[UnitOfWork]:
-    rt = get_runtime(request)
+    rt: ServiceRuntime = request.app.state.runtime
     async for uow in unit_of_work(rt.sessionmaker, rt.queue):
         yield uow
 
@@ -149,8 +150,34 @@ def create_service_app(
     )
     app.add_middleware(RequestContextMiddleware, service=service, max_body_bytes=settings.max_body_bytes)
     install_error_handlers(app)
-    app.include_router(health_router())
-    app.include_router(metrics_router)
+    # Routes are matched in order: the service's own (hot) routes first.
     for router in routers:
         app.include_router(router)
+    app.include_router(health_router())
+    app.include_router(metrics_router)
+    _declare_security(app)
     return app
+
+
+def _declare_security(app: FastAPI) -> None:
+    """Document the bearer key once for every operation (the auth dependency reads the header
+    itself), so /docs offers "Authorize" and each operation shows it needs a key."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        schema = build()
+        schema.setdefault("components", {}).setdefault("securitySchemes", {})[BEARER_SCHEME] = {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "The admin key, the internal key (with X-Shop-Id) or a shop API key (wbk_...).",
+        }
+        schema["security"] = [{BEARER_SCHEME: []}]
+        for path in ("/healthz", "/readyz"):
+            for op in schema.get("paths", {}).get(path, {}).values():
+                op["security"] = []
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -9,7 +9,7 @@ from runtime.app import ServiceRuntime, create_service_app
 from runtime.auth import CachedResolver, ShopKeyResolver
 from runtime.settings import to_asyncpg_dsn
 from services.allocation.models import Outbox
-from services.allocation.repository import AllocationStatements, DbKeyResolver
+from services.allocation.repository import AllocationStatements, DbKeyResolver, skip_reset
 from services.allocation.router import ROUTERS
 from services.allocation.settings import AllocationSettings, get_settings
 
@@ -31,6 +31,7 @@ async def _startup(rt: ServiceRuntime) -> None:
         min_size=2,
         max_size=settings.allocation_pool_size,
         command_timeout=30,
+        reset=skip_reset,
     )
     rt.extras["pg"] = pool
     rt.extras["statements"] = AllocationStatements(pool)

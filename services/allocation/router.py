@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
 
 from runtime.app import RuntimeDep, UowDep
-from runtime.auth import AdminDep, CachedResolver, InternalDep, PrincipalDep, ShopIdDep
+from runtime.auth import AdminDep, CachedResolver, InternalDep, InternalShopIdDep, PrincipalDep, ShopIdDep
 from runtime.errors import NotFound
 from runtime.openapi import responses
 from services.allocation import service
@@ -57,10 +57,10 @@ waybills = APIRouter(prefix="/v1/waybills", tags=["waybills"])
 pools = APIRouter(prefix="/v1/pools", tags=["pools"])
 internal = APIRouter(prefix="/internal/v1", tags=["internal"])
 
-ROUTERS = [shops, balance, carriers, purchases, allocations, waybills, pools, internal]
+ROUTERS = [allocations, waybills, purchases, pools, balance, carriers, shops, internal]
 
 
-def get_statements(request: Request) -> AllocationStatements:
+async def get_statements(request: Request) -> AllocationStatements:
     stmts: AllocationStatements = request.app.state.runtime.extras["statements"]
     return stmts
 
@@ -266,8 +266,9 @@ async def extend_purchase(purchase_id: str, body: ExtendRequest, shop_id: ShopId
     ),
     responses=responses(409),
 )
-async def allocate(body: AllocateRequest, shop_id: ShopIdDep, stmts: StatementsDep) -> Allocation:
-    return await service.allocate(stmts, shop_id, body.carrier, body.order_id)
+async def allocate(body: AllocateRequest, shop_id: ShopIdDep, request: Request) -> Allocation:
+    # The hot path: statements read off the app state directly (one dependency less to solve).
+    return await service.allocate(request.app.state.runtime.extras["statements"], shop_id, body.carrier, body.order_id)
 
 
 @allocations.post(
@@ -326,7 +327,7 @@ async def release(number: str, shop_id: ShopIdDep, uow: UowDep, body: ReleaseReq
     ),
     responses=responses(403, 404, 409),
 )
-async def mark(number: str, body: MarkRequest, shop_id: ShopIdDep, uow: UowDep, _: InternalDep) -> WaybillInfo:
+async def mark(number: str, body: MarkRequest, shop_id: InternalShopIdDep, uow: UowDep) -> WaybillInfo:
     return await service.mark(uow, shop_id, number, body)
 
 

@@ -1,0 +1,25 @@
+"""``make bench``: every benchmark, each beside its reference measured in the same run."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from bench import allocation
+from bench.common import bench_database, drop
+
+
+def main() -> int:
+    only = set(sys.argv[1:]) or {"allocation"}
+    print(f"bench on {os.cpu_count()} cores; DATABASE_URL server, REDIS_URL; figures are ratios within this run")
+    if "allocation" in only:
+        db = bench_database("alloc")
+        try:
+            allocation.run(db)
+        finally:
+            drop(db)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
