@@ -1,0 +1,107 @@
+"""Wire contracts between shipping and tracking (and for shop systems reading tracking)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from shared.allocation import OrderId
+from shared.carriers import CarrierCode
+from shared.waybill import WaybillNumberStr
+
+
+class TrackingStatus(StrEnum):
+    """One status set for every provider (the providers' codes are mapped in tracking)."""
+
+    PENDING = "pending"
+    INFO_RECEIVED = "info_received"
+    COLLECTED = "collected"
+    IN_TRANSIT = "in_transit"
+    ARRIVED_AT_CITY = "arrived_at_city"
+    OUT_FOR_DELIVERY = "out_for_delivery"
+    AVAILABLE_FOR_PICKUP = "available_for_pickup"
+    DELIVERED = "delivered"
+    DELIVERY_FAILED = "delivery_failed"
+    PROBLEM = "problem"
+    REFUSED = "refused"
+    RETURNING = "returning"
+    RETURNED = "returned"
+    EXPIRED = "expired"
+
+
+class AlertKind(StrEnum):
+    """物流预警: the abnormal situations a shop is told about."""
+
+    NOT_COLLECTED = "not_collected"
+    NO_UPDATE = "no_update"
+    PROBLEM = "problem"
+    REFUSED = "refused"
+    RETURNING = "returning"
+    LATE = "late"
+    ABORTED = "aborted"
+
+
+class AlertState(StrEnum):
+    OPEN = "open"
+    ACKNOWLEDGED = "acknowledged"
+    RESOLVED = "resolved"
+
+
+class SubscriptionRequest(BaseModel):
+    """Shipping asks tracking to follow a confirmed shipment (internal key + X-Shop-Id)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "order_id": "3927481123456789",
+                    "carrier": "ZTO",
+                    "number": "78345678901234",
+                    "shipped_at": "2026-11-28T10:00:00+08:00",
+                    "destination_province": "广东省",
+                    "promised_days": 3,
+                }
+            ]
+        }
+    )
+
+    order_id: OrderId
+    carrier: CarrierCode
+    number: WaybillNumberStr
+    shipped_at: AwareDatetime
+    destination_province: str | None = Field(None, max_length=50)
+    promised_days: int | None = Field(None, ge=0, le=60, description="Carrier's typical transit days for the route.")
+
+
+class SubscriptionInfo(BaseModel):
+    carrier: CarrierCode
+    number: str
+    order_id: str
+    status: TrackingStatus
+    subscribed: bool = Field(description="True once the provider accepted the subscription.")
+
+
+class AlertInfo(BaseModel):
+    id: int
+    kind: AlertKind
+    state: AlertState
+    opened_at: datetime
+    message: str
+
+
+class TrackingUpdate(BaseModel):
+    """Tracking tells shipping what happened to a parcel; shipping moves the order and notifies the
+    shop. ``event_id`` makes a repeated delivery harmless."""
+
+    event_id: uuid.UUID
+    kind: str = Field(description="status_changed, alert_opened or alert_resolved")
+    order_id: str
+    carrier: CarrierCode
+    number: str
+    status: TrackingStatus
+    occurred_at: AwareDatetime
+    description: str = ""
+    alert: AlertInfo | None = None
