@@ -15,14 +15,53 @@ class TrackingSettings(ServiceSettings):
 
     port: int = Field(8003, description="TCP port of the tracking API.")
     allocation_url: str = Field("http://127.0.0.1:8001", description="Base URL of the allocation service.")
-    tracking_provider_url: str = Field(
-        "http://127.0.0.1:8009/kuaidi100", description="Tracking provider (Kuaidi100 style) base URL."
-    )
-    tracking_provider_key: SecretStr = Field(
-        SecretStr("sandbox-key"), description="Our key with the tracking provider."
-    )
-    public_url: str = Field("http://127.0.0.1:8003", description="URL the tracking provider reaches us at (callbacks).")
     shipping_url: str = Field("http://127.0.0.1:8002", description="Base URL of the shipping service.")
+    public_url: str = Field("http://127.0.0.1:8003", description="URL the tracking provider reaches us at (callbacks).")
+
+    # The tracking provider (Kuaidi100 style).
+    provider_url: str = Field(
+        "http://127.0.0.1:8009/kuaidi100", description="Tracking provider base URL (/poll, /query below it)."
+    )
+    provider_key: SecretStr = Field(SecretStr("sandbox-key"), description="Our key with the tracking provider.")
+    provider_customer: str = Field(
+        "sandbox-key", description="Our customer id for the provider's query API (signs /query with the key)."
+    )
+    provider_timeout_s: float = Field(10.0, gt=0, description="Timeout of one provider call, in seconds.")
+    provider_query_rate_per_s: float = Field(
+        3.0, gt=0, description="Queries per second the provider allows us (shared by every worker, via Redis)."
+    )
+    subscribe_max_tries: int = Field(8, ge=1, description="Subscribe attempts before a subscription is flagged.")
+    subscribe_retry_base_s: float = Field(2.0, gt=0, description="First subscribe retry delay; doubles per attempt.")
+
+    # Push ingestion.
+    webhook_pool_size: int = Field(16, ge=1, description="Connections of the raw asyncpg pool the webhook uses.")
+    ingest_consumer: bool = Field(True, description="Run the batch push processor inside each worker process.")
+    ingest_batch_size: int = Field(500, ge=1, description="Raw pushes one worker claims and processes per transaction.")
+    ingest_idle_s: float = Field(0.5, gt=0, description="How long an idle processor waits before looking again.")
+    ingest_wake_interval_s: float = Field(
+        0.05, ge=0, description="At most one wake-up hint per this interval per API process."
+    )
+
+    # Polling fallback.
+    poll_quiet_hours: float = Field(
+        12.0, gt=0, description="Query the provider for a parcel that has not been heard of for this long."
+    )
+    poll_interval_s: int = Field(2, ge=1, le=60, description="How often the polling job runs, in seconds.")
+
+    # Alerts: defaults when a shop has set nothing for a carrier.
+    alert_not_collected_hours: float = Field(24.0, gt=0, description="Not collected within this long of shipment.")
+    alert_no_update_hours: float = Field(48.0, gt=0, description="No new event for this long while in transit.")
+    alert_late_grace_hours: float = Field(
+        24.0, ge=0, description="Late when undelivered this long after the promised transit time."
+    )
+    alert_transit_days: int = Field(3, ge=1, description="Transit days assumed when the shipment names none.")
+    alert_scan_interval_s: int = Field(5, ge=1, le=60, description="How often time-based alerts are evaluated.")
+
+    # Telling shipping.
+    notify_shipping: bool = Field(True, description="Send status changes and alerts to the shipping service.")
+    notify_batch_size: int = Field(100, ge=1, description="Notifications one worker sends per round.")
+    notify_retry_base_s: float = Field(1.0, gt=0, description="First retry delay of a notification; doubles.")
+    notify_retry_max_s: float = Field(300.0, gt=0, description="Longest wait between two notification attempts.")
 
 
 @lru_cache
