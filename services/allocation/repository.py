@@ -479,9 +479,16 @@ SELECT number, expires_at, true AS created FROM taken
 # Batches take three short statements in one transaction (what the orders already have; lock
 # enough free rows; give them out), each with a plan that cannot go wrong: a single statement with
 # a computed LIMIT let the planner guess 30,000 rows and hash-join the whole table.
+# One index probe per order (LATERAL ... LIMIT 1): with "order_ref = ANY($2)" the planner may scan
+# every allocated number of the pool, which grows without bound.
 BATCH_EXISTING = """
-SELECT order_ref, number, expires_at FROM allocation.waybills
-WHERE pool_id = $1 AND order_ref = ANY($2::text[]) AND status IN (1, 2, 3)
+SELECT r.order_ref, w.number, w.expires_at
+FROM unnest($2::text[]) AS r(order_ref)
+CROSS JOIN LATERAL (
+    SELECT number, expires_at FROM allocation.waybills
+    WHERE pool_id = $1 AND order_ref = r.order_ref AND status IN (1, 2, 3)
+    LIMIT 1
+) w
 """
 
 BATCH_LOCK_FREE = """
