@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import asyncpg
 from fastapi import FastAPI
 
 from runtime.app import ServiceRuntime, create_service_app
 from runtime.auth import CachedResolver, HttpKeyResolver, ShopKeyResolver
+from runtime.settings import to_asyncpg_dsn
 from services.tracking.models import Outbox
+from services.tracking.repository import WebhookStatements
+from services.tracking.router import ROUTERS, Waker
 from services.tracking.settings import TrackingSettings, get_settings
+from services.tracking.tasks import stored_clock
 
 SERVICE = "tracking"
 
@@ -18,16 +23,43 @@ def _resolver(rt: ServiceRuntime) -> ShopKeyResolver:
     return CachedResolver(HttpKeyResolver(rt.http, settings.allocation_url, settings.internal_key.get_secret_value()))
 
 
+async def _startup(rt: ServiceRuntime) -> None:
+    settings = rt.settings
+    assert isinstance(settings, TrackingSettings)
+    # The push webhook runs on raw asyncpg: verify and store in one statement, one round trip.
+    pool = await asyncpg.create_pool(
+        to_asyncpg_dsn(settings.database_url), min_size=2, max_size=settings.webhook_pool_size, command_timeout=15
+    )
+    rt.extras["pg"] = pool
+    rt.extras["webhook"] = WebhookStatements(pool)
+    rt.extras["waker"] = Waker(rt.redis, settings.ingest_wake_interval_s)
+    rt.extras.setdefault("clock", stored_clock(rt.sessionmaker))
+
+
+async def _shutdown(rt: ServiceRuntime) -> None:
+    pool = rt.extras.get("pg")
+    if pool is not None:
+        await pool.close()
+
+
 def create_app(settings: TrackingSettings | None = None) -> FastAPI:
     return create_service_app(
         service=SERVICE,
         settings=settings or get_settings(),
         outbox=Outbox,
-        routers=[],
+        routers=ROUTERS,
         resolver=_resolver,
         title="Waybill tracking",
         description="Tracking subscriptions, push ingestion, status normalisation, polling and logistics alerts.",
-        openapi_tags=[{"name": "operations", "description": "Health and metrics."}],
+        on_startup=_startup,
+        on_shutdown=_shutdown,
+        openapi_tags=[
+            {"name": "trackings", "description": "A parcel's status, timeline and alerts."},
+            {"name": "alerts", "description": "Logistics alerts (物流预警) and their thresholds."},
+            {"name": "webhooks", "description": "Pushes from the tracking provider."},
+            {"name": "internal", "description": "Endpoints other services and operators call."},
+            {"name": "operations", "description": "Health and metrics."},
+        ],
     )
 
 

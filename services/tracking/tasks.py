@@ -1,9 +1,298 @@
-"""Tracking's arq worker: ``arq services.tracking.tasks.WorkerSettings``."""
+"""Tracking's arq worker: ``arq services.tracking.tasks.WorkerSettings``.
+
+Besides arq jobs (subscribing, crons), every worker process runs two long-lived loops:
+- the push processor claims unprocessed raw pushes from PostgreSQL in batches (FOR UPDATE SKIP LOCKED),
+  so throughput is not bounded by one arq job per push and a push survives Redis being flushed;
+- the notifier sends pending TrackingUpdates to shipping, leased so a dead worker's sends are retried.
+An arq ``wake_ingest`` job is only a hint to look now; without it the loops look every ``ingest_idle_s``.
+"""
 
 from __future__ import annotations
 
-from runtime.worker import build_worker_settings
-from services.tracking.models import Outbox
-from services.tracking.settings import get_settings
+import asyncio
+import contextlib
+from collections import defaultdict
+from collections.abc import Awaitable, Callable
+from typing import Any
 
-WorkerSettings = build_worker_settings("tracking", get_settings, Outbox, functions=[])
+import httpx
+from arq import Retry, cron
+
+from runtime.db import transaction
+from runtime.logging import get_logger
+from runtime.worker import Ctx, build_worker_settings, job_transaction
+from services.tracking import service
+from services.tracking.clock import Clock, StoredClock
+from services.tracking.kuaidi100.client import Kuaidi100Client
+from services.tracking.kuaidi100.protocol import QueryOutcome, SubscribeOutcome
+from services.tracking.models import Outbox
+from services.tracking.ratelimit import RateLimiter
+from services.tracking.repository import DueNotification, NotificationRepository
+from services.tracking.settings import TrackingSettings, get_settings
+from shared.carriers import to_kuaidi100
+
+log = get_logger(__name__)
+
+CALLBACK_PATH = "/webhooks/tracking/kuaidi100"
+NOTIFY_LEASE_S = 60.0
+NOTIFY_CONCURRENCY = 16
+
+
+def _settings(ctx: Ctx) -> TrackingSettings:
+    settings = ctx["settings"]
+    assert isinstance(settings, TrackingSettings)
+    return settings
+
+
+def clock(ctx: Ctx) -> Clock:
+    found: Clock = ctx["clock"]
+    return found
+
+
+def provider(ctx: Ctx) -> Kuaidi100Client:
+    s = _settings(ctx)
+    return Kuaidi100Client(
+        ctx["http"], s.provider_url, s.provider_key.get_secret_value(), s.provider_customer, s.provider_timeout_s
+    )
+
+
+def stored_clock(sessionmaker: Any) -> StoredClock:
+    async def load() -> Any:
+        async with transaction(sessionmaker, None) as uow:
+            return await service.get_clock(uow)
+
+    return StoredClock(load)
+
+
+def alert_defaults(s: TrackingSettings) -> service.AlertDefaults:
+    return service.AlertDefaults(
+        s.alert_not_collected_hours, s.alert_no_update_hours, s.alert_late_grace_hours, s.alert_transit_days
+    )
+
+
+# -- subscribing ----------------------------------------------------------------------------------------
+
+
+async def subscribe_with_provider(ctx: Ctx, subscription_id: int) -> str:
+    """Subscribe one parcel with the provider: 200/501 done, 700/702 flagged, 701/500/network retried
+    with backoff, then flagged."""
+    async with job_transaction(ctx) as uow:
+        target = await service.subscription_to_send(uow, subscription_id)
+    if target is None:
+        return "nothing to do"
+    s = _settings(ctx)
+    callback = s.public_url.rstrip("/") + CALLBACK_PATH
+    result = await provider(ctx).subscribe(to_kuaidi100(target.carrier), target.number, callback, target.salt)
+    final = ctx.get("job_try", 1) >= s.subscribe_max_tries
+    async with job_transaction(ctx) as uow:
+        state = await service.record_subscribe_result(uow, subscription_id, result, final, await clock(ctx).now())
+    if state == "pending" and result.outcome in (SubscribeOutcome.RETRY, SubscribeOutcome.REFUSED):
+        delay = s.subscribe_retry_base_s * 2 ** (ctx.get("job_try", 1) - 1)
+        log.info("subscribe_retry", subscription_id=subscription_id, code=result.code, defer_s=delay)
+        raise Retry(defer=delay)
+    return state
+
+
+# -- push processing ------------------------------------------------------------------------------------
+
+
+async def wake_ingest(ctx: Ctx) -> None:
+    """A hint that pushes are waiting (the loops also look on their own)."""
+    ctx["ingest_wake"].set()
+
+
+async def process_one_batch(ctx: Ctx) -> service.BatchResult:
+    async with job_transaction(ctx) as uow:
+        return await service.process_pushes(uow, await clock(ctx).now(), _settings(ctx).ingest_batch_size)
+
+
+async def _loop(ctx: Ctx, name: str, step: Callable[[Ctx], Awaitable[int]]) -> None:
+    idle = _settings(ctx).ingest_idle_s
+    wake: asyncio.Event = ctx["ingest_wake"]
+    while True:
+        try:
+            done = await step(ctx)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # a bad batch must not stop the loop; its transaction rolled back
+            log.exception("loop_step_failed", loop=name, error=repr(exc))
+            done = 0
+            await asyncio.sleep(idle)
+        if done == 0:
+            wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(wake.wait(), idle)
+
+
+async def _ingest_step(ctx: Ctx) -> int:
+    result = await process_one_batch(ctx)
+    if result.pushes:
+        log.debug("batch_processed", pushes=result.pushes, events=result.events, changes=result.status_changes)
+        ctx["notify_wake"].set()
+    return result.pushes
+
+
+# -- notifying shipping ---------------------------------------------------------------------------------
+
+
+async def send_notifications(ctx: Ctx) -> int:
+    """One round: lease due notifications, send them (in order per parcel), record the outcome."""
+    s = _settings(ctx)
+    async with job_transaction(ctx) as uow:
+        due = await NotificationRepository(uow.session).claim_due(s.notify_batch_size, NOTIFY_LEASE_S)
+    if not due:
+        return 0
+    groups: dict[int, list[DueNotification]] = defaultdict(list)
+    for n in due:
+        groups[n.subscription_id].append(n)
+    sent: list[int] = []
+    refused: list[tuple[int, str]] = []
+    later: list[tuple[int, float, str]] = []
+    gate = asyncio.Semaphore(NOTIFY_CONCURRENCY)
+    http: httpx.AsyncClient = ctx["http"]
+    url = s.shipping_url.rstrip("/") + "/internal/v1/tracking-updates"
+    key = s.internal_key.get_secret_value()
+
+    async def send_group(items: list[DueNotification]) -> None:
+        for i, n in enumerate(items):
+            async with gate:
+                error, permanent = await _post(http, url, key, n)
+            if error is None:
+                sent.append(n.id)
+                continue
+            if permanent:
+                refused.append((n.id, error))
+                continue
+            delay = min(s.notify_retry_base_s * 2 ** (n.attempts - 1), s.notify_retry_max_s)
+            # The rest of this parcel's updates wait too, so shipping hears them in order.
+            later.extend((m.id, delay, error if m is n else "waiting for an earlier update") for m in items[i:])
+            return
+
+    await asyncio.gather(*(send_group(items) for items in groups.values()))
+    async with job_transaction(ctx) as uow:
+        repo = NotificationRepository(uow.session)
+        await repo.mark_sent(sent)
+        for nid, error in refused:
+            log.error("notification_refused", notification_id=nid, error=error)
+            await repo.mark_sent([nid], f"refused: {error}"[:500])
+        for nid, delay, error in later:
+            await repo.retry_later(nid, delay, error[:500])
+    if later:
+        log.warning("notifications_deferred", count=len(later))
+    return len(due)
+
+
+async def _post(http: httpx.AsyncClient, url: str, key: str, n: DueNotification) -> tuple[str | None, bool]:
+    """(error, permanent): None when shipping accepted the update."""
+    try:
+        resp = await http.post(
+            url, json=n.payload, headers={"Authorization": f"Bearer {key}", "X-Shop-Id": n.shop_id}, timeout=10.0
+        )
+    except httpx.HTTPError as exc:
+        return f"{type(exc).__name__}: {exc}", False
+    if resp.is_success:
+        return None, False
+    error = f"HTTP {resp.status_code}: {resp.text[:200]}"
+    # Shipping does not know the order or refuses the body: repeating it will not help.
+    permanent = resp.status_code in (400, 404, 422)
+    return error, permanent
+
+
+async def _notify_step(ctx: Ctx) -> int:
+    return await send_notifications(ctx)
+
+
+# -- crons ----------------------------------------------------------------------------------------------
+
+
+async def scan_alerts(ctx: Ctx) -> int:
+    s = _settings(ctx)
+    async with job_transaction(ctx) as uow:
+        opened = await service.scan_time_alerts(uow, await clock(ctx).now(), alert_defaults(s))
+    if opened:
+        log.info("alerts_opened", count=opened)
+        ctx["notify_wake"].set()
+    return opened
+
+
+async def poll_quiet(ctx: Ctx) -> int:
+    """Query the provider for parcels that have gone quiet, within the provider's rate limit (shared by
+    every worker through Redis)."""
+    s = _settings(ctx)
+    budget = max(1, int(s.provider_query_rate_per_s * s.poll_interval_s))
+    async with job_transaction(ctx) as uow:
+        targets = await service.claim_quiet(uow, await clock(ctx).now(), s.poll_quiet_hours, budget)
+    if not targets:
+        return 0
+    limiter: RateLimiter = ctx["query_limiter"]
+    client = provider(ctx)
+    stored = 0
+    for i, target in enumerate(targets):
+        if not await limiter.acquire(max_wait=s.poll_interval_s * 2):
+            await _release(ctx, targets[i:])
+            break
+        result = await client.query(to_kuaidi100(target.carrier), target.number)
+        if result.outcome in (QueryOutcome.RATE_LIMITED, QueryOutcome.RETRY):
+            await _release(ctx, [target])
+            if result.outcome == QueryOutcome.RATE_LIMITED:
+                await asyncio.sleep(1.0)
+            continue
+        async with job_transaction(ctx) as uow:
+            stored += (await service.record_poll(uow, target, result)) == "stored"
+    if stored:
+        ctx["ingest_wake"].set()
+    return stored
+
+
+async def _release(ctx: Ctx, targets: list[service.PollTarget]) -> None:
+    async with job_transaction(ctx) as uow:
+        await service.release_poll(uow, [t.id for t in targets])
+
+
+# -- the worker -----------------------------------------------------------------------------------------
+
+
+async def _startup(ctx: Ctx) -> None:
+    s = _settings(ctx)
+    ctx.setdefault("clock", stored_clock(ctx["sessionmaker"]))
+    ctx["ingest_wake"] = asyncio.Event()
+    ctx["notify_wake"] = asyncio.Event()
+    ctx["query_limiter"] = RateLimiter(ctx["redis"], "tracking:ratelimit:kuaidi100:query", s.provider_query_rate_per_s)
+    tasks = []
+    if ctx.get("background_loops", s.ingest_consumer):
+        tasks.append(asyncio.create_task(_loop(ctx, "ingest", _ingest_step)))
+        if s.notify_shipping:
+            tasks.append(asyncio.create_task(_loop({**ctx, "ingest_wake": ctx["notify_wake"]}, "notify", _notify_step)))
+    ctx["background_tasks"] = tasks
+
+
+async def _shutdown(ctx: Ctx) -> None:
+    for task in ctx.get("background_tasks", []):
+        task.cancel()
+    for task in ctx.get("background_tasks", []):
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await task
+
+
+def _every(seconds: int) -> set[int]:
+    return set(range(0, 60, max(1, min(seconds, 60))))
+
+
+def _worker_settings() -> type:
+    settings = get_settings()
+    return build_worker_settings(
+        "tracking",
+        get_settings,
+        Outbox,
+        functions=[subscribe_with_provider, wake_ingest],
+        cron_jobs=[
+            cron(scan_alerts, second=_every(settings.alert_scan_interval_s), unique=True),
+            cron(poll_quiet, second=_every(settings.poll_interval_s), unique=True),
+        ],
+        on_startup=_startup,
+        on_shutdown=_shutdown,
+        max_tries=max(settings.subscribe_max_tries, 2),
+    )
+
+
+WorkerSettings = _worker_settings()

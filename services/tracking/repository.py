@@ -1,0 +1,471 @@
+"""Every query tracking runs. The webhook's hot statement runs on raw asyncpg (one round trip per push);
+the rest goes through the unit of work's session."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+from sqlalchemy import delete, func, or_, select, text, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.tracking.clock import ClockSetting
+from services.tracking.models import (
+    Alert,
+    AlertSetting,
+    ClockOverride,
+    Notification,
+    RawPush,
+    Subscription,
+    TrackingEvent,
+)
+from shared.tracking import AlertKind, AlertState
+
+# -- the webhook's hot path (raw asyncpg) ---------------------------------------------------------------
+
+# Verify and store in one statement: the row is written only when MD5(param + salt) of a subscription
+# with this number equals the sign. The sign is compared uppercase (the provider sends uppercase hex).
+STORE_PUSH = """
+INSERT INTO tracking.raw_pushes (subscription_id, source, param)
+SELECT s.id, 'push', $2 FROM tracking.subscriptions s
+WHERE s.number = $1 AND upper(md5($2 || s.salt)) = $3
+LIMIT 1
+RETURNING id
+"""
+KNOWN_NUMBER = "SELECT count(*) FROM tracking.subscriptions WHERE number = $1"
+
+
+class WebhookStatements:
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self.pool = pool
+
+    async def store_push(self, number: str, param: str, sign: str) -> int | None:
+        """The stored push's id, or None when no subscription with this number has a matching salt."""
+        value = await self.pool.fetchval(STORE_PUSH, number, param, sign.strip().upper())
+        return None if value is None else int(value)
+
+    async def known_number(self, number: str) -> bool:
+        return int(await self.pool.fetchval(KNOWN_NUMBER, number)) > 0
+
+
+# -- subscriptions --------------------------------------------------------------------------------------
+
+
+class SubscriptionRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def insert(self, values: dict[str, Any]) -> Subscription | None:
+        """The new subscription, or None when (carrier, number) is already subscribed."""
+        stmt = (
+            insert(Subscription)
+            .values(**values)
+            .on_conflict_do_nothing(index_elements=["carrier", "number"])
+            .returning(Subscription)
+        )
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def by_carrier_number(self, carrier: str, number: str) -> Subscription | None:
+        stmt = select(Subscription).where(Subscription.carrier == carrier, Subscription.number == number)
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def get(self, subscription_id: int, *, lock: bool = False) -> Subscription | None:
+        stmt = select(Subscription).where(Subscription.id == subscription_id)
+        if lock:
+            stmt = stmt.with_for_update()
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def lock_many(self, ids: Sequence[int]) -> dict[int, Subscription]:
+        # In id order, so two workers locking overlapping sets never deadlock.
+        stmt = select(Subscription).where(Subscription.id.in_(ids)).order_by(Subscription.id).with_for_update()
+        return {s.id: s for s in (await self.session.execute(stmt)).scalars()}
+
+    async def for_shop_number(self, shop_id: str, number: str, carrier: str | None) -> list[Subscription]:
+        stmt = select(Subscription).where(Subscription.shop_id == shop_id, Subscription.number == number)
+        if carrier is not None:
+            stmt = stmt.where(Subscription.carrier == carrier)
+        return list((await self.session.execute(stmt.order_by(Subscription.id))).scalars())
+
+    async def for_shop_order(self, shop_id: str, order_id: str) -> list[Subscription]:
+        stmt = (
+            select(Subscription)
+            .where(Subscription.shop_id == shop_id, Subscription.order_id == order_id)
+            .order_by(Subscription.id)
+        )
+        return list((await self.session.execute(stmt)).scalars())
+
+    async def stuck_pending(self, created_before: datetime, limit: int) -> list[int]:
+        stmt = (
+            select(Subscription.id)
+            .where(Subscription.provider_state == "pending", Subscription.created_at < created_before)
+            .order_by(Subscription.id)
+            .limit(limit)
+        )
+        return list((await self.session.execute(stmt)).scalars())
+
+    async def claim_quiet(self, quiet_since: datetime, now: datetime, limit: int) -> list[Subscription]:
+        """Active subscriptions heard of (and polled) longer ago than ``quiet_since``, longest quiet first;
+        marked as polled now so another worker does not take them too."""
+        heard = func.coalesce(Subscription.last_heard_at, Subscription.subscribed_at)
+        stmt = (
+            select(Subscription)
+            .where(
+                Subscription.provider_state == "subscribed",
+                heard < quiet_since,
+                or_(Subscription.last_polled_at.is_(None), Subscription.last_polled_at < quiet_since),
+            )
+            .order_by(func.greatest(heard, func.coalesce(Subscription.last_polled_at, heard)))
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        subs = list((await self.session.execute(stmt)).scalars())
+        for sub in subs:
+            sub.last_polled_at = now
+        await self.session.flush()
+        return subs
+
+    async def clear_polled(self, ids: Sequence[int]) -> None:
+        if ids:
+            await self.session.execute(
+                update(Subscription).where(Subscription.id.in_(ids)).values(last_polled_at=None),
+                execution_options={"synchronize_session": False},
+            )
+
+
+# -- raw pushes -----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ClaimedPush:
+    id: int
+    subscription_id: int
+    source: str
+    param: str
+
+
+class PushRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def add(self, subscription_id: int, param: str, source: str) -> int:
+        push = RawPush(subscription_id=subscription_id, param=param, source=source)
+        self.session.add(push)
+        await self.session.flush()
+        return push.id
+
+    async def claim(self, limit: int) -> list[ClaimedPush]:
+        """Unprocessed pushes, oldest first, locked for this transaction; rows another worker holds are
+        skipped. If this transaction never commits (the worker died), the rows are free again."""
+        stmt = (
+            select(RawPush.id, RawPush.subscription_id, RawPush.source, RawPush.param)
+            .where(RawPush.processed_at.is_(None))
+            .order_by(RawPush.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        return [ClaimedPush(*row) for row in (await self.session.execute(stmt)).all()]
+
+    async def mark_processed(self, ids: Sequence[int], errors: dict[int, str]) -> None:
+        await self.session.execute(
+            update(RawPush).where(RawPush.id.in_(ids)).values(processed_at=func.now()),
+            execution_options={"synchronize_session": False},
+        )
+        for push_id, error in errors.items():
+            await self.session.execute(
+                update(RawPush).where(RawPush.id == push_id).values(error=error),
+                execution_options={"synchronize_session": False},
+            )
+
+    async def unprocessed(self) -> int:
+        stmt = select(func.count()).select_from(RawPush).where(RawPush.processed_at.is_(None))
+        return int((await self.session.execute(stmt)).scalar_one())
+
+
+# -- events ---------------------------------------------------------------------------------------------
+
+INSERT_EVENTS = text(
+    """
+INSERT INTO tracking.events
+    (subscription_id, fingerprint, occurred_at, status, provider_code, context, area_code, area_name)
+SELECT * FROM unnest(
+    CAST(:sub AS bigint[]), CAST(:fp AS bigint[]), CAST(:at AS timestamptz[]), CAST(:status AS text[]),
+    CAST(:code AS text[]), CAST(:context AS text[]), CAST(:area_code AS text[]), CAST(:area_name AS text[]))
+ON CONFLICT (subscription_id, fingerprint) DO NOTHING
+RETURNING subscription_id, occurred_at, status, context
+"""
+)
+
+
+@dataclass(frozen=True)
+class EventRow:
+    subscription_id: int
+    fingerprint: int
+    occurred_at: datetime
+    status: str
+    provider_code: str | None
+    context: str
+    area_code: str | None
+    area_name: str | None
+
+
+@dataclass(frozen=True)
+class NewEvent:
+    subscription_id: int
+    occurred_at: datetime
+    status: str
+    context: str
+
+
+class EventRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def insert_new(self, rows: Sequence[EventRow]) -> list[NewEvent]:
+        """Store the events not stored yet (by fingerprint); returns only those."""
+        if not rows:
+            return []
+        params = {
+            "sub": [r.subscription_id for r in rows],
+            "fp": [r.fingerprint for r in rows],
+            "at": [r.occurred_at for r in rows],
+            "status": [r.status for r in rows],
+            "code": [r.provider_code for r in rows],
+            "context": [r.context for r in rows],
+            "area_code": [r.area_code for r in rows],
+            "area_name": [r.area_name for r in rows],
+        }
+        result = await self.session.execute(INSERT_EVENTS, params)
+        return [NewEvent(*row) for row in result.all()]
+
+    async def timeline(self, subscription_ids: Sequence[int]) -> list[TrackingEvent]:
+        stmt = (
+            select(TrackingEvent)
+            .where(TrackingEvent.subscription_id.in_(subscription_ids))
+            .order_by(TrackingEvent.subscription_id, TrackingEvent.occurred_at.desc(), TrackingEvent.id.desc())
+        )
+        return list((await self.session.execute(stmt)).scalars())
+
+
+# -- alerts ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AlertFilter:
+    state: AlertState | None = None
+    kind: AlertKind | None = None
+    carrier: str | None = None
+    number: str | None = None
+    before_id: int | None = None
+    limit: int = 100
+
+
+class AlertRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def active_for(self, subscription_ids: Iterable[int]) -> list[Alert]:
+        stmt = (
+            select(Alert)
+            .where(Alert.subscription_id.in_(list(subscription_ids)), Alert.state != AlertState.RESOLVED)
+            .with_for_update()
+        )
+        return list((await self.session.execute(stmt)).scalars())
+
+    async def for_subscriptions(self, subscription_ids: Sequence[int]) -> list[Alert]:
+        stmt = select(Alert).where(Alert.subscription_id.in_(subscription_ids)).order_by(Alert.id.desc())
+        return list((await self.session.execute(stmt)).scalars())
+
+    async def open(self, values: dict[str, Any]) -> Alert | None:
+        """A new open alert, or None when one of that kind is already unresolved for the parcel."""
+        stmt = (
+            insert(Alert)
+            .values(**values)
+            .on_conflict_do_nothing(index_elements=["subscription_id", "kind"], index_where=text("state <> 'resolved'"))
+            .returning(Alert)
+        )
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def get(self, shop_id: str, alert_id: int, *, lock: bool = False) -> Alert | None:
+        stmt = select(Alert).where(Alert.id == alert_id, Alert.shop_id == shop_id)
+        if lock:
+            stmt = stmt.with_for_update()
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def search(self, shop_id: str, f: AlertFilter) -> list[Alert]:
+        stmt = select(Alert).where(Alert.shop_id == shop_id)
+        if f.state is not None:
+            stmt = stmt.where(Alert.state == f.state.value)
+        if f.kind is not None:
+            stmt = stmt.where(Alert.kind == f.kind.value)
+        if f.carrier is not None:
+            stmt = stmt.where(Alert.carrier == f.carrier)
+        if f.number is not None:
+            stmt = stmt.where(Alert.number == f.number)
+        if f.before_id is not None:
+            stmt = stmt.where(Alert.id < f.before_id)
+        stmt = stmt.order_by(Alert.id.desc()).limit(f.limit)
+        return list((await self.session.execute(stmt)).scalars())
+
+    async def time_candidates(
+        self, kind: AlertKind, now: datetime, defaults: dict[str, float], limit: int
+    ) -> list[Any]:
+        """Subscriptions past a time threshold for ``kind`` (thresholds per shop and carrier, then the
+        shop's ``*`` row, then the service defaults) that have no alert of that kind for this situation."""
+        sql = _TIME_SQL[kind]
+        result = await self.session.execute(text(sql), {"now": now, "limit": limit, **defaults})
+        return list(result.all())
+
+
+_THRESHOLDS = """
+FROM tracking.subscriptions s
+LEFT JOIN tracking.alert_settings a ON a.shop_id = s.shop_id AND a.carrier = s.carrier
+LEFT JOIN tracking.alert_settings d ON d.shop_id = s.shop_id AND d.carrier = '*'
+"""
+_ACTIVE = "s.provider_state IN ('pending', 'subscribed')"
+_TIME_SQL: dict[AlertKind, str] = {
+    AlertKind.NOT_COLLECTED: f"""
+SELECT s.id, COALESCE(a.not_collected_hours, d.not_collected_hours, :not_collected_hours) AS hours
+{_THRESHOLDS}
+WHERE {_ACTIVE} AND s.progress < 20 AND s.status NOT IN ('expired')
+  AND s.shipped_at < CAST(:now AS timestamptz)
+      - COALESCE(a.not_collected_hours, d.not_collected_hours, :not_collected_hours) * interval '1 hour'
+  AND NOT EXISTS (SELECT 1 FROM tracking.alerts al WHERE al.subscription_id = s.id AND al.kind = 'not_collected')
+ORDER BY s.id LIMIT :limit
+""",
+    AlertKind.NO_UPDATE: f"""
+SELECT s.id, COALESCE(a.no_update_hours, d.no_update_hours, :no_update_hours) AS hours
+{_THRESHOLDS}
+WHERE {_ACTIVE} AND s.progress >= 20 AND s.status NOT IN ('delivered', 'returned', 'expired')
+  AND s.last_event_at < CAST(:now AS timestamptz)
+      - COALESCE(a.no_update_hours, d.no_update_hours, :no_update_hours) * interval '1 hour'
+  AND NOT EXISTS (SELECT 1 FROM tracking.alerts al
+                  WHERE al.subscription_id = s.id AND al.kind = 'no_update' AND al.opened_at > s.last_event_at)
+ORDER BY s.id LIMIT :limit
+""",
+    AlertKind.LATE: f"""
+SELECT s.id, COALESCE(s.promised_days, a.transit_days, d.transit_days, :transit_days) AS days
+{_THRESHOLDS}
+WHERE {_ACTIVE} AND s.progress >= 20
+  AND s.status NOT IN ('delivered', 'returned', 'expired', 'refused', 'returning')
+  AND s.shipped_at < CAST(:now AS timestamptz)
+      - COALESCE(s.promised_days, a.transit_days, d.transit_days, :transit_days) * interval '1 day'
+      - COALESCE(a.late_grace_hours, d.late_grace_hours, :late_grace_hours) * interval '1 hour'
+  AND NOT EXISTS (SELECT 1 FROM tracking.alerts al WHERE al.subscription_id = s.id AND al.kind = 'late')
+ORDER BY s.id LIMIT :limit
+""",
+}
+
+
+class AlertSettingRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def upsert(self, shop_id: str, carrier: str, values: dict[str, Any]) -> AlertSetting:
+        stmt = (
+            insert(AlertSetting)
+            .values(shop_id=shop_id, carrier=carrier, **values)
+            .on_conflict_do_update(index_elements=["shop_id", "carrier"], set_={**values, "updated_at": func.now()})
+            .returning(AlertSetting)
+        )
+        return (await self.session.execute(stmt, execution_options={"populate_existing": True})).scalar_one()
+
+    async def for_shop(self, shop_id: str) -> list[AlertSetting]:
+        stmt = select(AlertSetting).where(AlertSetting.shop_id == shop_id).order_by(AlertSetting.carrier)
+        return list((await self.session.execute(stmt)).scalars())
+
+    async def remove(self, shop_id: str, carrier: str) -> bool:
+        stmt = delete(AlertSetting).where(AlertSetting.shop_id == shop_id, AlertSetting.carrier == carrier)
+        result = await self.session.execute(stmt)
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+# -- notifications to shipping --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DueNotification:
+    id: int
+    shop_id: str
+    subscription_id: int
+    payload: dict[str, Any]
+    attempts: int
+
+
+CLAIM_NOTIFICATIONS = text(
+    """
+UPDATE tracking.notifications n
+SET next_attempt_at = now() + CAST(:lease_s AS double precision) * interval '1 second', attempts = n.attempts + 1
+WHERE n.id IN (
+    SELECT id FROM tracking.notifications
+    WHERE sent_at IS NULL AND next_attempt_at <= now()
+    ORDER BY id LIMIT :limit FOR UPDATE SKIP LOCKED)
+RETURNING n.id, n.shop_id, n.subscription_id, n.payload, n.attempts
+"""
+)
+
+
+class NotificationRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    def add(self, shop_id: str, subscription_id: int, event_id: uuid.UUID, kind: str, payload: dict[str, Any]) -> None:
+        self.session.add(
+            Notification(
+                shop_id=shop_id, subscription_id=subscription_id, event_id=event_id, kind=kind, payload=payload
+            )
+        )
+
+    async def claim_due(self, limit: int, lease_s: float) -> list[DueNotification]:
+        """Due notifications, leased: a worker that dies mid-send leaves them to be sent again after the lease."""
+        result = await self.session.execute(CLAIM_NOTIFICATIONS, {"limit": limit, "lease_s": lease_s})
+        return sorted((DueNotification(*row) for row in result.all()), key=lambda n: n.id)
+
+    async def mark_sent(self, ids: Sequence[int], note: str | None = None) -> None:
+        if ids:
+            await self.session.execute(
+                update(Notification).where(Notification.id.in_(ids)).values(sent_at=func.now(), last_error=note),
+                execution_options={"synchronize_session": False},
+            )
+
+    async def retry_later(self, notification_id: int, delay_s: float, error: str) -> None:
+        await self.session.execute(
+            update(Notification)
+            .where(Notification.id == notification_id, Notification.sent_at.is_(None))
+            .values(next_attempt_at=func.now() + text(f"interval '{float(delay_s):.3f} seconds'"), last_error=error),
+            execution_options={"synchronize_session": False},
+        )
+
+    async def pending(self) -> int:
+        stmt = select(func.count()).select_from(Notification).where(Notification.sent_at.is_(None))
+        return int((await self.session.execute(stmt)).scalar_one())
+
+    async def for_subscription(self, subscription_id: int) -> list[Notification]:
+        stmt = select(Notification).where(Notification.subscription_id == subscription_id).order_by(Notification.id)
+        return list((await self.session.execute(stmt)).scalars())
+
+
+# -- the stored clock -----------------------------------------------------------------------------------
+
+
+class ClockRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def get(self) -> ClockSetting | None:
+        row = (await self.session.execute(select(ClockOverride).where(ClockOverride.id == 1))).scalar_one_or_none()
+        return None if row is None else ClockSetting(row.anchor_real, row.anchor_sim, row.factor)
+
+    async def set(self, setting: ClockSetting | None) -> None:
+        await self.session.execute(delete(ClockOverride))
+        if setting is not None:
+            self.session.add(
+                ClockOverride(
+                    id=1, anchor_real=setting.anchor_real, anchor_sim=setting.anchor_sim, factor=setting.factor
+                )
+            )
+        await self.session.flush()
