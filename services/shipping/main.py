@@ -7,7 +7,9 @@ from fastapi import FastAPI
 from runtime.app import ServiceRuntime, create_service_app
 from runtime.auth import CachedResolver, HttpKeyResolver, ShopKeyResolver
 from services.shipping.models import Outbox
+from services.shipping.router import ROUTERS
 from services.shipping.settings import ShippingSettings, get_settings
+from services.shipping.tasks import make_clients
 
 SERVICE = "shipping"
 
@@ -18,16 +20,32 @@ def _resolver(rt: ServiceRuntime) -> ShopKeyResolver:
     return CachedResolver(HttpKeyResolver(rt.http, settings.allocation_url, settings.internal_key.get_secret_value()))
 
 
+async def _startup(rt: ServiceRuntime) -> None:
+    settings = rt.settings
+    assert isinstance(settings, ShippingSettings)
+    rt.extras["clients"] = make_clients(settings, rt.http)
+
+
 def create_app(settings: ShippingSettings | None = None) -> FastAPI:
     return create_service_app(
         service=SERVICE,
         settings=settings or get_settings(),
         outbox=Outbox,
-        routers=[],
+        routers=ROUTERS,
         resolver=_resolver,
+        on_startup=_startup,
         title="Waybill shipping",
         description="Orders from the marketplace and shop systems, courier choice, labels, shipment confirmation.",
-        openapi_tags=[{"name": "operations", "description": "Health and metrics."}],
+        openapi_tags=[
+            {"name": "orders", "description": "Orders, courier choice, shipping one order."},
+            {"name": "shipments", "description": "Shipments and their labels."},
+            {"name": "batches", "description": "Shipping thousands of orders at once."},
+            {"name": "settings", "description": "Marketplace binding, sender, courier preferences."},
+            {"name": "webhooks", "description": "Events sent to shop systems."},
+            {"name": "marketplace", "description": "Messages the marketplace pushes to us."},
+            {"name": "internal", "description": "Endpoints other services call with the internal key."},
+            {"name": "operations", "description": "Health and metrics."},
+        ],
     )
 
 

@@ -2,12 +2,50 @@
 
 from __future__ import annotations
 
-from sqlalchemy.orm import DeclarativeBase
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    PrimaryKeyConstraint,
+    Text,
+    UniqueConstraint,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB, UUID
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from runtime.db import service_metadata
 from runtime.jobs import outbox_table
 
 SCHEMA = "shipping"
+
+ORDER_STATES = (
+    "paid",
+    "waybill_assigned",
+    "label_printed",
+    "shipped",
+    "in_transit",
+    "delivered",
+    "exception",
+    "returned",
+    "cancelled",
+)
+SHIPMENT_STATES = ("pending", "confirming", "confirmed", "failed", "cancelled")
+LIVE_SHIPMENT = "status IN ('pending', 'confirming', 'confirmed')"
+ITEM_STATES = ("pending", "shipping", "shipped", "failed", "skipped")
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
 
 
 class Base(DeclarativeBase):
@@ -15,3 +53,213 @@ class Base(DeclarativeBase):
 
 
 Outbox = outbox_table(Base.metadata)
+
+
+class ShopSettings(Base):
+    """Per-shop marketplace binding, label sender and courier-choice preferences."""
+
+    __tablename__ = "shop_settings"
+
+    shop_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    seller_nick: Mapped[str | None] = mapped_column(Text, unique=True)
+    session: Mapped[str | None] = mapped_column(Text)
+    sender_name: Mapped[str] = mapped_column(Text, server_default="")
+    sender_phone: Mapped[str] = mapped_column(Text, server_default="")
+    sender_address: Mapped[str] = mapped_column(Text, server_default="")
+    default_carrier: Mapped[str | None] = mapped_column(Text)
+    weights: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class Order(Base):
+    __tablename__ = "orders"
+    __table_args__ = (
+        UniqueConstraint("shop_id", "external_id"),
+        CheckConstraint(_in("status", ORDER_STATES), name="status"),
+        CheckConstraint("weight_g >= 0", name="weight"),
+        Index("ix_orders_shop_status", "shop_id", "status", "created_at"),
+    )
+
+    id: Mapped[str] = mapped_column(Text, primary_key=True)
+    shop_id: Mapped[str] = mapped_column(Text)
+    external_id: Mapped[str] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(Text)
+    buyer_nick: Mapped[str | None] = mapped_column(Text)
+    receiver_name: Mapped[str] = mapped_column(Text)
+    receiver_phone: Mapped[str] = mapped_column(Text)
+    receiver_state: Mapped[str] = mapped_column(Text)
+    receiver_city: Mapped[str] = mapped_column(Text)
+    receiver_district: Mapped[str] = mapped_column(Text, server_default="")
+    receiver_address: Mapped[str] = mapped_column(Text)
+    receiver_zip: Mapped[str] = mapped_column(Text, server_default="")
+    weight_g: Mapped[int] = mapped_column(Integer)
+    payment_cents: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    items: Mapped[list[Any]] = mapped_column(JSONB, server_default=text("'[]'::jsonb"))
+    carrier: Mapped[str | None] = mapped_column(Text)
+    number: Mapped[str | None] = mapped_column(Text)
+    shipment_id: Mapped[str | None] = mapped_column(Text)
+    flags: Mapped[list[Any]] = mapped_column(JSONB, server_default=text("'[]'::jsonb"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    shipped_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class OrderEvent(Base):
+    """Every state change of an order, for the audit trail."""
+
+    __tablename__ = "order_events"
+    __table_args__ = (Index("ix_order_events_order", "order_id", "id"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    order_id: Mapped[str] = mapped_column(Text, ForeignKey("orders.id", ondelete="CASCADE"))
+    event: Mapped[str] = mapped_column(Text)
+    from_status: Mapped[str] = mapped_column(Text)
+    to_status: Mapped[str] = mapped_column(Text)
+    note: Mapped[str | None] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class MarketplaceMessage(Base):
+    """Every order message we accepted, by the marketplace's message id: a repeat is a no-op."""
+
+    __tablename__ = "marketplace_messages"
+
+    id: Mapped[str] = mapped_column(Text, primary_key=True)
+    topic: Mapped[str] = mapped_column(Text)
+    user_nick: Mapped[str] = mapped_column(Text)
+    shop_id: Mapped[str | None] = mapped_column(Text)
+    tid: Mapped[str | None] = mapped_column(Text)
+    outcome: Mapped[str] = mapped_column(Text)
+    content: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class Shipment(Base):
+    __tablename__ = "shipments"
+    __table_args__ = (
+        CheckConstraint(_in("status", SHIPMENT_STATES), name="status"),
+        # The database refuses a second live shipment for an order, or one number on two shipments.
+        Index("uq_shipments_live_order", "order_id", unique=True, postgresql_where=text(LIVE_SHIPMENT)),
+        Index("uq_shipments_live_number", "number", unique=True, postgresql_where=text(LIVE_SHIPMENT)),
+        Index("ix_shipments_shop", "shop_id", "created_at"),
+        Index("ix_shipments_batch", "batch_id"),
+    )
+
+    id: Mapped[str] = mapped_column(Text, primary_key=True)
+    shop_id: Mapped[str] = mapped_column(Text)
+    order_id: Mapped[str] = mapped_column(Text, ForeignKey("orders.id"))
+    carrier: Mapped[str] = mapped_column(Text)
+    number: Mapped[str] = mapped_column(Text)
+    number_source: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer, server_default="0")
+    reallocations: Mapped[int] = mapped_column(Integer, server_default="0")
+    lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    error_code: Mapped[str | None] = mapped_column(Text)
+    error: Mapped[str | None] = mapped_column(Text)
+    history: Mapped[list[Any]] = mapped_column(JSONB, server_default=text("'[]'::jsonb"))
+    batch_id: Mapped[str | None] = mapped_column(Text)
+    label_prints: Mapped[int] = mapped_column(Integer, server_default="0")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    confirmed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class ShipmentBatch(Base):
+    __tablename__ = "shipment_batches"
+    __table_args__ = (Index("ix_shipment_batches_shop", "shop_id", "created_at"),)
+
+    id: Mapped[str] = mapped_column(Text, primary_key=True)
+    shop_id: Mapped[str] = mapped_column(Text)
+    carrier: Mapped[str | None] = mapped_column(Text)
+    total: Mapped[int] = mapped_column(Integer)
+    chunks: Mapped[int] = mapped_column(Integer)
+    label_prints: Mapped[int] = mapped_column(Integer, server_default="0")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class BatchChunk(Base):
+    """A slice of a batch that one worker claims at a time; a lapsed lease lets another take it over."""
+
+    __tablename__ = "batch_chunks"
+    __table_args__ = (
+        PrimaryKeyConstraint("batch_id", "chunk_no"),
+        CheckConstraint("status IN ('pending', 'claimed', 'done')", name="status"),
+        Index("ix_batch_chunks_open", "status", "lease_until", postgresql_where=text("status <> 'done'")),
+    )
+
+    batch_id: Mapped[str] = mapped_column(Text, ForeignKey("shipment_batches.id", ondelete="CASCADE"))
+    chunk_no: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(Text, server_default="pending")
+    lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    claims: Mapped[int] = mapped_column(Integer, server_default="0")
+
+
+class BatchItem(Base):
+    __tablename__ = "batch_items"
+    __table_args__ = (
+        PrimaryKeyConstraint("batch_id", "seq"),
+        CheckConstraint(_in("status", ITEM_STATES), name="status"),
+        Index("ix_batch_items_chunk", "batch_id", "chunk_no"),
+        Index("ix_batch_items_shipment", "shipment_id"),
+    )
+
+    batch_id: Mapped[str] = mapped_column(Text, ForeignKey("shipment_batches.id", ondelete="CASCADE"))
+    seq: Mapped[int] = mapped_column(Integer)
+    chunk_no: Mapped[int] = mapped_column(Integer)
+    order_id: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(Text, server_default="pending")
+    message: Mapped[str | None] = mapped_column(Text)
+    shipment_id: Mapped[str | None] = mapped_column(Text)
+    number: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class TrackingUpdateRecord(Base):
+    """Tracking updates applied (or ignored), by event id: a redelivery is a no-op."""
+
+    __tablename__ = "tracking_updates"
+
+    event_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    order_id: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(Text)
+    applied: Mapped[bool] = mapped_column(Boolean)
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class WebhookEndpoint(Base):
+    __tablename__ = "webhook_endpoints"
+    __table_args__ = (Index("ix_webhook_endpoints_shop", "shop_id"),)
+
+    id: Mapped[str] = mapped_column(Text, primary_key=True)
+    shop_id: Mapped[str] = mapped_column(Text)
+    url: Mapped[str] = mapped_column(Text)
+    secret: Mapped[str] = mapped_column(Text)
+    events: Mapped[list[str]] = mapped_column(JSONB, server_default=text("'[]'::jsonb"))
+    active: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class WebhookDelivery(Base):
+    """One event for one endpoint: retried with backoff, kept as failed after the last try."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (
+        CheckConstraint("status IN ('pending', 'delivered', 'failed')", name="status"),
+        Index("ix_webhook_deliveries_shop", "shop_id", "status", "created_at"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    event_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
+    endpoint_id: Mapped[str] = mapped_column(Text, ForeignKey("webhook_endpoints.id", ondelete="CASCADE"))
+    shop_id: Mapped[str] = mapped_column(Text)
+    event_type: Mapped[str] = mapped_column(Text)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    status: Mapped[str] = mapped_column(Text, server_default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, server_default="0")
+    last_status_code: Mapped[int | None] = mapped_column(Integer)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -22,7 +22,34 @@ class ShippingSettings(ServiceSettings):
     marketplace_app_secret: SecretStr = Field(
         SecretStr("sandbox-secret"), description="Our app secret on the marketplace (signs calls)."
     )
+    marketplace_sign_method: str = Field("hmac", pattern="^(md5|hmac)$", description="How we sign calls: md5 or hmac.")
+    marketplace_timeout_s: float = Field(10.0, gt=0, description="Timeout of one marketplace call, in seconds.")
+    message_window_s: float = Field(
+        600.0,
+        ge=0,
+        description="Order messages whose timestamp is further than this from now are refused (0: no check).",
+    )
     tracking_url: str = Field("http://127.0.0.1:8003", description="Base URL of the tracking service.")
+    service_timeout_s: float = Field(10.0, gt=0, description="Timeout of one call to allocation or tracking.")
+    confirm_max_tries: int = Field(8, ge=1, description="Attempts at confirming a shipment before it fails.")
+    confirm_retry_base_s: float = Field(2.0, gt=0, description="First confirmation retry delay; doubles per try.")
+    confirm_retry_max_s: float = Field(120.0, gt=0, description="Longest wait between confirmation retries.")
+    confirm_lease_s: float = Field(
+        60.0, gt=0, description="How long a worker owns a confirmation in flight before another may take it over."
+    )
+    max_reallocations: int = Field(
+        3, ge=0, description="Numbers refused by the marketplace (used, invalid, expired) replaced per shipment."
+    )
+    batch_chunk_size: int = Field(500, ge=1, le=1000, description="Orders per claimed chunk of a shipment batch.")
+    batch_lease_s: float = Field(
+        60.0, gt=0, description="A chunk whose worker stopped renewing its claim this long ago is taken over."
+    )
+    batch_concurrency: int = Field(32, ge=1, le=256, description="Calls in flight at once inside one chunk.")
+    batch_sweep_s: int = Field(5, ge=1, le=60, description="How often the worker looks for abandoned chunks.")
+    tracking_max_tries: int = Field(10, ge=1, description="Attempts at handing a shipment to tracking.")
+    webhook_max_tries: int = Field(8, ge=1, description="Delivery attempts of an outgoing webhook event.")
+    webhook_retry_base_s: float = Field(5.0, gt=0, description="First webhook retry delay; doubles per attempt.")
+    webhook_timeout_s: float = Field(10.0, gt=0, description="Timeout of one webhook delivery, in seconds.")
 
 
 @lru_cache

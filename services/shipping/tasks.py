@@ -2,8 +2,273 @@
 
 from __future__ import annotations
 
-from runtime.worker import build_worker_settings
-from services.shipping.models import Outbox
-from services.shipping.settings import get_settings
+import hashlib
+import hmac
+import time
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Any
 
-WorkerSettings = build_worker_settings("shipping", get_settings, Outbox, functions=[])
+import httpx
+import orjson
+from arq import Retry, cron
+
+from runtime.db import UnitOfWork
+from runtime.logging import get_logger
+from runtime.worker import Ctx, build_worker_settings, job_transaction
+from services.shipping import batches, confirm
+from services.shipping.allocation_client import AllocationClient, AllocationError
+from services.shipping.marketplace.client import MarketplaceClient
+from services.shipping.models import Outbox
+from services.shipping.repository import BatchRepository, OrderRepository, ShipmentRepository, WebhookRepository
+from services.shipping.service import Clients
+from services.shipping.settings import ShippingSettings, get_settings
+from shared.tracking import SubscriptionRequest
+
+log = get_logger(__name__)
+
+SIGNATURE_HEADER = "X-Waybill-Signature"
+TIMESTAMP_HEADER = "X-Waybill-Timestamp"
+EVENT_ID_HEADER = "X-Waybill-Event-Id"
+EVENT_TYPE_HEADER = "X-Waybill-Event-Type"
+
+
+def make_clients(settings: ShippingSettings, http: httpx.AsyncClient) -> Clients:
+    return Clients(
+        settings=settings,
+        allocation=AllocationClient(
+            http, settings.allocation_url, settings.internal_key.get_secret_value(), settings.service_timeout_s
+        ),
+        marketplace=MarketplaceClient(
+            http,
+            settings.marketplace_url,
+            settings.marketplace_app_key,
+            settings.marketplace_app_secret.get_secret_value(),
+            settings.marketplace_sign_method,
+            settings.marketplace_timeout_s,
+        ),
+    )
+
+
+def _clients(ctx: Ctx) -> Clients:
+    if "clients" not in ctx:
+        settings = ctx["settings"]
+        assert isinstance(settings, ShippingSettings)
+        # Batches keep many calls in flight: a pool larger than the default client's.
+        ctx["batch_http"] = httpx.AsyncClient(
+            timeout=httpx.Timeout(settings.service_timeout_s, connect=3.0),
+            limits=httpx.Limits(max_connections=200, max_keepalive_connections=100),
+        )
+        ctx["clients"] = make_clients(settings, ctx["batch_http"])
+    clients: Clients = ctx["clients"]
+    return clients
+
+
+def _tx(ctx: Ctx) -> confirm.Tx:
+    def tx() -> AbstractAsyncContextManager[UnitOfWork]:
+        return job_transaction(ctx)
+
+    return tx
+
+
+async def confirm_shipment(ctx: Ctx, shipment_id: str) -> str:
+    """Confirm a shipment on the marketplace; transient trouble is retried with backoff."""
+    result = await confirm.confirm(_tx(ctx), _clients(ctx), shipment_id)
+    if result.kind in ("retry", "busy"):
+        raise Retry(defer=result.retry_in)
+    return result.kind if not result.detail else f"{result.kind}: {result.detail}"
+
+
+async def process_batch(ctx: Ctx, batch_id: str) -> int:
+    async def enqueue_retry(retries: list[tuple[str, float]]) -> None:
+        async with job_transaction(ctx) as uow:
+            for shipment_id, delay in retries:
+                # _defer_by goes to arq with the outbox row: the retry waits out the backoff.
+                uow.enqueue("confirm_shipment", shipment_id=shipment_id, _defer_by=delay)
+
+    runner = batches.ChunkRunner(_tx(ctx), _clients(ctx), batch_id, enqueue_retry)
+    return await runner.run()
+
+
+async def resume_batches(ctx: Ctx) -> int:
+    """Chunks nobody works on (a killed worker's lapsed lease, or lost jobs) get a worker again."""
+    async with job_transaction(ctx) as uow:
+        open_ids = await BatchRepository(uow.session).open_batches()
+    bucket = int(time.time() // max(1, _settings(ctx).batch_sweep_s))
+    for batch_id in open_ids:
+        await ctx["redis"].enqueue_job("process_batch", batch_id=batch_id, _job_id=f"resume-{batch_id}-{bucket}")
+    return len(open_ids)
+
+
+def _settings(ctx: Ctx) -> ShippingSettings:
+    settings = ctx["settings"]
+    assert isinstance(settings, ShippingSettings)
+    return settings
+
+
+def _retry_delay(ctx: Ctx, base: float) -> float:
+    return float(min(300.0, base * 2 ** (ctx.get("job_try", 1) - 1)))
+
+
+async def release_number(ctx: Ctx, shop_id: str, number: str, order_ref: str) -> str:
+    try:
+        return await _clients(ctx).allocation.release(shop_id, number, order_ref)
+    except AllocationError as exc:
+        if exc.transient:
+            raise Retry(defer=_retry_delay(ctx, 1.0)) from exc
+        log.warning("release_refused", number=number, code=exc.code, error=exc.message)
+        return f"refused: {exc.code}"
+
+
+async def mark_number(ctx: Ctx, shop_id: str, number: str, status: str, order_ref: str) -> str:
+    try:
+        await _clients(ctx).allocation.mark(shop_id, number, status, order_ref)
+    except AllocationError as exc:
+        if exc.transient:
+            raise Retry(defer=_retry_delay(ctx, 1.0)) from exc
+        log.warning("mark_refused", number=number, code=exc.code, error=exc.message)
+        return f"refused: {exc.code}"
+    return status
+
+
+async def subscribe_tracking(ctx: Ctx, shipment_id: str) -> str:
+    """Hand a confirmed shipment to tracking: 2xx or 409 (already subscribed) is done."""
+    settings = _settings(ctx)
+    async with job_transaction(ctx) as uow:
+        shipment = await ShipmentRepository(uow.session).get(shipment_id)
+        if shipment is None or shipment.status != "confirmed":
+            return "not confirmed"
+        order = await OrderRepository(uow.session).get(shipment.order_id)
+        assert order is not None
+        body = SubscriptionRequest(
+            order_id=order.id,
+            carrier=shipment.carrier,
+            number=shipment.number,
+            shipped_at=shipment.confirmed_at or shipment.updated_at,
+            destination_province=order.receiver_state or None,
+        )
+        shop_id = shipment.shop_id
+    try:
+        resp = await ctx["http"].post(
+            settings.tracking_url.rstrip("/") + "/internal/v1/subscriptions",
+            content=body.model_dump_json(),
+            headers={
+                "Authorization": f"Bearer {settings.internal_key.get_secret_value()}",
+                "X-Shop-Id": shop_id,
+                "Content-Type": "application/json",
+            },
+            timeout=settings.service_timeout_s,
+        )
+    except httpx.HTTPError as exc:
+        return _tracking_retry(ctx, f"{type(exc).__name__}: {exc}")
+    if resp.status_code < 300 or resp.status_code == 409:
+        return "subscribed"
+    if resp.status_code >= 500 or resp.status_code == 429:
+        return _tracking_retry(ctx, f"HTTP {resp.status_code}")
+    log.error("tracking_refused_subscription", shipment_id=shipment_id, status=resp.status_code, body=resp.text[:300])
+    return f"refused: HTTP {resp.status_code}"
+
+
+def _tracking_retry(ctx: Ctx, error: str) -> str:
+    if ctx.get("job_try", 1) >= _settings(ctx).tracking_max_tries:
+        log.error("tracking_handoff_gave_up", error=error)
+        return f"gave up: {error}"
+    raise Retry(defer=_retry_delay(ctx, 2.0))
+
+
+def sign_webhook(secret: str, timestamp: str, body: bytes) -> str:
+    """HMAC-SHA256 over ``timestamp + "." + raw body``, hex: what shops verify."""
+    return hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
+
+
+async def deliver_webhook(ctx: Ctx, delivery_id: str) -> str:
+    settings = _settings(ctx)
+    async with job_transaction(ctx) as uow:
+        repo = WebhookRepository(uow.session)
+        delivery = await repo.delivery(uuid.UUID(delivery_id))
+        if delivery is None or delivery.status != "pending":
+            return "nothing to do"
+        endpoint = await repo.endpoint(delivery.endpoint_id)
+        if endpoint is None:
+            return "endpoint gone"
+        url, secret, payload = endpoint.url, endpoint.secret, delivery.payload
+        event_id, event_type = str(delivery.event_id), delivery.event_type
+    body = orjson.dumps(payload)
+    timestamp = str(int(time.time()))
+    headers = {
+        "Content-Type": "application/json",
+        EVENT_ID_HEADER: event_id,
+        EVENT_TYPE_HEADER: event_type,
+        TIMESTAMP_HEADER: timestamp,
+        SIGNATURE_HEADER: f"v1={sign_webhook(secret, timestamp, body)}",
+    }
+    status_code: int | None = None
+    error: str | None = None
+    try:
+        resp = await ctx["http"].post(url, content=body, headers=headers, timeout=settings.webhook_timeout_s)
+        status_code = resp.status_code
+        if resp.status_code >= 300:
+            error = f"HTTP {resp.status_code}: {resp.text[:200]}"
+    except httpx.HTTPError as exc:
+        error = f"{type(exc).__name__}: {exc}"
+    async with job_transaction(ctx) as uow:
+        delivery = await WebhookRepository(uow.session).delivery(uuid.UUID(delivery_id), for_update=True)
+        if delivery is None:
+            return "gone"
+        delivery.attempts += 1
+        delivery.last_status_code = status_code
+        delivery.last_error = error
+        if error is None:
+            delivery.status = "delivered"
+            from datetime import UTC, datetime
+
+            delivery.delivered_at = datetime.now(UTC)
+            return "delivered"
+        attempts = delivery.attempts
+        if attempts >= settings.webhook_max_tries:
+            delivery.status = "failed"
+            log.warning("webhook_failed", delivery_id=delivery_id, error=error)
+            return "failed"
+    raise Retry(defer=min(3600.0, settings.webhook_retry_base_s * 2 ** (attempts - 1)))
+
+
+@asynccontextmanager
+async def _nothing() -> AsyncIterator[None]:
+    yield
+
+
+async def _shutdown(ctx: Ctx) -> None:
+    http = ctx.get("batch_http")
+    if http is not None:
+        await http.aclose()
+
+
+def _worker_settings() -> type:
+    settings = get_settings()
+    every = set(range(0, 60, settings.batch_sweep_s))
+    return build_worker_settings(
+        "shipping",
+        get_settings,
+        Outbox,
+        functions=[
+            confirm_shipment,
+            process_batch,
+            release_number,
+            mark_number,
+            subscribe_tracking,
+            deliver_webhook,
+        ],
+        cron_jobs=[cron(resume_batches, second=every, unique=True, run_at_startup=True)],
+        on_shutdown=_shutdown,
+        max_tries=max(settings.confirm_max_tries, settings.webhook_max_tries, settings.tracking_max_tries) + 2,
+        max_jobs=40,
+    )
+
+
+WorkerSettings = _worker_settings()
+
+__all__ = ["Any"]
+
+# A process_batch job loops over chunks; its chunks carry their own leases, so a long job is not an error.
+WorkerSettings.job_timeout = 3600  # type: ignore[attr-defined]

@@ -1,0 +1,323 @@
+"""Batch shipping: a batch is split into chunks that workers claim in the database (a lease they keep
+renewing), so a worker killed mid-chunk leaves a lapsed lease and another worker redoes the chunk.
+
+Redoing is safe because every step is idempotent: an order is claimed for a batch item by moving it
+from paid to waybill_assigned under its row lock (an order another batch or request already took is
+skipped); allocation returns the same number for the same order; a shipment already created is
+confirmed, not created again; the database refuses a second live shipment for an order or a number.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import defaultdict
+from datetime import UTC, datetime
+from typing import Any
+
+from runtime.db import UnitOfWork
+from runtime.errors import AppError, NotFound
+from runtime.logging import get_logger
+from services.shipping import confirm, service, states
+from services.shipping.allocation_client import AllocationError
+from services.shipping.models import BatchItem, ShipmentBatch
+from services.shipping.repository import BatchRepository, OrderRepository, SettingsRepository, ShipmentRepository
+from services.shipping.schemas import BatchCreate, BatchItemOut, BatchOut
+from services.shipping.service import Clients, new_id
+from services.shipping.states import OrderEvent as E
+from services.shipping.states import OrderStatus as S
+from shared.allocation import MAX_BATCH_ALLOCATION
+
+log = get_logger(__name__)
+PARALLEL_JOBS = 2
+
+
+async def create_batch(uow: UnitOfWork, clients: Clients, shop_id: str, body: BatchCreate) -> BatchOut:
+    chunk_size = clients.settings.batch_chunk_size
+    known = await OrderRepository(uow.session).existing_ids(shop_id, body.order_ids)
+    batch_id = new_id("bat")
+    chunks = (len(body.order_ids) + chunk_size - 1) // chunk_size
+    uow.session.add(
+        ShipmentBatch(
+            id=batch_id,
+            shop_id=shop_id,
+            carrier=body.carrier.value if body.carrier else None,
+            total=len(body.order_ids),
+            chunks=chunks,
+            label_prints=0,
+        )
+    )
+    await uow.session.flush()
+    repo = BatchRepository(uow.session)
+    await repo.insert_items(
+        [
+            {
+                "batch_id": batch_id,
+                "seq": i,
+                "chunk_no": i // chunk_size,
+                "order_id": oid,
+                "status": "pending" if oid in known else "failed",
+                "message": None if oid in known else "order not found",
+            }
+            for i, oid in enumerate(body.order_ids)
+        ]
+    )
+    await repo.insert_chunks([{"batch_id": batch_id, "chunk_no": n, "status": "pending"} for n in range(chunks)])
+    for _ in range(min(chunks, PARALLEL_JOBS)):
+        uow.enqueue("process_batch", batch_id=batch_id)
+    return await batch_view(uow, shop_id, batch_id, None, 1000, 0)
+
+
+async def batch_view(
+    uow: UnitOfWork, shop_id: str, batch_id: str, status: str | None, limit: int, offset: int
+) -> BatchOut:
+    repo = BatchRepository(uow.session)
+    batch = await repo.get(batch_id)
+    if batch is None or batch.shop_id != shop_id:
+        raise NotFound(f"batch {batch_id} not found")
+    counts = await repo.counts(batch_id)
+    pending = counts.get("pending", 0) + counts.get("shipping", 0)
+    items = await repo.items(batch_id, status, limit, offset)
+    return BatchOut(
+        id=batch.id,
+        carrier=batch.carrier,
+        total=batch.total,
+        done=counts.get("shipped", 0),
+        failed=counts.get("failed", 0),
+        skipped=counts.get("skipped", 0),
+        pending=pending,
+        status="processing" if pending else "completed",
+        label_prints=batch.label_prints,
+        created_at=batch.created_at,
+        completed_at=batch.completed_at,
+        items=[BatchItemOut.model_validate(i) for i in items],
+    )
+
+
+class ChunkRunner:
+    """Processes the claimed chunks of one batch until none is left."""
+
+    def __init__(self, tx: confirm.Tx, clients: Clients, batch_id: str, enqueue_retry: Any) -> None:
+        self.tx = tx
+        self.clients = clients
+        self.settings = clients.settings
+        self.batch_id = batch_id
+        self.enqueue_retry = enqueue_retry
+        self.sem = asyncio.Semaphore(self.settings.batch_concurrency)
+
+    async def run(self) -> int:
+        done = 0
+        while True:
+            async with self.tx() as uow:
+                batch = await BatchRepository(uow.session).get(self.batch_id)
+                if batch is None:
+                    return done
+                self.shop_id, self.carrier = batch.shop_id, batch.carrier
+                chunk_no = await BatchRepository(uow.session).claim_chunk(self.batch_id, self.settings.batch_lease_s)
+            if chunk_no is None:
+                async with self.tx() as uow:
+                    await BatchRepository(uow.session).complete_if_done(self.batch_id)
+                return done
+            await self.chunk(chunk_no)
+            done += 1
+
+    async def _renew(self, chunk_no: int) -> None:
+        async with self.tx() as uow:
+            await BatchRepository(uow.session).renew(self.batch_id, chunk_no, self.settings.batch_lease_s)
+
+    async def _heartbeat(self, chunk_no: int) -> None:
+        while True:
+            await asyncio.sleep(max(0.5, self.settings.batch_lease_s / 3))
+            await self._renew(chunk_no)
+
+    async def chunk(self, chunk_no: int) -> None:
+        beat = asyncio.create_task(self._heartbeat(chunk_no))
+        try:
+            await self._claim_orders(chunk_no)
+            await self._assign_numbers(chunk_no)
+            await self._confirm(chunk_no)
+            async with self.tx() as uow:
+                await BatchRepository(uow.session).finish_chunk(self.batch_id, chunk_no)
+        finally:
+            beat.cancel()
+
+    async def _claim_orders(self, chunk_no: int) -> None:
+        """Paid orders become this batch's (waybill_assigned); the others are skipped with the reason."""
+        async with self.tx() as uow:
+            repo = BatchRepository(uow.session)
+            items = [i for i in await repo.chunk_items(self.batch_id, chunk_no) if i.status == "pending"]
+            if not items:
+                return
+            orders_repo = OrderRepository(uow.session)
+            orders = await orders_repo.lock_many([i.order_id for i in items])
+            shop = await SettingsRepository(uow.session).get(self.shop_id)
+            carriers = await self._carriers([orders[i.order_id] for i in items if i.order_id in orders], shop)
+            taken, rows, events = [], [], []
+            for item in items:
+                order = orders.get(item.order_id)
+                if order is None or order.shop_id != self.shop_id:
+                    rows.append({"seq": item.seq, "status": "failed", "message": "order not found"})
+                    continue
+                if not states.can(order.status, E.ASSIGN_WAYBILL):
+                    reason = f"order is {order.status}" + (f" ({order.number})" if order.number else "")
+                    rows.append({"seq": item.seq, "status": "skipped", "message": reason})
+                    continue
+                if shop is None or not shop.session:
+                    rows.append({"seq": item.seq, "status": "failed", "message": "shop has no marketplace session"})
+                    continue
+                carrier = carriers.get(order.id)
+                if carrier is None:
+                    rows.append({"seq": item.seq, "status": "failed", "message": "no carrier with stock covers it"})
+                    continue
+                events.append(
+                    {"order_id": order.id, "event": E.ASSIGN_WAYBILL.value, "from_status": order.status,
+                     "to_status": S.WAYBILL_ASSIGNED.value, "note": f"batch {self.batch_id}"}
+                )  # fmt: skip
+                order.status, order.carrier = S.WAYBILL_ASSIGNED.value, carrier
+                order.updated_at = datetime.now(UTC)
+                taken.append(item.seq)
+            await orders_repo.add_events(events)
+            await repo.set_item_rows(self.batch_id, rows)
+            await repo.set_items(self.batch_id, taken, status="shipping")
+
+    async def _carriers(self, orders: list[Any], shop: Any) -> dict[str, str]:
+        if self.carrier:
+            return {o.id: self.carrier for o in orders}
+        out: dict[str, str] = {}
+        by_province: dict[str, str | None] = {}
+        for o in orders:
+            if o.receiver_state not in by_province:
+                try:
+                    by_province[o.receiver_state] = await service.recommend(
+                        self.clients, self.shop_id, shop, o.receiver_state
+                    )
+                except AppError:
+                    by_province[o.receiver_state] = None
+            chosen = by_province[o.receiver_state]
+            if chosen:
+                out[o.id] = chosen
+        return out
+
+    async def _assign_numbers(self, chunk_no: int) -> None:
+        """Numbers for the claimed orders that have none yet, labels (numbers marked printed), shipments."""
+        async with self.tx() as uow:
+            items = [
+                i
+                for i in await BatchRepository(uow.session).chunk_items(self.batch_id, chunk_no)
+                if i.status == "shipping"
+            ]
+            orders = await OrderRepository(uow.session).lock_many([i.order_id for i in items]) if items else {}
+            # Orders still waybill_assigned have no shipment yet (a chunk redone after a crash may have some done).
+            todo = [(i.seq, orders[i.order_id]) for i in items if orders[i.order_id].status == S.WAYBILL_ASSIGNED]
+            plan = [(seq, o.id, o.external_id, o.carrier or "") for seq, o in todo]
+        if not plan:
+            return
+        by_carrier: dict[str, list[tuple[int, str, str]]] = defaultdict(list)
+        for seq, oid, ext, carrier in plan:
+            by_carrier[carrier].append((seq, oid, ext))
+        numbers: dict[str, str] = {}
+        failures: dict[int, str] = {}
+        for carrier, group in by_carrier.items():
+            for start in range(0, len(group), MAX_BATCH_ALLOCATION):
+                part = group[start : start + MAX_BATCH_ALLOCATION]
+                await self._allocate(carrier, part, numbers, failures)
+        printed = await self._gather([self._mark_printed(ext, numbers[ext]) for _, _, ext, _ in plan if ext in numbers])
+        marked = {ext for ext, ok in printed if ok}
+        async with self.tx() as uow:
+            orders_repo = OrderRepository(uow.session)
+            orders = await orders_repo.lock_many([oid for _, oid, _, _ in plan])
+            shipments, events, item_rows, fail_rows = [], [], [], []
+            now = datetime.now(UTC)
+            for seq, oid, ext, carrier in plan:
+                order = orders[oid]
+                if order.status != S.WAYBILL_ASSIGNED:
+                    continue
+                if ext not in numbers or ext not in marked:
+                    message = failures.get(seq, "number could not be printed")
+                    fail_rows.append({"seq": seq, "status": "failed", "message": message})
+                    events.append(
+                        {"order_id": oid, "event": E.FAIL_SHIPMENT.value, "from_status": order.status,
+                         "to_status": S.PAID.value, "note": message}
+                    )  # fmt: skip
+                    order.status, order.carrier = S.PAID.value, None
+                    if ext in numbers:
+                        uow.enqueue("release_number", shop_id=self.shop_id, number=numbers[ext], order_ref=ext)
+                    continue
+                sid = new_id("shp")
+                number = numbers[ext]
+                shipments.append(
+                    {"id": sid, "shop_id": self.shop_id, "order_id": oid, "carrier": carrier, "number": number,
+                     "number_source": "pool", "status": "pending", "batch_id": self.batch_id,
+                     "history": [{"number": number, "event": "assigned", "at": now.isoformat()}]}
+                )  # fmt: skip
+                events.append(
+                    {"order_id": oid, "event": E.PRINT_LABEL.value, "from_status": order.status,
+                     "to_status": S.LABEL_PRINTED.value, "note": f"batch {self.batch_id}: {carrier} {number}"}
+                )  # fmt: skip
+                order.status, order.number, order.shipment_id, order.updated_at = (
+                    S.LABEL_PRINTED.value,
+                    number,
+                    sid,
+                    now,
+                )
+                item_rows.append({"seq": seq, "shipment_id": sid, "number": number})
+            await ShipmentRepository(uow.session).insert_many(shipments)
+            await orders_repo.add_events(events)
+            await BatchRepository(uow.session).set_item_rows(self.batch_id, item_rows)
+            await BatchRepository(uow.session).set_item_rows(self.batch_id, fail_rows)
+
+    async def _allocate(
+        self, carrier: str, part: list[tuple[int, str, str]], numbers: dict[str, str], failures: dict[int, str]
+    ) -> None:
+        try:
+            got = await self.clients.allocation.allocate_batch(self.shop_id, carrier, [ext for _, _, ext in part])
+            numbers.update({a.order_id: a.number for a in got.allocations})
+            return
+        except AllocationError as exc:
+            if exc.code != "pool_exhausted":
+                for seq, _, _ in part:
+                    failures[seq] = f"allocation: {exc.code}: {exc.message}"
+                return
+        # Not enough for all of them: as many as the pool has, one by one.
+        for seq, _, ext in part:
+            try:
+                numbers[ext] = (await self.clients.allocation.allocate(self.shop_id, carrier, ext)).number
+            except AllocationError as exc:
+                failures[seq] = f"allocation: {exc.code}: {exc.message}"
+
+    async def _mark_printed(self, ext: str, number: str) -> tuple[str, bool]:
+        try:
+            await self.clients.allocation.mark(self.shop_id, number, "printed", ext)
+        except AllocationError as exc:
+            log.warning("mark_printed_failed", number=number, error=str(exc))
+            return ext, False
+        return ext, True
+
+    async def _gather(self, coros: list[Any]) -> list[Any]:
+        async def limited(c: Any) -> Any:
+            async with self.sem:
+                return await c
+
+        return list(await asyncio.gather(*(limited(c) for c in coros)))
+
+    async def _confirm(self, chunk_no: int) -> None:
+        async with self.tx() as uow:
+            items = await BatchRepository(uow.session).chunk_items(self.batch_id, chunk_no)
+            ids = [i.shipment_id for i in items if i.status == "shipping" and i.shipment_id]
+        results = await self._gather([self._confirm_one(sid) for sid in ids])
+        confirmed = [sid for sid, r in results if r.kind == "confirmed"]
+        for start in range(0, len(confirmed), 500):
+            async with self.tx() as uow:
+                await service.finish_confirmed(uow, confirmed[start : start + 500])
+        retries = [(sid, r.retry_in) for sid, r in results if r.kind in ("retry", "busy")]
+        if retries:
+            await self.enqueue_retry(retries)
+
+    async def _confirm_one(self, shipment_id: str) -> tuple[str, confirm.Result]:
+        try:
+            return shipment_id, await confirm.confirm(self.tx, self.clients, shipment_id, finalize=False)
+        except Exception as exc:  # one order's trouble must not stop the chunk; its job retries it
+            log.exception("batch_confirm_error", shipment_id=shipment_id, error=repr(exc))
+            return shipment_id, confirm.Result("retry", retry_in=self.settings.confirm_retry_base_s)
+
+
+__all__ = ["BatchItem"]

@@ -1,0 +1,46 @@
+"""The thin I/O half of the marketplace integration."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import httpx
+
+from services.shipping.marketplace import protocol
+from services.shipping.marketplace.protocol import Trade
+
+
+class MarketplaceClient:
+    def __init__(
+        self, http: httpx.AsyncClient, url: str, app_key: str, secret: str, sign_method: str, timeout: float
+    ) -> None:
+        self._http = http
+        self._url = url
+        self._app_key = app_key
+        self._secret = secret
+        self._sign_method = sign_method
+        self._timeout = timeout
+
+    async def call(self, method: str, session: str | None, **params: str) -> dict[str, object]:
+        form = protocol.build_params(
+            method,
+            app_key=self._app_key,
+            secret=self._secret,
+            sign_method=self._sign_method,
+            session=session,
+            now=datetime.now(UTC),
+            **params,
+        )
+        try:
+            resp = await self._http.post(self._url, data=form, timeout=self._timeout)
+        except httpx.HTTPError as exc:
+            raise protocol.network_error(exc) from exc
+        return protocol.parse_response(method, resp.status_code, resp.content)
+
+    async def fullinfo(self, session: str, tid: str) -> Trade:
+        body = await self.call(protocol.FULLINFO, session, tid=tid, fields=protocol.TRADE_FIELDS)
+        return protocol.parse_trade(body)
+
+    async def offline_send(self, session: str, tid: str, number: str, company_code: str) -> bool:
+        body = await self.call(protocol.OFFLINE_SEND, session, tid=tid, out_sid=number, company_code=company_code)
+        return protocol.offline_send_ok(body)

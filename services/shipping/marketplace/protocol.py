@@ -1,0 +1,301 @@
+"""Marketplace wire format as pure functions (no I/O), tested against recorded payloads.
+
+Calls are form POSTs signed TOP-style: every parameter except ``sign`` sorted by name, name+value
+concatenated; md5 = MD5(secret + s + secret), hmac = HMAC-MD5(secret, s); uppercase hex. Answers are
+``{"<method>_response": {...}}`` or ``{"error_response": {"code", "msg", "sub_code"?, "sub_msg"?}}``.
+Order messages pushed to us are signed the same way (hmac over every other form field).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta, timezone
+from decimal import Decimal, InvalidOperation
+from enum import StrEnum
+from typing import Any
+
+CHINA = timezone(timedelta(hours=8))
+OFFLINE_SEND = "taobao.logistics.offline.send"
+FULLINFO = "taobao.trade.fullinfo.get"
+TRADE_FIELDS = (
+    "tid,type,status,seller_nick,buyer_nick,payment,num,created,pay_time,consign_time,receiver_name,"
+    "receiver_mobile,receiver_state,receiver_city,receiver_district,receiver_address,receiver_zip,weight_g,"
+    "orders.oid,orders.title,orders.num,orders.price,orders.logistics_company,orders.invoice_no"
+)
+
+TOPIC_PAID = "taobao_trade_TradeBuyerPay"
+TOPIC_CLOSE = "taobao_trade_TradeClose"
+TOPIC_ADDRESS = "taobao_trade_TradeLogisticsAddressChanged"
+
+OFFLINE_PREFIX = "isv.logistics-offline-service-error:"
+RETRYABLE_SUB_CODES = frozenset(
+    {
+        "isp.top-remote-unknown-error",
+        "isp.top-remote-connection-timeout",
+        "isp.remote-connection-error",
+        "isp.top-remote-service-unavailable",
+        "isp.remote-service-timeout",
+        "accesscontrol.limited-by-app-access-count",
+    }
+)
+
+
+def top_sign(params: Mapping[str, str], secret: str, sign_method: str) -> str:
+    joined = "".join(f"{k}{params[k]}" for k in sorted(params) if k != "sign")
+    if sign_method == "md5":
+        return hashlib.md5(f"{secret}{joined}{secret}".encode()).hexdigest().upper()
+    if sign_method == "hmac":
+        return hmac.new(secret.encode(), joined.encode(), hashlib.md5).hexdigest().upper()
+    raise ValueError(f"unsupported sign_method {sign_method!r}")
+
+
+def verify_sign(params: Mapping[str, str], secret: str) -> bool:
+    sign = params.get("sign")
+    method = params.get("sign_method", "md5")
+    if not sign or method not in ("md5", "hmac"):
+        return False
+    return hmac.compare_digest(top_sign(params, secret, method), sign.upper())
+
+
+def china_time(when: datetime) -> str:
+    return when.astimezone(CHINA).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def parse_china_time(value: str) -> datetime:
+    return datetime.strptime(value, "%Y-%m-%d %H:%M:%S").replace(tzinfo=CHINA)
+
+
+def build_params(
+    method: str,
+    *,
+    app_key: str,
+    secret: str,
+    sign_method: str,
+    session: str | None,
+    now: datetime,
+    **extra: str,
+) -> dict[str, str]:
+    params = {
+        "method": method,
+        "app_key": app_key,
+        "sign_method": sign_method,
+        "timestamp": china_time(now),
+        "format": "json",
+        "v": "2.0",
+        **extra,
+    }
+    if session is not None:
+        params["session"] = session
+    params["sign"] = top_sign(params, secret, sign_method)
+    return params
+
+
+class Outcome(StrEnum):
+    """What an error means for a shipment confirmation."""
+
+    ALREADY_SHIPPED = "already_shipped"  # B04: check whether it shipped with our number
+    NUMBER_REJECTED = "number_rejected"  # B60/F04/F05: quarantine, take another, retry
+    NUMBER_EXPIRED = "number_expired"  # F01: mark expired, take another, retry
+    TRANSIENT = "transient"  # B150/S01, isp.*, rate limit, network: retry with backoff
+    FATAL = "fatal"  # anything else: fail with the platform's message
+
+
+OFFLINE_OUTCOMES = {
+    "B04": Outcome.ALREADY_SHIPPED,
+    "B60": Outcome.NUMBER_REJECTED,
+    "F04": Outcome.NUMBER_REJECTED,
+    "F05": Outcome.NUMBER_REJECTED,
+    "F01": Outcome.NUMBER_EXPIRED,
+    "B150": Outcome.TRANSIENT,
+    "S01": Outcome.TRANSIENT,
+}
+
+
+class TopError(Exception):
+    def __init__(self, code: int | str, msg: str, sub_code: str | None = None, sub_msg: str | None = None) -> None:
+        super().__init__(f"{code} {msg}" + (f" {sub_code}" if sub_code else "") + (f": {sub_msg}" if sub_msg else ""))
+        self.code = code
+        self.msg = msg
+        self.sub_code = sub_code
+        self.sub_msg = sub_msg
+
+    @property
+    def offline_code(self) -> str | None:
+        """B04, B60, F01... for offline-send business errors."""
+        if self.sub_code and self.sub_code.startswith(OFFLINE_PREFIX):
+            return self.sub_code.removeprefix(OFFLINE_PREFIX)
+        return None
+
+    @property
+    def short_code(self) -> str:
+        return self.offline_code or self.sub_code or str(self.code)
+
+    @property
+    def message(self) -> str:
+        return self.sub_msg or self.msg
+
+    @property
+    def outcome(self) -> Outcome:
+        if self.code == "network" or self.code == 7:
+            return Outcome.TRANSIENT
+        if self.offline_code is not None:
+            return OFFLINE_OUTCOMES.get(self.offline_code, Outcome.FATAL)
+        if self.sub_code in RETRYABLE_SUB_CODES or (self.sub_code or "").startswith("isp."):
+            return Outcome.TRANSIENT
+        return Outcome.FATAL
+
+
+def network_error(exc: Exception) -> TopError:
+    return TopError("network", f"{type(exc).__name__}: {exc}")
+
+
+def response_key(method: str) -> str:
+    return method.removeprefix("taobao.").replace(".", "_") + "_response"
+
+
+def parse_response(method: str, status_code: int, raw: bytes) -> dict[str, Any]:
+    """The body under ``<method>_response``, or TopError."""
+    if status_code >= 500:
+        raise TopError("network", f"HTTP {status_code}")
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        raise TopError("network", "marketplace answered with invalid JSON") from None
+    if not isinstance(body, dict):
+        raise TopError("network", "marketplace answered with a non-object")
+    err = body.get("error_response")
+    if isinstance(err, dict):
+        raise TopError(err.get("code", 0), str(err.get("msg", "")), err.get("sub_code"), err.get("sub_msg"))
+    found = body.get(response_key(method))
+    if not isinstance(found, dict):
+        raise TopError("network", f"no {response_key(method)} in the answer")
+    return found
+
+
+def offline_send_ok(body: dict[str, Any]) -> bool:
+    return bool((body.get("shipping") or {}).get("is_success"))
+
+
+def yuan_to_cents(value: str | int | float | None) -> int:
+    if value is None or value == "":
+        return 0
+    try:
+        return int((Decimal(str(value)) * 100).to_integral_value())
+    except InvalidOperation:
+        return 0
+
+
+@dataclass(frozen=True)
+class Trade:
+    tid: str
+    status: str
+    seller_nick: str
+    buyer_nick: str
+    payment_cents: int
+    receiver_name: str
+    receiver_mobile: str
+    receiver_state: str
+    receiver_city: str
+    receiver_district: str
+    receiver_address: str
+    receiver_zip: str
+    weight_g: int
+    items: list[dict[str, Any]] = field(default_factory=list)
+    shipped_number: str | None = None
+    shipped_company: str | None = None
+
+    @property
+    def has_address(self) -> bool:
+        return bool(self.receiver_name and self.receiver_state and self.receiver_address)
+
+
+def parse_trade(body: dict[str, Any]) -> Trade:
+    t = body.get("trade") or {}
+    lines = (t.get("orders") or {}).get("order") or []
+    items = [
+        {
+            "oid": str(o.get("oid", "")),
+            "title": str(o.get("title", "")),
+            "num": int(o.get("num", 1) or 1),
+            "price_cents": yuan_to_cents(o.get("price")),
+        }
+        for o in lines
+    ]
+    shipped = next((o for o in lines if o.get("invoice_no")), None)
+    return Trade(
+        tid=str(t.get("tid", "")),
+        status=str(t.get("status", "")),
+        seller_nick=str(t.get("seller_nick", "")),
+        buyer_nick=str(t.get("buyer_nick", "")),
+        payment_cents=yuan_to_cents(t.get("payment")),
+        receiver_name=str(t.get("receiver_name", "")),
+        receiver_mobile=str(t.get("receiver_mobile", "")),
+        receiver_state=str(t.get("receiver_state", "")),
+        receiver_city=str(t.get("receiver_city", "")),
+        receiver_district=str(t.get("receiver_district", "")),
+        receiver_address=str(t.get("receiver_address", "")),
+        receiver_zip=str(t.get("receiver_zip", "")),
+        weight_g=int(t.get("weight_g") or 0),
+        items=items,
+        shipped_number=str(shipped["invoice_no"]) if shipped else None,
+        shipped_company=str(shipped.get("logistics_company") or "") if shipped else None,
+    )
+
+
+@dataclass(frozen=True)
+class Message:
+    id: str
+    topic: str
+    content: dict[str, Any]
+    user_nick: str
+    user_id: str
+    pub_time: str
+    timestamp: str | None
+
+    @property
+    def tid(self) -> str | None:
+        tid = self.content.get("tid")
+        return str(tid) if tid is not None else None
+
+
+class BadMessage(ValueError):
+    pass
+
+
+def parse_message(form: Mapping[str, str]) -> Message:
+    for name in ("id", "topic", "content", "user_nick"):
+        if not form.get(name):
+            raise BadMessage(f"missing {name}")
+    try:
+        content = json.loads(form["content"])
+    except ValueError:
+        raise BadMessage("content is not JSON") from None
+    if not isinstance(content, dict):
+        raise BadMessage("content is not an object")
+    return Message(
+        id=form["id"],
+        topic=form["topic"],
+        content=content,
+        user_nick=form["user_nick"],
+        user_id=form.get("user_id", ""),
+        pub_time=form.get("pub_time", ""),
+        timestamp=form.get("timestamp"),
+    )
+
+
+def message_fresh(form: Mapping[str, str], window_s: float, now: datetime | None = None) -> bool:
+    """A message signed more than ``window_s`` from now is refused (replay of a captured push)."""
+    if window_s <= 0:
+        return True
+    stamp = form.get("timestamp")
+    if not stamp:
+        return False
+    try:
+        sent = parse_china_time(stamp)
+    except ValueError:
+        return False
+    return abs(((now or datetime.now(UTC)) - sent).total_seconds()) <= window_s

@@ -1,0 +1,437 @@
+"""Shipping HTTP routes: thin, they parse, authorise and call the service."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, Response, status
+from fastapi.responses import StreamingResponse
+
+from runtime.app import UowDep
+from runtime.auth import InternalShopIdDep, ShopIdDep
+from runtime.db import transaction
+from runtime.errors import NotFound
+from runtime.openapi import responses
+from services.shipping import batches, labels, service
+from services.shipping.models import Order, Shipment, ShopSettings
+from services.shipping.repository import (
+    BatchRepository,
+    OrderRepository,
+    SettingsRepository,
+    ShipmentRepository,
+    WebhookRepository,
+)
+from services.shipping.schemas import (
+    BatchCreate,
+    BatchOut,
+    CarrierOptionOut,
+    OrderCreate,
+    OrderEventOut,
+    OrderOut,
+    SettingsIn,
+    SettingsOut,
+    ShipmentOut,
+    ShipRequest,
+    TrackingUpdateResult,
+    WebhookDeliveryOut,
+    WebhookEndpointIn,
+    WebhookEndpointOut,
+)
+from services.shipping.service import Clients, carrier_name
+from shared.tracking import TrackingUpdate
+
+webhooks_in = APIRouter(prefix="/webhooks", tags=["marketplace"])
+settings_router = APIRouter(prefix="/v1/settings", tags=["settings"])
+orders = APIRouter(prefix="/v1/orders", tags=["orders"])
+shipments = APIRouter(prefix="/v1/shipments", tags=["shipments"])
+batches_router = APIRouter(prefix="/v1/shipment-batches", tags=["batches"])
+hooks = APIRouter(prefix="/v1", tags=["webhooks"])
+internal = APIRouter(prefix="/internal/v1", tags=["internal"])
+
+ROUTERS = [webhooks_in, orders, shipments, batches_router, settings_router, hooks, internal]
+
+
+def clients_of(request: Request) -> Clients:
+    found: Clients = request.app.state.runtime.extras["clients"]
+    return found
+
+
+# --- marketplace webhook ----------------------------------------------------------------------
+
+
+@webhooks_in.post(
+    "/marketplace",
+    summary="Order messages pushed by the marketplace",
+    description=(
+        "Form-encoded TOP message (`id, topic, content, pub_time, user_id, user_nick, app_key, timestamp, "
+        "sign_method, sign`). The signature is verified first (401 `bad_signature`, nothing stored). A message id "
+        "seen before answers 200 without doing anything again. Paid orders are fetched in full "
+        "(`taobao.trade.fullinfo.get`) and stored before the 2xx; when the marketplace cannot be reached the "
+        "answer is 503 and the marketplace delivers the message again. Closes and address changes update or "
+        "cancel an unshipped order, and are refused (recorded on the order as a flag) once it has shipped."
+    ),
+    responses=responses(400, 401, 503),
+)
+async def marketplace_message(request: Request, uow: UowDep) -> dict[str, str]:
+    form = await request.form()
+    fields = {k: str(v) for k, v in form.items()}
+    return await service.receive_message(uow, clients_of(request), fields)
+
+
+# --- settings ---------------------------------------------------------------------------------
+
+
+@settings_router.put(
+    "",
+    summary="Set the shop's marketplace binding, sender and courier preferences",
+    description=(
+        "Fields not given keep their value. `seller_nick` maps incoming marketplace messages to this shop "
+        "(409 if another shop has it); `session` is the marketplace token used to fetch trades and confirm "
+        "shipments; sender fields appear on labels; `weights` and `default_carrier` tune the recommendation."
+    ),
+    responses=responses(409),
+)
+async def put_settings(body: SettingsIn, shop_id: ShopIdDep, uow: UowDep) -> SettingsOut:
+    return await service.put_settings(uow, shop_id, body)
+
+
+@settings_router.get("", summary="The shop's shipping settings", description="The session itself is never shown.")
+async def get_settings(shop_id: ShopIdDep, uow: UowDep) -> SettingsOut:
+    return await service.get_settings(uow, shop_id)
+
+
+# --- orders -----------------------------------------------------------------------------------
+
+
+@orders.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    summary="Create an order (shop systems)",
+    description="Idempotent on (shop, external_id): the same external id again answers 200 with the existing order.",
+)
+async def create_order(body: OrderCreate, shop_id: ShopIdDep, uow: UowDep, response: Response) -> OrderOut:
+    order, created = await service.create_order(uow, shop_id, body)
+    if not created:
+        response.status_code = status.HTTP_200_OK
+    return order
+
+
+@orders.get("", summary="List orders", description="Oldest first; filter by status or external id.")
+async def list_orders(
+    shop_id: ShopIdDep,
+    uow: UowDep,
+    status_: Annotated[str | None, Query(alias="status")] = None,
+    external_id: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=10_000)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> list[OrderOut]:
+    return await service.list_orders(uow, shop_id, status_, external_id, limit, offset)
+
+
+@orders.get("/{order_id}", summary="One order", responses=responses(404))
+async def read_order(order_id: str, shop_id: ShopIdDep, uow: UowDep) -> OrderOut:
+    return await service.get_order(uow, shop_id, order_id)
+
+
+@orders.get("/{order_id}/events", summary="An order's state changes", responses=responses(404))
+async def read_order_events(order_id: str, shop_id: ShopIdDep, uow: UowDep) -> list[OrderEventOut]:
+    return [OrderEventOut.model_validate(e) for e in await service.order_events(uow, shop_id, order_id)]
+
+
+@orders.get(
+    "/{order_id}/carrier-options",
+    summary="Carriers ranked for this order, with reasons",
+    description=(
+        "Every active carrier scored from price per number, coverage of the destination province, typical "
+        "transit days and the shop's stock (weights from the shop settings). Carriers without stock or coverage "
+        "are listed last, unusable. `recommended` marks the one shipping would pick (the shop default when usable)."
+    ),
+    responses=responses(404, 503),
+)
+async def carrier_options(order_id: str, shop_id: ShopIdDep, uow: UowDep, request: Request) -> list[CarrierOptionOut]:
+    return await service.carrier_options(uow, clients_of(request), shop_id, order_id)
+
+
+@orders.post(
+    "/{order_id}/ship",
+    status_code=status.HTTP_202_ACCEPTED,
+    summary="Ship one order",
+    description=(
+        "Carrier optional (recommended when absent); number optional (from the shop's pool when absent; a typed "
+        "number is checked against the carrier's rule, 422 `invalid_waybill`, and every number already used, "
+        "409 `waybill_in_use`). The label is ready at once and the number marked printed; the marketplace "
+        "confirmation runs in the background (the shipment becomes `confirmed` or `failed`). An order that is "
+        "not paid (already shipping, shipped, cancelled) answers 409 `invalid_transition`."
+    ),
+    responses=responses(404, 409, 422, 503),
+)
+async def ship(
+    order_id: str, shop_id: ShopIdDep, uow: UowDep, request: Request, body: ShipRequest | None = None
+) -> ShipmentOut:
+    body = body or ShipRequest()
+    shipment = await service.ship_order(
+        uow, clients_of(request), shop_id, order_id, body.carrier.value if body.carrier else None, body.number
+    )
+    return ShipmentOut.model_validate(shipment)
+
+
+@orders.post(
+    "/{order_id}/cancel",
+    summary="Cancel an order that has not shipped",
+    description="Its number goes back to the pool (voided if a label was printed). Shipped: 409 `invalid_transition`.",
+    responses=responses(404, 409),
+)
+async def cancel(order_id: str, shop_id: ShopIdDep, uow: UowDep) -> OrderOut:
+    return await service.cancel_order(uow, shop_id, order_id, "cancelled by the shop")
+
+
+# --- shipments and labels ---------------------------------------------------------------------
+
+
+@shipments.get("", summary="Recent shipments")
+async def list_shipments(
+    shop_id: ShopIdDep, uow: UowDep, order_id: str | None = None, limit: Annotated[int, Query(ge=1, le=1000)] = 100
+) -> list[ShipmentOut]:
+    rows = await ShipmentRepository(uow.session).recent(shop_id, order_id, limit)
+    return [ShipmentOut.model_validate(s) for s in rows]
+
+
+@shipments.get("/{shipment_id}", summary="One shipment", responses=responses(404))
+async def read_shipment(shipment_id: str, shop_id: ShopIdDep, uow: UowDep) -> ShipmentOut:
+    return ShipmentOut.model_validate(await service.own_shipment(uow, shop_id, shipment_id))
+
+
+@shipments.post(
+    "/{shipment_id}/cancel",
+    summary="Cancel a shipment before it is confirmed",
+    description="The order goes back to paid and the number is released (voided, since its label was printed).",
+    responses=responses(404, 409),
+)
+async def cancel_shipment(shipment_id: str, shop_id: ShopIdDep, uow: UowDep) -> ShipmentOut:
+    return ShipmentOut.model_validate(await service.cancel_shipment(uow, shop_id, shipment_id))
+
+
+def label_data(shipment: Shipment, order: Order, shop: ShopSettings | None, reprint: int) -> labels.LabelData:
+    return labels.LabelData(
+        shipment_id=shipment.id,
+        order_ref=order.external_id,
+        carrier=shipment.carrier,
+        carrier_name=carrier_name(shipment.carrier),
+        number=shipment.number,
+        sender_name=shop.sender_name if shop else "",
+        sender_phone=shop.sender_phone if shop else "",
+        sender_address=shop.sender_address if shop else "",
+        receiver_name=order.receiver_name,
+        receiver_phone=order.receiver_phone,
+        receiver_address=" ".join(
+            p for p in (order.receiver_state, order.receiver_city, order.receiver_district, order.receiver_address) if p
+        ),
+        weight_g=order.weight_g,
+        reprint=reprint,
+    )
+
+
+@shipments.get(
+    "/{shipment_id}/label.pdf",
+    summary="The shipment's label (PDF, 100 x 150 mm)",
+    description="Code 128 barcode of the number, carrier, sender, receiver, order id, weight. Every print is counted.",
+    responses={**responses(404), 200: {"content": {"application/pdf": {}}}},
+    response_class=Response,
+)
+async def label(shipment_id: str, shop_id: ShopIdDep, uow: UowDep) -> Response:
+    shipment = await service.own_shipment(uow, shop_id, shipment_id)
+    if shipment.status in ("failed", "cancelled"):
+        raise NotFound(f"shipment {shipment_id} is {shipment.status}: it has no label")
+    order = await OrderRepository(uow.session).get(shipment.order_id)
+    assert order is not None
+    prints = await ShipmentRepository(uow.session).count_prints(shipment_id)
+    shop = await SettingsRepository(uow.session).get(shop_id)
+    pdf = labels.render_one(label_data(shipment, order, shop, prints - 1))
+    return Response(
+        pdf,
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="{shipment.number}.pdf"', "X-Label-Prints": str(prints)},
+    )
+
+
+# --- batches ----------------------------------------------------------------------------------
+
+
+@batches_router.post(
+    "",
+    status_code=status.HTTP_202_ACCEPTED,
+    summary="Ship up to 10,000 orders",
+    description=(
+        "Answers at once with the batch; workers ship it in chunks (batch allocation, labels, confirmations). "
+        "Orders that are not paid any more (shipped or being shipped by another request or batch, cancelled) "
+        "are skipped, so resubmitting a batch or overlapping batches never ship an order twice."
+    ),
+    responses=responses(422),
+)
+async def create_batch(body: BatchCreate, shop_id: ShopIdDep, uow: UowDep, request: Request) -> BatchOut:
+    return await batches.create_batch(uow, clients_of(request), shop_id, body)
+
+
+@batches_router.get(
+    "/{batch_id}",
+    summary="A batch's progress and per-order results",
+    description="total, done (confirmed), failed, skipped, pending; `items` page through the per-order results.",
+    responses=responses(404),
+)
+async def read_batch(
+    batch_id: str,
+    shop_id: ShopIdDep,
+    uow: UowDep,
+    item_status: Annotated[str | None, Query(alias="status")] = None,
+    limit: Annotated[int, Query(ge=0, le=10_000)] = 1000,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> BatchOut:
+    return await batches.batch_view(uow, shop_id, batch_id, item_status, limit, offset)
+
+
+@batches_router.get(
+    "/{batch_id}/labels.pdf",
+    summary="Every label of a batch in one PDF (streamed)",
+    description="Pages are produced as they are sent, a few hundred at a time, so any batch size fits in memory.",
+    responses={**responses(404), 200: {"content": {"application/pdf": {}}}},
+    response_class=StreamingResponse,
+)
+async def batch_labels(batch_id: str, shop_id: ShopIdDep, uow: UowDep, request: Request) -> StreamingResponse:
+    repo = BatchRepository(uow.session)
+    batch = await repo.get(batch_id)
+    if batch is None or batch.shop_id != shop_id:
+        raise NotFound(f"batch {batch_id} not found")
+    await repo.count_print(batch_id)
+    shop = await SettingsRepository(uow.session).get(shop_id)
+    rt = request.app.state.runtime
+
+    async def pages() -> AsyncIterator[bytes]:
+        pdf = labels.PdfStream()
+        yield pdf.start()
+        after = -1
+        while True:
+            # Each page of rows in its own short transaction: no connection held across slow clients.
+            async with transaction(rt.sessionmaker, None) as tx:
+                rows = await BatchRepository(tx.session).label_rows(batch_id, after, 500)
+            if not rows:
+                break
+            yield b"".join(pdf.page(label_data(s, o, shop, batch.label_prints)) for _, s, o in rows)
+            after = rows[-1][0]
+        yield pdf.finish()
+
+    return StreamingResponse(
+        pages(),
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="{batch_id}.pdf"'},
+    )
+
+
+# --- outgoing webhooks ------------------------------------------------------------------------
+
+
+@hooks.post(
+    "/webhook-endpoints",
+    status_code=status.HTTP_201_CREATED,
+    summary="Register a URL for shipment and tracking events",
+    description=(
+        "Events are POSTed as JSON with headers `X-Waybill-Event-Id` (unique; deduplicate on it), "
+        "`X-Waybill-Event-Type`, `X-Waybill-Timestamp` (unix seconds) and `X-Waybill-Signature: v1=<hex>` = "
+        "HMAC-SHA256(secret, timestamp + '.' + raw body). Non-2xx answers are retried with exponential backoff; "
+        "after the last try the delivery is kept as `failed` and can be resent. The secret is shown only here."
+    ),
+)
+async def add_endpoint(body: WebhookEndpointIn, shop_id: ShopIdDep, uow: UowDep) -> WebhookEndpointOut:
+    from services.shipping.models import WebhookEndpoint
+
+    endpoint = WebhookEndpoint(
+        id=service.new_id("whe"),
+        shop_id=shop_id,
+        url=str(body.url),
+        secret=f"whsec_{secrets.token_hex(24)}",
+        events=body.events,
+        active=True,
+    )
+    uow.session.add(endpoint)
+    await uow.session.flush()
+    await uow.session.refresh(endpoint)
+    return WebhookEndpointOut(
+        id=endpoint.id,
+        url=endpoint.url,
+        events=endpoint.events,
+        active=endpoint.active,
+        created_at=endpoint.created_at,
+        secret=endpoint.secret,
+    )
+
+
+@hooks.get("/webhook-endpoints", summary="The shop's webhook endpoints")
+async def list_endpoints(shop_id: ShopIdDep, uow: UowDep) -> list[WebhookEndpointOut]:
+    return [
+        WebhookEndpointOut(id=e.id, url=e.url, events=e.events, active=e.active, created_at=e.created_at)
+        for e in await WebhookRepository(uow.session).endpoints(shop_id)
+    ]
+
+
+@hooks.delete(
+    "/webhook-endpoints/{endpoint_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Stop sending events to an endpoint",
+    responses=responses(404),
+)
+async def disable_endpoint(endpoint_id: str, shop_id: ShopIdDep, uow: UowDep) -> None:
+    endpoint = await WebhookRepository(uow.session).endpoint(endpoint_id)
+    if endpoint is None or endpoint.shop_id != shop_id:
+        raise NotFound(f"endpoint {endpoint_id} not found")
+    endpoint.active = False
+
+
+@hooks.get(
+    "/webhook-deliveries",
+    summary="Event deliveries (e.g. ?status=failed)",
+    description="Newest first, with the event body, the last HTTP status and error.",
+)
+async def list_deliveries(
+    shop_id: ShopIdDep,
+    uow: UowDep,
+    status_: Annotated[str | None, Query(alias="status")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> list[WebhookDeliveryOut]:
+    rows = await WebhookRepository(uow.session).deliveries(shop_id, status_, limit)
+    return [WebhookDeliveryOut.model_validate(d) for d in rows]
+
+
+@hooks.post(
+    "/webhook-deliveries/{delivery_id}/resend",
+    status_code=status.HTTP_202_ACCEPTED,
+    summary="Send a delivery again",
+    description="For an operator or the shop after fixing its endpoint: the same event (same id) is sent again.",
+    responses=responses(404),
+)
+async def resend(delivery_id: uuid.UUID, shop_id: ShopIdDep, uow: UowDep) -> WebhookDeliveryOut:
+    delivery = await WebhookRepository(uow.session).delivery(delivery_id, for_update=True)
+    if delivery is None or delivery.shop_id != shop_id:
+        raise NotFound(f"delivery {delivery_id} not found")
+    delivery.status, delivery.attempts = "pending", 0
+    uow.enqueue("deliver_webhook", delivery_id=str(delivery.id))
+    await uow.session.flush()
+    return WebhookDeliveryOut.model_validate(delivery)
+
+
+# --- internal ---------------------------------------------------------------------------------
+
+
+@internal.post(
+    "/tracking-updates",
+    summary="Tracking tells shipping what happened to a parcel",
+    description=(
+        "Idempotent on `event_id`. Moves the order forward (in_transit, delivered, exception, returned) when the "
+        "state machine allows it; a late or repeated status that would move it backwards is recorded and ignored "
+        "(`applied: false`). The shop's webhook endpoints get the event."
+    ),
+    responses=responses(403, 404),
+)
+async def tracking_update(body: TrackingUpdate, shop_id: InternalShopIdDep, uow: UowDep) -> TrackingUpdateResult:
+    return await service.apply_tracking_update(uow, shop_id, body)

@@ -1,0 +1,261 @@
+"""Shipping API request and response models."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, field_validator
+
+from shared.allocation import OrderId
+from shared.carriers import CarrierCode
+from shared.money import Cents
+
+MAX_BATCH = 10_000
+
+
+class SettingsIn(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "seller_nick": "杭州小铺",
+                    "session": "6100e2b...",
+                    "sender_name": "杭州小铺",
+                    "sender_phone": "0571-88886666",
+                    "sender_address": "浙江省杭州市余杭区文一西路969号",
+                    "default_carrier": "ZTO",
+                    "weights": {"price": 0.4, "coverage": 0.2, "transit": 0.3, "stock": 0.1},
+                }
+            ]
+        }
+    )
+
+    seller_nick: str | None = Field(None, min_length=1, max_length=64, description="The shop's seller nick.")
+    session: str | None = Field(None, min_length=1, max_length=200, description="Marketplace session token.")
+    sender_name: str = Field("", max_length=100)
+    sender_phone: str = Field("", max_length=40)
+    sender_address: str = Field("", max_length=300)
+    default_carrier: CarrierCode | None = None
+    weights: dict[Literal["price", "coverage", "transit", "stock"], float] = Field(
+        default_factory=dict, description="Weights of the recommendation score (missing ones keep the default)."
+    )
+
+    @field_validator("weights")
+    @classmethod
+    def _non_negative(cls, value: dict[str, float]) -> dict[str, float]:
+        if any(v < 0 or v > 100 for v in value.values()):
+            raise ValueError("weights are between 0 and 100")
+        return value
+
+
+class SettingsOut(BaseModel):
+    shop_id: str
+    seller_nick: str | None
+    session_set: bool
+    sender_name: str
+    sender_phone: str
+    sender_address: str
+    default_carrier: str | None
+    weights: dict[str, float]
+
+
+class Receiver(BaseModel):
+    name: str = Field(min_length=1, max_length=100)
+    phone: str = Field(min_length=1, max_length=40)
+    state: str = Field(min_length=1, max_length=50, description="Province, e.g. 广东省")
+    city: str = Field(min_length=1, max_length=50)
+    district: str = Field("", max_length=50)
+    address: str = Field(min_length=1, max_length=300)
+    zip: str = Field("", max_length=12)
+
+
+class Item(BaseModel):
+    title: str = Field(max_length=200)
+    num: int = Field(1, ge=1, le=100_000)
+    price_cents: Cents = 0
+
+
+class OrderCreate(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "external_id": "3001234567890123456",
+                    "receiver": {
+                        "name": "张三",
+                        "phone": "13911112222",
+                        "state": "广东省",
+                        "city": "深圳市",
+                        "district": "南山区",
+                        "address": "科技园南区高新南七道 4 栋 1201 室",
+                    },
+                    "weight_g": 1250,
+                    "payment_cents": 5990,
+                    "items": [{"title": "保温杯", "num": 1, "price_cents": 5990}],
+                }
+            ]
+        }
+    )
+
+    external_id: OrderId = Field(description="The marketplace order id (tid); idempotency key per shop.")
+    buyer_nick: str | None = Field(None, max_length=100)
+    receiver: Receiver
+    weight_g: int = Field(ge=1, le=1_000_000)
+    payment_cents: Cents = 0
+    items: list[Item] = Field(default_factory=list, max_length=500)
+
+
+class OrderOut(BaseModel):
+    id: str
+    external_id: str
+    source: str
+    status: str
+    buyer_nick: str | None
+    receiver: Receiver
+    weight_g: int
+    payment_cents: int
+    items: list[dict[str, Any]]
+    carrier: str | None
+    number: str | None
+    shipment_id: str | None
+    flags: list[dict[str, Any]]
+    created_at: datetime
+    updated_at: datetime
+    shipped_at: datetime | None
+
+
+class OrderEventOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    event: str
+    from_status: str
+    to_status: str
+    note: str | None
+    at: datetime
+
+
+class CarrierOptionOut(BaseModel):
+    carrier: str
+    name: str
+    score: float
+    usable: bool
+    recommended: bool
+    price_per_number_cents: float | None
+    covers_destination: bool
+    transit_days: int | None
+    available: int
+    is_default: bool
+    reasons: list[str]
+
+
+class ShipRequest(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"carrier": "ZTO"}, {"carrier": "EMS", "number": "EA123456785CN"}]}
+    )
+
+    carrier: CarrierCode | None = Field(None, description="Recommended when absent.")
+    number: str | None = Field(
+        None, min_length=6, max_length=40, description="A number the seller typed; taken from the pool when absent."
+    )
+
+
+class ShipmentOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    order_id: str
+    carrier: str
+    number: str
+    number_source: str
+    status: str
+    attempts: int
+    reallocations: int
+    error_code: str | None
+    error: str | None
+    history: list[dict[str, Any]]
+    batch_id: str | None
+    label_prints: int
+    created_at: datetime
+    confirmed_at: datetime | None
+
+
+class BatchCreate(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"order_ids": ["ord_1", "ord_2"], "carrier": "ZTO"}]})
+
+    order_ids: list[str] = Field(min_length=1, max_length=MAX_BATCH)
+    carrier: CarrierCode | None = Field(None, description="Recommended per order when absent.")
+
+    @field_validator("order_ids")
+    @classmethod
+    def _unique(cls, value: list[str]) -> list[str]:
+        if len(set(value)) != len(value):
+            raise ValueError("order_ids must not repeat")
+        return value
+
+
+class BatchItemOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    seq: int
+    order_id: str
+    status: str
+    message: str | None
+    shipment_id: str | None
+    number: str | None
+
+
+class BatchOut(BaseModel):
+    id: str
+    carrier: str | None
+    total: int
+    done: int = Field(description="Orders confirmed on the marketplace by this batch.")
+    failed: int
+    skipped: int = Field(description="Orders this batch did not ship: already shipped or shipping, cancelled...")
+    pending: int
+    status: Literal["processing", "completed"]
+    label_prints: int
+    created_at: datetime
+    completed_at: datetime | None
+    items: list[BatchItemOut]
+
+
+class WebhookEndpointIn(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"url": "https://shop.example.com/hooks/waybill", "events": []}]}
+    )
+
+    url: AnyHttpUrl
+    events: list[str] = Field(default_factory=list, description="Event types to send; empty: every event.")
+
+
+class WebhookEndpointOut(BaseModel):
+    id: str
+    url: str
+    events: list[str]
+    active: bool
+    created_at: datetime
+    secret: str | None = Field(None, description="Signing secret; shown only when the endpoint is created.")
+
+
+class WebhookDeliveryOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    event_id: uuid.UUID
+    endpoint_id: str
+    event_type: str
+    status: str
+    attempts: int
+    last_status_code: int | None
+    last_error: str | None
+    created_at: datetime
+    delivered_at: datetime | None
+    payload: dict[str, Any]
+
+
+class TrackingUpdateResult(BaseModel):
+    applied: bool
+    duplicate: bool = False
+    order_status: str | None = None

@@ -1,0 +1,118 @@
+"""Shipping integration fixtures: the shipping app in-process, the allocation app behind
+http://allocation.test, and respx fakes for the marketplace, tracking and shop webhook receivers."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+import respx
+
+from tests.integration.allocation_support import seed_numbers
+from tests.integration.conftest import ShopCreds, make_shop
+from tests.integration.shipping.fakes import FakeMarketplace, Recorder
+from tests.support import Env, app_client
+
+ALLOCATION = "http://allocation.test"
+MARKETPLACE = "http://marketplace.test/router/rest"
+TRACKING = "http://tracking.test"
+HOOKS = "http://hooks.test"
+
+SHIPPING_ENV = {
+    "SHIPPING_ALLOCATION_URL": ALLOCATION,
+    "SHIPPING_MARKETPLACE_URL": MARKETPLACE,
+    "SHIPPING_TRACKING_URL": TRACKING,
+    "SHIPPING_CONFIRM_RETRY_BASE_S": "0.01",
+    "SHIPPING_CONFIRM_RETRY_MAX_S": "0.05",
+    "SHIPPING_WEBHOOK_RETRY_BASE_S": "0.01",
+    "SHIPPING_WEBHOOK_MAX_TRIES": "3",
+    "SHIPPING_TRACKING_MAX_TRIES": "3",
+    "SHIPPING_CONFIRM_LEASE_S": "5",
+    "SHIPPING_BATCH_CHUNK_SIZE": "50",
+}
+
+
+@pytest.fixture(scope="session")
+def shipping_env(env: Env) -> Env:
+    os.environ.update(SHIPPING_ENV)
+    from services.shipping.settings import get_settings
+
+    get_settings.cache_clear()
+    return env
+
+
+@pytest.fixture(scope="session")
+async def shipping_client(shipping_env: Env, allocation_client: httpx.AsyncClient) -> AsyncIterator[httpx.AsyncClient]:
+    from services.shipping.main import create_app
+    from services.shipping.settings import ShippingSettings
+
+    async with app_client(create_app(ShippingSettings())) as client:
+        yield client
+
+
+@pytest.fixture(autouse=True)
+async def _empty_shipping_queue(redis: Any) -> None:
+    await redis.delete("arq:shipping")
+
+
+class World:
+    def __init__(self, shipping: httpx.AsyncClient, allocation: httpx.AsyncClient) -> None:
+        self.shipping = shipping
+        self.allocation = allocation
+        self.market = FakeMarketplace()
+        self.tracking = Recorder()
+        self.hooks = Recorder()
+
+    async def forward_allocation(self, request: httpx.Request) -> httpx.Response:
+        path = request.url.raw_path.decode()
+        resp = await self.allocation.request(request.method, path, content=request.content, headers=request.headers)
+        return httpx.Response(resp.status_code, content=resp.content, headers=resp.headers)
+
+    async def run_jobs(self) -> int:
+        from services.shipping.tasks import WorkerSettings
+        from tests.support import run_jobs
+
+        return await run_jobs(WorkerSettings)
+
+
+@pytest.fixture
+async def world(shipping_client: httpx.AsyncClient, allocation_client: httpx.AsyncClient) -> AsyncIterator[World]:
+    w = World(shipping_client, allocation_client)
+    with respx.mock(assert_all_called=False) as mock:
+        mock.route(host="allocation.test").mock(side_effect=w.forward_allocation)
+        mock.route(host="marketplace.test").mock(side_effect=w.market)
+        mock.route(host="tracking.test").mock(side_effect=w.tracking)
+        mock.route(host="hooks.test").mock(side_effect=w.hooks)
+        yield w
+
+
+@dataclass
+class BoundShop(ShopCreds):
+    nick: str = ""
+
+
+async def bind_shop(world: World, env: Env, *, stock: dict[str, list[str]] | None = None) -> BoundShop:
+    created = await make_shop(world.allocation)
+    shop = BoundShop(created.id, created.key)
+    nick = f"nick-{shop.id}"
+    session = world.market.add_seller(nick)
+    resp = await world.shipping.put(
+        "/v1/settings",
+        json={
+            "seller_nick": nick,
+            "session": session,
+            "sender_name": "杭州小铺",
+            "sender_phone": "0571-88886666",
+            "sender_address": "浙江省杭州市余杭区文一西路969号",
+        },
+        headers=shop.headers,
+    )
+    assert resp.status_code == 200, resp.text
+    for carrier, numbers in (stock or {}).items():
+        await seed_numbers(env, shop.id, carrier, numbers)
+    shop.nick = nick
+    return shop
