@@ -245,7 +245,7 @@ async def test_transient_errors_give_up_after_the_last_try(world: World, shop: B
 
 async def test_label_pdf_has_one_page_and_a_barcode_that_decodes_to_the_number(world: World, shop: BoundShop) -> None:
     import pypdf
-    import pypdfium2
+    import pypdfium2  # type: ignore[import-untyped]
     import zxingcpp
 
     _, order = await _paid_order(world, shop)
