@@ -344,7 +344,9 @@ WHERE {_ACTIVE} AND s.progress >= 20 AND s.status NOT IN ('delivered', 'returned
   AND s.last_event_at < CAST(:now AS timestamptz)
       - COALESCE(a.no_update_hours, d.no_update_hours, :no_update_hours) * interval '1 hour'
   AND NOT EXISTS (SELECT 1 FROM tracking.alerts al
-                  WHERE al.subscription_id = s.id AND al.kind = 'no_update' AND al.opened_at > s.last_event_at)
+                  WHERE al.subscription_id = s.id AND al.kind = 'no_update'
+                    AND (al.state <> 'resolved' OR al.resolved_at > CAST(:now AS timestamptz)
+                         - COALESCE(a.no_update_hours, d.no_update_hours, :no_update_hours) * interval '1 hour'))
 ORDER BY s.id LIMIT :limit
 """,
     AlertKind.LATE: f"""
