@@ -1,0 +1,251 @@
+"""Polling quiet parcels within the provider's rate limit, and telling shipping (with retries, in order)."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import time
+from datetime import timedelta
+from typing import Any
+
+import httpx
+import respx
+
+from services.tracking.kuaidi100.protocol import query_sign
+from services.tracking.ratelimit import RateLimiter
+from tests.integration.tracking.conftest import TrackingApp
+from tests.integration.tracking.support import (
+    NORMAL,
+    PROVIDER,
+    SHIPPING,
+    T0,
+    Journey,
+    fetch,
+    mark_subscribed,
+    push,
+    salt_of,
+    shop_headers,
+    subscribe,
+    zto_number,
+)
+from tests.support import INTERNAL_KEY, base_redis_url
+
+PROBLEM = [*NORMAL[:5], ("派送不成功", "疑难", "2"), ("快件已签收（异常后签收）", "签收", "302")]
+
+
+async def _ctx(tracking: TrackingApp, http: httpx.AsyncClient, rate: float = 50.0) -> dict[str, Any]:
+    from redis.asyncio import Redis
+
+    from services.tracking.settings import get_settings
+
+    redis = Redis.from_url(base_redis_url())
+    return {
+        "settings": get_settings(),
+        "sessionmaker": tracking.runtime.sessionmaker,
+        "queue": tracking.runtime.queue,
+        "http": http,
+        "clock": tracking.clock,
+        "redis": redis,
+        "query_limiter": RateLimiter(redis, f"test:limiter:{time.time()}", rate),
+        "ingest_wake": asyncio.Event(),
+        "notify_wake": asyncio.Event(),
+    }
+
+
+async def _parcel(
+    tracking: TrackingApp, shop_id: str, kinds: list[tuple[str, str, str]] = NORMAL
+) -> tuple[Journey, str]:
+    number = zto_number()
+    await subscribe(tracking.client, shop_id, number)
+    await mark_subscribed(tracking.database_url, number)
+    return Journey.of(number, kinds), await salt_of(tracking.database_url, number)
+
+
+async def _quiet_everything_else(tracking: TrackingApp) -> None:
+    # Subscriptions and notifications other tests left behind must not take this test's turn.
+    conn_rows = await fetch(
+        tracking.database_url,
+        "WITH a AS (UPDATE tracking.subscriptions SET provider_state = 'finished' "
+        "WHERE provider_state = 'subscribed' RETURNING 1), "
+        "b AS (UPDATE tracking.notifications SET sent_at = now() WHERE sent_at IS NULL RETURNING 1) "
+        "SELECT (SELECT count(*) FROM a) + (SELECT count(*) FROM b) AS n",
+    )
+    assert conn_rows
+
+
+async def test_quiet_parcels_are_queried_and_the_answer_processed_like_a_push(
+    tracking: TrackingApp, shop_id: str
+) -> None:
+    from services.tracking.tasks import poll_quiet
+
+    await _quiet_everything_else(tracking)
+    journey, salt = await _parcel(tracking, shop_id)
+    tracking.clock.set(T0 + timedelta(hours=6))
+    await push(tracking.client, journey.param(2), salt)
+    await tracking.drain()  # heard of at T0 + 6 h
+    queries: list[dict[str, str]] = []
+
+    def provider(request: httpx.Request) -> httpx.Response:
+        form = dict(httpx.QueryParams(request.content.decode()))
+        queries.append(form)
+        last = json.loads(journey.param(6))["lastResult"]  # the final push was lost; the query knows it
+        return httpx.Response(200, json=last)
+
+    async with httpx.AsyncClient() as http:
+        ctx = await _ctx(tracking, http)
+        with respx.mock(assert_all_called=False) as mock:
+            mock.post(f"{PROVIDER}/query").mock(side_effect=provider)
+            tracking.clock.set(T0 + timedelta(hours=6 + 11.9))
+            assert await poll_quiet(ctx) == 0
+            tracking.clock.set(T0 + timedelta(hours=6 + 12.1))
+            assert await poll_quiet(ctx) == 1
+            assert await poll_quiet(ctx) == 0  # just polled
+        await ctx["redis"].aclose()
+    assert len(queries) == 1
+    form = queries[0]
+    assert json.loads(form["param"]) == {"com": "zhongtong", "num": journey.number}
+    assert form["customer"] == "sandbox-key"
+    assert form["sign"] == query_sign(form["param"], "sandbox-key", "sandbox-key")
+    assert ctx["ingest_wake"].is_set()
+    await tracking.drain()
+    view = (await tracking.client.get(f"/v1/trackings/{journey.number}", headers=shop_headers(shop_id))).json()
+    assert view["status"] == "delivered"
+    assert len(view["events"]) == 6
+    assert view["subscription"]["state"] == "finished"  # no more polling
+    rows = await fetch(
+        tracking.database_url,
+        "SELECT p.source FROM tracking.raw_pushes p JOIN tracking.subscriptions s ON s.id = p.subscription_id "
+        "WHERE s.number = $1 ORDER BY p.id",
+        journey.number,
+    )
+    assert [r["source"] for r in rows] == ["push", "poll"]
+
+
+async def test_rate_limited_or_failed_queries_are_tried_again_soon(tracking: TrackingApp, shop_id: str) -> None:
+    from services.tracking.tasks import poll_quiet
+
+    await _quiet_everything_else(tracking)
+    journey, _ = await _parcel(tracking, shop_id)
+    tracking.clock.set(T0 + timedelta(hours=13))
+    async with httpx.AsyncClient() as http:
+        ctx = await _ctx(tracking, http)
+        with respx.mock(assert_all_called=False) as mock:
+            route = mock.post(f"{PROVIDER}/query").mock(
+                side_effect=[
+                    httpx.Response(200, json={"result": False, "returnCode": "503", "message": "查询太频繁"}),
+                    httpx.Response(200, json={"result": False, "returnCode": "502", "message": "busy"}),
+                    httpx.Response(200, json={"result": False, "returnCode": "500", "message": "查询无结果"}),
+                ]
+            )
+            assert await poll_quiet(ctx) == 0
+            assert await poll_quiet(ctx) == 0
+            assert await poll_quiet(ctx) == 0
+            assert await poll_quiet(ctx) == 0  # "no result" counts as polled: wait for the next quiet period
+        await ctx["redis"].aclose()
+    assert route.call_count == 3
+    rows = await fetch(
+        tracking.database_url, "SELECT last_polled_at FROM tracking.subscriptions WHERE number = $1", journey.number
+    )
+    assert rows[0]["last_polled_at"] is not None
+
+
+async def test_the_rate_limit_holds_across_workers(redis: Any) -> None:
+    from redis.asyncio import Redis
+
+    clients = [Redis.from_url(base_redis_url()) for _ in range(3)]
+    key = f"test:limiter:shared:{time.time()}"
+    limiters = [RateLimiter(c, key, 20.0) for c in clients]  # three "workers", one limit
+    stamps: list[float] = []
+
+    async def worker(limiter: RateLimiter) -> None:
+        for _ in range(7):
+            assert await limiter.acquire(max_wait=5)
+            stamps.append(time.monotonic())
+
+    await asyncio.gather(*(worker(limiter) for limiter in limiters))
+    for c in clients:
+        await c.aclose()
+    stamps.sort()
+    assert len(stamps) == 21
+    # 21 slots at 20/s are spread over at least one second; no two closer than the interval allows.
+    assert stamps[-1] - stamps[0] >= 0.95
+    gaps = [b - a for a, b in itertools.pairwise(stamps)]
+    assert sum(g < 0.03 for g in gaps) <= 2  # scheduling jitter only
+
+
+async def test_shipping_hears_status_changes_and_alerts_in_order_with_retries(
+    tracking: TrackingApp, shop_id: str
+) -> None:
+    from services.tracking.tasks import send_notifications
+
+    await _quiet_everything_else(tracking)
+    journey, salt = await _parcel(tracking, shop_id, PROBLEM)
+    await push(tracking.client, journey.param(2), salt)
+    await tracking.drain()
+    await push(tracking.client, journey.param(6), salt)
+    await tracking.drain()
+    received: list[dict[str, Any]] = []
+    answers = iter([500, 200, 200, 200, 200, 200, 200])
+
+    def shipping(request: httpx.Request) -> httpx.Response:
+        assert request.headers["Authorization"] == f"Bearer {INTERNAL_KEY}"
+        assert request.headers["X-Shop-Id"] == shop_id
+        status = next(answers)
+        if status == 200:
+            received.append(json.loads(request.content))
+        return httpx.Response(status, json={})
+
+    async with httpx.AsyncClient() as http:
+        ctx = await _ctx(tracking, http)
+        with respx.mock(assert_all_called=False) as mock:
+            mock.post(f"{SHIPPING}/internal/v1/tracking-updates").mock(side_effect=shipping)
+            assert await send_notifications(ctx) == 3
+            assert received == []  # the first failed, so the parcel's later updates waited
+            for _ in range(50):
+                await asyncio.sleep(0.05)
+                await send_notifications(ctx)
+                if len(received) == 3:
+                    break
+        await ctx["redis"].aclose()
+    assert [(u["kind"], u["status"]) for u in received] == [
+        ("status_changed", "in_transit"),
+        ("status_changed", "problem"),
+        ("alert_opened", "problem"),
+    ]
+    assert received[2]["alert"]["kind"] == "problem"
+    assert all(u["number"] == journey.number and u["carrier"] == "ZTO" for u in received)
+    rows = await fetch(
+        tracking.database_url,
+        "SELECT count(*) AS n FROM tracking.notifications n JOIN tracking.subscriptions s ON s.id = n.subscription_id "
+        "WHERE s.number = $1 AND n.sent_at IS NULL",
+        journey.number,
+    )
+    assert rows[0]["n"] == 0
+
+
+async def test_an_update_shipping_refuses_is_not_repeated_forever(tracking: TrackingApp, shop_id: str) -> None:
+    from services.tracking.tasks import send_notifications
+
+    await _quiet_everything_else(tracking)
+    journey, salt = await _parcel(tracking, shop_id)
+    await push(tracking.client, journey.param(1), salt)
+    await tracking.drain()
+    async with httpx.AsyncClient() as http:
+        ctx = await _ctx(tracking, http)
+        with respx.mock(assert_all_called=False) as mock:
+            route = mock.post(f"{SHIPPING}/internal/v1/tracking-updates").mock(
+                return_value=httpx.Response(404, json={"error": {"code": "not_found"}})
+            )
+            assert await send_notifications(ctx) == 1
+            assert await send_notifications(ctx) == 0
+        await ctx["redis"].aclose()
+    assert route.call_count == 1
+    rows = await fetch(
+        tracking.database_url,
+        "SELECT n.sent_at, n.last_error FROM tracking.notifications n "
+        "JOIN tracking.subscriptions s ON s.id = n.subscription_id WHERE s.number = $1",
+        journey.number,
+    )
+    assert rows[0]["sent_at"] is not None
+    assert rows[0]["last_error"].startswith("refused: HTTP 404")
