@@ -204,6 +204,7 @@ class BatchItem(Base):
         CheckConstraint(_in("status", ITEM_STATES), name="status"),
         Index("ix_batch_items_chunk", "batch_id", "chunk_no"),
         Index("ix_batch_items_shipment", "shipment_id"),
+        Index("ix_batch_items_open", "batch_id", postgresql_where=text("status IN ('pending', 'shipping')")),
     )
 
     batch_id: Mapped[str] = mapped_column(Text, ForeignKey("shipment_batches.id", ondelete="CASCADE"))

@@ -322,12 +322,16 @@ class BatchRepository:
         )
 
     async def finish_items_for_shipments(self, shipment_ids: Sequence[str], status: str, message: str | None) -> None:
-        if shipment_ids:
-            await self.session.execute(
-                update(BatchItem)
-                .where(BatchItem.shipment_id.in_(shipment_ids), BatchItem.status == "shipping")
-                .values(status=status, message=message, updated_at=func.now())
-            )
+        if not shipment_ids:
+            return
+        batch_ids = await self.session.scalars(
+            update(BatchItem)
+            .where(BatchItem.shipment_id.in_(shipment_ids), BatchItem.status == "shipping")
+            .values(status=status, message=message, updated_at=func.now())
+            .returning(BatchItem.batch_id)
+        )
+        for batch_id in set(batch_ids):
+            await self.complete_if_done(batch_id)
 
     async def set_number_for_shipment(self, shipment_id: str, number: str) -> None:
         await self.session.execute(
@@ -347,6 +351,9 @@ class BatchRepository:
         return list(await self.session.scalars(stmt.order_by(BatchItem.seq).limit(limit).offset(offset)))
 
     async def complete_if_done(self, batch_id: str) -> None:
+        # Lock the batch first: two transactions finishing its last items would each still see the
+        # other's item open in their snapshot; in turn, the second one's next statement sees the first's.
+        await self.session.execute(select(ShipmentBatch.id).where(ShipmentBatch.id == batch_id).with_for_update())
         await self.session.execute(
             text(
                 "UPDATE shipping.shipment_batches SET completed_at = now() WHERE id = :id AND completed_at IS NULL "
