@@ -1,0 +1,43 @@
+"""The end-to-end harness as a session fixture: real processes, started once, stopped at the end."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.harness import Harness
+from tests.support import (
+    Env,
+    base_database_url,
+    base_redis_url,
+    drop_database,
+    migrate,
+    recreate_database,
+    with_redis_db,
+)
+
+
+@pytest.fixture(scope="session")
+def harness(env: Env) -> Iterator[Harness]:
+    # A database and a Redis database of their own: the processes' workers and cron sweepers must not
+    # pick up jobs or batches that in-process tests leave in the shared test database, nor the reverse.
+    name = f"waybill_e2e_{os.getpid()}"
+    url = asyncio.run(recreate_database(base_database_url(), name))
+    migrate(url)
+    index = 8 + int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
+    log_dir = Path(tempfile.mkdtemp(prefix="waybill-e2e-"))
+    h = Harness(url, with_redis_db(base_redis_url(), index), log_dir)
+    from redis import Redis
+
+    Redis.from_url(h.redis_url).flushdb()
+    try:
+        h.start()
+        yield h
+    finally:
+        h.stop()
+        asyncio.run(drop_database(base_database_url(), name))
