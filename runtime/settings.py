@@ -31,6 +31,7 @@ class ServiceSettings(BaseSettings):
         "internal_key": "WAYBILL_INTERNAL_KEY",
         "environment": "WAYBILL_ENVIRONMENT",
         "log_level": "WAYBILL_LOG_LEVEL",
+        "db_pool_size": "WAYBILL_DB_POOL_SIZE",
     }
 
     environment: Literal["development", "test", "production"] = Field(
@@ -44,7 +45,9 @@ class ServiceSettings(BaseSettings):
         description="PostgreSQL URL (postgresql://user:pass@host:port/db, or ?host=/socket/dir).",
     )
     redis_url: str = Field("redis://127.0.0.1:6379/0", description="Redis URL for arq queues and caches.")
-    db_pool_size: int = Field(10, ge=1, description="Connections kept per process in the database pool.")
+    db_pool_size: int = Field(
+        5, ge=1, description="Connections kept per process in the database pool (as many again may overflow)."
+    )
     admin_key: SecretStr = Field(SecretStr(DEV_ADMIN_KEY), description="Operators' key for admin endpoints.")
     internal_key: SecretStr = Field(
         SecretStr(DEV_INTERNAL_KEY), description="Key services use to call each other's internal endpoints."

@@ -134,6 +134,9 @@ class Env:
             "ALLOCATION_COURIER_RETRY_BASE_S": "0.02",
             "ALLOCATION_COURIER_MAX_TRIES": "3",
             "ALLOCATION_VACUUM_INTERVAL_S": "0",
+            # Several apps per test process share one PostgreSQL (max_connections 100).
+            "WAYBILL_DB_POOL_SIZE": "3",
+            "ALLOCATION_ALLOCATION_POOL_SIZE": "8",
             "ALLOCATION_COURIER_URL": "http://courier.test/courier",
         }
 

@@ -25,7 +25,7 @@ class AllocationSettings(ServiceSettings):
         6, ge=1, description="Courier attempts for a purchase before it fails and is refunded."
     )
     courier_retry_base_s: float = Field(2.0, gt=0, description="First retry delay; doubles per attempt.")
-    allocation_pool_size: int = Field(16, ge=1, description="Connections in the raw asyncpg pool of the hot path.")
+    allocation_pool_size: int = Field(12, ge=1, description="Connections in the raw asyncpg pool of the hot path.")
     vacuum_interval_s: int = Field(
         10, ge=0, description="How often the worker vacuums the waybill table (0: leave it to autovacuum)."
     )

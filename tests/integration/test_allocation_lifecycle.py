@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import uuid
 from datetime import timedelta
 from typing import Any
@@ -9,6 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
+from shared.waybill import s10_check_digit
 from tests.integration.allocation_support import seed_numbers, zto_numbers
 from tests.integration.conftest import ShopCreds
 from tests.support import INTERNAL_KEY, Env, bearer, run_jobs
@@ -112,8 +114,11 @@ async def test_mark_is_for_services_only(env: Env, allocation_client: httpx.Asyn
 async def test_manual_numbers_are_validated_and_never_used_twice(
     allocation_client: httpx.AsyncClient, shop: ShopCreds, other_shop: ShopCreds
 ) -> None:
-    good = "EA123456785CN"
-    bad_check = "EA123456784CN"
+    # A valid S10 number of this test's own (examples from the docs are used by other tests too).
+    digits = f"{random.randrange(10**8):08d}"
+    check = s10_check_digit(digits)
+    good = f"EA{digits}{check}CN"
+    bad_check = f"EA{digits}{(check + 1) % 10}CN"
     wrong = await allocation_client.post(
         "/v1/waybills/manual", json={"carrier": "EMS", "number": bad_check, "order_id": "m-1"}, headers=shop.headers
     )

@@ -172,13 +172,15 @@ async def test_query_by_object_returns_the_original_issue(sandbox: Harness) -> N
 
 
 async def test_courier_down_then_back(sandbox: Harness) -> None:
-    response = await sandbox.client.post("/control/courier/down", json={"seconds": 0.3})
+    # Long enough that a loaded machine cannot outlast it; "0 seconds" brings the couriers back.
+    response = await sandbox.client.post("/control/courier/down", json={"seconds": 60})
     assert response.status_code == 200
     statuses = set()
     for _ in range(20):
         answer = await sandbox.courier("TMS_WAYBILL_SUBSCRIPTION_QUERY", {"cp_code": "ZTO", "seller_id": "s"})
         statuses.add(answer.status_code)
     assert statuses == {502, 503}
+    assert (await sandbox.client.post("/control/courier/down", json={"seconds": 0})).status_code == 200
     deadline = time.monotonic() + 2
     while time.monotonic() < deadline:
         answer = await sandbox.courier("TMS_WAYBILL_SUBSCRIPTION_QUERY", {"cp_code": "ZTO", "seller_id": "s"})
