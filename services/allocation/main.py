@@ -2,18 +2,26 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+
 import asyncpg
 from fastapi import FastAPI
 
 from runtime.app import ServiceRuntime, create_service_app
 from runtime.auth import CachedResolver, ShopKeyResolver
+from runtime.db import transaction
+from runtime.logging import get_logger
 from runtime.settings import to_asyncpg_dsn
+from services.allocation import service
 from services.allocation.models import Outbox
 from services.allocation.repository import AllocationStatements, DbKeyResolver, skip_reset
 from services.allocation.router import ROUTERS
 from services.allocation.settings import AllocationSettings, get_settings
 
 SERVICE = "allocation"
+GAUGE_REFRESH_S = 30.0
+log = get_logger(__name__)
 
 
 def _resolver(rt: ServiceRuntime) -> ShopKeyResolver:
@@ -35,9 +43,26 @@ async def _startup(rt: ServiceRuntime) -> None:
     )
     rt.extras["pg"] = pool
     rt.extras["statements"] = AllocationStatements(pool)
+    rt.extras["gauges"] = asyncio.create_task(_refresh_gauges(rt, settings))
+
+
+async def _refresh_gauges(rt: ServiceRuntime, settings: AllocationSettings) -> None:
+    """Stock gauges for /metrics, refreshed in the background (a scrape must not run the query)."""
+    while True:
+        try:
+            async with transaction(rt.sessionmaker, rt.queue) as uow:
+                await service.refresh_stock_gauges(uow, settings.expiring_soon_days)
+        except Exception as exc:  # a database blip must not end the loop
+            log.warning("stock_gauges_failed", error=repr(exc))
+        await asyncio.sleep(GAUGE_REFRESH_S)
 
 
 async def _shutdown(rt: ServiceRuntime) -> None:
+    task = rt.extras.get("gauges")
+    if task is not None:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
     pool = rt.extras.get("pg")
     if pool is not None:
         await pool.close()

@@ -202,6 +202,19 @@ class PoolRepository:
         )
         return int(value or 0)
 
+    async def stock_by_carrier(self, soon: datetime) -> tuple[dict[str, int], dict[str, int]]:
+        """Available unexpired numbers per carrier across shops, and those expiring before ``soon``."""
+        rows = await self.session.execute(
+            select(Waybill.carrier, func.count(), func.count().filter(Waybill.expires_at < soon))
+            .where(Waybill.status == S.AVAILABLE, Waybill.expires_at > func.now())
+            .group_by(Waybill.carrier)
+        )
+        available, expiring = {}, {}
+        for carrier, count, soon_count in rows:
+            available[carrier] = int(count)
+            expiring[carrier] = int(soon_count)
+        return available, expiring
+
     async def set_low_stock_since(self, pool_id: int, since: datetime | None) -> None:
         await self.session.execute(update(Pool).where(Pool.id == pool_id).values(low_stock_since=since))
 

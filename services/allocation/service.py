@@ -12,6 +12,7 @@ from typing import Any
 from runtime.auth import generate_key
 from runtime.db import UnitOfWork
 from runtime.errors import AppError, Conflict, NotFound
+from services.allocation.metrics import ALLOCATIONS, POOL_AVAILABLE, POOL_EXPIRING, PURCHASES
 from services.allocation.models import (
     ApiKey,
     CarrierPackage,
@@ -255,6 +256,7 @@ async def create_purchase(
             details={"balance_cents": current, "price_cents": package.price_cents},
         )
     uow.enqueue(JOB_FETCH_NUMBERS, purchase_id=purchase_id)
+    PURCHASES.labels(body.carrier, "created").inc()
     return PurchaseOut.model_validate(purchase), True
 
 
@@ -368,11 +370,11 @@ def _exhausted(shop_id: str, carrier: str, details: dict[str, Any] | None = None
 
 async def allocate(stmts: AllocationStatements, shop_id: str, carrier: CarrierCode, order_id: str) -> Allocation:
     pool_id = await stmts.pool_id(shop_id, carrier)
-    if pool_id is None:
-        raise _exhausted(shop_id, carrier)
-    row = await stmts.allocate_one(pool_id, order_id)
+    row = None if pool_id is None else await stmts.allocate_one(pool_id, order_id)
     if row is None:
+        ALLOCATIONS.labels(carrier, "exhausted").inc()
         raise _exhausted(shop_id, carrier)
+    ALLOCATIONS.labels(carrier, "allocated" if row.created else "repeated").inc()
     return Allocation(
         carrier=carrier, order_id=order_id, number=row.number, expires_at=row.expires_at, created=row.created
     )
@@ -383,11 +385,16 @@ async def allocate_batch(
 ) -> BatchAllocation:
     pool_id = await stmts.pool_id(shop_id, carrier)
     if pool_id is None:
+        ALLOCATIONS.labels(carrier, "exhausted").inc(len(order_ids))
         raise _exhausted(shop_id, carrier, {"requested": len(order_ids)})
     try:
         rows = await stmts.allocate_batch(pool_id, order_ids)
     except ShortOfStock as short:
+        ALLOCATIONS.labels(carrier, "exhausted").inc(len(order_ids))
         raise _exhausted(shop_id, carrier, {"requested": len(order_ids), "missing": short.missing}) from short
+    created = sum(r.created for r in rows)
+    ALLOCATIONS.labels(carrier, "allocated").inc(created)
+    ALLOCATIONS.labels(carrier, "repeated").inc(len(rows) - created)
     by_order = {r.order_ref: r for r in rows}
     return BatchAllocation(
         carrier=carrier,
@@ -702,6 +709,7 @@ async def store_issued_numbers(
     purchase.numbers_received = await repo.count_for_purchase(purchase.id)
     purchase.numbers_quarantined += len(duplicates)
     if purchase.status == "pending":
+        PURCHASES.labels(purchase.carrier, "completed").inc()
         purchase.status = "completed"
         purchase.completed_at = datetime.now(UTC)
         purchase.error = None
@@ -715,6 +723,7 @@ async def fail_and_refund(uow: UnitOfWork, purchase_id: str, error: str) -> bool
     purchase = await PurchaseRepository(uow.session).get(purchase_id, for_update=True)
     if purchase is None or purchase.status != "pending":
         return False
+    PURCHASES.labels(purchase.carrier, "failed").inc()
     purchase.status = "failed"
     purchase.error = error
     purchase.completed_at = datetime.now(UTC)
@@ -728,3 +737,15 @@ async def fail_and_refund(uow: UnitOfWork, purchase_id: str, error: str) -> bool
 
 async def expire_due(uow: UnitOfWork, limit: int) -> int:
     return await WaybillRepository(uow.session).expire_due(limit)
+
+
+async def refresh_stock_gauges(uow: UnitOfWork, days: int) -> None:
+    """Set the stock gauges from the database (the API process runs this periodically)."""
+    available, expiring = await PoolRepository(uow.session).stock_by_carrier(datetime.now(UTC) + timedelta(days=days))
+    _gauge_carriers.update(available)
+    for carrier in _gauge_carriers:  # carriers that ran out go to 0 rather than vanishing
+        POOL_AVAILABLE.labels(carrier).set(available.get(carrier, 0))
+        POOL_EXPIRING.labels(carrier).set(expiring.get(carrier, 0))
+
+
+_gauge_carriers: set[str] = set()

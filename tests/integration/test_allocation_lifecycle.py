@@ -231,3 +231,25 @@ async def test_another_shops_key_sees_nothing(
     # The number stays allocated to the first shop's order.
     info = (await allocation_client.get(f"/v1/waybills/{number}", headers=shop.headers)).json()
     assert info["status"] == "allocated"
+
+
+async def test_metrics_count_allocations_and_report_stock(
+    env: Env, allocation_client: httpx.AsyncClient, shop: ShopCreds
+) -> None:
+    from runtime.db import transaction
+    from services.allocation import service
+
+    await seed_numbers(env, shop.id, "JT", [f"JT{random.randrange(10**13):013d}" for _ in range(3)])
+    await _allocate(allocation_client, shop, "metrics-1", "JT")
+    await _allocate(allocation_client, shop, "metrics-1", "JT")
+    ctx = await _worker_ctx()
+    try:
+        async with transaction(ctx["sessionmaker"], None) as uow:
+            await service.refresh_stock_gauges(uow, 7)
+    finally:
+        await ctx["engine"].dispose()
+    text = (await allocation_client.get("/metrics")).text
+    assert 'waybill_allocations_total{carrier="JT",outcome="allocated"}' in text
+    assert 'waybill_allocations_total{carrier="JT",outcome="repeated"}' in text
+    line = next(x for x in text.splitlines() if x.startswith('waybill_pool_available{carrier="JT"}'))
+    assert float(line.split()[-1]) >= 2

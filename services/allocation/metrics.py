@@ -1,0 +1,18 @@
+"""Allocation's Prometheus metrics."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge
+
+ALLOCATIONS = Counter(
+    "waybill_allocations_total",
+    "Numbers handed to orders: allocated (new), repeated (the order already had it), exhausted (no stock)",
+    ["carrier", "outcome"],
+)
+PURCHASES = Counter(
+    "waybill_purchases_total", "Purchases by outcome (created, completed, failed)", ["carrier", "outcome"]
+)
+POOL_AVAILABLE = Gauge("waybill_pool_available", "Available, unexpired numbers across shops, by carrier", ["carrier"])
+POOL_EXPIRING = Gauge(
+    "waybill_pool_expiring_soon", "Available numbers expiring within the expiring-soon window, by carrier", ["carrier"]
+)
