@@ -5,17 +5,23 @@ from __future__ import annotations
 import os
 import sys
 
-from bench import allocation
+from bench import allocation, tracking
 from bench.common import bench_database, drop
 
 
 def main() -> int:
-    only = set(sys.argv[1:]) or {"allocation"}
+    only = set(sys.argv[1:]) or {"allocation", "tracking"}
     print(f"bench on {os.cpu_count()} cores; DATABASE_URL server, REDIS_URL; figures are ratios within this run")
     if "allocation" in only:
         db = bench_database("alloc")
         try:
             allocation.run(db)
+        finally:
+            drop(db)
+    if "tracking" in only:
+        db = bench_database("track")
+        try:
+            tracking.run(db)
         finally:
             drop(db)
     return 0

@@ -31,7 +31,7 @@ async def _startup(rt: ServiceRuntime) -> None:
         to_asyncpg_dsn(settings.database_url), min_size=2, max_size=settings.webhook_pool_size, command_timeout=15
     )
     rt.extras["pg"] = pool
-    rt.extras["webhook"] = WebhookStatements(pool)
+    rt.extras["webhook"] = WebhookStatements(pool, settings.webhook_batch_max, settings.webhook_batch_inflight)
     rt.extras["waker"] = Waker(rt.redis, settings.ingest_wake_interval_s)
     rt.extras.setdefault("clock", stored_clock(rt.sessionmaker))
 

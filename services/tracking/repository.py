@@ -3,11 +3,12 @@ the rest goes through the unit of work's session."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
 import asyncpg
 from sqlalchemy import delete, func, or_, select, text, update
@@ -28,32 +29,126 @@ from shared.tracking import AlertKind, AlertState
 
 # -- the webhook's hot path (raw asyncpg) ---------------------------------------------------------------
 
-# Verify and store in one statement: the row is written only when MD5(param + salt) of a subscription
-# with this number equals the sign. The sign is compared uppercase (the provider sends uppercase hex).
-STORE_PUSH = """
-INSERT INTO tracking.raw_pushes (subscription_id, source, param)
-SELECT s.id, 'push', $2 FROM tracking.subscriptions s
-WHERE s.number = $1 AND upper(md5($2 || s.salt)) = $3
-LIMIT 1
-RETURNING id
-"""
+# Verify and store in one statement: a row is written only when MD5(param + salt) of a subscription with
+# the push's number equals the sign (compared uppercase: the provider sends uppercase hex).
 KNOWN_NUMBER = "SELECT count(*) FROM tracking.subscriptions WHERE number = $1"
 
 
-class WebhookStatements:
-    def __init__(self, pool: asyncpg.Pool) -> None:
-        self.pool = pool
+STORE_PUSHES = """
+WITH p AS (
+    SELECT * FROM unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY AS p(number, param, sign, ord)
+), ok AS (
+    SELECT p.ord, s.id AS sid, p.param FROM p
+    CROSS JOIN LATERAL (
+        SELECT s.id FROM tracking.subscriptions s
+        WHERE s.number = p.number AND upper(md5(p.param || s.salt)) = p.sign
+        LIMIT 1
+    ) s
+), stored AS (
+    INSERT INTO tracking.raw_pushes (subscription_id, source, param) SELECT sid, 'push', param FROM ok ORDER BY ord
+)
+SELECT ord FROM ok
+"""
 
-    async def store_push(self, number: str, param: str, sign: str) -> int | None:
-        """The stored push's id, or None when no subscription with this number has a matching salt."""
-        value = await self.pool.fetchval(STORE_PUSH, number, param, sign.strip().upper())
-        return None if value is None else int(value)
+
+class WebhookStatements:
+    """Verify-and-store for the webhook. Pushes that arrive while earlier ones are being written are written
+    together, in one statement and one commit (at most ``inflight`` statements at a time): the
+    acknowledgement rate is then not bounded by one WAL flush per push. Each caller still gets its answer
+    only after the commit that stored its push."""
+
+    def __init__(self, pool: asyncpg.Pool, max_batch: int = 256, inflight: int = 4) -> None:
+        self.pool = pool
+        self._max_batch = max_batch
+        self._max_inflight = inflight
+        self._inflight = 0
+        self._waiting: list[tuple[str, str, str, asyncio.Future[bool]]] = []
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def store_push(self, number: str, param: str, sign: str) -> bool:
+        """True when stored; False when no subscription with this number has a salt matching the sign."""
+        future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._waiting.append((number, param, sign.strip().upper(), future))
+        if self._inflight < self._max_inflight:
+            self._inflight += 1
+            task = asyncio.create_task(self._run())
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        return await future
+
+    async def _run(self) -> None:
+        try:
+            while self._waiting:
+                batch = self._waiting[: self._max_batch]
+                del self._waiting[: self._max_batch]
+                try:
+                    rows = await self.pool.fetch(
+                        STORE_PUSHES, [b[0] for b in batch], [b[1] for b in batch], [b[2] for b in batch]
+                    )
+                except Exception as exc:
+                    for *_, future in batch:
+                        if not future.done():
+                            future.set_exception(exc)
+                    continue
+                stored = {int(r[0]) for r in rows}
+                for i, (*_, future) in enumerate(batch, start=1):
+                    if not future.done():
+                        future.set_result(i in stored)
+        finally:
+            self._inflight -= 1
 
     async def known_number(self, number: str) -> bool:
         return int(await self.pool.fetchval(KNOWN_NUMBER, number)) > 0
 
 
 # -- subscriptions --------------------------------------------------------------------------------------
+
+
+@dataclass
+class SubState:
+    """The part of a subscription the batch processor reads and writes."""
+
+    COLUMNS: ClassVar[tuple[str, ...]] = (
+        "id",
+        "shop_id",
+        "order_id",
+        "carrier",
+        "number",
+        "status",
+        "progress",
+        "status_at",
+        "last_event_at",
+        "last_heard_at",
+        "provider_state",
+        "ended_at",
+    )
+
+    id: int
+    shop_id: str
+    order_id: str
+    carrier: str
+    number: str
+    status: str
+    progress: int
+    status_at: datetime | None
+    last_event_at: datetime | None
+    last_heard_at: datetime | None
+    provider_state: str
+    ended_at: datetime | None
+
+
+SAVE_STATES = text(
+    """
+UPDATE tracking.subscriptions s
+SET status = u.status, progress = u.progress, status_at = u.status_at, last_event_at = u.last_event_at,
+    last_heard_at = u.last_heard_at, provider_state = u.provider_state, ended_at = u.ended_at, updated_at = now()
+FROM unnest(CAST(:id AS bigint[]), CAST(:status AS text[]), CAST(:progress AS smallint[]),
+            CAST(:status_at AS timestamptz[]), CAST(:last_event_at AS timestamptz[]),
+            CAST(:last_heard_at AS timestamptz[]), CAST(:provider_state AS text[]), CAST(:ended_at AS timestamptz[]))
+     AS u(id, status, progress, status_at, last_event_at, last_heard_at, provider_state, ended_at)
+WHERE s.id = u.id
+"""
+)
 
 
 class SubscriptionRepository:
@@ -77,13 +172,40 @@ class SubscriptionRepository:
     async def get(self, subscription_id: int, *, lock: bool = False) -> Subscription | None:
         stmt = select(Subscription).where(Subscription.id == subscription_id)
         if lock:
-            stmt = stmt.with_for_update()
+            stmt = stmt.with_for_update(key_share=True)
         return (await self.session.execute(stmt)).scalar_one_or_none()
 
-    async def lock_many(self, ids: Sequence[int]) -> dict[int, Subscription]:
-        # In id order, so two workers locking overlapping sets never deadlock.
-        stmt = select(Subscription).where(Subscription.id.in_(ids)).order_by(Subscription.id).with_for_update()
-        return {s.id: s for s in (await self.session.execute(stmt)).scalars()}
+    async def lock_states(self, ids: Sequence[int]) -> dict[int, SubState]:
+        """The parcels' tracking state, locked for this transaction (plain rows, not ORM objects: the batch
+        path handles hundreds at a time). In id order, so two workers locking overlapping sets never
+        deadlock; NO KEY UPDATE, so the webhook's inserts of new pushes (a foreign-key share lock on the
+        subscription) never wait for a batch."""
+        t = Subscription.__table__
+        stmt = (
+            select(*(t.c[name] for name in SubState.COLUMNS))
+            .where(t.c.id.in_(ids))
+            .order_by(t.c.id)
+            .with_for_update(key_share=True)
+        )
+        return {row[0]: SubState(*row) for row in (await self.session.execute(stmt)).all()}
+
+    async def save_states(self, states: Sequence[SubState]) -> None:
+        """Write back the changed parcels in one statement."""
+        if not states:
+            return
+        await self.session.execute(
+            SAVE_STATES,
+            {
+                "id": [x.id for x in states],
+                "status": [x.status for x in states],
+                "progress": [x.progress for x in states],
+                "status_at": [x.status_at for x in states],
+                "last_event_at": [x.last_event_at for x in states],
+                "last_heard_at": [x.last_heard_at for x in states],
+                "provider_state": [x.provider_state for x in states],
+                "ended_at": [x.ended_at for x in states],
+            },
+        )
 
     async def for_shop_number(self, shop_id: str, number: str, carrier: str | None) -> list[Subscription]:
         stmt = select(Subscription).where(Subscription.shop_id == shop_id, Subscription.number == number)
@@ -121,7 +243,7 @@ class SubscriptionRepository:
             )
             .order_by(func.greatest(heard, func.coalesce(Subscription.last_polled_at, heard)))
             .limit(limit)
-            .with_for_update(skip_locked=True)
+            .with_for_update(skip_locked=True, key_share=True)
         )
         subs = list((await self.session.execute(stmt)).scalars())
         for sub in subs:
@@ -414,13 +536,24 @@ RETURNING n.id, n.shop_id, n.subscription_id, n.payload, n.attempts
 class NotificationRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
+        self._pending: list[dict[str, Any]] = []
 
     def add(self, shop_id: str, subscription_id: int, event_id: uuid.UUID, kind: str, payload: dict[str, Any]) -> None:
-        self.session.add(
-            Notification(
-                shop_id=shop_id, subscription_id=subscription_id, event_id=event_id, kind=kind, payload=payload
-            )
+        """Buffered; written by :meth:`flush` in one statement."""
+        self._pending.append(
+            {
+                "shop_id": shop_id,
+                "subscription_id": subscription_id,
+                "event_id": event_id,
+                "kind": kind,
+                "payload": payload,
+            }
         )
+
+    async def flush(self) -> None:
+        if self._pending:
+            rows, self._pending = self._pending, []
+            await self.session.execute(insert(Notification), rows)
 
     async def claim_due(self, limit: int, lease_s: float) -> list[DueNotification]:
         """Due notifications, leased: a worker that dies mid-send leaves them to be sent again after the lease."""

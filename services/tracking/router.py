@@ -134,8 +134,7 @@ async def kuaidi100_push(request: Request) -> Response:
         return _refuse("400", "param is not a readable push")
     extras = request.app.state.runtime.extras
     statements: WebhookStatements = extras["webhook"]
-    push_id = await statements.store_push(found[1], param, sign)
-    if push_id is None:
+    if not await statements.store_push(found[1], param, sign):
         known = await statements.known_number(found[1])
         reason = "bad sign" if known else "unknown number"
         log.warning("push_refused", reason=reason, com=found[0], number=found[1])

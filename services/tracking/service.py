@@ -40,6 +40,7 @@ from services.tracking.repository import (
     NotificationRepository,
     PushRepository,
     SubscriptionRepository,
+    SubState,
 )
 from services.tracking.schemas import (
     AlertOut,
@@ -53,13 +54,11 @@ from services.tracking.schemas import (
 from shared.carriers import CarrierCode
 from shared.errors import ErrorCode
 from shared.tracking import (
-    AlertInfo,
     AlertKind,
     AlertState,
     SubscriptionInfo,
     SubscriptionRequest,
     TrackingStatus,
-    TrackingUpdate,
 )
 
 log = get_logger(__name__)
@@ -246,7 +245,7 @@ def _event_rows(parsed: dict[int, list[ParsedPush]]) -> list[EventRow]:
 class _Parcel:
     """What processing one subscription's pushes did, for alerts and notifications."""
 
-    sub: Subscription
+    sub: SubState
     active: dict[str, Alert] = field(default_factory=dict)
     moved: bool = False
     aborted_now: bool = False
@@ -261,7 +260,8 @@ async def process_pushes(uow: UnitOfWork, now: datetime, limit: int) -> BatchRes
     result = BatchResult(pushes=len(claimed))
     if not claimed:
         return result
-    subs = await SubscriptionRepository(session).lock_many(sorted({p.subscription_id for p in claimed}))
+    subs_repo = SubscriptionRepository(session)
+    subs = await subs_repo.lock_states(sorted({p.subscription_id for p in claimed}))
     parsed: dict[int, list[ParsedPush]] = defaultdict(list)
     errors: dict[int, str] = {}
     for push in claimed:
@@ -281,13 +281,19 @@ async def process_pushes(uow: UnitOfWork, now: datetime, limit: int) -> BatchRes
     for alert in await alerts.active_for(list(subs)):
         active[alert.subscription_id][alert.kind] = alert
     notes = NotificationRepository(session)
+    touched: list[SubState] = []
     for sid, sub in subs.items():
         if sid not in parsed:
             continue
         parcel = _Parcel(sub, active[sid])
         _apply(parcel, sorted(by_sub.get(sid, []), key=lambda e: e.occurred_at), parsed[sid], now, notes, result)
-        await _event_alerts(parcel, by_sub.get(sid, []), now, alerts, notes, result)
-        _resolve_alerts(parcel, now, notes, result)
+        touched.append(sub)
+        if by_sub.get(sid) or parcel.aborted_now:
+            await _event_alerts(parcel, by_sub.get(sid, []), now, alerts, notes, result)
+        if parcel.active:
+            _resolve_alerts(parcel, now, notes, result)
+    await subs_repo.save_states(touched)
+    await notes.flush()
     await pushes.mark_processed([p.id for p in claimed], errors)
     await session.flush()
     return result
@@ -371,7 +377,7 @@ def _should_resolve(kind: AlertKind, parcel: _Parcel) -> bool:
     if kind == AlertKind.RETURNING:
         return status != S.RETURNING
     if kind == AlertKind.NOT_COLLECTED:
-        return sub.progress >= COLLECTED_RANK
+        return bool(sub.progress >= COLLECTED_RANK)
     if kind in (AlertKind.NO_UPDATE, AlertKind.ABORTED):
         return parcel.moved and not parcel.aborted_now
     return False  # late: only delivery (or return) ends it
@@ -390,7 +396,7 @@ def _resolve_alerts(parcel: _Parcel, now: datetime, notes: NotificationRepositor
 async def _open_alert(
     alerts: AlertRepository,
     notes: NotificationRepository,
-    sub: Subscription,
+    sub: SubState,
     kind: AlertKind,
     message: str,
     now: datetime,
@@ -413,37 +419,40 @@ async def _open_alert(
     return alert
 
 
-def _alert_info(alert: Alert) -> AlertInfo:
-    return AlertInfo(
-        id=alert.id,
-        kind=AlertKind(alert.kind),
-        state=AlertState(alert.state),
-        opened_at=alert.opened_at,
-        message=alert.message,
-    )
+def _alert_payload(alert: Alert) -> dict[str, Any]:
+    return {
+        "id": alert.id,
+        "kind": alert.kind,
+        "state": alert.state,
+        "opened_at": alert.opened_at.isoformat(),
+        "message": alert.message,
+    }
 
 
 def _notify(
     notes: NotificationRepository,
-    sub: Subscription,
+    sub: SubState,
     kind: str,
     status: TrackingStatus,
     occurred_at: datetime,
     description: str,
     alert: Alert | None = None,
 ) -> None:
-    update = TrackingUpdate(
-        event_id=uuid.uuid4(),
-        kind=kind,
-        order_id=sub.order_id,
-        carrier=CarrierCode(sub.carrier),
-        number=sub.number,
-        status=status,
-        occurred_at=occurred_at,
-        description=description[:500],
-        alert=None if alert is None else _alert_info(alert),
-    )
-    notes.add(sub.shop_id, sub.id, update.event_id, kind, update.model_dump(mode="json"))
+    """Queue a TrackingUpdate for shipping (built as its JSON form directly: hundreds per batch; the
+    tests check it parses as a TrackingUpdate)."""
+    event_id = uuid.uuid4()
+    payload = {
+        "event_id": str(event_id),
+        "kind": kind,
+        "order_id": sub.order_id,
+        "carrier": sub.carrier,
+        "number": sub.number,
+        "status": status.value,
+        "occurred_at": occurred_at.isoformat(),
+        "description": description[:500],
+        "alert": None if alert is None else _alert_payload(alert),
+    }
+    notes.add(sub.shop_id, sub.id, event_id, kind, payload)
 
 
 # -- time-based alerts ----------------------------------------------------------------------------------
@@ -459,7 +468,7 @@ async def scan_time_alerts(uow: UnitOfWork, now: datetime, defaults: AlertDefaul
         rows = await alerts.time_candidates(kind, now, defaults.params(), limit)
         if not rows:
             continue
-        subs = await subs_repo.lock_many([r[0] for r in rows])
+        subs = await subs_repo.lock_states([r[0] for r in rows])
         for sid, amount in rows:
             sub = subs.get(sid)
             if sub is None or sub.provider_state not in ACTIVE_PROVIDER_STATES:
@@ -478,6 +487,7 @@ async def scan_time_alerts(uow: UnitOfWork, now: datetime, defaults: AlertDefaul
                 message = f"not delivered within the {amount:g}-day transit time"
             if await _open_alert(alerts, notes, sub, kind, message, now) is not None:
                 opened += 1
+    await notes.flush()
     await uow.session.flush()
     return opened
 

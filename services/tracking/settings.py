@@ -35,6 +35,10 @@ class TrackingSettings(ServiceSettings):
 
     # Push ingestion.
     webhook_pool_size: int = Field(16, ge=1, description="Connections of the raw asyncpg pool the webhook uses.")
+    webhook_batch_max: int = Field(256, ge=1, description="Most pushes the webhook stores in one statement.")
+    webhook_batch_inflight: int = Field(
+        4, ge=1, description="Store statements in flight at once per API process (pushes queue behind them)."
+    )
     ingest_consumer: bool = Field(True, description="Run the batch push processor inside each worker process.")
     ingest_batch_size: int = Field(500, ge=1, description="Raw pushes one worker claims and processes per transaction.")
     ingest_idle_s: float = Field(0.5, gt=0, description="How long an idle processor waits before looking again.")

@@ -133,7 +133,11 @@ class ParsedPush:
 
 
 def parse_time(text: str) -> datetime:
-    return datetime.strptime(text.strip(), TIME_FORMAT).replace(tzinfo=CHINA)
+    """``yyyy-MM-dd HH:mm:ss`` in UTC+8 (sliced by hand: strptime is a tenth of the batch's time)."""
+    t = text.strip()
+    if len(t) != 19 or t[4] != "-" or t[7] != "-" or t[10] != " " or t[13] != ":" or t[16] != ":":
+        return datetime.strptime(t, TIME_FORMAT).replace(tzinfo=CHINA)
+    return datetime(int(t[0:4]), int(t[5:7]), int(t[8:10]), int(t[11:13]), int(t[14:16]), int(t[17:19]), tzinfo=CHINA)
 
 
 def fingerprint(time_text: str, context: str) -> int:

@@ -1,0 +1,291 @@
+"""Tracking ingestion benchmark: signed Kuaidi100 pushes acknowledged per second (p50/p99) by our webhook,
+and pushes/events processed end to end by two worker processes, beside a bare FastAPI endpoint that parses
+the same form and does one Redis LPUSH, at the same concurrency in the same run.
+
+``python -m bench tracking``. The reference app is ``bench.tracking:reference_app`` (REDIS_URL set).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import os
+import random
+import sys
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import ExitStack, asynccontextmanager
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+from urllib.parse import parse_qsl, urlencode
+
+import asyncpg
+from fastapi import FastAPI, Request, Response
+
+from bench.common import BenchDb, heading, row, seconds
+from bench.loadgen import LoadResult, _read_response
+from bench.procs import process, uvicorn
+from runtime.settings import to_asyncpg_dsn
+from tests.support import ADMIN_KEY, INTERNAL_KEY
+
+CONNECTIONS = 32
+PARCELS = 4000
+STEPS = 6
+REF_PORT, OUR_PORT = 18201, 18202
+CHINA = timezone(timedelta(hours=8))
+ACK = b'{"result":true,"returnCode":"200","message":"ok"}'
+LIST_KEY = "bench:tracking:pushes"
+
+# -- the reference: parse the same form, one LPUSH --------------------------------------------------------
+
+_ref: dict[str, Any] = {}
+
+
+@asynccontextmanager
+async def _ref_lifespan(_: FastAPI) -> AsyncIterator[None]:
+    from redis.asyncio import Redis
+
+    _ref["redis"] = Redis.from_url(os.environ["REDIS_URL"])
+    yield
+    await _ref["redis"].aclose()
+
+
+reference_app = FastAPI(lifespan=_ref_lifespan)
+
+
+@reference_app.get("/healthz")
+async def _healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@reference_app.post("/push")
+async def _push(request: Request) -> Response:
+    form = dict(parse_qsl((await request.body()).decode(), keep_blank_values=True))
+    await _ref["redis"].lpush(LIST_KEY, form["param"])
+    return Response(ACK, media_type="application/json")
+
+
+# -- pushes -------------------------------------------------------------------------------------------------
+
+
+def _number(i: int) -> str:
+    return f"7{i:011d}"
+
+
+def _param(number: str, start: datetime, upto: int, rng: random.Random) -> str:
+    names = [("103", "揽收"), ("1002", "在途"), ("1002", "在途"), ("1001", "在途"), ("5", "派件"), ("301", "签收")]
+    data = []
+    for k in range(upto):
+        at = (start + timedelta(hours=3 * (k + 1))).astimezone(CHINA).strftime("%Y-%m-%d %H:%M:%S")
+        code, name = names[k]
+        data.append(
+            {
+                "time": at,
+                "ftime": at,
+                "context": f"【杭州市】 快件第 {k} 站 {rng.randrange(10**6):06d}",
+                "status": name,
+                "areaCode": "330100000000",
+                "areaName": "浙江,杭州市",
+                "statusCode": code,
+            }
+        )
+    data.reverse()
+    final = upto == STEPS
+    last = {
+        "message": "ok",
+        "state": names[upto - 1][0],
+        "status": "200",
+        "condition": "00",
+        "ischeck": "1" if final else "0",
+        "com": "zhongtong",
+        "nu": number,
+        "data": data,
+    }
+    body = {"status": "shutdown" if final else "polling", "billstatus": "polling", "message": "", "lastResult": last}
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+
+
+def _bodies(salts: list[str]) -> list[bytes]:
+    """Every parcel's pushes (full history each time), interleaved across parcels as real traffic is."""
+    start = datetime(2026, 11, 20, tzinfo=UTC)
+    histories: list[list[str]] = []
+    for i, _salt in enumerate(salts):
+        ctx_rng = random.Random(i)
+        histories.append([_param(_number(i), start, upto, ctx_rng) for upto in range(1, STEPS + 1)])
+    bodies = []
+    for upto in range(STEPS):
+        for i, salt in enumerate(salts):
+            param = histories[i][upto]
+            sign = hashlib.md5((param + salt).encode()).hexdigest().upper()
+            bodies.append(urlencode({"param": param, "sign": sign}).encode())
+    return bodies
+
+
+def _request(port: int, path: str, body: bytes) -> bytes:
+    head = (
+        f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    )
+    return head.encode() + body
+
+
+async def _load(port: int, path: str, bodies: list[bytes], duration: float, total: int | None = None) -> LoadResult:
+    """Keep-alive load at CONNECTIONS; stops after ``duration`` s or ``total`` requests."""
+    result = LoadResult()
+    requests = [_request(port, path, b) for b in bodies]
+    counter = 0
+    start = time.perf_counter()
+    deadline = start + duration
+
+    async def worker() -> None:
+        nonlocal counter
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        try:
+            while time.perf_counter() < deadline and (total is None or counter < total):
+                req = requests[counter % len(requests)]
+                counter += 1
+                t0 = time.perf_counter()
+                writer.write(req)
+                status, payload = await _read_response(reader)
+                result.latencies.append(time.perf_counter() - t0)
+                result.requests += 1
+                result.statuses[status] = result.statuses.get(status, 0) + 1
+                if status != 200 or payload != ACK:
+                    result.errors += 1
+        finally:
+            writer.close()
+
+    await asyncio.gather(*(worker() for _ in range(CONNECTIONS)))
+    result.seconds = time.perf_counter() - start
+    return result
+
+
+# -- the run ------------------------------------------------------------------------------------------------
+
+
+async def _seed(dsn: str) -> list[str]:
+    conn = await asyncpg.connect(dsn)
+    try:
+        salts = [hashlib.sha1(f"salt-{i}".encode()).hexdigest()[:32] for i in range(PARCELS)]
+        now = datetime.now(UTC)
+        await conn.copy_records_to_table(
+            "subscriptions",
+            schema_name="tracking",
+            columns=[
+                "shop_id",
+                "order_id",
+                "carrier",
+                "number",
+                "salt",
+                "shipped_at",
+                "provider_state",
+                "subscribed_at",
+            ],
+            records=[
+                ("bench-shop", f"o-{i}", "ZTO", _number(i), salts[i], now, "subscribed", now) for i in range(PARCELS)
+            ],
+        )
+        await conn.execute("ANALYZE tracking.subscriptions")
+        return salts
+    finally:
+        await conn.close()
+
+
+async def _counts(dsn: str) -> tuple[int, int, int]:
+    conn = await asyncpg.connect(dsn)
+    try:
+        r = await conn.fetchrow(
+            "SELECT (SELECT count(*) FROM tracking.raw_pushes) AS pushes,"
+            " (SELECT count(*) FROM tracking.raw_pushes WHERE processed_at IS NULL) AS waiting,"
+            " (SELECT count(*) FROM tracking.events) AS events"
+        )
+        assert r is not None
+        return int(r["pushes"]), int(r["waiting"]), int(r["events"])
+    finally:
+        await conn.close()
+
+
+async def _flushdb() -> None:
+    from redis.asyncio import Redis
+
+    r = Redis.from_url(os.environ["REDIS_URL"])
+    await r.delete(LIST_KEY)
+    await r.aclose()
+
+
+def _report(label: str, res: LoadResult) -> None:
+    errors = f", errors {res.errors}" if res.errors else ""
+    row(
+        label,
+        f"{res.rate:,.0f} pushes/s",
+        f"p50 {res.percentile(0.5) * 1000:.1f} ms, p99 {res.percentile(0.99) * 1000:.1f} ms{errors}",
+    )
+
+
+async def _wait_processed(dsn: str, max_s: float, tick: Callable[[int], None] | None = None) -> float:
+    """Seconds until no push is waiting (or ``max_s``)."""
+    start = time.perf_counter()
+    while time.perf_counter() - start < max_s:
+        _, waiting, _ = await _counts(dsn)
+        if tick:
+            tick(waiting)
+        if waiting == 0:
+            break
+        await asyncio.sleep(0.2)
+    return time.perf_counter() - start
+
+
+def run(db: BenchDb) -> dict[str, float]:
+    dsn = to_asyncpg_dsn(db.url)
+    duration = seconds("BENCH_TRACKING_SECONDS", 15)
+    env = {
+        "DATABASE_URL": db.url,
+        "WAYBILL_ADMIN_KEY": ADMIN_KEY,
+        "WAYBILL_INTERNAL_KEY": INTERNAL_KEY,
+        "WAYBILL_ENVIRONMENT": "test",
+        "WAYBILL_LOG_LEVEL": "WARNING",
+        "TRACKING_PORT": str(OUR_PORT),
+        # No shipping service and no provider in this run: measure ingestion only.
+        "TRACKING_NOTIFY_SHIPPING": "false",
+        "TRACKING_POLL_QUIET_HOURS": "100000",
+    }
+    figures: dict[str, float] = {}
+    heading("tracking ingestion")
+    salts = asyncio.run(_seed(dsn))
+    bodies = _bodies(salts)
+    row(f"{PARCELS:,} subscribed parcels, {len(bodies):,} distinct signed pushes", f"{CONNECTIONS} connections")
+
+    with uvicorn("bench.tracking:reference_app", REF_PORT, env):
+        ref = asyncio.run(_load(REF_PORT, "/push", bodies, duration))
+    asyncio.run(_flushdb())
+    _report("reference: bare FastAPI, parse form + one Redis LPUSH", ref)
+
+    worker = [sys.executable, "-m", "arq", "services.tracking.tasks.WorkerSettings"]
+    with ExitStack() as stack:
+        stack.enter_context(uvicorn("services.tracking.main:app", OUR_PORT, env))
+        for _ in range(2):
+            stack.enter_context(process(worker, env))
+        time.sleep(1.0)  # workers up
+        t0 = time.perf_counter()
+        ours = asyncio.run(_load(OUR_PORT, "/webhooks/tracking/kuaidi100", bodies, duration))
+        drain = asyncio.run(_wait_processed(dsn, 120))
+        total_s = time.perf_counter() - t0
+        pushes, waiting, events = asyncio.run(_counts(dsn))
+    _report("ours: POST /webhooks/tracking/kuaidi100 (verify sign + store in PostgreSQL)", ours)
+    figures["ack_ratio"] = ours.rate / ref.rate if ref.rate else 0.0
+    figures["ack_p99_ms"] = ours.percentile(0.99) * 1000
+    row("ours / reference (acknowledged pushes per second)", f"{figures['ack_ratio']:.0%}")
+    row("ack p99", f"{figures['ack_p99_ms']:.1f} ms", "target < 50 ms")
+    processed = pushes - waiting
+    figures["processed_per_s"] = processed / total_s
+    figures["events_per_s"] = events / total_s
+    row(
+        "processed end to end by 2 workers (pushes acked -> applied)",
+        f"{figures['processed_per_s']:,.0f} pushes/s",
+        f"{processed:,} pushes in {total_s:.1f} s (load {ours.seconds:.1f} s + drain {drain:.1f} s); target >= 2,000",
+    )
+    row("events stored (deduplicated) end to end", f"{figures['events_per_s']:,.0f} events/s", f"{events:,} events")
+    if waiting:
+        row("pushes still waiting after the drain timeout", f"{waiting:,}")
+    return figures
