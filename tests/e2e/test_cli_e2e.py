@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.harness import Harness
+from tests.e2e.harness import Harness, Shop
 
 pytestmark = pytest.mark.e2e
 
@@ -61,7 +61,7 @@ async def test_cli_runs_a_shops_day(harness: Harness, tmp_path: Path) -> None:
     assert "Traceback" not in refused.stderr
 
     async with harness.client() as http:
-        shop = await harness.bind_seller(http, await _as_shop(harness, shop_id, key))
+        shop = await harness.bind_seller(http, Shop(shop_id, key))
         tids = await harness.paid_trades(http, shop, 20)
         orders = await harness.orders_for(http, shop, tids)
     ids = tmp_path / "orders.txt"
@@ -71,9 +71,3 @@ async def test_cli_runs_a_shops_day(harness: Harness, tmp_path: Path) -> None:
     )
     assert shipped.returncode == 0, shipped.stdout + shipped.stderr
     assert "progress: 20/20 (done 20, failed 0)" in shipped.stdout
-
-
-async def _as_shop(h: Harness, shop_id: str, key: str) -> object:
-    from tests.e2e.harness import Shop
-
-    return Shop(shop_id, key)
