@@ -64,8 +64,14 @@ async def _views(h: Harness, http: httpx.AsyncClient, shop: Shop, order_ids: lis
     gate = asyncio.Semaphore(32)
 
     async def one(order_id: str) -> dict[str, Any]:
-        async with gate:
-            resp = await http.get(f"{h.tracking}/v1/orders/{order_id}/tracking", headers=shop.headers)
+        for attempt in range(3):
+            try:
+                async with gate:
+                    resp = await http.get(f"{h.tracking}/v1/orders/{order_id}/tracking", headers=shop.headers)
+                break
+            except httpx.TransportError:  # a keep-alive connection the server closed just then
+                if attempt == 2:
+                    raise
         resp.raise_for_status()
         parcel: dict[str, Any] = resp.json()["parcels"][0]
         return parcel
