@@ -33,8 +33,13 @@ def queue_name(service: str) -> str:
 
 
 def job_serializer(obj: dict[str, Any]) -> bytes:
-    # JSON rather than pickle: payloads are ids and plain data, readable by any tool.
-    return orjson.dumps(obj)
+    # JSON rather than pickle: payloads are ids and plain data, readable by any tool. A job's stored
+    # result may be an exception (arq keeps failures too): it is kept as its repr.
+    return orjson.dumps(obj, default=_jsonable)
+
+
+def _jsonable(value: Any) -> str:
+    return repr(value)
 
 
 def job_deserializer(data: bytes) -> dict[str, Any]:

@@ -53,3 +53,10 @@ def test_logs_are_json_and_mask_keys() -> None:
     assert record["msg"] == "calling"
     assert key not in line
     assert record["authorization"] == "***"
+
+
+def test_job_results_that_are_exceptions_still_serialise() -> None:
+    from runtime.jobs import job_deserializer, job_serializer
+
+    data = job_deserializer(job_serializer({"r": RuntimeError("courier down"), "t": 1}))
+    assert data == {"r": "RuntimeError('courier down')", "t": 1}
