@@ -5,12 +5,12 @@ from __future__ import annotations
 import os
 import sys
 
-from bench import allocation, tracking
+from bench import allocation, shipping, tracking
 from bench.common import bench_database, drop
 
 
 def main() -> int:
-    only = set(sys.argv[1:]) or {"allocation", "tracking"}
+    only = set(sys.argv[1:]) or {"allocation", "tracking", "shipping"}
     print(f"bench on {os.cpu_count()} cores; DATABASE_URL server, REDIS_URL; figures are ratios within this run")
     if "allocation" in only:
         db = bench_database("alloc")
@@ -22,6 +22,12 @@ def main() -> int:
         db = bench_database("track")
         try:
             tracking.run(db)
+        finally:
+            drop(db)
+    if "shipping" in only:
+        db = bench_database("ship")
+        try:
+            shipping.run(db)
         finally:
             drop(db)
     return 0

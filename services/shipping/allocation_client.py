@@ -59,6 +59,10 @@ class AllocationClient:
         self._timeout = timeout
         self._catalogue: tuple[float, list[CarrierInfo]] | None = None
 
+    @property
+    def http(self) -> httpx.AsyncClient:
+        return self._http
+
     def _headers(self, shop_id: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {self._key}", "X-Shop-Id": shop_id}
 

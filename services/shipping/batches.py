@@ -10,6 +10,7 @@ confirmed, not created again; the database refuses a second live shipment for an
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import defaultdict
 from datetime import UTC, datetime
 from typing import Any
@@ -28,7 +29,7 @@ from services.shipping.states import OrderStatus as S
 from shared.allocation import MAX_BATCH_ALLOCATION
 
 log = get_logger(__name__)
-PARALLEL_JOBS = 2
+PARALLEL_JOBS = 4
 
 
 async def create_batch(uow: UnitOfWork, clients: Clients, shop_id: str, body: BatchCreate) -> BatchOut:
@@ -103,6 +104,7 @@ class ChunkRunner:
         self.batch_id = batch_id
         self.enqueue_retry = enqueue_retry
         self.sem = asyncio.Semaphore(self.settings.batch_concurrency)
+        self.timings: dict[str, float] = {}
 
     async def run(self) -> int:
         done = 0
@@ -131,14 +133,27 @@ class ChunkRunner:
 
     async def chunk(self, chunk_no: int) -> None:
         beat = asyncio.create_task(self._heartbeat(chunk_no))
+        t0 = time.perf_counter()
         try:
             await self._claim_orders(chunk_no)
+            t1 = time.perf_counter()
             await self._assign_numbers(chunk_no)
+            t2 = time.perf_counter()
             await self._confirm(chunk_no)
+            t3 = time.perf_counter()
             async with self.tx() as uow:
                 await BatchRepository(uow.session).finish_chunk(self.batch_id, chunk_no)
         finally:
             beat.cancel()
+        log.warning(
+            "batch_chunk_done",
+            batch_id=self.batch_id,
+            chunk_no=chunk_no,
+            claim_s=round(t1 - t0, 3),
+            assign_s=round(t2 - t1, 3),
+            confirm_s=round(t3 - t2, 3),
+            **{k: round(v, 3) for k, v in self.timings.items()},
+        )
 
     async def _claim_orders(self, chunk_no: int) -> None:
         """Paid orders become this batch's (waybill_assigned); the others are skipped with the reason."""
@@ -220,8 +235,9 @@ class ChunkRunner:
             for start in range(0, len(group), MAX_BATCH_ALLOCATION):
                 part = group[start : start + MAX_BATCH_ALLOCATION]
                 await self._allocate(carrier, part, numbers, failures)
-        printed = await self._gather([self._mark_printed(ext, numbers[ext]) for _, _, ext, _ in plan if ext in numbers])
-        marked = {ext for ext, ok in printed if ok}
+        # The label of a batch shipment exists as soon as the shipment does (the batch PDF renders it); its
+        # number is not marked printed one by one (a call per order): it goes from allocated to shipped, and
+        # a batch shipment that fails has its number voided, not returned (see release_number).
         async with self.tx() as uow:
             orders_repo = OrderRepository(uow.session)
             orders = await orders_repo.lock_many([oid for _, oid, _, _ in plan])
@@ -231,16 +247,14 @@ class ChunkRunner:
                 order = orders[oid]
                 if order.status != S.WAYBILL_ASSIGNED:
                     continue
-                if ext not in numbers or ext not in marked:
-                    message = failures.get(seq, "number could not be printed")
+                if ext not in numbers:
+                    message = failures.get(seq, "no number")
                     fail_rows.append({"seq": seq, "status": "failed", "message": message})
                     events.append(
                         {"order_id": oid, "event": E.FAIL_SHIPMENT.value, "from_status": order.status,
                          "to_status": S.PAID.value, "note": message}
                     )  # fmt: skip
                     order.status, order.carrier = S.PAID.value, None
-                    if ext in numbers:
-                        uow.enqueue("release_number", shop_id=self.shop_id, number=numbers[ext], order_ref=ext)
                     continue
                 sid = new_id("shp")
                 number = numbers[ext]
@@ -284,14 +298,6 @@ class ChunkRunner:
             except AllocationError as exc:
                 failures[seq] = f"allocation: {exc.code}: {exc.message}"
 
-    async def _mark_printed(self, ext: str, number: str) -> tuple[str, bool]:
-        try:
-            await self.clients.allocation.mark(self.shop_id, number, "printed", ext)
-        except AllocationError as exc:
-            log.warning("mark_printed_failed", number=number, error=str(exc))
-            return ext, False
-        return ext, True
-
     async def _gather(self, coros: list[Any]) -> list[Any]:
         async def limited(c: Any) -> Any:
             async with self.sem:
@@ -300,24 +306,52 @@ class ChunkRunner:
         return list(await asyncio.gather(*(limited(c) for c in coros)))
 
     async def _confirm(self, chunk_no: int) -> None:
+        """The chunk's confirmations: claimed in one statement, sent concurrently, finished in bulk. Anything
+        but a plain success goes to the confirm_shipment job, which knows every answer of the marketplace."""
         async with self.tx() as uow:
             items = await BatchRepository(uow.session).chunk_items(self.batch_id, chunk_no)
             ids = [i.shipment_id for i in items if i.status == "shipping" and i.shipment_id]
-        results = await self._gather([self._confirm_one(sid) for sid in ids])
-        confirmed = [sid for sid, r in results if r.kind == "confirmed"]
+            claimed = await ShipmentRepository(uow.session).claim_many(ids, self.settings.confirm_lease_s)
+            tids = await OrderRepository(uow.session).external_ids([s.order_id for s in claimed])
+            shop = await SettingsRepository(uow.session).get(self.shop_id)
+            session = shop.session if shop else None
+            plan = [(s.id, tids[s.order_id], s.number, s.carrier) for s in claimed]
+        busy = [(sid, self.settings.confirm_lease_s) for sid in set(ids) - {p[0] for p in plan}]
+        if not session:
+            busy += [(sid, 0.0) for sid, _, _, _ in plan]
+            plan = []
+        assert session is not None or not plan
+        t0 = time.perf_counter()
+        results = await self._gather([self._send(session or "", *p) for p in plan])
+        t1 = time.perf_counter()
+        sent = [r for r in results if r[1]]
+        confirmed = [sid for sid, _, _, _ in sent]
         for start in range(0, len(confirmed), 500):
             async with self.tx() as uow:
                 await service.finish_confirmed(uow, confirmed[start : start + 500])
-        retries = [(sid, r.retry_in) for sid, r in results if r.kind in ("retry", "busy")]
-        if retries:
-            await self.enqueue_retry(retries)
+                if start == 0 and sent:
+                    # Allocation's bookkeeping follows in a job: the marketplace has confirmed, the chunk is done.
+                    uow.enqueue(
+                        "mark_numbers",
+                        shop_id=self.shop_id,
+                        status="shipped",
+                        pairs=[[number, tid] for _, _, tid, number in sent],
+                    )
+        self.timings = {"send_s": t1 - t0, "finish_s": time.perf_counter() - t1}
+        retries = [(sid, 0.0) for sid, ok, _, _ in results if not ok]
+        if retries or busy:
+            await self.enqueue_retry(retries + busy)
 
-    async def _confirm_one(self, shipment_id: str) -> tuple[str, confirm.Result]:
+    async def _send(self, session: str, sid: str, tid: str, number: str, carrier: str) -> tuple[str, bool, str, str]:
         try:
-            return shipment_id, await confirm.confirm(self.tx, self.clients, shipment_id, finalize=False)
-        except Exception as exc:  # one order's trouble must not stop the chunk; its job retries it
-            log.exception("batch_confirm_error", shipment_id=shipment_id, error=repr(exc))
-            return shipment_id, confirm.Result("retry", retry_in=self.settings.confirm_retry_base_s)
+            ok = await self.clients.marketplace.offline_send(session, tid, number, carrier)
+        except Exception as exc:  # the job takes it from here, with the full handling of each answer
+            log.info("batch_confirm_deferred", shipment_id=sid, error=str(exc)[:200])
+            ok = False
+        if not ok:
+            async with self.tx() as uow:
+                await service.back_to_pending(uow, sid, "deferred", "handed to the confirmation job")
+        return sid, ok, tid, number
 
 
 __all__ = ["BatchItem"]

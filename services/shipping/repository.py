@@ -99,6 +99,10 @@ class OrderRepository:
         stmt = stmt.order_by(Order.created_at, Order.id).limit(limit).offset(offset)
         return list(await self.session.scalars(stmt))
 
+    async def external_ids(self, order_ids: Sequence[str]) -> dict[str, str]:
+        rows = await self.session.execute(select(Order.id, Order.external_id).where(Order.id.in_(order_ids)))
+        return {r[0]: r[1] for r in rows}
+
     async def existing_ids(self, shop_id: str, order_ids: Sequence[str]) -> set[str]:
         rows = await self.session.scalars(select(Order.id).where(Order.shop_id == shop_id, Order.id.in_(order_ids)))
         return set(rows)
@@ -182,6 +186,30 @@ class ShipmentRepository:
             .execution_options(populate_existing=True)
         )
         return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def claim_many(self, shipment_ids: Sequence[str], lease_s: float) -> list[Shipment]:
+        """``claim`` for many shipments in one statement; those someone else holds are left out."""
+        if not shipment_ids:
+            return []
+        stmt = (
+            update(Shipment)
+            .where(
+                Shipment.id.in_(shipment_ids),
+                or_(
+                    Shipment.status == "pending",
+                    and_(Shipment.status == "confirming", Shipment.lease_until < func.now()),
+                ),
+            )
+            .values(
+                status="confirming",
+                lease_until=func.now() + timedelta(seconds=lease_s),
+                attempts=Shipment.attempts + 1,
+                updated_at=func.now(),
+            )
+            .returning(Shipment)
+            .execution_options(populate_existing=True)
+        )
+        return list((await self.session.execute(stmt)).scalars())
 
     async def insert_many(self, rows: list[dict[str, Any]]) -> None:
         if rows:

@@ -18,7 +18,7 @@ from services.shipping.allocation_client import AllocationClient, AllocationErro
 from services.shipping.marketplace import protocol
 from services.shipping.marketplace.client import MarketplaceClient
 from services.shipping.marketplace.protocol import TopError, Trade
-from services.shipping.models import Order, Shipment, ShopSettings
+from services.shipping.models import Order, Shipment, ShopSettings, WebhookEndpoint
 from services.shipping.recommend import CarrierOption, choose, rank
 from services.shipping.repository import (
     BatchRepository,
@@ -211,6 +211,7 @@ async def cancel_order(uow: UnitOfWork, shop_id: str, order_id: str, reason: str
 async def _cancel_unshipped(uow: UnitOfWork, order: Order, event: E, reason: str) -> None:
     """Cancel the order (or only its shipment) before confirmation; the number goes back (voided if printed)."""
     states.next_status(order.status, event, order_id=order.id)
+    shipment = None
     if order.shipment_id is not None:
         srepo = ShipmentRepository(uow.session)
         shipment = await srepo.get(order.shipment_id, for_update=True)
@@ -226,7 +227,13 @@ async def _cancel_unshipped(uow: UnitOfWork, order: Order, event: E, reason: str
                 [shipment.id], "failed", f"cancelled: {reason}"
             )
     if order.number is not None:
-        uow.enqueue("release_number", shop_id=order.shop_id, number=order.number, order_ref=order.external_id)
+        uow.enqueue(
+            "release_number",
+            shop_id=order.shop_id,
+            number=order.number,
+            order_ref=order.external_id,
+            void=bool(shipment is not None and shipment.batch_id),
+        )
     transition(OrderRepository(uow.session), order, event, reason)
     order.number = None
     order.carrier = None
@@ -501,6 +508,7 @@ async def finish_confirmed(uow: UnitOfWork, shipment_ids: list[str], note: str =
     locked = await orders.lock_many([s.order_id for s in shipments.values()])
     now = datetime.now(UTC)
     events = []
+    hooks: dict[str, list[WebhookEndpoint]] = {}
     for s in shipments.values():
         order = locked[s.order_id]
         if states.can(order.status, E.CONFIRM_SHIPMENT):
@@ -511,14 +519,19 @@ async def finish_confirmed(uow: UnitOfWork, shipment_ids: list[str], note: str =
             order.status = S.SHIPPED.value
             order.shipped_at = now
             order.updated_at = now
-        uow.enqueue("subscribe_tracking", shipment_id=s.id)
-        await _emit(
-            uow,
-            s.shop_id,
-            "shipment.confirmed",
-            {"shipment_id": s.id, "order_id": order.id, "external_id": order.external_id, "carrier": s.carrier,
-             "number": s.number},
-        )  # fmt: skip
+        if s.shop_id not in hooks:
+            hooks[s.shop_id] = await WebhookRepository(uow.session).endpoints(s.shop_id, active_only=True)
+        if hooks[s.shop_id]:
+            await _emit(
+                uow,
+                s.shop_id,
+                "shipment.confirmed",
+                {"shipment_id": s.id, "order_id": order.id, "external_id": order.external_id, "carrier": s.carrier,
+                 "number": s.number},
+                endpoints=hooks[s.shop_id],
+            )  # fmt: skip
+    # One job hands the lot to tracking (a job per shipment costs more than the calls themselves).
+    uow.enqueue("subscribe_tracking_many", shipment_ids=list(shipments))
     await orders.add_events(events)
     await BatchRepository(uow.session).finish_items_for_shipments(confirmed, "shipped", None)
     await uow.session.flush()
@@ -541,7 +554,13 @@ async def finish_failed(
             transition(OrderRepository(uow.session), order, event, f"{code}: {message}")
         flag(order, "shipment_failed", f"{code}: {message}")
         order.number, order.carrier, order.shipment_id = None, None, None
-    uow.enqueue("release_number", shop_id=shipment.shop_id, number=shipment.number, order_ref=order.external_id)
+    uow.enqueue(
+        "release_number",
+        shop_id=shipment.shop_id,
+        number=shipment.number,
+        order_ref=order.external_id,
+        void=bool(shipment.batch_id),
+    )
     await BatchRepository(uow.session).finish_items_for_shipments([shipment.id], "failed", f"{code}: {message}")
     await _emit(
         uow,
@@ -621,9 +640,17 @@ async def apply_tracking_update(uow: UnitOfWork, shop_id: str, update: TrackingU
 # --- outgoing events --------------------------------------------------------------------------
 
 
-async def _emit(uow: UnitOfWork, shop_id: str, event_type: str, data: dict[str, Any]) -> None:
+async def _emit(
+    uow: UnitOfWork,
+    shop_id: str,
+    event_type: str,
+    data: dict[str, Any],
+    *,
+    endpoints: list[WebhookEndpoint] | None = None,
+) -> None:
     """One event, one delivery per endpoint that wants it, each sent by a job after the commit."""
-    endpoints = await WebhookRepository(uow.session).endpoints(shop_id, active_only=True)
+    if endpoints is None:
+        endpoints = await WebhookRepository(uow.session).endpoints(shop_id, active_only=True)
     wanted = [e for e in endpoints if not e.events or event_type in e.events]
     if not wanted:
         return

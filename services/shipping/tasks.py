@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import time
@@ -19,6 +20,7 @@ from runtime.logging import get_logger
 from runtime.worker import Ctx, build_worker_settings, job_transaction
 from services.shipping import batches, confirm
 from services.shipping.allocation_client import AllocationClient, AllocationError
+from services.shipping.http import sharded_client
 from services.shipping.marketplace.client import MarketplaceClient
 from services.shipping.models import Outbox
 from services.shipping.repository import BatchRepository, OrderRepository, ShipmentRepository, WebhookRepository
@@ -51,16 +53,34 @@ def make_clients(settings: ShippingSettings, http: httpx.AsyncClient) -> Clients
     )
 
 
+def _pooled(settings: ShippingSettings, timeout: float) -> httpx.AsyncClient:
+    # One client per party, sharded into small pools (see services.shipping.http).
+    return sharded_client(settings.batch_concurrency * 2, timeout)
+
+
 def _clients(ctx: Ctx) -> Clients:
     if "clients" not in ctx:
-        settings = ctx["settings"]
-        assert isinstance(settings, ShippingSettings)
-        # Batches keep many calls in flight: a pool larger than the default client's.
-        ctx["batch_http"] = httpx.AsyncClient(
-            timeout=httpx.Timeout(settings.service_timeout_s, connect=3.0),
-            limits=httpx.Limits(max_connections=200, max_keepalive_connections=100),
+        settings = _settings(ctx)
+        market_http = _pooled(settings, settings.marketplace_timeout_s)
+        service_http = _pooled(settings, settings.service_timeout_s)
+        ctx["pooled_http"] = [market_http, service_http]
+        ctx["clients"] = Clients(
+            settings=settings,
+            allocation=AllocationClient(
+                service_http,
+                settings.allocation_url,
+                settings.internal_key.get_secret_value(),
+                settings.service_timeout_s,
+            ),
+            marketplace=MarketplaceClient(
+                market_http,
+                settings.marketplace_url,
+                settings.marketplace_app_key,
+                settings.marketplace_app_secret.get_secret_value(),
+                settings.marketplace_sign_method,
+                settings.marketplace_timeout_s,
+            ),
         )
-        ctx["clients"] = make_clients(settings, ctx["batch_http"])
     clients: Clients = ctx["clients"]
     return clients
 
@@ -111,9 +131,18 @@ def _retry_delay(ctx: Ctx, base: float) -> float:
     return float(min(300.0, base * 2 ** (ctx.get("job_try", 1) - 1)))
 
 
-async def release_number(ctx: Ctx, shop_id: str, number: str, order_ref: str) -> str:
+async def release_number(ctx: Ctx, shop_id: str, number: str, order_ref: str, void: bool = False) -> str:
+    """Give a number back. ``void``: its label may exist (batch labels are never marked printed one by one),
+    so it is marked printed first and the release voids it instead of returning it to the pool."""
+    allocation = _clients(ctx).allocation
     try:
-        return await _clients(ctx).allocation.release(shop_id, number, order_ref)
+        if void:
+            try:
+                await allocation.mark(shop_id, number, "printed", order_ref)
+            except AllocationError as exc:
+                if exc.transient:
+                    raise
+        return await allocation.release(shop_id, number, order_ref)
     except AllocationError as exc:
         if exc.transient:
             raise Retry(defer=_retry_delay(ctx, 1.0)) from exc
@@ -132,8 +161,60 @@ async def mark_number(ctx: Ctx, shop_id: str, number: str, status: str, order_re
     return status
 
 
+async def mark_numbers(ctx: Ctx, shop_id: str, status: str, pairs: list[list[str]]) -> int:
+    """Record many numbers' progress in allocation ([number, order ref] pairs); failures get a job each."""
+    allocation = _clients(ctx).allocation
+    sem = asyncio.Semaphore(16)
+
+    async def one(number: str, order_ref: str) -> bool:
+        async with sem:
+            try:
+                await allocation.mark(shop_id, number, status, order_ref)
+            except AllocationError as exc:
+                if exc.transient:
+                    return False
+                log.warning("mark_refused", number=number, code=exc.code, error=exc.message)
+            return True
+
+    done = await asyncio.gather(*(one(n, o) for n, o in pairs))
+    again = [p for p, ok in zip(pairs, done, strict=True) if not ok]
+    if again:
+        async with job_transaction(ctx) as uow:
+            for number, order_ref in again:
+                uow.enqueue("mark_number", shop_id=shop_id, number=number, status=status, order_ref=order_ref)
+    return len(pairs) - len(again)
+
+
 async def subscribe_tracking(ctx: Ctx, shipment_id: str) -> str:
-    """Hand a confirmed shipment to tracking: 2xx or 409 (already subscribed) is done."""
+    """Hand one confirmed shipment to tracking: 2xx or 409 (already subscribed) is done."""
+    outcome = await _subscribe(ctx, shipment_id)
+    if outcome == "retry":
+        return _tracking_retry(ctx, "tracking unavailable")
+    return outcome
+
+
+async def subscribe_tracking_many(ctx: Ctx, shipment_ids: list[str]) -> int:
+    """Hand confirmed shipments to tracking, many at a time; those that meet trouble get a job each."""
+    sem = asyncio.Semaphore(16)
+
+    async def one(shipment_id: str) -> str:
+        async with sem:
+            try:
+                return await _subscribe(ctx, shipment_id)
+            except Exception as exc:  # one bad row must not stop the others; its own job retries it
+                log.warning("tracking_handoff_error", shipment_id=shipment_id, error=repr(exc))
+                return "retry"
+
+    outcomes = await asyncio.gather(*(one(s) for s in shipment_ids))
+    again = [s for s, o in zip(shipment_ids, outcomes, strict=True) if o == "retry"]
+    if again:
+        async with job_transaction(ctx) as uow:
+            for shipment_id in again:
+                uow.enqueue("subscribe_tracking", shipment_id=shipment_id, _defer_by=2.0)
+    return len(shipment_ids) - len(again)
+
+
+async def _subscribe(ctx: Ctx, shipment_id: str) -> str:
     settings = _settings(ctx)
     async with job_transaction(ctx) as uow:
         shipment = await ShipmentRepository(uow.session).get(shipment_id)
@@ -150,7 +231,7 @@ async def subscribe_tracking(ctx: Ctx, shipment_id: str) -> str:
         )
         shop_id = shipment.shop_id
     try:
-        resp = await ctx["http"].post(
+        resp = await _clients(ctx).allocation.http.post(
             settings.tracking_url.rstrip("/") + "/internal/v1/subscriptions",
             content=body.model_dump_json(),
             headers={
@@ -161,11 +242,12 @@ async def subscribe_tracking(ctx: Ctx, shipment_id: str) -> str:
             timeout=settings.service_timeout_s,
         )
     except httpx.HTTPError as exc:
-        return _tracking_retry(ctx, f"{type(exc).__name__}: {exc}")
+        log.info("tracking_unreachable", shipment_id=shipment_id, error=repr(exc))
+        return "retry"
     if resp.status_code < 300 or resp.status_code == 409:
         return "subscribed"
     if resp.status_code >= 500 or resp.status_code == 429:
-        return _tracking_retry(ctx, f"HTTP {resp.status_code}")
+        return "retry"
     log.error("tracking_refused_subscription", shipment_id=shipment_id, status=resp.status_code, body=resp.text[:300])
     return f"refused: HTTP {resp.status_code}"
 
@@ -239,8 +321,7 @@ async def _nothing() -> AsyncIterator[None]:
 
 
 async def _shutdown(ctx: Ctx) -> None:
-    http = ctx.get("batch_http")
-    if http is not None:
+    for http in ctx.get("pooled_http", []):
         await http.aclose()
 
 
@@ -256,7 +337,9 @@ def _worker_settings() -> type:
             process_batch,
             release_number,
             mark_number,
+            mark_numbers,
             subscribe_tracking,
+            subscribe_tracking_many,
             deliver_webhook,
         ],
         cron_jobs=[cron(resume_batches, second=every, unique=True, run_at_startup=True)],

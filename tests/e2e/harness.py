@@ -156,6 +156,23 @@ class Harness:
             self.kill(name)
         self.start([name])
 
+    def cpu_seconds(self) -> dict[str, float]:
+        """CPU time (user + system) each running process has used so far, children included."""
+        import psutil
+
+        out: dict[str, float] = {}
+        for name, proc in self.procs.items():
+            try:
+                p = psutil.Process(proc.pid)
+                total = 0.0
+                for q in [p, *p.children(recursive=True)]:
+                    t = q.cpu_times()
+                    total += t.user + t.system
+                out[name] = total
+            except psutil.Error:
+                continue
+        return out
+
     def stop(self) -> None:
         for proc in self.procs.values():
             if proc.poll() is None:

@@ -1,0 +1,204 @@
+"""Shipping benchmark: labels per second (one PDF per label, and one 10,000-label batch PDF with its
+peak memory) beside a plain reportlab page with a Code 128 barcode and Chinese text measured in the same
+run; and a 10,000-order batch shipped end to end against the sandbox by the real processes."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import os
+import resource
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from bench.common import BenchDb, heading, row
+from services.shipping import labels
+from tests.e2e.harness import Harness
+
+LABEL = labels.LabelData(
+    shipment_id="shp_0123456789abcdef0123",
+    order_ref="3000000000123456789",
+    carrier="ZTO",
+    carrier_name="中通快递",
+    number="712345678901",
+    sender_name="杭州小铺",
+    sender_phone="0571-88886666",
+    sender_address="浙江省杭州市余杭区文一西路969号 阿里巴巴西溪园区",
+    receiver_name="王小明",
+    receiver_phone="13712345678",
+    receiver_address="广东省 深圳市 南山区 科技园南区高新南七道 深圳软件产业基地 4 栋 B 座 1201 室",
+    weight_g=1250,
+)
+
+
+def _label(i: int) -> labels.LabelData:
+    return labels.LabelData(**{**LABEL.__dict__, "number": f"7{i:011d}", "shipment_id": f"shp_{i:020d}"})
+
+
+def _reference_canvas() -> Any:
+    from reportlab.lib.units import mm
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+
+    if "STSong-Light" not in pdfmetrics.getRegisteredFontNames():
+        pdfmetrics.registerFont(UnicodeCIDFont("STSong-Light"))
+    return mm
+
+
+def _reference_page(c: Any, mm: float, label: labels.LabelData) -> None:
+    from reportlab.graphics.barcode.code128 import Code128
+
+    c.setFont("STSong-Light", 16)
+    c.drawString(6 * mm, 140 * mm, label.carrier_name)
+    Code128(label.number, barWidth=0.33 * mm, barHeight=25 * mm).drawOn(c, 8 * mm, 105 * mm)
+    c.setFont("Helvetica", 12)
+    c.drawString(30 * mm, 100 * mm, label.number)
+    c.setFont("STSong-Light", 10)
+    c.drawString(6 * mm, 90 * mm, f"收件人: {label.receiver_name} {label.receiver_phone}")
+    c.drawString(6 * mm, 84 * mm, label.receiver_address[:30])
+    c.drawString(6 * mm, 70 * mm, f"寄件人: {label.sender_name} {label.sender_phone}")
+    c.drawString(6 * mm, 60 * mm, f"订单号: {label.order_ref}  重量: {label.weight_g / 1000:.2f} kg")
+
+
+def reference_single(n: int) -> float:
+    from reportlab.pdfgen import canvas
+
+    mm = _reference_canvas()
+    start = time.perf_counter()
+    for i in range(n):
+        buf = io.BytesIO()
+        c = canvas.Canvas(buf, pagesize=(100 * mm, 150 * mm))
+        _reference_page(c, mm, _label(i))
+        c.showPage()
+        c.save()
+    return n / (time.perf_counter() - start)
+
+
+def reference_batch(n: int) -> tuple[float, float]:
+    from reportlab.pdfgen import canvas
+
+    mm = _reference_canvas()
+    rss0 = _peak_rss_mib()
+    start = time.perf_counter()
+    buf = io.BytesIO()
+    c = canvas.Canvas(buf, pagesize=(100 * mm, 150 * mm))
+    for i in range(n):
+        _reference_page(c, mm, _label(i))
+        c.showPage()
+    c.save()
+    rate = n / (time.perf_counter() - start)
+    return rate, _peak_rss_mib() - rss0
+
+
+def ours_single(n: int) -> float:
+    start = time.perf_counter()
+    for i in range(n):
+        labels.render_one(_label(i))
+    return n / (time.perf_counter() - start)
+
+
+def _peak_rss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def ours_batch(n: int) -> tuple[float, float, int]:
+    rss0 = _peak_rss_mib()
+    start = time.perf_counter()
+    size = 0
+    for piece in labels.stream(_label(i) for i in range(n)):
+        size += len(piece)  # sent to the client as it comes; nothing accumulates
+    rate = n / (time.perf_counter() - start)
+    return rate, _peak_rss_mib() - rss0, size
+
+
+def run_labels() -> dict[str, float]:
+    heading("shipping: labels")
+    single_n = int(os.environ.get("BENCH_LABELS_SINGLE", 3000))
+    batch_n = int(os.environ.get("BENCH_LABELS_BATCH", 10_000))
+    ref_single = reference_single(single_n // 3)
+    row("reference: reportlab page, Code 128 + Chinese, one PDF each", f"{ref_single:,.0f} labels/s")
+    single = ours_single(single_n)
+    row("ours: GET /v1/shipments/{id}/label.pdf renderer", f"{single:,.0f} labels/s", "target >= 500/s")
+    rate, peak, size = ours_batch(batch_n)
+    # Peak RSS only grows: ours runs first, so the reference's growth is measured on top of it.
+    ref_rate, ref_peak = reference_batch(batch_n)
+    row(
+        f"reference: one reportlab document of {batch_n:,} pages",
+        f"{ref_rate:,.0f} labels/s",
+        f"peak memory +{ref_peak:,.0f} MiB",
+    )
+    row(
+        f"ours: streamed batch PDF of {batch_n:,} labels ({size / 2**20:,.0f} MiB)",
+        f"{rate:,.0f} labels/s",
+        f"peak memory +{peak:,.1f} MiB; target >= 1,000/s",
+    )
+    return {"single": single, "single_ref": ref_single, "batch": rate, "batch_ref": ref_rate, "batch_peak_mib": peak}
+
+
+async def _end_to_end(h: Harness, orders: int) -> dict[str, float]:
+    async with h.client(timeout=120) as http:
+        package = "ZTO-20000" if orders > 4000 else "ZTO-5000"
+        t0 = time.perf_counter()
+        shop = await h.ready_shop(http, (("ZTO", package),))
+        row("shop, top-up, numbers bought from the sandbox courier", f"{time.perf_counter() - t0:.1f} s")
+        t0 = time.perf_counter()
+        cpu0 = h.cpu_seconds()
+        tids: list[str] = []
+        for start in range(0, orders, 5000):
+            tids += await h.paid_trades(http, shop, min(5000, orders - start))
+        order_ids = await h.orders_for(http, shop, tids, within=600)
+        intake = time.perf_counter() - t0
+        row(f"{orders:,} paid trades pushed, fetched and stored", f"{intake:.1f} s", f"{orders / intake:,.0f} orders/s")
+        cpu = {k: v - cpu0.get(k, 0.0) for k, v in h.cpu_seconds().items()}
+        row(
+            "  CPU seconds during intake",
+            ", ".join(f"{k} {v:.1f}" for k, v in sorted(cpu.items(), key=lambda kv: -kv[1])),
+        )
+        t0 = time.perf_counter()
+        cpu0 = h.cpu_seconds()
+        resp = await http.post(
+            f"{h.shipping}/v1/shipment-batches", json={"order_ids": order_ids, "carrier": "ZTO"}, headers=shop.headers
+        )
+        resp.raise_for_status()
+        batch = await h.wait_batch(http, shop, resp.json()["id"], within=900)
+        took = time.perf_counter() - t0
+        row(
+            f"batch of {orders:,} orders: allocate, label, confirm on the marketplace",
+            f"{took:.1f} s",
+            f"{orders / took:,.0f} orders/s; done {batch['done']:,}, failed {batch['failed']}; target <= 60 s",
+        )
+        cpu = {k: v - cpu0.get(k, 0.0) for k, v in h.cpu_seconds().items()}
+        row(
+            "  CPU seconds during the batch",
+            ", ".join(f"{k} {v:.1f}" for k, v in sorted(cpu.items(), key=lambda kv: -kv[1])),
+        )
+        t0 = time.perf_counter()
+        pdf = await http.get(f"{h.shipping}/v1/shipment-batches/{batch['id']}/labels.pdf", headers=shop.headers)
+        took_pdf = time.perf_counter() - t0
+        row(
+            f"GET labels.pdf of the batch ({len(pdf.content) / 2**20:,.0f} MiB)",
+            f"{took_pdf:.1f} s",
+            f"{orders / took_pdf:,.0f} labels/s over HTTP",
+        )
+        return {"batch_seconds": took, "orders_per_s": orders / took}
+
+
+def run(db: BenchDb) -> dict[str, float]:
+    figures = run_labels()
+    orders = int(os.environ.get("BENCH_SHIPPING_ORDERS", 10_000))
+    heading(f"shipping: {orders:,}-order batch end to end (real processes, sandbox marketplace)")
+    from redis import Redis
+
+    from tests.support import base_redis_url, with_redis_db
+
+    redis_url = with_redis_db(base_redis_url(), 14)
+    Redis.from_url(redis_url).flushdb()
+    h = Harness(db.url, redis_url, Path(tempfile.mkdtemp(prefix="waybill-bench-")))
+    h.start()
+    try:
+        figures |= asyncio.run(_end_to_end(h, orders))
+    finally:
+        h.stop()
+    return figures
