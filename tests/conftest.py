@@ -66,3 +66,13 @@ async def redis(env: Env) -> AsyncIterator[Redis]:
     await client.flushdb()
     yield client
     await client.aclose()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests that start real processes or race many connections run on one xdist worker, one after
+    another: one set of e2e processes instead of one per worker, and PostgreSQL's 100 connections
+    are never shared between a 64-client race and a running system."""
+    for item in items:
+        path = str(item.path)
+        if item.get_closest_marker("e2e") or "allocation_race" in path or "/e2e/" in path:
+            item.add_marker(pytest.mark.xdist_group("processes"))
