@@ -195,7 +195,9 @@ def run(db: BenchDb) -> dict[str, float]:
 
     redis_url = with_redis_db(base_redis_url(), 14)
     Redis.from_url(redis_url).flushdb()
-    h = Harness(db.url, redis_url, Path(tempfile.mkdtemp(prefix="waybill-bench-")))
+    # Production leases and sweeps (the e2e defaults are short so that crash tests run fast).
+    production = {"SHIPPING_BATCH_LEASE_S": "60", "SHIPPING_BATCH_SWEEP_S": "5", "SHIPPING_CONFIRM_LEASE_S": "60"}
+    h = Harness(db.url, redis_url, Path(tempfile.mkdtemp(prefix="waybill-bench-")), extra_env=production)
     h.start()
     try:
         figures |= asyncio.run(_end_to_end(h, orders))

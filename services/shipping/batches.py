@@ -246,6 +246,12 @@ class ChunkRunner:
             for seq, oid, ext, carrier in plan:
                 order = orders[oid]
                 if order.status != S.WAYBILL_ASSIGNED:
+                    # Changed meanwhile (closed on the marketplace, cancelled): its number goes back.
+                    if ext in numbers:
+                        uow.enqueue(
+                            "release_number", shop_id=self.shop_id, number=numbers[ext], order_ref=ext, void=True
+                        )
+                    fail_rows.append({"seq": seq, "status": "skipped", "message": f"order became {order.status}"})
                     continue
                 if ext not in numbers:
                     message = failures.get(seq, "no number")
@@ -311,6 +317,11 @@ class ChunkRunner:
         async with self.tx() as uow:
             items = await BatchRepository(uow.session).chunk_items(self.batch_id, chunk_no)
             ids = [i.shipment_id for i in items if i.status == "shipping" and i.shipment_id]
+            # Claimed by this batch but cancelled before it got a shipment: nothing left to do for them.
+            orphans = [i.seq for i in items if i.status == "shipping" and not i.shipment_id]
+            await BatchRepository(uow.session).set_items(
+                self.batch_id, orphans, status="skipped", message="order changed while the batch ran"
+            )
             claimed = await ShipmentRepository(uow.session).claim_many(ids, self.settings.confirm_lease_s)
             tids = await OrderRepository(uow.session).external_ids([s.order_id for s in claimed])
             shop = await SettingsRepository(uow.session).get(self.shop_id)

@@ -23,7 +23,12 @@ def _resolver(rt: ServiceRuntime) -> ShopKeyResolver:
 async def _startup(rt: ServiceRuntime) -> None:
     settings = rt.settings
     assert isinstance(settings, ShippingSettings)
-    rt.extras["clients"] = make_clients(settings, rt.http)
+    rt.extras["clients"], rt.extras["pooled_http"] = make_clients(settings)
+
+
+async def _shutdown(rt: ServiceRuntime) -> None:
+    for http in rt.extras.get("pooled_http", []):
+        await http.aclose()
 
 
 def create_app(settings: ShippingSettings | None = None) -> FastAPI:
@@ -34,6 +39,7 @@ def create_app(settings: ShippingSettings | None = None) -> FastAPI:
         routers=ROUTERS,
         resolver=_resolver,
         on_startup=_startup,
+        on_shutdown=_shutdown,
         title="Waybill shipping",
         description="Orders from the marketplace and shop systems, courier choice, labels, shipment confirmation.",
         openapi_tags=[

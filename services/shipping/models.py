@@ -144,6 +144,7 @@ class Shipment(Base):
         Index("uq_shipments_live_number", "number", unique=True, postgresql_where=text(LIVE_SHIPMENT)),
         Index("ix_shipments_shop", "shop_id", "created_at"),
         Index("ix_shipments_batch", "batch_id"),
+        Index("ix_shipments_unconfirmed", "updated_at", postgresql_where=text("status IN ('pending', 'confirming')")),
     )
 
     id: Mapped[str] = mapped_column(Text, primary_key=True)

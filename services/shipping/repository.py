@@ -240,6 +240,21 @@ class ShipmentRepository:
             or 0
         )
 
+    async def stuck(self, idle_s: float, limit: int) -> list[str]:
+        """Unconfirmed shipments nobody has touched for a while: their confirmation job was lost."""
+        rows = await self.session.scalars(
+            select(Shipment.id)
+            .where(
+                or_(
+                    and_(Shipment.status == "pending", Shipment.updated_at < func.now() - timedelta(seconds=idle_s)),
+                    and_(Shipment.status == "confirming", Shipment.lease_until < func.now()),
+                )
+            )
+            .order_by(Shipment.updated_at)
+            .limit(limit)
+        )
+        return list(rows)
+
     async def by_ids(self, ids: Sequence[str]) -> list[Shipment]:
         return list(
             await self.session.scalars(
@@ -392,15 +407,15 @@ class BatchRepository:
         )
 
     async def open_batches(self) -> list[str]:
+        """Batches with work nobody is doing: a lapsed claim, or pending chunks and no live claim. (A batch
+        whose runners are busy is left alone: more runners would only fight over the same two cores.)"""
         rows = await self.session.scalars(
-            select(BatchChunk.batch_id)
-            .where(
-                or_(
-                    BatchChunk.status == "pending",
-                    and_(BatchChunk.status == "claimed", BatchChunk.lease_until < func.now()),
-                )
+            text(
+                "SELECT DISTINCT c.batch_id FROM shipping.batch_chunks c "
+                "WHERE (c.status = 'claimed' AND c.lease_until < now()) "
+                "OR (c.status = 'pending' AND NOT EXISTS (SELECT 1 FROM shipping.batch_chunks d "
+                "WHERE d.batch_id = c.batch_id AND d.status = 'claimed' AND d.lease_until >= now()))"
             )
-            .distinct()
         )
         return list(rows)
 

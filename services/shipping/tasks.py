@@ -36,14 +36,18 @@ EVENT_ID_HEADER = "X-Waybill-Event-Id"
 EVENT_TYPE_HEADER = "X-Waybill-Event-Type"
 
 
-def make_clients(settings: ShippingSettings, http: httpx.AsyncClient) -> Clients:
-    return Clients(
+def make_clients(settings: ShippingSettings) -> tuple[Clients, list[httpx.AsyncClient]]:
+    """Clients for allocation and the marketplace, each over its own sharded pools (see
+    services.shipping.http), and the httpx clients to close at shutdown."""
+    market_http = sharded_client(settings.batch_concurrency * 2, settings.marketplace_timeout_s)
+    service_http = sharded_client(settings.batch_concurrency * 2, settings.service_timeout_s)
+    clients = Clients(
         settings=settings,
         allocation=AllocationClient(
-            http, settings.allocation_url, settings.internal_key.get_secret_value(), settings.service_timeout_s
+            service_http, settings.allocation_url, settings.internal_key.get_secret_value(), settings.service_timeout_s
         ),
         marketplace=MarketplaceClient(
-            http,
+            market_http,
             settings.marketplace_url,
             settings.marketplace_app_key,
             settings.marketplace_app_secret.get_secret_value(),
@@ -51,36 +55,12 @@ def make_clients(settings: ShippingSettings, http: httpx.AsyncClient) -> Clients
             settings.marketplace_timeout_s,
         ),
     )
-
-
-def _pooled(settings: ShippingSettings, timeout: float) -> httpx.AsyncClient:
-    # One client per party, sharded into small pools (see services.shipping.http).
-    return sharded_client(settings.batch_concurrency * 2, timeout)
+    return clients, [market_http, service_http]
 
 
 def _clients(ctx: Ctx) -> Clients:
     if "clients" not in ctx:
-        settings = _settings(ctx)
-        market_http = _pooled(settings, settings.marketplace_timeout_s)
-        service_http = _pooled(settings, settings.service_timeout_s)
-        ctx["pooled_http"] = [market_http, service_http]
-        ctx["clients"] = Clients(
-            settings=settings,
-            allocation=AllocationClient(
-                service_http,
-                settings.allocation_url,
-                settings.internal_key.get_secret_value(),
-                settings.service_timeout_s,
-            ),
-            marketplace=MarketplaceClient(
-                market_http,
-                settings.marketplace_url,
-                settings.marketplace_app_key,
-                settings.marketplace_app_secret.get_secret_value(),
-                settings.marketplace_sign_method,
-                settings.marketplace_timeout_s,
-            ),
-        )
+        ctx["clients"], ctx["pooled_http"] = make_clients(_settings(ctx))
     clients: Clients = ctx["clients"]
     return clients
 
@@ -115,10 +95,19 @@ async def resume_batches(ctx: Ctx) -> int:
     """Chunks nobody works on (a killed worker's lapsed lease, or lost jobs) get a worker again."""
     async with job_transaction(ctx) as uow:
         open_ids = await BatchRepository(uow.session).open_batches()
-    bucket = int(time.time() // max(1, _settings(ctx).batch_sweep_s))
+    settings = _settings(ctx)
+    bucket = int(time.time() // max(1, settings.batch_sweep_s))
     for batch_id in open_ids:
         await ctx["redis"].enqueue_job("process_batch", batch_id=batch_id, _job_id=f"resume-{batch_id}-{bucket}")
-    return len(open_ids)
+    # Confirmations whose job went missing (Redis lost it, or a worker died holding it) are asked again.
+    idle = settings.confirm_retry_max_s + settings.confirm_lease_s + 30
+    async with job_transaction(ctx) as uow:
+        stuck = await ShipmentRepository(uow.session).stuck(idle, 1000)
+    for shipment_id in stuck:
+        await ctx["redis"].enqueue_job(
+            "confirm_shipment", shipment_id=shipment_id, _job_id=f"sweep-{shipment_id}-{bucket}"
+        )
+    return len(open_ids) + len(stuck)
 
 
 def _settings(ctx: Ctx) -> ShippingSettings:

@@ -262,10 +262,18 @@ class Harness:
         return tids
 
     async def orders_for(self, http: httpx.AsyncClient, shop: Shop, tids: list[str], within: float = 120) -> list[str]:
-        """Our order ids for these trades, once the marketplace's messages have created them all."""
+        """Our order ids for these trades, once the marketplace's messages have created them all. Waits on the
+        sandbox's delivery counters (a message is acknowledged only once stored) rather than listing orders
+        over and over, which would cost the service more than the intake itself."""
+
+        async def delivered() -> bool:
+            stats = (await http.get(f"{self.sandbox}/control/marketplace/messages/stats")).json()
+            return bool(stats["pending"] == 0)
+
         wanted = set(tids)
 
         async def all_there() -> dict[str, str] | None:
+            await wait_for(delivered, within, f"{len(tids)} order messages delivered")
             found: dict[str, str] = {}
             offset = 0
             while True:
@@ -280,7 +288,7 @@ class Harness:
                 offset += 10_000
             return found if len(found) == len(wanted) else None
 
-        by_tid = await wait_for(all_there, within, f"{len(tids)} orders")
+        by_tid = await wait_for(all_there, within, f"{len(tids)} orders", every=1.0)
         return [by_tid[t] for t in tids]
 
     async def faults(self, http: httpx.AsyncClient, **changes: Any) -> None:

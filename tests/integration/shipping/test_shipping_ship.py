@@ -276,3 +276,48 @@ async def test_label_pdf_has_one_page_and_a_barcode_that_decodes_to_the_number(w
     again = await world.shipping.get(f"/v1/shipments/{shipment['id']}/label.pdf", headers=shop.headers)
     assert again.headers["X-Label-Prints"] == "2"
     assert (await _shipment(world, shop, shipment["id"]))["label_prints"] == 2
+
+
+async def test_a_lost_confirmation_job_is_found_and_asked_again(world: World, shop: BoundShop, redis: Any) -> None:
+    from sqlalchemy import text
+
+    from runtime.db import make_engine, make_sessionmaker
+    from runtime.jobs import JobQueue
+    from services.shipping.models import Outbox
+    from services.shipping.settings import get_settings
+    from services.shipping.tasks import resume_batches
+
+    trade, order = await _paid_order(world, shop)
+    shipment = (await _ship(world, shop, order["id"], carrier="ZTO")).json()
+    await redis.delete("arq:shipping")  # Redis lost the job...
+    settings = get_settings()
+    engine = make_engine(settings.database_url, pool_size=2)
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(text("DELETE FROM shipping.outbox"))  # ...and the outbox row is gone too
+            await conn.execute(
+                text("UPDATE shipping.shipments SET updated_at = now() - interval '1 hour' WHERE id = :id"),
+                {"id": shipment["id"]},
+            )
+        from arq.connections import ArqRedis
+
+        from runtime.jobs import job_deserializer, job_serializer
+
+        pool = ArqRedis(
+            connection_pool=redis.connection_pool,
+            job_serializer=job_serializer,
+            job_deserializer=job_deserializer,
+            default_queue_name="arq:shipping",
+        )
+        ctx = {
+            "settings": settings,
+            "redis": pool,
+            "sessionmaker": make_sessionmaker(engine),
+            "queue": JobQueue(pool, Outbox, "arq:shipping"),
+        }
+        assert await resume_batches(ctx) >= 1
+    finally:
+        await engine.dispose()
+    await world.run_jobs()
+    assert (await _shipment(world, shop, shipment["id"]))["status"] == "confirmed"
+    assert len(world.market.sends(trade.tid)) == 1
