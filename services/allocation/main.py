@@ -13,7 +13,7 @@ from runtime.auth import CachedResolver, ShopKeyResolver
 from runtime.db import transaction
 from runtime.logging import get_logger
 from runtime.settings import to_asyncpg_dsn
-from services.allocation import service
+from services.allocation import fastpath, service
 from services.allocation.models import Outbox
 from services.allocation.repository import AllocationStatements, DbKeyResolver, skip_reset
 from services.allocation.router import ROUTERS
@@ -69,7 +69,7 @@ async def _shutdown(rt: ServiceRuntime) -> None:
 
 
 def create_app(settings: AllocationSettings | None = None) -> FastAPI:
-    return create_service_app(
+    app = create_service_app(
         service=SERVICE,
         settings=settings or get_settings(),
         outbox=Outbox,
@@ -91,6 +91,8 @@ def create_app(settings: AllocationSettings | None = None) -> FastAPI:
             {"name": "operations", "description": "Health and metrics."},
         ],
     )
+    fastpath.install(app.router.routes)  # type: ignore[arg-type]
+    return app
 
 
 app = create_app()

@@ -253,3 +253,21 @@ async def test_metrics_count_allocations_and_report_stock(
     assert 'waybill_allocations_total{carrier="JT",outcome="repeated"}' in text
     line = next(x for x in text.splitlines() if x.startswith('waybill_pool_available{carrier="JT"}'))
     assert float(line.split()[-1]) >= 2
+
+
+async def test_the_allocation_route_validates_like_every_route(
+    allocation_client: httpx.AsyncClient, shop: ShopCreds
+) -> None:
+    bad = await allocation_client.post(
+        "/v1/allocations", json={"carrier": "NOPE", "order_id": ""}, headers=shop.headers
+    )
+    assert bad.status_code == 422
+    fields = {f["field"] for f in bad.json()["error"]["details"]["fields"]}
+    assert fields == {"carrier", "order_id"}
+    garbage = await allocation_client.post("/v1/allocations", content=b"{", headers=shop.headers)
+    assert garbage.status_code == 422
+    assert garbage.json()["error"]["code"] == "validation_error"
+    anonymous = await allocation_client.post("/v1/allocations", json={"carrier": "ZTO", "order_id": "x"})
+    assert anonymous.status_code == 401
+    text = (await allocation_client.get("/metrics")).text
+    assert 'route="/v1/allocations"' in text
