@@ -22,7 +22,9 @@ from tests.support import (
 )
 
 
-@pytest.fixture(scope="session")
+# Package scope: the system stops after the last e2e test, before the connection races that share this
+# xdist worker (tests/conftest.py) need PostgreSQL's connections.
+@pytest.fixture(scope="package")
 def harness(env: Env) -> Iterator[Harness]:
     # A database and a Redis database of their own: the processes' workers and cron sweepers must not
     # pick up jobs or batches that in-process tests leave in the shared test database, nor the reverse.
