@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from services.shipping.allocation_client import CarrierInfo
+from shared.regions import canonical_province
 
 DEFAULT_WEIGHTS = {"price": 0.35, "coverage": 0.25, "transit": 0.25, "stock": 0.15}
 LOW_STOCK = 50
@@ -41,6 +42,8 @@ def rank(
     weights: dict[str, float] | None = None,
     default_carrier: str | None = None,
 ) -> list[CarrierOption]:
+    # The marketplace writes "北京", the catalogue "北京市": compare one spelling.
+    province = canonical_province(province)
     w = {**DEFAULT_WEIGHTS, **(weights or {})}
     total_w = sum(max(0.0, v) for v in w.values()) or 1.0
     active = [c for c in catalogue if c.active]
