@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from services.shipping.recommend import CarrierInfo, choose, rank
+from services.shipping.allocation_client import CarrierInfo
+from services.shipping.recommend import choose, rank
 
 
 def _carrier(code: str, coverage: list[str]) -> CarrierInfo:
