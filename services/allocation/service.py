@@ -663,8 +663,12 @@ async def replenish(uow: UnitOfWork, pool_id: int, since: str) -> str | None:
 # --- purchase fulfilment (called by the worker) ---------------------------------------------------
 
 
+async def find_purchase(uow: UnitOfWork, purchase_id: str) -> Purchase | None:
+    return await PurchaseRepository(uow.session).get(purchase_id)
+
+
 async def pending_purchase(uow: UnitOfWork, purchase_id: str) -> Purchase | None:
-    purchase = await PurchaseRepository(uow.session).get(purchase_id)
+    purchase = await find_purchase(uow, purchase_id)
     return purchase if purchase is not None and purchase.status == "pending" else None
 
 

@@ -97,9 +97,7 @@ async def _give_up(ctx: Ctx, purchase_id: str, error: str) -> str:
 async def resync_purchase(ctx: Ctx, purchase_id: str) -> str:
     """Reconcile a purchase with what the courier recorded for it."""
     async with job_transaction(ctx) as uow:
-        from services.allocation.repository import PurchaseRepository
-
-        purchase = await PurchaseRepository(uow.session).get(purchase_id)
+        purchase = await service.find_purchase(uow, purchase_id)
         if purchase is None or purchase.status == "failed":
             return "nothing to do"
         carrier, shop_id, status = purchase.carrier, purchase.shop_id, purchase.status
