@@ -41,6 +41,14 @@ run: install ## The whole system: infrastructure, migrations, services, workers,
 test: install ## Every test (environment's PostgreSQL/Redis when set, else embedded ones)
 	$(PY) -m devstack.with_infra -- $(PY) -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
 
+.PHONY: test-faults
+test-faults: install ## Fault scenarios over real processes (kills, Redis/PostgreSQL restarts, sandbox faults)
+	$(PY) -m devstack.with_infra -- $(PY) -m pytest tests/faults $(PYTEST_ARGS)
+
+.PHONY: test-fuzz
+test-fuzz: install ## schemathesis against every service's OpenAPI schema (FUZZ_EXAMPLES per operation)
+	$(PY) -m devstack.with_infra -- $(PY) -m pytest tests/fuzz $(PYTEST_ARGS)
+
 .PHONY: lint
 lint: install ## ruff and mypy
 	$(VENV)/bin/ruff check .
