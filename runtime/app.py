@@ -21,6 +21,7 @@ from runtime.logging import configure_logging, get_logger
 from runtime.metrics import router as metrics_router
 from runtime.middleware import RequestContextMiddleware
 from runtime.openapi import ERROR_RESPONSES
+from runtime.ratelimit import RateLimit, RateLimiter
 from runtime.settings import ServiceSettings
 from runtime.worker import create_arq_pool
 from shared.errors import ErrorCode
@@ -125,8 +126,11 @@ def create_service_app(
             http=make_http_client(settings),
         )
         app.state.runtime = rt
+        limiter = None
+        if settings.rate_limit_per_s > 0:
+            limiter = RateLimiter(redis, service, RateLimit(settings.rate_limit_per_s, settings.rate_limit_burst))
         app.state.auth = AuthConfig(
-            settings.admin_key.get_secret_value(), settings.internal_key.get_secret_value(), resolver(rt)
+            settings.admin_key.get_secret_value(), settings.internal_key.get_secret_value(), resolver(rt), limiter
         )
         if on_startup is not None:
             await on_startup(rt)
@@ -146,7 +150,7 @@ def create_service_app(
         version=version,
         lifespan=lifespan,
         openapi_tags=openapi_tags,
-        responses={401: ERROR_RESPONSES[401], 422: ERROR_RESPONSES[422]},
+        responses={401: ERROR_RESPONSES[401], 422: ERROR_RESPONSES[422], 429: ERROR_RESPONSES[429]},
     )
     app.add_middleware(RequestContextMiddleware, service=service, max_body_bytes=settings.max_body_bytes)
     install_error_handlers(app)

@@ -18,6 +18,7 @@ import httpx
 from fastapi import Depends, Request
 
 from runtime.errors import Forbidden, Unauthorized
+from runtime.ratelimit import RateLimiter
 
 KEY_PREFIX = "wbk"
 SHOP_HEADER = "X-Shop-Id"
@@ -116,6 +117,7 @@ class AuthConfig:
     admin_key: str
     internal_key: str
     resolver: ShopKeyResolver
+    limiter: RateLimiter | None = None
 
 
 BEARER_SCHEME = "ApiKey"
@@ -154,6 +156,9 @@ async def get_principal(request: Request) -> Principal:
     if parsed is not None:
         shop_id = await config.resolver.resolve(parsed[0], hash_secret(parsed[1]))
         if shop_id is not None:
+            if config.limiter is not None:
+                # After the key is known good: a stranger's made-up keys cannot use up a shop's budget.
+                await config.limiter.check(parsed[0])
             return Principal("shop", shop_id)
     raise Unauthorized("invalid or revoked API key")
 

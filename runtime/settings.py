@@ -32,6 +32,8 @@ class ServiceSettings(BaseSettings):
         "environment": "WAYBILL_ENVIRONMENT",
         "log_level": "WAYBILL_LOG_LEVEL",
         "db_pool_size": "WAYBILL_DB_POOL_SIZE",
+        "rate_limit_per_s": "WAYBILL_RATE_LIMIT_PER_S",
+        "rate_limit_burst": "WAYBILL_RATE_LIMIT_BURST",
     }
 
     environment: Literal["development", "test", "production"] = Field(
@@ -55,6 +57,17 @@ class ServiceSettings(BaseSettings):
     log_level: str = Field("INFO", description="Log level (DEBUG, INFO, WARNING, ERROR).")
     log_json: bool = Field(True, description="Emit JSON log lines (false: human-readable console lines).")
     max_body_bytes: int = Field(2_000_000, ge=1024, description="Largest request body accepted, in bytes (413 beyond).")
+    # Generous: far above what one shop's systems send (benchmarks and e2e runs use one key per shop),
+    # low enough that a runaway client is stopped before it starves the others.
+    rate_limit_per_s: float = Field(
+        5_000.0,
+        ge=0,
+        description="Requests a second one shop API key may send to this service, sustained (0: no limit, "
+        "and no Redis call per request). Admin and internal keys are not limited.",
+    )
+    rate_limit_burst: int = Field(
+        10_000, ge=1, description="Requests one shop API key may send at once before the rate applies (429 beyond)."
+    )
 
     @model_validator(mode="before")
     @classmethod

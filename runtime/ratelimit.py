@@ -1,0 +1,85 @@
+"""Per-API-key rate limits shared by every process of a service: GCRA in Redis, one script call
+(one round trip) per request.
+
+A key may send ``burst`` requests at once and then ``rate_per_s`` a second. Only shop keys are
+limited: the admin and internal keys are the platform's own callers (batches, workers), and
+unauthenticated requests are refused before they cost anything. When Redis cannot be reached the
+request goes through (fail open): losing the limiter must not take the API down with it.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from runtime.errors import AppError
+from runtime.logging import get_logger
+from shared.errors import ErrorCode
+
+log = get_logger(__name__)
+
+# ARGV: emission interval (us), burst tolerance (us). Returns 0 when allowed (and books the slot),
+# else the microseconds until the next request would be allowed. Redis's clock, so every process
+# agrees; the key expires once the bucket is full again.
+_GCRA = """
+local interval = tonumber(ARGV[1])
+local tolerance = tonumber(ARGV[2])
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
+if tat < now then tat = now end
+local new_tat = tat + interval
+local allow_at = new_tat - tolerance
+if allow_at > now then return allow_at - now end
+redis.call('SET', KEYS[1], string.format('%d', new_tat), 'PX', math.ceil((new_tat - now) / 1000) + 1)
+return 0
+"""
+
+_WARN_EVERY_S = 10.0
+
+
+class RateLimited(AppError):
+    status_code = 429
+    code = ErrorCode.RATE_LIMITED
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    rate_per_s: float
+    burst: int
+
+
+class RateLimiter:
+    def __init__(self, redis: Any, service: str, limit: RateLimit) -> None:
+        if limit.rate_per_s <= 0 or limit.burst < 1:
+            raise ValueError("a rate limit needs a positive rate and a burst of at least 1")
+        self.limit = limit
+        self._prefix = f"ratelimit:{service}:"
+        self._interval_us = max(1, int(1_000_000 / limit.rate_per_s))
+        self._tolerance_us = self._interval_us * limit.burst
+        self._script = redis.register_script(_GCRA)
+        self._warned_at = 0.0
+
+    async def wait_us(self, key_id: str) -> int:
+        """0 when this request may go (its slot is booked), else microseconds to wait."""
+        return int(await self._script(keys=[self._prefix + key_id], args=[self._interval_us, self._tolerance_us]))
+
+    async def check(self, key_id: str) -> None:
+        """Raises 429 (with Retry-After) when the key is over its limit."""
+        try:
+            wait = await self.wait_us(key_id)
+        except Exception as exc:  # Redis down or flushed mid-call: fail open, say so now and then
+            now = time.monotonic()
+            if now - self._warned_at > _WARN_EVERY_S:
+                self._warned_at = now
+                log.warning("rate_limit_unavailable", error=type(exc).__name__)
+            return
+        if wait > 0:
+            retry_after = max(1, math.ceil(wait / 1_000_000))
+            raise RateLimited(
+                f"too many requests for this API key: {self.limit.rate_per_s:g}/s (burst {self.limit.burst})",
+                details={"rate_per_s": self.limit.rate_per_s, "burst": self.limit.burst, "retry_after_s": retry_after},
+                headers={"Retry-After": str(retry_after)},
+            )
