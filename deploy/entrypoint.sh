@@ -1,0 +1,35 @@
+#!/bin/sh
+# The image's entrypoint: one role per container. The commands are the ones devstack/processes.py
+# runs for `make run`, bound to every interface instead of 127.0.0.1.
+# One process per container on purpose: prometheus_client keeps metrics per process, and a
+# replica count is what the autoscaler changes, not a worker count inside the pod.
+set -eu
+
+role="${1:-allocation-api}"
+
+api() {  # module, port
+    # Longer graceful shutdown than make run's 5 s: in-flight requests finish while the pod drains.
+    run uvicorn "$1" --host 0.0.0.0 --port "$2" --no-access-log --loop uvloop --http httptools \
+        --timeout-graceful-shutdown "${WAYBILL_GRACEFUL_SHUTDOWN_S:-20}"
+}
+
+run() {
+    if [ "${WAYBILL_ROLE_DRY_RUN:-}" = "1" ]; then
+        # Prints the command instead of running it (the deploy tests check it against the code).
+        echo "$@"
+        exit 0
+    fi
+    exec "$@"
+}
+
+case "$role" in
+    allocation-api)    api services.allocation.main:app "${ALLOCATION_PORT:-8001}" ;;
+    shipping-api)      api services.shipping.main:app "${SHIPPING_PORT:-8002}" ;;
+    tracking-api)      api services.tracking.main:app "${TRACKING_PORT:-8003}" ;;
+    sandbox)           api services.sandbox.main:app "${SANDBOX_PORT:-8009}" ;;
+    allocation-worker) run arq services.allocation.tasks.WorkerSettings ;;
+    shipping-worker)   run arq services.shipping.tasks.WorkerSettings ;;
+    tracking-worker)   run arq services.tracking.tasks.WorkerSettings ;;
+    migrate)           run python -m devstack.migrate ;;
+    *)                 run "$@" ;;
+esac
