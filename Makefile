@@ -64,6 +64,11 @@ fmt: install ## Format and autofix
 bench: install ## Benchmarks with their reference figures, as ratios
 	$(PY) -m devstack.with_infra -- $(PY) -m bench
 
+.PHONY: soak
+soak: install ## 10 minutes of mixed load at 80% of capacity, then 1,000,000 racing allocations (not in CI)
+	$(PY) -m devstack.with_infra -- $(PY) -m bench.soak
+	$(PY) -m devstack.with_infra -- $(PY) -m bench.race
+
 .PHONY: demo
 demo: install ## A seller's day through the running system (needs `make run`)
 	$(PY) -m devstack.demo

@@ -1,0 +1,277 @@
+"""``make soak``: ten minutes of mixed load on the whole system at about 80% of its measured capacity.
+
+The real processes `make run` starts (through the e2e harness, on a database and Redis database of
+their own) take three kinds of traffic at once: allocations (``POST /v1/allocations``), single
+shipments (``POST /v1/orders/{id}/ship``), and the tracking provider's pushes that those shipments
+cause (the sandbox runs their journeys on an accelerated clock). A 30 s closed-loop run measures what
+the mix can carry; the soak then paces requests open-loop at ``SOAK_LOAD`` (0.8) of that, measuring
+each request's latency from the moment it was due (so a stall shows up as latency instead of hiding as
+fewer requests). Every minute it prints the rates, p99 per kind, errors and each process's memory;
+at the end: errors (target 0), the p99 spread across minutes, memory growth per process from the first
+to the last minute (target under 10%) and whether every push the sandbox sent was processed.
+
+Not a test and not in CI: ``SOAK_SECONDS`` (600) of load plus set-up takes about 15 minutes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import math
+import os
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psutil
+
+from bench.common import BenchDb, bench_database, drop, heading, row
+from bench.loadgen import _read_response, build_request
+from tests.e2e.harness import Harness, Shop, wait_for
+from tests.support import base_redis_url, with_redis_db
+
+CARRIERS = ("ZTO", "YTO", "YUNDA")
+PACKAGE = 20_000
+ACCELERATION = 1200.0
+ALLOC_CONNECTIONS, SHIP_CONNECTIONS = 16, 8
+
+
+@dataclass
+class Stream:
+    """One kind of request: latencies and errors bucketed per minute."""
+
+    name: str
+    latencies: dict[int, list[float]] = field(default_factory=dict)
+    errors: dict[int, int] = field(default_factory=dict)
+    statuses: dict[int, int] = field(default_factory=dict)
+
+    def record(self, minute: int, latency: float, status: int, ok: bool) -> None:
+        self.latencies.setdefault(minute, []).append(latency)
+        self.statuses[status] = self.statuses.get(status, 0) + 1
+        if not ok:
+            self.errors[minute] = self.errors.get(minute, 0) + 1
+
+    def p99(self, minute: int) -> float:
+        values = sorted(self.latencies.get(minute, []))
+        return values[min(len(values) - 1, int(len(values) * 0.99))] if values else math.nan
+
+    def count(self, minute: int | None = None) -> int:
+        if minute is None:
+            return sum(len(v) for v in self.latencies.values())
+        return len(self.latencies.get(minute, []))
+
+    @property
+    def total_errors(self) -> int:
+        return sum(self.errors.values())
+
+
+async def _paced(
+    port: int,
+    path_and_body: Callable[[int], tuple[str, dict[str, object]]],
+    headers: dict[str, str],
+    stream: Stream,
+    *,
+    rate: float | None,
+    connections: int,
+    seconds: float,
+    ok: Callable[[int], bool],
+) -> int:
+    """Requests on keep-alive connections: paced at ``rate`` per second (open loop, latency counted from
+    when each request was due), or as fast as the connections go when ``rate`` is None."""
+    start = time.perf_counter()
+    deadline = start + seconds
+    seq = itertools.count()
+
+    async def worker() -> None:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        try:
+            while True:
+                k = next(seq)
+                due = start + k / rate if rate else time.perf_counter()
+                if due >= deadline:
+                    return
+                delay = due - time.perf_counter()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                path, body = path_and_body(k)
+                writer.write(build_request("127.0.0.1", port, path, headers, body))
+                status, _ = await _read_response(reader)
+                done = time.perf_counter()
+                stream.record(int((done - start) // 60), done - due, status, ok(status))
+        finally:
+            writer.close()
+
+    await asyncio.gather(*(worker() for _ in range(connections)))
+    return next(seq)
+
+
+class Soak:
+    def __init__(self, h: Harness) -> None:
+        self.h = h
+        self.orders: list[str] = []
+        self.next_order = 0
+        self.alloc_seq = itertools.count()
+
+    def alloc_request(self, _: int) -> tuple[str, dict[str, object]]:
+        n = next(self.alloc_seq)
+        return "/v1/allocations", {"carrier": CARRIERS[n % len(CARRIERS)], "order_id": f"soak-{n}"}
+
+    def ship_request(self, _: int) -> tuple[str, dict[str, object]]:
+        if self.next_order >= len(self.orders):
+            raise RuntimeError("the soak ran out of paid orders: raise the set-up's order count")
+        order_id = self.orders[self.next_order]
+        self.next_order += 1
+        return f"/v1/orders/{order_id}/ship", {}
+
+    async def stock(self, http: httpx.AsyncClient, shop: Shop, numbers: int) -> None:
+        packages = max(1, math.ceil(numbers / PACKAGE))
+        await self.h.top_up(http, shop, packages * 6_000_000)
+        for i in range(packages):
+            carrier = CARRIERS[i % len(CARRIERS)]
+            await self.h.buy(http, shop, carrier, f"{carrier}-{PACKAGE}", within=300)
+
+    async def add_orders(self, http: httpx.AsyncClient, shop: Shop, count: int) -> None:
+        tids: list[str] = []
+        for start in range(0, count, 5000):
+            tids += await self.h.paid_trades(http, shop, min(5000, count - start))
+        self.orders += await self.h.orders_for(http, shop, tids, within=900)
+
+    async def mix(
+        self, shop: Shop, alloc_rate: float | None, ship_rate: float | None, seconds: float
+    ) -> tuple[Stream, Stream]:
+        allocs, ships = Stream("allocations"), Stream("shipments")
+        await asyncio.gather(
+            _paced(self.h.ports.allocation, self.alloc_request, shop.headers, allocs, rate=alloc_rate,
+                   connections=ALLOC_CONNECTIONS, seconds=seconds, ok=lambda s: s == 200),
+            _paced(self.h.ports.shipping, self.ship_request, shop.headers, ships, rate=ship_rate,
+                   connections=SHIP_CONNECTIONS, seconds=seconds, ok=lambda s: s in (200, 202)),
+        )  # fmt: skip
+        return allocs, ships
+
+
+def _rss_mib(h: Harness) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for name, proc in h.procs.items():
+        try:
+            p = psutil.Process(proc.pid)
+            out[name] = sum(q.memory_info().rss for q in [p, *p.children(recursive=True)]) / 2**20
+        except psutil.Error:
+            continue
+    return out
+
+
+async def _sample_memory(h: Harness, seconds: float, samples: dict[int, dict[str, float]]) -> None:
+    start = time.perf_counter()
+    while (elapsed := time.perf_counter() - start) < seconds:
+        samples[int(elapsed // 60)] = _rss_mib(h)  # the last sample of each minute stands for it
+        await asyncio.sleep(5)
+
+
+async def _soak(h: Harness) -> dict[str, float]:
+    duration = float(os.environ.get("SOAK_SECONDS", 600))
+    load = float(os.environ.get("SOAK_LOAD", 0.8))
+    calibrate_s = float(os.environ.get("SOAK_CALIBRATE_SECONDS", 30))
+    soak = Soak(h)
+    async with h.client(timeout=120) as http:
+        t0 = time.perf_counter()
+        shop = await h.ready_shop(http, ())
+        await soak.stock(http, shop, 60_000)
+        await soak.add_orders(http, shop, 8_000)
+        row("set-up: shop, 60,000 numbers, 8,000 paid orders", f"{time.perf_counter() - t0:.0f} s")
+        sandbox_clock = (await http.put(f"{h.sandbox}/control/clock", json={"acceleration": ACCELERATION})).json()
+        await http.put(
+            f"{h.tracking}/internal/v1/clock",
+            json={"now": sandbox_clock["now"], "factor": ACCELERATION},
+            headers={"Authorization": f"Bearer {h.admin_key}"},
+        )
+
+        allocs, ships = await soak.mix(shop, None, None, calibrate_s)
+        alloc_cap, ship_cap = allocs.count() / calibrate_s, ships.count() / calibrate_s
+        row(f"capacity, closed loop {calibrate_s:.0f} s: allocations", f"{alloc_cap:,.0f} req/s")
+        row(f"capacity, closed loop {calibrate_s:.0f} s: shipments (+ their pushes)", f"{ship_cap:,.0f} req/s")
+        alloc_rate, ship_rate = alloc_cap * load, ship_cap * load
+
+        t0 = time.perf_counter()
+        await soak.stock(http, shop, int((alloc_rate + ship_rate) * duration * 1.05) + 1)
+        await soak.add_orders(http, shop, int(ship_rate * duration * 1.05) + 1)
+        row(f"stock and orders for {duration:.0f} s at {load:.0%}", f"{time.perf_counter() - t0:.0f} s")
+
+        heading(f"soak: {duration:.0f} s at {alloc_rate:,.0f} allocations/s + {ship_rate:,.0f} shipments/s")
+        pushes0 = (await http.get(f"{h.sandbox}/control/tracking/stats")).json()["pushes"]
+        memory: dict[int, dict[str, float]] = {}
+        sampler = asyncio.create_task(_sample_memory(h, duration, memory))
+        allocs, ships = await soak.mix(shop, alloc_rate, ship_rate, duration)
+        await sampler
+        pushes1 = (await http.get(f"{h.sandbox}/control/tracking/stats")).json()["pushes"]
+
+        minutes = sorted(set(allocs.latencies) | set(ships.latencies))
+        print(f"  {'minute':>6} {'alloc/s':>8} {'p99 ms':>7} {'ship/s':>7} {'p99 ms':>7} {'errors':>6}  RSS MiB")
+        for m in minutes:
+            rss = " ".join(f"{k}={v:.0f}" for k, v in sorted(memory.get(m, {}).items()))
+            print(
+                f"  {m + 1:>6} {allocs.count(m) / 60:>8,.0f} {allocs.p99(m) * 1000:>7.1f} {ships.count(m) / 60:>7,.0f}"
+                f" {ships.p99(m) * 1000:>7.1f} {allocs.errors.get(m, 0) + ships.errors.get(m, 0):>6}  {rss}",
+                flush=True,
+            )
+        full = [m for m in minutes if allocs.count(m) and (m + 1) * 60 <= duration]
+        errors = allocs.total_errors + ships.total_errors
+        row("errors (target 0)", f"{errors:,}", f"statuses: allocations {allocs.statuses}, shipments {ships.statuses}")
+        figures: dict[str, float] = {"errors": errors}
+        for s in (allocs, ships):
+            p99s = [s.p99(m) * 1000 for m in full]
+            if p99s:
+                row(f"{s.name} p99 per minute, min / max", f"{min(p99s):.1f} / {max(p99s):.1f} ms")
+                figures[f"{s.name}_p99_max_ms"] = max(p99s)
+        if full:
+            first, last = memory.get(full[0], {}), memory.get(full[-1], {})
+            worst = 0.0
+            for name in sorted(first):
+                if name in last and first[name]:
+                    growth = last[name] / first[name] - 1
+                    worst = max(worst, growth)
+                    row(f"memory {name}", f"{first[name]:.0f} -> {last[name]:.0f} MiB", f"{growth:+.1%}")
+            row("worst memory growth, minute 1 to last (target < 10%)", f"{worst:+.1%}")
+            figures["memory_growth"] = worst
+
+        # Pushes keep coming after the load stops (journeys run on); wait for the provider to have none pending.
+        async def settled() -> dict[str, Any] | None:
+            stats: dict[str, Any] = (await http.get(f"{h.sandbox}/control/tracking/stats")).json()
+            return stats if stats["pushes_pending"] == 0 else None
+
+        during = {k: pushes1[k] - pushes0.get(k, 0) for k in pushes1}
+        row(
+            f"tracking pushes acknowledged during the soak ({during['acked'] / duration:,.0f}/s)",
+            f"{during['acked']:,}",
+        )
+        stats = await wait_for(settled, 300, "the tracking provider's pushes to be acknowledged", every=2.0)
+        row("every push acknowledged afterwards (none pending)", f"{stats['pushes']['acked']:,}", f"{stats['pushes']}")
+        figures["pushes_per_s"] = during["acked"] / duration
+    return figures
+
+
+def main() -> int:
+    db: BenchDb = bench_database("soak")
+    redis_url = with_redis_db(base_redis_url(), 13)
+    from redis import Redis
+
+    Redis.from_url(redis_url).flushdb()
+    production = {"SHIPPING_BATCH_LEASE_S": "60", "SHIPPING_BATCH_SWEEP_S": "5", "SHIPPING_CONFIRM_LEASE_S": "60"}
+    h = Harness(db.url, redis_url, Path(tempfile.mkdtemp(prefix="waybill-soak-")), extra_env=production)
+    heading("soak (whole system, real processes)")
+    h.start()
+    try:
+        figures = asyncio.run(_soak(h))
+    finally:
+        h.stop()
+        drop(db)
+    ok = figures.get("errors", 1) == 0 and figures.get("memory_growth", 1.0) < 0.10
+    print(f"\nsoak {'passed' if ok else 'FAILED'}; process logs in {h.log_dir}")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
