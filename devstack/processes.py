@@ -1,4 +1,4 @@
-"""What `make run` starts: each service's API and worker, and the sandbox."""
+"""What `make run` starts: each service's API and worker, the dashboard, and the sandbox."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ class Ports:
     shipping: int = int(os.environ.get("SHIPPING_PORT", "8002"))
     tracking: int = int(os.environ.get("TRACKING_PORT", "8003"))
     sandbox: int = int(os.environ.get("SANDBOX_PORT", "8009"))
+    dashboard: int = int(os.environ.get("DASHBOARD_PORT", "8004"))
 
 
 def _uvicorn(module: str, port: int) -> list[str]:
@@ -45,6 +46,7 @@ def service_env(ports: Ports) -> dict[str, str]:
         "SHIPPING_PORT": str(ports.shipping),
         "TRACKING_PORT": str(ports.tracking),
         "SANDBOX_PORT": str(ports.sandbox),
+        "DASHBOARD_PORT": str(ports.dashboard),
         "ALLOCATION_COURIER_URL": f"{sandbox}/courier",
         "SHIPPING_ALLOCATION_URL": f"{base}:{ports.allocation}",
         "SHIPPING_TRACKING_URL": f"{base}:{ports.tracking}",
@@ -54,6 +56,9 @@ def service_env(ports: Ports) -> dict[str, str]:
         "TRACKING_PROVIDER_URL": f"{sandbox}/kuaidi100",
         "TRACKING_PUBLIC_URL": f"{base}:{ports.tracking}",
         "SANDBOX_MARKETPLACE_WEBHOOK_URL": f"{base}:{ports.shipping}/webhooks/marketplace",
+        "DASHBOARD_ALLOCATION_URL": f"{base}:{ports.allocation}",
+        "DASHBOARD_SHIPPING_URL": f"{base}:{ports.shipping}",
+        "DASHBOARD_TRACKING_URL": f"{base}:{ports.tracking}",
     }
 
 
@@ -81,4 +86,9 @@ def all_processes(ports: Ports) -> list[ProcessSpec]:
             health_url=health(ports.tracking),
         ),
         ProcessSpec("tracking-worker", _arq("services.tracking.tasks.WorkerSettings")),
+        ProcessSpec(
+            "dashboard",
+            _uvicorn("services.dashboard.main:app", ports.dashboard),
+            health_url=health(ports.dashboard),
+        ),
     ]

@@ -27,7 +27,7 @@ def healthy(port: int) -> bool:
 
 def main() -> int:
     ports = Ports()
-    wanted = [ports.allocation, ports.shipping, ports.tracking, ports.sandbox]
+    wanted = [ports.allocation, ports.shipping, ports.tracking, ports.sandbox, ports.dashboard]
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
     start = time.monotonic()
     proc = subprocess.Popen(["make", "run"], env=env, start_new_session=True)

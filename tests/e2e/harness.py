@@ -81,7 +81,13 @@ class Harness:
     env: dict[str, str] = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
-        self.ports = Ports(allocation=free_port(), shipping=free_port(), tracking=free_port(), sandbox=free_port())
+        self.ports = Ports(
+            allocation=free_port(),
+            shipping=free_port(),
+            tracking=free_port(),
+            sandbox=free_port(),
+            dashboard=free_port(),
+        )
         self.env = {
             **os.environ,
             **E2E_ENV,

@@ -1,0 +1,73 @@
+"""Dashboard settings (env prefix ``DASHBOARD_``). The dashboard holds no service key of its own: it
+calls the services with the key the person signed in with."""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from typing import Any, ClassVar, Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_SECRET_KEY = "dev-dashboard-secret"
+
+
+class DashboardSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="DASHBOARD_", extra="ignore", env_file=None)
+
+    shared_env: ClassVar[dict[str, str]] = {
+        "environment": "WAYBILL_ENVIRONMENT",
+        "log_level": "WAYBILL_LOG_LEVEL",
+    }
+
+    environment: Literal["development", "test", "production"] = Field(
+        "development", description="Deployment environment; the placeholder secret is refused in production."
+    )
+    host: str = Field("127.0.0.1", description="Interface the HTTP server binds to.")
+    port: int = Field(8004, description="TCP port of the dashboard.")
+    allocation_url: str = Field("http://127.0.0.1:8001", description="Base URL of the allocation service.")
+    shipping_url: str = Field("http://127.0.0.1:8002", description="Base URL of the shipping service.")
+    tracking_url: str = Field("http://127.0.0.1:8003", description="Base URL of the tracking service.")
+    secret_key: SecretStr = Field(
+        SecretStr(DEV_SECRET_KEY), description="Signs the session and CSRF cookies (32+ characters in production)."
+    )
+    cookie_secure: bool = Field(False, description="Send cookies over HTTPS only (set it behind TLS).")
+    session_hours: float = Field(12.0, gt=0, description="How long a sign-in lasts.")
+    timeout_s: float = Field(
+        5.0, gt=0, description="Timeout of one call to a service; beyond it the panel is shown unavailable."
+    )
+    expiring_within_days: int = Field(
+        7, ge=1, le=365, description="Numbers expiring within this many days count as expiring soon."
+    )
+    recent_shipments: int = Field(20, ge=1, le=200, description="Shipments listed with their tracking status.")
+    batch_scan_shipments: int = Field(
+        500, ge=1, le=1000, description="Recent shipments scanned for the batches they belong to."
+    )
+    batches_shown: int = Field(10, ge=1, le=100, description="Most batches shown per shop.")
+    overview_shops: int = Field(100, ge=1, le=1000, description="Most shops summarised on the operators' overview.")
+    log_level: str = Field("INFO", description="Log level (DEBUG, INFO, WARNING, ERROR).")
+    log_json: bool = Field(True, description="Emit JSON log lines (false: human-readable console lines).")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shared_fallbacks(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            for name, var in cls.shared_env.items():
+                # The dashboard's own variable wins over the shared one.
+                own = f"DASHBOARD_{name.upper()}"
+                if name not in data and own not in os.environ and var in os.environ:
+                    data[name] = os.environ[var]
+        return data
+
+    @model_validator(mode="after")
+    def _no_placeholder_secret(self) -> DashboardSettings:
+        secret = self.secret_key.get_secret_value()
+        if self.environment == "production" and (secret == DEV_SECRET_KEY or len(secret) < 32):
+            raise ValueError("secret_key must be set to a real secret of 32+ characters in production")
+        return self
+
+
+@lru_cache
+def get_settings() -> DashboardSettings:
+    return DashboardSettings()
