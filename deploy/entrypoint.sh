@@ -26,6 +26,7 @@ case "$role" in
     allocation-api)    api services.allocation.main:app "${ALLOCATION_PORT:-8001}" ;;
     shipping-api)      api services.shipping.main:app "${SHIPPING_PORT:-8002}" ;;
     tracking-api)      api services.tracking.main:app "${TRACKING_PORT:-8003}" ;;
+    dashboard)         api services.dashboard.main:app "${DASHBOARD_PORT:-8004}" ;;
     sandbox)           api services.sandbox.main:app "${SANDBOX_PORT:-8009}" ;;
     allocation-worker) run arq services.allocation.tasks.WorkerSettings ;;
     shipping-worker)   run arq services.shipping.tasks.WorkerSettings ;;

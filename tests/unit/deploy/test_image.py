@@ -1,0 +1,108 @@
+"""The image (deploy/Dockerfile, entrypoint, healthcheck) against the code it packages.
+
+No Docker engine exists here, so the image is checked for coherence: every role's command names a
+module and object that exist, the Dockerfile copies every package the project ships, and nothing it
+copies is left out of the build context.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import re
+import tomllib
+from types import ModuleType
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+
+from runtime.jobs import queue_name
+from tests.unit.deploy.deploy_support import DEPLOY, ROLES, ROOT, role_command
+
+
+def _healthcheck() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("waybill_healthcheck", DEPLOY / "healthcheck.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _resolve(target: str) -> object:
+    module, _, attr = target.partition(":") if ":" in target else target.rpartition(".")
+    return getattr(importlib.import_module(module), attr)
+
+
+@pytest.mark.parametrize("role", [r for r in ROLES if r.endswith("-api") or r in ("dashboard", "sandbox")])
+def test_api_roles_serve_an_existing_app_on_their_port_on_every_interface(role: str) -> None:
+    ports = {"ALLOCATION_PORT": "9101", "SHIPPING_PORT": "9102", "TRACKING_PORT": "9103", "DASHBOARD_PORT": "9104"}
+    argv = role_command(role, ports)
+    assert argv[0] == "uvicorn"
+    assert isinstance(_resolve(argv[1]), FastAPI)
+    assert argv[argv.index("--host") + 1] == "0.0.0.0"
+    expected = {
+        "allocation-api": "9101",
+        "shipping-api": "9102",
+        "tracking-api": "9103",
+        "dashboard": "9104",
+        "sandbox": "8009",
+    }
+    assert argv[argv.index("--port") + 1] == expected[role]
+
+
+@pytest.mark.parametrize("role", [r for r in ROLES if r.endswith("-worker")])
+def test_worker_roles_run_the_services_arq_settings(role: str) -> None:
+    argv = role_command(role)
+    assert argv[0] == "arq"
+    settings: Any = _resolve(argv[1])
+    assert settings.queue_name == queue_name(role.removesuffix("-worker"))
+    assert settings.functions
+
+
+def test_migrate_role_runs_every_services_migrations() -> None:
+    argv = role_command("migrate")
+    assert argv[:2] == ["python", "-m"]
+    module = importlib.import_module(argv[2])
+    assert set(module.SERVICES) == {"allocation", "shipping", "tracking"}
+    assert callable(module.migrate_all)
+
+
+def test_other_arguments_run_as_given() -> None:
+    assert role_command("waybill") == ["waybill"]
+
+
+def test_dockerfile_copies_every_shipped_package_and_the_build_context_keeps_them() -> None:
+    dockerfile = (DEPLOY / "Dockerfile").read_text()
+    copied = {src for line in re.findall(r"^COPY (?!--from)(.+)$", dockerfile, re.M) for src in line.split()[:-1]}
+    packages = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["hatch"]["build"]["targets"]["wheel"][
+        "packages"
+    ]
+    assert set(packages) <= copied
+    assert {"pyproject.toml", "uv.lock", "README.md", "deploy/entrypoint.sh", "deploy/healthcheck.py"} <= copied
+    for src in copied:
+        assert (ROOT / src).exists(), src
+    # The .dockerignore beside the Dockerfile excludes everything, then lets back what is copied.
+    allowed = {
+        line.removeprefix("!").rstrip("/")
+        for line in (DEPLOY / "Dockerfile.dockerignore").read_text().splitlines()
+        if line.startswith("!")
+    }
+    assert copied <= allowed
+    assert "uv sync --locked" in dockerfile
+    assert re.search(r"^USER 10001", dockerfile, re.M)
+    assert "HEALTHCHECK" in dockerfile
+
+
+def test_healthcheck_checks_what_the_main_process_is() -> None:
+    check_for = _healthcheck().check_for
+    api = role_command("tracking-api", {"TRACKING_PORT": "8123"})
+    assert check_for(["/opt/venv/bin/python", "/opt/venv/bin/uvicorn", *api[1:]]) == "http://127.0.0.1:8123/healthz"
+    worker = role_command("shipping-worker")
+    assert check_for(["/opt/venv/bin/python", "/opt/venv/bin/arq", *worker[1:]]) == [
+        "arq",
+        "--check",
+        "services.shipping.tasks.WorkerSettings",
+    ]
+    assert check_for(["python", "-m", "devstack.migrate"]) is None
