@@ -1,144 +1,577 @@
-"""`make demo`: a seller's day driven through the running system's public APIs (start `make run` first).
+"""`make demo`: a seller's whole day through the running system's public REST APIs, never the database.
 
-Today it covers the allocation side end to end against the sandbox couriers: a shop, its balance,
-packages bought from three carriers, numbers allocated to orders, and the invariants checked at the
-end. It exits non-zero if an invariant breaks.
+A shop and its key, a top-up, packages bought from three carriers; the shop's marketplace binding and a
+sandbox seller; `DEMO_TRADES` paid trades pushed by the sandbox marketplace; every order shipped in
+batches with recommended carriers; labels rendered; parcels followed through the sandbox provider with
+time acceleration and push faults until tracking settles. Then a summary, and the invariants
+(`devstack.demo_report`): the exit status is non-zero when any breaks.
+
+`run_demo(urls, ...)` is the reusable part (it never exits); `main()` is the command, which starts
+`make run`'s stack itself when nothing answers on the ports and stops it afterwards.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
+import re
+import signal
+import subprocess
 import sys
 import time
 import uuid
+from collections import Counter
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 import httpx
 from rich.console import Console
-from rich.progress import Progress
-from rich.table import Table
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
+from devstack.demo_report import (
+    BatchSeen,
+    DemoSummary,
+    OrderSeen,
+    ShipmentSeen,
+    render,
+)
+from devstack.infra import DATA
 from devstack.processes import Ports
 
 console = Console()
-CARRIERS = [("ZTO", "ZTO-5000"), ("YTO", "YTO-5000"), ("YUNDA", "YUNDA-5000")]
+CARRIERS = (("ZTO", "ZTO-5000"), ("YTO", "YTO-5000"), ("YUNDA", "YUNDA-5000"))
+# The shop's alert thresholds (set through the API): the sandbox's normal journeys are never silent for a
+# day, a stalled one is for 96 h; 30 promised days keep "late" alerts out of a day that runs this fast.
+ALERT_SETTINGS = {"not_collected_hours": 48, "no_update_hours": 72, "transit_days": 30}
+PUSH_FAULTS = {"push_duplicate_rate": 0.1, "push_out_of_order_rate": 0.1, "push_drop_rate": 0.05, "seed": 7}
+NO_PUSH_FAULTS = {"push_duplicate_rate": 0, "push_out_of_order_rate": 0, "push_drop_rate": 0}
+CONCURRENCY = 16
+BATCH_FIELDS = ("id", "status", "total", "done", "failed", "skipped", "pending")
 
 
 class DemoError(Exception):
-    pass
+    """A step of the day could not be done; the message says which and what the API answered."""
+
+
+@dataclass(frozen=True)
+class DemoUrls:
+    allocation: str
+    shipping: str
+    tracking: str
+    sandbox: str
+
+    @classmethod
+    def from_ports(cls, ports: Ports, host: str = "127.0.0.1") -> DemoUrls:
+        def url(port: int) -> str:
+            return f"http://{host}:{port}"
+
+        return cls(url(ports.allocation), url(ports.shipping), url(ports.tracking), url(ports.sandbox))
+
+    def all(self) -> list[str]:
+        return [self.allocation, self.shipping, self.tracking, self.sandbox]
+
+
+@dataclass(frozen=True)
+class DemoOptions:
+    trades: int = 2000
+    batch_size: int = 500
+    acceleration: float = 3600.0
+    tracking_wait_s: float = 600.0
+    orders_wait_s: float = 300.0
+    batches_wait_s: float = 600.0
+    out_dir: Path = DATA / "demo"
+    admin_key: str = "dev-admin-key"
+
+    @classmethod
+    def from_env(cls) -> DemoOptions:
+        env = os.environ
+        return cls(
+            trades=int(env.get("DEMO_TRADES", "2000")),
+            batch_size=int(env.get("DEMO_BATCH_SIZE", "500")),
+            acceleration=float(env.get("DEMO_ACCELERATION", "3600")),
+            tracking_wait_s=float(env.get("DEMO_TRACKING_WAIT_S", "600")),
+            out_dir=Path(env.get("DEMO_OUT_DIR", str(DATA / "demo"))),
+            admin_key=env.get("WAYBILL_ADMIN_KEY", "dev-admin-key"),
+        )
+
+
+def _error_text(resp: httpx.Response) -> str:
+    try:
+        err = resp.json()["error"]
+        return f"{err['code']}: {err['message']}"
+    except (ValueError, KeyError, TypeError):
+        return resp.text[:300]
 
 
 def _check(resp: httpx.Response, *ok: int) -> Any:
     if resp.status_code not in (ok or (200,)):
-        try:
-            err = resp.json()["error"]
-            raise DemoError(
-                f"{resp.request.method} {resp.request.url.path}: {resp.status_code} {err['code']}: {err['message']}"
-            )
-        except (ValueError, KeyError):
-            raise DemoError(
-                f"{resp.request.method} {resp.request.url.path}: {resp.status_code} {resp.text[:200]}"
-            ) from None
+        raise DemoError(f"{resp.request.method} {resp.request.url.path}: {resp.status_code} {_error_text(resp)}")
     return resp.json() if resp.content else None
 
 
-def wait_healthy(urls: list[str], timeout: float = 90) -> None:
-    deadline = time.monotonic() + timeout
-    for url in urls:
-        while True:
+class Api:
+    """The demo's HTTP calls: answers checked, reads retried once when a kept-alive connection was closed."""
+
+    def __init__(self, http: httpx.AsyncClient, urls: DemoUrls, admin_key: str) -> None:
+        self.http = http
+        self.urls = urls
+        self.admin = {"Authorization": f"Bearer {admin_key}"}
+        self.shop: dict[str, str] = {}
+        self.gate = asyncio.Semaphore(CONCURRENCY)
+
+    async def get(self, url: str, headers: dict[str, str] | None = None, **params: Any) -> Any:
+        for attempt in range(3):
             try:
-                if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
+                async with self.gate:
+                    resp = await self.http.get(url, params=params or None, headers=headers)
+                return _check(resp)
+            except httpx.TransportError:
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
+
+    async def send(self, method: str, url: str, *ok: int, headers: dict[str, str] | None = None, **kw: Any) -> Any:
+        return _check(await self.http.request(method, url, headers=headers, **kw), *ok)
+
+
+class Phases:
+    """One progress bar per phase, and the time each phase took."""
+
+    def __init__(self, progress: Progress) -> None:
+        self.progress = progress
+        self.took: dict[str, float] = {}
+
+    @contextmanager
+    def phase(self, name: str, total: float | None) -> Iterator[TaskID]:
+        task = self.progress.add_task(name, total=total)
+        started = time.monotonic()
+        try:
+            yield task
+        finally:
+            self.took[name] = time.monotonic() - started
+            if total is not None:
+                self.progress.update(task, completed=self.progress.tasks[task].completed)
+
+
+async def _poll(check: Callable[[], Awaitable[bool]], within: float, what: str, every: float = 1.0) -> None:
+    deadline = time.monotonic() + within
+    while not await check():
+        if time.monotonic() > deadline:
+            raise DemoError(f"timed out after {within:.0f} s waiting for {what}")
+        await asyncio.sleep(every)
+
+
+# --- phases ---------------------------------------------------------------------------------------------
+
+
+async def open_shop(api: Api, phases: Phases) -> tuple[str, str]:
+    """A shop, a key of its own for the demo, a top-up, and three carriers' packages bought."""
+    u = api.urls
+    with phases.phase("shop, top-up, numbers bought", total=len(CARRIERS) + 2) as task:
+        shop = await api.send(
+            "POST", f"{u.allocation}/v1/shops", 201, headers=api.admin, json={"name": "演示店铺 demo"}
+        )
+        key = await api.send(
+            "POST", f"{u.allocation}/v1/shops/{shop['id']}/keys", 201, headers=api.admin, json={"label": "demo"}
+        )
+        api.shop = {"Authorization": f"Bearer {key['api_key']}"}
+        phases.progress.advance(task)
+        await api.send(
+            "POST", f"{u.allocation}/v1/shops/{shop['id']}/topups", 201, headers=api.admin,
+            json={"amount_cents": 100_000_000},
+        )  # fmt: skip
+        phases.progress.advance(task)
+        pending: set[str] = set()
+        for carrier, package in CARRIERS:
+            headers = {**api.shop, "Idempotency-Key": f"demo-{uuid.uuid4().hex}"}
+            body = {"carrier": carrier, "package_id": package}
+            bought = await api.send("POST", f"{u.allocation}/v1/purchases", 202, 201, headers=headers, json=body)
+            pending.add(bought["id"])
+
+        async def issued() -> bool:
+            for pid in list(pending):
+                p = await api.get(f"{u.allocation}/v1/purchases/{pid}", api.shop)
+                if p["status"] == "pending":
+                    continue
+                if p["status"] != "completed":
+                    raise DemoError(f"purchase {pid} {p['status']}: {p.get('error')}")
+                pending.discard(pid)
+                phases.progress.advance(task)
+            return not pending
+
+        await _poll(issued, 180, "the couriers to issue the numbers", every=0.5)
+    return str(shop["id"]), str(key["api_key"])
+
+
+async def receive_trades(api: Api, phases: Phases, trades: int, within: float) -> tuple[str, list[str], list[str]]:
+    """Bind the shop to a sandbox seller, have the marketplace create paid trades, and wait for the orders."""
+    u = api.urls
+    with phases.phase("marketplace trades received", total=trades) as task:
+        seller = await api.send("POST", f"{u.sandbox}/control/marketplace/sellers", json={})
+        settings = {
+            "seller_nick": seller["seller_nick"],
+            "session": seller["session"],
+            "sender_name": "演示店铺",
+            "sender_phone": "0571-88886666",
+            "sender_address": "浙江省杭州市余杭区文一西路969号",
+        }
+        await api.send("PUT", f"{u.shipping}/v1/settings", headers=api.shop, json=settings)
+        await api.send("PUT", f"{u.tracking}/v1/alert-settings", headers=api.shop, json=ALERT_SETTINGS)
+        before = await api.get(f"{u.sandbox}/control/marketplace/messages/stats")
+        tids: list[str] = []
+        while len(tids) < trades:
+            body = {"seller_nick": seller["seller_nick"], "count": min(20_000, trades - len(tids)), "paid": True}
+            tids += (await api.send("POST", f"{u.sandbox}/control/marketplace/trades", json=body))["tids"]
+        wanted = set(tids)
+        found: dict[str, str] = {}
+
+        async def all_there() -> bool:
+            # The sandbox's counters show the intake going (a message is acknowledged once its order is
+            # stored); the orders are listed only once nothing is pending, as listing costs the service more.
+            stats = await api.get(f"{u.sandbox}/control/marketplace/messages/stats")
+            phases.progress.update(task, completed=min(trades, stats["delivered"] - before["delivered"]))
+            if stats["pending"] > 0:
+                return False
+            for order in await list_orders(api):
+                if order["external_id"] in wanted:
+                    found[order["external_id"]] = order["id"]
+            phases.progress.update(task, completed=len(found))
+            return len(found) == len(wanted)
+
+        await _poll(all_there, within, f"{trades} orders from the marketplace")
+    return str(seller["seller_nick"]), tids, [found[t] for t in tids]
+
+
+async def list_orders(api: Api) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    while True:
+        page = await api.get(f"{api.urls.shipping}/v1/orders", api.shop, limit=10_000, offset=len(out))
+        out += page
+        if len(page) < 10_000:
+            return out
+
+
+async def ship_all(
+    api: Api, phases: Phases, order_ids: list[str], batch_size: int, within: float
+) -> list[dict[str, Any]]:
+    """Every order in batches, carrier left to the recommendation; follows each batch to its end."""
+    u = api.urls
+    with phases.phase("orders shipped in batches", total=len(order_ids)) as task:
+        ids: list[str] = []
+        for i in range(0, len(order_ids), batch_size):
+            body = {"order_ids": order_ids[i : i + batch_size]}
+            ids.append(
+                (await api.send("POST", f"{u.shipping}/v1/shipment-batches", 202, headers=api.shop, json=body))["id"]
+            )
+        views: dict[str, dict[str, Any]] = {}
+
+        async def finished() -> bool:
+            for bid in ids:
+                if views.get(bid, {}).get("status") != "completed":
+                    views[bid] = await api.get(f"{u.shipping}/v1/shipment-batches/{bid}", api.shop, limit=0)
+            ended = sum(v["done"] + v["failed"] + v["skipped"] for v in views.values())
+            phases.progress.update(task, completed=ended)
+            return all(v["status"] == "completed" for v in views.values())
+
+        await _poll(finished, within, f"{len(ids)} batches to finish", every=0.5)
+        return [await api.get(f"{u.shipping}/v1/shipment-batches/{bid}", api.shop, limit=10_000) for bid in ids]
+
+
+async def render_labels(api: Api, phases: Phases, batch: dict[str, Any], out_dir: Path) -> tuple[Path, Path, int]:
+    """The first batch's labels as one streamed PDF, and one shipment's label as the sample."""
+    u = api.urls
+    with phases.phase("labels rendered", total=2) as task:
+        batch_pdf = out_dir / f"labels-{batch['id']}.pdf"
+        chunks: list[bytes] = []
+        async with api.http.stream(
+            "GET", f"{u.shipping}/v1/shipment-batches/{batch['id']}/labels.pdf", headers=api.shop
+        ) as resp:
+            if resp.status_code != 200:
+                await resp.aread()
+                _check(resp)
+            chunks = [chunk async for chunk in resp.aiter_bytes()]
+        data = b"".join(chunks)
+        _write(batch_pdf, data)
+        pages = pdf_pages(data)
+        phases.progress.advance(task)
+        shipped = next((i for i in batch["items"] if i["status"] == "shipped" and i["shipment_id"]), None)
+        if shipped is None:
+            raise DemoError(f"batch {batch['id']} shipped nothing: no label to render")
+        resp = await api.http.get(f"{u.shipping}/v1/shipments/{shipped['shipment_id']}/label.pdf", headers=api.shop)
+        if resp.status_code != 200:
+            _check(resp)
+        sample = out_dir / "sample-label.pdf"
+        _write(sample, resp.content)
+        if pdf_pages(resp.content) != 1:
+            raise DemoError(f"the label of shipment {shipped['shipment_id']} is not a one-page PDF")
+        phases.progress.advance(task)
+    return sample, batch_pdf, pages
+
+
+def _write(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+
+
+def pdf_pages(data: bytes) -> int:
+    """Pages of a PDF as its page tree counts them (0 when it is not a complete PDF)."""
+    if not data.startswith(b"%PDF-") or not data.rstrip().endswith(b"%%EOF"):
+        return 0
+    found = re.findall(rb"/Type /Pages /Kids \[[^\]]*\] /Count (\d+)", data)
+    return int(found[-1]) if found else 0
+
+
+async def truths(api: Api, numbers: list[str]) -> list[dict[str, Any]]:
+    chunks = [numbers[i : i + 100] for i in range(0, len(numbers), 100)]
+    pages = await asyncio.gather(
+        *(api.get(f"{api.urls.sandbox}/control/tracking/parcels", number=c, include_events="false") for c in chunks)
+    )
+    return [t for page in pages for t in page]
+
+
+@asynccontextmanager
+async def accelerated(api: Api, acceleration: float) -> AsyncIterator[None]:
+    """Push faults and a fast clock on the sandbox, tracking's clock in step; both put back afterwards."""
+    u = api.urls
+    await api.send("PUT", f"{u.sandbox}/control/faults", json=PUSH_FAULTS)
+    try:
+        clock = await api.send("PUT", f"{u.sandbox}/control/clock", json={"acceleration": acceleration})
+        await api.send(
+            "PUT", f"{u.tracking}/internal/v1/clock", headers=api.admin,
+            json={"now": clock["now"], "factor": acceleration},
+        )  # fmt: skip
+        yield
+    finally:
+        await api.send("PUT", f"{u.sandbox}/control/faults", json=NO_PUSH_FAULTS)
+        await api.send("PUT", f"{u.sandbox}/control/clock", json={"acceleration": 1.0})
+        await api.send("PUT", f"{u.tracking}/internal/v1/clock", headers=api.admin, json={"reset": True})
+
+
+def _settled(truth: dict[str, Any], order_status: str | None) -> bool:
+    """The sandbox's parcel has ended and shipping's order shows how (tracking told it)."""
+    if truth.get("aborted"):
+        return True  # never collected: only the dropped-or-not abort push can tell, nothing to wait for
+    if not truth.get("finished"):
+        return False
+    return order_status == {"3": "delivered", "4": "returned"}.get(str(truth.get("final_state")), order_status)
+
+
+async def follow_parcels(
+    api: Api, phases: Phases, numbers: dict[str, str], acceleration: float, within: float
+) -> tuple[list[dict[str, Any]], int]:
+    """Waits until every parcel is subscribed, then runs the journeys fast with faults until they settle."""
+    wanted = sorted(numbers)
+    with phases.phase("parcels subscribed with the provider", total=len(wanted)) as task:
+
+        async def subscribed() -> bool:
+            seen = await truths(api, wanted)
+            done = sum(1 for t in seen if t.get("subscribed"))
+            phases.progress.update(task, completed=done)
+            return done == len(wanted)
+
+        await _poll(subscribed, 300, "every shipped parcel to be subscribed", every=1.0)
+    settled = 0
+    seen: list[dict[str, Any]] = []
+    with phases.phase(f"tracking at x{acceleration:g} with push faults", total=len(wanted)) as task:
+        async with accelerated(api, acceleration):
+
+            async def all_settled() -> bool:
+                nonlocal settled, seen
+                seen = await truths(api, wanted)
+                status = {o["id"]: o["status"] for o in await list_orders(api)}
+                settled = sum(1 for t in seen if _settled(t, status.get(numbers[t["number"]])))
+                phases.progress.update(task, completed=settled)
+                return settled == len(wanted)
+
+            try:
+                await _poll(all_settled, within, "tracking to settle", every=3.0)
+            except DemoError:
+                # Bounded: the summary says how many settled; the invariants do not depend on it.
+                console.print(f"[yellow]tracking had not settled after {within:.0f} s[/]")
+        # One more alert scan sees the final states (the scan runs every few seconds).
+        await asyncio.sleep(6)
+    return seen, settled
+
+
+async def list_alerts(api: Api) -> Counter[tuple[str, str]]:
+    found: Counter[tuple[str, str]] = Counter()
+    before: int | None = None
+    while True:
+        params: dict[str, Any] = {"limit": 1000}
+        if before is not None:
+            params["before_id"] = before
+        page = await api.get(f"{api.urls.tracking}/v1/alerts", api.shop, **params)
+        found.update((a["kind"], a["state"]) for a in page)
+        if len(page) < 1000:
+            return found
+        before = page[-1]["id"]
+
+
+async def gather_checks(
+    api: Api, phases: Phases, orders: list[dict[str, Any]]
+) -> tuple[list[ShipmentSeen], dict[str, str | None]]:
+    """Each order's shipments (shipping) and each used number's owner (allocation), for the invariants."""
+    u = api.urls
+    numbered = [o for o in orders if o["number"]]
+    with phases.phase("invariants checked", total=len(orders) + len(numbered)) as task:
+
+        async def shipments_of(order_id: str) -> list[dict[str, Any]]:
+            found: list[dict[str, Any]] = await api.get(
+                f"{u.shipping}/v1/shipments", api.shop, order_id=order_id, limit=1000
+            )
+            phases.progress.advance(task)
+            return found
+
+        async def owner(number: str) -> tuple[str, str | None]:
+            info = await api.get(f"{u.allocation}/v1/waybills/{number}", api.shop)
+            phases.progress.advance(task)
+            return number, info["order_id"]
+
+        per_order = await asyncio.gather(*(shipments_of(o["id"]) for o in orders))
+        owners = await asyncio.gather(*(owner(o["number"]) for o in numbered))
+    shipments = [ShipmentSeen(s["id"], s["order_id"], s["number"], s["status"]) for found in per_order for s in found]
+    return shipments, dict(owners)
+
+
+# --- the day --------------------------------------------------------------------------------------------
+
+
+async def arun_demo(urls: DemoUrls, options: DemoOptions, progress: Progress | None = None) -> DemoSummary:
+    """The whole day against a running system. Raises DemoError when a step cannot be done; broken
+    invariants are reported by the summary (``summary.invariant_breaks()``), not raised."""
+    started = time.monotonic()
+    progress = progress or Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
+    )
+    limits = httpx.Limits(max_connections=CONCURRENCY * 2, max_keepalive_connections=CONCURRENCY)
+    async with httpx.AsyncClient(timeout=60, limits=limits) as http:
+        api = Api(http, urls, options.admin_key)
+        with progress:
+            phases = Phases(progress)
+            shop_id, api_key = await open_shop(api, phases)
+            seller, tids, order_ids = await receive_trades(api, phases, options.trades, options.orders_wait_s)
+            batches = await ship_all(api, phases, order_ids, options.batch_size, options.batches_wait_s)
+            label, batch_pdf, pages = await render_labels(api, phases, batches[0], options.out_dir)
+            shipped = {i["number"]: i["order_id"] for b in batches for i in b["items"] if i["status"] == "shipped"}
+            parcels, settled = await follow_parcels(api, phases, shipped, options.acceleration, options.tracking_wait_s)
+            orders = await list_orders(api)
+            shipments, owners = await gather_checks(api, phases, orders)
+        alerts = await list_alerts(api)
+        pools = await api.get(f"{urls.allocation}/v1/pools", api.shop)
+        balance = await api.get(f"{urls.allocation}/v1/balance", api.shop)
+    pushes: Counter[str] = Counter()
+    for p in parcels:
+        pushes.update(p.get("pushes", {}))
+    return DemoSummary(
+        shop_id=shop_id,
+        api_key=api_key,
+        seller_nick=seller,
+        tids=tids,
+        orders=[OrderSeen(o["id"], o["external_id"], o["status"], o["carrier"], o["number"]) for o in orders],
+        shipments=shipments,
+        batches=[
+            BatchSeen(**{k: b[k] for k in BATCH_FIELDS}, items={i["order_id"]: i["status"] for i in b["items"]})
+            for b in batches
+        ],
+        waybill_orders=owners,
+        pools={p["carrier"]: dict(p["counts"]) for p in pools},
+        alerts=alerts,
+        balance_cents=balance["balance_cents"],
+        ledger_total_cents=balance["ledger_total_cents"],
+        phases=phases.took,
+        total_s=time.monotonic() - started,
+        label_path=label,
+        batch_labels_path=batch_pdf,
+        label_pages=pages,
+        tracking_parcels=len(shipped),
+        tracking_settled=settled,
+        tracking_kinds=Counter(str(p.get("kind")) for p in parcels),
+        pushes=pushes,
+    )
+
+
+def run_demo(urls: DemoUrls, options: DemoOptions | None = None, **overrides: Any) -> DemoSummary:
+    """``arun_demo`` for synchronous callers; keyword overrides change single options (e.g. ``trades=200``)."""
+    return asyncio.run(arun_demo(urls, replace(options or DemoOptions.from_env(), **overrides)))
+
+
+# --- the command ----------------------------------------------------------------------------------------
+
+
+def answering(urls: DemoUrls) -> list[bool]:
+    out = []
+    for url in urls.all():
+        try:
+            out.append(httpx.get(f"{url}/healthz", timeout=2).status_code == 200)
+        except httpx.HTTPError:
+            out.append(False)
+    return out
+
+
+@contextmanager
+def system(urls: DemoUrls, log: Path) -> Iterator[None]:
+    """The running system, or `make run`'s own stack (devstack.run: infrastructure, migrations, supervisor)
+    started for the demo and stopped after it, when nothing answers on the ports."""
+    up = answering(urls)
+    if all(up):
+        yield
+        return
+    if any(up):
+        down = [u for u, ok in zip(urls.all(), up, strict=True) if not ok]
+        raise DemoError(f"part of the system is not answering: {', '.join(down)}; restart `make run`")
+    log.parent.mkdir(parents=True, exist_ok=True)
+    console.print(f"nothing answers on the ports: starting the system (its output goes to {log})")
+    with log.open("ab") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "devstack.run"], stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    try:
+        deadline = time.monotonic() + 300
+        while not all(answering(urls)):
+            if proc.poll() is not None:
+                raise DemoError(f"the system exited with {proc.returncode} while starting; see {log}")
             if time.monotonic() > deadline:
-                raise DemoError(f"{url} is not answering: start the system with `make run` first")
+                raise DemoError(f"the system did not become healthy in 300 s; see {log}")
             time.sleep(1)
+        yield
+    finally:
+        # SIGINT, as Ctrl-C on `make run`: the supervisor stops its children and the infrastructure.
+        os.killpg(proc.pid, signal.SIGINT)
+        try:
+            proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(10)
+
+
+def report(summary: DemoSummary) -> int:
+    """Prints the summary and the invariants; the exit status."""
+    render(summary, console)
+    broken = summary.invariant_breaks()
+    for b in broken:
+        console.print(f"[red]invariant broken:[/] {b}")
+    if broken:
+        return 1
+    console.print(
+        "[green]invariants hold[/]: no order shipped twice, no number used twice, ledger = balance, "
+        "every marketplace order accounted for, every batch finished"
+    )
+    return 0
 
 
 def main() -> int:
-    ports = Ports()
-    allocation = f"http://127.0.0.1:{ports.allocation}"
-    admin = {"Authorization": f"Bearer {os.environ.get('WAYBILL_ADMIN_KEY', 'dev-admin-key')}"}
-    started = time.monotonic()
+    options = DemoOptions.from_env()
+    urls = DemoUrls.from_ports(Ports())
     try:
-        wait_healthy([allocation])
-        with httpx.Client(base_url=allocation, timeout=30) as api:
-            shop = _check(api.post("/v1/shops", json={"name": "演示店铺 demo shop"}, headers=admin), 201)
-            console.print(f"shop [bold]{shop['id']}[/] created; its API key is shown once")
-            me = {"Authorization": f"Bearer {shop['api_key']}"}
-            _check(api.post(f"/v1/shops/{shop['id']}/topups", json={"amount_cents": 10_000_000}, headers=admin), 201)
-            purchases = []
-            for carrier, package in CARRIERS:
-                body = {"carrier": carrier, "package_id": package}
-                headers = {**me, "Idempotency-Key": f"demo-{uuid.uuid4().hex}"}
-                purchases.append(_check(api.post("/v1/purchases", json=body, headers=headers), 202))
-            with Progress(console=console) as progress:
-                task = progress.add_task("couriers issuing numbers", total=len(purchases))
-                pending = {p["id"] for p in purchases}
-                deadline = time.monotonic() + 120
-                while pending and time.monotonic() < deadline:
-                    for pid in list(pending):
-                        p = _check(api.get(f"/v1/purchases/{pid}", headers=me))
-                        if p["status"] != "pending":
-                            pending.discard(pid)
-                            progress.advance(task)
-                            if p["status"] != "completed":
-                                raise DemoError(f"purchase {pid} {p['status']}: {p['error']}")
-                    time.sleep(0.5)
-                if pending:
-                    raise DemoError(f"purchases still pending after 120 s: {sorted(pending)}")
-            orders = [f"demo-{uuid.uuid4().hex[:12]}" for _ in range(300)]
-            numbers: list[str] = []
-            for i, (carrier, _) in enumerate(CARRIERS):
-                chunk = orders[i * 100 : (i + 1) * 100]
-                got = _check(
-                    api.post("/v1/allocations/batch", json={"carrier": carrier, "order_ids": chunk}, headers=me)
-                )
-                numbers += [a["number"] for a in got["allocations"]]
-            again = _check(api.post("/v1/allocations", json={"carrier": "ZTO", "order_id": orders[0]}, headers=me))
-            pools = _check(api.get("/v1/pools", headers=me))
-            balance = _check(api.get("/v1/balance", headers=me))
+        with system(urls, options.out_dir / "run.log"):
+            summary = asyncio.run(arun_demo(urls, options))
     except (DemoError, httpx.HTTPError) as exc:
         console.print(f"[red]demo failed:[/] {exc}")
         return 1
-
-    table = Table(title="numbers by state per carrier")
-    for col in (
-        "carrier",
-        "available",
-        "allocated",
-        "printed",
-        "shipped",
-        "voided",
-        "expired",
-        "quarantined",
-        "expiring soon",
-    ):
-        table.add_column(col, justify="right")
-    for p in pools:
-        c = p["counts"]
-        table.add_row(
-            p["carrier"],
-            *(str(c[k]) for k in ("available", "allocated", "printed", "shipped", "voided", "expired", "quarantined")),
-            str(p["expiring_soon"]),
-        )
-    console.print(table)
-    console.print(f"balance ¥{balance['balance_cents'] / 100:,.2f}; took {time.monotonic() - started:.1f} s")
-
-    broken = []
-    if len(set(numbers)) != len(numbers):
-        broken.append("a number was allocated to two orders")
-    if again["number"] != numbers[0]:
-        broken.append("asking again for an order returned a different number")
-    if balance["ledger_total_cents"] != balance["balance_cents"]:
-        broken.append("the ledger does not sum to the balance")
-    if broken:
-        for b in broken:
-            console.print(f"[red]invariant broken:[/] {b}")
-        return 1
-    console.print("[green]invariants hold[/]: one number per order, idempotent allocation, ledger = balance")
-    return 0
+    return report(summary)
 
 
 if __name__ == "__main__":
