@@ -80,3 +80,10 @@ migrate: install ## Apply every service's migrations to DATABASE_URL
 .PHONY: clean
 clean: ## Remove the virtualenvs and embedded data
 	rm -rf $(VENV) $(TOOLS) .data
+
+.PHONY: validate-deploy
+validate-deploy: install ## Validate deploy/ offline: Kubernetes schemas, Compose spec, Grafana metric names
+	$(VENV)/bin/kubernetes-validate --strict --quiet --kubernetes-version 1.30.0 deploy/kubernetes/*.yaml
+	$(VENV)/bin/kubernetes-validate --strict --quiet deploy/kubernetes/*.yaml
+	$(VENV)/bin/check-jsonschema --builtin-schema vendor.compose-spec deploy/docker-compose.yml
+	$(VENV)/bin/pytest -q -p no:xdist tests/unit/deploy
