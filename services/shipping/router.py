@@ -111,6 +111,7 @@ async def get_settings(shop_id: ShopIdDep, uow: UowDep) -> SettingsOut:
     status_code=status.HTTP_201_CREATED,
     summary="Create an order (shop systems)",
     description="Idempotent on (shop, external_id): the same external id again answers 200 with the existing order.",
+    responses={200: {"model": OrderOut, "description": "An order with this external id exists: it is returned"}},
 )
 async def create_order(body: OrderCreate, shop_id: ShopIdDep, uow: UowDep, response: Response) -> OrderOut:
     order, created = await service.create_order(uow, shop_id, body)
