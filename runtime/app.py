@@ -150,7 +150,9 @@ def create_service_app(
         version=version,
         lifespan=lifespan,
         openapi_tags=openapi_tags,
-        responses={401: ERROR_RESPONSES[401], 422: ERROR_RESPONSES[422], 429: ERROR_RESPONSES[429]},
+        # Every operation can meet these: a missing key (401), invalid input (422, bodies that are not
+        # JSON included), a key over its rate limit (429).
+        responses={code: ERROR_RESPONSES[code] for code in (401, 422, 429)},
     )
     app.add_middleware(RequestContextMiddleware, service=service, max_body_bytes=settings.max_body_bytes)
     install_error_handlers(app)

@@ -121,6 +121,11 @@ async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
 
 async def _http_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 400 and isinstance(exc.__cause__, UnicodeDecodeError):
+        # FastAPI answers 400 for a JSON body that is not UTF-8 (and 422 for one that is not JSON):
+        # both are an unreadable body, documented once as 422.
+        field = {"field": "", "in": "body", "message": "the body is not UTF-8 encoded JSON"}
+        return error_response(422, ErrorCode.VALIDATION_ERROR, "invalid request: body", {"fields": [field]})
     code = _STATUS_CODES.get(exc.status_code, "http_error")
     message = exc.detail if isinstance(exc.detail, str) else "request failed"
     return error_response(exc.status_code, code, message, headers=getattr(exc, "headers", None))
@@ -135,11 +140,33 @@ async def _database_down(_: Request, exc: Exception) -> JSONResponse:
     )
 
 
+async def _database_error(_: Request, exc: Exception) -> JSONResponse:
+    refused = _data_error(exc)
+    if refused is None:
+        raise exc  # on to the catch-all handler (503 when the connection broke, else 500)
+    # PostgreSQL refused a value the request carried (a NUL character, a number out of range): the
+    # request is at fault, not the server, and the transaction has been rolled back.
+    log.info("value_refused_by_database", error=type(refused).__name__, sqlstate=refused.sqlstate)
+    return error_response(422, ErrorCode.VALIDATION_ERROR, f"a value in the request cannot be stored: {refused}")
+
+
 async def _unhandled(_: Request, exc: Exception) -> JSONResponse:
     if is_connection_error(exc):
         return await _database_down(_, exc)
     log.exception("unhandled_error", error=type(exc).__name__)
     return error_response(500, ErrorCode.INTERNAL_ERROR, "internal error; the request id identifies it in logs")
+
+
+def _data_error(exc: BaseException) -> asyncpg.exceptions.DataError | None:
+    """The PostgreSQL data exception (SQLSTATE class 22) behind ``exc``, if that is what it is."""
+    seen: set[int] = set()
+    cur: BaseException | None = exc
+    while cur is not None and id(cur) not in seen:
+        seen.add(id(cur))
+        if isinstance(cur, asyncpg.exceptions.DataError):
+            return cur
+        cur = cur.__cause__ or cur.__context__
+    return None
 
 
 def is_connection_error(exc: BaseException) -> bool:
@@ -167,4 +194,6 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(AppError, _app_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(sqlalchemy.exc.DBAPIError, _database_error)
+    app.add_exception_handler(asyncpg.exceptions.DataError, _database_error)
     app.add_exception_handler(Exception, _unhandled)

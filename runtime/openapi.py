@@ -16,7 +16,9 @@ def _err(description: str, code: str, message: str) -> dict[str, Any]:
 
 
 ERROR_RESPONSES: dict[int, dict[str, Any]] = {
-    400: _err("Bad request", "validation_error", "invalid request"),
+    400: _err(
+        "Bad request (a body that is not valid JSON, a malformed message)", "validation_error", "invalid request"
+    ),
     401: _err("Missing or invalid API key", "unauthorized", "invalid or revoked API key"),
     402: _err("Insufficient balance", "insufficient_balance", "balance 1000 is less than the price 5000"),
     403: _err("The key may not use this endpoint", "forbidden", "this endpoint needs the admin key"),
