@@ -12,6 +12,7 @@ import schemathesis
 from fastapi import FastAPI
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
+from schemathesis.schemas import BaseSchema
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
     ignored_auth,
@@ -52,7 +53,7 @@ def _app(service: str) -> FastAPI:
     return tracking_app()
 
 
-def _load(service: str) -> tuple[Any, dict[tuple[str, str], Access]]:
+def _load(service: str) -> tuple[BaseSchema, dict[tuple[str, str], Access]]:
     app = _app(service)
     access = {(op.method, op.path): op.access for op in operations(app)}
     return schemathesis.openapi.from_dict(app.openapi()), access
