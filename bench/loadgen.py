@@ -2,18 +2,22 @@
 
 No Debian tool (wrk) can be assumed on a fresh machine and Python HTTP clients (httpx, aiohttp)
 spend more CPU per request than the servers under test, so on two cores they would measure
-themselves. This one writes prebuilt request bytes on raw asyncio streams and reads just enough of
-each response to find its end.
+themselves. This one runs on uvloop with one ``asyncio.Protocol`` per connection (no stream
+reader, no task per request): it writes prebuilt request bytes, finds each response's end in the
+bytes received and writes the next request from the same callback. Many connections, one request
+in flight on each (no pipelining), so a response's latency is the server's.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import cast
 
 import orjson
+import uvloop
 
 
 @dataclass
@@ -37,6 +41,8 @@ class LoadResult:
 
 
 BodyFactory = Callable[[int], dict[str, object]]
+RequestFactory = Callable[[int], bytes | None]  # the n-th request (1-based), None when there are no more
+Check = Callable[[int, bytes], bool]
 
 
 def build_request(host: str, port: int, path: str, headers: dict[str, str], body: dict[str, object]) -> bytes:
@@ -47,7 +53,17 @@ def build_request(host: str, port: int, path: str, headers: dict[str, str], body
     return ("\r\n".join(head) + "\r\n\r\n").encode() + payload
 
 
+def build_form_request(host: str, port: int, path: str, form: bytes) -> bytes:
+    """A POST of an already urlencoded form."""
+    head = (
+        f"POST {path} HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+        f"Content-Length: {len(form)}\r\n\r\n"
+    )
+    return head.encode() + form
+
+
 async def _read_response(reader: asyncio.StreamReader) -> tuple[int, bytes]:
+    """One response from a stream (for callers that drive their own connections, e.g. the soak test)."""
     head = await reader.readuntil(b"\r\n\r\n")
     status = int(head[9:12])
     length = 0
@@ -59,6 +75,131 @@ async def _read_response(reader: asyncio.StreamReader) -> tuple[int, bytes]:
     return status, body
 
 
+def _content_length(head: bytes) -> int:
+    at = head.lower().find(b"\r\ncontent-length:")
+    if at < 0:
+        return 0
+    end = head.find(b"\r\n", at + 17)
+    return int(head[at + 17 : end if end >= 0 else len(head)].strip())
+
+
+class _Run:
+    """State shared by every connection of one load run."""
+
+    def __init__(self, next_request: RequestFactory, deadline: float, start: float, check: Check | None) -> None:
+        self.next_request = next_request
+        self.deadline = deadline
+        self.start = start
+        self.check = check
+        self.issued = 0
+        self.result = LoadResult()
+        self.buckets: dict[int, int] = {}
+
+    def take(self) -> bytes | None:
+        if time.perf_counter() >= self.deadline:
+            return None
+        self.issued += 1
+        return self.next_request(self.issued)
+
+    def record(self, status: int, body: bytes, latency: float, now: float) -> None:
+        r = self.result
+        r.requests += 1
+        r.latencies.append(latency)
+        r.statuses[status] = r.statuses.get(status, 0) + 1
+        second = int(now - self.start)
+        self.buckets[second] = self.buckets.get(second, 0) + 1
+        if self.check is not None and not self.check(status, body):
+            r.errors += 1
+
+
+class _Connection(asyncio.Protocol):
+    def __init__(self, run: _Run, done: asyncio.Future[None]) -> None:
+        self.run = run
+        self.done = done
+        self.buffer = bytearray()
+        self.transport: asyncio.Transport | None = None
+        self.sent_at = 0.0
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.Transport, transport)  # uvloop's transports do not subclass asyncio's
+        self._send_next()
+
+    def _send_next(self) -> None:
+        assert self.transport is not None
+        req = self.run.take()
+        if req is None:
+            self.transport.close()
+            return
+        self.sent_at = time.perf_counter()
+        self.transport.write(req)
+
+    def data_received(self, data: bytes) -> None:
+        buf = self.buffer
+        buf += data
+        head_end = buf.find(b"\r\n\r\n")
+        if head_end < 0:
+            return
+        head = bytes(buf[:head_end])
+        end = head_end + 4 + _content_length(head)
+        if len(buf) < end:
+            return
+        now = time.perf_counter()
+        self.run.record(int(head[9:12]), bytes(buf[head_end + 4 : end]), now - self.sent_at, now)
+        del buf[:end]
+        self._send_next()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self.done.done():
+            if exc is not None and self.run.result.requests == 0:
+                self.done.set_exception(exc)
+            else:
+                self.done.set_result(None)
+
+
+def _protocol(run: _Run, done: asyncio.Future[None]) -> Callable[[], _Connection]:
+    return lambda: _Connection(run, done)
+
+
+async def _drive(
+    host: str, port: int, next_request: RequestFactory, connections: int, seconds: float, check: Check | None
+) -> LoadResult:
+    loop = asyncio.get_running_loop()
+    start = time.perf_counter()
+    run = _Run(next_request, start + seconds, start, check)
+    finished: list[asyncio.Future[None]] = []
+    for _ in range(connections):
+        done: asyncio.Future[None] = loop.create_future()
+        await loop.create_connection(_protocol(run, done), host, port)
+        finished.append(done)
+    await asyncio.gather(*finished)
+    result = run.result
+    result.seconds = time.perf_counter() - start
+    result.per_second_buckets = [run.buckets.get(i, 0) for i in range(int(seconds))]
+    return result
+
+
+def run_requests(
+    host: str,
+    port: int,
+    requests: Sequence[bytes],
+    *,
+    connections: int,
+    seconds: float,
+    total: int | None = None,
+    check: Check | None = None,
+) -> LoadResult:
+    """Cycle through prebuilt ``requests`` on ``connections`` keep-alive connections for ``seconds`` (or until
+    ``total`` requests were sent), on a uvloop event loop of its own."""
+    count = len(requests)
+
+    def nth(n: int) -> bytes | None:
+        if total is not None and n > total:
+            return None
+        return requests[(n - 1) % count]
+
+    return uvloop.run(_drive(host, port, nth, connections, seconds, check))
+
+
 async def run_load(
     host: str,
     port: int,
@@ -68,35 +209,9 @@ async def run_load(
     *,
     connections: int,
     seconds: float,
-    check: Callable[[int, bytes], bool] | None = None,
+    check: Check | None = None,
 ) -> LoadResult:
-    result = LoadResult()
-    counter = 0
-    start = time.perf_counter()
-    deadline = start + seconds
-    buckets: dict[int, int] = {}
-
-    async def worker() -> None:
-        nonlocal counter
-        reader, writer = await asyncio.open_connection(host, port)
-        try:
-            while time.perf_counter() < deadline:
-                counter += 1
-                req = build_request(host, port, path, headers, body(counter))
-                t0 = time.perf_counter()
-                writer.write(req)
-                status, payload = await _read_response(reader)
-                t1 = time.perf_counter()
-                result.latencies.append(t1 - t0)
-                result.requests += 1
-                result.statuses[status] = result.statuses.get(status, 0) + 1
-                buckets[int(t1 - start)] = buckets.get(int(t1 - start), 0) + 1
-                if check is not None and not check(status, payload):
-                    result.errors += 1
-        finally:
-            writer.close()
-
-    await asyncio.gather(*(worker() for _ in range(connections)))
-    result.seconds = time.perf_counter() - start
-    result.per_second_buckets = [buckets.get(i, 0) for i in range(int(seconds))]
-    return result
+    """JSON POSTs whose body depends on the request's number (e.g. a fresh order id each), on the caller's loop."""
+    return await _drive(
+        host, port, lambda n: build_request(host, port, path, headers, body(n)), connections, seconds, check
+    )

@@ -24,7 +24,7 @@ import asyncpg
 from fastapi import FastAPI, Request, Response
 
 from bench.common import BenchDb, heading, row, seconds
-from bench.loadgen import LoadResult, _read_response
+from bench.loadgen import LoadResult, build_form_request, run_requests
 from bench.procs import process, uvicorn
 from runtime.settings import to_asyncpg_dsn
 from tests.support import ADMIN_KEY, INTERNAL_KEY
@@ -73,7 +73,7 @@ def _number(i: int) -> str:
     return f"7{i:011d}"
 
 
-def _param(number: str, start: datetime, upto: int, rng: random.Random) -> str:
+def _param(number: str, start: datetime, upto: int, codes: list[int]) -> str:
     names = [("103", "揽收"), ("1002", "在途"), ("1002", "在途"), ("1001", "在途"), ("5", "派件"), ("301", "签收")]
     data = []
     for k in range(upto):
@@ -83,7 +83,7 @@ def _param(number: str, start: datetime, upto: int, rng: random.Random) -> str:
             {
                 "time": at,
                 "ftime": at,
-                "context": f"【杭州市】 快件第 {k} 站 {rng.randrange(10**6):06d}",
+                "context": f"【杭州市】 快件第 {k} 站 {codes[k]:06d}",
                 "status": name,
                 "areaCode": "330100000000",
                 "areaName": "浙江,杭州市",
@@ -111,8 +111,10 @@ def _bodies(salts: list[str]) -> list[bytes]:
     start = datetime(2026, 11, 20, tzinfo=UTC)
     histories: list[list[str]] = []
     for i, _salt in enumerate(salts):
-        ctx_rng = random.Random(i)
-        histories.append([_param(_number(i), start, upto, ctx_rng) for upto in range(1, STEPS + 1)])
+        # One journey per parcel: each push repeats the earlier events word for word, as the provider does.
+        rng = random.Random(i)
+        codes = [rng.randrange(10**6) for _ in range(STEPS)]
+        histories.append([_param(_number(i), start, upto, codes) for upto in range(1, STEPS + 1)])
     bodies = []
     for upto in range(STEPS):
         for i, salt in enumerate(salts):
@@ -122,43 +124,20 @@ def _bodies(salts: list[str]) -> list[bytes]:
     return bodies
 
 
-def _request(port: int, path: str, body: bytes) -> bytes:
-    head = (
-        f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/x-www-form-urlencoded\r\n"
-        f"Content-Length: {len(body)}\r\n\r\n"
+def _requests(port: int, path: str, bodies: list[bytes]) -> list[bytes]:
+    return [build_form_request("127.0.0.1", port, path, b) for b in bodies]
+
+
+def _load(port: int, path: str, bodies: list[bytes], duration: float) -> LoadResult:
+    """The same prebuilt pushes, in the same order, at the same concurrency for the reference and for us."""
+    return run_requests(
+        "127.0.0.1",
+        port,
+        _requests(port, path, bodies),
+        connections=CONNECTIONS,
+        seconds=duration,
+        check=lambda status, payload: status == 200 and payload == ACK,
     )
-    return head.encode() + body
-
-
-async def _load(port: int, path: str, bodies: list[bytes], duration: float, total: int | None = None) -> LoadResult:
-    """Keep-alive load at CONNECTIONS; stops after ``duration`` s or ``total`` requests."""
-    result = LoadResult()
-    requests = [_request(port, path, b) for b in bodies]
-    counter = 0
-    start = time.perf_counter()
-    deadline = start + duration
-
-    async def worker() -> None:
-        nonlocal counter
-        reader, writer = await asyncio.open_connection("127.0.0.1", port)
-        try:
-            while time.perf_counter() < deadline and (total is None or counter < total):
-                req = requests[counter % len(requests)]
-                counter += 1
-                t0 = time.perf_counter()
-                writer.write(req)
-                status, payload = await _read_response(reader)
-                result.latencies.append(time.perf_counter() - t0)
-                result.requests += 1
-                result.statuses[status] = result.statuses.get(status, 0) + 1
-                if status != 200 or payload != ACK:
-                    result.errors += 1
-        finally:
-            writer.close()
-
-    await asyncio.gather(*(worker() for _ in range(CONNECTIONS)))
-    result.seconds = time.perf_counter() - start
-    return result
 
 
 # -- the run ------------------------------------------------------------------------------------------------
@@ -257,7 +236,7 @@ def run(db: BenchDb) -> dict[str, float]:
     row(f"{PARCELS:,} subscribed parcels, {len(bodies):,} distinct signed pushes", f"{CONNECTIONS} connections")
 
     with uvicorn("bench.tracking:reference_app", REF_PORT, env):
-        ref = asyncio.run(_load(REF_PORT, "/push", bodies, duration))
+        ref = _load(REF_PORT, "/push", bodies, duration)
     asyncio.run(_flushdb())
     _report("reference: bare FastAPI, parse form + one Redis LPUSH", ref)
 
@@ -268,7 +247,7 @@ def run(db: BenchDb) -> dict[str, float]:
             stack.enter_context(process(worker, env))
         time.sleep(1.0)  # workers up
         t0 = time.perf_counter()
-        ours = asyncio.run(_load(OUR_PORT, "/webhooks/tracking/kuaidi100", bodies, duration))
+        ours = _load(OUR_PORT, "/webhooks/tracking/kuaidi100", bodies, duration)
         drain = asyncio.run(_wait_processed(dsn, 120))
         total_s = time.perf_counter() - t0
         pushes, waiting, events = asyncio.run(_counts(dsn))
