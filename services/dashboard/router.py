@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Request, Response
 from fastapi.responses import RedirectResponse
@@ -158,7 +159,7 @@ async def open_shop(request: Request, shop_id: str = "") -> Response:
     if current_session(request) is None:
         return to_login()
     shop_id = shop_id.strip()
-    return RedirectResponse(f"/shops/{shop_id}" if shop_id else "/", status_code=303)
+    return RedirectResponse(f"/shops/{quote(shop_id, safe='')}" if shop_id else "/", status_code=303)
 
 
 @pages.get("/shops/{shop_id}")

@@ -10,6 +10,7 @@ import asyncio
 from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from typing import Any, Generic, Literal, TypeVar
+from urllib.parse import quote
 
 import httpx
 
@@ -91,6 +92,11 @@ def _error_of(service: str, resp: httpx.Response) -> ServiceError:
         return ServiceError(service, resp.status_code, "http_error", f"{service} answered HTTP {resp.status_code}")
 
 
+def seg(value: str) -> str:
+    """One path segment: an id typed into a form (or read from an answer) cannot reach another route."""
+    return quote(value, safe="")
+
+
 # --- signing in -----------------------------------------------------------------------------------------
 
 
@@ -107,7 +113,7 @@ async def identify(api: Services, key: str) -> Identity:
     headers = {"Authorization": f"Bearer {key}"}
     if key.startswith("wbk_"):
         balance = await api.get("allocation", "/v1/balance", headers, params={"limit": 1})
-        shop = await api.get("allocation", f"/v1/shops/{balance['shop_id']}", headers)
+        shop = await api.get("allocation", f"/v1/shops/{seg(balance['shop_id'])}", headers)
         return Identity("shop", shop["id"], shop["name"])
     await api.get("tracking", "/internal/v1/clock", headers)
     return Identity("operator", None, None)
@@ -178,7 +184,7 @@ class ShopView:
 async def shop_view(api: Services, session: Session, shop_id: str, settings: DashboardSettings) -> ShopView:
     headers = session.headers(shop_id)
     shop, balance, stock, alerts, raw = await asyncio.gather(
-        panel(api.get("allocation", f"/v1/shops/{shop_id}", headers)),
+        panel(api.get("allocation", f"/v1/shops/{seg(shop_id)}", headers)),
         panel(api.get("allocation", "/v1/balance", headers, params={"limit": 1})),
         panel(stock_of(api, headers, settings.expiring_within_days)),
         panel(api.get("tracking", "/v1/alerts", headers, params={"state": "open", "limit": 100})),
@@ -220,7 +226,7 @@ async def batches_of(api: Services, headers: dict[str, str], shipments: list[dic
         if batch_id and batch_id not in ids:
             ids.append(batch_id)
     bodies = await asyncio.gather(
-        *(api.get("shipping", f"/v1/shipment-batches/{b}", headers, params={"limit": 0}) for b in ids[:most])
+        *(api.get("shipping", f"/v1/shipment-batches/{seg(b)}", headers, params={"limit": 0}) for b in ids[:most])
     )
     batches = [
         Batch(
@@ -258,7 +264,7 @@ async def shipments_with_tracking(api: Services, headers: dict[str, str], rows: 
         if s.status in ("failed", "cancelled"):
             return
         try:
-            t = await api.get("tracking", f"/v1/trackings/{s.number}", headers, params={"carrier": s.carrier})
+            t = await api.get("tracking", f"/v1/trackings/{seg(s.number)}", headers, params={"carrier": s.carrier})
         except ServiceError as exc:
             if exc.status == 404:
                 s.tracking_note = "not tracked yet"

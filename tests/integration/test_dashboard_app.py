@@ -181,11 +181,13 @@ async def test_operator_overview_and_drill_down(dash: httpx.AsyncClient) -> None
         assert signed.status_code == 303
         overview = await dash.get("/")
         opened = await dash.get("/shop", params={"shop_id": SHOP})
+        odd = await dash.get("/shop", params={"shop_id": "../logout"})
         page = await dash.get(opened.headers["location"])
     assert re.search(
         rf'data-shop="{SHOP}">.*?杭州小铺.*?class="flag low">YTO<.*?<td class="num">1</td>', overview.text, re.S
     )
     assert opened.headers["location"] == f"/shops/{SHOP}"
+    assert odd.headers["location"] == "/shops/..%2Flogout"
     assert page.status_code == 200
     assert "every shop" in page.text
     assert 'data-col="available">995<' in page.text

@@ -199,3 +199,22 @@ async def test_overview_without_a_shop_list_says_so(api: Services) -> None:
         view = await service.overview(api, OPERATOR, settings())
     assert view.shops.error is not None
     assert view.shops.error.status == 405
+
+
+async def test_an_id_typed_into_a_form_stays_one_path_segment(api: Services) -> None:
+    seen: list[bytes] = []
+
+    def record(request: httpx.Request) -> httpx.Response:
+        seen.append(request.url.raw_path)
+        return error(404, "not_found", "not found")
+
+    with respx.mock() as router:
+        router.route(host="alloc.test").mock(side_effect=record)
+        router.route(host="ship.test").mock(side_effect=record)
+        router.route(host="track.test").mock(side_effect=record)
+        view = await service.shop_view(api, OPERATOR, "../balance", settings())
+    assert view.shop.error is not None
+    allocation_paths = sorted(
+        p.split(b"?")[0] for p in seen if p.startswith((b"/v1/shops", b"/v1/balance", b"/v1/pools"))
+    )
+    assert allocation_paths == [b"/v1/balance", b"/v1/pools", b"/v1/shops/..%2Fbalance"]
