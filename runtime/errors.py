@@ -184,6 +184,10 @@ def is_connection_error(exc: BaseException) -> bool:
             | asyncpg.exceptions.InterfaceError,
         ):
             return True
+        # The server cut a pooled connection mid-use (a restart): asyncpg's protocol refuses the next
+        # statement with its base client error ("cannot switch to state ..."); the statement never ran.
+        if type(cur) is asyncpg.exceptions.InternalClientError:
+            return True
         if isinstance(cur, sqlalchemy.exc.DBAPIError) and cur.connection_invalidated:
             return True
         cur = cur.__cause__ or cur.__context__
