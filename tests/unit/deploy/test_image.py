@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
-import re
 import tomllib
 from types import ModuleType
 from typing import Any
 
+import dockerfile  # type: ignore[import-not-found]
 import pytest
 from fastapi import FastAPI
 
@@ -73,9 +73,13 @@ def test_other_arguments_run_as_given() -> None:
     assert role_command("waybill") == ["waybill"]
 
 
+def _instructions() -> list[Any]:
+    # The official parser (moby/buildkit's, through the dockerfile package): a syntax error fails here.
+    return list(dockerfile.parse_file(str(DEPLOY / "Dockerfile")))
+
+
 def test_dockerfile_copies_every_shipped_package_and_the_build_context_keeps_them() -> None:
-    dockerfile = (DEPLOY / "Dockerfile").read_text()
-    copied = {src for line in re.findall(r"^COPY (?!--from)(.+)$", dockerfile, re.M) for src in line.split()[:-1]}
+    copied = {src for i in _instructions() if i.cmd == "COPY" and not i.flags for src in i.value[:-1]}
     packages = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["hatch"]["build"]["targets"]["wheel"][
         "packages"
     ]
@@ -90,9 +94,27 @@ def test_dockerfile_copies_every_shipped_package_and_the_build_context_keeps_the
         if line.startswith("!")
     }
     assert copied <= allowed
-    assert "uv sync --locked" in dockerfile
-    assert re.search(r"^USER 10001", dockerfile, re.M)
-    assert "HEALTHCHECK" in dockerfile
+    runs = " ".join(i.value[0] for i in _instructions() if i.cmd == "RUN")
+    assert "uv sync --locked --no-dev" in runs
+
+
+def test_final_stage_runs_the_roles_as_a_non_root_user_with_a_healthcheck_and_exposes_their_ports() -> None:
+    instructions = _instructions()
+    final = instructions[max(n for n, i in enumerate(instructions) if i.cmd == "FROM") :]
+    by_cmd = {i.cmd: i for i in final}
+    installed = {i.value[-1]: i.value[0] for i in final if i.cmd == "COPY" and not i.flags}
+    assert installed[f"/usr/local/bin/{by_cmd['ENTRYPOINT'].value[0]}"] == "deploy/entrypoint.sh"
+    assert by_cmd["HEALTHCHECK"].value[0] == "CMD"
+    assert installed[f"/usr/local/bin/{by_cmd['HEALTHCHECK'].value[1]}"] == "deploy/healthcheck.py"
+    assert by_cmd["USER"].value[0].split(":")[0] not in ("0", "root")
+    assert by_cmd["CMD"].value[0] in ROLES
+    env = dict(zip(by_cmd["ENV"].value[::2], by_cmd["ENV"].value[1::2], strict=True))
+    listening = set()
+    for role in ROLES:
+        argv = role_command(role, {k: v for k, v in env.items() if k.endswith("_PORT")})
+        if "--port" in argv:
+            listening.add(argv[argv.index("--port") + 1])
+    assert set(by_cmd["EXPOSE"].value) == listening
 
 
 def test_healthcheck_checks_what_the_main_process_is() -> None:
