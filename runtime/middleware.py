@@ -7,6 +7,7 @@ import time
 from typing import Any
 
 import orjson
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from runtime.context import REQUEST_ID_HEADER, new_request_id, request_id_var
@@ -79,8 +80,13 @@ class RequestContextMiddleware:
             request_id_var.reset(token)
 
 
-class _BodyTooLarge(Exception):
-    pass
+class _BodyTooLarge(StarletteHTTPException):
+    """Raised while the app reads a streamed body. An HTTPException because FastAPI turns any other
+    exception met while parsing a body into 400 "error parsing the body"; this one it re-raises,
+    and the app's handler answers 413 in the error shape."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, f"body larger than {limit} bytes")
 
 
 def _limited(receive: Receive, limit: int) -> Receive:
@@ -92,7 +98,7 @@ def _limited(receive: Receive, limit: int) -> Receive:
         if message["type"] == "http.request":
             seen += len(message.get("body", b""))
             if seen > limit:
-                raise _BodyTooLarge
+                raise _BodyTooLarge(limit)
         return message
 
     return wrapped
