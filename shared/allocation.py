@@ -102,6 +102,57 @@ class MarkRequest(BaseModel):
     reason: str | None = Field(None, max_length=500, description="Why (kept for quarantine and expiry).")
 
 
+MAX_BATCH_MARK = 1000
+
+
+class MarkItem(BaseModel):
+    number: str = Field(min_length=1, max_length=40, description="The waybill number (case and spaces ignored).")
+    order_id: OrderId | None = Field(None, description="When given, the number must belong to this order.")
+
+    @field_validator("number")
+    @classmethod
+    def _normalise(cls, value: str) -> str:
+        return value.strip().upper()
+
+
+class BatchMarkRequest(BaseModel):
+    """Many numbers moved to one state in one call: what a batch does for its chunk instead of a call per number."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"status": "shipped", "items": [{"number": "783456789012", "order_id": "3927481123456789"}]}]
+        }
+    )
+
+    status: MarkState
+    items: list[MarkItem] = Field(min_length=1, max_length=MAX_BATCH_MARK)
+    reason: str | None = Field(None, max_length=500, description="Why (kept for quarantine and expiry).")
+
+    @field_validator("items")
+    @classmethod
+    def _unique(cls, value: list[MarkItem]) -> list[MarkItem]:
+        if len({i.number for i in value}) != len(value):
+            raise ValueError("numbers must not repeat")
+        return value
+
+
+class MarkOutcome(BaseModel):
+    """One number's answer: ``status`` when marked (or already there), else the code and message the single
+    mark endpoint would have answered (not_found, invalid_transition, conflict)."""
+
+    number: str
+    status: WaybillState | None = None
+    error_code: str | None = None
+    error: str | None = None
+
+
+class BatchMarkResult(BaseModel):
+    status: MarkState
+    marked: int = Field(description="Numbers now in the asked state (those already there included).")
+    refused: int
+    results: list[MarkOutcome] = Field(description="One per asked number, in the order asked.")
+
+
 class ReleaseRequest(BaseModel):
     order_id: OrderId | None = Field(None, description="When given, the number must belong to this order.")
 

@@ -348,6 +348,26 @@ class WaybillRepository:
         row = (await self.session.execute(query)).first()
         return None if row is None else (row[0], row[1])
 
+    async def lock_many(self, numbers: Sequence[str]) -> dict[str, tuple[Waybill, str]]:
+        """Waybills by number with the shop owning each, locked in id order (two batches marking overlapping
+        numbers then wait for each other instead of deadlocking)."""
+        if not numbers:
+            return {}
+        rows = await self.session.execute(
+            select(Waybill, Pool.shop_id)
+            .join(Pool, Pool.id == Waybill.pool_id)
+            .where(Waybill.number.in_(list(numbers)))
+            .order_by(Waybill.id)
+            .with_for_update(of=Waybill)
+        )
+        return {w.number: (w, shop_id) for w, shop_id in rows.all()}
+
+    async def set_status_many(self, waybill_ids: Sequence[int], status: S) -> None:
+        if waybill_ids:
+            await self.session.execute(
+                update(Waybill).where(Waybill.id.in_(list(waybill_ids))).values(status=status, updated_at=func.now())
+            )
+
     async def set_status(self, waybill_id: int, status: S, *, clear_order: bool = False) -> None:
         values: dict[str, Any] = {"status": status, "updated_at": func.now()}
         if clear_order:

@@ -48,6 +48,8 @@ from shared.allocation import (
     Allocation,
     BatchAllocateRequest,
     BatchAllocation,
+    BatchMarkRequest,
+    BatchMarkResult,
     ManualWaybillRequest,
     MarkRequest,
     ReleaseRequest,
@@ -324,6 +326,21 @@ async def read_waybill(number: str, shop_id: ShopIdDep, uow: UowDep) -> WaybillI
 )
 async def release(number: str, shop_id: ShopIdDep, uow: UowDep, body: ReleaseRequest | None = None) -> ReleaseResult:
     return await service.release(uow, shop_id, number, body.order_id if body else None)
+
+
+@waybills.post(
+    "/batch-mark",
+    summary="Record many numbers' progress at once (services)",
+    description=(
+        "Up to 1,000 numbers moved to one state (printed, shipped, quarantined, expired) in one transaction. "
+        "Each number answers as `POST /v1/waybills/{number}/mark` would: its new status, or the error code "
+        "(`not_found`, `invalid_transition`, `conflict`) for that number alone; the others are marked all the "
+        "same. Repeating the call is harmless."
+    ),
+    responses=responses(403),
+)
+async def batch_mark(body: BatchMarkRequest, shop_id: InternalShopIdDep, uow: UowDep) -> BatchMarkResult:
+    return await service.mark_many(uow, shop_id, body)
 
 
 @waybills.post(

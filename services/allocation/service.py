@@ -54,7 +54,10 @@ from services.allocation.schemas import (
 from shared.allocation import (
     Allocation,
     BatchAllocation,
+    BatchMarkRequest,
+    BatchMarkResult,
     ManualWaybillRequest,
+    MarkOutcome,
     MarkRequest,
     MarkState,
     ReleaseResult,
@@ -517,6 +520,53 @@ async def mark(uow: UnitOfWork, shop_id: str, number: str, body: MarkRequest) ->
             )
         w.status = int(target)
     return _info(w)
+
+
+async def mark_many(uow: UnitOfWork, shop_id: str, body: BatchMarkRequest) -> BatchMarkResult:
+    """``mark`` for many numbers in one transaction: each number answers as the single mark would (a number
+    another shop owns is not found), so one refused number does not hold the others back. Idempotent."""
+    repo = WaybillRepository(uow.session)
+    found = await repo.lock_many([i.number for i in body.items])
+    target = _MARK_TARGET[body.status]
+    changing: list[int] = []
+    incidents: list[QuarantineIncident] = []
+    results: list[MarkOutcome] = []
+    for item in body.items:
+        row = found.get(item.number)
+        if row is None or row[1] != shop_id:
+            results.append(
+                MarkOutcome(
+                    number=item.number, error_code=ErrorCode.NOT_FOUND, error=f"waybill {item.number} not found"
+                )
+            )
+            continue
+        w = row[0]
+        current = S(w.status)
+        try:
+            if current not in _MARK_FROM[body.status]:
+                raise _invalid_transition(w.number, current, f"mark it {body.status.value}")
+            _check_order(w, item.order_id)
+        except AppError as exc:
+            results.append(MarkOutcome(number=w.number, error_code=exc.code, error=exc.message))
+            continue
+        if current != target:
+            changing.append(w.id)
+            if target == S.QUARANTINED:
+                incidents.append(
+                    QuarantineIncident(
+                        number=w.number,
+                        carrier=w.carrier,
+                        shop_id=shop_id,
+                        purchase_id=w.purchase_id,
+                        reason=body.reason or "reported unusable",
+                    )
+                )
+        results.append(MarkOutcome(number=w.number, status=_STATE[target]))
+    await repo.set_status_many(changing, target)
+    if incidents:
+        await repo.add_incidents(incidents)
+    refused = sum(1 for r in results if r.error_code)
+    return BatchMarkResult(status=body.status, marked=len(results) - refused, refused=refused, results=results)
 
 
 async def register_manual(uow: UnitOfWork, shop_id: str, body: ManualWaybillRequest) -> Allocation:
