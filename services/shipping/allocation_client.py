@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 
 from runtime.errors import AppError
-from shared.allocation import Allocation, BatchAllocation, WaybillInfo
+from shared.allocation import Allocation, BatchAllocation, BatchMarkResult, WaybillInfo
 from shared.errors import ErrorCode
 
 CATALOGUE_TTL_S = 60.0
@@ -108,6 +109,20 @@ class AllocationClient:
             payload["reason"] = reason[:500]
         body = await self._request("POST", f"/v1/waybills/{number}/mark", shop_id, payload)
         return WaybillInfo.model_validate(body)
+
+    async def mark_many(
+        self, shop_id: str, status: str, pairs: Sequence[tuple[str, str | None]], reason: str | None = None
+    ) -> BatchMarkResult:
+        """Many numbers ([number, order ref] pairs, at most MAX_BATCH_MARK) marked in one call; each number
+        answers on its own in the result (a refusal of one does not raise)."""
+        payload: dict[str, Any] = {
+            "status": status,
+            "items": [{"number": n} if o is None else {"number": n, "order_id": o} for n, o in pairs],
+        }
+        if reason is not None:
+            payload["reason"] = reason[:500]
+        body = await self._request("POST", "/v1/waybills/batch-mark", shop_id, payload)
+        return BatchMarkResult.model_validate(body)
 
     async def release(self, shop_id: str, number: str, order_id: str | None = None) -> str:
         payload = {"order_id": order_id} if order_id is not None else {}

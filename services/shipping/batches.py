@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from datetime import UTC, datetime
 from typing import Any
 
@@ -20,6 +20,7 @@ from runtime.errors import AppError, NotFound
 from runtime.logging import get_logger
 from services.shipping import confirm, service, states
 from services.shipping.allocation_client import AllocationError
+from services.shipping.metrics import BATCH_CHUNK_SECONDS, BATCH_ORDERS, SHIPMENTS
 from services.shipping.models import BatchItem, ShipmentBatch
 from services.shipping.repository import BatchRepository, OrderRepository, SettingsRepository, ShipmentRepository
 from services.shipping.schemas import BatchCreate, BatchItemOut, BatchOut
@@ -145,6 +146,7 @@ class ChunkRunner:
                 await BatchRepository(uow.session).finish_chunk(self.batch_id, chunk_no)
         finally:
             beat.cancel()
+        BATCH_CHUNK_SECONDS.observe(time.perf_counter() - t0)
         log.warning(
             "batch_chunk_done",
             batch_id=self.batch_id,
@@ -192,6 +194,7 @@ class ChunkRunner:
                 taken.append(item.seq)
             await orders_repo.add_events(events)
             await repo.set_item_rows(self.batch_id, rows)
+            _count_results(rows)
             await repo.set_items(self.batch_id, taken, status="shipping")
 
     async def _carriers(self, orders: list[Any], shop: Any) -> dict[str, str]:
@@ -281,6 +284,9 @@ class ChunkRunner:
                 )
                 item_rows.append({"seq": seq, "shipment_id": sid, "number": number})
             await ShipmentRepository(uow.session).insert_many(shipments)
+            for carrier, count in Counter(str(r["carrier"]) for r in shipments).items():
+                SHIPMENTS.labels(carrier, "created").inc(count)
+            _count_results(fail_rows)
             await orders_repo.add_events(events)
             await BatchRepository(uow.session).set_item_rows(self.batch_id, item_rows)
             await BatchRepository(uow.session).set_item_rows(self.batch_id, fail_rows)
@@ -322,6 +328,7 @@ class ChunkRunner:
             await BatchRepository(uow.session).set_items(
                 self.batch_id, orphans, status="skipped", message="order changed while the batch ran"
             )
+            BATCH_ORDERS.labels("skipped").inc(len(orphans))
             claimed = await ShipmentRepository(uow.session).claim_many(ids, self.settings.confirm_lease_s)
             tids = await OrderRepository(uow.session).external_ids([s.order_id for s in claimed])
             shop = await SettingsRepository(uow.session).get(self.shop_id)
@@ -355,7 +362,8 @@ class ChunkRunner:
 
     async def _send(self, session: str, sid: str, tid: str, number: str, carrier: str) -> tuple[str, bool, str, str]:
         try:
-            ok = await self.clients.marketplace.offline_send(session, tid, number, carrier)
+            await confirm.send(self.clients, session, tid, number, carrier)
+            ok = True
         except Exception as exc:  # the job takes it from here, with the full handling of each answer
             log.info("batch_confirm_deferred", shipment_id=sid, error=str(exc)[:200])
             ok = False
@@ -363,6 +371,11 @@ class ChunkRunner:
             async with self.tx() as uow:
                 await service.back_to_pending(uow, sid, "deferred", "handed to the confirmation job")
         return sid, ok, tid, number
+
+
+def _count_results(rows: list[dict[str, Any]]) -> None:
+    for result, count in Counter(str(r["status"]) for r in rows).items():
+        BATCH_ORDERS.labels(result).inc(count)
 
 
 __all__ = ["BatchItem"]

@@ -7,6 +7,7 @@ mid-call leaves a lease that lapses, and the next attempt asks again (B04 with o
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from runtime.logging import get_logger
 from services.shipping import service
 from services.shipping.allocation_client import AllocationError
 from services.shipping.marketplace.protocol import Outcome, TopError
+from services.shipping.metrics import CONFIRMATION_SECONDS, CONFIRMATIONS, confirmation_outcome
 from services.shipping.repository import OrderRepository, SettingsRepository, ShipmentRepository
 from services.shipping.service import CLOSED_TRADES, Clients
 
@@ -34,6 +36,21 @@ class Result:
 
 def backoff(settings_base: float, attempt: int, cap: float) -> float:
     return float(min(cap, settings_base * 2 ** max(0, attempt - 1)))
+
+
+async def send(clients: Clients, session: str, tid: str, number: str, carrier: str) -> None:
+    """One ``taobao.logistics.offline.send``, timed and counted; any answer but success raises TopError."""
+    started = time.perf_counter()
+    try:
+        if not await clients.marketplace.offline_send(session, tid, number, carrier):
+            raise TopError(15, "offline send answered is_success=false")
+    except TopError as exc:
+        if exc.outcome is not Outcome.ALREADY_SHIPPED:
+            CONFIRMATIONS.labels(confirmation_outcome(exc.outcome)).inc()
+        raise
+    finally:
+        CONFIRMATION_SECONDS.observe(time.perf_counter() - started)
+    CONFIRMATIONS.labels("success").inc()
 
 
 async def confirm(tx: Tx, clients: Clients, shipment_id: str, *, finalize: bool = True) -> Result:
@@ -60,9 +77,7 @@ async def confirm(tx: Tx, clients: Clients, shipment_id: str, *, finalize: bool 
         return Result("failed", detail="no_session")
     while True:
         try:
-            ok = await clients.marketplace.offline_send(session, tid, number, carrier)
-            if not ok:
-                raise TopError(15, "offline send answered is_success=false")
+            await send(clients, session, tid, number, carrier)
         except TopError as exc:
             outcome = exc.outcome
             log.info("offline_send_refused", shipment_id=shipment_id, code=exc.short_code, outcome=outcome.value)
@@ -118,15 +133,19 @@ async def _already_shipped(
         trade = await clients.marketplace.fullinfo(session, tid)
     except TopError as fetch_error:
         if fetch_error.outcome is Outcome.TRANSIENT:
+            CONFIRMATIONS.labels("retry").inc()
             async with tx() as uow:
                 await service.back_to_pending(uow, shipment_id, "B04", "checking the trade after B04")
             return Result("retry", retry_in=clients.settings.confirm_retry_base_s, detail="B04-check")
+        CONFIRMATIONS.labels("failed").inc()
         return await _fail(tx, shipment_id, "B04", f"{exc.message}; trade lookup failed: {fetch_error.message}")
     if trade.shipped_number == number:
+        CONFIRMATIONS.labels("success").inc()
         async with tx() as uow:
             shipment = await ShipmentRepository(uow.session).get(shipment_id)
             shop_id = shipment.shop_id if shipment else ""
         return await _confirmed(tx, clients, shipment_id, shop_id, number, tid, finalize)
+    CONFIRMATIONS.labels("failed").inc()
     other = f" with {trade.shipped_company} {trade.shipped_number}" if trade.shipped_number else ""
     return await _fail(
         tx,

@@ -15,6 +15,8 @@ from functools import lru_cache
 
 from reportlab.graphics.barcode.code128 import Code128
 
+from services.shipping.metrics import LABELS
+
 MM = 72 / 25.4
 PAGE_W = round(100 * MM, 3)
 PAGE_H = round(150 * MM, 3)
@@ -211,17 +213,21 @@ class PdfStream:
 
 def render_one(label: LabelData) -> bytes:
     pdf = PdfStream()
-    return pdf.start() + pdf.page(label) + pdf.finish()
+    out = pdf.start() + pdf.page(label) + pdf.finish()
+    LABELS.labels("single").inc()
+    return out
 
 
 def stream(labels: Iterable[LabelData]) -> Iterator[bytes]:
     """A multi-page PDF, yielded in pieces as the labels come."""
     pdf = PdfStream()
+    pages = LABELS.labels("batch")
     yield pdf.start()
     buffer: list[bytes] = []
     size = 0
     for label in labels:
         piece = pdf.page(label)
+        pages.inc()
         buffer.append(piece)
         size += len(piece)
         if size >= 256 * 1024:

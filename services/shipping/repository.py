@@ -262,6 +262,16 @@ class ShipmentRepository:
             )
         )
 
+    async def confirmed_with_orders(self, ids: Sequence[str]) -> list[tuple[Shipment, Order]]:
+        """Confirmed shipments among ``ids`` with their orders, in one query (the tracking handoff)."""
+        rows = await self.session.execute(
+            select(Shipment, Order)
+            .join(Order, Order.id == Shipment.order_id)
+            .where(Shipment.id.in_(list(ids)), Shipment.status == "confirmed")
+            .order_by(Shipment.id)
+        )
+        return [(s, o) for s, o in rows.all()]
+
     async def by_numbers(self, numbers: Sequence[str]) -> list[Shipment]:
         return list(await self.session.scalars(select(Shipment).where(Shipment.number.in_(numbers))))
 

@@ -16,6 +16,7 @@ from runtime.db import transaction
 from runtime.errors import NotFound
 from runtime.openapi import responses
 from services.shipping import batches, labels, service
+from services.shipping.metrics import LABELS
 from services.shipping.models import Order, Shipment, ShopSettings
 from services.shipping.repository import (
     BatchRepository,
@@ -320,6 +321,7 @@ async def batch_labels(batch_id: str, shop_id: ShopIdDep, uow: UowDep, request: 
             if not rows:
                 break
             yield b"".join(pdf.page(label_data(s, o, shop, batch.label_prints)) for _, s, o in rows)
+            LABELS.labels("batch").inc(len(rows))
             after = rows[-1][0]
         yield pdf.finish()
 

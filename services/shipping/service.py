@@ -18,6 +18,7 @@ from services.shipping.allocation_client import AllocationClient, AllocationErro
 from services.shipping.marketplace import protocol
 from services.shipping.marketplace.client import MarketplaceClient
 from services.shipping.marketplace.protocol import TopError, Trade
+from services.shipping.metrics import BATCH_ORDERS, SHIPMENTS
 from services.shipping.models import Order, Shipment, ShopSettings, WebhookEndpoint
 from services.shipping.recommend import CarrierOption, choose, rank
 from services.shipping.repository import (
@@ -223,6 +224,9 @@ async def _cancel_unshipped(uow: UnitOfWork, order: Order, event: E, reason: str
         if shipment is not None and shipment.status == "pending":
             shipment.status = "cancelled"
             shipment.error = reason
+            SHIPMENTS.labels(shipment.carrier, "cancelled").inc()
+            if shipment.batch_id:
+                BATCH_ORDERS.labels("failed").inc()
             await BatchRepository(uow.session).finish_items_for_shipments(
                 [shipment.id], "failed", f"cancelled: {reason}"
             )
@@ -476,6 +480,7 @@ async def ship_order(
         label_prints=0,
     )
     uow.session.add(shipment)
+    SHIPMENTS.labels(chosen, "created").inc()
     orders = OrderRepository(uow.session)
     transition(orders, order, E.ASSIGN_WAYBILL, f"{chosen} {allocation.number} ({source})")
     transition(orders, order, E.PRINT_LABEL)
@@ -510,6 +515,9 @@ async def finish_confirmed(uow: UnitOfWork, shipment_ids: list[str], note: str =
     events = []
     hooks: dict[str, list[WebhookEndpoint]] = {}
     for s in shipments.values():
+        SHIPMENTS.labels(s.carrier, "confirmed").inc()
+        if s.batch_id:
+            BATCH_ORDERS.labels("shipped").inc()
         order = locked[s.order_id]
         if states.can(order.status, E.CONFIRM_SHIPMENT):
             events.append(
@@ -546,6 +554,9 @@ async def finish_failed(
     if shipment is None or shipment.status not in ("pending", "confirming"):
         return
     shipment.status, shipment.error_code, shipment.error, shipment.lease_until = "failed", code, message, None
+    SHIPMENTS.labels(shipment.carrier, "failed").inc()
+    if shipment.batch_id:
+        BATCH_ORDERS.labels("failed").inc()
     order = await OrderRepository(uow.session).get(shipment.order_id, for_update=True)
     assert order is not None
     if order.shipment_id == shipment.id:

@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 import orjson
 from arq import Retry, cron
+from prometheus_client import start_http_server
 
 from runtime.db import UnitOfWork
 from runtime.logging import get_logger
@@ -22,10 +23,11 @@ from services.shipping import batches, confirm
 from services.shipping.allocation_client import AllocationClient, AllocationError
 from services.shipping.http import sharded_client
 from services.shipping.marketplace.client import MarketplaceClient
-from services.shipping.models import Outbox
-from services.shipping.repository import BatchRepository, OrderRepository, ShipmentRepository, WebhookRepository
+from services.shipping.models import Order, Outbox, Shipment
+from services.shipping.repository import BatchRepository, ShipmentRepository, WebhookRepository
 from services.shipping.service import Clients
 from services.shipping.settings import ShippingSettings, get_settings
+from shared.allocation import MAX_BATCH_MARK
 from shared.tracking import SubscriptionRequest
 
 log = get_logger(__name__)
@@ -151,27 +153,24 @@ async def mark_number(ctx: Ctx, shop_id: str, number: str, status: str, order_re
 
 
 async def mark_numbers(ctx: Ctx, shop_id: str, status: str, pairs: list[list[str]]) -> int:
-    """Record many numbers' progress in allocation ([number, order ref] pairs); failures get a job each."""
+    """Record many numbers' progress in allocation ([number, order ref] pairs), one call per
+    MAX_BATCH_MARK of them. Allocation unreachable: the whole job retries (marking is idempotent)."""
     allocation = _clients(ctx).allocation
-    sem = asyncio.Semaphore(16)
-
-    async def one(number: str, order_ref: str) -> bool:
-        async with sem:
-            try:
-                await allocation.mark(shop_id, number, status, order_ref)
-            except AllocationError as exc:
-                if exc.transient:
-                    return False
-                log.warning("mark_refused", number=number, code=exc.code, error=exc.message)
-            return True
-
-    done = await asyncio.gather(*(one(n, o) for n, o in pairs))
-    again = [p for p, ok in zip(pairs, done, strict=True) if not ok]
-    if again:
-        async with job_transaction(ctx) as uow:
-            for number, order_ref in again:
-                uow.enqueue("mark_number", shop_id=shop_id, number=number, status=status, order_ref=order_ref)
-    return len(pairs) - len(again)
+    marked = 0
+    for start in range(0, len(pairs), MAX_BATCH_MARK):
+        part = [(number, order_ref) for number, order_ref in pairs[start : start + MAX_BATCH_MARK]]
+        try:
+            result = await allocation.mark_many(shop_id, status, part)
+        except AllocationError as exc:
+            if exc.transient:
+                raise Retry(defer=_retry_delay(ctx, 1.0)) from exc
+            log.error("mark_many_refused", count=len(part), code=exc.code, error=exc.message)
+            continue
+        marked += result.marked
+        for outcome in result.results:
+            if outcome.error_code:
+                log.warning("mark_refused", number=outcome.number, code=outcome.error_code, error=outcome.error)
+    return marked
 
 
 async def subscribe_tracking(ctx: Ctx, shipment_id: str) -> str:
@@ -183,42 +182,52 @@ async def subscribe_tracking(ctx: Ctx, shipment_id: str) -> str:
 
 
 async def subscribe_tracking_many(ctx: Ctx, shipment_ids: list[str]) -> int:
-    """Hand confirmed shipments to tracking, many at a time; those that meet trouble get a job each."""
+    """Hand confirmed shipments to tracking: read in one query, posted concurrently (tracking has no bulk
+    endpoint); those that meet trouble get a job each."""
+    async with job_transaction(ctx) as uow:
+        handoffs = await ShipmentRepository(uow.session).confirmed_with_orders(shipment_ids)
+        requests = [(s.id, s.shop_id, _subscription(s, o)) for s, o in handoffs]
     sem = asyncio.Semaphore(16)
 
-    async def one(shipment_id: str) -> str:
+    async def one(shipment_id: str, shop_id: str, body: SubscriptionRequest) -> str:
         async with sem:
             try:
-                return await _subscribe(ctx, shipment_id)
+                return await _post_subscription(ctx, shipment_id, shop_id, body)
             except Exception as exc:  # one bad row must not stop the others; its own job retries it
                 log.warning("tracking_handoff_error", shipment_id=shipment_id, error=repr(exc))
                 return "retry"
 
-    outcomes = await asyncio.gather(*(one(s) for s in shipment_ids))
-    again = [s for s, o in zip(shipment_ids, outcomes, strict=True) if o == "retry"]
+    outcomes = await asyncio.gather(*(one(*r) for r in requests))
+    again = [r[0] for r, o in zip(requests, outcomes, strict=True) if o == "retry"]
     if again:
         async with job_transaction(ctx) as uow:
             for shipment_id in again:
                 uow.enqueue("subscribe_tracking", shipment_id=shipment_id, _defer_by=2.0)
-    return len(shipment_ids) - len(again)
+    return len(requests) - len(again)
+
+
+def _subscription(shipment: Shipment, order: Order) -> SubscriptionRequest:
+    return SubscriptionRequest(
+        order_id=order.id,
+        carrier=shipment.carrier,
+        number=shipment.number,
+        shipped_at=shipment.confirmed_at or shipment.updated_at,
+        destination_province=order.receiver_state or None,
+    )
 
 
 async def _subscribe(ctx: Ctx, shipment_id: str) -> str:
-    settings = _settings(ctx)
     async with job_transaction(ctx) as uow:
-        shipment = await ShipmentRepository(uow.session).get(shipment_id)
-        if shipment is None or shipment.status != "confirmed":
+        found = await ShipmentRepository(uow.session).confirmed_with_orders([shipment_id])
+        if not found:
             return "not confirmed"
-        order = await OrderRepository(uow.session).get(shipment.order_id)
-        assert order is not None
-        body = SubscriptionRequest(
-            order_id=order.id,
-            carrier=shipment.carrier,
-            number=shipment.number,
-            shipped_at=shipment.confirmed_at or shipment.updated_at,
-            destination_province=order.receiver_state or None,
-        )
-        shop_id = shipment.shop_id
+        shipment, order = found[0]
+        body, shop_id = _subscription(shipment, order), shipment.shop_id
+    return await _post_subscription(ctx, shipment_id, shop_id, body)
+
+
+async def _post_subscription(ctx: Ctx, shipment_id: str, shop_id: str, body: SubscriptionRequest) -> str:
+    settings = _settings(ctx)
     try:
         resp = await _clients(ctx).allocation.http.post(
             settings.tracking_url.rstrip("/") + "/internal/v1/subscriptions",
@@ -309,6 +318,14 @@ async def _nothing() -> AsyncIterator[None]:
     yield
 
 
+async def _startup(ctx: Ctx) -> None:
+    port = _settings(ctx).worker_metrics_port
+    if port:
+        # The worker's counters (confirmations, batches) live in this process: it serves them itself.
+        start_http_server(port)
+        log.info("worker_metrics_served", port=port)
+
+
 async def _shutdown(ctx: Ctx) -> None:
     for http in ctx.get("pooled_http", []):
         await http.aclose()
@@ -332,6 +349,7 @@ def _worker_settings() -> type:
             deliver_webhook,
         ],
         cron_jobs=[cron(resume_batches, second=every, unique=True, run_at_startup=True)],
+        on_startup=_startup,
         on_shutdown=_shutdown,
         max_tries=max(settings.confirm_max_tries, settings.webhook_max_tries, settings.tracking_max_tries) + 2,
         max_jobs=40,

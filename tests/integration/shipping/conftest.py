@@ -66,9 +66,11 @@ class World:
         self.market = FakeMarketplace()
         self.tracking = Recorder()
         self.hooks = Recorder()
+        self.allocation_calls: list[str] = []  # "METHOD path" of every call shipping made to allocation
 
     async def forward_allocation(self, request: httpx.Request) -> httpx.Response:
         path = request.url.raw_path.decode()
+        self.allocation_calls.append(f"{request.method} {path}")
         resp = await self.allocation.request(request.method, path, content=request.content, headers=request.headers)
         return httpx.Response(resp.status_code, content=resp.content, headers=resp.headers)
 

@@ -1,0 +1,73 @@
+"""A batch talks to allocation and the database per chunk, not per order, and its follow-ups (numbers marked
+shipped, tracking handoff) still reach every shipment."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+
+import pytest
+
+from tests.integration.allocation_support import zto_numbers
+from tests.integration.shipping.conftest import BoundShop, World, bind_shop
+from tests.support import Env
+
+
+@pytest.fixture
+async def shop(world: World, shipping_env: Env) -> BoundShop:
+    return await bind_shop(world, shipping_env, stock={"ZTO": zto_numbers(200)})
+
+
+async def _orders(world: World, shop: BoundShop, count: int) -> list[str]:
+    trades = [world.market.new_trade(shop.nick) for _ in range(count)]
+    answers = await asyncio.gather(
+        *(world.shipping.post("/webhooks/marketplace", data=world.market.message(t)) for t in trades)
+    )
+    assert all(a.status_code == 200 for a in answers)
+    orders = (await world.shipping.get("/v1/orders", params={"limit": 10_000}, headers=shop.headers)).json()
+    by_tid = {o["external_id"]: o["id"] for o in orders}
+    return [by_tid[t.tid] for t in trades]
+
+
+async def test_batch_calls_allocation_per_chunk_and_follow_ups_reach_every_shipment(
+    world: World, shop: BoundShop
+) -> None:
+    order_ids = await _orders(world, shop, 120)  # three chunks of 50 (SHIPPING_BATCH_CHUNK_SIZE in conftest)
+    world.allocation_calls.clear()
+    resp = await world.shipping.post(
+        "/v1/shipment-batches", json={"order_ids": order_ids, "carrier": "ZTO"}, headers=shop.headers
+    )
+    assert resp.status_code == 202
+    await world.run_jobs()
+    view = (
+        await world.shipping.get(
+            f"/v1/shipment-batches/{resp.json()['id']}", params={"limit": 1000}, headers=shop.headers
+        )
+    ).json()
+    assert view["done"] == 120
+    numbers = {i["number"] for i in view["items"]}
+    assert len(numbers) == 120
+
+    calls = Counter(c.rsplit("/", 1)[-1] if "/waybills/" in c else c for c in world.allocation_calls)
+    # One allocation and one mark call per chunk; never a call per number.
+    assert calls == {"POST /v1/allocations/batch": 3, "batch-mark": 3}
+    pool = (await world.allocation.get("/v1/pools", headers=shop.headers)).json()[0]
+    assert pool["counts"]["shipped"] == 120
+
+    subscribed = [b for b in world.tracking.bodies() if "number" in b]
+    assert sorted(b["number"] for b in subscribed) == sorted(numbers)
+    assert {b["carrier"] for b in subscribed} == {"ZTO"}
+    assert all(b["destination_province"] == "广东省" for b in subscribed)
+
+
+async def test_tracking_trouble_retries_only_the_shipments_that_met_it(world: World, shop: BoundShop) -> None:
+    order_ids = await _orders(world, shop, 10)
+    world.tracking.statuses = [503, 503]  # the first two handoffs are refused for now
+    resp = await world.shipping.post(
+        "/v1/shipment-batches", json={"order_ids": order_ids, "carrier": "ZTO"}, headers=shop.headers
+    )
+    assert resp.status_code == 202
+    await world.run_jobs()
+    bodies = [b for b in world.tracking.bodies() if "number" in b]
+    assert len(bodies) == 12  # ten handoffs, two of them asked again by their own job
+    assert len({b["number"] for b in bodies}) == 10
