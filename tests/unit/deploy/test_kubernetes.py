@@ -12,6 +12,7 @@ import kubernetes_validate  # type: ignore[import-untyped]
 import pytest
 from pydantic import ValidationError
 
+from devstack.processes import Ports, service_env
 from services.dashboard.settings import DashboardSettings
 from tests.unit.deploy.deploy_support import (
     ROLES,
@@ -61,6 +62,8 @@ def test_each_service_and_worker_pool_has_a_deployment_autoscaler_and_disruption
     assert set(deployments) == expected
     hpas = {h["spec"]["scaleTargetRef"]["name"] for h in _kind("HorizontalPodAutoscaler").values()}
     assert hpas == expected
+    # The autoscaler owns the replica count; one in the manifest would be reset on every apply.
+    assert all("replicas" not in d["spec"] for d in deployments.values())
     for pdb in _kind("PodDisruptionBudget").values():
         selected = [d for d in deployments.values() if _selects(pdb["spec"]["selector"]["matchLabels"], d)]
         assert len(selected) == 1, pdb["metadata"]["name"]
@@ -125,6 +128,13 @@ def test_urls_between_services_name_existing_services_and_ports() -> None:
 
 def test_config_and_secret_name_only_variables_the_services_read() -> None:
     assert unknown_variables(_config_env()) == set()
+
+
+def test_config_sets_every_variable_make_run_wires_between_processes() -> None:
+    """A process added to `make run` with its URLs and port (as the dashboard was) needs them here too;
+    only the sandbox, which is not deployed, is left out."""
+    wired = {k for k in service_env(Ports()) if not k.startswith("SANDBOX_")}
+    assert wired <= set(_config_env())
 
 
 @pytest.mark.parametrize("service", sorted(SERVICE_SETTINGS))
