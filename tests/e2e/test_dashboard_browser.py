@@ -152,5 +152,18 @@ async def test_dashboard_in_headless_chromium(harness: Harness) -> None:
                 await operator.wait_for_url(re.compile(rf"/shops/{shop.id}$"))
                 zto = pools["ZTO"]["counts"]["available"]
                 assert await cell(operator, 'tr[data-carrier="ZTO"]', "available") == str(zto)
+
+                # Tracking down: its panel says so, the rest of the page still shows.
+                h.kill("tracking")
+                try:
+                    await page.goto(f"{base}/shops/{shop.id}")
+                    down = "tracking is unavailable (it did not answer)"
+                    assert await page.locator("#alerts [data-testid=unavailable]").inner_text() == down
+                    for number in statuses:
+                        assert await cell(page, f'tr[data-number="{number}"]', "tracking") == down
+                    assert await cell(page, 'tr[data-carrier="ZTO"]', "available") == str(zto)
+                    assert await cell(page, batch_row, "done") == "3"
+                finally:
+                    h.start(["tracking"])
             finally:
                 await browser.close()
