@@ -11,6 +11,10 @@ import httpx
 from arq import cron
 from arq.connections import RedisSettings, create_pool
 from arq.cron import CronJob
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from sqlalchemy import Table
 
 from runtime.db import UnitOfWork, make_engine, make_sessionmaker, transaction
@@ -49,6 +53,20 @@ def _outboxed(fn: JobFn, max_tries: int) -> JobFn:
         return result
 
     return wrapper
+
+
+# About five minutes of Redis outage (retries of at most 2 s each) before a worker gives up and exits.
+REDIS_OUTAGE_RETRIES = 150
+
+
+def worker_redis_settings(redis_url: str) -> RedisSettings:
+    """A worker rides out a Redis restart: arq's loop has no handling of a lost connection, so without
+    command retries the first poll during the outage ends the process. Jobs Redis lost meanwhile come
+    back through the outbox sweeper and the services' resume crons."""
+    settings = RedisSettings.from_dsn(redis_url)
+    settings.retry_on_error = [RedisConnectionError, RedisTimeoutError, OSError]
+    settings.retry = Retry(ExponentialBackoff(cap=2.0, base=0.05), REDIS_OUTAGE_RETRIES)
+    return settings
 
 
 def job_transaction(ctx: Ctx) -> AbstractAsyncContextManager[UnitOfWork]:
@@ -104,7 +122,7 @@ def build_worker_settings(
         ],
         "on_startup": startup,
         "on_shutdown": shutdown,
-        "redis_settings": RedisSettings.from_dsn(get_settings().redis_url),
+        "redis_settings": worker_redis_settings(get_settings().redis_url),
         "queue_name": queue_name(service),
         "job_serializer": job_serializer,
         "job_deserializer": job_deserializer,
