@@ -15,6 +15,7 @@ from typing import Any
 
 import dockerfile  # type: ignore[import-not-found]
 import pytest
+from arq.constants import health_check_key_suffix
 from fastapi import FastAPI
 
 from runtime.jobs import queue_name
@@ -120,11 +121,18 @@ def test_final_stage_runs_the_roles_as_a_non_root_user_with_a_healthcheck_and_ex
 def test_healthcheck_checks_what_the_main_process_is() -> None:
     check_for = _healthcheck().check_for
     api = role_command("tracking-api", {"TRACKING_PORT": "8123"})
-    assert check_for(["/opt/venv/bin/python", "/opt/venv/bin/uvicorn", *api[1:]]) == "http://127.0.0.1:8123/healthz"
-    worker = role_command("shipping-worker")
-    assert check_for(["/opt/venv/bin/python", "/opt/venv/bin/arq", *worker[1:]]) == [
-        "arq",
-        "--check",
-        "services.shipping.tasks.WorkerSettings",
-    ]
-    assert check_for(["python", "-m", "devstack.migrate"]) is None
+    argv = ["/opt/venv/bin/python", "/opt/venv/bin/uvicorn", *api[1:]]
+    assert check_for(argv, {}) == ("http", "http://127.0.0.1:8123/healthz", "")
+    assert check_for(["python", "-m", "devstack.migrate"], {}) is None
+
+
+@pytest.mark.parametrize("service", ["allocation", "shipping", "tracking"])
+def test_worker_healthcheck_reads_the_heartbeat_arq_writes_for_that_worker(service: str) -> None:
+    check_for = _healthcheck().check_for
+    argv = ["/opt/venv/bin/python", "/opt/venv/bin/arq", *role_command(f"{service}-worker")[1:]]
+    settings: Any = _resolve(role_command(f"{service}-worker")[1])
+    heartbeat = settings.queue_name + health_check_key_suffix
+    shared = {"REDIS_URL": "redis://redis:6379/0"}
+    assert check_for(argv, shared) == ("redis", "redis://redis:6379/0", heartbeat)
+    own = {**shared, f"{service.upper()}_REDIS_URL": "redis://other:6379/2"}
+    assert check_for(argv, own) == ("redis", "redis://other:6379/2", heartbeat)
