@@ -11,7 +11,8 @@ from datetime import datetime
 from typing import Any, ClassVar
 
 import asyncpg
-from sqlalchemy import delete, func, or_, select, text, update
+import orjson
+from sqlalchemy import ARRAY, BigInteger, any_, bindparam, delete, func, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -26,6 +27,12 @@ from services.tracking.models import (
     TrackingEvent,
 )
 from shared.tracking import AlertKind, AlertState
+
+
+def _ids(ids: Iterable[int]) -> Any:
+    """An id list as one array parameter (``= ANY``): an expanding ``IN`` renders and binds every id."""
+    return bindparam(None, list(ids), type_=ARRAY(BigInteger))
+
 
 # -- the webhook's hot path (raw asyncpg) ---------------------------------------------------------------
 
@@ -183,7 +190,7 @@ class SubscriptionRepository:
         t = Subscription.__table__
         stmt = (
             select(*(t.c[name] for name in SubState.COLUMNS))
-            .where(t.c.id.in_(ids))
+            .where(t.c.id == any_(_ids(ids)))
             .order_by(t.c.id)
             .with_for_update(key_share=True)
         )
@@ -268,6 +275,7 @@ class ClaimedPush:
     subscription_id: int
     source: str
     param: str
+    received_at: datetime
 
 
 class PushRepository:
@@ -284,7 +292,7 @@ class PushRepository:
         """Unprocessed pushes, oldest first, locked for this transaction; rows another worker holds are
         skipped. If this transaction never commits (the worker died), the rows are free again."""
         stmt = (
-            select(RawPush.id, RawPush.subscription_id, RawPush.source, RawPush.param)
+            select(RawPush.id, RawPush.subscription_id, RawPush.source, RawPush.param, RawPush.received_at)
             .where(RawPush.processed_at.is_(None))
             .order_by(RawPush.id)
             .limit(limit)
@@ -294,7 +302,7 @@ class PushRepository:
 
     async def mark_processed(self, ids: Sequence[int], errors: dict[int, str]) -> None:
         await self.session.execute(
-            update(RawPush).where(RawPush.id.in_(ids)).values(processed_at=func.now()),
+            update(RawPush).where(RawPush.id == any_(_ids(ids))).values(processed_at=func.now()),
             execution_options={"synchronize_session": False},
         )
         for push_id, error in errors.items():
@@ -306,6 +314,11 @@ class PushRepository:
     async def unprocessed(self) -> int:
         stmt = select(func.count()).select_from(RawPush).where(RawPush.processed_at.is_(None))
         return int((await self.session.execute(stmt)).scalar_one())
+
+    async def oldest_unprocessed_at(self) -> datetime | None:
+        stmt = select(func.min(RawPush.received_at)).where(RawPush.processed_at.is_(None))
+        found: datetime | None = (await self.session.execute(stmt)).scalar_one()
+        return found
 
 
 # -- events ---------------------------------------------------------------------------------------------
@@ -393,10 +406,15 @@ class AlertRepository:
     async def active_for(self, subscription_ids: Iterable[int]) -> list[Alert]:
         stmt = (
             select(Alert)
-            .where(Alert.subscription_id.in_(list(subscription_ids)), Alert.state != AlertState.RESOLVED)
+            .where(Alert.subscription_id == any_(_ids(subscription_ids)), Alert.state != AlertState.RESOLVED)
             .with_for_update()
         )
         return list((await self.session.execute(stmt)).scalars())
+
+    async def open_counts(self) -> dict[str, int]:
+        """Open alerts (neither acknowledged nor resolved) by kind, across shops."""
+        stmt = select(Alert.kind, func.count()).where(Alert.state == AlertState.OPEN.value).group_by(Alert.kind)
+        return {str(kind): int(n) for kind, n in (await self.session.execute(stmt)).all()}
 
     async def for_subscriptions(self, subscription_ids: Sequence[int]) -> list[Alert]:
         stmt = select(Alert).where(Alert.subscription_id.in_(subscription_ids)).order_by(Alert.id.desc())
@@ -533,6 +551,19 @@ RETURNING n.id, n.shop_id, n.subscription_id, n.payload, n.attempts
 )
 
 
+# One statement for a batch's notifications, in the order they were added (ids follow it: a parcel's updates
+# are sent in id order).
+INSERT_NOTIFICATIONS = text(
+    """
+INSERT INTO tracking.notifications (shop_id, subscription_id, event_id, kind, payload)
+SELECT shop, sub, event, kind, CAST(payload AS jsonb) FROM unnest(
+    CAST(:shop AS text[]), CAST(:sub AS bigint[]), CAST(:event AS uuid[]), CAST(:kind AS text[]),
+    CAST(:payload AS text[])) WITH ORDINALITY AS n(shop, sub, event, kind, payload, ord)
+ORDER BY ord
+"""
+)
+
+
 class NotificationRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -553,7 +584,16 @@ class NotificationRepository:
     async def flush(self) -> None:
         if self._pending:
             rows, self._pending = self._pending, []
-            await self.session.execute(insert(Notification), rows)
+            await self.session.execute(
+                INSERT_NOTIFICATIONS,
+                {
+                    "shop": [r["shop_id"] for r in rows],
+                    "sub": [r["subscription_id"] for r in rows],
+                    "event": [r["event_id"] for r in rows],
+                    "kind": [r["kind"] for r in rows],
+                    "payload": [orjson.dumps(r["payload"]).decode() for r in rows],
+                },
+            )
 
     async def claim_due(self, limit: int, lease_s: float) -> list[DueNotification]:
         """Due notifications, leased: a worker that dies mid-send leaves them to be sent again after the lease."""

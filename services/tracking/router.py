@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime
 from typing import Annotated, Any
 from urllib.parse import parse_qsl
@@ -13,7 +12,7 @@ from runtime.app import RuntimeDep, UowDep
 from runtime.auth import AdminDep, InternalShopIdDep, ShopIdDep
 from runtime.logging import get_logger
 from runtime.openapi import responses
-from services.tracking import service
+from services.tracking import metrics, service
 from services.tracking.clock import Clock, ClockSetting, StoredClock
 from services.tracking.kuaidi100.protocol import ACK_BODY, failure_body, push_number
 from services.tracking.repository import AlertFilter, WebhookStatements
@@ -27,6 +26,7 @@ from services.tracking.schemas import (
     TrackingOut,
 )
 from services.tracking.settings import TrackingSettings
+from services.tracking.wake import Waker
 from shared.carriers import CarrierCode
 from shared.tracking import AlertKind, AlertState, SubscriptionInfo, SubscriptionRequest
 
@@ -87,25 +87,6 @@ def _refuse(code: str, message: str) -> Response:
     return Response(failure_body(code, message), status_code=400, media_type="application/json")
 
 
-class Waker:
-    """Sends the workers an arq ``wake_ingest`` hint, at most once per ``interval`` seconds per process."""
-
-    def __init__(self, redis: Any, interval: float) -> None:
-        self._redis = redis
-        self._interval = interval
-        self._last = 0.0
-
-    async def poke(self) -> None:
-        now = time.monotonic()
-        if now - self._last < self._interval:
-            return
-        self._last = now
-        try:
-            await self._redis.enqueue_job("wake_ingest", _queue_name="arq:tracking")
-        except Exception as exc:  # only a hint: the workers look on their own anyway
-            log.debug("wake_failed", error=repr(exc))
-
-
 @webhooks.post(
     "/webhooks/tracking/kuaidi100",
     summary="Receive a tracking push (Kuaidi100 callback)",
@@ -120,6 +101,11 @@ class Waker:
     openapi_extra=_PUSH_FORM,
 )
 async def kuaidi100_push(request: Request) -> Response:
+    """Served by the lean route of ``services.tracking.fastpath`` (this one documents it and does the same)."""
+    return await handle_push(request)
+
+
+async def handle_push(request: Request) -> Response:
     content_type = request.headers.get("content-type", "")
     if content_type.startswith("multipart/"):
         form: dict[str, Any] = dict(await request.form())
@@ -127,20 +113,25 @@ async def kuaidi100_push(request: Request) -> Response:
         form = dict(parse_qsl((await request.body()).decode("utf-8", errors="replace"), keep_blank_values=True))
     param, sign = form.get("param"), form.get("sign")
     if not isinstance(param, str) or not isinstance(sign, str) or not param or not sign:
+        metrics.INGEST_UNREADABLE.inc()
         return _refuse("400", "param and sign are required")
     found = push_number(param)
     if found is None:
+        metrics.INGEST_UNREADABLE.inc()
         log.warning("push_refused", reason="unreadable param")
         return _refuse("400", "param is not a readable push")
     extras = request.app.state.runtime.extras
     statements: WebhookStatements = extras["webhook"]
     if not await statements.store_push(found[1], param, sign):
         known = await statements.known_number(found[1])
+        (metrics.INGEST_BAD_SIGNATURE if known else metrics.INGEST_UNKNOWN_NUMBER).inc()
         reason = "bad sign" if known else "unknown number"
         log.warning("push_refused", reason=reason, com=found[0], number=found[1])
         return _refuse("400", reason)
+    # Stored and committed: safe to acknowledge. The workers' hint goes out in the background.
+    metrics.INGEST_STORED.inc()
     waker: Waker = extras["waker"]
-    await waker.poke()
+    waker.poke()
     return Response(ACK_BODY, media_type="application/json")
 
 

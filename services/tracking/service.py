@@ -189,10 +189,13 @@ class BatchResult:
     alerts_opened: int = 0
     alerts_resolved: int = 0
     errors: int = 0
+    duplicates: int = 0  # readable pushes whose parcel gained no new event from this batch
+    received: list[datetime] = field(default_factory=list)  # when each push was stored (for the lag metric)
 
     def add(self, other: BatchResult) -> None:
-        for name in ("pushes", "events", "status_changes", "alerts_opened", "alerts_resolved", "errors"):
+        for name in ("pushes", "events", "status_changes", "alerts_opened", "alerts_resolved", "errors", "duplicates"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.received.extend(other.received)
 
 
 _EVENT_ALERTS: dict[TrackingStatus, AlertKind] = {
@@ -257,7 +260,7 @@ async def process_pushes(uow: UnitOfWork, now: datetime, limit: int) -> BatchRes
     session = uow.session
     pushes = PushRepository(session)
     claimed = await pushes.claim(limit)
-    result = BatchResult(pushes=len(claimed))
+    result = BatchResult(pushes=len(claimed), received=[p.received_at for p in claimed])
     if not claimed:
         return result
     subs_repo = SubscriptionRepository(session)
@@ -276,6 +279,7 @@ async def process_pushes(uow: UnitOfWork, now: datetime, limit: int) -> BatchRes
     by_sub: dict[int, list[NewEvent]] = defaultdict(list)
     for ev in new_events:
         by_sub[ev.subscription_id].append(ev)
+    result.duplicates = sum(len(p) for sid, p in parsed.items() if sid not in by_sub)
     alerts = AlertRepository(session)
     active: dict[int, dict[str, Alert]] = defaultdict(dict)
     for alert in await alerts.active_for(list(subs)):
@@ -453,6 +457,23 @@ def _notify(
         "alert": None if alert is None else _alert_payload(alert),
     }
     notes.add(sub.shop_id, sub.id, event_id, kind, payload)
+
+
+@dataclass(frozen=True)
+class IngestGauges:
+    queue_depth: int
+    oldest_waiting: datetime | None
+    alerts_open: dict[str, int]
+
+
+async def ingest_gauges(uow: UnitOfWork) -> IngestGauges:
+    """What the queue-depth, lag and open-alert gauges show."""
+    pushes = PushRepository(uow.session)
+    return IngestGauges(
+        await pushes.unprocessed(),
+        await pushes.oldest_unprocessed_at(),
+        await AlertRepository(uow.session).open_counts(),
+    )
 
 
 # -- time-based alerts ----------------------------------------------------------------------------------

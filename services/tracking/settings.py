@@ -45,6 +45,12 @@ class TrackingSettings(ServiceSettings):
     ingest_wake_interval_s: float = Field(
         0.05, ge=0, description="At most one wake-up hint per this interval per API process."
     )
+    gauge_refresh_s: float = Field(
+        5.0, gt=0, description="How often the API refreshes the queue-depth, lag and open-alert gauges."
+    )
+    worker_metrics_port: int = Field(
+        0, ge=0, description="Port a worker serves its Prometheus metrics on (0: none; one worker per host/pod)."
+    )
 
     # Polling fallback.
     poll_quiet_hours: float = Field(

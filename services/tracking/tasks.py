@@ -4,7 +4,8 @@ Besides arq jobs (subscribing, crons), every worker process runs two long-lived 
 - the push processor claims unprocessed raw pushes from PostgreSQL in batches (FOR UPDATE SKIP LOCKED),
   so throughput is not bounded by one arq job per push and a push survives Redis being flushed;
 - the notifier sends pending TrackingUpdates to shipping, leased so a dead worker's sends are retried.
-An arq ``wake_ingest`` job is only a hint to look now; without it the loops look every ``ingest_idle_s``.
+A hint on Redis pub/sub (services.tracking.wake) tells the processor to look now; without it the loops look
+every ``ingest_idle_s``. The arq ``wake_ingest`` job is the older form of that hint, kept so queued ones drain.
 """
 
 from __future__ import annotations
@@ -13,15 +14,17 @@ import asyncio
 import contextlib
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
+import prometheus_client
 from arq import Retry, cron
 
 from runtime.db import transaction
 from runtime.logging import get_logger
 from runtime.worker import Ctx, build_worker_settings, job_transaction
-from services.tracking import service
+from services.tracking import metrics, service, wake
 from services.tracking.clock import Clock, StoredClock
 from services.tracking.kuaidi100.client import Kuaidi100Client
 from services.tracking.kuaidi100.protocol import QueryOutcome, SubscribeOutcome
@@ -126,6 +129,10 @@ async def _loop(ctx: Ctx, name: str, step: Callable[[Ctx], Awaitable[int]]) -> N
 
 async def _ingest_step(ctx: Ctx) -> int:
     result = await process_one_batch(ctx)
+    # Lag in real time, not the (possibly simulated) service clock.
+    metrics.record_batch(
+        result.pushes, result.duplicates, result.errors, result.events, result.received, datetime.now(UTC)
+    )
     if result.pushes:
         log.debug("batch_processed", pushes=result.pushes, events=result.events, changes=result.status_changes)
         ctx["notify_wake"].set()
@@ -232,6 +239,7 @@ async def poll_quiet(ctx: Ctx) -> int:
             await _release(ctx, targets[i:])
             break
         result = await client.query(to_kuaidi100(target.carrier), target.number)
+        metrics.POLLS.labels(result.outcome.value).inc()
         if result.outcome in (QueryOutcome.RATE_LIMITED, QueryOutcome.RETRY):
             await _release(ctx, [target])
             if result.outcome == QueryOutcome.RATE_LIMITED:
@@ -260,10 +268,21 @@ async def _startup(ctx: Ctx) -> None:
     ctx["query_limiter"] = RateLimiter(ctx["redis"], "tracking:ratelimit:kuaidi100:query", s.provider_query_rate_per_s)
     tasks = []
     if ctx.get("background_loops", s.ingest_consumer):
+        tasks.append(asyncio.create_task(wake.listen(ctx["redis"], ctx["ingest_wake"])))
         tasks.append(asyncio.create_task(_loop(ctx, "ingest", _ingest_step)))
         if s.notify_shipping:
             tasks.append(asyncio.create_task(_loop({**ctx, "ingest_wake": ctx["notify_wake"]}, "notify", _notify_step)))
     ctx["background_tasks"] = tasks
+    if s.worker_metrics_port:
+        _serve_metrics(s.worker_metrics_port)
+
+
+def _serve_metrics(port: int) -> None:
+    """The worker's counters (pushes processed, events, lag, polls) on their own port: arq has no HTTP."""
+    try:
+        prometheus_client.start_http_server(port, addr="0.0.0.0")  # scraped from outside the pod
+    except OSError as exc:  # another worker of this host has it: its figures are served, ours are not
+        log.warning("worker_metrics_port_taken", port=port, error=repr(exc))
 
 
 async def _shutdown(ctx: Ctx) -> None:

@@ -208,8 +208,8 @@ async def test_redis_flushed_after_acknowledgements_every_push_is_still_processe
     for journey, salt in parcels:
         for upto in (2, 4, 6):
             assert (await push(tracking.client, journey.param(upto), salt)).json() == ACK
-    assert await redis.exists("arq:tracking")  # the wake-up hints were queued ...
-    await redis.flushdb()  # ... and are gone, with everything else in Redis
+    assert await redis.exists("arq:tracking")  # jobs were queued (the subscriptions') ...
+    await redis.flushdb()  # ... and are gone, with everything else in Redis (wake-up hints were never kept)
     assert await _unprocessed(tracking, numbers) == 60
 
     settings = {k: v for k, v in vars(WorkerSettings).items() if not k.startswith("__")}

@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 import respx
+from prometheus_client import REGISTRY
 
 from services.tracking.kuaidi100.protocol import query_sign
 from services.tracking.ratelimit import RateLimiter
@@ -92,6 +93,7 @@ async def test_quiet_parcels_are_queried_and_the_answer_processed_like_a_push(
         last = json.loads(journey.param(6))["lastResult"]  # the final push was lost; the query knows it
         return httpx.Response(200, json=last)
 
+    found_polls = REGISTRY.get_sample_value("waybill_tracking_polls_total", {"outcome": "found"}) or 0.0
     async with httpx.AsyncClient() as http:
         ctx = await _ctx(tracking, http)
         with respx.mock(assert_all_called=False) as mock:
@@ -103,6 +105,7 @@ async def test_quiet_parcels_are_queried_and_the_answer_processed_like_a_push(
             assert await poll_quiet(ctx) == 0  # just polled
         await ctx["redis"].aclose()
     assert len(queries) == 1
+    assert REGISTRY.get_sample_value("waybill_tracking_polls_total", {"outcome": "found"}) == found_polls + 1
     form = queries[0]
     assert json.loads(form["param"]) == {"com": "zhongtong", "num": journey.number}
     assert form["customer"] == "sandbox-key"

@@ -1,0 +1,167 @@
+"""The webhook's hot path: pushes arriving together are stored by one statement and each is acknowledged
+only after the commit that stored it; a failed statement acknowledges none; the lean Starlette route serves
+the path while FastAPI's documents it; the workers' wake-up hint goes over Redis pub/sub."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import asyncpg
+import pytest
+
+from services.tracking.repository import WebhookStatements
+from services.tracking.wake import CHANNEL, Waker, listen
+from tests.integration.tracking.conftest import TrackingApp
+from tests.integration.tracking.support import (
+    NORMAL,
+    Journey,
+    mark_subscribed,
+    push,
+    salt_of,
+    sign,
+    subscribe,
+    zto_number,
+)
+
+ACK = {"result": True, "returnCode": "200", "message": "ok"}
+
+
+class CountingPool:
+    """The real pool, counting the statements the webhook sends."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self.pool = pool
+        self.statements = 0
+
+    async def fetch(self, *args: Any) -> list[asyncpg.Record]:
+        self.statements += 1
+        return list(await self.pool.fetch(*args))
+
+    async def fetchval(self, *args: Any) -> Any:
+        return await self.pool.fetchval(*args)
+
+
+@pytest.fixture
+async def pool(tracking: TrackingApp) -> AsyncIterator[asyncpg.Pool]:
+    p = await asyncpg.create_pool(tracking.database_url, min_size=1, max_size=4)
+    yield p
+    await p.close()
+
+
+async def _parcels(tracking: TrackingApp, shop_id: str, n: int) -> list[tuple[Journey, str]]:
+    out = []
+    for _ in range(n):
+        number = zto_number()
+        assert (await subscribe(tracking.client, shop_id, number)).status_code == 201
+        await mark_subscribed(tracking.database_url, number)
+        out.append((Journey.of(number, NORMAL), await salt_of(tracking.database_url, number)))
+    return out
+
+
+async def _stored_params(conn: asyncpg.Connection | asyncpg.Pool, numbers: list[str]) -> list[str]:
+    rows = await conn.fetch(
+        "SELECT p.param FROM tracking.raw_pushes p JOIN tracking.subscriptions s ON s.id = p.subscription_id "
+        "WHERE s.number = ANY($1)",
+        numbers,
+    )
+    return [r["param"] for r in rows]
+
+
+async def test_concurrent_pushes_are_stored_together_and_each_acked_after_its_commit(
+    tracking: TrackingApp, shop_id: str, pool: asyncpg.Pool
+) -> None:
+    parcels = await _parcels(tracking, shop_id, 30)
+    counting = CountingPool(pool)
+    statements = WebhookStatements(counting, max_batch=256, inflight=1)  # a duck-typed pool
+    observer = await asyncpg.create_pool(tracking.database_url, min_size=1, max_size=4)
+    seen_at_ack: dict[str, bool] = {}
+
+    async def one(journey: Journey, salt: str, bad: bool) -> bool:
+        param = journey.param(2)
+        ok = await statements.store_push(journey.number, param, sign(param, salt + ("x" if bad else "")))
+        # At the moment of the answer another connection already sees the row: it was committed.
+        seen_at_ack[journey.number] = param in await _stored_params(observer, [journey.number])
+        return ok
+
+    try:
+        results = await asyncio.gather(*(one(j, s, bad=i % 10 == 9) for i, (j, s) in enumerate(parcels)))
+    finally:
+        await observer.close()
+    good = [j.number for i, (j, _) in enumerate(parcels) if i % 10 != 9]
+    assert results == [i % 10 != 9 for i in range(30)]  # wrong signs refused, in the same statements
+    assert all(seen_at_ack[n] for n in good)
+    assert not any(seen_at_ack[j.number] for i, (j, _) in enumerate(parcels) if i % 10 == 9)
+    # 30 pushes arriving together took far fewer statements (commits) than pushes.
+    assert counting.statements < 30
+    async with pool.acquire() as conn:
+        assert len(await _stored_params(conn, good)) == len(good)
+
+
+async def test_a_failed_statement_acknowledges_none_of_its_pushes(
+    tracking: TrackingApp, shop_id: str, pool: asyncpg.Pool
+) -> None:
+    parcels = await _parcels(tracking, shop_id, 5)
+    statements = WebhookStatements(pool, max_batch=256, inflight=1)
+    params = [j.param(2) for j, _ in parcels]
+    # PostgreSQL text cannot hold a NUL: this push makes the whole statement fail, as a lost connection
+    # or a full disk would.
+    params[2] = params[2].replace('"ok"', '"o\x00k"', 1)
+    calls = [statements.store_push(j.number, p, sign(p, s)) for (j, s), p in zip(parcels, params, strict=True)]
+    results = await asyncio.gather(*calls, return_exceptions=True)
+    assert all(isinstance(r, Exception) for r in results)
+    async with pool.acquire() as conn:
+        assert await _stored_params(conn, [j.number for j, _ in parcels]) == []
+    # The next pushes are not affected by the failed batch.
+    (j, s), p = parcels[0], parcels[0][0].param(3)
+    assert await statements.store_push(j.number, p, sign(p, s)) is True
+
+
+async def test_the_lean_route_serves_the_webhook_and_fastapi_documents_it(
+    tracking: TrackingApp, shop_id: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from services.tracking import fastpath, router
+
+    served: list[str] = []
+    real = router.handle_push
+
+    async def spy(request: Any) -> Any:
+        served.append(request.url.path)
+        return await real(request)
+
+    monkeypatch.setattr(fastpath, "handle_push", spy)
+    [(journey, salt)] = await _parcels(tracking, shop_id, 1)
+    assert (await push(tracking.client, journey.param(1), salt)).json() == ACK
+    refused = await push(tracking.client, journey.param(1), salt, bad=True)
+    assert refused.status_code == 400
+    assert refused.json() == {"result": False, "returnCode": "400", "message": "bad sign"}
+    assert served == [fastpath.PATH, fastpath.PATH]
+    doc = (await tracking.client.get("/openapi.json")).json()
+    assert "application/x-www-form-urlencoded" in str(doc["paths"][fastpath.PATH]["post"]["requestBody"])
+
+
+async def test_the_wake_hint_is_published_at_most_once_per_interval_and_wakes_a_listener(redis: Any) -> None:
+    channel = f"{CHANNEL}:test:{uuid.uuid4().hex}"  # not the channel running services publish on
+    event = asyncio.Event()
+    listener = asyncio.create_task(listen(redis, event, channel))
+    probe = redis.pubsub()
+    await probe.subscribe(channel)
+    try:
+        await asyncio.sleep(0.2)  # both subscribed
+        waker = Waker(redis, interval=60.0, channel=channel)
+        waker.poke()
+        waker.poke()  # within the interval: not sent
+        await waker.close()
+        await asyncio.wait_for(event.wait(), 5)
+        messages = []
+        for _ in range(10):  # a second hint would have arrived by now
+            m = await probe.get_message(ignore_subscribe_messages=True, timeout=0.1)
+            if m is not None:
+                messages.append(m["data"])
+        assert messages == [b"1"]
+    finally:
+        listener.cancel()
+        await asyncio.gather(listener, return_exceptions=True)
+        await probe.aclose()
