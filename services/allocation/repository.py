@@ -44,6 +44,13 @@ class ShopRepository:
     async def get_shop(self, shop_id: str) -> Shop | None:
         return await self.session.get(Shop, shop_id)
 
+    async def list_shops(self, limit: int, after: str | None) -> Sequence[Shop]:
+        """Shops in id order, the page after ``after`` (keyset paging: stable while shops are added)."""
+        query = select(Shop).order_by(Shop.id).limit(limit)
+        if after is not None:
+            query = query.where(Shop.id > after)
+        return (await self.session.scalars(query)).all()
+
     async def add_key(self, key: ApiKey) -> None:
         self.session.add(key)
         await self.session.flush()

@@ -95,6 +95,23 @@ async def create_shop(body: ShopCreate, uow: UowDep, _: AdminDep) -> ShopCreated
 
 
 @shops.get(
+    "",
+    summary="List shops",
+    description=(
+        "Admin only: every shop, in id order, a page at a time. Pass the last id of a page as `after` for the next one."
+    ),
+    responses=responses(403, 422),
+)
+async def list_shops(
+    uow: UowDep,
+    _: AdminDep,
+    limit: Annotated[int, Query(ge=1, le=1000, description="Page size.")] = 100,
+    after: Annotated[str | None, Query(max_length=64, description="Last shop id of the previous page.")] = None,
+) -> list[ShopOut]:
+    return await service.list_shops(uow, limit, after)
+
+
+@shops.get(
     "/{shop_id}",
     summary="Read a shop",
     description="A shop key reads only its own shop (another shop's id answers 404); the admin key reads any.",

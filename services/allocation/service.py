@@ -99,6 +99,10 @@ async def get_shop(uow: UnitOfWork, shop_id: str) -> ShopOut:
     return ShopOut.model_validate(shop)
 
 
+async def list_shops(uow: UnitOfWork, limit: int, after: str | None) -> list[ShopOut]:
+    return [ShopOut.model_validate(s) for s in await ShopRepository(uow.session).list_shops(limit, after)]
+
+
 async def add_key(uow: UnitOfWork, shop_id: str, label: str) -> KeyCreated:
     repo = ShopRepository(uow.session)
     if await repo.get_shop(shop_id) is None:

@@ -109,3 +109,26 @@ async def test_metrics_count_requests_by_route_template(allocation_client: httpx
     await allocation_client.get("/v1/shops/s-unknown")
     text = (await allocation_client.get("/metrics")).text
     assert 'route="/v1/shops/{shop_id}"' in text
+
+
+async def test_admin_lists_shops_a_page_at_a_time_and_shops_may_not(
+    allocation_client: httpx.AsyncClient, admin: dict[str, str], shop: ShopCreds, other_shop: ShopCreds
+) -> None:
+    seen: list[str] = []
+    after: str | None = None
+    while True:
+        params: dict[str, str | int] = {"limit": 2} | ({"after": after} if after else {})
+        page = await allocation_client.get("/v1/shops", params=params, headers=admin)
+        assert page.status_code == 200
+        ids = [s["id"] for s in page.json()]
+        assert len(ids) <= 2
+        seen += ids
+        if len(ids) < 2:
+            break
+        after = ids[-1]
+    assert {shop.id, other_shop.id} <= set(seen)
+    assert seen == sorted(seen) and len(seen) == len(set(seen))
+
+    refused = await allocation_client.get("/v1/shops", headers=shop.headers)
+    assert refused.status_code == 403
+    assert refused.json()["error"]["code"] == "forbidden"
