@@ -127,7 +127,8 @@ async def test_admin_lists_shops_a_page_at_a_time_and_shops_may_not(
             break
         after = ids[-1]
     assert {shop.id, other_shop.id} <= set(seen)
-    assert seen == sorted(seen) and len(seen) == len(set(seen))
+    assert seen == sorted(seen)
+    assert len(seen) == len(set(seen))
 
     refused = await allocation_client.get("/v1/shops", headers=shop.headers)
     assert refused.status_code == 403
