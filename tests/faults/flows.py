@@ -47,6 +47,7 @@ async def wait_done(
     s: FaultSystem, http: httpx.AsyncClient, shop: Shop, batch_id: str, at_least: int, within: float = 600
 ) -> dict[str, Any]:
     async def enough() -> dict[str, Any] | None:
+        s.assert_alive()
         view = await batch_view(s, http, shop, batch_id)
         return view if view["done"] >= at_least else None
 

@@ -3,12 +3,16 @@ start either server, bring every process back, read the database (read-only) whe
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import asyncpg
+import httpx
 
 from tests.e2e.harness import Harness
 from tests.faults.infra import PrivatePostgres, PrivateRedis
@@ -36,9 +40,30 @@ class FaultSystem(Harness):
     def start(self, names: list[str] | None = None, timeout: float = START_TIMEOUT_S) -> None:
         super().start(names, timeout)
 
+    def client(self, timeout: float = 30.0) -> httpx.AsyncClient:
+        # Idle connections are dropped well before uvicorn's 5 s keep-alive timeout closes them, so a request
+        # is not sent on a connection the server is closing just then (httpx.ReadError, not a fault under test).
+        return httpx.AsyncClient(timeout=timeout, limits=httpx.Limits(max_connections=64, keepalive_expiry=1.0))
+
+    def stop(self) -> None:
+        """The harness's stop, then SIGKILL to every process group whatever happened, so that no process of
+        the fault run outlives it (a loaded machine can make a graceful stop miss its deadline)."""
+        procs = list(self.procs.values())
+        try:
+            super().stop()
+        finally:
+            for proc in procs:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(proc.pid, signal.SIGKILL)
+
     def dead(self) -> list[str]:
         """Processes that exited by themselves (a crash the scenario did not cause on purpose)."""
         return [name for name in self.specs if name not in self.procs or self.procs[name].poll() is not None]
+
+    def assert_alive(self) -> None:
+        """Fail now rather than at a timeout when a process died by itself (its log says why)."""
+        dead = self.dead()
+        assert not dead, f"processes exited: {dead}; see their logs in {self.log_dir}"
 
     def ensure_running(self) -> None:
         for name in self.dead():

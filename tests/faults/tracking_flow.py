@@ -35,8 +35,14 @@ async def views(s: FaultSystem, http: httpx.AsyncClient, shop: Shop, order_ids: 
     gate = asyncio.Semaphore(16)
 
     async def one(order_id: str) -> dict[str, Any]:
-        async with gate:
-            resp = await http.get(f"{s.tracking}/v1/orders/{order_id}/tracking", headers=shop.headers)
+        for attempt in range(3):
+            try:
+                async with gate:
+                    resp = await http.get(f"{s.tracking}/v1/orders/{order_id}/tracking", headers=shop.headers)
+                break
+            except httpx.TransportError:  # a keep-alive connection the server closed just then
+                if attempt == 2:
+                    raise
         resp.raise_for_status()
         parcel: dict[str, Any] = resp.json()["parcels"][0]
         return parcel
@@ -89,6 +95,7 @@ async def wait_settled(
     with us (a parcel never collected has no final status to compare)."""
 
     async def settled() -> dict[str, dict[str, Any]] | None:
+        s.assert_alive()
         truth = await truths(s, http, numbers)
         if not all(t["finished"] or t["aborted"] for t in truth.values()):
             return None
