@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Annotated, Any
-from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 
@@ -14,7 +13,7 @@ from runtime.logging import get_logger
 from runtime.openapi import responses
 from services.tracking import metrics, service
 from services.tracking.clock import Clock, ClockSetting, StoredClock
-from services.tracking.kuaidi100.protocol import ACK_BODY, failure_body, push_number
+from services.tracking.kuaidi100.protocol import ACK_BODY, failure_body, parse_form, push_number
 from services.tracking.repository import AlertFilter, WebhookStatements
 from services.tracking.schemas import (
     AlertOut,
@@ -110,7 +109,7 @@ async def handle_push(request: Request) -> Response:
     if content_type.startswith("multipart/"):
         form: dict[str, Any] = dict(await request.form())
     else:
-        form = dict(parse_qsl((await request.body()).decode("utf-8", errors="replace"), keep_blank_values=True))
+        form = parse_form(await request.body())
     param, sign = form.get("param"), form.get("sign")
     if not isinstance(param, str) or not isinstance(sign, str) or not param or not sign:
         metrics.INGEST_UNREADABLE.inc()

@@ -14,10 +14,14 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+
+# The C bytes-escape decoder behind pickle and codecs ("escape_decode"), not re-exported by ``codecs``' stubs.
+from _codecs import escape_decode
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from enum import StrEnum
 from typing import Any
+from urllib.parse import parse_qsl
 
 import orjson
 
@@ -191,6 +195,34 @@ def parse_push(param: str) -> ParsedPush:
     if not isinstance(body, dict) or not isinstance(body.get("lastResult"), dict):
         raise PushError("param has no lastResult")
     return parse_last_result(body["lastResult"], str(body.get("status") or "polling"), str(body.get("message") or ""))
+
+
+def _unquote_plus(raw: bytes) -> bytes:
+    """``%XX`` and ``+`` decoded in C: ``%XX`` becomes ``\\xXX`` for the bytes-escape decoder, after every
+    backslash already there is doubled so that only ours are escapes. Raises ValueError on a malformed
+    ``%`` (the caller then takes the standard library's lenient path)."""
+    if b"%" not in raw and b"+" not in raw:
+        return raw
+    return escape_decode(raw.replace(b"\\", b"\\\\").replace(b"+", b" ").replace(b"%", b"\\x"))[0]
+
+
+def parse_form(body: bytes) -> dict[str, str]:
+    """An urlencoded form as ``dict(parse_qsl(body, keep_blank_values=True))`` would read it, a dozen times
+    faster on pushes: a push is a few kB of ``%XX`` (Chinese text) and ``urllib``'s unquoting loops over
+    them in Python, the largest cost of acknowledging a push. Anything but plain ASCII with well-formed
+    escapes goes the standard library's way."""
+    if body.isascii():
+        try:
+            form: dict[str, str] = {}
+            for pair in body.split(b"&"):
+                if not pair:
+                    continue
+                key, _, value = pair.partition(b"=")
+                form[_unquote_plus(key).decode("utf-8", "replace")] = _unquote_plus(value).decode("utf-8", "replace")
+            return form
+        except ValueError:
+            pass
+    return dict(parse_qsl(body.decode("utf-8", errors="replace"), keep_blank_values=True))
 
 
 def push_number(param: str) -> tuple[str, str] | None:
