@@ -141,14 +141,19 @@ async def _end_to_end(h: Harness, orders: int) -> dict[str, float]:
     async with h.client(timeout=120) as http:
         package = "ZTO-20000" if orders > 4000 else "ZTO-5000"
         t0 = time.perf_counter()
-        shop = await h.ready_shop(http, (("ZTO", package),))
+        # ready_shop, with room for a loaded machine: buying 20,000 numbers can outlast its minute.
+        shop = await h.create_shop(http)
+        await h.top_up(http, shop, 100_000_000)
+        await h.buy(http, shop, "ZTO", package, within=600)
+        shop = await h.bind_seller(http, shop)
         row("shop, top-up, numbers bought from the sandbox courier", f"{time.perf_counter() - t0:.1f} s")
         t0 = time.perf_counter()
         cpu0 = h.cpu_seconds()
         tids: list[str] = []
         for start in range(0, orders, 5000):
             tids += await h.paid_trades(http, shop, min(5000, orders - start))
-        order_ids = await h.orders_for(http, shop, tids, within=600)
+        # Intake is not what this measures, and a shared machine can make it slow: wait it out.
+        order_ids = await h.orders_for(http, shop, tids, within=1800)
         intake = time.perf_counter() - t0
         row(f"{orders:,} paid trades pushed, fetched and stored", f"{intake:.1f} s", f"{orders / intake:,.0f} orders/s")
         cpu = {k: v - cpu0.get(k, 0.0) for k, v in h.cpu_seconds().items()}
@@ -182,7 +187,7 @@ async def _end_to_end(h: Harness, orders: int) -> dict[str, float]:
             f"{took_pdf:.1f} s",
             f"{orders / took_pdf:,.0f} labels/s over HTTP",
         )
-        return {"batch_seconds": took, "orders_per_s": orders / took}
+        return {"batch_seconds": took, "orders_per_s": orders / took, "batch_done": batch["done"]}
 
 
 def run(db: BenchDb) -> dict[str, float]:
@@ -198,9 +203,17 @@ def run(db: BenchDb) -> dict[str, float]:
     # Production leases and sweeps (the e2e defaults are short so that crash tests run fast).
     production = {"SHIPPING_BATCH_LEASE_S": "60", "SHIPPING_BATCH_SWEEP_S": "5", "SHIPPING_CONFIRM_LEASE_S": "60"}
     h = Harness(db.url, redis_url, Path(tempfile.mkdtemp(prefix="waybill-bench-")), extra_env=production)
-    h.start()
+    h.start(timeout=300)  # a loaded machine can take a while to start seven processes
     try:
         figures |= asyncio.run(_end_to_end(h, orders))
     finally:
         h.stop()
+    took = figures["batch_seconds"]
+    verdict = "met" if took <= 60 else "NOT met"
+    heading(f"shipping: the {orders:,}-order batch")
+    row(
+        f"{orders:,} orders shipped end to end ({figures['batch_done']:,.0f} done)",
+        f"{took:.1f} s",
+        f"{figures['orders_per_s']:,.0f} orders/s; target <= 60 s: {verdict}",
+    )
     return figures
