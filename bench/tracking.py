@@ -193,6 +193,13 @@ async def _flushdb() -> None:
     await r.aclose()
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU a process has used (Linux /proc)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _report(label: str, res: LoadResult) -> None:
     errors = f", errors {res.errors}" if res.errors else ""
     row(
@@ -235,19 +242,23 @@ def run(db: BenchDb) -> dict[str, float]:
     bodies = _bodies(salts)
     row(f"{PARCELS:,} subscribed parcels, {len(bodies):,} distinct signed pushes", f"{CONNECTIONS} connections")
 
-    with uvicorn("bench.tracking:reference_app", REF_PORT, env):
+    with uvicorn("bench.tracking:reference_app", REF_PORT, env) as server:
+        cpu0 = _cpu_seconds(server.pid)
         ref = _load(REF_PORT, "/push", bodies, duration)
+        ref_cpu = (_cpu_seconds(server.pid) - cpu0) / max(1, ref.requests)
     asyncio.run(_flushdb())
     _report("reference: bare FastAPI, parse form + one Redis LPUSH", ref)
 
     worker = [sys.executable, "-m", "arq", "services.tracking.tasks.WorkerSettings"]
     with ExitStack() as stack:
-        stack.enter_context(uvicorn("services.tracking.main:app", OUR_PORT, env))
+        server = stack.enter_context(uvicorn("services.tracking.main:app", OUR_PORT, env))
         for _ in range(2):
             stack.enter_context(process(worker, env))
         time.sleep(1.0)  # workers up
         t0 = time.perf_counter()
+        cpu0 = _cpu_seconds(server.pid)
         ours = _load(OUR_PORT, "/webhooks/tracking/kuaidi100", bodies, duration)
+        ours_cpu = (_cpu_seconds(server.pid) - cpu0) / max(1, ours.requests)
         drain = asyncio.run(_wait_processed(dsn, 120))
         total_s = time.perf_counter() - t0
         pushes, waiting, events = asyncio.run(_counts(dsn))
@@ -255,6 +266,11 @@ def run(db: BenchDb) -> dict[str, float]:
     figures["ack_ratio"] = ours.rate / ref.rate if ref.rate else 0.0
     figures["ack_p99_ms"] = ours.percentile(0.99) * 1000
     row("ours / reference (acknowledged pushes per second)", f"{figures['ack_ratio']:.0%}")
+    row(
+        "API process CPU per acknowledged push, ours / reference",
+        f"{ours_cpu / ref_cpu:.0%}" if ref_cpu else "n/a",
+        f"{ours_cpu * 1e6:,.0f} us / {ref_cpu * 1e6:,.0f} us (steadier than rates on a shared machine)",
+    )
     row("ack p99", f"{figures['ack_p99_ms']:.1f} ms", "target < 50 ms")
     processed = pushes - waiting
     figures["processed_per_s"] = processed / total_s
@@ -264,6 +280,8 @@ def run(db: BenchDb) -> dict[str, float]:
         f"{figures['processed_per_s']:,.0f} pushes/s",
         f"{processed:,} pushes in {total_s:.1f} s (load {ours.seconds:.1f} s + drain {drain:.1f} s); target >= 2,000",
     )
+    figures["processed_ratio"] = figures["processed_per_s"] / ref.rate if ref.rate else 0.0
+    row("processed end to end / reference acknowledged", f"{figures['processed_ratio']:.0%}")
     row("events stored (deduplicated) end to end", f"{figures['events_per_s']:,.0f} events/s", f"{events:,} events")
     if waiting:
         row("pushes still waiting after the drain timeout", f"{waiting:,}")
