@@ -34,6 +34,9 @@ def make_engine(database_url: str, *, pool_size: int = 10, **kwargs: Any) -> Asy
         max_overflow=pool_size,
         pool_pre_ping=True,
         pool_recycle=1800,
+        # Statement parameters carry sessions, webhook secrets and key hashes: keep them out of the
+        # exception messages that end up in logs.
+        hide_parameters=True,
         **kwargs,
     )
 
