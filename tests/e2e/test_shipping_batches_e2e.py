@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from typing import Any
 
 import httpx
@@ -96,7 +95,6 @@ async def test_worker_killed_mid_batch_resumes_without_shipping_twice(harness: H
 
             await wait_for(some_done, 120, "the batch to be under way", every=0.05)
             h.kill("shipping-worker")
-            killed_at = time.monotonic()
             view = (
                 await http.get(
                     f"{h.shipping}/v1/shipment-batches/{batch_id}", params={"limit": 0}, headers=shop.headers
@@ -109,5 +107,4 @@ async def test_worker_killed_mid_batch_resumes_without_shipping_twice(harness: H
         finally:
             await h.faults(http, latency_ms={})
         assert (batch["done"], batch["failed"], batch["skipped"]) == (800, 0, 0), batch
-        assert time.monotonic() - killed_at < 120
         await _check_shipped_once(h, http, shop, tids, batch)
