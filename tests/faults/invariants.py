@@ -122,6 +122,29 @@ async def outboxes_drained(s: FaultSystem, _: httpx.AsyncClient) -> list[str]:
     return problems
 
 
+async def outboxes_drained_but_finished_batch_runs(s: FaultSystem, http: httpx.AsyncClient) -> list[str]:
+    """As outboxes_drained, except process_batch jobs of batches already finished. A SIGKILLed worker's
+    running jobs stay "in progress" in arq until job_timeout + 10 s (3,610 s in shipping) and only then run
+    again and leave the outbox; the batch resume cron finishes their batch long before, so what they would
+    do is already done. The scenario reports how many there were."""
+    problems = [p for p in await outboxes_drained(s, http) if "process_batch" not in p]
+    unfinished = await batch_jobs(s, finished=False)
+    return problems + (
+        [f"shipping outbox: {unfinished} process_batch jobs of unfinished batches"] if unfinished else []
+    )
+
+
+async def batch_jobs(s: FaultSystem, *, finished: bool) -> int:
+    """process_batch jobs still in the outbox, of finished batches or of the others."""
+    rows = await s.sql(
+        "SELECT count(*) AS n FROM shipping.outbox o LEFT JOIN shipping.shipment_batches b "
+        "ON b.id = o.kwargs->>'batch_id' WHERE o.function = 'process_batch' "
+        "AND (b.completed_at IS NOT NULL) = $1",
+        finished,
+    )
+    return int(rows[0]["n"])
+
+
 ALL: list[Check] = [
     numbers_on_one_order,
     shipped_at_most_once,
@@ -140,13 +163,19 @@ async def violations(s: FaultSystem, http: httpx.AsyncClient, checks: list[Check
     return found
 
 
-async def assert_invariants(s: FaultSystem, within: float = 180.0) -> float:
+AFTER_WORKER_KILL: list[Check] = [
+    *(c for c in ALL if c is not outboxes_drained),
+    outboxes_drained_but_finished_batch_runs,
+]
+
+
+async def assert_invariants(s: FaultSystem, within: float = 180.0, checks: list[Check] = ALL) -> float:
     """Wait until every invariant holds (catch-up work included); returns the seconds it took."""
     t0 = time.monotonic()
     last: list[str] = []
     async with s.client() as http:
         while True:
-            last = await violations(s, http)
+            last = await violations(s, http, checks)
             if not last:
                 return round(time.monotonic() - t0, 1)
             if time.monotonic() - t0 > within:
