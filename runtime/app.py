@@ -20,7 +20,7 @@ from runtime.jobs import JobQueue, queue_name
 from runtime.logging import configure_logging, get_logger
 from runtime.metrics import router as metrics_router
 from runtime.middleware import RequestContextMiddleware
-from runtime.openapi import ERROR_RESPONSES
+from runtime.openapi import API_GUIDE, ERROR_RESPONSES
 from runtime.ratelimit import RateLimit, RateLimiter
 from runtime.settings import ServiceSettings
 from runtime.worker import create_arq_pool
@@ -70,14 +70,30 @@ UowDep = Annotated[UnitOfWork, Depends(get_uow, scope="function")]
 def health_router() -> APIRouter:
     router = APIRouter(tags=["operations"])
 
-    @router.get("/healthz", summary="Liveness: the process is up")
+    @router.get(
+        "/healthz",
+        summary="Liveness: the process is up",
+        description=(
+            "No key needed. Answers as long as the process serves requests; it touches no dependency, so a "
+            "database outage does not get the process restarted (that is what `/readyz` is for)."
+        ),
+        responses={200: {"content": {"application/json": {"example": {"status": "ok"}}}}},
+    )
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
     @router.get(
         "/readyz",
         summary="Readiness: the database and Redis answer",
-        responses={503: ERROR_RESPONSES[503]},
+        description=(
+            "No key needed. Runs `SELECT 1` and a Redis PING; when either fails it answers 503 in the error "
+            "shape with `Retry-After`, naming the failing dependency in `details` (e.g. "
+            '`{"database": "ConnectionRefusedError"}`), so the balancer takes the instance out of rotation.'
+        ),
+        responses={
+            200: {"content": {"application/json": {"example": {"status": "ready"}}}},
+            503: ERROR_RESPONSES[503],
+        },
     )
     async def readyz(rt: RuntimeDep) -> Any:
         problems: dict[str, str] = {}
@@ -146,7 +162,7 @@ def create_service_app(
 
     app = FastAPI(
         title=title,
-        description=description,
+        description=description + "\n" + API_GUIDE,
         version=version,
         lifespan=lifespan,
         openapi_tags=openapi_tags,
@@ -183,6 +199,9 @@ def _declare_security(app: FastAPI) -> None:
         for path in ("/healthz", "/readyz"):
             for op in schema.get("paths", {}).get(path, {}).values():
                 op["security"] = []
+                # No key and no input: the app-wide 401/422/429 cannot happen here.
+                for code in ("401", "422", "429"):
+                    op.get("responses", {}).pop(code, None)
         app.openapi_schema = schema
         return schema
 

@@ -31,5 +31,37 @@ ERROR_RESPONSES: dict[int, dict[str, Any]] = {
 }
 
 
+# Appended to every service's description: what an operator needs before the first call from /docs.
+API_GUIDE = """
+### Using this console
+**Authentication.** Press *Authorize* and paste a key as a bearer token (`Authorization: Bearer <key>`; an
+`X-API-Key` header also works).
+Three kinds of key exist: a **shop key** (`wbk_<key id>_<secret>`, issued when the shop is created, shown
+once) acts for its own shop; the **admin key** (operators) creates shops, keys, top-ups and catalogue
+entries; the **internal key** is for the platform's own services and names the shop it acts for in an
+`X-Shop-Id` header. A missing or revoked key answers 401; a key of the wrong kind answers 403 (or 401 on
+shop endpoints, which need to know the shop). `/healthz` and `/readyz` need no key.
+
+**Rate limits.** Shop keys are limited per key (a burst, then a steady rate); over the limit the answer is
+429 `rate_limited` with `Retry-After`. The admin and internal keys are not limited.
+
+**Idempotency.** Calls that spend money or create things are safe to retry: a purchase takes an
+`Idempotency-Key` header (the same key and body return the same purchase; the same key with another body
+answers 409 `idempotency_conflict`); allocation, order creation and shipping are idempotent on the order.
+A repeat returns what the first call created: 200 instead of 201/202, or `created: false` for an allocation.
+
+**Errors.** Every 4xx and 5xx has one shape: `{"error": {"code", "message", "details"}}`. Branch on `code`
+(stable, snake_case); `message` is for humans; `details` names the offending field or resource. 503
+`unavailable` means a dependency blipped: retry after `Retry-After`. Every answer carries an `X-Request-ID`
+header; quote it when reporting a problem.
+
+**Money and time.** Amounts are integer cents of CNY (`price_cents: 280000` is ¥2,800.00). Times are
+ISO 8601 with a zone.
+
+**Pagination.** Lists take `limit` and return newest first unless the operation says otherwise; the next
+page is asked with the cursor the operation names (`after`, `before_id`) or with `offset`.
+"""
+
+
 def responses(*codes: int) -> dict[int | str, dict[str, Any]]:
     return {c: ERROR_RESPONSES[c] for c in codes}

@@ -58,7 +58,9 @@ class Allocation(BaseModel):
 
 
 class BatchAllocateRequest(BaseModel):
-    model_config = ConfigDict(json_schema_extra={"examples": [{"carrier": "ZTO", "order_ids": ["o-1", "o-2"]}]})
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"carrier": "ZTO", "order_ids": ["3927481123456789", "3927481123456790"]}]}
+    )
 
     carrier: CarrierCode
     order_ids: list[OrderId] = Field(min_length=1, max_length=MAX_BATCH_ALLOCATION)
@@ -72,11 +74,54 @@ class BatchAllocateRequest(BaseModel):
 
 
 class BatchAllocation(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "carrier": "ZTO",
+                    "allocations": [
+                        {
+                            "carrier": "ZTO",
+                            "order_id": "3927481123456789",
+                            "number": "783456789012",
+                            "expires_at": "2027-02-26T00:00:00Z",
+                            "created": True,
+                        },
+                        {
+                            "carrier": "ZTO",
+                            "order_id": "3927481123456790",
+                            "number": "783456789013",
+                            "expires_at": "2027-02-26T00:00:00Z",
+                            "created": False,
+                        },
+                    ],
+                }
+            ]
+        }
+    )
+
     carrier: CarrierCode
     allocations: list[Allocation]
 
 
 class WaybillInfo(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "number": "783456789012",
+                    "carrier": "ZTO",
+                    "status": "allocated",
+                    "order_id": "3927481123456789",
+                    "expires_at": "2027-02-26T00:00:00Z",
+                    "purchase_id": "p-3f9c2a1b7d4e6f80",
+                    "source": "courier",
+                    "allocated_at": "2026-11-28T09:41:07Z",
+                }
+            ]
+        }
+    )
+
     number: str
     carrier: CarrierCode
     status: WaybillState
@@ -147,6 +192,27 @@ class MarkOutcome(BaseModel):
 
 
 class BatchMarkResult(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "status": "shipped",
+                    "marked": 1,
+                    "refused": 1,
+                    "results": [
+                        {"number": "783456789012", "status": "shipped", "error_code": None, "error": None},
+                        {
+                            "number": "783456789099",
+                            "status": None,
+                            "error_code": "not_found",
+                            "error": "waybill 783456789099 not found",
+                        },
+                    ],
+                }
+            ]
+        }
+    )
+
     status: MarkState
     marked: int = Field(description="Numbers now in the asked state (those already there included).")
     refused: int
@@ -154,10 +220,14 @@ class BatchMarkResult(BaseModel):
 
 
 class ReleaseRequest(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"order_id": "3927481123456789"}]})
+
     order_id: OrderId | None = Field(None, description="When given, the number must belong to this order.")
 
 
 class ReleaseResult(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"number": "783456789012", "status": "available"}]})
+
     number: str
     status: WaybillState = Field(description="available (back in the pool) or voided (it had been printed).")
 

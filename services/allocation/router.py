@@ -127,6 +127,10 @@ async def read_shop(shop_id: str, uow: UowDep, principal: PrincipalDep) -> ShopO
     "/{shop_id}/keys",
     status_code=status.HTTP_201_CREATED,
     summary="Issue another API key for a shop",
+    description=(
+        "Admin only. A shop may hold several keys (one per warehouse or integration); the new key is returned "
+        "only this once, in `api_key`. Revoke one with `DELETE /v1/shops/{shop_id}/keys/{key_id}`."
+    ),
     responses=responses(403, 404),
 )
 async def add_key(shop_id: str, body: KeyCreate, uow: UowDep, _: AdminDep) -> KeyCreated:
@@ -181,12 +185,25 @@ async def list_carriers(uow: UowDep, _: PrincipalDep) -> list[CarrierOut]:
     return await service.list_carriers(uow)
 
 
-@carriers.get("/{code}", summary="One carrier", responses=responses(404))
+@carriers.get(
+    "/{code}",
+    summary="One carrier",
+    description="The carrier's number rule, coverage, transit days and the packages on sale. Unknown code: 422.",
+    responses=responses(404),
+)
 async def read_carrier(code: CarrierCode, uow: UowDep, _: PrincipalDep) -> CarrierOut:
     return await service.get_carrier(uow, code)
 
 
-@carriers.patch("/{code}", summary="Edit a carrier (operators)", responses=responses(403, 404))
+@carriers.patch(
+    "/{code}",
+    summary="Edit a carrier (operators)",
+    description=(
+        "Admin only. Only the fields sent change; a `number_rule` whose pattern does not compile answers 422. "
+        "The new rule applies to numbers validated from now on."
+    ),
+    responses=responses(403, 404),
+)
 async def update_carrier(code: CarrierCode, body: CarrierUpdate, uow: UowDep, _: AdminDep) -> CarrierOut:
     return await service.update_carrier(uow, code, body)
 
@@ -195,6 +212,10 @@ async def update_carrier(code: CarrierCode, body: CarrierUpdate, uow: UowDep, _:
     "/{code}/packages",
     status_code=status.HTTP_201_CREATED,
     summary="Put a package on sale (operators)",
+    description=(
+        "Admin only. Price in integer cents, validity in days from delivery; "
+        "a package id already in the catalogue answers 409 `conflict`."
+    ),
     responses=responses(403, 404, 409),
 )
 async def add_package(code: CarrierCode, body: PackageCreate, uow: UowDep, _: AdminDep) -> PackageOut:
@@ -225,14 +246,23 @@ async def create_purchase(
     return purchase
 
 
-@purchases.get("", summary="Recent purchases")
+@purchases.get(
+    "",
+    summary="Recent purchases",
+    description="The shop's purchases, newest first, with their status and the numbers received so far.",
+)
 async def list_purchases(
     shop_id: ShopIdDep, uow: UowDep, limit: Annotated[int, Query(ge=1, le=500)] = 50
 ) -> list[PurchaseOut]:
     return await service.list_purchases(uow, shop_id, limit)
 
 
-@purchases.get("/{purchase_id}", summary="One purchase", responses=responses(404))
+@purchases.get(
+    "/{purchase_id}",
+    summary="One purchase",
+    description="Poll this after buying: `pending` until the courier delivers the numbers. Another shop's: 404.",
+    responses=responses(404),
+)
 async def read_purchase(purchase_id: str, shop_id: ShopIdDep, uow: UowDep) -> PurchaseOut:
     return await service.get_purchase(uow, shop_id, purchase_id)
 
@@ -328,7 +358,12 @@ async def register_manual(body: ManualWaybillRequest, shop_id: ShopIdDep, uow: U
     return await service.register_manual(uow, shop_id, body)
 
 
-@waybills.get("/{number}", summary="One number's state", responses=responses(404))
+@waybills.get(
+    "/{number}",
+    summary="One number's state",
+    description="Status, order, expiry and origin (courier purchase or manual) of one of the shop's numbers.",
+    responses=responses(404),
+)
 async def read_waybill(number: str, shop_id: ShopIdDep, uow: UowDep) -> WaybillInfo:
     return await service.get_waybill(uow, shop_id, number)
 
@@ -385,7 +420,14 @@ async def list_pools(
     return await service.pools(uow, shop_id, expiring_within_days)
 
 
-@pools.get("/events", summary="Low-stock and replenishment events")
+@pools.get(
+    "/events",
+    summary="Low-stock and replenishment events",
+    description=(
+        "Newest first: `low_stock` when available stock falls below the threshold, `replenished` and "
+        "`replenish_failed` for the automatic purchase that follows."
+    ),
+)
 async def list_stock_events(
     shop_id: ShopIdDep, uow: UowDep, limit: Annotated[int, Query(ge=1, le=500)] = 50
 ) -> list[StockEventOut]:
@@ -395,6 +437,10 @@ async def list_stock_events(
 @pools.put(
     "/{carrier}",
     summary="Set a pool's low-stock threshold and auto-replenish package",
+    description=(
+        "Below the threshold a `low_stock` event is recorded and, when `auto_replenish_package` is set, that "
+        "package is bought. A package not on sale for the carrier: 404."
+    ),
     responses=responses(404),
 )
 async def update_pool(carrier: CarrierCode, body: PoolUpdate, shop_id: ShopIdDep, uow: UowDep) -> PoolOut:

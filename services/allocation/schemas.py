@@ -18,7 +18,12 @@ class ShopCreate(BaseModel):
 
 
 class ShopOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+    model_config = ConfigDict(
+        from_attributes=True,
+        json_schema_extra={
+            "examples": [{"id": "s-9a3f1c2b7e4d", "name": "杭州小铺", "created_at": "2026-11-28T09:30:00Z"}]
+        },
+    )
 
     id: str
     name: str
@@ -26,21 +31,60 @@ class ShopOut(BaseModel):
 
 
 class ShopCreated(ShopOut):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "s-9a3f1c2b7e4d",
+                    "name": "杭州小铺",
+                    "created_at": "2026-11-28T09:30:00Z",
+                    "api_key": "wbk_5c1e9a7b3d2f4e60_8f2a4c6e1b3d5f7092a4c6e8b0d2f4a6c8e0b2d4f6a8c0e2",
+                    "key_id": "5c1e9a7b3d2f4e60",
+                }
+            ]
+        }
+    )
+
     api_key: str = Field(description="The shop's API key. Shown once: store it now.")
     key_id: str
 
 
 class KeyCreate(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"label": "仓库打单机"}]})
+
     label: str = Field("default", min_length=1, max_length=100)
 
 
 class KeyCreated(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "key_id": "7d3b5f9a1c2e4068",
+                    "api_key": "wbk_7d3b5f9a1c2e4068_1a3c5e7f9b2d4f6a8c0e2b4d6f8a0c2e4b6d8f0a2c4e6b8d",
+                }
+            ]
+        }
+    )
+
     key_id: str
     api_key: str = Field(description="Shown once.")
 
 
 class KeyOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+    model_config = ConfigDict(
+        from_attributes=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "7d3b5f9a1c2e4068",
+                    "label": "仓库打单机",
+                    "created_at": "2026-11-28T09:30:00Z",
+                    "revoked_at": None,
+                }
+            ]
+        },
+    )
 
     id: str
     label: str
@@ -49,11 +93,24 @@ class KeyOut(BaseModel):
 
 
 class IntrospectRequest(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "key_id": "5c1e9a7b3d2f4e60",
+                    "secret_hash": "3b1f4c9e0a7d2b6f8e1c5a9d3f7b2e6a0c4d8f1b5e9a3c7d2f6b0e4a8c1d5f9e",
+                }
+            ]
+        }
+    )
+
     key_id: str = Field(min_length=1, max_length=64)
     secret_hash: str = Field(min_length=64, max_length=64)
 
 
 class IntrospectResponse(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"shop_id": "s-9a3f1c2b7e4d"}]})
+
     shop_id: str
 
 
@@ -61,13 +118,34 @@ class IntrospectResponse(BaseModel):
 
 
 class RuleAlternativeIn(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"pattern": "\\d{12}|\\d{14}", "check": "none", "description": "12 or 14 digits"}]
+        }
+    )
+
     pattern: str = Field(min_length=1, max_length=200)
     check: Literal["none", "s10", "gs1_mod10"] = "none"
     description: str = ""
 
 
 class PackageOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+    model_config = ConfigDict(
+        from_attributes=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "ZTO-1000",
+                    "carrier": "ZTO",
+                    "quantity": 1000,
+                    "price_cents": 280000,
+                    "validity_days": 90,
+                    "extension_fee_cents_per_30_days": 20000,
+                    "active": True,
+                }
+            ]
+        },
+    )
 
     id: str
     carrier: str
@@ -92,7 +170,36 @@ class PackageCreate(BaseModel):
 
 
 class CarrierOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+    model_config = ConfigDict(
+        from_attributes=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "code": "ZTO",
+                    "name_zh": "中通快递",
+                    "name_en": "ZTO Express",
+                    "marketplace_code": "ZTO",
+                    "kdniao_code": "ZTO",
+                    "kuaidi100_code": "zhongtong",
+                    "number_rule": [{"pattern": "\\d{12}|\\d{14}", "check": "none", "description": "12 or 14 digits"}],
+                    "coverage": ["浙江省", "江苏省", "上海市", "广东省"],
+                    "transit_days": {"default": 3, "广东省": 2},
+                    "active": True,
+                    "packages": [
+                        {
+                            "id": "ZTO-1000",
+                            "carrier": "ZTO",
+                            "quantity": 1000,
+                            "price_cents": 280000,
+                            "validity_days": 90,
+                            "extension_fee_cents_per_30_days": 20000,
+                            "active": True,
+                        }
+                    ],
+                }
+            ]
+        },
+    )
 
     code: CarrierCode
     name_zh: str
@@ -131,7 +238,22 @@ class TopupRequest(BaseModel):
 
 
 class LedgerEntryOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+    model_config = ConfigDict(
+        from_attributes=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": 42,
+                    "amount_cents": -280000,
+                    "balance_after_cents": 720000,
+                    "kind": "purchase",
+                    "reference": "p-3f9c2a1b7d4e6f80",
+                    "note": "ZTO-1000",
+                    "created_at": "2026-11-28T09:30:00Z",
+                }
+            ]
+        },
+    )
 
     id: int
     amount_cents: int
@@ -143,6 +265,38 @@ class LedgerEntryOut(BaseModel):
 
 
 class BalanceOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "shop_id": "s-9a3f1c2b7e4d",
+                    "balance_cents": 720000,
+                    "ledger_total_cents": 720000,
+                    "ledger": [
+                        {
+                            "id": 42,
+                            "amount_cents": -280000,
+                            "balance_after_cents": 720000,
+                            "kind": "purchase",
+                            "reference": "p-3f9c2a1b7d4e6f80",
+                            "note": "ZTO-1000",
+                            "created_at": "2026-11-28T09:30:00Z",
+                        },
+                        {
+                            "id": 41,
+                            "amount_cents": 1000000,
+                            "balance_after_cents": 1000000,
+                            "kind": "topup",
+                            "reference": "bank-2026-11-28",
+                            "note": None,
+                            "created_at": "2026-11-28T09:00:00Z",
+                        },
+                    ],
+                }
+            ]
+        }
+    )
+
     shop_id: str
     balance_cents: int
     ledger_total_cents: int = Field(description="Sum of every ledger entry; always equals the balance.")
@@ -160,7 +314,31 @@ class PurchaseCreate(BaseModel):
 
 
 class PurchaseOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+    model_config = ConfigDict(
+        from_attributes=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "p-3f9c2a1b7d4e6f80",
+                    "carrier": "ZTO",
+                    "package_id": "ZTO-1000",
+                    "quantity": 1000,
+                    "price_cents": 280000,
+                    "validity_days": 90,
+                    "status": "completed",
+                    "attempts": 1,
+                    "numbers_received": 1000,
+                    "numbers_quarantined": 0,
+                    "refunded_quantity": 0,
+                    "refunded_cents": 0,
+                    "error": None,
+                    "expires_at": "2027-02-26T09:30:02Z",
+                    "created_at": "2026-11-28T09:30:00Z",
+                    "completed_at": "2026-11-28T09:30:02Z",
+                }
+            ]
+        },
+    )
 
     id: str
     carrier: str
@@ -181,6 +359,19 @@ class PurchaseOut(BaseModel):
 
 
 class RefundOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "purchase_id": "p-3f9c2a1b7d4e6f80",
+                    "refunded_quantity": 400,
+                    "refunded_cents": 112000,
+                    "balance_cents": 832000,
+                }
+            ]
+        }
+    )
+
     purchase_id: str
     refunded_quantity: int = Field(description="Numbers voided by this refund.")
     refunded_cents: int = Field(description="Amount credited by this refund.")
@@ -194,6 +385,20 @@ class ExtendRequest(BaseModel):
 
 
 class ExtendOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "purchase_id": "p-3f9c2a1b7d4e6f80",
+                    "fee_cents": 20000,
+                    "numbers_extended": 600,
+                    "expires_at": "2027-03-28T09:30:02Z",
+                    "balance_cents": 812000,
+                }
+            ]
+        }
+    )
+
     purchase_id: str
     fee_cents: int
     numbers_extended: int
@@ -205,6 +410,22 @@ class ExtendOut(BaseModel):
 
 
 class PoolCounts(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "available": 412,
+                    "allocated": 35,
+                    "printed": 8,
+                    "shipped": 540,
+                    "voided": 3,
+                    "expired": 0,
+                    "quarantined": 2,
+                }
+            ]
+        }
+    )
+
     available: int = 0
     allocated: int = 0
     printed: int = 0
@@ -215,6 +436,30 @@ class PoolCounts(BaseModel):
 
 
 class PoolOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "carrier": "ZTO",
+                    "counts": {
+                        "available": 412,
+                        "allocated": 35,
+                        "printed": 8,
+                        "shipped": 540,
+                        "voided": 3,
+                        "expired": 0,
+                        "quarantined": 2,
+                    },
+                    "expiring_soon": 120,
+                    "expiring_within_days": 7,
+                    "low_stock_threshold": 500,
+                    "low_stock": True,
+                    "auto_replenish_package": "ZTO-1000",
+                }
+            ]
+        }
+    )
+
     carrier: str
     counts: PoolCounts
     expiring_soon: int = Field(description="Available numbers expiring within `expiring_within_days`.")
@@ -236,7 +481,22 @@ class PoolUpdate(BaseModel):
 
 
 class StockEventOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+    model_config = ConfigDict(
+        from_attributes=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": 17,
+                    "carrier": "ZTO",
+                    "kind": "replenished",
+                    "available": 1412,
+                    "threshold": 500,
+                    "purchase_id": "p-8e2d4f6a1c3b5d70",
+                    "created_at": "2026-11-28T09:30:00Z",
+                }
+            ]
+        },
+    )
 
     id: int
     carrier: str
