@@ -77,6 +77,20 @@ class SubscriptionRequest(BaseModel):
 
 
 class SubscriptionInfo(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "carrier": "ZTO",
+                    "number": "78345678901234",
+                    "order_id": "3927481123456789",
+                    "status": "pending",
+                    "subscribed": True,
+                }
+            ]
+        }
+    )
+
     carrier: CarrierCode
     number: str
     order_id: str
@@ -85,6 +99,20 @@ class SubscriptionInfo(BaseModel):
 
 
 class AlertInfo(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": 311,
+                    "kind": "no_update",
+                    "state": "open",
+                    "opened_at": "2026-11-30T09:00:00Z",
+                    "message": "no new event for 36 hours (last: 【杭州市】快件已到达 杭州转运中心)",
+                }
+            ]
+        }
+    )
+
     id: int
     kind: AlertKind
     state: AlertState
@@ -95,6 +123,24 @@ class AlertInfo(BaseModel):
 class TrackingUpdate(BaseModel):
     """Tracking tells shipping what happened to a parcel; shipping moves the order and notifies the
     shop. ``event_id`` makes a repeated delivery harmless."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "event_id": "6f1c2b9e-3d4a-4f5b-8c7d-1e2f3a4b5c6d",
+                    "kind": "status_changed",
+                    "order_id": "3927481123456789",
+                    "carrier": "ZTO",
+                    "number": "78345678901234",
+                    "status": "delivered",
+                    "occurred_at": "2026-11-30T15:42:00+08:00",
+                    "description": "【广州市】快件已签收，签收人：本人，如有疑问请电联快递员",
+                    "alert": None,
+                }
+            ]
+        }
+    )
 
     event_id: uuid.UUID
     kind: str = Field(description="status_changed, alert_opened or alert_resolved")

@@ -11,6 +11,21 @@ from shared.tracking import AlertKind, AlertState, TrackingStatus
 
 
 class EventOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "occurred_at": "2026-11-30T15:42:00+08:00",
+                    "status": "delivered",
+                    "description": "【广州市】快件已签收，签收人：本人，如有疑问请电联快递员",
+                    "area_code": "CN440100000000",
+                    "area_name": "广东,广州市",
+                    "provider_code": "3",
+                }
+            ]
+        }
+    )
+
     occurred_at: datetime
     status: TrackingStatus
     description: str
@@ -20,6 +35,25 @@ class EventOut(BaseModel):
 
 
 class AlertOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": 311,
+                    "kind": "late",
+                    "state": "resolved",
+                    "carrier": "ZTO",
+                    "number": "78345678901234",
+                    "order_id": "3927481123456789",
+                    "message": "not delivered within 3 transit days plus 12 hours",
+                    "opened_at": "2026-11-30T06:00:00Z",
+                    "acknowledged_at": "2026-11-30T06:20:00Z",
+                    "resolved_at": "2026-11-30T07:42:00Z",
+                }
+            ]
+        }
+    )
+
     id: int
     kind: AlertKind
     state: AlertState
@@ -33,6 +67,21 @@ class AlertOut(BaseModel):
 
 
 class ProviderSubscriptionOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "state": "finished",
+                    "code": "200",
+                    "message": "提交成功",
+                    "attempts": 1,
+                    "subscribed_at": "2026-11-28T10:00:02Z",
+                    "ended_at": "2026-11-30T07:42:05Z",
+                }
+            ]
+        }
+    )
+
     state: str = Field(
         description="pending, subscribed, refused (the provider or carrier said no), failed (gave up retrying), "
         "finished (journey over) or aborted (the provider gave up tracking)."
@@ -45,6 +94,63 @@ class ProviderSubscriptionOut(BaseModel):
 
 
 class TrackingOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "carrier": "ZTO",
+                    "number": "78345678901234",
+                    "order_id": "3927481123456789",
+                    "status": "delivered",
+                    "status_at": "2026-11-30T15:42:00+08:00",
+                    "last_event_at": "2026-11-30T15:42:00+08:00",
+                    "shipped_at": "2026-11-28T10:00:00+08:00",
+                    "promised_days": 3,
+                    "subscription": {
+                        "state": "finished",
+                        "code": "200",
+                        "message": "提交成功",
+                        "attempts": 1,
+                        "subscribed_at": "2026-11-28T10:00:02Z",
+                        "ended_at": "2026-11-30T07:42:05Z",
+                    },
+                    "events": [
+                        {
+                            "occurred_at": "2026-11-30T15:42:00+08:00",
+                            "status": "delivered",
+                            "description": "【广州市】快件已签收，签收人：本人，如有疑问请电联快递员",
+                            "area_code": "CN440100000000",
+                            "area_name": "广东,广州市",
+                            "provider_code": "3",
+                        },
+                        {
+                            "occurred_at": "2026-11-28T18:05:00+08:00",
+                            "status": "collected",
+                            "description": "【杭州市】中通快递 杭州西湖区 已揽收",
+                            "area_code": "CN330100000000",
+                            "area_name": "浙江,杭州市",
+                            "provider_code": "1",
+                        },
+                    ],
+                    "alerts": [
+                        {
+                            "id": 311,
+                            "kind": "late",
+                            "state": "resolved",
+                            "carrier": "ZTO",
+                            "number": "78345678901234",
+                            "order_id": "3927481123456789",
+                            "message": "not delivered within 3 transit days plus 12 hours",
+                            "opened_at": "2026-11-30T06:00:00Z",
+                            "acknowledged_at": "2026-11-30T06:20:00Z",
+                            "resolved_at": "2026-11-30T07:42:00Z",
+                        }
+                    ],
+                }
+            ]
+        }
+    )
+
     carrier: CarrierCode
     number: str
     order_id: str
@@ -59,6 +165,68 @@ class TrackingOut(BaseModel):
 
 
 class OrderTrackingOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "order_id": "3927481123456789",
+                    "parcels": [
+                        {
+                            "carrier": "ZTO",
+                            "number": "78345678901234",
+                            "order_id": "3927481123456789",
+                            "status": "delivered",
+                            "status_at": "2026-11-30T15:42:00+08:00",
+                            "last_event_at": "2026-11-30T15:42:00+08:00",
+                            "shipped_at": "2026-11-28T10:00:00+08:00",
+                            "promised_days": 3,
+                            "subscription": {
+                                "state": "finished",
+                                "code": "200",
+                                "message": "提交成功",
+                                "attempts": 1,
+                                "subscribed_at": "2026-11-28T10:00:02Z",
+                                "ended_at": "2026-11-30T07:42:05Z",
+                            },
+                            "events": [
+                                {
+                                    "occurred_at": "2026-11-30T15:42:00+08:00",
+                                    "status": "delivered",
+                                    "description": "【广州市】快件已签收，签收人：本人，如有疑问请电联快递员",
+                                    "area_code": "CN440100000000",
+                                    "area_name": "广东,广州市",
+                                    "provider_code": "3",
+                                },
+                                {
+                                    "occurred_at": "2026-11-28T18:05:00+08:00",
+                                    "status": "collected",
+                                    "description": "【杭州市】中通快递 杭州西湖区 已揽收",
+                                    "area_code": "CN330100000000",
+                                    "area_name": "浙江,杭州市",
+                                    "provider_code": "1",
+                                },
+                            ],
+                            "alerts": [
+                                {
+                                    "id": 311,
+                                    "kind": "late",
+                                    "state": "resolved",
+                                    "carrier": "ZTO",
+                                    "number": "78345678901234",
+                                    "order_id": "3927481123456789",
+                                    "message": "not delivered within 3 transit days plus 12 hours",
+                                    "opened_at": "2026-11-30T06:00:00Z",
+                                    "acknowledged_at": "2026-11-30T06:20:00Z",
+                                    "resolved_at": "2026-11-30T07:42:00Z",
+                                }
+                            ],
+                        }
+                    ],
+                }
+            ]
+        }
+    )
+
     order_id: str
     parcels: list[TrackingOut]
 
@@ -84,6 +252,20 @@ class AlertSettingIn(BaseModel):
 
 
 class AlertSettingOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "carrier": "ZTO",
+                    "not_collected_hours": 12.0,
+                    "no_update_hours": 36.0,
+                    "late_grace_hours": 12.0,
+                    "transit_days": 3,
+                }
+            ]
+        }
+    )
+
     carrier: str = Field(description="A carrier code, or * for the shop's default.")
     not_collected_hours: float
     no_update_hours: float
@@ -100,6 +282,10 @@ class ClockIn(BaseModel):
 
 
 class ClockOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"now": "2026-11-28T10:00:00+08:00", "factor": 2880.0, "simulated": True}]}
+    )
+
     now: datetime
     factor: float
     simulated: bool
