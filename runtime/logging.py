@@ -80,6 +80,10 @@ def configure_logging(service: str, level: str = "INFO", json: bool = True) -> N
         logging.getLogger(name).propagate = True
     # Access lines are replaced by our own request log line (with request id and latency).
     logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
+    # At DEBUG the root level would switch on SQLAlchemy's statement log, parameters included
+    # (sessions, webhook secrets): never through the service's level.
+    for name in ("sqlalchemy.engine", "sqlalchemy.pool"):
+        logging.getLogger(name).setLevel(logging.WARNING)
 
 
 def get_logger(name: str | None = None) -> Any:
