@@ -51,6 +51,23 @@ class SettingsIn(BaseModel):
 
 
 class SettingsOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "shop_id": "s-9a3f1c2b7e4d",
+                    "seller_nick": "杭州小铺",
+                    "session_set": True,
+                    "sender_name": "杭州小铺",
+                    "sender_phone": "0571-88886666",
+                    "sender_address": "浙江省杭州市余杭区文一西路969号",
+                    "default_carrier": "ZTO",
+                    "weights": {"price": 0.4, "coverage": 0.2, "transit": 0.3, "stock": 0.1},
+                }
+            ]
+        }
+    )
+
     shop_id: str
     seller_nick: str | None
     session_set: bool
@@ -62,6 +79,22 @@ class SettingsOut(BaseModel):
 
 
 class Receiver(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "张三",
+                    "phone": "13911112222",
+                    "state": "广东省",
+                    "city": "深圳市",
+                    "district": "南山区",
+                    "address": "科技园南区高新南七道 4 栋 1201 室",
+                    "zip": "518057",
+                }
+            ]
+        }
+    )
+
     name: str = Field(min_length=1, max_length=100)
     phone: str = Field(min_length=1, max_length=40)
     state: str = Field(min_length=1, max_length=50, description="Province, e.g. 广东省")
@@ -72,6 +105,8 @@ class Receiver(BaseModel):
 
 
 class Item(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"title": "保温杯", "num": 1, "price_cents": 5990}]})
+
     title: str = Field(max_length=200)
     num: int = Field(1, ge=1, le=100_000)
     price_cents: Cents = 0
@@ -108,6 +143,39 @@ class OrderCreate(BaseModel):
 
 
 class OrderOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "ord_4b1e9c2a7d3f5e8a0b6c",
+                    "external_id": "3001234567890123456",
+                    "source": "marketplace",
+                    "status": "shipped",
+                    "buyer_nick": "tb_zhangsan88",
+                    "receiver": {
+                        "name": "张三",
+                        "phone": "13911112222",
+                        "state": "广东省",
+                        "city": "深圳市",
+                        "district": "南山区",
+                        "address": "科技园南区高新南七道 4 栋 1201 室",
+                        "zip": "518057",
+                    },
+                    "weight_g": 1250,
+                    "payment_cents": 5990,
+                    "items": [{"title": "保温杯", "num": 1, "price_cents": 5990}],
+                    "carrier": "ZTO",
+                    "number": "78345678901234",
+                    "shipment_id": "shp_9d2c4e6a8b1f3d5c7e9a",
+                    "flags": [],
+                    "created_at": "2026-11-28T09:12:30+08:00",
+                    "updated_at": "2026-11-28T10:00:00+08:00",
+                    "shipped_at": "2026-11-28T10:00:00+08:00",
+                }
+            ]
+        }
+    )
+
     id: str
     external_id: str
     source: str
@@ -127,7 +195,20 @@ class OrderOut(BaseModel):
 
 
 class OrderEventOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+    model_config = ConfigDict(
+        from_attributes=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "event": "confirm_shipment",
+                    "from_status": "label_printed",
+                    "to_status": "shipped",
+                    "note": "ZTO 78345678901234",
+                    "at": "2026-11-28T10:00:00+08:00",
+                }
+            ]
+        },
+    )
 
     event: str
     from_status: str
@@ -137,6 +218,31 @@ class OrderEventOut(BaseModel):
 
 
 class CarrierOptionOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "carrier": "ZTO",
+                    "name": "中通快递",
+                    "score": 0.87,
+                    "usable": True,
+                    "recommended": True,
+                    "price_per_number_cents": 280.0,
+                    "covers_destination": True,
+                    "transit_days": 2,
+                    "available": 412,
+                    "is_default": True,
+                    "reasons": [
+                        "¥2.80 per number (cheapest)",
+                        "covers 广东省",
+                        "typically 2 day(s) to 广东省 (fastest)",
+                        "412 numbers in stock",
+                    ],
+                }
+            ]
+        }
+    )
+
     carrier: str
     name: str
     score: float
@@ -162,7 +268,30 @@ class ShipRequest(BaseModel):
 
 
 class ShipmentOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+    model_config = ConfigDict(
+        from_attributes=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "shp_9d2c4e6a8b1f3d5c7e9a",
+                    "order_id": "ord_4b1e9c2a7d3f5e8a0b6c",
+                    "carrier": "ZTO",
+                    "number": "78345678901234",
+                    "number_source": "pool",
+                    "status": "confirmed",
+                    "attempts": 1,
+                    "reallocations": 0,
+                    "error_code": None,
+                    "error": None,
+                    "history": [{"number": "78345678901234", "event": "assigned", "at": "2026-11-28T09:59:58+08:00"}],
+                    "batch_id": "bat_2f4a6c8e0b1d3f5a7c9e",
+                    "label_prints": 1,
+                    "created_at": "2026-11-28T09:59:58+08:00",
+                    "confirmed_at": "2026-11-28T10:00:00+08:00",
+                }
+            ]
+        },
+    )
 
     id: str
     order_id: str
@@ -182,7 +311,11 @@ class ShipmentOut(BaseModel):
 
 
 class BatchCreate(BaseModel):
-    model_config = ConfigDict(json_schema_extra={"examples": [{"order_ids": ["ord_1", "ord_2"], "carrier": "ZTO"}]})
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"order_ids": ["ord_4b1e9c2a7d3f5e8a0b6c", "ord_7a9c1e3b5d7f9a2c4e6b"], "carrier": "ZTO"}]
+        }
+    )
 
     order_ids: list[str] = Field(min_length=1, max_length=MAX_BATCH)
     carrier: CarrierCode | None = Field(None, description="Recommended per order when absent.")
@@ -196,7 +329,21 @@ class BatchCreate(BaseModel):
 
 
 class BatchItemOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+    model_config = ConfigDict(
+        from_attributes=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "seq": 0,
+                    "order_id": "ord_4b1e9c2a7d3f5e8a0b6c",
+                    "status": "shipped",
+                    "message": None,
+                    "shipment_id": "shp_9d2c4e6a8b1f3d5c7e9a",
+                    "number": "78345678901234",
+                }
+            ]
+        },
+    )
 
     seq: int
     order_id: str
@@ -207,6 +354,44 @@ class BatchItemOut(BaseModel):
 
 
 class BatchOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "bat_2f4a6c8e0b1d3f5a7c9e",
+                    "carrier": "ZTO",
+                    "total": 2,
+                    "done": 1,
+                    "failed": 0,
+                    "skipped": 0,
+                    "pending": 1,
+                    "status": "processing",
+                    "label_prints": 0,
+                    "created_at": "2026-11-28T09:59:57+08:00",
+                    "completed_at": None,
+                    "items": [
+                        {
+                            "seq": 0,
+                            "order_id": "ord_4b1e9c2a7d3f5e8a0b6c",
+                            "status": "shipped",
+                            "message": None,
+                            "shipment_id": "shp_9d2c4e6a8b1f3d5c7e9a",
+                            "number": "78345678901234",
+                        },
+                        {
+                            "seq": 1,
+                            "order_id": "ord_7a9c1e3b5d7f9a2c4e6b",
+                            "status": "pending",
+                            "message": None,
+                            "shipment_id": None,
+                            "number": None,
+                        },
+                    ],
+                }
+            ]
+        }
+    )
+
     id: str
     carrier: str | None
     total: int
@@ -231,6 +416,21 @@ class WebhookEndpointIn(BaseModel):
 
 
 class WebhookEndpointOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "whe_1c3e5a7b9d2f4a6c8e0b",
+                    "url": "https://shop.example.com/hooks/waybill",
+                    "events": ["shipment.confirmed", "shipment.failed"],
+                    "active": True,
+                    "created_at": "2026-11-28T10:00:00+08:00",
+                    "secret": "whsec_3f7a9c1e5b2d4f6a8c0e2b4d6f8a0c2e4b6d8f0a2c4e6b8d",
+                }
+            ]
+        }
+    )
+
     id: str
     url: str
     events: list[str]
@@ -240,7 +440,32 @@ class WebhookEndpointOut(BaseModel):
 
 
 class WebhookDeliveryOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+    model_config = ConfigDict(
+        from_attributes=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "2b8e4f6a-1c3d-4e5f-9a7b-8c6d5e4f3a2b",
+                    "event_id": "7c1d3e5f-2a4b-4c6d-8e0f-1a2b3c4d5e6f",
+                    "endpoint_id": "whe_1c3e5a7b9d2f4a6c8e0b",
+                    "event_type": "shipment.confirmed",
+                    "status": "failed",
+                    "attempts": 8,
+                    "last_status_code": 502,
+                    "last_error": "HTTP 502 from the endpoint",
+                    "created_at": "2026-11-28T10:00:00+08:00",
+                    "delivered_at": None,
+                    "payload": {
+                        "id": "7c1d3e5f-2a4b-4c6d-8e0f-1a2b3c4d5e6f",
+                        "type": "shipment.confirmed",
+                        "occurred_at": "2026-11-28T02:00:00Z",
+                        "shop_id": "s-9a3f1c2b7e4d",
+                        "data": {"order_id": "ord_4b1e9c2a7d3f5e8a0b6c", "carrier": "ZTO", "number": "78345678901234"},
+                    },
+                }
+            ]
+        },
+    )
 
     id: uuid.UUID
     event_id: uuid.UUID
@@ -256,6 +481,10 @@ class WebhookDeliveryOut(BaseModel):
 
 
 class TrackingUpdateResult(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"applied": True, "duplicate": False, "order_status": "delivered"}]}
+    )
+
     applied: bool
     duplicate: bool = False
     order_status: str | None = None
