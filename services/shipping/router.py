@@ -74,7 +74,57 @@ def clients_of(request: Request) -> Clients:
         "answer is 503 and the marketplace delivers the message again. Closes and address changes update or "
         "cancel an unshipped order, and are refused (recorded on the order as a flag) once it has shipped."
     ),
-    responses=responses(400, 401, 503),
+    responses={
+        **responses(400, 401, 503),
+        200: {
+            "description": (
+                "Stored or deliberately ignored (the marketplace must not deliver it again). `status` says what "
+                "happened: order_created, duplicate, order_exists, address_updated, refused_shipped, ignored, "
+                "unknown_seller, trade_not_found, ..."
+            ),
+            "content": {"application/json": {"example": {"status": "order_created", "message_id": "7501238462001"}}},
+        },
+    },
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/x-www-form-urlencoded": {
+                    "schema": {
+                        "type": "object",
+                        "required": ["id", "topic", "content", "user_nick", "sign"],
+                        "properties": {
+                            name: {"type": "string"}
+                            for name in (
+                                "id",
+                                "topic",
+                                "content",
+                                "pub_time",
+                                "user_id",
+                                "user_nick",
+                                "app_key",
+                                "timestamp",
+                                "sign_method",
+                                "sign",
+                            )
+                        },
+                    },
+                    "example": {
+                        "id": "7501238462001",
+                        "topic": "taobao_trade_TradeBuyerPay",
+                        "content": '{"tid": 3001234567890123456, "seller_nick": "杭州小铺"}',
+                        "pub_time": "2026-11-28 09:12:30",
+                        "user_id": "2201234567",
+                        "user_nick": "杭州小铺",
+                        "app_key": "12345678",
+                        "timestamp": "2026-11-28 09:12:31",
+                        "sign_method": "md5",
+                        "sign": "9C1F4E2B7A3D5F6E8B0C2D4A6F8E1B3C",
+                    },
+                }
+            },
+        }
+    },
 )
 async def marketplace_message(request: Request, uow: UowDep) -> dict[str, str]:
     form = await request.form()
@@ -133,12 +183,22 @@ async def list_orders(
     return await service.list_orders(uow, shop_id, status_, external_id, limit, offset)
 
 
-@orders.get("/{order_id}", summary="One order", responses=responses(404))
+@orders.get(
+    "/{order_id}",
+    summary="One order",
+    description="Receiver, items, status, and once assigned the carrier, number and shipment. Another shop's: 404.",
+    responses=responses(404),
+)
 async def read_order(order_id: str, shop_id: ShopIdDep, uow: UowDep) -> OrderOut:
     return await service.get_order(uow, shop_id, order_id)
 
 
-@orders.get("/{order_id}/events", summary="An order's state changes", responses=responses(404))
+@orders.get(
+    "/{order_id}/events",
+    summary="An order's state changes",
+    description="Every transition of the order's state machine (event, from, to, note, time), oldest first.",
+    responses=responses(404),
+)
 async def read_order_events(order_id: str, shop_id: ShopIdDep, uow: UowDep) -> list[OrderEventOut]:
     return [OrderEventOut.model_validate(e) for e in await service.order_events(uow, shop_id, order_id)]
 
@@ -193,7 +253,11 @@ async def cancel(order_id: str, shop_id: ShopIdDep, uow: UowDep) -> OrderOut:
 # --- shipments and labels ---------------------------------------------------------------------
 
 
-@shipments.get("", summary="Recent shipments")
+@shipments.get(
+    "",
+    summary="Recent shipments",
+    description="Newest first, optionally for one order (`order_id`): carrier, number, status and attempts.",
+)
 async def list_shipments(
     shop_id: ShopIdDep, uow: UowDep, order_id: str | None = None, limit: Annotated[int, Query(ge=1, le=1000)] = 100
 ) -> list[ShipmentOut]:
@@ -201,7 +265,15 @@ async def list_shipments(
     return [ShipmentOut.model_validate(s) for s in rows]
 
 
-@shipments.get("/{shipment_id}", summary="One shipment", responses=responses(404))
+@shipments.get(
+    "/{shipment_id}",
+    summary="One shipment",
+    description=(
+        "Status (pending, confirming, confirmed, failed, cancelled), the numbers tried in `history`, "
+        "the marketplace's last error and how many labels were printed. Another shop's: 404."
+    ),
+    responses=responses(404),
+)
 async def read_shipment(shipment_id: str, shop_id: ShopIdDep, uow: UowDep) -> ShipmentOut:
     return ShipmentOut.model_validate(await service.own_shipment(uow, shop_id, shipment_id))
 
@@ -370,7 +442,11 @@ async def add_endpoint(body: WebhookEndpointIn, shop_id: ShopIdDep, uow: UowDep)
     )
 
 
-@hooks.get("/webhook-endpoints", summary="The shop's webhook endpoints")
+@hooks.get(
+    "/webhook-endpoints",
+    summary="The shop's webhook endpoints",
+    description="Every endpoint with the event types it receives; the signing secret is never shown again.",
+)
 async def list_endpoints(shop_id: ShopIdDep, uow: UowDep) -> list[WebhookEndpointOut]:
     return [
         WebhookEndpointOut(id=e.id, url=e.url, events=e.events, active=e.active, created_at=e.created_at)
@@ -382,6 +458,7 @@ async def list_endpoints(shop_id: ShopIdDep, uow: UowDep) -> list[WebhookEndpoin
     "/webhook-endpoints/{endpoint_id}",
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Stop sending events to an endpoint",
+    description="Marks the endpoint inactive: no new deliveries are made to it. Another shop's: 404.",
     responses=responses(404),
 )
 async def disable_endpoint(endpoint_id: str, shop_id: ShopIdDep, uow: UowDep) -> None:
