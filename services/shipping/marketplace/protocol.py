@@ -58,7 +58,8 @@ def verify_sign(params: Mapping[str, str], secret: str) -> bool:
     method = params.get("sign_method", "md5")
     if not sign or method not in ("md5", "hmac"):
         return False
-    return hmac.compare_digest(top_sign(params, secret, method), sign.upper())
+    # As bytes: compare_digest refuses str with non-ASCII characters, and a forged sign may have them.
+    return hmac.compare_digest(top_sign(params, secret, method).encode(), sign.upper().encode())
 
 
 def china_time(when: datetime) -> str:
