@@ -20,6 +20,7 @@ from runtime.errors import AppError, NotFound
 from runtime.logging import get_logger
 from services.shipping import confirm, service, states
 from services.shipping.allocation_client import AllocationError
+from services.shipping.marketplace.protocol import Outcome, TopError
 from services.shipping.metrics import BATCH_CHUNK_SECONDS, BATCH_ORDERS, SHIPMENTS
 from services.shipping.models import BatchItem, ShipmentBatch
 from services.shipping.repository import BatchRepository, OrderRepository, SettingsRepository, ShipmentRepository
@@ -364,6 +365,12 @@ class ChunkRunner:
         try:
             await confirm.send(self.clients, session, tid, number, carrier)
             ok = True
+        except TopError as exc:
+            # A chunk redone after a crash meets its own earlier confirmations as B04: settle those here rather
+            # than handing each to a job one at a time.
+            ok = exc.outcome is Outcome.ALREADY_SHIPPED and await self._shipped_with(session, sid, tid, number)
+            if not ok:
+                log.info("batch_confirm_deferred", shipment_id=sid, error=str(exc)[:200])
         except Exception as exc:  # the job takes it from here, with the full handling of each answer
             log.info("batch_confirm_deferred", shipment_id=sid, error=str(exc)[:200])
             ok = False
@@ -371,6 +378,13 @@ class ChunkRunner:
             async with self.tx() as uow:
                 await service.back_to_pending(uow, sid, "deferred", "handed to the confirmation job")
         return sid, ok, tid, number
+
+    async def _shipped_with(self, session: str, sid: str, tid: str, number: str) -> bool:
+        try:
+            return await confirm.shipped_with(self.clients, session, tid, number)
+        except Exception as exc:  # the job asks again
+            log.info("batch_b04_check_failed", shipment_id=sid, error=str(exc)[:200])
+            return False
 
 
 def _count_results(rows: list[dict[str, Any]]) -> None:

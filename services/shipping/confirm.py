@@ -53,6 +53,16 @@ async def send(clients: Clients, session: str, tid: str, number: str, carrier: s
     CONFIRMATIONS.labels("success").inc()
 
 
+async def shipped_with(clients: Clients, session: str, tid: str, number: str) -> bool:
+    """After B04 (already shipped): whether the trade carries ``number``, i.e. an earlier attempt of ours got
+    through (a worker killed after sending, or a lost answer). Counted as the success it is."""
+    trade = await clients.marketplace.fullinfo(session, tid)
+    if trade.shipped_number != number:
+        return False
+    CONFIRMATIONS.labels("success").inc()
+    return True
+
+
 async def confirm(tx: Tx, clients: Clients, shipment_id: str, *, finalize: bool = True) -> Result:
     """One confirmation attempt, following number replacements until the marketplace gives a definite answer.
 

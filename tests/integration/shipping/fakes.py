@@ -145,6 +145,16 @@ class FakeMarketplace:
                 answer = answers.pop(0)
                 if isinstance(answer, Exception):
                     raise answer
+                if answer == "sent-earlier":
+                    # An earlier attempt of ours got through (its answer lost, or its worker killed): the trade
+                    # carries our number and this call is refused as already shipped.
+                    trade = self.trades[tid]
+                    trade.status, trade.out_sid, trade.company = (
+                        "WAIT_BUYER_CONFIRM_GOODS",
+                        params["out_sid"],
+                        params["company_code"],
+                    )
+                    return httpx.Response(200, json=offline_error("B04", "trade is WAIT_BUYER_CONFIRM_GOODS"))
                 if answer != "ok":
                     return httpx.Response(200, json=offline_error(answer))
             trade = self.trades.get(tid)

@@ -79,6 +79,26 @@ async def test_batch_ships_every_order_once_despite_transient_errors(world: Worl
     assert len(world.market.sends()) == len(sends)
 
 
+async def test_a_redone_chunk_settles_its_earlier_confirmations_inline(world: World, shop: BoundShop) -> None:
+    """A chunk redone after a crash meets the confirmations its first run sent as B04 with our number: the batch
+    settles them itself (one trade lookup each) instead of handing each to a confirmation job that sends again."""
+    order_ids = await _orders(world, shop, 40)
+    earlier = sorted(world.market.trades)[:10]
+    for tid in earlier:
+        world.market.script[tid] = ["sent-earlier"]
+    batch = await _batch(world, shop, order_ids, carrier="ZTO")
+    await world.run_jobs()
+    view = await _view(world, shop, batch["id"])
+    assert (view["done"], view["failed"], view["pending"]) == (40, 0, 0)
+    for tid in earlier:
+        assert len(world.market.sends(tid)) == 1, tid
+    lookups = Counter(c["tid"] for c in world.market.calls if c.get("method") == "taobao.trade.fullinfo.get")
+    assert {tid for tid in earlier if lookups[tid]} == set(earlier)
+    numbers = {i["order_id"]: i["number"] for i in view["items"]}
+    assert len(set(numbers.values())) == 40
+    assert all(world.market.trades[t].out_sid for t in earlier)
+
+
 async def test_overlapping_batches_ship_each_order_once(world: World, shop: BoundShop) -> None:
     order_ids = await _orders(world, shop, 120)
     first = await _batch(world, shop, order_ids[:80])
