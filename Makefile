@@ -38,12 +38,14 @@ run: install ## The whole system: infrastructure, migrations, services, workers,
 	$(PY) -m devstack.run
 
 .PHONY: test
-test: install ## Every test (environment's PostgreSQL/Redis when set, else embedded ones)
-	$(PY) -m devstack.with_infra -- $(PY) -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
+test: install ## Every test: unit, integration, e2e, then the fuzzing and fault suites
+	$(PY) -m devstack.with_infra -- $(PY) -m pytest -n 2 --dist loadgroup --ignore=tests/faults --ignore=tests/fuzz $(PYTEST_ARGS)
+	@$(MAKE) --no-print-directory test-fuzz
+	@$(MAKE) --no-print-directory test-faults
 
 .PHONY: test-faults
 test-faults: install ## Fault scenarios over real processes (kills, Redis/PostgreSQL restarts, sandbox faults)
-	$(PY) -m devstack.with_infra -- $(PY) -m pytest tests/faults $(PYTEST_ARGS)
+	$(PY) -m pytest tests/faults $(PYTEST_ARGS)
 
 .PHONY: test-fuzz
 test-fuzz: install ## schemathesis against every service's OpenAPI schema (FUZZ_EXAMPLES per operation)
