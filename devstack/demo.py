@@ -46,7 +46,7 @@ CARRIERS = (("ZTO", "ZTO-5000"), ("YTO", "YTO-5000"), ("YUNDA", "YUNDA-5000"))
 # The shop's alert thresholds (set through the API): the sandbox's normal journeys are never silent for a
 # day, a stalled one is for 96 h; 30 promised days keep "late" alerts out of a day that runs this fast.
 ALERT_SETTINGS = {"not_collected_hours": 48, "no_update_hours": 72, "transit_days": 30}
-PUSH_FAULTS = {"push_duplicate_rate": 0.1, "push_out_of_order_rate": 0.1, "push_drop_rate": 0.05, "seed": 7}
+PUSH_FAULTS = {"push_duplicate_rate": 0.1, "push_out_of_order_rate": 0.1, "push_drop_rate": 0.05}
 NO_PUSH_FAULTS = {"push_duplicate_rate": 0, "push_out_of_order_rate": 0, "push_drop_rate": 0}
 CONCURRENCY = 16
 BATCH_FIELDS = ("id", "status", "total", "done", "failed", "skipped", "pending")
@@ -80,8 +80,9 @@ class DemoOptions:
     batch_size: int = 500
     acceleration: float = 3600.0
     tracking_wait_s: float = 600.0
-    orders_wait_s: float = 300.0
+    orders_wait_s: float = 600.0
     batches_wait_s: float = 600.0
+    subscribe_wait_s: float = 600.0
     out_dir: Path = DATA / "demo"
     admin_key: str = "dev-admin-key"
 
@@ -360,7 +361,7 @@ def _settled(truth: dict[str, Any], order_status: str | None) -> bool:
 
 
 async def follow_parcels(
-    api: Api, phases: Phases, numbers: dict[str, str], acceleration: float, within: float
+    api: Api, phases: Phases, numbers: dict[str, str], options: DemoOptions
 ) -> tuple[list[dict[str, Any]], int]:
     """Waits until every parcel is subscribed, then runs the journeys fast with faults until they settle."""
     wanted = sorted(numbers)
@@ -372,11 +373,11 @@ async def follow_parcels(
             phases.progress.update(task, completed=done)
             return done == len(wanted)
 
-        await _poll(subscribed, 300, "every shipped parcel to be subscribed", every=1.0)
+        await _poll(subscribed, options.subscribe_wait_s, "every shipped parcel to be subscribed", every=1.0)
     settled = 0
     seen: list[dict[str, Any]] = []
-    with phases.phase(f"tracking at x{acceleration:g} with push faults", total=len(wanted)) as task:
-        async with accelerated(api, acceleration):
+    with phases.phase(f"tracking at x{options.acceleration:g} with push faults", total=len(wanted)) as task:
+        async with accelerated(api, options.acceleration):
 
             async def all_settled() -> bool:
                 nonlocal settled, seen
@@ -387,10 +388,10 @@ async def follow_parcels(
                 return settled == len(wanted)
 
             try:
-                await _poll(all_settled, within, "tracking to settle", every=3.0)
+                await _poll(all_settled, options.tracking_wait_s, "tracking to settle", every=3.0)
             except DemoError:
                 # Bounded: the summary says how many settled; the invariants do not depend on it.
-                console.print(f"[yellow]tracking had not settled after {within:.0f} s[/]")
+                console.print(f"[yellow]tracking had not settled after {options.tracking_wait_s:.0f} s[/]")
         # One more alert scan sees the final states (the scan runs every few seconds).
         await asyncio.sleep(6)
     return seen, settled
@@ -456,7 +457,7 @@ async def arun_demo(urls: DemoUrls, options: DemoOptions, progress: Progress | N
             batches = await ship_all(api, phases, order_ids, options.batch_size, options.batches_wait_s)
             label, batch_pdf, pages = await render_labels(api, phases, batches[0], options.out_dir)
             shipped = {i["number"]: i["order_id"] for b in batches for i in b["items"] if i["status"] == "shipped"}
-            parcels, settled = await follow_parcels(api, phases, shipped, options.acceleration, options.tracking_wait_s)
+            parcels, settled = await follow_parcels(api, phases, shipped, options)
             orders = await list_orders(api)
             shipments, owners = await gather_checks(api, phases, orders)
         alerts = await list_alerts(api)

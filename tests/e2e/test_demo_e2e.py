@@ -1,0 +1,51 @@
+"""`make demo` end to end: the command run as a newcomer runs it, against the e2e system's processes."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from pypdf import PdfReader
+
+from tests.e2e.harness import Harness
+
+pytestmark = pytest.mark.e2e
+
+TRADES = int(os.environ.get("DEMO_E2E_TRADES", "200"))
+
+
+def test_demo_ships_a_day_of_trades_and_exits_zero_with_its_summary(harness: Harness, tmp_path: Path) -> None:
+    h = harness
+    env = {
+        **os.environ,
+        "ALLOCATION_PORT": str(h.ports.allocation),
+        "SHIPPING_PORT": str(h.ports.shipping),
+        "TRACKING_PORT": str(h.ports.tracking),
+        "SANDBOX_PORT": str(h.ports.sandbox),
+        "WAYBILL_ADMIN_KEY": h.admin_key,
+        "DEMO_TRADES": str(TRADES),
+        "DEMO_BATCH_SIZE": str(max(1, TRADES // 2)),
+        "DEMO_OUT_DIR": str(tmp_path),
+        "COLUMNS": "200",
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "devstack.demo"], env=env, capture_output=True, text=True, timeout=1200, check=False
+    )
+    out = done.stdout + done.stderr
+    assert done.returncode == 0, out[-4000:]
+    assert "nothing answers on the ports" not in out  # it used the running system, not a stack of its own
+    for title in ("orders by state", "numbers by state per carrier", "alerts by kind", "time taken"):
+        assert title in out, out[-4000:]
+    assert "invariants hold" in out
+    assert re.search(rf"│ total\s+│\s+{TRADES} │", out), out[-4000:]  # every trade became an order
+
+    sample = tmp_path / "sample-label.pdf"
+    assert f"sample label PDF: {sample}" in out
+    assert len(PdfReader(sample).pages) == 1
+    batch_pdfs = list(tmp_path.glob("labels-bat_*.pdf"))
+    assert len(batch_pdfs) == 1
+    assert len(PdfReader(batch_pdfs[0]).pages) == TRADES // 2  # the first of two batches, all shipped
