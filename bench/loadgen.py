@@ -6,6 +6,10 @@ themselves. This one runs on uvloop with one ``asyncio.Protocol`` per connection
 reader, no task per request): it writes prebuilt request bytes, finds each response's end in the
 bytes received and writes the next request from the same callback. Many connections, one request
 in flight on each (no pipelining), so a response's latency is the server's.
+
+Closed loop by default (each connection sends again as soon as it has its answer: what the server can
+carry). With ``rate`` it paces open loop: the n-th request is due at ``start + n / rate`` and its latency
+counts from then, so a server that falls behind shows it in the percentiles rather than slowing the load.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ class LoadResult:
     errors: int = 0
     statuses: dict[int, int] = field(default_factory=dict)
     latencies: list[float] = field(default_factory=list)
+    answered_at: list[float] = field(default_factory=list)  # seconds from the start, one per latency
     seconds: float = 0.0
     per_second_buckets: list[int] = field(default_factory=list)
 
@@ -34,10 +39,21 @@ class LoadResult:
         return self.requests / self.seconds if self.seconds else 0.0
 
     def percentile(self, p: float) -> float:
-        if not self.latencies:
-            return 0.0
-        ordered = sorted(self.latencies)
-        return ordered[min(len(ordered) - 1, int(len(ordered) * p))]
+        return _percentile(self.latencies, p)
+
+    def percentile_per_second(self, p: float) -> list[float]:
+        """The percentile of each second's answers: a tail that comes from one stall shows as one bad second."""
+        seconds: dict[int, list[float]] = {}
+        for at, latency in zip(self.answered_at, self.latencies, strict=True):
+            seconds.setdefault(int(at), []).append(latency)
+        return [_percentile(seconds.get(i, []), p) for i in range(max(seconds, default=-1) + 1)]
+
+
+def _percentile(values: list[float], p: float) -> float:
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * p))]
 
 
 BodyFactory = Callable[[int], dict[str, object]]
@@ -86,8 +102,11 @@ def _content_length(head: bytes) -> int:
 class _Run:
     """State shared by every connection of one load run."""
 
-    def __init__(self, next_request: RequestFactory, deadline: float, start: float, check: Check | None) -> None:
+    def __init__(
+        self, next_request: RequestFactory, deadline: float, start: float, check: Check | None, rate: float | None
+    ) -> None:
         self.next_request = next_request
+        self.rate = rate
         self.deadline = deadline
         self.start = start
         self.check = check
@@ -95,16 +114,21 @@ class _Run:
         self.result = LoadResult()
         self.buckets: dict[int, int] = {}
 
-    def take(self) -> bytes | None:
-        if time.perf_counter() >= self.deadline:
+    def take(self) -> tuple[bytes, float] | None:
+        """The next request and when it is due (now when not paced)."""
+        now = time.perf_counter()
+        due = self.start + self.issued / self.rate if self.rate else now
+        if max(now, due) >= self.deadline:
             return None
         self.issued += 1
-        return self.next_request(self.issued)
+        req = self.next_request(self.issued)
+        return None if req is None else (req, due)
 
     def record(self, status: int, body: bytes, latency: float, now: float) -> None:
         r = self.result
         r.requests += 1
         r.latencies.append(latency)
+        r.answered_at.append(now - self.start)
         r.statuses[status] = r.statuses.get(status, 0) + 1
         second = int(now - self.start)
         self.buckets[second] = self.buckets.get(second, 0) + 1
@@ -126,12 +150,22 @@ class _Connection(asyncio.Protocol):
 
     def _send_next(self) -> None:
         assert self.transport is not None
-        req = self.run.take()
-        if req is None:
+        taken = self.run.take()
+        if taken is None:
             self.transport.close()
             return
-        self.sent_at = time.perf_counter()
-        self.transport.write(req)
+        req, due = taken
+        wait = due - time.perf_counter()
+        # Open loop: latency counts from when the request was due, even if this connection was late.
+        self.sent_at = due if self.run.rate else time.perf_counter()
+        if wait > 0:
+            asyncio.get_running_loop().call_later(wait, self._write, req)
+        else:
+            self._write(req)
+
+    def _write(self, req: bytes) -> None:
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.write(req)
 
     def data_received(self, data: bytes) -> None:
         buf = self.buffer
@@ -161,11 +195,17 @@ def _protocol(run: _Run, done: asyncio.Future[None]) -> Callable[[], _Connection
 
 
 async def _drive(
-    host: str, port: int, next_request: RequestFactory, connections: int, seconds: float, check: Check | None
+    host: str,
+    port: int,
+    next_request: RequestFactory,
+    connections: int,
+    seconds: float,
+    check: Check | None,
+    rate: float | None = None,
 ) -> LoadResult:
     loop = asyncio.get_running_loop()
     start = time.perf_counter()
-    run = _Run(next_request, start + seconds, start, check)
+    run = _Run(next_request, start + seconds, start, check, rate)
     finished: list[asyncio.Future[None]] = []
     for _ in range(connections):
         done: asyncio.Future[None] = loop.create_future()
@@ -187,9 +227,10 @@ def run_requests(
     seconds: float,
     total: int | None = None,
     check: Check | None = None,
+    rate: float | None = None,
 ) -> LoadResult:
     """Cycle through prebuilt ``requests`` on ``connections`` keep-alive connections for ``seconds`` (or until
-    ``total`` requests were sent), on a uvloop event loop of its own."""
+    ``total`` requests were sent), on a uvloop event loop of its own; paced at ``rate`` per second if given."""
     count = len(requests)
 
     def nth(n: int) -> bytes | None:
@@ -197,7 +238,7 @@ def run_requests(
             return None
         return requests[(n - 1) % count]
 
-    return uvloop.run(_drive(host, port, nth, connections, seconds, check))
+    return uvloop.run(_drive(host, port, nth, connections, seconds, check, rate))
 
 
 async def run_load(

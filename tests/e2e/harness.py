@@ -177,6 +177,7 @@ class Harness:
                 out[name] = total
             except psutil.Error:
                 continue
+        out |= _server_cpu_seconds()
         return out
 
     def stop(self) -> None:
@@ -356,3 +357,22 @@ async def wait_for(check: Callable[[], Awaitable[Any]], within: float, what: str
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {within:.0f} s waiting for {what}")
         await asyncio.sleep(every)
+
+
+def _server_cpu_seconds() -> dict[str, float]:
+    """CPU time of the machine's PostgreSQL and Redis (shared servers, so a delta over a quiet interval is
+    what this run made them do). Exited backends count through the postmaster's reaped children."""
+    import psutil
+
+    out = {"postgres": 0.0, "redis": 0.0}
+    for p in psutil.process_iter(["name"]):
+        name = p.info["name"] or ""
+        key = "postgres" if name.startswith("postgres") else "redis" if name.startswith("redis-server") else None
+        if key is None:
+            continue
+        try:
+            t = p.cpu_times()
+        except psutil.Error:
+            continue
+        out[key] += t.user + t.system + t.children_user + t.children_system
+    return out
