@@ -6,7 +6,7 @@ import asyncio
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Form, Request, Response
+from fastapi import APIRouter, Form, Query, Request, Response
 from fastapi.responses import RedirectResponse
 from fastapi.templating import Jinja2Templates
 
@@ -142,14 +142,16 @@ async def logout(request: Request, csrf_token: Annotated[str, Form()] = "") -> R
 
 
 @pages.get("/")
-async def home(request: Request) -> Response:
+async def home(
+    request: Request, after: Annotated[str | None, Query(max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")] = None
+) -> Response:
     session = current_session(request)
     if session is None:
         return to_login()
     if session.kind == "shop" and session.shop_id is not None:
         return await shop_page(request, session, session.shop_id)
     st = state(request)
-    view = await service.overview(st.api, session, st.settings)
+    view = await service.overview(st.api, session, st.settings, after)
     return render(request, "overview.html", overview=view)
 
 

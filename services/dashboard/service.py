@@ -296,15 +296,24 @@ class ShopSummary:
 @dataclass
 class Overview:
     shops: Panel[list[ShopSummary]]
+    after: str | None = None  # the page starts after this shop id (None: the first page)
+    next_after: str | None = None  # the next page's start, when there are more shops
 
 
-async def overview(api: Services, session: Session, settings: DashboardSettings) -> Overview:
-    """Every shop (allocation's list, admin key) with its low-stock carriers and open alerts."""
+async def overview(api: Services, session: Session, settings: DashboardSettings, after: str | None = None) -> Overview:
+    """A page of shops (allocation's list, admin key, in id order) with their low-stock carriers and open
+    alerts; one more shop than the page is asked for, to know whether a next page exists."""
+    page = settings.overview_shops
+    more: list[str] = []
 
     async def summaries() -> list[ShopSummary]:
-        shops: list[dict[str, Any]] = await api.get(
-            "allocation", "/v1/shops", session.headers(), params={"limit": settings.overview_shops}
-        )
+        params: dict[str, Any] = {"limit": page + 1}
+        if after:
+            params["after"] = after
+        shops: list[dict[str, Any]] = await api.get("allocation", "/v1/shops", session.headers(), params=params)
+        if len(shops) > page:
+            shops = shops[:page]
+            more.append(shops[-1]["id"])
         gate = asyncio.Semaphore(8)  # a few calls at a time: the overview must not flood the services
 
         async def one(shop: dict[str, Any]) -> ShopSummary:
@@ -316,9 +325,10 @@ async def overview(api: Services, session: Session, settings: DashboardSettings)
                 )
             return ShopSummary(shop["id"], shop["name"], low, alerts)
 
-        return list(await asyncio.gather(*(one(s) for s in shops[: settings.overview_shops])))
+        return list(await asyncio.gather(*(one(s) for s in shops)))
 
-    return Overview(await panel(summaries()))
+    shops = await panel(summaries())
+    return Overview(shops, after=after, next_after=more[0] if more else None)
 
 
 async def _low_stock(api: Services, headers: dict[str, str], days: int) -> list[str]:

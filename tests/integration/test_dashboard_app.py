@@ -193,6 +193,32 @@ async def test_operator_overview_and_drill_down(dash: httpx.AsyncClient) -> None
     assert 'data-col="available">995<' in page.text
 
 
+async def test_operator_overview_links_the_next_page_of_shops() -> None:
+    app = create_app(settings(overview_shops=1))
+    async with (
+        LifespanManager(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://dash.test") as client,
+    ):
+        with respx.mock(assert_all_called=False) as router:
+            router.get(f"{TRACK}/internal/v1/clock").respond(json={"now": "x", "factor": 1.0, "simulated": False})
+            shops = router.get(f"{ALLOC}/v1/shops").respond(
+                json=[
+                    {"id": SHOP, "name": "杭州小铺", "created_at": "x"},
+                    {"id": "s-zz", "name": "b", "created_at": "x"},
+                ]
+            )
+            mock_shop(router)
+            await sign_in(client, ADMIN)
+            first = await client.get("/")
+            second = await client.get("/", params={"after": SHOP})
+            bad = await client.get("/", params={"after": "x' OR 1=1"})
+    assert f'href="/?after={SHOP}" rel="next"' in first.text
+    assert "First shops" not in first.text
+    assert shops.calls[-1].request.url.params["after"] == SHOP
+    assert "First shops" in second.text
+    assert bad.status_code == 422
+
+
 async def test_operator_overview_without_allocations_shop_list(dash: httpx.AsyncClient) -> None:
     with respx.mock(assert_all_called=False) as router:
         router.get(f"{TRACK}/internal/v1/clock").respond(json={"now": "x", "factor": 1.0, "simulated": False})

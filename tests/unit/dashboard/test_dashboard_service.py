@@ -193,6 +193,33 @@ async def test_overview_summarises_every_shop_and_isolates_a_failing_one(api: Se
     assert rows["s-2"].low_stock.error.code == "internal_error"
 
 
+async def test_overview_pages_through_shops_in_id_order(api: Services) -> None:
+    every = [{"id": f"s-{i}", "name": f"店{i}", "created_at": "2026-11-28T00:00:00+00:00"} for i in range(5)]
+
+    def shops(request: httpx.Request) -> httpx.Response:
+        after = request.url.params.get("after")
+        rest = [s for s in every if after is None or s["id"] > after]
+        return httpx.Response(200, json=rest[: int(request.url.params["limit"])])
+
+    with respx.mock() as router:
+        listing = router.get(f"{ALLOC}/v1/shops").mock(side_effect=shops)
+        router.get(f"{ALLOC}/v1/pools").respond(json=[])
+        router.get(f"{TRACK}/v1/alerts").respond(json=[])
+        first = await service.overview(api, OPERATOR, settings(overview_shops=2))
+        assert listing.calls.last.request.url.params["limit"] == "3"  # one more: is there a next page?
+        second = await service.overview(api, OPERATOR, settings(overview_shops=2), after=first.next_after)
+        assert listing.calls.last.request.url.params["after"] == "s-1"
+        last = await service.overview(api, OPERATOR, settings(overview_shops=2), after=second.next_after)
+
+    def ids(view: service.Overview) -> list[str]:
+        assert view.shops.data is not None
+        return [s.id for s in view.shops.data]
+
+    assert (ids(first), first.after, first.next_after) == (["s-0", "s-1"], None, "s-1")
+    assert (ids(second), second.next_after) == (["s-2", "s-3"], "s-3")
+    assert (ids(last), last.next_after) == (["s-4"], None)
+
+
 async def test_overview_without_a_shop_list_says_so(api: Services) -> None:
     with respx.mock() as router:
         router.get(f"{ALLOC}/v1/shops").mock(return_value=error(405, "method_not_allowed", "Method Not Allowed"))
