@@ -68,6 +68,15 @@ class ServiceSettings(BaseSettings):
     rate_limit_burst: int = Field(
         10_000, ge=1, description="Requests one shop API key may send at once before the rate applies (429 beyond)."
     )
+    # Per service only (ALLOCATION_/SHIPPING_/TRACKING_WORKER_METRICS_PORT): no shared fallback, since the
+    # three workers of one host (make run) need three ports.
+    worker_metrics_port: int = Field(
+        0,
+        ge=0,
+        le=65535,
+        description="Port on which this service's arq worker serves its Prometheus metrics, on 0.0.0.0 (0: not "
+        "served). One worker process per host or pod: a second one finds the port taken, logs it and runs on.",
+    )
 
     @model_validator(mode="before")
     @classmethod

@@ -1,13 +1,17 @@
-"""arq worker plumbing shared by every service: context, outbox bookkeeping, the sweeper."""
+"""arq worker plumbing shared by every service: context, outbox bookkeeping, the sweeper, and the
+worker's own Prometheus endpoint (``<SERVICE>_WORKER_METRICS_PORT``)."""
 
 from __future__ import annotations
 
+import asyncio
 import functools
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any
+from wsgiref.simple_server import WSGIServer
 
 import httpx
+import prometheus_client
 from arq import cron
 from arq.connections import RedisSettings, create_pool
 from arq.cron import CronJob
@@ -69,6 +73,26 @@ def worker_redis_settings(redis_url: str) -> RedisSettings:
     return settings
 
 
+def serve_worker_metrics(service: str, port: int) -> WSGIServer | None:
+    """Serve this process's Prometheus registry on ``port`` of every interface, in a thread: an arq
+    worker has no HTTP server of its own, and its counters (confirmations, batches, pushes processed,
+    polls, purchases) move only in its process. Returns the server (``shutdown()`` stops it), or None
+    when the port is taken, e.g. by another worker on the same host: that one's figures are served,
+    this one's are not, and the worker runs on."""
+    try:
+        server, _thread = prometheus_client.start_http_server(port, addr="0.0.0.0")  # scraped from outside the pod
+    except OSError as exc:
+        log.warning("worker_metrics_port_taken", service=service, port=port, error=repr(exc))
+        return None
+    log.info("worker_metrics_served", service=service, port=port)
+    return server
+
+
+async def _stop_metrics_server(server: WSGIServer) -> None:
+    await asyncio.to_thread(server.shutdown)  # waits for the serving thread's poll (0.5 s at most)
+    server.server_close()
+
+
 def job_transaction(ctx: Ctx) -> AbstractAsyncContextManager[UnitOfWork]:
     """A job's own transaction boundary (jobs it enqueues are sent after it commits)."""
     return transaction(ctx["sessionmaker"], ctx["queue"])
@@ -101,6 +125,8 @@ def build_worker_settings(
         ctx["outbox"] = outbox
         ctx["queue"] = JobQueue(ctx["redis"], outbox, queue_name(service))
         ctx["http"] = make_http_client(settings)
+        if settings.worker_metrics_port:
+            ctx["metrics_server"] = serve_worker_metrics(service, settings.worker_metrics_port)
         if on_startup is not None:
             await on_startup(ctx)
         log.info("worker_started", queue=queue_name(service))
@@ -113,6 +139,8 @@ def build_worker_settings(
             await http.aclose()
         if "engine" in ctx:
             await ctx["engine"].dispose()
+        if ctx.get("metrics_server") is not None:
+            await _stop_metrics_server(ctx.pop("metrics_server"))
 
     attrs: dict[str, Any] = {
         "functions": [_outboxed(f, max_tries) for f in functions],

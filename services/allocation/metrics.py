@@ -1,4 +1,9 @@
-"""Allocation's Prometheus metrics."""
+"""Allocation's Prometheus metrics.
+
+The API process serves them on its /metrics. Purchases also move in the worker (completed when the courier
+has issued the numbers, created by auto-replenish): it serves its own registry on
+``ALLOCATION_WORKER_METRICS_PORT`` (runtime.worker).
+"""
 
 from __future__ import annotations
 

@@ -49,12 +49,6 @@ class ShippingSettings(ServiceSettings):
     tracking_max_tries: int = Field(10, ge=1, description="Attempts at handing a shipment to tracking.")
     webhook_max_tries: int = Field(8, ge=1, description="Delivery attempts of an outgoing webhook event.")
     webhook_retry_base_s: float = Field(5.0, gt=0, description="First webhook retry delay; doubles per attempt.")
-    worker_metrics_port: int = Field(
-        0,
-        ge=0,
-        le=65535,
-        description="Port on which a shipping worker serves its Prometheus metrics (0: not served).",
-    )
     webhook_timeout_s: float = Field(10.0, gt=0, description="Timeout of one webhook delivery, in seconds.")
 
 

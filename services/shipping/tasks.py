@@ -14,7 +14,6 @@ from typing import Any
 import httpx
 import orjson
 from arq import Retry, cron
-from prometheus_client import start_http_server
 
 from runtime.db import UnitOfWork
 from runtime.logging import get_logger
@@ -318,14 +317,6 @@ async def _nothing() -> AsyncIterator[None]:
     yield
 
 
-async def _startup(ctx: Ctx) -> None:
-    port = _settings(ctx).worker_metrics_port
-    if port:
-        # The worker's counters (confirmations, batches) live in this process: it serves them itself.
-        start_http_server(port)
-        log.info("worker_metrics_served", port=port)
-
-
 async def _shutdown(ctx: Ctx) -> None:
     for http in ctx.get("pooled_http", []):
         await http.aclose()
@@ -349,7 +340,6 @@ def _worker_settings() -> type:
             deliver_webhook,
         ],
         cron_jobs=[cron(resume_batches, second=every, unique=True, run_at_startup=True)],
-        on_startup=_startup,
         on_shutdown=_shutdown,
         max_tries=max(settings.confirm_max_tries, settings.webhook_max_tries, settings.tracking_max_tries) + 2,
         max_jobs=40,

@@ -48,9 +48,6 @@ class TrackingSettings(ServiceSettings):
     gauge_refresh_s: float = Field(
         5.0, gt=0, description="How often the API refreshes the queue-depth, lag and open-alert gauges."
     )
-    worker_metrics_port: int = Field(
-        0, ge=0, description="Port a worker serves its Prometheus metrics on (0: none; one worker per host/pod)."
-    )
 
     # Polling fallback.
     poll_quiet_hours: float = Field(

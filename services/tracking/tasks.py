@@ -18,7 +18,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import httpx
-import prometheus_client
 from arq import Retry, cron
 
 from runtime.db import transaction
@@ -273,16 +272,6 @@ async def _startup(ctx: Ctx) -> None:
         if s.notify_shipping:
             tasks.append(asyncio.create_task(_loop({**ctx, "ingest_wake": ctx["notify_wake"]}, "notify", _notify_step)))
     ctx["background_tasks"] = tasks
-    if s.worker_metrics_port:
-        _serve_metrics(s.worker_metrics_port)
-
-
-def _serve_metrics(port: int) -> None:
-    """The worker's counters (pushes processed, events, lag, polls) on their own port: arq has no HTTP."""
-    try:
-        prometheus_client.start_http_server(port, addr="0.0.0.0")  # scraped from outside the pod
-    except OSError as exc:  # another worker of this host has it: its figures are served, ours are not
-        log.warning("worker_metrics_port_taken", port=port, error=repr(exc))
 
 
 async def _shutdown(ctx: Ctx) -> None:

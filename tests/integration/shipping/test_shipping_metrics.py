@@ -104,17 +104,3 @@ async def test_label_renders_are_counted(world: World, shop: BoundShop) -> None:
     one = await world.shipping.get(f"/v1/shipments/{view['items'][0]['shipment_id']}/label.pdf", headers=shop.headers)
     assert one.status_code == 200
     assert moved() == {"batch_labels": 3, "single_labels": 1}
-
-
-async def test_worker_serves_its_metrics_when_given_a_port(monkeypatch: pytest.MonkeyPatch) -> None:
-    from devstack.infra import free_port
-    from services.shipping import tasks
-    from services.shipping.settings import get_settings
-
-    port = free_port()
-    ctx: dict[str, Any] = {"settings": get_settings().model_copy(update={"worker_metrics_port": port})}
-    await tasks._startup(ctx)
-    async with httpx.AsyncClient() as http:
-        body = (await http.get(f"http://127.0.0.1:{port}/metrics")).text
-    assert "waybill_marketplace_confirmations_total" in body
-    assert "waybill_batch_orders_total" in body
