@@ -114,6 +114,26 @@ def test_apis_are_probed_on_healthz_and_readyz_and_reachable_through_their_servi
         assert service["spec"]["ports"] == [{"name": "http", "port": port, "targetPort": "http"}]
 
 
+def test_workers_serve_their_metrics_on_the_annotated_port() -> None:
+    """Each worker pod sets its service's WORKER_METRICS_PORT and is scraped there (runtime.worker)."""
+    workers = {n: d for n, d in _kind("Deployment").items() if n.endswith("-worker")}
+    assert len(workers) == len(SERVICE_SETTINGS)
+    for name, deployment in workers.items():
+        (container,) = _pod_spec(deployment)["containers"]
+        service = name.removesuffix("-worker")
+        env = {e["name"]: e["value"] for e in container["env"]}
+        port = int(env[f"{service.upper()}_WORKER_METRICS_PORT"])
+        assert port > 0
+        assert unknown_variables(env) == set()
+        assert {p["name"]: p["containerPort"] for p in container["ports"]} == {"metrics": port}
+        annotations = deployment["spec"]["template"]["metadata"]["annotations"]
+        assert annotations == {
+            "prometheus.io/scrape": "true",
+            "prometheus.io/port": str(port),
+            "prometheus.io/path": "/metrics",
+        }
+
+
 def test_urls_between_services_name_existing_services_and_ports() -> None:
     services = {n: s["spec"]["ports"][0]["port"] for n, s in _kind("Service").items()}
     internal = {k: v for k, v in _config_env().items() if k.endswith("_URL") and ".svc" in v}
