@@ -98,6 +98,81 @@ class SubscriptionInfo(BaseModel):
     subscribed: bool = Field(description="True once the provider accepted the subscription.")
 
 
+MAX_BATCH_SUBSCRIPTIONS = 1000
+
+
+class SubscriptionBatch(BaseModel):
+    """Many confirmed shipments of one shop handed to tracking at once (a batch chunk's worth)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "items": [
+                        {
+                            "order_id": "3927481123456789",
+                            "carrier": "ZTO",
+                            "number": "78345678901234",
+                            "shipped_at": "2026-11-28T10:00:00+08:00",
+                            "destination_province": "广东省",
+                        }
+                    ]
+                }
+            ]
+        }
+    )
+
+    items: list[SubscriptionRequest] = Field(min_length=1, max_length=MAX_BATCH_SUBSCRIPTIONS)
+
+
+class SubscriptionOutcome(StrEnum):
+    CREATED = "created"
+    EXISTING = "existing"  # already followed for this order: nothing changes (a flagged one is retried)
+    CONFLICT = "conflict"  # the number is followed for another order or shop: refused
+
+
+class SubscriptionBatchItem(BaseModel):
+    carrier: CarrierCode
+    number: str
+    outcome: SubscriptionOutcome
+    subscription: SubscriptionInfo | None = Field(None, description="Absent for a conflict.")
+    message: str | None = Field(None, description="Why a conflict was refused.")
+
+
+class SubscriptionBatchResult(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "created": 1,
+                    "existing": 0,
+                    "conflicts": 0,
+                    "results": [
+                        {
+                            "carrier": "ZTO",
+                            "number": "78345678901234",
+                            "outcome": "created",
+                            "subscription": {
+                                "carrier": "ZTO",
+                                "number": "78345678901234",
+                                "order_id": "3927481123456789",
+                                "status": "pending",
+                                "subscribed": False,
+                            },
+                            "message": None,
+                        }
+                    ],
+                }
+            ]
+        }
+    )
+
+    created: int
+    existing: int
+    conflicts: int
+    results: list[SubscriptionBatchItem] = Field(description="One per item, in the request's order.")
+
+
 class AlertInfo(BaseModel):
     model_config = ConfigDict(
         json_schema_extra={

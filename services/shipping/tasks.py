@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import hmac
 import time
 import uuid
+from collections import defaultdict
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
@@ -27,7 +27,13 @@ from services.shipping.repository import BatchRepository, ShipmentRepository, We
 from services.shipping.service import Clients
 from services.shipping.settings import ShippingSettings, get_settings
 from shared.allocation import MAX_BATCH_MARK
-from shared.tracking import SubscriptionRequest
+from shared.tracking import (
+    MAX_BATCH_SUBSCRIPTIONS,
+    SubscriptionBatch,
+    SubscriptionBatchResult,
+    SubscriptionOutcome,
+    SubscriptionRequest,
+)
 
 log = get_logger(__name__)
 
@@ -181,28 +187,57 @@ async def subscribe_tracking(ctx: Ctx, shipment_id: str) -> str:
 
 
 async def subscribe_tracking_many(ctx: Ctx, shipment_ids: list[str]) -> int:
-    """Hand confirmed shipments to tracking: read in one query, posted concurrently (tracking has no bulk
-    endpoint); those that meet trouble get a job each."""
+    """Hand confirmed shipments to tracking: read in one query, sent in one bulk call per shop and
+    MAX_BATCH_SUBSCRIPTIONS. Tracking unreachable: the whole job retries (the bulk call is idempotent)."""
     async with job_transaction(ctx) as uow:
         handoffs = await ShipmentRepository(uow.session).confirmed_with_orders(shipment_ids)
-        requests = [(s.id, s.shop_id, _subscription(s, o)) for s, o in handoffs]
-    sem = asyncio.Semaphore(16)
+        by_shop: dict[str, list[tuple[str, SubscriptionRequest]]] = defaultdict(list)
+        for s, o in handoffs:
+            by_shop[s.shop_id].append((s.id, _subscription(s, o)))
+    handed = 0
+    for shop_id, pairs in by_shop.items():
+        for start in range(0, len(pairs), MAX_BATCH_SUBSCRIPTIONS):
+            part = pairs[start : start + MAX_BATCH_SUBSCRIPTIONS]
+            outcome = await _post_subscriptions(ctx, shop_id, part)
+            if outcome == "retry":
+                _tracking_retry(ctx, "tracking unavailable")  # raises Retry until the last try
+                return handed
+            handed += len(part) if outcome == "subscribed" else 0
+    return handed
 
-    async def one(shipment_id: str, shop_id: str, body: SubscriptionRequest) -> str:
-        async with sem:
-            try:
-                return await _post_subscription(ctx, shipment_id, shop_id, body)
-            except Exception as exc:  # one bad row must not stop the others; its own job retries it
-                log.warning("tracking_handoff_error", shipment_id=shipment_id, error=repr(exc))
-                return "retry"
 
-    outcomes = await asyncio.gather(*(one(*r) for r in requests))
-    again = [r[0] for r, o in zip(requests, outcomes, strict=True) if o == "retry"]
-    if again:
-        async with job_transaction(ctx) as uow:
-            for shipment_id in again:
-                uow.enqueue("subscribe_tracking", shipment_id=shipment_id, _defer_by=2.0)
-    return len(requests) - len(again)
+async def _post_subscriptions(ctx: Ctx, shop_id: str, part: list[tuple[str, SubscriptionRequest]]) -> str:
+    settings = _settings(ctx)
+    body = SubscriptionBatch(items=[req for _, req in part])
+    try:
+        resp = await _clients(ctx).allocation.http.post(
+            settings.tracking_url.rstrip("/") + "/internal/v1/subscriptions/batch",
+            content=body.model_dump_json(),
+            headers=_tracking_headers(settings, shop_id),
+            timeout=settings.service_timeout_s,
+        )
+    except httpx.HTTPError as exc:
+        log.info("tracking_unreachable", shipments=len(part), error=repr(exc))
+        return "retry"
+    if resp.status_code >= 500 or resp.status_code == 429:
+        return "retry"
+    if resp.status_code >= 300:
+        log.error("tracking_refused_subscriptions", shipments=len(part), status=resp.status_code, body=resp.text[:300])
+        return f"refused: HTTP {resp.status_code}"
+    result = SubscriptionBatchResult.model_validate_json(resp.content)
+    for (shipment_id, _), item in zip(part, result.results, strict=True):
+        if item.outcome is SubscriptionOutcome.CONFLICT:
+            # The single handoff's 409: tracking follows this number for another order; nothing to retry.
+            log.error("tracking_subscription_conflict", shipment_id=shipment_id, number=item.number, error=item.message)
+    return "subscribed"
+
+
+def _tracking_headers(settings: ShippingSettings, shop_id: str) -> dict[str, str]:
+    return {
+        "Authorization": f"Bearer {settings.internal_key.get_secret_value()}",
+        "X-Shop-Id": shop_id,
+        "Content-Type": "application/json",
+    }
 
 
 def _subscription(shipment: Shipment, order: Order) -> SubscriptionRequest:
@@ -231,11 +266,7 @@ async def _post_subscription(ctx: Ctx, shipment_id: str, shop_id: str, body: Sub
         resp = await _clients(ctx).allocation.http.post(
             settings.tracking_url.rstrip("/") + "/internal/v1/subscriptions",
             content=body.model_dump_json(),
-            headers={
-                "Authorization": f"Bearer {settings.internal_key.get_secret_value()}",
-                "X-Shop-Id": shop_id,
-                "Content-Type": "application/json",
-            },
+            headers=_tracking_headers(settings, shop_id),
             timeout=settings.service_timeout_s,
         )
     except httpx.HTTPError as exc:

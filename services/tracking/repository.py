@@ -12,7 +12,7 @@ from typing import Any, ClassVar
 
 import asyncpg
 import orjson
-from sqlalchemy import ARRAY, BigInteger, any_, bindparam, delete, func, or_, select, text, update
+from sqlalchemy import ARRAY, BigInteger, any_, bindparam, delete, func, or_, select, text, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -171,6 +171,31 @@ class SubscriptionRepository:
             .returning(Subscription)
         )
         return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def insert_many(self, rows: Sequence[dict[str, Any]]) -> list[Subscription]:
+        """The subscriptions that are new; rows whose (carrier, number) is already followed are left out."""
+        stmt = (
+            insert(Subscription)
+            .values(list(rows))
+            .on_conflict_do_nothing(index_elements=["carrier", "number"])
+            .returning(Subscription)
+        )
+        return list((await self.session.execute(stmt)).scalars().all())
+
+    async def by_carrier_numbers(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], Subscription]:
+        if not keys:
+            return {}
+        stmt = select(Subscription).where(
+            tuple_(Subscription.carrier, Subscription.number).in_([tuple(k) for k in keys])
+        )
+        return {(s.carrier, s.number): s for s in (await self.session.execute(stmt)).scalars().all()}
+
+    async def get_many(self, ids: Sequence[int], *, lock: bool = False) -> list[Subscription]:
+        """In id order (two transactions locking overlapping sets never deadlock)."""
+        stmt = select(Subscription).where(Subscription.id == any_(_ids(ids))).order_by(Subscription.id)
+        if lock:
+            stmt = stmt.with_for_update(key_share=True)
+        return list((await self.session.execute(stmt)).scalars().all())
 
     async def by_carrier_number(self, carrier: str, number: str) -> Subscription | None:
         stmt = select(Subscription).where(Subscription.carrier == carrier, Subscription.number == number)

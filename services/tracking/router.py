@@ -27,7 +27,14 @@ from services.tracking.schemas import (
 from services.tracking.settings import TrackingSettings
 from services.tracking.wake import Waker
 from shared.carriers import CarrierCode
-from shared.tracking import AlertKind, AlertState, SubscriptionInfo, SubscriptionRequest
+from shared.tracking import (
+    AlertKind,
+    AlertState,
+    SubscriptionBatch,
+    SubscriptionBatchResult,
+    SubscriptionInfo,
+    SubscriptionRequest,
+)
 
 log = get_logger(__name__)
 
@@ -156,6 +163,23 @@ async def create_subscription(
     if not created:
         response.status_code = status.HTTP_200_OK
     return info
+
+
+@internal.post(
+    "/subscriptions/batch",
+    summary="Follow many confirmed shipments at once",
+    description=(
+        "Shipping's handoff of a batch chunk: up to 1,000 shipments of one shop in one call, each answered as the "
+        "single endpoint would (`created`, `existing` — a flagged one is retried —, or `conflict` when the number "
+        "is tracked for another order or shop), in the request's order. The provider subscriptions follow in "
+        "one worker job. Nothing is refused as a whole except a malformed request (422)."
+    ),
+    responses=responses(403),
+)
+async def create_subscriptions(
+    body: SubscriptionBatch, uow: UowDep, shop_id: InternalShopIdDep
+) -> SubscriptionBatchResult:
+    return await service.subscribe_many(uow, shop_id, body.items)
 
 
 # --- reading tracking --------------------------------------------------------------------------------

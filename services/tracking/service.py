@@ -56,7 +56,10 @@ from shared.errors import ErrorCode
 from shared.tracking import (
     AlertKind,
     AlertState,
+    SubscriptionBatchItem,
+    SubscriptionBatchResult,
     SubscriptionInfo,
+    SubscriptionOutcome,
     SubscriptionRequest,
     TrackingStatus,
 )
@@ -96,39 +99,101 @@ def subscription_info(sub: Subscription) -> SubscriptionInfo:
     )
 
 
+def _subscription_row(shop_id: str, req: SubscriptionRequest) -> dict[str, Any]:
+    return {
+        "shop_id": shop_id,
+        "order_id": req.order_id,
+        "carrier": req.carrier.value,
+        "number": req.number,
+        "salt": secrets.token_hex(16),
+        "shipped_at": req.shipped_at,
+        "destination_province": req.destination_province,
+        "promised_days": req.promised_days,
+    }
+
+
+def _conflict(existing: Subscription | None, shop_id: str, req: SubscriptionRequest) -> str | None:
+    """Why the request cannot have this subscription (None: it is the same shipment's)."""
+    if existing is None:  # deleted between the two statements; cannot happen today
+        return "subscription vanished; retry"
+    if existing.shop_id != shop_id or existing.order_id != req.order_id:
+        return f"{req.carrier.value} {req.number} is already tracked for another order"
+    return None
+
+
+def _retry_if_flagged(sub: Subscription) -> bool:
+    """Shipping asking again is the way to retry a flagged subscription: it goes back to pending."""
+    if sub.provider_state not in ("refused", "failed"):
+        return False
+    sub.provider_state = "pending"
+    sub.subscribe_attempts = 0
+    return True
+
+
 async def subscribe(uow: UnitOfWork, shop_id: str, req: SubscriptionRequest) -> tuple[SubscriptionInfo, bool]:
     """Follow a shipment; idempotent on (carrier, number). Returns the subscription and whether it is new."""
     repo = SubscriptionRepository(uow.session)
-    sub = await repo.insert(
-        {
-            "shop_id": shop_id,
-            "order_id": req.order_id,
-            "carrier": req.carrier.value,
-            "number": req.number,
-            "salt": secrets.token_hex(16),
-            "shipped_at": req.shipped_at,
-            "destination_province": req.destination_province,
-            "promised_days": req.promised_days,
-        }
-    )
+    sub = await repo.insert(_subscription_row(shop_id, req))
     if sub is not None:
         uow.enqueue("subscribe_with_provider", subscription_id=sub.id)
         return subscription_info(sub), True
     existing = await repo.by_carrier_number(req.carrier.value, req.number)
-    if existing is None:  # deleted between the two statements; cannot happen today
-        raise AppError("subscription vanished; retry", code=ErrorCode.CONFLICT, status_code=409)
-    if existing.shop_id != shop_id or existing.order_id != req.order_id:
-        raise Conflict(
-            f"{req.carrier.value} {req.number} is already tracked for another order",
-            details={"carrier": req.carrier.value, "number": req.number},
-        )
-    if existing.provider_state in ("refused", "failed"):
-        # Shipping asking again is the way to retry a flagged subscription.
-        existing.provider_state = "pending"
-        existing.subscribe_attempts = 0
+    why = _conflict(existing, shop_id, req)
+    if why is not None or existing is None:
+        raise Conflict(why or "conflict", details={"carrier": req.carrier.value, "number": req.number})
+    if _retry_if_flagged(existing):
         await uow.session.flush()
         uow.enqueue("subscribe_with_provider", subscription_id=existing.id)
     return subscription_info(existing), False
+
+
+async def subscribe_many(uow: UnitOfWork, shop_id: str, reqs: Sequence[SubscriptionRequest]) -> SubscriptionBatchResult:
+    """Follow many shipments of one shop: one insert, one lookup of those already followed, and one provider
+    job for every subscription to send (the single endpoint's answers, item by item)."""
+    repo = SubscriptionRepository(uow.session)
+    created = {(c.carrier, c.number): c for c in await repo.insert_many([_subscription_row(shop_id, r) for r in reqs])}
+    others = [(r.carrier.value, r.number) for r in reqs if (r.carrier.value, r.number) not in created]
+    existing = await repo.by_carrier_numbers(others)
+    to_send = [c.id for c in created.values()]
+    results: list[SubscriptionBatchItem] = []
+    claimed: set[tuple[str, str]] = set()
+    for req in reqs:
+        key = (req.carrier.value, req.number)
+        sub = created.get(key)
+        if sub is not None and key not in claimed and sub.order_id == req.order_id:
+            claimed.add(key)  # the same number twice in one request: the second finds it existing
+            results.append(_batch_item(req, SubscriptionOutcome.CREATED, sub))
+            continue
+        sub = sub or existing.get(key)
+        why = _conflict(sub, shop_id, req)
+        if why is not None or sub is None:
+            results.append(_batch_item(req, SubscriptionOutcome.CONFLICT, None, why))
+            continue
+        if _retry_if_flagged(sub):
+            to_send.append(sub.id)
+        results.append(_batch_item(req, SubscriptionOutcome.EXISTING, sub))
+    await uow.session.flush()
+    if to_send:
+        uow.enqueue("subscribe_many_with_provider", subscription_ids=to_send)
+    counts = {o: sum(1 for r in results if r.outcome is o) for o in SubscriptionOutcome}
+    return SubscriptionBatchResult(
+        created=counts[SubscriptionOutcome.CREATED],
+        existing=counts[SubscriptionOutcome.EXISTING],
+        conflicts=counts[SubscriptionOutcome.CONFLICT],
+        results=results,
+    )
+
+
+def _batch_item(
+    req: SubscriptionRequest, outcome: SubscriptionOutcome, sub: Subscription | None, message: str | None = None
+) -> SubscriptionBatchItem:
+    return SubscriptionBatchItem(
+        carrier=req.carrier,
+        number=req.number,
+        outcome=outcome,
+        subscription=subscription_info(sub) if sub is not None else None,
+        message=message,
+    )
 
 
 @dataclass(frozen=True)
@@ -139,11 +204,21 @@ class SubscribeTarget:
     salt: str
 
 
+def _target(sub: Subscription) -> SubscribeTarget:
+    return SubscribeTarget(sub.id, CarrierCode(sub.carrier), sub.number, sub.salt)
+
+
 async def subscription_to_send(uow: UnitOfWork, subscription_id: int) -> SubscribeTarget | None:
     sub = await SubscriptionRepository(uow.session).get(subscription_id)
     if sub is None or sub.provider_state != "pending":
         return None
-    return SubscribeTarget(sub.id, CarrierCode(sub.carrier), sub.number, sub.salt)
+    return _target(sub)
+
+
+async def subscriptions_to_send(uow: UnitOfWork, subscription_ids: Sequence[int]) -> list[SubscribeTarget]:
+    """The ones still pending (another job may have subscribed some meanwhile)."""
+    subs = await SubscriptionRepository(uow.session).get_many(subscription_ids)
+    return [_target(s) for s in subs if s.provider_state == "pending"]
 
 
 async def record_subscribe_result(
@@ -153,6 +228,22 @@ async def record_subscribe_result(
     sub = await SubscriptionRepository(uow.session).get(subscription_id, lock=True)
     if sub is None:
         return "gone"
+    state = _apply_subscribe_result(sub, result, final, now)
+    await uow.session.flush()
+    return state
+
+
+async def record_subscribe_results(
+    uow: UnitOfWork, results: dict[int, SubscribeResult], now: datetime
+) -> dict[int, str]:
+    """Many first answers at once (none final: what is left pending gets a job of its own to retry)."""
+    subs = await SubscriptionRepository(uow.session).get_many(list(results), lock=True)
+    states = {sub.id: _apply_subscribe_result(sub, results[sub.id], False, now) for sub in subs}
+    await uow.session.flush()
+    return states
+
+
+def _apply_subscribe_result(sub: Subscription, result: SubscribeResult, final: bool, now: datetime) -> str:
     if sub.provider_state != "pending":
         return sub.provider_state
     sub.subscribe_attempts += 1
@@ -174,7 +265,6 @@ async def record_subscribe_result(
             code=result.code,
             message=result.message,
         )
-    await uow.session.flush()
     return sub.provider_state
 
 

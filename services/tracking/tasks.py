@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -26,7 +26,7 @@ from runtime.worker import Ctx, build_worker_settings, job_transaction
 from services.tracking import metrics, service, wake
 from services.tracking.clock import Clock, StoredClock
 from services.tracking.kuaidi100.client import Kuaidi100Client
-from services.tracking.kuaidi100.protocol import QueryOutcome, SubscribeOutcome
+from services.tracking.kuaidi100.protocol import QueryOutcome, SubscribeOutcome, SubscribeResult
 from services.tracking.models import Outbox
 from services.tracking.ratelimit import RateLimiter
 from services.tracking.repository import DueNotification, NotificationRepository
@@ -93,6 +93,37 @@ async def subscribe_with_provider(ctx: Ctx, subscription_id: int) -> str:
         log.info("subscribe_retry", subscription_id=subscription_id, code=result.code, defer_s=delay)
         raise Retry(defer=delay)
     return state
+
+
+PROVIDER_CALLS_IN_FLIGHT = 16
+
+
+async def subscribe_many_with_provider(ctx: Ctx, subscription_ids: list[int]) -> dict[str, int]:
+    """A bulk handoff's provider subscriptions: read in one query, sent concurrently, recorded in one
+    transaction. Each answer is handled as the single job handles a first one; what is left pending (701,
+    500, network) gets a job of its own, which carries on with that job's backoff and final flag."""
+    async with job_transaction(ctx) as uow:
+        targets = await service.subscriptions_to_send(uow, subscription_ids)
+    if not targets:
+        return {}
+    callback = _settings(ctx).public_url.rstrip("/") + CALLBACK_PATH
+    client, gate = provider(ctx), asyncio.Semaphore(PROVIDER_CALLS_IN_FLIGHT)
+
+    async def one(t: service.SubscribeTarget) -> SubscribeResult:
+        async with gate:
+            return await client.subscribe(to_kuaidi100(t.carrier), t.number, callback, t.salt)
+
+    results = await asyncio.gather(*(one(t) for t in targets))
+    async with job_transaction(ctx) as uow:
+        states = await service.record_subscribe_results(
+            uow, {t.id: r for t, r in zip(targets, results, strict=True)}, await clock(ctx).now()
+        )
+        for sid, state in states.items():
+            if state == "pending":
+                uow.enqueue(
+                    "subscribe_with_provider", subscription_id=sid, _defer_by=_settings(ctx).subscribe_retry_base_s
+                )
+    return dict(Counter(states.values()))
 
 
 # -- push processing ------------------------------------------------------------------------------------
@@ -292,7 +323,7 @@ def _worker_settings() -> type:
         "tracking",
         get_settings,
         Outbox,
-        functions=[subscribe_with_provider, wake_ingest],
+        functions=[subscribe_with_provider, subscribe_many_with_provider, wake_ingest],
         cron_jobs=[
             cron(scan_alerts, second=_every(settings.alert_scan_interval_s), unique=True),
             cron(poll_quiet, second=_every(settings.poll_interval_s), unique=True),

@@ -14,7 +14,7 @@ import respx
 
 from tests.integration.allocation_support import seed_numbers
 from tests.integration.conftest import ShopCreds, make_shop
-from tests.integration.shipping.fakes import FakeMarketplace, Recorder
+from tests.integration.shipping.fakes import FakeMarketplace, FakeTracking, Recorder
 from tests.support import Env, app_client
 
 ALLOCATION = "http://allocation.test"
@@ -64,7 +64,7 @@ class World:
         self.shipping = shipping
         self.allocation = allocation
         self.market = FakeMarketplace()
-        self.tracking = Recorder()
+        self.tracking = FakeTracking()
         self.hooks = Recorder()
         self.allocation_calls: list[str] = []  # "METHOD path" of every call shipping made to allocation
 

@@ -194,4 +194,45 @@ class Recorder:
         return [json.loads(r.content) for r in self.requests]
 
 
+@dataclass
+class FakeTracking(Recorder):
+    """Tracking's subscription endpoints: the single one answers 201, the bulk one each item ``created``
+    (or ``conflict`` for the numbers in ``conflicts``), as tracking does; ``statuses`` fail calls first."""
+
+    conflicts: set[str] = field(default_factory=set)
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        if self.statuses:
+            code = self.statuses.pop(0)
+            return httpx.Response(code, json={"error": {"code": "unavailable", "message": "not now"}})
+        body = json.loads(request.content)
+        if not request.url.path.endswith("/batch"):
+            return httpx.Response(201, json={**body, "status": "pending", "subscribed": False})
+        results = [
+            {
+                "carrier": item["carrier"],
+                "number": item["number"],
+                "outcome": "conflict" if item["number"] in self.conflicts else "created",
+                "subscription": None
+                if item["number"] in self.conflicts
+                else {**item, "status": "pending", "subscribed": False},
+                "message": "tracked for another order" if item["number"] in self.conflicts else None,
+            }
+            for item in body["items"]
+        ]
+        conflicts = sum(1 for r in results if r["outcome"] == "conflict")
+        return httpx.Response(
+            200,
+            json={"created": len(results) - conflicts, "existing": 0, "conflicts": conflicts, "results": results},
+        )
+
+    def subscriptions(self) -> list[dict[str, Any]]:
+        """Every shipment handed over, from single and bulk calls alike."""
+        out: list[dict[str, Any]] = []
+        for body in self.bodies():
+            out += body.get("items", [body])
+        return out
+
+
 __all__ = ["time"]

@@ -54,20 +54,23 @@ async def test_batch_calls_allocation_per_chunk_and_follow_ups_reach_every_shipm
     pool = (await world.allocation.get("/v1/pools", headers=shop.headers)).json()[0]
     assert pool["counts"]["shipped"] == 120
 
-    subscribed = [b for b in world.tracking.bodies() if "number" in b]
+    subscribed = world.tracking.subscriptions()
     assert sorted(b["number"] for b in subscribed) == sorted(numbers)
+    # One bulk handoff per chunk (each chunk's confirmations finish together), none per shipment.
+    assert [r.url.path for r in world.tracking.requests] == ["/internal/v1/subscriptions/batch"] * 3
     assert {b["carrier"] for b in subscribed} == {"ZTO"}
     assert all(b["destination_province"] == "广东省" for b in subscribed)
 
 
-async def test_tracking_trouble_retries_only_the_shipments_that_met_it(world: World, shop: BoundShop) -> None:
+async def test_tracking_trouble_retries_the_bulk_handoff_until_it_gets_through(world: World, shop: BoundShop) -> None:
     order_ids = await _orders(world, shop, 10)
-    world.tracking.statuses = [503, 503]  # the first two handoffs are refused for now
+    world.tracking.statuses = [503, 503]  # tracking refuses the handoff twice, then takes it
     resp = await world.shipping.post(
         "/v1/shipment-batches", json={"order_ids": order_ids, "carrier": "ZTO"}, headers=shop.headers
     )
     assert resp.status_code == 202
     await world.run_jobs()
-    bodies = [b for b in world.tracking.bodies() if "number" in b]
-    assert len(bodies) == 12  # ten handoffs, two of them asked again by their own job
-    assert len({b["number"] for b in bodies}) == 10
+    assert len(world.tracking.requests) == 3  # the same bulk call, asked again by the job's retries
+    handed = world.tracking.subscriptions()
+    assert len(handed) == 30
+    assert Counter(Counter(b["number"] for b in handed).values()) == {3: 10}  # ten shipments, each sent thrice

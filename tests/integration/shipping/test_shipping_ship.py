@@ -67,7 +67,7 @@ async def test_ship_from_pool_confirms_and_hands_over_to_tracking(world: World, 
     (send,) = world.market.sends(trade.tid)
     assert (send["out_sid"], send["company_code"]) == (number, "ZTO")
     assert trade.status == "WAIT_BUYER_CONFIRM_GOODS"
-    (sub,) = world.tracking.bodies()
+    (sub,) = world.tracking.subscriptions()
     assert sub["order_id"] == order["id"]
     assert (sub["carrier"], sub["number"], sub["destination_province"]) == ("ZTO", number, "广东省")
     assert world.tracking.requests[0].headers["X-Shop-Id"] == shop.id
