@@ -22,6 +22,10 @@ class Ports:
     tracking: int = int(os.environ.get("TRACKING_PORT", "8003"))
     sandbox: int = int(os.environ.get("SANDBOX_PORT", "8009"))
     dashboard: int = int(os.environ.get("DASHBOARD_PORT", "8004"))
+    # Each worker's /metrics (arq has no HTTP server of its own); 0 turns one off.
+    allocation_worker_metrics: int = int(os.environ.get("ALLOCATION_WORKER_METRICS_PORT", "9101"))
+    shipping_worker_metrics: int = int(os.environ.get("SHIPPING_WORKER_METRICS_PORT", "9102"))
+    tracking_worker_metrics: int = int(os.environ.get("TRACKING_WORKER_METRICS_PORT", "9103"))
 
 
 def _uvicorn(module: str, port: int) -> list[str]:
@@ -35,6 +39,14 @@ def _uvicorn(module: str, port: int) -> list[str]:
 
 def _arq(module: str) -> list[str]:
     return [sys.executable, "-m", "arq", module]
+
+
+def _worker(service: str, metrics_port: int) -> ProcessSpec:
+    return ProcessSpec(
+        f"{service}-worker",
+        _arq(f"services.{service}.tasks.WorkerSettings"),
+        env={f"{service.upper()}_WORKER_METRICS_PORT": str(metrics_port)},
+    )
 
 
 def service_env(ports: Ports) -> dict[str, str]:
@@ -73,19 +85,19 @@ def all_processes(ports: Ports) -> list[ProcessSpec]:
             _uvicorn("services.allocation.main:app", ports.allocation),
             health_url=health(ports.allocation),
         ),
-        ProcessSpec("allocation-worker", _arq("services.allocation.tasks.WorkerSettings")),
+        _worker("allocation", ports.allocation_worker_metrics),
         ProcessSpec(
             "shipping",
             _uvicorn("services.shipping.main:app", ports.shipping),
             health_url=health(ports.shipping),
         ),
-        ProcessSpec("shipping-worker", _arq("services.shipping.tasks.WorkerSettings")),
+        _worker("shipping", ports.shipping_worker_metrics),
         ProcessSpec(
             "tracking",
             _uvicorn("services.tracking.main:app", ports.tracking),
             health_url=health(ports.tracking),
         ),
-        ProcessSpec("tracking-worker", _arq("services.tracking.tasks.WorkerSettings")),
+        _worker("tracking", ports.tracking_worker_metrics),
         ProcessSpec(
             "dashboard",
             _uvicorn("services.dashboard.main:app", ports.dashboard),

@@ -36,6 +36,8 @@ def main() -> int:
             )
             print(f"[run] API docs: http://127.0.0.1:{ports.allocation}/docs, :{ports.shipping}/docs, "
                   f":{ports.tracking}/docs; Ctrl-C stops everything", flush=True)  # fmt: skip
+            print(f"[run] metrics: every service's /metrics; workers on :{ports.allocation_worker_metrics}, "
+                  f":{ports.shipping_worker_metrics}, :{ports.tracking_worker_metrics}", flush=True)  # fmt: skip
             return asyncio.run(Supervisor(specs, env).run())
     except KeyboardInterrupt:
         print("[run] interrupted", flush=True)

@@ -87,6 +87,9 @@ class Harness:
             tracking=free_port(),
             sandbox=free_port(),
             dashboard=free_port(),
+            allocation_worker_metrics=free_port(),
+            shipping_worker_metrics=free_port(),
+            tracking_worker_metrics=free_port(),
         )
         self.env = {
             **os.environ,
