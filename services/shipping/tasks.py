@@ -178,12 +178,9 @@ async def mark_numbers(ctx: Ctx, shop_id: str, status: str, pairs: list[list[str
     return marked
 
 
-async def subscribe_tracking(ctx: Ctx, shipment_id: str) -> str:
-    """Hand one confirmed shipment to tracking: 2xx or 409 (already subscribed) is done."""
-    outcome = await _subscribe(ctx, shipment_id)
-    if outcome == "retry":
-        return _tracking_retry(ctx, "tracking unavailable")
-    return outcome
+async def subscribe_tracking(ctx: Ctx, shipment_id: str) -> int:
+    """One shipment's handoff: jobs of this name queued by an earlier release go the bulk way too."""
+    return await subscribe_tracking_many(ctx, [shipment_id])
 
 
 async def subscribe_tracking_many(ctx: Ctx, shipment_ids: list[str]) -> int:
@@ -248,36 +245,6 @@ def _subscription(shipment: Shipment, order: Order) -> SubscriptionRequest:
         shipped_at=shipment.confirmed_at or shipment.updated_at,
         destination_province=order.receiver_state or None,
     )
-
-
-async def _subscribe(ctx: Ctx, shipment_id: str) -> str:
-    async with job_transaction(ctx) as uow:
-        found = await ShipmentRepository(uow.session).confirmed_with_orders([shipment_id])
-        if not found:
-            return "not confirmed"
-        shipment, order = found[0]
-        body, shop_id = _subscription(shipment, order), shipment.shop_id
-    return await _post_subscription(ctx, shipment_id, shop_id, body)
-
-
-async def _post_subscription(ctx: Ctx, shipment_id: str, shop_id: str, body: SubscriptionRequest) -> str:
-    settings = _settings(ctx)
-    try:
-        resp = await _clients(ctx).allocation.http.post(
-            settings.tracking_url.rstrip("/") + "/internal/v1/subscriptions",
-            content=body.model_dump_json(),
-            headers=_tracking_headers(settings, shop_id),
-            timeout=settings.service_timeout_s,
-        )
-    except httpx.HTTPError as exc:
-        log.info("tracking_unreachable", shipment_id=shipment_id, error=repr(exc))
-        return "retry"
-    if resp.status_code < 300 or resp.status_code == 409:
-        return "subscribed"
-    if resp.status_code >= 500 or resp.status_code == 429:
-        return "retry"
-    log.error("tracking_refused_subscription", shipment_id=shipment_id, status=resp.status_code, body=resp.text[:300])
-    return f"refused: HTTP {resp.status_code}"
 
 
 def _tracking_retry(ctx: Ctx, error: str) -> str:

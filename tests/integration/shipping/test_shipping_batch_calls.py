@@ -74,3 +74,31 @@ async def test_tracking_trouble_retries_the_bulk_handoff_until_it_gets_through(w
     handed = world.tracking.subscriptions()
     assert len(handed) == 30
     assert Counter(Counter(b["number"] for b in handed).values()) == {3: 10}  # ten shipments, each sent thrice
+
+
+async def test_a_single_handoff_job_queued_by_an_earlier_release_goes_the_bulk_way(
+    world: World, shop: BoundShop, shipping_env: Env
+) -> None:
+    from arq.connections import RedisSettings, create_pool
+
+    from runtime.jobs import job_deserializer, job_serializer, queue_name
+
+    order_ids = await _orders(world, shop, 2)
+    resp = await world.shipping.post(
+        "/v1/shipment-batches", json={"order_ids": order_ids, "carrier": "ZTO"}, headers=shop.headers
+    )
+    await world.run_jobs()
+    view = (await world.shipping.get(f"/v1/shipment-batches/{resp.json()['id']}", headers=shop.headers)).json()
+    first = view["items"][0]
+    world.tracking.requests.clear()
+    pool = await create_pool(
+        RedisSettings.from_dsn(shipping_env.redis_url),
+        job_serializer=job_serializer,
+        job_deserializer=job_deserializer,
+        default_queue_name=queue_name("shipping"),
+    )
+    await pool.enqueue_job("subscribe_tracking", shipment_id=first["shipment_id"])
+    await pool.aclose()
+    await world.run_jobs()
+    assert [r.url.path for r in world.tracking.requests] == ["/internal/v1/subscriptions/batch"]
+    assert [s["number"] for s in world.tracking.subscriptions()] == [first["number"]]
