@@ -71,8 +71,9 @@ bench: install ## Benchmarks with their reference figures, as ratios
 
 .PHONY: soak
 soak: install ## 10 minutes of mixed load at 80% of capacity, then 1,000,000 racing allocations (not in CI)
-	$(PY) -m devstack.with_infra -- $(PY) -m bench.soak
-	$(PY) -m devstack.with_infra -- $(PY) -m bench.race
+	@# Both run; the target fails if either did.
+	$(PY) -m devstack.with_infra -- $(PY) -m bench.soak; soak=$$?; \
+	$(PY) -m devstack.with_infra -- $(PY) -m bench.race && exit $$soak
 
 .PHONY: demo
 demo: install ## A seller's day through the running system (needs `make run`)

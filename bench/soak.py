@@ -3,12 +3,14 @@
 The real processes `make run` starts (through the e2e harness, on a database and Redis database of
 their own) take three kinds of traffic at once: allocations (``POST /v1/allocations``), single
 shipments (``POST /v1/orders/{id}/ship``), and the tracking provider's pushes that those shipments
-cause (the sandbox runs their journeys on an accelerated clock). A 30 s closed-loop run measures what
-the mix can carry; the soak then paces requests open-loop at ``SOAK_LOAD`` (0.8) of that, measuring
+cause (the sandbox runs their journeys on an accelerated clock). A two-minute closed-loop run measures
+what the mix carries (its last minute: the first overstates it, before the shipments' follow-up work
+piles up); the soak then paces requests open-loop at ``SOAK_LOAD`` (0.8) of that, measuring
 each request's latency from the moment it was due (so a stall shows up as latency instead of hiding as
 fewer requests). Every minute it prints the rates, p99 per kind, errors and each process's memory;
-at the end: errors (target 0), the p99 spread across minutes, memory growth per process from the first
-to the last minute (target under 10%) and whether every push the sandbox sent was processed.
+at the end: errors (target 0), the p99 spread across minutes (target: at most 3x), memory growth per
+process from the first to the last minute (target under 10%) and whether every push the sandbox sent
+was processed.
 
 Not a test and not in CI: ``SOAK_SECONDS`` (600) of load plus set-up takes about 15 minutes.
 """
@@ -35,6 +37,7 @@ from tests.e2e.harness import Harness, Shop, wait_for
 from tests.support import base_redis_url, with_redis_db
 
 CARRIERS = ("ZTO", "YTO", "YUNDA")
+P99_SPREAD = 3.0  # "p99 stable minute to minute": the worst minute's p99 at most this many times the best
 PACKAGE = 20_000
 ACCELERATION = 1200.0
 ALLOC_CONNECTIONS, SHIP_CONNECTIONS = 16, 8
@@ -127,12 +130,14 @@ class Soak:
         self.next_order += 1
         return f"/v1/orders/{order_id}/ship", {}
 
-    async def stock(self, http: httpx.AsyncClient, shop: Shop, numbers: int) -> None:
-        packages = max(1, math.ceil(numbers / PACKAGE))
-        await self.h.top_up(http, shop, packages * 6_000_000)
-        for i in range(packages):
-            carrier = CARRIERS[i % len(CARRIERS)]
-            await self.h.buy(http, shop, carrier, f"{carrier}-{PACKAGE}", within=300)
+    async def stock(self, http: httpx.AsyncClient, shop: Shop, per_carrier: int) -> None:
+        """At least ``per_carrier`` more numbers of every carrier (allocations rotate over the carriers and
+        shipments all go to the recommended one, so each carrier must be able to take the whole demand)."""
+        packages = max(1, math.ceil(per_carrier / PACKAGE))
+        await self.h.top_up(http, shop, packages * len(CARRIERS) * 6_000_000)
+        for carrier in CARRIERS:
+            for _ in range(packages):
+                await self.h.buy(http, shop, carrier, f"{carrier}-{PACKAGE}", within=300)
 
     async def add_orders(self, http: httpx.AsyncClient, shop: Shop, count: int) -> None:
         tids: list[str] = []
@@ -174,12 +179,12 @@ async def _sample_memory(h: Harness, seconds: float, samples: dict[int, dict[str
 async def _soak(h: Harness) -> dict[str, float]:
     duration = float(os.environ.get("SOAK_SECONDS", 600))
     load = float(os.environ.get("SOAK_LOAD", 0.8))
-    calibrate_s = float(os.environ.get("SOAK_CALIBRATE_SECONDS", 30))
+    calibrate_s = max(120.0, float(os.environ.get("SOAK_CALIBRATE_SECONDS", 120)))
     soak = Soak(h)
     async with h.client(timeout=120) as http:
         t0 = time.perf_counter()
         shop = await h.ready_shop(http, ())
-        await soak.stock(http, shop, 60_000)
+        await soak.stock(http, shop, 20_000)
         await soak.add_orders(http, shop, 8_000)
         row("set-up: shop, 60,000 numbers, 8,000 paid orders", f"{time.perf_counter() - t0:.0f} s")
         sandbox_clock = (await http.put(f"{h.sandbox}/control/clock", json={"acceleration": ACCELERATION})).json()
@@ -189,14 +194,26 @@ async def _soak(h: Harness) -> dict[str, float]:
             headers={"Authorization": f"Bearer {h.admin_key}"},
         )
 
+        # A shipment answers 202 long before its confirmation, handoff and pushes are done, so the first
+        # minute of a closed loop overstates what the system sustains: the capacity is the last minute's rate,
+        # with the work the earlier shipments started running beside it.
         allocs, ships = await soak.mix(shop, None, None, calibrate_s)
-        alloc_cap, ship_cap = allocs.count() / calibrate_s, ships.count() / calibrate_s
-        row(f"capacity, closed loop {calibrate_s:.0f} s: allocations", f"{alloc_cap:,.0f} req/s")
-        row(f"capacity, closed loop {calibrate_s:.0f} s: shipments (+ their pushes)", f"{ship_cap:,.0f} req/s")
+        last = int(calibrate_s // 60) - 1
+        alloc_cap, ship_cap = allocs.count(last) / 60, ships.count(last) / 60
+        row(
+            f"capacity, closed loop {calibrate_s:.0f} s: allocations",
+            f"{alloc_cap:,.0f} req/s",
+            f"last minute; first minute {allocs.count(0) / 60:,.0f} req/s",
+        )
+        row(
+            f"capacity, closed loop {calibrate_s:.0f} s: shipments (+ their pushes)",
+            f"{ship_cap:,.0f} req/s",
+            f"last minute; first minute {ships.count(0) / 60:,.0f} req/s",
+        )
         alloc_rate, ship_rate = alloc_cap * load, ship_cap * load
 
         t0 = time.perf_counter()
-        await soak.stock(http, shop, int((alloc_rate + ship_rate) * duration * 1.05) + 1)
+        await soak.stock(http, shop, int((alloc_rate / len(CARRIERS) + ship_rate) * duration * 1.1) + 1)
         await soak.add_orders(http, shop, int(ship_rate * duration * 1.05) + 1)
         row(f"stock and orders for {duration:.0f} s at {load:.0%}", f"{time.perf_counter() - t0:.0f} s")
 
@@ -220,21 +237,30 @@ async def _soak(h: Harness) -> dict[str, float]:
         full = [m for m in minutes if allocs.count(m) and (m + 1) * 60 <= duration]
         errors = allocs.total_errors + ships.total_errors
         row("errors (target 0)", f"{errors:,}", f"statuses: allocations {allocs.statuses}, shipments {ships.statuses}")
-        figures: dict[str, float] = {"errors": errors}
+        figures: dict[str, float] = {"errors": errors, "p99_spread": 0.0}
         for s in (allocs, ships):
             p99s = [s.p99(m) * 1000 for m in full]
             if p99s:
-                row(f"{s.name} p99 per minute, min / max", f"{min(p99s):.1f} / {max(p99s):.1f} ms")
+                spread = max(p99s) / min(p99s)
+                row(
+                    f"{s.name} p99 per minute, min / max",
+                    f"{min(p99s):.1f} / {max(p99s):.1f} ms",
+                    f"max / min {spread:.1f} (stable: at most {P99_SPREAD:g})",
+                )
                 figures[f"{s.name}_p99_max_ms"] = max(p99s)
+                figures["p99_spread"] = max(figures["p99_spread"], spread)
         if full:
-            first, last = memory.get(full[0], {}), memory.get(full[-1], {})
+            first, last_rss = memory.get(full[0], {}), memory.get(full[-1], {})
             worst = 0.0
             for name in sorted(first):
-                if name in last and first[name]:
-                    growth = last[name] / first[name] - 1
-                    worst = max(worst, growth)
-                    row(f"memory {name}", f"{first[name]:.0f} -> {last[name]:.0f} MiB", f"{growth:+.1%}")
-            row("worst memory growth, minute 1 to last (target < 10%)", f"{worst:+.1%}")
+                if name in last_rss and first[name]:
+                    growth = last_rss[name] / first[name] - 1
+                    ours = name != "sandbox"
+                    if ours:
+                        worst = max(worst, growth)
+                    note = "" if ours else " (the outside world's imitation keeps every journey; not judged)"
+                    row(f"memory {name}", f"{first[name]:.0f} -> {last_rss[name]:.0f} MiB", f"{growth:+.1%}{note}")
+            row("worst memory growth of our processes, minute 1 to last (target < 10%)", f"{worst:+.1%}")
             figures["memory_growth"] = worst
 
         # Pushes keep coming after the load stops (journeys run on); wait for the provider to have none pending.
@@ -268,7 +294,11 @@ def main() -> int:
     finally:
         h.stop()
         drop(db)
-    ok = figures.get("errors", 1) == 0 and figures.get("memory_growth", 1.0) < 0.10
+    ok = (
+        figures.get("errors", 1) == 0
+        and figures.get("memory_growth", 1.0) < 0.10
+        and figures.get("p99_spread", math.inf) <= P99_SPREAD
+    )
     print(f"\nsoak {'passed' if ok else 'FAILED'}; process logs in {h.log_dir}")
     return 0 if ok else 1
 
