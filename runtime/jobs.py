@@ -4,7 +4,8 @@ A job is first a row in the service's ``outbox`` table, written in the same tran
 data it needs. After the commit it is sent to arq with the row id as the arq job id (arq refuses a
 second job with the same id, so resending is harmless). The job's wrapper deletes the row once it
 has run. A cron sweeper resends rows that are still there, which covers Redis being down or
-flushed between the commit and the run.
+flushed between the commit and the run, and a run that failed (arq keeps a failed job's result,
+which would otherwise refuse the resend for an hour).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 
 import orjson
 from arq.connections import ArqRedis
+from arq.constants import job_key_prefix, result_key_prefix
 from sqlalchemy import Column, DateTime, Integer, MetaData, Table, Text, delete, func, insert, select, update
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
@@ -26,6 +28,9 @@ from runtime.logging import get_logger
 log = get_logger(__name__)
 
 RESEND_AFTER = timedelta(seconds=20)
+# Each further resend of one row waits twice as long, up to 2**6 x RESEND_AFTER (about 21 minutes), so a
+# job that fails every time is not hammered every 20 s.
+RESEND_BACKOFF_MAX_DOUBLINGS = 6
 
 
 def queue_name(service: str) -> str:
@@ -79,11 +84,28 @@ class JobQueue:
 
     async def send(self, job: PendingJob) -> bool:
         try:
-            await self.redis.enqueue_job(job.function, _job_id=str(job.id), _queue_name=job.queue, **job.kwargs)
+            if await self._enqueue(job) is None:
+                await self._requeue_failed_run(job)
         except Exception as exc:  # Redis down: the outbox row stays and the sweeper resends it.
             log.warning("job_enqueue_failed", function=job.function, job_id=str(job.id), error=repr(exc))
             return False
         return True
+
+    async def _enqueue(self, job: PendingJob) -> object | None:
+        return await self.redis.enqueue_job(job.function, _job_id=str(job.id), _queue_name=job.queue, **job.kwargs)
+
+    async def _requeue_failed_run(self, job: PendingJob) -> None:
+        """arq refused the id. If the job is queued or running (its job key exists) that is right: it will
+        run. Otherwise a kept result refused it, and that run did not succeed: a successful run deletes the
+        row before arq drops the job key, so a row the sweeper holds with no job key left means the run
+        failed or its job data was lost ("job expired" after a Redis flush). Drop that result and send the
+        job again."""
+        job_id = str(job.id)
+        if await self.redis.exists(job_key_prefix + job_id):
+            return
+        await self.redis.delete(result_key_prefix + job_id)
+        if await self._enqueue(job) is not None:
+            log.warning("job_resent_after_failed_run", function=job.function, job_id=job_id)
 
     async def send_many(self, jobs: Sequence[PendingJob]) -> None:
         for job in jobs:
@@ -129,12 +151,14 @@ async def delete_outbox_row(engine: AsyncEngine, outbox: Table, job_id: str) -> 
 async def resend_outbox(engine: AsyncEngine, queue: JobQueue, limit: int = 1000) -> int:
     """Resend outbox rows that should have run by now. Returns how many were sent."""
     now = datetime.now(UTC)
+    t = queue.outbox.c
+    wait_s = RESEND_AFTER.total_seconds() * func.power(2, func.least(t.sends, RESEND_BACKOFF_MAX_DOUBLINGS))
     async with engine.begin() as conn:
         rows = (
             await conn.execute(
                 select(queue.outbox)
-                .where(queue.outbox.c.created_at < now - RESEND_AFTER)
-                .where((queue.outbox.c.sent_at.is_(None)) | (queue.outbox.c.sent_at < now - RESEND_AFTER))
+                .where(t.created_at < now - RESEND_AFTER)
+                .where(t.sent_at.is_(None) | (t.sent_at + func.make_interval(0, 0, 0, 0, 0, 0, wait_s) < now))
                 .order_by(queue.outbox.c.created_at)
                 .limit(limit)
                 .with_for_update(skip_locked=True)

@@ -94,3 +94,59 @@ async def test_sweeper_resends_a_job_redis_lost(plumbing: Any, monkeypatch: pyte
     await run_jobs(_worker(queue))
     assert tag in RAN
     assert await _outbox_count(engine, tag) == 0
+
+
+FAILS_LEFT: dict[str, int] = {}
+
+
+async def flaky_job(ctx: dict[str, Any], tag: str) -> str:
+    if FAILS_LEFT.get(tag, 0) > 0:
+        FAILS_LEFT[tag] -= 1
+        raise RuntimeError("transient failure")  # not arq's Retry: arq stores a failed result and stops
+    RAN.append(tag)
+    return tag
+
+
+async def test_sweeper_resends_a_job_whose_run_failed(plumbing: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """arq keeps a failed run's result for an hour and refuses to enqueue that id again meanwhile; the
+    outbox row is still there, so the sweeper must get the job run again anyway."""
+    engine, sessionmaker, queue, arq = plumbing
+    tag = uuid.uuid4().hex
+    FAILS_LEFT[tag] = 1
+    async for uow in unit_of_work(sessionmaker, queue):
+        uow.enqueue("flaky_job", tag=tag)
+    settings = build_worker_settings("outbox-test", get_settings, Outbox, functions=[flaky_job], max_tries=3)
+    settings.queue_name = queue.default_queue  # type: ignore[attr-defined]
+
+    await run_jobs(settings)
+    assert tag not in RAN
+    assert await _outbox_count(engine, tag) == 1
+
+    monkeypatch.setattr(jobs, "RESEND_AFTER", timedelta(0))
+    assert await resend_outbox(engine, queue) >= 1
+    assert await arq.zcard(queue.default_queue) == 1
+    await run_jobs(settings)
+    assert tag in RAN
+    assert await _outbox_count(engine, tag) == 0
+
+
+async def test_resends_of_one_row_back_off(plumbing: Any) -> None:
+    """A row already resent three times waits 8 x RESEND_AFTER before the next resend."""
+    engine, sessionmaker, queue, arq = plumbing
+    tag = uuid.uuid4().hex
+    async for uow in unit_of_work(sessionmaker, queue):
+        uow.enqueue("record_job", tag=tag)
+    await arq.flushdb()
+    row = Outbox.c.kwargs["tag"].astext == tag
+    async with engine.begin() as conn:
+        await conn.execute(
+            Outbox.update()
+            .where(row)
+            .values(created_at=func.now() - timedelta(hours=1), sends=3, sent_at=func.now() - jobs.RESEND_AFTER * 7)
+        )
+    await resend_outbox(engine, queue)  # other tests' rows may be resent too: count this queue only
+    assert await arq.zcard(queue.default_queue) == 0
+    async with engine.begin() as conn:
+        await conn.execute(Outbox.update().where(row).values(sent_at=func.now() - jobs.RESEND_AFTER * 9))
+    await resend_outbox(engine, queue)
+    assert await arq.zcard(queue.default_queue) == 1
