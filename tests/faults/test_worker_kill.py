@@ -6,6 +6,7 @@ import time
 
 import pytest
 
+from tests.e2e.harness import wait_for
 from tests.faults import report
 from tests.faults.flows import assert_batch_shipped_once, batch_view, env_int, shop_with_orders, start_batch, wait_done
 from tests.faults.invariants import AFTER_WORKER_KILL, assert_invariants, batch_jobs
@@ -16,15 +17,39 @@ pytestmark = pytest.mark.faults
 ORDERS = env_int("FAULTS_BATCH_ORDERS", 2000)
 
 
+async def shipments_of(s: FaultSystem, batch_id: str) -> int:
+    rows = await s.sql(
+        "SELECT count(*) AS n FROM shipping.shipments sh JOIN shipping.batch_items i ON i.order_id = sh.order_id "
+        "WHERE i.batch_id = $1",
+        batch_id,
+    )
+    return int(rows[0]["n"])
+
+
+async def wait_mid_chunk(s: FaultSystem, batch_id: str, at_least: int) -> int:
+    """Until the workers hold numbers for ``at_least`` orders of the batch: numbers allocated, shipments
+    made, confirmations being sent. The batch's chunks work side by side and finish within moments of each
+    other, so waiting for shipped orders instead could miss the middle altogether."""
+
+    async def enough() -> int | None:
+        s.assert_alive()
+        n = await shipments_of(s, batch_id)
+        return n if n >= at_least else None
+
+    found: int = await wait_for(enough, 600, f"{at_least} shipments of batch {batch_id}", every=0.05)
+    return found
+
+
 async def test_shipping_worker_killed_mid_batch(system: FaultSystem, request: pytest.FixtureRequest) -> None:
     s = system
     async with s.client() as http:
         shop, tids, order_ids = await shop_with_orders(s, http, ORDERS)
         batch_id = await start_batch(s, http, shop, order_ids)
-        await wait_done(s, http, shop, batch_id, ORDERS // 10)
+        await wait_mid_chunk(s, batch_id, ORDERS // 10)
         s.kill("shipping-worker")
         killed = time.monotonic()
         at_kill = await batch_view(s, http, shop, batch_id)
+        shipments_at_kill = await shipments_of(s, batch_id)
         assert at_kill["pending"] > 0, "the kill came too late to test anything"
         s.start(["shipping-worker"])
         restarted = time.monotonic()
@@ -35,6 +60,7 @@ async def test_shipping_worker_killed_mid_batch(system: FaultSystem, request: py
             request.node.nodeid,
             "1. shipping worker SIGKILL mid-batch",
             orders=ORDERS,
+            shipments_at_kill=shipments_at_kill,
             done_at_kill=at_kill["done"],
             worker_down_s=round(restarted - killed, 1),
             batch_finished_after_restart_s=since(restarted),
