@@ -196,9 +196,9 @@ def run(db: BenchDb) -> dict[str, float]:
     heading(f"shipping: {orders:,}-order batch end to end (real processes, sandbox marketplace)")
     from redis import Redis
 
-    from tests.support import base_redis_url, with_redis_db
+    from tests.support import base_redis_url, claim_redis_db, release_redis_db
 
-    redis_url = with_redis_db(base_redis_url(), 14)
+    redis_url = claim_redis_db(base_redis_url())
     Redis.from_url(redis_url).flushdb()
     # Production leases and sweeps (the e2e defaults are short so that crash tests run fast).
     production = {"SHIPPING_BATCH_LEASE_S": "60", "SHIPPING_BATCH_SWEEP_S": "5", "SHIPPING_CONFIRM_LEASE_S": "60"}
@@ -208,6 +208,7 @@ def run(db: BenchDb) -> dict[str, float]:
         figures |= asyncio.run(_end_to_end(h, orders))
     finally:
         h.stop()
+        release_redis_db(redis_url)
     took = figures["batch_seconds"]
     verdict = "met" if took <= 60 else "NOT met"
     heading(f"shipping: the {orders:,}-order batch")

@@ -18,29 +18,24 @@ from tests.support import (
     Env,
     base_database_url,
     base_redis_url,
+    claim_redis_db,
     drop_database,
     drop_stale_test_databases,
     migrate,
     recreate_database,
-    with_redis_db,
+    release_redis_db,
 )
-
-
-def _worker_index(config: pytest.Config) -> int:
-    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
-    return int(worker.removeprefix("gw") or 0)
 
 
 @pytest.fixture(scope="session")
 def env(request: pytest.FixtureRequest) -> Iterator[Env]:
     base = base_database_url()
-    index = _worker_index(request.config)
     # Named after this process, so concurrent test runs on one server never share a database.
     dbname = f"waybill_test_{os.getpid()}"
     asyncio.run(drop_stale_test_databases(base))
     url = asyncio.run(recreate_database(base, dbname))
     migrate(url)
-    redis_url = with_redis_db(base_redis_url(), 1 + index)
+    redis_url = claim_redis_db(base_redis_url())
     test_env = Env(database_url=url, redis_url=redis_url)
     saved = {k: os.environ.get(k) for k in test_env.settings_env()}
     os.environ.update(test_env.settings_env())
@@ -58,6 +53,7 @@ def env(request: pytest.FixtureRequest) -> Iterator[Env]:
         else:
             os.environ[k] = v
     asyncio.run(drop_database(base, dbname))
+    release_redis_db(redis_url)
 
 
 @pytest.fixture(scope="session")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -48,6 +49,66 @@ def with_database(url: str, dbname: str) -> str:
 def with_redis_db(url: str, index: int) -> str:
     parts = urlsplit(url)
     return urlunsplit((parts.scheme, parts.netloc, f"/{index}", parts.query, parts.fragment))
+
+
+# Claims live in database 0 (which tests never flush): key per database number, value "host:pid".
+REDIS_DB_CLAIM = "waybill:test-redis-db:{}"
+REDIS_DB_CLAIM_TTL_S = 3 * 3600  # longer than any run; a claim a crash left behind lapses by itself
+# Take over a claim only if it still holds the value we saw (two processes may find the same stale one).
+_TAKE_OVER = (
+    "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('set', KEYS[1], ARGV[2], 'EX', ARGV[3]) end"
+)
+
+
+def _claim_holder_gone(holder: bytes) -> bool:
+    host, _, pid = holder.decode().rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return False  # another machine's claim: only its expiry frees it
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+def claim_redis_db(url: str, first: int = 1, last: int = 15) -> str:
+    """The URL of a Redis database (``first``..``last``) that no other running test process, e2e system
+    or bench holds, claimed for this process until ``release_redis_db``. Two test runs on one Redis (a
+    developer's beside CI's, or two helpers') would otherwise share arq queues and take each other's jobs.
+    Fails loudly when every database is held."""
+    from redis import Redis
+
+    me = f"{socket.gethostname()}:{os.getpid()}"
+    with Redis.from_url(with_redis_db(url, 0)) as claims:
+        for index in range(first, last + 1):
+            key = REDIS_DB_CLAIM.format(index)
+            if claims.set(key, me, nx=True, ex=REDIS_DB_CLAIM_TTL_S):
+                return with_redis_db(url, index)
+            holder = claims.get(key)
+            taken_over = (
+                holder is not None
+                and _claim_holder_gone(holder)
+                and claims.eval(_TAKE_OVER, 1, key, holder, me, REDIS_DB_CLAIM_TTL_S)
+            )
+            if taken_over:
+                return with_redis_db(url, index)
+    raise RuntimeError(
+        f"every Redis database {first}..{last} on {url} is claimed by a running test process or bench "
+        f"(keys {REDIS_DB_CLAIM.format('*')} in database 0): stop one, or point REDIS_URL at another Redis"
+    )
+
+
+def release_redis_db(url: str) -> None:
+    from redis import Redis
+
+    index = int(urlsplit(url).path.strip("/") or 0)
+    me = f"{socket.gethostname()}:{os.getpid()}"
+    with Redis.from_url(with_redis_db(url, 0)) as claims:
+        key = REDIS_DB_CLAIM.format(index)
+        if claims.get(key) == me.encode():
+            claims.delete(key)
 
 
 def admin_url(url: str) -> str:

@@ -14,11 +14,11 @@ from tests.e2e.harness import Harness
 from tests.support import (
     Env,
     base_database_url,
-    base_redis_url,
+    claim_redis_db,
     drop_database,
     migrate,
     recreate_database,
-    with_redis_db,
+    release_redis_db,
 )
 
 
@@ -31,9 +31,9 @@ def harness(env: Env) -> Iterator[Harness]:
     name = f"waybill_e2e_{os.getpid()}"
     url = asyncio.run(recreate_database(base_database_url(), name))
     migrate(url)
-    index = 8 + int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
     log_dir = Path(tempfile.mkdtemp(prefix="waybill-e2e-"))
-    h = Harness(url, with_redis_db(base_redis_url(), index), log_dir)
+    # env's REDIS_URL is this process's claimed database; the system gets another one, claimed too.
+    h = Harness(url, claim_redis_db(env.redis_url), log_dir)
     from redis import Redis
 
     Redis.from_url(h.redis_url).flushdb()
@@ -42,4 +42,5 @@ def harness(env: Env) -> Iterator[Harness]:
         yield h
     finally:
         h.stop()
+        release_redis_db(h.redis_url)
         asyncio.run(drop_database(base_database_url(), name))
