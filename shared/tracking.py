@@ -7,6 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic.config import JsonDict
 
 from shared.allocation import OrderId
 from shared.carriers import CarrierCode
@@ -195,27 +196,24 @@ class AlertInfo(BaseModel):
     message: str
 
 
+UPDATE_EXAMPLE: JsonDict = {
+    "event_id": "6f1c2b9e-3d4a-4f5b-8c7d-1e2f3a4b5c6d",
+    "kind": "status_changed",
+    "order_id": "3927481123456789",
+    "carrier": "ZTO",
+    "number": "78345678901234",
+    "status": "delivered",
+    "occurred_at": "2026-11-30T15:42:00+08:00",
+    "description": "【广州市】快件已签收，签收人：本人，如有疑问请电联快递员",
+    "alert": None,
+}
+
+
 class TrackingUpdate(BaseModel):
     """Tracking tells shipping what happened to a parcel; shipping moves the order and notifies the
     shop. ``event_id`` makes a repeated delivery harmless."""
 
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "event_id": "6f1c2b9e-3d4a-4f5b-8c7d-1e2f3a4b5c6d",
-                    "kind": "status_changed",
-                    "order_id": "3927481123456789",
-                    "carrier": "ZTO",
-                    "number": "78345678901234",
-                    "status": "delivered",
-                    "occurred_at": "2026-11-30T15:42:00+08:00",
-                    "description": "【广州市】快件已签收，签收人：本人，如有疑问请电联快递员",
-                    "alert": None,
-                }
-            ]
-        }
-    )
+    model_config = ConfigDict(json_schema_extra={"examples": [UPDATE_EXAMPLE]})
 
     event_id: uuid.UUID
     kind: str = Field(description="status_changed, alert_opened or alert_resolved")
@@ -226,3 +224,48 @@ class TrackingUpdate(BaseModel):
     occurred_at: AwareDatetime
     description: str = ""
     alert: AlertInfo | None = None
+
+
+MAX_BATCH_TRACKING_UPDATES = 500
+
+
+class TrackingUpdateBatch(BaseModel):
+    """Many updates of one shop's parcels at once, in the order tracking recorded them (each parcel's own
+    updates in the order they happened)."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"updates": [UPDATE_EXAMPLE]}]})
+
+    updates: list[TrackingUpdate] = Field(min_length=1, max_length=MAX_BATCH_TRACKING_UPDATES)
+
+
+class TrackingUpdateOutcome(BaseModel):
+    """What became of one update of a batch. ``error`` names an update shipping can never apply (its order
+    is unknown to that shop): repeating it will not help."""
+
+    event_id: uuid.UUID
+    applied: bool
+    duplicate: bool = False
+    order_status: str | None = None
+    error: str | None = Field(None, description="`not_found` when the shop has no such order")
+
+
+class TrackingUpdateBatchResult(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "results": [
+                        {
+                            "event_id": "6f1c2b9e-3d4a-4f5b-8c7d-1e2f3a4b5c6d",
+                            "applied": True,
+                            "duplicate": False,
+                            "order_status": "delivered",
+                            "error": None,
+                        }
+                    ]
+                }
+            ]
+        }
+    )
+
+    results: list[TrackingUpdateOutcome]

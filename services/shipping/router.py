@@ -42,7 +42,12 @@ from services.shipping.schemas import (
     WebhookEndpointOut,
 )
 from services.shipping.service import Clients, carrier_name
-from shared.tracking import TrackingUpdate
+from shared.tracking import (
+    MAX_BATCH_TRACKING_UPDATES,
+    TrackingUpdate,
+    TrackingUpdateBatch,
+    TrackingUpdateBatchResult,
+)
 
 webhooks_in = APIRouter(prefix="/webhooks", tags=["marketplace"])
 settings_router = APIRouter(prefix="/v1/settings", tags=["settings"])
@@ -515,3 +520,21 @@ async def resend(delivery_id: uuid.UUID, shop_id: ShopIdDep, uow: UowDep) -> Web
 )
 async def tracking_update(body: TrackingUpdate, shop_id: InternalShopIdDep, uow: UowDep) -> TrackingUpdateResult:
     return await service.apply_tracking_update(uow, shop_id, body)
+
+
+@internal.post(
+    "/tracking-updates/batch",
+    summary="Tracking tells shipping about many parcels of one shop at once",
+    description=(
+        f"Up to {MAX_BATCH_TRACKING_UPDATES} updates, applied in one transaction, each as "
+        "`POST /internal/v1/tracking-updates` would apply it (idempotent on `event_id`, never backwards, the "
+        "shop's webhook endpoints get the events). One result per update, in the order given; an update whose "
+        "order this shop does not have gets `error: not_found` instead of failing the batch. The tracking "
+        "worker sends its due notifications this way, one call per shop and round."
+    ),
+    responses=responses(403, 422),
+)
+async def tracking_updates(
+    body: TrackingUpdateBatch, shop_id: InternalShopIdDep, uow: UowDep
+) -> TrackingUpdateBatchResult:
+    return TrackingUpdateBatchResult(results=await service.apply_tracking_updates(uow, shop_id, body.updates))

@@ -45,7 +45,7 @@ from services.shipping.states import OrderStatus as S
 from shared.carriers import CARRIERS, CarrierCode
 from shared.errors import ErrorCode
 from shared.events import new_event
-from shared.tracking import TrackingUpdate
+from shared.tracking import TrackingUpdate, TrackingUpdateOutcome
 
 log = get_logger(__name__)
 
@@ -615,7 +615,27 @@ async def replace_number(uow: UnitOfWork, shipment_id: str, old: str, new: str, 
 # --- tracking ---------------------------------------------------------------------------------
 
 
-async def apply_tracking_update(uow: UnitOfWork, shop_id: str, update: TrackingUpdate) -> TrackingUpdateResult:
+async def apply_tracking_updates(
+    uow: UnitOfWork, shop_id: str, updates: list[TrackingUpdate]
+) -> list[TrackingUpdateOutcome]:
+    """A batch of one shop's updates in one transaction. Applied grouped by order, each order's own in the order
+    given, so concurrent batches lock orders in one order (no deadlock); an unknown order is that update's
+    ``not_found``, not the batch's."""
+    endpoints = await WebhookRepository(uow.session).endpoints(shop_id, active_only=True)
+    outcomes: dict[int, TrackingUpdateOutcome] = {}
+    for i, update in sorted(enumerate(updates), key=lambda p: p[1].order_id):  # stable: per-order order kept
+        try:
+            result = await apply_tracking_update(uow, shop_id, update, endpoints=endpoints)
+        except NotFound:
+            outcomes[i] = TrackingUpdateOutcome(event_id=update.event_id, applied=False, error="not_found")
+            continue
+        outcomes[i] = TrackingUpdateOutcome(event_id=update.event_id, **result.model_dump())
+    return [outcomes[i] for i in range(len(updates))]
+
+
+async def apply_tracking_update(
+    uow: UnitOfWork, shop_id: str, update: TrackingUpdate, *, endpoints: list[WebhookEndpoint] | None = None
+) -> TrackingUpdateResult:
     repo = OrderRepository(uow.session)
     order = await repo.get(update.order_id, for_update=True)
     if order is None or order.shop_id != shop_id:
@@ -635,7 +655,8 @@ async def apply_tracking_update(uow: UnitOfWork, shop_id: str, update: TrackingU
         "description": update.description,
     }
     if update.kind in ("alert_opened", "alert_resolved") and update.alert is not None:
-        await _emit(uow, shop_id, f"tracking.{update.kind}", {**data, "alert": update.alert.model_dump(mode="json")})
+        alert = update.alert.model_dump(mode="json")
+        await _emit(uow, shop_id, f"tracking.{update.kind}", {**data, "alert": alert}, endpoints=endpoints)
         return TrackingUpdateResult(applied=True, order_status=order.status)
     event = states.TRACKING_EVENTS.get(update.status)
     applied = False
@@ -643,7 +664,9 @@ async def apply_tracking_update(uow: UnitOfWork, shop_id: str, update: TrackingU
         transition(repo, order, event, f"tracking: {update.status.value} {update.description}"[:500])
         applied = True
         await tracking.set_applied(update.event_id, True)
-        await _emit(uow, shop_id, "tracking.status_changed", {**data, "order_status": order.status})
+        await _emit(
+            uow, shop_id, "tracking.status_changed", {**data, "order_status": order.status}, endpoints=endpoints
+        )
     await uow.session.flush()
     return TrackingUpdateResult(applied=applied, order_status=order.status)
 

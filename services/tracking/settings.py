@@ -66,7 +66,9 @@ class TrackingSettings(ServiceSettings):
 
     # Telling shipping.
     notify_shipping: bool = Field(True, description="Send status changes and alerts to the shipping service.")
-    notify_batch_size: int = Field(100, ge=1, description="Notifications one worker sends per round.")
+    notify_batch_size: int = Field(
+        500, ge=1, description="Notifications one worker claims per round (sent in one call per shop)."
+    )
     notify_retry_base_s: float = Field(1.0, gt=0, description="First retry delay of a notification; doubles.")
     notify_retry_max_s: float = Field(300.0, gt=0, description="Longest wait between two notification attempts.")
 

@@ -32,6 +32,7 @@ from services.tracking.ratelimit import RateLimiter
 from services.tracking.repository import DueNotification, NotificationRepository
 from services.tracking.settings import TrackingSettings, get_settings
 from shared.carriers import to_kuaidi100
+from shared.tracking import MAX_BATCH_TRACKING_UPDATES, TrackingUpdateBatchResult, TrackingUpdateOutcome
 
 log = get_logger(__name__)
 
@@ -173,54 +174,115 @@ async def _ingest_step(ctx: Ctx) -> int:
 
 
 async def send_notifications(ctx: Ctx) -> int:
-    """One round: lease due notifications, send them (in order per parcel), record the outcome."""
+    """One round: lease due notifications, send them to shipping in one batch call per shop (in the order
+    they were recorded, so each parcel's in order), record the outcome."""
     s = _settings(ctx)
     async with job_transaction(ctx) as uow:
         due = await NotificationRepository(uow.session).claim_due(s.notify_batch_size, NOTIFY_LEASE_S)
     if not due:
         return 0
-    groups: dict[int, list[DueNotification]] = defaultdict(list)
+    by_shop: dict[str, list[DueNotification]] = defaultdict(list)
     for n in due:
-        groups[n.subscription_id].append(n)
-    sent: list[int] = []
-    refused: list[tuple[int, str]] = []
-    later: list[tuple[int, float, str]] = []
-    gate = asyncio.Semaphore(NOTIFY_CONCURRENCY)
-    http: httpx.AsyncClient = ctx["http"]
-    url = s.shipping_url.rstrip("/") + "/internal/v1/tracking-updates"
-    key = s.internal_key.get_secret_value()
-
-    async def send_group(items: list[DueNotification]) -> None:
-        for i, n in enumerate(items):
-            async with gate:
-                error, permanent = await _post(http, url, key, n)
-            if error is None:
-                sent.append(n.id)
-                continue
-            if permanent:
-                refused.append((n.id, error))
-                continue
-            delay = min(s.notify_retry_base_s * 2 ** (n.attempts - 1), s.notify_retry_max_s)
-            # The rest of this parcel's updates wait too, so shipping hears them in order.
-            later.extend((m.id, delay, error if m is n else "waiting for an earlier update") for m in items[i:])
-            return
-
-    await asyncio.gather(*(send_group(items) for items in groups.values()))
+        by_shop[n.shop_id].append(n)
+    round_ = _NotifyRound(ctx["http"], s)
+    await asyncio.gather(*(round_.send_shop(items) for items in by_shop.values()))
     async with job_transaction(ctx) as uow:
         repo = NotificationRepository(uow.session)
-        await repo.mark_sent(sent)
-        for nid, error in refused:
+        await repo.mark_sent(round_.sent)
+        for nid, error in round_.refused:
             log.error("notification_refused", notification_id=nid, error=error)
             await repo.mark_sent([nid], f"refused: {error}"[:500])
-        for nid, delay, error in later:
+        for nid, delay, error in round_.later:
             await repo.retry_later(nid, delay, error[:500])
-    if later:
-        log.warning("notifications_deferred", count=len(later))
+    if round_.later:
+        log.warning("notifications_deferred", count=len(round_.later))
     return len(due)
 
 
+class _NotifyRound:
+    """The outcome of one round's calls: sent, refused for good, or to be tried again later."""
+
+    def __init__(self, http: httpx.AsyncClient, s: TrackingSettings) -> None:
+        self.http, self.s = http, s
+        base = s.shipping_url.rstrip("/") + "/internal/v1/tracking-updates"
+        self.batch_url, self.single_url = base + "/batch", base
+        self.key = s.internal_key.get_secret_value()
+        self.gate = asyncio.Semaphore(NOTIFY_CONCURRENCY)
+        self.sent: list[int] = []
+        self.refused: list[tuple[int, str]] = []
+        self.later: list[tuple[int, float, str]] = []
+
+    async def send_shop(self, items: list[DueNotification]) -> None:
+        for start in range(0, len(items), MAX_BATCH_TRACKING_UPDATES):
+            chunk = items[start : start + MAX_BATCH_TRACKING_UPDATES]
+            async with self.gate:
+                answer = await _post_batch(self.http, self.batch_url, self.key, chunk)
+            if isinstance(answer, list):
+                for n, outcome in zip(chunk, answer, strict=True):
+                    if outcome.error is None:
+                        self.sent.append(n.id)
+                    else:
+                        self.refused.append((n.id, outcome.error))
+                continue
+            error, permanent = answer
+            if not permanent:
+                self._defer(items[start:], error)
+                return
+            if len(chunk) == 1:
+                self.refused.append((chunk[0].id, error))
+                continue
+            # Shipping refused the batch as a whole (one update it cannot read spoils the body): one by one,
+            # so that only that update is refused.
+            if not await self._one_by_one(items[start:], len(chunk)):
+                return
+
+    async def _one_by_one(self, rest: list[DueNotification], count: int) -> bool:
+        """The first ``count`` of ``rest`` sent singly; False when a failure deferred the rest."""
+        for i, n in enumerate(rest[:count]):
+            async with self.gate:
+                error, permanent = await _post(self.http, self.single_url, self.key, n)
+            if error is None:
+                self.sent.append(n.id)
+            elif permanent:
+                self.refused.append((n.id, error))
+            else:
+                self._defer(rest[i:], error)
+                return False
+        return True
+
+    def _defer(self, rest: list[DueNotification], error: str) -> None:
+        # The rest of this shop's updates wait too, so shipping hears each parcel's in order.
+        delay = min(self.s.notify_retry_base_s * 2 ** (rest[0].attempts - 1), self.s.notify_retry_max_s)
+        self.later.extend((n.id, delay, error) for n in rest)
+
+
+async def _post_batch(
+    http: httpx.AsyncClient, url: str, key: str, chunk: list[DueNotification]
+) -> list[TrackingUpdateOutcome] | tuple[str, bool]:
+    """One result per notification when shipping took the batch, else (error, permanent)."""
+    try:
+        resp = await http.post(
+            url,
+            json={"updates": [n.payload for n in chunk]},
+            headers={"Authorization": f"Bearer {key}", "X-Shop-Id": chunk[0].shop_id},
+            timeout=30.0,
+        )
+    except httpx.HTTPError as exc:
+        return f"{type(exc).__name__}: {exc}", False
+    if resp.is_success:
+        try:
+            results = TrackingUpdateBatchResult.model_validate_json(resp.content).results
+        except ValueError as exc:
+            return f"unreadable answer: {exc}"[:300], False
+        if len(results) == len(chunk):
+            return results
+        return f"{len(results)} results for {len(chunk)} updates", False
+    error = f"HTTP {resp.status_code}: {resp.text[:200]}"
+    return error, _refused_for_good(resp)
+
+
 async def _post(http: httpx.AsyncClient, url: str, key: str, n: DueNotification) -> tuple[str | None, bool]:
-    """(error, permanent): None when shipping accepted the update."""
+    """One update: (error, permanent), error None when shipping took it."""
     try:
         resp = await http.post(
             url, json=n.payload, headers={"Authorization": f"Bearer {key}", "X-Shop-Id": n.shop_id}, timeout=10.0
@@ -229,10 +291,12 @@ async def _post(http: httpx.AsyncClient, url: str, key: str, n: DueNotification)
         return f"{type(exc).__name__}: {exc}", False
     if resp.is_success:
         return None, False
-    error = f"HTTP {resp.status_code}: {resp.text[:200]}"
-    # Shipping does not know the order or refuses the body: repeating it will not help.
-    permanent = resp.status_code in (400, 404, 422)
-    return error, permanent
+    return f"HTTP {resp.status_code}: {resp.text[:200]}", _refused_for_good(resp)
+
+
+def _refused_for_good(resp: httpx.Response) -> bool:
+    # Shipping refuses the body or does not know the shop or order: repeating it will not help.
+    return resp.status_code in (400, 404, 422)
 
 
 async def _notify_step(ctx: Ctx) -> int:

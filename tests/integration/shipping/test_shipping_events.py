@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from shared.tracking import MAX_BATCH_TRACKING_UPDATES
 from tests.integration.allocation_support import zto_numbers
 from tests.integration.shipping.conftest import BoundShop, World, bind_shop
 from tests.integration.shipping.test_shipping_ship import _order, _paid_order, _ship
@@ -68,6 +69,64 @@ async def test_returned_parcel(world: World, shop: BoundShop) -> None:
     order, shipment = await _shipped(world, shop)
     await _post(world, shop, _update(order, shipment, "refused"))
     assert (await _post(world, shop, _update(order, shipment, "returned")))["order_status"] == "returned"
+
+
+async def _post_batch(world: World, shop: BoundShop, updates: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    resp = await world.shipping.post(
+        "/internal/v1/tracking-updates/batch", json={"updates": updates}, headers=bearer(INTERNAL_KEY, shop.id)
+    )
+    assert resp.status_code == 200, resp.text
+    results: list[dict[str, Any]] = resp.json()["results"]
+    return results
+
+
+async def test_a_batch_of_updates_applies_each_parcels_in_order_and_answers_each(
+    world: World, shop: BoundShop, shipping_env: Env
+) -> None:
+    first, first_shipment = await _shipped(world, shop)
+    second, second_shipment = await _shipped(world, shop)
+    other = await bind_shop(world, shipping_env, stock={"ZTO": zto_numbers(10)})
+    foreign, foreign_shipment = await _shipped(world, other)
+    moving = _update(first, first_shipment, "in_transit")
+    updates = [
+        moving,
+        _update(second, second_shipment, "in_transit"),
+        _update(first, first_shipment, "delivered"),
+        _update(foreign, foreign_shipment, "delivered"),  # another shop's order: that update's error only
+        _update(second, second_shipment, "problem"),
+        _update(first, first_shipment, "in_transit"),  # late: never backwards
+        {**moving},  # the same event again within the batch
+    ]
+    results = await _post_batch(world, shop, updates)
+    assert [r["event_id"] for r in results] == [u["event_id"] for u in updates]
+    assert [(r["applied"], r["duplicate"], r["order_status"], r["error"]) for r in results] == [
+        (True, False, "in_transit", None),
+        (True, False, "in_transit", None),
+        (True, False, "delivered", None),
+        (False, False, None, "not_found"),
+        (True, False, "exception", None),
+        (False, False, "delivered", None),
+        (False, True, "delivered", None),
+    ]
+    assert (await _order(world, shop, first["id"]))["status"] == "delivered"
+    assert (await _order(world, shop, second["id"]))["status"] == "exception"
+    assert (await _order(world, other, foreign["id"]))["status"] != "delivered"
+    # Sent again (tracking retrying after a lost answer): every update a duplicate, nothing moves twice.
+    again = await _post_batch(world, shop, updates)
+    assert [r["duplicate"] for r in again] == [True, True, True, False, True, True, True]
+    assert [r["error"] for r in again] == [None, None, None, "not_found", None, None, None]
+
+
+async def test_a_batch_over_the_limit_is_refused_whole(world: World, shop: BoundShop) -> None:
+    order, shipment = await _shipped(world, shop)
+    resp = await world.shipping.post(
+        "/internal/v1/tracking-updates/batch",
+        json={"updates": [_update(order, shipment, "in_transit") for _ in range(MAX_BATCH_TRACKING_UPDATES + 1)]},
+        headers=bearer(INTERNAL_KEY, shop.id),
+    )
+    assert resp.status_code == 422
+    assert resp.json()["error"]["code"] == "validation_error"
+    assert (await _order(world, shop, order["id"]))["status"] == "shipped"
 
 
 async def test_tracking_updates_need_the_internal_key_and_the_right_shop(

@@ -177,6 +177,11 @@ async def test_the_rate_limit_holds_across_workers(redis: Any) -> None:
     assert sum(g < 0.03 for g in gaps) <= 2  # scheduling jitter only
 
 
+def _results(request: httpx.Request, error: str | None = None) -> list[dict[str, Any]]:
+    updates = json.loads(request.content)["updates"]
+    return [{"event_id": u["event_id"], "applied": error is None, "error": error} for u in updates]
+
+
 async def test_shipping_hears_status_changes_and_alerts_in_order_with_retries(
     tracking: TrackingApp, shop_id: str
 ) -> None:
@@ -189,28 +194,32 @@ async def test_shipping_hears_status_changes_and_alerts_in_order_with_retries(
     await push(tracking.client, journey.param(6), salt)
     await tracking.drain()
     received: list[dict[str, Any]] = []
+    calls: list[int] = []
     answers = iter([500, 200, 200, 200, 200, 200, 200])
 
     def shipping(request: httpx.Request) -> httpx.Response:
         assert request.headers["Authorization"] == f"Bearer {INTERNAL_KEY}"
         assert request.headers["X-Shop-Id"] == shop_id
         status = next(answers)
-        if status == 200:
-            received.append(json.loads(request.content))
-        return httpx.Response(status, json={})
+        calls.append(status)
+        if status != 200:
+            return httpx.Response(status, json={})
+        received.extend(json.loads(request.content)["updates"])
+        return httpx.Response(200, json={"results": _results(request)})
 
     async with httpx.AsyncClient() as http:
         ctx = await _ctx(tracking, http)
         with respx.mock(assert_all_called=False) as mock:
-            mock.post(f"{SHIPPING}/internal/v1/tracking-updates").mock(side_effect=shipping)
+            mock.post(f"{SHIPPING}/internal/v1/tracking-updates/batch").mock(side_effect=shipping)
             assert await send_notifications(ctx) == 3
-            assert received == []  # the first failed, so the parcel's later updates waited
+            assert received == []  # the call failed, so every update of the shop waits
             for _ in range(50):
                 await asyncio.sleep(0.05)
                 await send_notifications(ctx)
                 if len(received) == 3:
                     break
         await ctx["redis"].aclose()
+    assert calls == [500, 200]  # one call per shop and round, not one per update
     assert [(u["kind"], u["status"]) for u in received] == [
         ("status_changed", "in_transit"),
         ("status_changed", "problem"),
@@ -227,7 +236,16 @@ async def test_shipping_hears_status_changes_and_alerts_in_order_with_retries(
     assert rows[0]["n"] == 0
 
 
-async def test_an_update_shipping_refuses_is_not_repeated_forever(tracking: TrackingApp, shop_id: str) -> None:
+async def _sent_and_errors(tracking: TrackingApp, number: str) -> list[Any]:
+    return await fetch(
+        tracking.database_url,
+        "SELECT n.sent_at, n.last_error FROM tracking.notifications n "
+        "JOIN tracking.subscriptions s ON s.id = n.subscription_id WHERE s.number = $1",
+        number,
+    )
+
+
+async def test_an_update_shipping_cannot_apply_is_not_repeated_forever(tracking: TrackingApp, shop_id: str) -> None:
     from services.tracking.tasks import send_notifications
 
     await _quiet_everything_else(tracking)
@@ -237,18 +255,96 @@ async def test_an_update_shipping_refuses_is_not_repeated_forever(tracking: Trac
     async with httpx.AsyncClient() as http:
         ctx = await _ctx(tracking, http)
         with respx.mock(assert_all_called=False) as mock:
-            route = mock.post(f"{SHIPPING}/internal/v1/tracking-updates").mock(
+            route = mock.post(f"{SHIPPING}/internal/v1/tracking-updates/batch").mock(
+                side_effect=lambda request: httpx.Response(200, json={"results": _results(request, "not_found")})
+            )
+            assert await send_notifications(ctx) == 1
+            assert await send_notifications(ctx) == 0
+        await ctx["redis"].aclose()
+    assert route.call_count == 1
+    rows = await _sent_and_errors(tracking, journey.number)
+    assert rows[0]["sent_at"] is not None
+    assert rows[0]["last_error"] == "refused: not_found"
+
+
+async def test_a_batch_shipping_refuses_is_not_repeated_forever(tracking: TrackingApp, shop_id: str) -> None:
+    from services.tracking.tasks import send_notifications
+
+    await _quiet_everything_else(tracking)
+    journey, salt = await _parcel(tracking, shop_id)
+    await push(tracking.client, journey.param(1), salt)
+    await tracking.drain()
+    async with httpx.AsyncClient() as http:
+        ctx = await _ctx(tracking, http)
+        with respx.mock(assert_all_called=False) as mock:
+            route = mock.post(f"{SHIPPING}/internal/v1/tracking-updates/batch").mock(
                 return_value=httpx.Response(404, json={"error": {"code": "not_found"}})
             )
             assert await send_notifications(ctx) == 1
             assert await send_notifications(ctx) == 0
         await ctx["redis"].aclose()
     assert route.call_count == 1
-    rows = await fetch(
-        tracking.database_url,
-        "SELECT n.sent_at, n.last_error FROM tracking.notifications n "
-        "JOIN tracking.subscriptions s ON s.id = n.subscription_id WHERE s.number = $1",
-        journey.number,
-    )
+    rows = await _sent_and_errors(tracking, journey.number)
     assert rows[0]["sent_at"] is not None
     assert rows[0]["last_error"].startswith("refused: HTTP 404")
+
+
+async def test_an_answer_that_does_not_match_the_batch_is_retried(tracking: TrackingApp, shop_id: str) -> None:
+    """One result short (a version mismatch, a proxy's doing): nothing is taken as sent, all is retried."""
+    from services.tracking.tasks import send_notifications
+
+    await _quiet_everything_else(tracking)
+    journey, salt = await _parcel(tracking, shop_id)
+    await push(tracking.client, journey.param(2), salt)
+    await tracking.drain()
+    async with httpx.AsyncClient() as http:
+        ctx = await _ctx(tracking, http)
+        with respx.mock(assert_all_called=False) as mock:
+            mock.post(f"{SHIPPING}/internal/v1/tracking-updates/batch").mock(
+                side_effect=lambda request: httpx.Response(200, json={"results": _results(request)[1:]})
+            )
+            assert await send_notifications(ctx) >= 1
+        await ctx["redis"].aclose()
+    rows = await _sent_and_errors(tracking, journey.number)
+    assert rows
+    assert all(r["sent_at"] is None for r in rows)
+    assert all("results for" in r["last_error"] for r in rows)
+
+
+async def test_a_batch_refused_whole_is_sent_one_by_one_so_only_the_bad_update_is_refused(
+    tracking: TrackingApp, shop_id: str
+) -> None:
+    """Shipping answers 422 to the batch (say it cannot read one update); tracking then sends each update on
+    its own: the readable ones arrive, only the unreadable one is refused."""
+    from services.tracking.tasks import send_notifications
+
+    await _quiet_everything_else(tracking)
+    journey, salt = await _parcel(tracking, shop_id, PROBLEM)
+    await push(tracking.client, journey.param(6), salt)
+    await tracking.drain()
+    singles: list[dict[str, Any]] = []
+
+    def single(request: httpx.Request) -> httpx.Response:
+        update = json.loads(request.content)
+        singles.append(update)
+        if update["kind"] == "alert_opened":
+            return httpx.Response(422, json={"error": {"code": "validation_error"}})
+        return httpx.Response(200, json={"applied": True})
+
+    async with httpx.AsyncClient() as http:
+        ctx = await _ctx(tracking, http)
+        with respx.mock(assert_all_called=False) as mock:
+            batch = mock.post(f"{SHIPPING}/internal/v1/tracking-updates/batch").mock(
+                return_value=httpx.Response(422, json={"error": {"code": "validation_error"}})
+            )
+            mock.post(f"{SHIPPING}/internal/v1/tracking-updates").mock(side_effect=single)
+            sent = await send_notifications(ctx)
+        await ctx["redis"].aclose()
+    assert sent >= 2
+    assert batch.call_count == 1
+    assert len(singles) == sent
+    rows = await _sent_and_errors(tracking, journey.number)
+    assert all(r["sent_at"] is not None for r in rows)
+    refused = [r["last_error"] for r in rows if r["last_error"]]
+    assert len(refused) == 1
+    assert refused[0].startswith("refused: HTTP 422")
