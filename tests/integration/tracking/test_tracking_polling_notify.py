@@ -6,10 +6,12 @@ import asyncio
 import itertools
 import json
 import time
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
 import httpx
+import pytest
 import respx
 from prometheus_client import REGISTRY
 
@@ -245,58 +247,56 @@ async def _sent_and_errors(tracking: TrackingApp, number: str) -> list[Any]:
     )
 
 
-async def test_an_update_shipping_cannot_apply_is_not_repeated_forever(tracking: TrackingApp, shop_id: str) -> None:
+async def _pushed_parcel(
+    tracking: TrackingApp, shop_id: str, upto: int, kinds: list[tuple[str, str, str]] = NORMAL
+) -> Journey:
+    """A parcel with its first ``upto`` events pushed and processed, nothing else due."""
+    await _quiet_everything_else(tracking)
+    journey, salt = await _parcel(tracking, shop_id, kinds)
+    await push(tracking.client, journey.param(upto), salt)
+    await tracking.drain()
+    return journey
+
+
+Answer = Callable[[httpx.Request], httpx.Response]
+REFUSALS: dict[str, tuple[Answer, str]] = {
+    "the update": (
+        lambda request: httpx.Response(200, json={"results": _results(request, "not_found")}),
+        "refused: not_found",
+    ),
+    "the whole batch": (
+        lambda request: httpx.Response(404, json={"error": {"code": "not_found"}}),
+        "refused: HTTP 404",
+    ),
+}
+
+
+@pytest.mark.parametrize("refused", list(REFUSALS))
+async def test_an_update_shipping_refuses_is_not_repeated_forever(
+    tracking: TrackingApp, shop_id: str, refused: str
+) -> None:
     from services.tracking.tasks import send_notifications
 
-    await _quiet_everything_else(tracking)
-    journey, salt = await _parcel(tracking, shop_id)
-    await push(tracking.client, journey.param(1), salt)
-    await tracking.drain()
+    answer, error = REFUSALS[refused]
+    journey = await _pushed_parcel(tracking, shop_id, 1)
     async with httpx.AsyncClient() as http:
         ctx = await _ctx(tracking, http)
         with respx.mock(assert_all_called=False) as mock:
-            route = mock.post(f"{SHIPPING}/internal/v1/tracking-updates/batch").mock(
-                side_effect=lambda request: httpx.Response(200, json={"results": _results(request, "not_found")})
-            )
+            route = mock.post(f"{SHIPPING}/internal/v1/tracking-updates/batch").mock(side_effect=answer)
             assert await send_notifications(ctx) == 1
             assert await send_notifications(ctx) == 0
         await ctx["redis"].aclose()
     assert route.call_count == 1
     rows = await _sent_and_errors(tracking, journey.number)
     assert rows[0]["sent_at"] is not None
-    assert rows[0]["last_error"] == "refused: not_found"
-
-
-async def test_a_batch_shipping_refuses_is_not_repeated_forever(tracking: TrackingApp, shop_id: str) -> None:
-    from services.tracking.tasks import send_notifications
-
-    await _quiet_everything_else(tracking)
-    journey, salt = await _parcel(tracking, shop_id)
-    await push(tracking.client, journey.param(1), salt)
-    await tracking.drain()
-    async with httpx.AsyncClient() as http:
-        ctx = await _ctx(tracking, http)
-        with respx.mock(assert_all_called=False) as mock:
-            route = mock.post(f"{SHIPPING}/internal/v1/tracking-updates/batch").mock(
-                return_value=httpx.Response(404, json={"error": {"code": "not_found"}})
-            )
-            assert await send_notifications(ctx) == 1
-            assert await send_notifications(ctx) == 0
-        await ctx["redis"].aclose()
-    assert route.call_count == 1
-    rows = await _sent_and_errors(tracking, journey.number)
-    assert rows[0]["sent_at"] is not None
-    assert rows[0]["last_error"].startswith("refused: HTTP 404")
+    assert rows[0]["last_error"].startswith(error)
 
 
 async def test_an_answer_that_does_not_match_the_batch_is_retried(tracking: TrackingApp, shop_id: str) -> None:
     """One result short (a version mismatch, a proxy's doing): nothing is taken as sent, all is retried."""
     from services.tracking.tasks import send_notifications
 
-    await _quiet_everything_else(tracking)
-    journey, salt = await _parcel(tracking, shop_id)
-    await push(tracking.client, journey.param(2), salt)
-    await tracking.drain()
+    journey = await _pushed_parcel(tracking, shop_id, 2)
     async with httpx.AsyncClient() as http:
         ctx = await _ctx(tracking, http)
         with respx.mock(assert_all_called=False) as mock:
@@ -318,10 +318,7 @@ async def test_a_batch_refused_whole_is_sent_one_by_one_so_only_the_bad_update_i
     its own: the readable ones arrive, only the unreadable one is refused."""
     from services.tracking.tasks import send_notifications
 
-    await _quiet_everything_else(tracking)
-    journey, salt = await _parcel(tracking, shop_id, PROBLEM)
-    await push(tracking.client, journey.param(6), salt)
-    await tracking.drain()
+    journey = await _pushed_parcel(tracking, shop_id, 6, PROBLEM)
     singles: list[dict[str, Any]] = []
 
     def single(request: httpx.Request) -> httpx.Response:
