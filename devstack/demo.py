@@ -207,11 +207,16 @@ async def open_shop(api: Api, phases: Phases) -> tuple[str, str]:
     return str(shop["id"]), str(key["api_key"])
 
 
-async def receive_trades(api: Api, phases: Phases, trades: int, within: float) -> tuple[str, list[str], list[str]]:
+async def receive_trades(
+    api: Api, phases: Phases, shop_id: str, trades: int, within: float
+) -> tuple[str, list[str], list[str]]:
     """Bind the shop to a sandbox seller, have the marketplace create paid trades, and wait for the orders."""
     u = api.urls
     with phases.phase("marketplace trades received", total=trades) as task:
-        seller = await api.send("POST", f"{u.sandbox}/control/marketplace/sellers", json={})
+        # A seller of this shop's own: a restarted sandbox numbers its generated sellers from 001 again, and
+        # shipping keeps an earlier demo's shop bound to that nick, so a generated one would be refused.
+        nick = {"seller_nick": f"演示卖家-{shop_id}"}
+        seller = await api.send("POST", f"{u.sandbox}/control/marketplace/sellers", json=nick)
         settings = {
             "seller_nick": seller["seller_nick"],
             "session": seller["session"],
@@ -453,7 +458,7 @@ async def arun_demo(urls: DemoUrls, options: DemoOptions, progress: Progress | N
         with progress:
             phases = Phases(progress)
             shop_id, api_key = await open_shop(api, phases)
-            seller, tids, order_ids = await receive_trades(api, phases, options.trades, options.orders_wait_s)
+            seller, tids, order_ids = await receive_trades(api, phases, shop_id, options.trades, options.orders_wait_s)
             batches = await ship_all(api, phases, order_ids, options.batch_size, options.batches_wait_s)
             label, batch_pdf, pages = await render_labels(api, phases, batches[0], options.out_dir)
             shipped = {i["number"]: i["order_id"] for b in batches for i in b["items"] if i["status"] == "shipped"}

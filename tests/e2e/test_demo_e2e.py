@@ -42,6 +42,9 @@ def test_demo_ships_a_day_of_trades_and_exits_zero_with_its_summary(harness: Har
         assert title in out, out[-4000:]
     assert "invariants hold" in out
     assert re.search(rf"│ total\s+│\s+{TRADES} │", out), out[-4000:]  # every trade became an order
+    # The shop's own seller, so a second demo on the same database (the sandbox restarted in between, its
+    # generated seller names starting over) does not find the seller bound to the first demo's shop.
+    assert re.search(r"shop (s-\w+) \(seller 演示卖家-\1\)", out), out[-4000:]
 
     sample = tmp_path / "sample-label.pdf"
     assert f"sample label PDF: {sample}" in out
