@@ -7,6 +7,7 @@ import asyncio
 import functools
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
+from dataclasses import replace
 from typing import Any
 from wsgiref.simple_server import WSGIServer
 
@@ -93,6 +94,15 @@ async def _stop_metrics_server(server: WSGIServer) -> None:
     server.server_close()
 
 
+def service_crons(service: str, jobs: Sequence[CronJob]) -> list[CronJob]:
+    """Cron jobs named after their service. arq's id for a unique cron run is ``<name>:<tick>`` and job ids
+    are global in Redis, not per queue: with the default name (``cron:sweep_outbox``) the three services'
+    sweepers enqueued the same id at each tick and only the first of them ran; another service's outbox could
+    go unswept for minutes."""
+    prefix = f"cron:{service}:"
+    return [j if j.name.startswith(prefix) else replace(j, name=prefix + j.name.removeprefix("cron:")) for j in jobs]
+
+
 def job_transaction(ctx: Ctx) -> AbstractAsyncContextManager[UnitOfWork]:
     """A job's own transaction boundary (jobs it enqueues are sent after it commits)."""
     return transaction(ctx["sessionmaker"], ctx["queue"])
@@ -144,10 +154,9 @@ def build_worker_settings(
 
     attrs: dict[str, Any] = {
         "functions": [_outboxed(f, max_tries) for f in functions],
-        "cron_jobs": [
-            cron(sweep_outbox, second={0, 30}, unique=True, run_at_startup=True),
-            *cron_jobs,
-        ],
+        "cron_jobs": service_crons(
+            service, [cron(sweep_outbox, second={0, 30}, unique=True, run_at_startup=True), *cron_jobs]
+        ),
         "on_startup": startup,
         "on_shutdown": shutdown,
         "redis_settings": worker_redis_settings(get_settings().redis_url),
