@@ -260,43 +260,38 @@ async def _post_batch(
     http: httpx.AsyncClient, url: str, key: str, chunk: list[DueNotification]
 ) -> list[TrackingUpdateOutcome] | tuple[str, bool]:
     """One result per notification when shipping took the batch, else (error, permanent)."""
+    answer = await _call_shipping(http, url, key, chunk[0].shop_id, {"updates": [n.payload for n in chunk]}, 30.0)
+    if isinstance(answer, tuple):
+        return answer
     try:
-        resp = await http.post(
-            url,
-            json={"updates": [n.payload for n in chunk]},
-            headers={"Authorization": f"Bearer {key}", "X-Shop-Id": chunk[0].shop_id},
-            timeout=30.0,
-        )
-    except httpx.HTTPError as exc:
-        return f"{type(exc).__name__}: {exc}", False
-    if resp.is_success:
-        try:
-            results = TrackingUpdateBatchResult.model_validate_json(resp.content).results
-        except ValueError as exc:
-            return f"unreadable answer: {exc}"[:300], False
-        if len(results) == len(chunk):
-            return results
-        return f"{len(results)} results for {len(chunk)} updates", False
-    error = f"HTTP {resp.status_code}: {resp.text[:200]}"
-    return error, _refused_for_good(resp)
+        results = TrackingUpdateBatchResult.model_validate_json(answer.content).results
+    except ValueError as exc:
+        return f"unreadable answer: {exc}"[:300], False
+    if len(results) == len(chunk):
+        return results
+    return f"{len(results)} results for {len(chunk)} updates", False
 
 
 async def _post(http: httpx.AsyncClient, url: str, key: str, n: DueNotification) -> tuple[str | None, bool]:
     """One update: (error, permanent), error None when shipping took it."""
+    answer = await _call_shipping(http, url, key, n.shop_id, n.payload, 10.0)
+    return answer if isinstance(answer, tuple) else (None, False)
+
+
+async def _call_shipping(
+    http: httpx.AsyncClient, url: str, key: str, shop_id: str, body: object, wait_s: float
+) -> httpx.Response | tuple[str, bool]:
+    """Shipping's answer when it took the call, else (error, permanent)."""
     try:
         resp = await http.post(
-            url, json=n.payload, headers={"Authorization": f"Bearer {key}", "X-Shop-Id": n.shop_id}, timeout=10.0
+            url, json=body, headers={"Authorization": f"Bearer {key}", "X-Shop-Id": shop_id}, timeout=wait_s
         )
     except httpx.HTTPError as exc:
         return f"{type(exc).__name__}: {exc}", False
     if resp.is_success:
-        return None, False
-    return f"HTTP {resp.status_code}: {resp.text[:200]}", _refused_for_good(resp)
-
-
-def _refused_for_good(resp: httpx.Response) -> bool:
+        return resp
     # Shipping refuses the body or does not know the shop or order: repeating it will not help.
-    return resp.status_code in (400, 404, 422)
+    return f"HTTP {resp.status_code}: {resp.text[:200]}", resp.status_code in (400, 404, 422)
 
 
 async def _notify_step(ctx: Ctx) -> int:
