@@ -194,21 +194,17 @@ def run(db: BenchDb) -> dict[str, float]:
     figures = run_labels()
     orders = int(os.environ.get("BENCH_SHIPPING_ORDERS", 10_000))
     heading(f"shipping: {orders:,}-order batch end to end (real processes, sandbox marketplace)")
-    from redis import Redis
+    from tests.support import base_redis_url, empty_redis_db
 
-    from tests.support import base_redis_url, claim_redis_db, release_redis_db
-
-    redis_url = claim_redis_db(base_redis_url())
-    Redis.from_url(redis_url).flushdb()
     # Production leases and sweeps (the e2e defaults are short so that crash tests run fast).
     production = {"SHIPPING_BATCH_LEASE_S": "60", "SHIPPING_BATCH_SWEEP_S": "5", "SHIPPING_CONFIRM_LEASE_S": "60"}
-    h = Harness(db.url, redis_url, Path(tempfile.mkdtemp(prefix="waybill-bench-")), extra_env=production)
-    h.start(timeout=300)  # a loaded machine can take a while to start seven processes
-    try:
-        figures |= asyncio.run(_end_to_end(h, orders))
-    finally:
-        h.stop()
-        release_redis_db(redis_url)
+    with empty_redis_db(base_redis_url()) as redis_url:
+        h = Harness(db.url, redis_url, Path(tempfile.mkdtemp(prefix="waybill-bench-")), extra_env=production)
+        h.start(timeout=300)  # a loaded machine can take a while to start seven processes
+        try:
+            figures |= asyncio.run(_end_to_end(h, orders))
+        finally:
+            h.stop()
     took = figures["batch_seconds"]
     verdict = "met" if took <= 60 else "NOT met"
     heading(f"shipping: the {orders:,}-order batch")

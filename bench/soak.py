@@ -34,7 +34,7 @@ import psutil
 from bench.common import BenchDb, bench_database, drop, heading, row
 from bench.loadgen import _read_response, build_request
 from tests.e2e.harness import Harness, Shop, wait_for
-from tests.support import base_redis_url, claim_redis_db, release_redis_db
+from tests.support import base_redis_url, empty_redis_db
 
 CARRIERS = ("ZTO", "YTO", "YUNDA")
 P99_SPREAD = 3.0  # "p99 stable minute to minute": the worst minute's p99 at most this many times the best
@@ -281,19 +281,17 @@ async def _soak(h: Harness) -> dict[str, float]:
 
 def main() -> int:
     db: BenchDb = bench_database("soak")
-    redis_url = claim_redis_db(base_redis_url())
-    from redis import Redis
-
-    Redis.from_url(redis_url).flushdb()
     production = {"SHIPPING_BATCH_LEASE_S": "60", "SHIPPING_BATCH_SWEEP_S": "5", "SHIPPING_CONFIRM_LEASE_S": "60"}
-    h = Harness(db.url, redis_url, Path(tempfile.mkdtemp(prefix="waybill-soak-")), extra_env=production)
-    heading("soak (whole system, real processes)")
-    h.start()
     try:
-        figures = asyncio.run(_soak(h))
+        with empty_redis_db(base_redis_url()) as redis_url:
+            h = Harness(db.url, redis_url, Path(tempfile.mkdtemp(prefix="waybill-soak-")), extra_env=production)
+            heading("soak (whole system, real processes)")
+            h.start()
+            try:
+                figures = asyncio.run(_soak(h))
+            finally:
+                h.stop()
     finally:
-        h.stop()
-        release_redis_db(redis_url)
         drop(db)
     ok = (
         figures.get("errors", 1) == 0

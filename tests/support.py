@@ -6,8 +6,8 @@ import asyncio
 import os
 import re
 import socket
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -109,6 +109,20 @@ def release_redis_db(url: str) -> None:
         key = REDIS_DB_CLAIM.format(index)
         if claims.get(key) == me.encode():
             claims.delete(key)
+
+
+@contextmanager
+def empty_redis_db(url: str) -> Iterator[str]:
+    """A claimed Redis database, emptied, for a system of processes (e2e, benches); released afterwards."""
+    from redis import Redis
+
+    claimed = claim_redis_db(url)
+    try:
+        with Redis.from_url(claimed) as r:
+            r.flushdb()
+        yield claimed
+    finally:
+        release_redis_db(claimed)
 
 
 def admin_url(url: str) -> str:

@@ -14,11 +14,10 @@ from tests.e2e.harness import Harness
 from tests.support import (
     Env,
     base_database_url,
-    claim_redis_db,
     drop_database,
+    empty_redis_db,
     migrate,
     recreate_database,
-    release_redis_db,
 )
 
 
@@ -33,14 +32,11 @@ def harness(env: Env) -> Iterator[Harness]:
     migrate(url)
     log_dir = Path(tempfile.mkdtemp(prefix="waybill-e2e-"))
     # env's REDIS_URL is this process's claimed database; the system gets another one, claimed too.
-    h = Harness(url, claim_redis_db(env.redis_url), log_dir)
-    from redis import Redis
-
-    Redis.from_url(h.redis_url).flushdb()
-    try:
-        h.start()
-        yield h
-    finally:
-        h.stop()
-        release_redis_db(h.redis_url)
-        asyncio.run(drop_database(base_database_url(), name))
+    with empty_redis_db(env.redis_url) as redis_url:
+        h = Harness(url, redis_url, log_dir)
+        try:
+            h.start()
+            yield h
+        finally:
+            h.stop()
+            asyncio.run(drop_database(base_database_url(), name))
