@@ -37,8 +37,12 @@ lock: | $(UV) ## Re-resolve dependencies into uv.lock
 run: install ## The whole system: infrastructure, migrations, services, workers, sandbox
 	$(PY) -m devstack.run
 
+.PHONY: test-packages
+test-packages: ## Debian's Chromium and a CJK font for the browser tests, installed when missing
+	@devstack/test-packages.sh
+
 .PHONY: test
-test: install ## Every test: unit, integration, e2e, then the fuzzing and fault suites
+test: install test-packages ## Every test: unit, integration, e2e, then the fuzzing and fault suites
 	$(PY) -m devstack.with_infra -- $(PY) -m pytest -n 2 --dist loadgroup --ignore=tests/faults --ignore=tests/fuzz \
 		--deselect tests/integration/test_log_secrets.py $(PYTEST_ARGS)
 	@# Configures process-wide logging at DEBUG (loggers cache their level at first use): a process of its own.
@@ -49,6 +53,14 @@ test: install ## Every test: unit, integration, e2e, then the fuzzing and fault 
 .PHONY: test-faults
 test-faults: install ## Fault scenarios over real processes (kills, Redis/PostgreSQL restarts, sandbox faults)
 	$(PY) -m pytest tests/faults $(PYTEST_ARGS)
+
+.PHONY: test-repeat
+test-repeat: install ## The e2e and fault suites COUNT times in a row (3), embedded and on DATABASE_URL/REDIS_URL: flakes
+	$(PY) -m devstack.repeat --count $(or $(COUNT),3) $(PYTEST_ARGS)
+
+.PHONY: test-unit
+test-unit: install ## The unit layer alone (no servers needed)
+	$(PY) -m pytest tests/unit -n 2 $(PYTEST_ARGS)
 
 .PHONY: test-fuzz
 test-fuzz: install ## schemathesis against every service's OpenAPI schema (FUZZ_EXAMPLES per operation)

@@ -196,7 +196,7 @@ def run(db: BenchDb) -> dict[str, float]:
 
         # -- sustained -------------------------------------------------------------------------
         asyncio.run(_vacuum(dsn))
-        worker = [sys.executable, "-m", "arq", "services.allocation.tasks.WorkerSettings"]
+        worker = [sys.executable, "-m", "runtime.arq_worker", "services.allocation.tasks.WorkerSettings"]
         with process(worker, env):
             sus = asyncio.run(
                 run_load("127.0.0.1", OUR_PORT, "/v1/allocations", auth,

@@ -113,7 +113,7 @@ def main() -> int:
             row(f"seeded {total + total // 20:,} free numbers", f"{time.perf_counter() - t0:.1f} s")
             # The worker keeps the free-number index lean over a long run, as in production.
             worker = subprocess.Popen(
-                [sys.executable, "-m", "arq", "services.allocation.tasks.WorkerSettings"],
+                [sys.executable, "-m", "runtime.arq_worker", "services.allocation.tasks.WorkerSettings"],
                 env={**os.environ, **env},
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,

@@ -252,7 +252,7 @@ def run(db: BenchDb) -> dict[str, float]:
     asyncio.run(_flushdb())
     _report("reference: bare FastAPI, parse form + one Redis LPUSH", ref)
 
-    worker = [sys.executable, "-m", "arq", "services.tracking.tasks.WorkerSettings"]
+    worker = [sys.executable, "-m", "runtime.arq_worker", "services.tracking.tasks.WorkerSettings"]
     with ExitStack() as stack:
         server = stack.enter_context(uvicorn("services.tracking.main:app", OUR_PORT, env))
         for _ in range(2):

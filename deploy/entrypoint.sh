@@ -28,9 +28,9 @@ case "$role" in
     tracking-api)      api services.tracking.main:app "${TRACKING_PORT:-8003}" ;;
     dashboard)         api services.dashboard.main:app "${DASHBOARD_PORT:-8004}" ;;
     sandbox)           api services.sandbox.main:app "${SANDBOX_PORT:-8009}" ;;
-    allocation-worker) run arq services.allocation.tasks.WorkerSettings ;;
-    shipping-worker)   run arq services.shipping.tasks.WorkerSettings ;;
-    tracking-worker)   run arq services.tracking.tasks.WorkerSettings ;;
+    allocation-worker) run python -m runtime.arq_worker services.allocation.tasks.WorkerSettings ;;
+    shipping-worker)   run python -m runtime.arq_worker services.shipping.tasks.WorkerSettings ;;
+    tracking-worker)   run python -m runtime.arq_worker services.tracking.tasks.WorkerSettings ;;
     migrate)           run python -m devstack.migrate ;;
     *)                 run "$@" ;;
 esac

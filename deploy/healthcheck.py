@@ -4,8 +4,8 @@
 Docker runs a healthcheck as a separate process that does not see the entrypoint's arguments, so
 the role is read from PID 1's command line (deploy/entrypoint.sh execs the real command):
 - uvicorn (an API or the sandbox): ``GET /healthz`` on its ``--port``;
-- arq (a worker): the heartbeat key the worker writes to Redis every 30 s (what ``arq --check``
-  reads, without importing the whole service every few seconds to find it);
+- a worker (``python -m runtime.arq_worker``): the heartbeat key the worker writes to Redis every 30 s
+  (what ``arq --check`` reads, without importing the whole service every few seconds to find it);
 - anything else (migrate, a shell): healthy while it runs.
 """
 
@@ -27,8 +27,8 @@ def check_for(argv: list[str], env: Mapping[str, str]) -> tuple[str, str, str] |
     names = [Path(a).name for a in argv]
     if "uvicorn" in names and "--port" in argv[:-1]:
         return ("http", f"http://127.0.0.1:{argv[argv.index('--port') + 1]}/healthz", "")
-    if "arq" in names:
-        target = " ".join(argv[names.index("arq") + 1 :])
+    if "runtime.arq_worker" in argv:
+        target = " ".join(argv[argv.index("runtime.arq_worker") + 1 :])
         found = re.search(r"services\.(\w+)\.tasks\.WorkerSettings", target)
         if found:
             service = found.group(1)

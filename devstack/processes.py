@@ -38,7 +38,7 @@ def _uvicorn(module: str, port: int) -> list[str]:
 
 
 def _arq(module: str) -> list[str]:
-    return [sys.executable, "-m", "arq", module]
+    return [sys.executable, "-m", "runtime.arq_worker", module]
 
 
 def _worker(service: str, metrics_port: int) -> ProcessSpec:

@@ -24,6 +24,7 @@ from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from runtime.logging import get_logger
+from runtime.redis_health import REDIS_ERRORS, RedisHealth
 
 log = get_logger(__name__)
 
@@ -81,14 +82,19 @@ class JobQueue:
     redis: ArqRedis
     outbox: Table
     default_queue: str
+    health: RedisHealth = field(default_factory=lambda: RedisHealth("enqueue"))
 
     async def send(self, job: PendingJob) -> bool:
+        if not self.health.should_try():
+            return False  # Redis is down: the row waits for the sweeper, the caller does not wait for Redis
         try:
             if await self._enqueue(job) is None:
                 await self._requeue_failed_run(job)
-        except Exception as exc:  # Redis down: the outbox row stays and the sweeper resends it.
-            log.warning("job_enqueue_failed", function=job.function, job_id=str(job.id), error=repr(exc))
+        except REDIS_ERRORS as exc:  # Redis down: the outbox row stays and the sweeper resends it.
+            self.health.failed(exc)
+            log.debug("job_enqueue_failed", function=job.function, job_id=str(job.id), error=repr(exc))
             return False
+        self.health.ok()
         return True
 
     async def _enqueue(self, job: PendingJob) -> object | None:

@@ -9,16 +9,14 @@ request goes through (fail open): losing the limiter must not take the API down 
 
 from __future__ import annotations
 
+import asyncio
 import math
-import time
 from dataclasses import dataclass
 from typing import Any
 
 from runtime.errors import AppError
-from runtime.logging import get_logger
+from runtime.redis_health import REDIS_ERRORS, RedisHealth
 from shared.errors import ErrorCode
-
-log = get_logger(__name__)
 
 # ARGV: emission interval (us), burst tolerance (us). Returns 0 when allowed (and books the slot),
 # else the microseconds until the next request would be allowed. Redis's clock, so every process
@@ -37,7 +35,8 @@ redis.call('SET', KEYS[1], string.format('%d', new_tat), 'PX', math.ceil((new_ta
 return 0
 """
 
-_WARN_EVERY_S = 10.0
+# A request waits at most this long for the limiter before it goes through unlimited.
+_CALL_TIMEOUT_S = 1.0
 
 
 class RateLimited(AppError):
@@ -60,7 +59,7 @@ class RateLimiter:
         self._interval_us = max(1, int(1_000_000 / limit.rate_per_s))
         self._tolerance_us = self._interval_us * limit.burst
         self._script = redis.register_script(_GCRA)
-        self._warned_at = 0.0
+        self._health = RedisHealth("ratelimit")
 
     async def wait_us(self, key_id: str) -> int:
         """0 when this request may go (its slot is booked), else microseconds to wait."""
@@ -68,14 +67,14 @@ class RateLimiter:
 
     async def check(self, key_id: str) -> None:
         """Raises 429 (with Retry-After) when the key is over its limit."""
+        if not self._health.should_try():
+            return  # Redis is down: fail open without waiting for it
         try:
-            wait = await self.wait_us(key_id)
-        except Exception as exc:  # Redis down or flushed mid-call: fail open, say so now and then
-            now = time.monotonic()
-            if now - self._warned_at > _WARN_EVERY_S:
-                self._warned_at = now
-                log.warning("rate_limit_unavailable", error=type(exc).__name__)
+            wait = await asyncio.wait_for(self.wait_us(key_id), _CALL_TIMEOUT_S)
+        except REDIS_ERRORS as exc:  # Redis down or flushed mid-call: fail open (logged once per outage)
+            self._health.failed(exc)
             return
+        self._health.ok()
         if wait > 0:
             retry_after = max(1, math.ceil(wait / 1_000_000))
             raise RateLimited(

@@ -14,12 +14,7 @@ from wsgiref.simple_server import WSGIServer
 import httpx
 import prometheus_client
 from arq import cron
-from arq.connections import RedisSettings, create_pool
 from arq.cron import CronJob
-from redis.asyncio.retry import Retry
-from redis.backoff import ExponentialBackoff
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
 from sqlalchemy import Table
 
 from runtime.db import UnitOfWork, make_engine, make_sessionmaker, transaction
@@ -58,20 +53,6 @@ def _outboxed(fn: JobFn, max_tries: int) -> JobFn:
         return result
 
     return wrapper
-
-
-# About five minutes of Redis outage (retries of at most 2 s each) before a worker gives up and exits.
-REDIS_OUTAGE_RETRIES = 150
-
-
-def worker_redis_settings(redis_url: str) -> RedisSettings:
-    """A worker rides out a Redis restart: arq's loop has no handling of a lost connection, so without
-    command retries the first poll during the outage ends the process. Jobs Redis lost meanwhile come
-    back through the outbox sweeper and the services' resume crons."""
-    settings = RedisSettings.from_dsn(redis_url)
-    settings.retry_on_error = [RedisConnectionError, RedisTimeoutError, OSError]
-    settings.retry = Retry(ExponentialBackoff(cap=2.0, base=0.05), REDIS_OUTAGE_RETRIES)
-    return settings
 
 
 def serve_worker_metrics(service: str, port: int) -> WSGIServer | None:
@@ -123,7 +104,8 @@ def build_worker_settings(
     max_tries: int = 8,
     max_jobs: int = 20,
 ) -> type:
-    """The arq ``WorkerSettings`` class for a service."""
+    """The ``WorkerSettings`` class for a service, run by runtime.arq_worker (arq's worker, resilient to Redis
+    trouble): ``python -m runtime.arq_worker services.<service>.tasks.WorkerSettings``."""
 
     async def startup(ctx: Ctx) -> None:
         # Settings are read when the worker starts, not when this module is imported.
@@ -159,7 +141,7 @@ def build_worker_settings(
         ),
         "on_startup": startup,
         "on_shutdown": shutdown,
-        "redis_settings": worker_redis_settings(get_settings().redis_url),
+        "redis_url": get_settings().redis_url,
         "queue_name": queue_name(service),
         "job_serializer": job_serializer,
         "job_deserializer": job_deserializer,
@@ -170,11 +152,3 @@ def build_worker_settings(
         "allow_abort_jobs": True,
     }
     return type("WorkerSettings", (), attrs)
-
-
-async def create_arq_pool(settings: ServiceSettings) -> Any:
-    return await create_pool(
-        RedisSettings.from_dsn(settings.redis_url),
-        job_serializer=job_serializer,
-        job_deserializer=job_deserializer,
-    )

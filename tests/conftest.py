@@ -64,6 +64,11 @@ async def redis(env: Env) -> AsyncIterator[Redis]:
     await client.aclose()
 
 
+# Seconds a test (with its fixtures: a suite's first test starts the whole system) may take before it fails
+# with a stack dump, for the suites that run real processes; pyproject.toml's `timeout` for the rest.
+SLOW_SUITE_TIMEOUT_S = 900
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Tests that start real processes or race many connections run on one xdist worker, one after
     another: one set of e2e processes instead of one per worker, and PostgreSQL's 100 connections
@@ -72,3 +77,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         path = str(item.path)
         if item.get_closest_marker("e2e") or "allocation_race" in path or "/e2e/" in path:
             item.add_marker(pytest.mark.xdist_group("processes"))
+        slow = item.get_closest_marker("e2e") or item.get_closest_marker("faults") or "/e2e/" in path
+        if slow and item.get_closest_marker("timeout") is None:
+            item.add_marker(pytest.mark.timeout(SLOW_SUITE_TIMEOUT_S))

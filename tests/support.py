@@ -241,15 +241,12 @@ async def run_jobs(
     **overrides: Any,
 ) -> int:
     """Run a service's queued jobs to completion in this process (arq burst mode)."""
-    from arq.connections import RedisSettings
-    from arq.worker import Worker
+    from runtime.arq_worker import create_worker
 
-    settings = {k: v for k, v in vars(worker_settings).items() if not k.startswith("__")}
-    settings.pop("cron_jobs", None)
-    settings["redis_settings"] = RedisSettings.from_dsn(base_redis_url())
-    settings.update(overrides)
-    worker = Worker(
-        **settings,
+    worker = create_worker(
+        worker_settings,
+        cron_jobs=[],
+        **{"redis_url": base_redis_url(), **overrides},
         burst=True,
         poll_delay=0.01,
         max_burst_jobs=max_burst_jobs,

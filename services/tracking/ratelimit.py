@@ -9,6 +9,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from runtime.redis_health import REDIS_ERRORS, RedisHealth
+
 # Returns 0 when the caller may go now (and books the slot), else microseconds to wait.
 _GCRA = """
 local interval = tonumber(ARGV[1])
@@ -28,6 +30,7 @@ class RateLimiter:
         self._key = key
         self._interval_us = int(1_000_000 / rate_per_s)
         self._script = redis.register_script(_GCRA)
+        self._health = RedisHealth("provider_ratelimit")
 
     async def try_acquire(self) -> float:
         """0.0 when a slot was taken, else the seconds to wait before trying again."""
@@ -35,11 +38,17 @@ class RateLimiter:
         return wait_us / 1_000_000
 
     async def acquire(self, max_wait: float) -> bool:
-        """Wait for a slot, at most ``max_wait`` seconds."""
+        """Wait for a slot, at most ``max_wait`` seconds. No slot while Redis is down: the limit is shared
+        through it, and a worker on its own cannot know what the others spend (logged once per outage)."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + max_wait
         while True:
-            wait = await self.try_acquire()
+            try:
+                wait = await self.try_acquire()
+            except REDIS_ERRORS as exc:
+                self._health.failed(exc)
+                return False
+            self._health.ok()
             if wait == 0.0:
                 return True
             if loop.time() + wait > deadline:

@@ -1,6 +1,6 @@
-"""An arq worker built with the services' Redis settings outlives a Redis restart that lost every key, and
-runs the jobs sent after it (before runtime.worker.worker_redis_settings, the first poll during the outage
-raised out of arq's loop and ended the process)."""
+"""The services' worker (runtime.arq_worker) outlives a real Redis killed and restarted empty, and runs the jobs
+sent after it. Whether the kill lands while arq reads (a reset) or between commands (refused) is a matter of
+timing here; tests/integration/test_redis_resilience.py reproduces each case on its own through a proxy."""
 
 from __future__ import annotations
 
@@ -10,11 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from arq import Worker
-from arq.connections import create_pool
 from arq.worker import func
 
-from runtime.worker import worker_redis_settings
+from runtime.arq_worker import ResilientWorker
+from runtime.redis_clients import open_redis
 from tests.e2e.harness import wait_for
 from tests.faults.infra import PrivateRedis
 
@@ -30,16 +29,15 @@ async def note(_: dict[str, Any], value: str) -> None:
 async def test_worker_survives_redis_restart_with_data_lost() -> None:
     server = PrivateRedis(Path(tempfile.mkdtemp(prefix="waybill-faults-redis-")))
     server.start()
-    settings = worker_redis_settings(server.url)
-    worker = Worker(
+    worker = ResilientWorker(
         functions=[func(note, name="note")],  # type: ignore[arg-type]
-        redis_settings=settings,
+        redis_url=server.url,
         poll_delay=0.05,
         handle_signals=False,
     )
     running = asyncio.create_task(worker.async_run())
+    pool = open_redis(server.url)
     try:
-        pool = await create_pool(settings)
         await pool.enqueue_job("note", "before")
         await wait_for(lambda: _ran("before"), 30, "the job sent before the outage")
         await asyncio.to_thread(server.kill)
@@ -49,11 +47,11 @@ async def test_worker_survives_redis_restart_with_data_lost() -> None:
         await pool.enqueue_job("note", "after")
         await wait_for(lambda: _ran("after"), 60, "the job sent after Redis came back")
         assert not running.done()
-        await pool.aclose()
     finally:
         running.cancel()
         await asyncio.gather(running, return_exceptions=True)
-        await worker.close()
+        await asyncio.wait_for(worker.close(), 15)
+        await pool.aclose()
         server.kill()
 
 

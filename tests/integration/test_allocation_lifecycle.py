@@ -185,11 +185,11 @@ async def test_low_stock_event_and_auto_replenish(
 @pytest.fixture
 async def job_queue(env: Env) -> Any:
     from runtime.jobs import JobQueue, queue_name
-    from runtime.worker import create_arq_pool
+    from runtime.redis_clients import open_redis
     from services.allocation.models import Outbox
     from services.allocation.settings import get_settings
 
-    arq = await create_arq_pool(get_settings())
+    arq = open_redis(get_settings().redis_url)
     yield JobQueue(arq, Outbox, queue_name("allocation"))
     await arq.aclose()
 

@@ -88,7 +88,7 @@ async def test_internal_key_introspects_shop_keys(allocation_client: httpx.Async
 async def test_health_ready_and_request_id(allocation_client: httpx.AsyncClient) -> None:
     assert (await allocation_client.get("/healthz")).json() == {"status": "ok"}
     ready = await allocation_client.get("/readyz", headers={"X-Request-ID": "req-abc"})
-    assert ready.json() == {"status": "ready"}
+    assert ready.json() == {"status": "ready", "checks": {"database": "ok", "redis": "ok"}}
     assert ready.headers["x-request-id"] == "req-abc"
     fresh = await allocation_client.get("/healthz")
     assert len(fresh.headers["x-request-id"]) == 32

@@ -13,7 +13,8 @@ from sqlalchemy import func, select
 from runtime import jobs
 from runtime.db import make_engine, make_sessionmaker, unit_of_work
 from runtime.jobs import JobQueue, queue_name, resend_outbox
-from runtime.worker import build_worker_settings, create_arq_pool
+from runtime.redis_clients import open_redis
+from runtime.worker import build_worker_settings
 from services.allocation.models import Outbox
 from services.allocation.settings import get_settings
 from tests.support import Env, run_jobs
@@ -29,7 +30,7 @@ async def record_job(ctx: dict[str, Any], tag: str) -> str:
 @pytest.fixture
 async def plumbing(env: Env, redis: Redis) -> Any:
     engine = make_engine(env.database_url, pool_size=2)
-    arq = await create_arq_pool(get_settings())
+    arq = open_redis(get_settings().redis_url)
     # A queue of its own so these jobs never meet the allocation worker's.
     queue = JobQueue(arq, Outbox, queue_name(f"outbox-test-{uuid.uuid4().hex[:6]}"))
     yield engine, make_sessionmaker(engine), queue, arq

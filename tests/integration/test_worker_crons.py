@@ -9,7 +9,7 @@ from arq.cron import CronJob
 from arq.worker import Worker
 from redis.asyncio import Redis
 
-from runtime.worker import create_arq_pool
+from runtime.redis_clients import open_redis
 from services.allocation.settings import get_settings
 from services.allocation.tasks import WorkerSettings as AllocationWorker
 from services.shipping.tasks import WorkerSettings as ShippingWorker
@@ -35,7 +35,7 @@ async def test_each_services_outbox_sweeper_is_enqueued_at_the_same_tick(env: En
     """The three workers enqueue their crons for one tick, as arq's scheduler does (same tick, same Redis):
     each service's sweep_outbox must be queued on its own queue. With one shared name only the first was."""
     await redis.flushdb()
-    arq = await create_arq_pool(get_settings())
+    arq = open_redis(get_settings().redis_url)
     tick = datetime(2026, 12, 1, 0, 22, 0, tzinfo=UTC)
     try:
         for settings in WORKERS.values():

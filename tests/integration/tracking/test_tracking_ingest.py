@@ -197,9 +197,7 @@ async def _events(tracking: TrackingApp, numbers: list[str]) -> int:
 async def test_redis_flushed_after_acknowledgements_every_push_is_still_processed(
     tracking: TrackingApp, shop_id: str, redis: Any
 ) -> None:
-    from arq.connections import RedisSettings
-    from arq.worker import Worker
-
+    from runtime.arq_worker import create_worker
     from services.tracking.tasks import WorkerSettings
 
     await tracking.drain()  # leftovers of other tests
@@ -212,10 +210,9 @@ async def test_redis_flushed_after_acknowledgements_every_push_is_still_processe
     await redis.flushdb()  # ... and are gone, with everything else in Redis (wake-up hints were never kept)
     assert await _unprocessed(tracking, numbers) == 60
 
-    settings = {k: v for k, v in vars(WorkerSettings).items() if not k.startswith("__")}
-    settings.pop("cron_jobs", None)
-    settings["redis_settings"] = RedisSettings.from_dsn(base_redis_url())
-    worker = Worker(**settings, handle_signals=False, poll_delay=0.05)
+    worker = create_worker(
+        WorkerSettings, cron_jobs=[], redis_url=base_redis_url(), handle_signals=False, poll_delay=0.05
+    )
     worker.ctx.update({"clock": tracking.clock})
     task = asyncio.create_task(worker.async_run())
     try:

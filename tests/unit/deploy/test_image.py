@@ -56,8 +56,8 @@ def test_api_roles_serve_an_existing_app_on_their_port_on_every_interface(role: 
 @pytest.mark.parametrize("role", [r for r in ROLES if r.endswith("-worker")])
 def test_worker_roles_run_the_services_arq_settings(role: str) -> None:
     argv = role_command(role)
-    assert argv[0] == "arq"
-    settings: Any = _resolve(argv[1])
+    assert argv[:3] == ["python", "-m", "runtime.arq_worker"]
+    settings: Any = _resolve(argv[3])
     assert settings.queue_name == queue_name(role.removesuffix("-worker"))
     assert settings.functions
 
@@ -129,8 +129,8 @@ def test_healthcheck_checks_what_the_main_process_is() -> None:
 @pytest.mark.parametrize("service", ["allocation", "shipping", "tracking"])
 def test_worker_healthcheck_reads_the_heartbeat_arq_writes_for_that_worker(service: str) -> None:
     check_for = _healthcheck().check_for
-    argv = ["/opt/venv/bin/python", "/opt/venv/bin/arq", *role_command(f"{service}-worker")[1:]]
-    settings: Any = _resolve(role_command(f"{service}-worker")[1])
+    argv = ["/opt/venv/bin/python", *role_command(f"{service}-worker")[1:]]
+    settings: Any = _resolve(role_command(f"{service}-worker")[3])
     heartbeat = settings.queue_name + health_check_key_suffix
     shared = {"REDIS_URL": "redis://redis:6379/0"}
     assert check_for(argv, shared) == ("redis", "redis://redis:6379/0", heartbeat)
