@@ -6,6 +6,8 @@ import os
 import sys
 from dataclasses import dataclass, field
 
+from runtime.uvicorn_options import UvicornOptions
+
 
 @dataclass(frozen=True)
 class ProcessSpec:
@@ -29,11 +31,13 @@ class Ports:
 
 
 def _uvicorn(module: str, port: int) -> list[str]:
+    # A cap on connections and the keep-alive timeout (WAYBILL_LIMIT_CONCURRENCY, ...; runtime.uvicorn_options).
     return [
         sys.executable, "-m", "uvicorn", module,
         "--host", "127.0.0.1", "--port", str(port),
         "--no-access-log", "--loop", "uvloop", "--http", "httptools",
         "--timeout-graceful-shutdown", "5",
+        *UvicornOptions().argv(),
     ]  # fmt: skip
 
 

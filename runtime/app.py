@@ -13,7 +13,8 @@ from fastapi import APIRouter, Depends, FastAPI, Request
 from sqlalchemy import Table, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from runtime.auth import BEARER_SCHEME, AuthConfig, ShopKeyResolver
+from runtime.address_limit import AddressLimitMiddleware
+from runtime.auth import BEARER_SCHEME, AuthConfig, CachedResolver, RevocationFeed, ShopKeyResolver
 from runtime.db import UnitOfWork, make_engine, make_sessionmaker, unit_of_work
 from runtime.errors import error_response, install_error_handlers
 from runtime.http import make_http_client
@@ -164,15 +165,29 @@ def create_service_app(
         limiter = None
         if settings.rate_limit_per_s > 0:
             limiter = RateLimiter(redis, service, RateLimit(settings.rate_limit_per_s, settings.rate_limit_burst))
+        address_limiter = None
+        if settings.address_rate_limit_per_s > 0:
+            address_limit = RateLimit(settings.address_rate_limit_per_s, settings.address_rate_limit_burst)
+            address_limiter = RateLimiter(redis, service, address_limit, scope="address")
+        shop_keys = resolver(rt)
+        # Every API process follows key revocations (allocation's revoke route publishes them).
+        revocations = RevocationFeed(redis, shop_keys if isinstance(shop_keys, CachedResolver) else None)
         app.state.auth = AuthConfig(
-            settings.admin_key.get_secret_value(), settings.internal_key.get_secret_value(), resolver(rt), limiter
+            settings.admin_key.get_secret_value(),
+            settings.internal_key.get_secret_value(),
+            shop_keys,
+            limiter,
+            address_limiter,
+            revocations,
         )
         if on_startup is not None:
             await on_startup(rt)
+        revocations.start()
         log.info("service_started", port=settings.port)
         try:
             yield
         finally:
+            await revocations.close()
             if on_shutdown is not None:
                 await on_shutdown(rt)
             await rt.http.aclose()
@@ -189,6 +204,9 @@ def create_service_app(
         # JSON included), a key over its rate limit (429).
         responses={code: ERROR_RESPONSES[code] for code in (401, 422, 429)},
     )
+    # Added first, so it runs inside the request context (the last added is the outermost): its 429s get a
+    # request id, a log line and the latency metric like any answer.
+    app.add_middleware(AddressLimitMiddleware, service=service)
     app.add_middleware(RequestContextMiddleware, service=service, max_body_bytes=settings.max_body_bytes)
     install_error_handlers(app)
     # Routes are matched in order: the service's own (hot) routes first.

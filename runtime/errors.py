@@ -145,9 +145,12 @@ async def _database_error(_: Request, exc: Exception) -> JSONResponse:
     if refused is None:
         raise exc  # on to the catch-all handler (503 when the connection broke, else 500)
     # PostgreSQL refused a value the request carried (a NUL character, a number out of range): the
-    # request is at fault, not the server, and the transaction has been rolled back.
+    # request is at fault, not the server, and the transaction has been rolled back. The database's own
+    # text stays in the log: it names tables, columns and types, and echoes values.
     log.info("value_refused_by_database", error=type(refused).__name__, sqlstate=refused.sqlstate)
-    return error_response(422, ErrorCode.VALIDATION_ERROR, f"a value in the request cannot be stored: {refused}")
+    return error_response(
+        422, ErrorCode.VALIDATION_ERROR, "a value in the request cannot be stored (out of range or not allowed)"
+    )
 
 
 async def _unhandled(_: Request, exc: Exception) -> JSONResponse:

@@ -43,7 +43,9 @@ entries; the **internal key** is for the platform's own services and names the s
 shop endpoints, which need to know the shop). `/healthz` and `/readyz` need no key.
 
 **Rate limits.** Shop keys are limited per key (a burst, then a steady rate); over the limit the answer is
-429 `rate_limited` with `Retry-After`. The admin and internal keys are not limited.
+429 `rate_limited` with `Retry-After`. What one client address sends without a key already known good (no
+key, or a key the service has not confirmed yet) is limited too, with the same answer, before the key is
+checked. The admin and internal keys are not limited.
 
 **Idempotency.** Calls that spend money or create things are safe to retry: a purchase takes an
 `Idempotency-Key` header (the same key and body return the same purchase; the same key with another body

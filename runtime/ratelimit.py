@@ -2,8 +2,9 @@
 (one round trip) per request.
 
 A key may send ``burst`` requests at once and then ``rate_per_s`` a second. Only shop keys are
-limited: the admin and internal keys are the platform's own callers (batches, workers), and
-unauthenticated requests are refused before they cost anything. When Redis cannot be reached the
+limited: the admin and internal keys are the platform's own callers (batches, workers). Requests are
+also limited per client address before authentication (runtime.address_limit, the same GCRA), so a
+flood of made-up keys is refused before it costs a key lookup. When Redis cannot be reached the
 request goes through (fail open): losing the limiter must not take the API down with it.
 """
 
@@ -51,22 +52,27 @@ class RateLimit:
 
 
 class RateLimiter:
-    def __init__(self, redis: Any, service: str, limit: RateLimit) -> None:
+    """One budget per value checked: an API key id by default; runtime.address_limit checks client
+    addresses with ``scope="address"`` (its own Redis keys, metrics component and message)."""
+
+    def __init__(self, redis: Any, service: str, limit: RateLimit, *, scope: str = "key") -> None:
         if limit.rate_per_s <= 0 or limit.burst < 1:
             raise ValueError("a rate limit needs a positive rate and a burst of at least 1")
         self.limit = limit
-        self._prefix = f"ratelimit:{service}:"
+        # Key ids are hex, so "address:..." never meets one; the key limiter keeps its original names.
+        self._prefix = f"ratelimit:{service}:" if scope == "key" else f"ratelimit:{service}:{scope}:"
+        self._what = "for this API key" if scope == "key" else f"from this {scope}"
         self._interval_us = max(1, int(1_000_000 / limit.rate_per_s))
         self._tolerance_us = self._interval_us * limit.burst
         self._script = redis.register_script(_GCRA)
-        self._health = RedisHealth("ratelimit")
+        self._health = RedisHealth("ratelimit" if scope == "key" else f"ratelimit_{scope}")
 
     async def wait_us(self, key_id: str) -> int:
         """0 when this request may go (its slot is booked), else microseconds to wait."""
         return int(await self._script(keys=[self._prefix + key_id], args=[self._interval_us, self._tolerance_us]))
 
     async def check(self, key_id: str) -> None:
-        """Raises 429 (with Retry-After) when the key is over its limit."""
+        """Raises 429 (with Retry-After) when the key (or address) is over its limit."""
         if not self._health.should_try():
             return  # Redis is down: fail open without waiting for it
         try:
@@ -78,7 +84,7 @@ class RateLimiter:
         if wait > 0:
             retry_after = max(1, math.ceil(wait / 1_000_000))
             raise RateLimited(
-                f"too many requests for this API key: {self.limit.rate_per_s:g}/s (burst {self.limit.burst})",
+                f"too many requests {self._what}: {self.limit.rate_per_s:g}/s (burst {self.limit.burst})",
                 details={"rate_per_s": self.limit.rate_per_s, "burst": self.limit.burst, "retry_after_s": retry_after},
                 headers={"Retry-After": str(retry_after)},
             )

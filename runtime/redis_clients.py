@@ -1,7 +1,7 @@
 """Redis clients that ride out Redis trouble.
 
-Every Redis client of ours (the APIs' arq pools, the workers, the rate limiters, the tracking wake-up
-channel) is opened here. It connects on first use, never at construction, so a process starts while
+Every Redis client of ours (the APIs' arq pools, the workers, the rate limiters, the pub/sub
+channels) is opened here. It connects on first use, never at construction, so a process starts while
 Redis is down; every command has a deadline, so a Redis that hangs (or a network that drops packets)
 becomes an error instead of a stuck process; a connection that breaks is retried twice at once (a Redis
 restart leaves every pooled connection dead), and past that the error goes to the caller, whose own
@@ -24,7 +24,7 @@ from runtime.jobs import job_deserializer, job_serializer
 
 CONNECT_TIMEOUT_S = 2.0
 # No command of ours blocks in Redis (arq polls; no BLPOP), so an answer slower than this is a Redis or a
-# network in trouble. Pub/sub reads wait for messages with their own timeout (services.tracking.wake).
+# network in trouble. Pub/sub reads wait for messages with their own timeout (runtime.pubsub).
 COMMAND_TIMEOUT_S = 5.0
 # Idle pooled connections are PINGed before reuse after this long, so one killed by a restart while idle
 # is found before a command is sent on it.

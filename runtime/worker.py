@@ -55,18 +55,19 @@ def _outboxed(fn: JobFn, max_tries: int) -> JobFn:
     return wrapper
 
 
-def serve_worker_metrics(service: str, port: int) -> WSGIServer | None:
-    """Serve this process's Prometheus registry on ``port`` of every interface, in a thread: an arq
-    worker has no HTTP server of its own, and its counters (confirmations, batches, pushes processed,
-    polls, purchases) move only in its process. Returns the server (``shutdown()`` stops it), or None
-    when the port is taken, e.g. by another worker on the same host: that one's figures are served,
-    this one's are not, and the worker runs on."""
+def serve_worker_metrics(service: str, port: int, host: str = "127.0.0.1") -> WSGIServer | None:
+    """Serve this process's Prometheus registry on ``host``:``port``, in a thread: an arq worker has no
+    HTTP server of its own, and its counters (confirmations, batches, pushes processed, polls, purchases)
+    move only in its process. Loopback unless told otherwise (``<SERVICE>_WORKER_METRICS_HOST``): the
+    endpoint needs no key, so only deployments whose Prometheus scrapes from outside the pod or host open
+    it wider. Returns the server (``shutdown()`` stops it), or None when the port is taken, e.g. by another
+    worker on the same host: that one's figures are served, this one's are not, and the worker runs on."""
     try:
-        server, _thread = prometheus_client.start_http_server(port, addr="0.0.0.0")  # scraped from outside the pod
+        server, _thread = prometheus_client.start_http_server(port, addr=host)
     except OSError as exc:
-        log.warning("worker_metrics_port_taken", service=service, port=port, error=repr(exc))
+        log.warning("worker_metrics_port_taken", service=service, host=host, port=port, error=repr(exc))
         return None
-    log.info("worker_metrics_served", service=service, port=port)
+    log.info("worker_metrics_served", service=service, host=host, port=port)
     return server
 
 
@@ -118,7 +119,9 @@ def build_worker_settings(
         ctx["queue"] = JobQueue(ctx["redis"], outbox, queue_name(service))
         ctx["http"] = make_http_client(settings)
         if settings.worker_metrics_port:
-            ctx["metrics_server"] = serve_worker_metrics(service, settings.worker_metrics_port)
+            ctx["metrics_server"] = serve_worker_metrics(
+                service, settings.worker_metrics_port, settings.worker_metrics_host
+            )
         if on_startup is not None:
             await on_startup(ctx)
         log.info("worker_started", queue=queue_name(service))

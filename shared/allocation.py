@@ -26,6 +26,9 @@ class WaybillState(StrEnum):
     VOIDED = "voided"
     EXPIRED = "expired"
     QUARANTINED = "quarantined"
+    # Lost the number to another entry: a typed number a purchase received before it was printed, or a
+    # purchase's number a typed entry had already printed (the purchase was credited). Final.
+    SUPERSEDED = "superseded"
 
 
 class AllocateRequest(BaseModel):
@@ -116,8 +119,20 @@ class WaybillInfo(BaseModel):
                     "expires_at": "2027-02-26T00:00:00Z",
                     "purchase_id": "p-3f9c2a1b7d4e6f80",
                     "source": "courier",
+                    "verified": True,
                     "allocated_at": "2026-11-28T09:41:07Z",
-                }
+                },
+                {
+                    "number": "EA123456785CN",
+                    "carrier": "EMS",
+                    "status": "superseded",
+                    "order_id": "39274811",
+                    "expires_at": "2027-11-28T09:41:07Z",
+                    "purchase_id": None,
+                    "source": "manual",
+                    "verified": False,
+                    "allocated_at": "2026-11-28T09:41:07Z",
+                },
             ]
         }
     )
@@ -128,7 +143,14 @@ class WaybillInfo(BaseModel):
     order_id: str | None
     expires_at: datetime
     purchase_id: str | None
-    source: str
+    source: str = Field(description="`courier` (bought from the courier) or `manual` (typed by the shop).")
+    verified: bool = Field(
+        True,
+        description=(
+            "False for a typed number: nobody vouches that the courier issued it to this shop, and a purchase "
+            "that receives it from the courier before it is printed takes it over (status `superseded`)."
+        ),
+    )
     allocated_at: datetime | None
 
 

@@ -33,6 +33,18 @@ class ErrorCode(StrEnum):
     INTERNAL_ERROR = "internal_error"
     BAD_SIGNATURE = "bad_signature"
     UPSTREAM_ERROR = "upstream_error"
+    # A shop holds the most typed (manual, unverified) numbers not yet shipped that it may.
+    MANUAL_LIMIT_REACHED = "manual_limit_reached"
+    # An extension asked for a purchase none of whose numbers can still be used.
+    NO_USABLE_NUMBERS = "no_usable_numbers"
+    # A carrier number pattern the linear-time (RE2) engine refuses (a look-around, a back-reference, bad syntax).
+    INVALID_NUMBER_PATTERN = "invalid_number_pattern"
+    # A webhook URL that is not https, or names (or resolves to) a loopback, private or other non-public address.
+    WEBHOOK_URL_REFUSED = "webhook_url_refused"
+    # A shop holds the most active webhook endpoints it may.
+    WEBHOOK_LIMIT_REACHED = "webhook_limit_reached"
+    # A delivery of a disabled webhook endpoint cannot be resent.
+    WEBHOOK_ENDPOINT_DISABLED = "webhook_endpoint_disabled"
 
 
 _DETAIL_EXAMPLE: JsonDict = {

@@ -12,8 +12,9 @@ from collections.abc import Mapping
 from enum import StrEnum
 from functools import lru_cache
 from types import MappingProxyType
-from typing import Annotated, Self
+from typing import Annotated, Protocol, Self
 
+import re2  # type: ignore[import-untyped]
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 from pydantic.dataclasses import dataclass
 
@@ -22,6 +23,8 @@ from shared.carriers import CarrierCode
 # Longer than any real tracking number; also bounds the work a catalogue-supplied regex can be made to do.
 WAYBILL_MAX_LENGTH = 40
 WAYBILL_MIN_LENGTH = 6
+# Longest number pattern an operator may set (the catalogue's own are under 40 characters).
+MAX_PATTERN_LENGTH = 200
 
 
 class CheckDigit(StrEnum):
@@ -70,10 +73,42 @@ def gs1_mod10_check_digit(data: str) -> int:
     return (10 - total % 10) % 10
 
 
+class _Matcher(Protocol):
+    def fullmatch(self, text: str) -> object | None: ...
+
+
+def _re2_options() -> object:
+    options = re2.Options()
+    options.log_errors = False  # a refused pattern is reported to the operator, not printed on stderr
+    return options
+
+
+_RE2_OPTIONS = _re2_options()
+
+
 @lru_cache(maxsize=256)
-def _compile(pattern: str) -> re.Pattern[str]:
-    # ASCII: in Python, \d would otherwise also match Arabic-Indic and full-width digits.
-    return re.compile(pattern, re.ASCII)
+def _compile(pattern: str) -> _Matcher:
+    r"""The pattern compiled by RE2, which matches in time linear in the number whatever the pattern (no
+    backtracking: ``(a+)+$`` cannot take exponential time). Operators set these patterns (the allocation
+    catalogue); Python's ``re`` would let one such pattern stall a worker per number checked. RE2's ``\d``,
+    ``\w`` and ``\s`` are ASCII only, as ``re.ASCII`` made them before. Raises ``re2.error``."""
+    matcher: _Matcher = re2.compile(pattern, _RE2_OPTIONS)
+    return matcher
+
+
+def pattern_problem(pattern: str) -> str | None:
+    r"""Why a number pattern is refused, or None: longer than ``MAX_PATTERN_LENGTH``, or not accepted by RE2
+    (bad syntax, look-arounds and back-references, which linear-time matching cannot offer, ``\Z`` (RE2
+    spells it ``\z``; a full match needs neither), repetition counts over 1000, a program too large)."""
+    if len(pattern) > MAX_PATTERN_LENGTH:
+        return f"longer than {MAX_PATTERN_LENGTH} characters"
+    try:
+        _compile(pattern)
+    except re2.error as exc:
+        reason = exc.args[0] if exc.args else ""
+        text = reason.decode(errors="replace") if isinstance(reason, bytes) else str(reason)
+        return f"not a pattern the linear-time (RE2) engine accepts: {text or 'refused'}"
+    return None
 
 
 _S10_SHAPE = re.compile(r"[A-Z]{2}[0-9]{9}")
@@ -102,7 +137,7 @@ def _check_digit_failure(number: str, check: CheckDigit) -> str | None:
 class RuleAlternative:
     """One accepted shape of number: a regex that must match the whole number, and its check digit.
 
-    Patterns see the normalised number (stripped, uppercase) and are compiled with re.ASCII.
+    Patterns see the normalised number (stripped, uppercase) and are matched by RE2 (``_compile``).
     """
 
     pattern: str
@@ -113,10 +148,9 @@ class RuleAlternative:
     @classmethod
     def _pattern_compiles(cls, value: str) -> str:
         # Catalogue overrides are data; a broken regex should fail when the rule is built, not per number.
-        try:
-            _compile(value)
-        except re.error as exc:
-            raise ValueError(f"invalid regular expression {value!r}: {exc}") from exc
+        problem = pattern_problem(value)
+        if problem is not None:
+            raise ValueError(f"invalid regular expression {value[:MAX_PATTERN_LENGTH]!r}: {problem}")
         return value
 
     def matches(self, number: str) -> bool:

@@ -27,7 +27,7 @@ log = get_logger(__name__)
 def _resolver(rt: ServiceRuntime) -> ShopKeyResolver:
     db = DbKeyResolver(rt.engine)
     rt.extras["db_resolver"] = db
-    return CachedResolver(db)
+    return CachedResolver.from_settings(db, rt.settings)
 
 
 async def _startup(rt: ServiceRuntime) -> None:

@@ -48,6 +48,10 @@ class WaybillStatus(IntEnum):
     VOIDED = 4
     EXPIRED = 5
     QUARANTINED = 6
+    # Lost its number to another entry: a typed number a paid purchase received from the courier before it
+    # was printed, or a purchase's number that a typed entry had already printed (the purchase is credited).
+    # The only status outside uq_waybills_number: a superseded row holds no number and no order.
+    SUPERSEDED = 7
 
 
 class Carrier(Base):
@@ -115,7 +119,8 @@ class LedgerEntry(Base):
     shop_id: Mapped[str] = mapped_column(ForeignKey(Shop.id), index=True)
     amount_cents: Mapped[int] = mapped_column(BigInteger)
     balance_after_cents: Mapped[int] = mapped_column(BigInteger)
-    kind: Mapped[str] = mapped_column(Text)  # topup, purchase, purchase_refund, refund, extension
+    # topup, purchase, purchase_refund, refund, extension, number_taken_by_manual_entry
+    kind: Mapped[str] = mapped_column(Text)
     reference: Mapped[str | None] = mapped_column(Text)
     note: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
@@ -154,8 +159,11 @@ class Purchase(Base):
     attempts: Mapped[int] = mapped_column(Integer, server_default="0")
     numbers_received: Mapped[int] = mapped_column(Integer, server_default="0")
     numbers_quarantined: Mapped[int] = mapped_column(Integer, server_default="0")
+    # Numbers paid back, by refund or credit; refunded_cents is always price * refunded_quantity // quantity.
     refunded_quantity: Mapped[int] = mapped_column(Integer, server_default="0")
     refunded_cents: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    # Numbers the courier issued that a typed entry had already printed: never in the pool, credited.
+    numbers_credited: Mapped[int] = mapped_column(Integer, server_default="0")
     error: Mapped[str | None] = mapped_column(Text)
     expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
@@ -163,7 +171,8 @@ class Purchase(Base):
 
 
 class Waybill(Base):
-    """One waybill number. ``number`` is unique across everything ever stored: a number exists once.
+    """One waybill number. ``number`` is unique among live rows (uq_waybills_number: every status but
+    superseded): a number is held once. A superseded row is the record of an entry that lost the number.
 
     One live number per (pool, order): the partial unique index ``uq_waybills_order`` refuses a
     second allocated/printed/shipped number for the same order, whatever the application does.
@@ -180,8 +189,13 @@ class Waybill(Base):
             unique=True,
             postgresql_where=text("order_ref IS NOT NULL AND status IN (1, 2, 3)"),
         ),
+        Index("uq_waybills_number", "number", unique=True, postgresql_where=text("status <> 7")),
+        # Numbers a shop lost, looked up when it asks about one (few rows; allocation never touches it).
+        Index("ix_waybills_superseded", "number", postgresql_where=text("status = 7")),
         Index("ix_waybills_purchase", "purchase_id"),
         Index("ix_waybills_pool_status", "pool_id", "status"),
+        # Typed numbers not yet shipped, counted against ALLOCATION_MANUAL_UNVERIFIED_MAX per shop.
+        Index("ix_waybills_manual_open", "pool_id", postgresql_where=text("source = 'manual' AND status IN (1, 2)")),
         {
             # Allocation turns rows over fast; vacuum this table early (the worker also vacuums it).
             "postgresql_with": {
@@ -194,7 +208,7 @@ class Waybill(Base):
     )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
-    number: Mapped[str] = mapped_column(Text, unique=True)
+    number: Mapped[str] = mapped_column(Text)
     carrier: Mapped[str] = mapped_column(ForeignKey(Carrier.code))
     pool_id: Mapped[int] = mapped_column(ForeignKey(Pool.id))
     purchase_id: Mapped[str | None] = mapped_column(ForeignKey(Purchase.id))
@@ -203,7 +217,14 @@ class Waybill(Base):
     order_ref: Mapped[str | None] = mapped_column(Text)
     allocated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    source: Mapped[str] = mapped_column(Text, server_default="courier")  # courier | manual
+    # courier: issued to this shop's purchase (verified); manual: typed by the shop, unverified.
+    source: Mapped[str] = mapped_column(Text, server_default="courier")
+    # Set when marked printed or shipped: a label with the number may exist. Read for typed numbers only
+    # (a purchase takes over a typed number never printed), so a0003 backfilled it for those alone.
+    ever_printed: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    # Last release back to the pool: the number was handed out before, so a refund does not count it as
+    # unused (a released number may have been given out anyway). Unknown for releases before a0003.
+    released_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class QuarantineIncident(Base):
@@ -228,8 +249,12 @@ class StockEvent(Base):
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
     shop_id: Mapped[str] = mapped_column(Text, index=True)
     carrier: Mapped[str] = mapped_column(Text)
-    kind: Mapped[str] = mapped_column(Text)  # low_stock, replenished, replenish_failed
+    # low_stock, replenish_ordered, replenish_failed, manual_superseded
+    kind: Mapped[str] = mapped_column(Text)
     available: Mapped[int] = mapped_column(Integer)
     threshold: Mapped[int] = mapped_column(Integer)
     purchase_id: Mapped[str | None] = mapped_column(Text)
+    # manual_superseded: the shop's typed number and the order it was typed for.
+    number: Mapped[str | None] = mapped_column(Text)
+    order_ref: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, insert, literal_column, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
@@ -280,7 +280,17 @@ class PurchaseRepository:
 @dataclass(frozen=True)
 class InsertResult:
     inserted: int
-    duplicates: list[str]
+    # Numbers another live row holds (not this purchase's own from an earlier attempt).
+    conflicting: list[str]
+
+
+# The live-number index (uq_waybills_number) leaves superseded rows out; ON CONFLICT names its predicate.
+LIVE_NUMBER = text("status <> 7")
+# Looking a number up goes through uq_waybills_number (live rows) or ix_waybills_superseded: each is partial, so
+# the status test is written as a literal (a bind parameter in a generic plan proves neither predicate, and
+# the lookup would scan the table).
+_LIVE = Waybill.status != literal_column("7")
+_SUPERSEDED = Waybill.status == literal_column("7")
 
 
 class WaybillRepository:
@@ -288,10 +298,17 @@ class WaybillRepository:
         self.session = session
 
     async def insert_numbers(
-        self, numbers: Sequence[str], *, carrier: str, pool_id: int, purchase_id: str | None, expires_at: datetime
+        self,
+        numbers: Sequence[str],
+        *,
+        carrier: str,
+        pool_id: int,
+        purchase_id: str | None,
+        expires_at: datetime,
+        status: S = S.AVAILABLE,
     ) -> InsertResult:
-        """Store issued numbers as available; a number that already exists anywhere is left alone
-        and reported as a duplicate (the unique index on ``number`` decides, not a prior read)."""
+        """Store issued numbers (available unless told otherwise); a number another live row holds is left
+        alone and reported as conflicting (the unique index on live numbers decides, not a prior read)."""
         inserted: set[str] = set()
         for start in range(0, len(numbers), 5000):
             chunk = numbers[start : start + 5000]
@@ -304,13 +321,14 @@ class WaybillRepository:
                             "carrier": carrier,
                             "pool_id": pool_id,
                             "purchase_id": purchase_id,
-                            "status": S.AVAILABLE,
+                            "status": status,
                             "expires_at": expires_at,
+                            "source": "courier",
                         }
                         for n in chunk
                     ]
                 )
-                .on_conflict_do_nothing(index_elements=[Waybill.number])
+                .on_conflict_do_nothing(index_elements=[Waybill.number], index_where=LIVE_NUMBER)
                 .returning(Waybill.number)
             )
             inserted.update(rows.scalars())
@@ -331,7 +349,7 @@ class WaybillRepository:
         """An available number that turned up again can no longer be trusted: take it out."""
         result = await self.session.execute(
             update(Waybill)
-            .where(Waybill.number.in_(numbers), Waybill.status == S.AVAILABLE)
+            .where(Waybill.number.in_(numbers), _LIVE, Waybill.status == S.AVAILABLE)
             .values(status=S.QUARANTINED, updated_at=func.now())
             .returning(Waybill.id)
         )
@@ -347,38 +365,101 @@ class WaybillRepository:
         )
         return int(value or 0)
 
-    async def get(self, number: str, *, for_update: bool = False) -> tuple[Waybill, str] | None:
-        """The waybill and the shop owning its pool."""
-        query = select(Waybill, Pool.shop_id).join(Pool, Pool.id == Waybill.pool_id).where(Waybill.number == number)
-        if for_update:
-            query = query.with_for_update(of=Waybill)
-        row = (await self.session.execute(query)).first()
-        return None if row is None else (row[0], row[1])
+    async def get(self, number: str, shop_id: str, *, for_update: bool = False) -> Waybill | None:
+        """The shop's row for the number: its live one, else the record of one it lost (superseded; the number
+        lives on with whoever took it). Another shop's rows are never returned."""
+        for state in (_LIVE, _SUPERSEDED):
+            query = (
+                select(Waybill)
+                .join(Pool, Pool.id == Waybill.pool_id)
+                .where(Waybill.number == number, state, Pool.shop_id == shop_id)
+                .order_by(Waybill.id.desc())
+                .limit(1)
+            )
+            if for_update:
+                query = query.with_for_update(of=Waybill)
+            found = await self.session.scalar(query)
+            if found is not None:
+                return found
+        return None
 
-    async def lock_many(self, numbers: Sequence[str]) -> dict[str, tuple[Waybill, str]]:
-        """Waybills by number with the shop owning each, locked in id order (two batches marking overlapping
-        numbers then wait for each other instead of deadlocking)."""
+    async def lock_many(self, numbers: Sequence[str], shop_id: str) -> dict[str, Waybill]:
+        """The shop's rows by number (live ones, else superseded records, as ``get``), locked in id order (two
+        batches marking overlapping numbers then wait for each other instead of deadlocking)."""
+        found: dict[str, Waybill] = {}
+        for state in (_LIVE, _SUPERSEDED):
+            wanted = [n for n in numbers if n not in found]
+            if not wanted:
+                break
+            rows = await self.session.scalars(
+                select(Waybill)
+                .join(Pool, Pool.id == Waybill.pool_id)
+                .where(Waybill.number.in_(wanted), state, Pool.shop_id == shop_id)
+                .order_by(Waybill.id)
+                .with_for_update(of=Waybill)
+            )
+            for w in rows:
+                found.setdefault(w.number, w)
+        return found
+
+    async def lock_live(self, numbers: Sequence[str]) -> list[tuple[Waybill, str]]:
+        """The live rows holding these numbers, whoever's, with the shop of each, locked in id order: a purchase
+        storing its numbers decides what to do about each holder (a mark racing it waits, or is waited for)."""
         if not numbers:
-            return {}
+            return []
         rows = await self.session.execute(
             select(Waybill, Pool.shop_id)
             .join(Pool, Pool.id == Waybill.pool_id)
-            .where(Waybill.number.in_(list(numbers)))
+            .where(Waybill.number.in_(list(numbers)), _LIVE)
             .order_by(Waybill.id)
             .with_for_update(of=Waybill)
         )
-        return {w.number: (w, shop_id) for w, shop_id in rows.all()}
+        return [(w, shop_id) for w, shop_id in rows.all()]
+
+    async def supersede(self, waybill_ids: Sequence[int]) -> None:
+        """Take rows out of the live-number index; order_ref stays as the record of what the shop had typed."""
+        if waybill_ids:
+            await self.session.execute(
+                update(Waybill)
+                .where(Waybill.id.in_(list(waybill_ids)))
+                .values(status=S.SUPERSEDED, updated_at=func.now())
+            )
+
+    async def lock_manual_entries(self, shop_id: str) -> None:
+        """Serialise one shop's typed-number registrations (transaction-scoped advisory lock): the per-shop
+        limit is a count, and two registrations counting at once would both pass it."""
+        await self.session.execute(
+            text("SELECT pg_advisory_xact_lock(hashtext('allocation.manual'), hashtext(:shop_id))"),
+            {"shop_id": shop_id},
+        )
+
+    async def open_manual_count(self, shop_id: str) -> int:
+        """The shop's typed numbers not yet shipped (allocated or printed): ix_waybills_manual_open."""
+        value = await self.session.scalar(
+            select(func.count())
+            .select_from(Waybill)
+            .join(Pool, Pool.id == Waybill.pool_id)
+            .where(
+                Pool.shop_id == shop_id,
+                # Literals, as ix_waybills_manual_open's predicate (see _LIVE).
+                Waybill.source == literal_column("'manual'"),
+                Waybill.status.in_([literal_column("1"), literal_column("2")]),
+            )
+        )
+        return int(value or 0)
 
     async def set_status_many(self, waybill_ids: Sequence[int], status: S) -> None:
         if waybill_ids:
             await self.session.execute(
-                update(Waybill).where(Waybill.id.in_(list(waybill_ids))).values(status=status, updated_at=func.now())
+                update(Waybill).where(Waybill.id.in_(list(waybill_ids))).values(**_status_values(status))
             )
 
-    async def set_status(self, waybill_id: int, status: S, *, clear_order: bool = False) -> None:
-        values: dict[str, Any] = {"status": status, "updated_at": func.now()}
-        if clear_order:
-            values |= {"order_ref": None, "allocated_at": None}
+    async def set_status(self, waybill_id: int, status: S, *, released: bool = False) -> None:
+        """``released``: back to the pool from an order (the order is cleared, and the number is no longer
+        refundable as unused)."""
+        values = _status_values(status)
+        if released:
+            values |= {"order_ref": None, "allocated_at": None, "released_at": func.now()}
         await self.session.execute(update(Waybill).where(Waybill.id == waybill_id).values(**values))
 
     async def add_manual(
@@ -411,11 +492,17 @@ class WaybillRepository:
         )
 
     async def void_unused(self, purchase_id: str) -> int:
-        """Refund path: void the purchase's available, unexpired numbers (locking them, so an
-        allocation racing this either got the row first or does not see it)."""
+        """Refund path: void the purchase's unexpired numbers never handed out (locking them, so an
+        allocation racing this either got the row first or does not see it). A released number is available
+        again but not unused: it may have been given out while allocated, so it stays in the pool instead."""
         result = await self.session.execute(
             update(Waybill)
-            .where(Waybill.purchase_id == purchase_id, Waybill.status == S.AVAILABLE, Waybill.expires_at > func.now())
+            .where(
+                Waybill.purchase_id == purchase_id,
+                Waybill.status == S.AVAILABLE,
+                Waybill.released_at.is_(None),
+                Waybill.expires_at > func.now(),
+            )
             .values(status=S.VOIDED, updated_at=func.now())
             .returning(Waybill.number)
         )
@@ -465,6 +552,13 @@ class WaybillRepository:
             select(Waybill.status, func.count()).where(Waybill.pool_id == pool_id).group_by(Waybill.status)
         )
         return {S(status).name.lower(): int(n) for status, n in rows}
+
+
+def _status_values(status: S) -> dict[str, Any]:
+    values: dict[str, Any] = {"status": status, "updated_at": func.now()}
+    if status in (S.PRINTED, S.SHIPPED):
+        values["ever_printed"] = True  # a label may exist from now on, whatever happens to the row later
+    return values
 
 
 class DbKeyResolver:

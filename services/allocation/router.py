@@ -9,13 +9,14 @@ from fastapi import APIRouter, Header, Query, Request, Response, status
 from runtime.app import RuntimeDep, UowDep
 from runtime.auth import (
     AdminDep,
-    CachedResolver,
+    AuthConfig,
     InternalDep,
     InternalShopIdDep,
     PrincipalDep,
     ShopIdDep,
     require_shop,
 )
+from runtime.db import transaction
 from runtime.errors import NotFound
 from runtime.openapi import responses
 from services.allocation import service
@@ -43,6 +44,7 @@ from services.allocation.schemas import (
     StockEventOut,
     TopupRequest,
 )
+from services.allocation.settings import AllocationSettings
 from shared.allocation import (
     AllocateRequest,
     Allocation,
@@ -57,6 +59,7 @@ from shared.allocation import (
     WaybillInfo,
 )
 from shared.carriers import CarrierCode
+from shared.errors import ErrorBody, ErrorCode
 
 shops = APIRouter(prefix="/v1/shops", tags=["shops"])
 balance = APIRouter(prefix="/v1/balance", tags=["balance"])
@@ -141,14 +144,20 @@ async def add_key(shop_id: str, body: KeyCreate, uow: UowDep, _: AdminDep) -> Ke
     "/{shop_id}/keys/{key_id}",
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Revoke an API key",
-    description="The key stops working at once on this service and within 30 seconds on the others (they cache keys).",
+    description=(
+        "The key stops working at once on this process and within about a second on every other process of "
+        "every service (the revocation is broadcast over Redis). While Redis is down the others stop accepting "
+        "it when their cache entry expires (`WAYBILL_KEY_CACHE_TTL_S`, 30 s)."
+    ),
     responses=responses(403, 404),
 )
-async def revoke_key(shop_id: str, key_id: str, uow: UowDep, request: Request, _: AdminDep) -> None:
-    await service.revoke_key(uow, shop_id, key_id)
-    resolver = request.app.state.auth.resolver
-    if isinstance(resolver, CachedResolver):
-        resolver.forget(key_id)
+async def revoke_key(shop_id: str, key_id: str, rt: RuntimeDep, request: Request, _: AdminDep) -> None:
+    # Committed before the broadcast: a process that hears of it and asks about the key again must find it
+    # revoked, not still valid (which it would then trust for the cache's whole TTL).
+    async with transaction(rt.sessionmaker, rt.queue) as uow:
+        await service.revoke_key(uow, shop_id, key_id)
+    auth: AuthConfig = request.app.state.auth
+    await auth.key_revoked(key_id)
 
 
 @shops.post(
@@ -165,7 +174,12 @@ async def topup(shop_id: str, body: TopupRequest, uow: UowDep, _: AdminDep) -> B
 @balance.get(
     "",
     summary="The shop's balance and ledger",
-    description="Balance in integer cents with the most recent ledger entries; `ledger_total_cents` always equals it.",
+    description=(
+        "Balance in integer cents with the most recent ledger entries; `ledger_total_cents` always equals it. "
+        "Entry kinds: `topup`, `purchase`, `purchase_refund` (the courier never issued), `refund` (numbers "
+        "never handed out), `extension`, `number_taken_by_manual_entry` (a number a purchase paid for that a "
+        "typed entry had already printed, credited at the price paid per number)."
+    ),
 )
 async def read_balance(
     shop_id: ShopIdDep, uow: UowDep, limit: Annotated[int, Query(ge=1, le=1000)] = 100
@@ -199,7 +213,9 @@ async def read_carrier(code: CarrierCode, uow: UowDep, _: PrincipalDep) -> Carri
     "/{code}",
     summary="Edit a carrier (operators)",
     description=(
-        "Admin only. Only the fields sent change; a `number_rule` whose pattern does not compile answers 422. "
+        "Admin only. Only the fields sent change. Patterns are RE2 syntax, matched in linear time: one RE2 "
+        "refuses (bad syntax, look-arounds, back-references) answers 422 `invalid_number_pattern`, one over 200 "
+        "characters 422 `validation_error`. "
         "The new rule applies to numbers validated from now on."
     ),
     responses=responses(403, 404),
@@ -282,8 +298,13 @@ async def resync_purchase(purchase_id: str, shop_id: ShopIdDep, uow: UowDep) -> 
     "/{purchase_id}/refund",
     summary="Refund unused numbers",
     description=(
-        "Voids the purchase's available, unexpired numbers and credits their share of the price. "
-        "Repeating it refunds nothing more."
+        "Voids the purchase's unexpired numbers that were never handed out and credits their share of the "
+        "price (ledger kind `refund`, note `N numbers never handed out`). A number that was allocated and then "
+        "released is back in the pool but is not unused: it is not refunded and stays available to the shop. "
+        "Refunds and credits share running totals (`refunded_quantity`, `refunded_cents`): each number is paid "
+        "back at most once, at the price paid per number, rounded down. Repeating it refunds nothing more.\n\n"
+        'Example: 1,000 numbers for 280000 cents, 250 allocated of which 50 released: `{"refunded_quantity": '
+        '750, "refunded_cents": 210000}`; the 50 released numbers stay `available`.'
     ),
     responses=responses(404, 409),
 )
@@ -295,10 +316,33 @@ async def refund_purchase(purchase_id: str, shop_id: ShopIdDep, uow: UowDep) -> 
     "/{purchase_id}/extend",
     summary="Extend validity for a fee",
     description=(
-        "Pushes back the expiry of the purchase's usable numbers; "
-        "the fee is the package's per-30-days fee, pro rata, rounded up."
+        "Pushes back the expiry of the purchase's usable numbers (available or allocated, not expired); "
+        "the fee is the package's per-30-days fee, pro rata, rounded up (ledger kind `extension`, note "
+        "`+N days for M usable numbers`). When no number can still be used (all printed, shipped, voided, "
+        "refunded, expired or superseded) it answers 409 `no_usable_numbers` and charges nothing."
     ),
-    responses=responses(402, 404, 409),
+    responses={
+        **responses(402, 404),
+        409: {
+            "model": ErrorBody,
+            "description": "Not completed (`conflict`), or nothing left to extend (`no_usable_numbers`)",
+            "content": {
+                "application/json": {
+                    "examples": {
+                        "no_usable_numbers": {
+                            "summary": "No number of the purchase can still be used",
+                            "value": ErrorBody.of(
+                                ErrorCode.NO_USABLE_NUMBERS,
+                                "no number of purchase p-3f9c2a1b7d4e6f80 can still be used (printed, shipped, "
+                                "voided, refunded, expired or superseded); there is nothing to extend",
+                                {"purchase_id": "p-3f9c2a1b7d4e6f80"},
+                            ).model_dump(mode="json"),
+                        }
+                    }
+                }
+            },
+        },
+    },
 )
 async def extend_purchase(purchase_id: str, body: ExtendRequest, shop_id: ShopIdDep, uow: UowDep) -> ExtendOut:
     return await service.extend_purchase(uow, shop_id, purchase_id, body.days)
@@ -344,24 +388,76 @@ async def allocate_batch(body: BatchAllocateRequest, request: Request) -> BatchA
 # --- waybills ---------------------------------------------------------------------------------
 
 
+_IN_USE_EXAMPLE = ErrorBody.of(
+    ErrorCode.WAYBILL_IN_USE, "waybill EA123456785CN is already in use", {"number": "EA123456785CN"}
+).model_dump(mode="json")
+_MANUAL_LIMIT_EXAMPLE = ErrorBody.of(
+    ErrorCode.MANUAL_LIMIT_REACHED,
+    "the shop already holds 1000 typed numbers not yet shipped, the most allowed; ship or release some before "
+    "typing more",
+    {"limit": 1000, "held": 1000},
+).model_dump(mode="json")
+
+
 @waybills.post(
     "/manual",
     status_code=status.HTTP_201_CREATED,
     summary="Register a number the seller typed",
     description=(
-        "Validated against the carrier's rule (422 `invalid_waybil"
-        "l`) and every number already known (409 `waybill_in_use`)."
+        "For a number from a paper waybill or another system. Validated against the carrier's rule (422 "
+        "`invalid_waybil"
+        "l`), then kept as `source: manual`, `verified: false`: nobody vouches that the courier issued it "
+        "to this shop.\n\n"
+        "**A paid purchase wins.** When the courier later issues the number to a purchase (this shop's or "
+        "another's) and no label was printed with it yet (allocated only, or voided, expired or quarantined "
+        "without ever being printed), the purchase gets it and this entry becomes `superseded`; the shop sees "
+        "a `manual_superseded` event with the number and order in `GET /v1/pools/events`, and the order can "
+        "be given another number. Once printed or shipped (or voided after printing) the entry keeps the "
+        "number; the purchase does not get it and is credited the price it paid for it.\n\n"
+        "**Limit.** A shop holds at most `ALLOCATION_MANUAL_UNVERIFIED_MAX` (default 1000) typed numbers not "
+        "yet shipped (allocated or printed); beyond it 409 `manual_limit_reached`. Shipping or releasing "
+        "one frees its place.\n\n"
+        "**Taken numbers.** A number already held (by anyone, in any state) answers 409 `waybill_in_use` with "
+        "exactly the same status, code, message and details whether this shop holds it (on another order, in "
+        "its pool) or another shop does: the answer says the number is taken, never by whom. Typed numbers "
+        "are refused rather than accepted as unverified beside another shop's, since an accepted entry can be "
+        "printed: any shop could then put other shops' numbers on its parcels. The same number for the same "
+        "order is an idempotent repeat (201, `created: false`)."
     ),
-    responses=responses(404, 409),
+    responses={
+        **responses(404, 422),
+        409: {
+            "model": ErrorBody,
+            "description": "The number is taken, the order has another number, or the shop is at its limit",
+            "content": {
+                "application/json": {
+                    "examples": {
+                        "waybill_in_use": {"summary": "Taken (whoever holds it)", "value": _IN_USE_EXAMPLE},
+                        "manual_limit_reached": {
+                            "summary": "Too many typed numbers not yet shipped",
+                            "value": _MANUAL_LIMIT_EXAMPLE,
+                        },
+                    }
+                }
+            },
+        },
+    },
 )
-async def register_manual(body: ManualWaybillRequest, shop_id: ShopIdDep, uow: UowDep) -> Allocation:
-    return await service.register_manual(uow, shop_id, body)
+async def register_manual(body: ManualWaybillRequest, shop_id: ShopIdDep, uow: UowDep, rt: RuntimeDep) -> Allocation:
+    settings = rt.settings
+    assert isinstance(settings, AllocationSettings)
+    return await service.register_manual(uow, shop_id, body, settings.manual_unverified_max)
 
 
 @waybills.get(
     "/{number}",
     summary="One number's state",
-    description="Status, order, expiry and origin (courier purchase or manual) of one of the shop's numbers.",
+    description=(
+        "Status, order, expiry and origin of one of the shop's numbers: `source` `courier` (bought, "
+        "`verified: true`) or `manual` (typed, `verified: false`). `superseded`: the shop lost the number "
+        "to another entry (a typed number a purchase received before it was printed, or a purchased number "
+        "a typed entry had already printed, which was credited). Another shop's number: 404."
+    ),
     responses=responses(404),
 )
 async def read_waybill(number: str, shop_id: ShopIdDep, uow: UowDep) -> WaybillInfo:
@@ -424,8 +520,9 @@ async def list_pools(
     "/events",
     summary="Low-stock and replenishment events",
     description=(
-        "Newest first: `low_stock` when available stock falls below the threshold, `replenished` and "
-        "`replenish_failed` for the automatic purchase that follows."
+        "Newest first: `low_stock` when available stock falls below the threshold, `replenish_ordered` and "
+        "`replenish_failed` for the automatic purchase that follows, `manual_superseded` when a purchase took "
+        "over one of the shop's typed numbers (`number` and `order_id` say which)."
     ),
 )
 async def list_stock_events(

@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
 from shared.carriers import CarrierCode
 from shared.money import Cents, PositiveCents
+from shared.waybill import MAX_PATTERN_LENGTH
 
 
 class ShopCreate(BaseModel):
@@ -124,7 +125,12 @@ class RuleAlternativeIn(BaseModel):
         }
     )
 
-    pattern: str = Field(min_length=1, max_length=200)
+    pattern: str = Field(
+        min_length=1,
+        max_length=MAX_PATTERN_LENGTH,
+        description="Must match the whole number (uppercased). RE2 syntax, matched in linear time: look-arounds "
+        "and back-references are refused (422 `invalid_number_pattern`).",
+    )
     check: Literal["none", "s10", "gs1_mod10"] = "none"
     description: str = ""
 
@@ -331,6 +337,7 @@ class PurchaseOut(BaseModel):
                     "numbers_quarantined": 0,
                     "refunded_quantity": 0,
                     "refunded_cents": 0,
+                    "numbers_credited": 0,
                     "error": None,
                     "expires_at": "2027-02-26T09:30:02Z",
                     "created_at": "2026-11-28T09:30:00Z",
@@ -350,8 +357,14 @@ class PurchaseOut(BaseModel):
     attempts: int
     numbers_received: int
     numbers_quarantined: int
-    refunded_quantity: int
-    refunded_cents: int
+    refunded_quantity: int = Field(description="Numbers paid back so far, by refund or by credit.")
+    refunded_cents: int = Field(description="Paid back so far: the price per number, pro rata, rounded down.")
+    numbers_credited: int = Field(
+        description=(
+            "Numbers the courier issued to this purchase that a typed (manual) entry had already printed: never "
+            "in the pool, each credited at the price paid per number (ledger `number_taken_by_manual_entry`)."
+        )
+    )
     error: str | None
     expires_at: datetime | None
     created_at: datetime
@@ -373,7 +386,9 @@ class RefundOut(BaseModel):
     )
 
     purchase_id: str
-    refunded_quantity: int = Field(description="Numbers voided by this refund.")
+    refunded_quantity: int = Field(
+        description="Numbers voided by this refund: never handed out (released numbers stay in the pool)."
+    )
     refunded_cents: int = Field(description="Amount credited by this refund.")
     balance_cents: int
 
@@ -421,6 +436,7 @@ class PoolCounts(BaseModel):
                     "voided": 3,
                     "expired": 0,
                     "quarantined": 2,
+                    "superseded": 0,
                 }
             ]
         }
@@ -433,6 +449,7 @@ class PoolCounts(BaseModel):
     voided: int = 0
     expired: int = 0
     quarantined: int = 0
+    superseded: int = 0
 
 
 class PoolOut(BaseModel):
@@ -449,6 +466,7 @@ class PoolOut(BaseModel):
                         "voided": 3,
                         "expired": 0,
                         "quarantined": 2,
+                        "superseded": 0,
                     },
                     "expiring_soon": 120,
                     "expiring_within_days": 7,
@@ -488,12 +506,25 @@ class StockEventOut(BaseModel):
                 {
                     "id": 17,
                     "carrier": "ZTO",
-                    "kind": "replenished",
-                    "available": 1412,
+                    "kind": "replenish_ordered",
+                    "available": 412,
                     "threshold": 500,
                     "purchase_id": "p-8e2d4f6a1c3b5d70",
+                    "number": None,
+                    "order_id": None,
                     "created_at": "2026-11-28T09:30:00Z",
-                }
+                },
+                {
+                    "id": 18,
+                    "carrier": "EMS",
+                    "kind": "manual_superseded",
+                    "available": 0,
+                    "threshold": 100,
+                    "purchase_id": None,
+                    "number": "EA123456785CN",
+                    "order_id": "39274811",
+                    "created_at": "2026-11-28T10:02:00Z",
+                },
             ]
         },
     )
@@ -504,4 +535,10 @@ class StockEventOut(BaseModel):
     available: int
     threshold: int
     purchase_id: str | None
+    number: str | None = Field(None, description="`manual_superseded`: the typed number a purchase took over.")
+    order_id: str | None = Field(
+        None,
+        validation_alias=AliasChoices("order_ref", "order_id"),
+        description="`manual_superseded`: the order it had been typed for.",
+    )
     created_at: datetime

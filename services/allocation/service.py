@@ -6,6 +6,7 @@ import hashlib
 import json
 import secrets
 from collections import Counter
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -16,10 +17,12 @@ from services.allocation.metrics import ALLOCATIONS, POOL_AVAILABLE, POOL_EXPIRI
 from services.allocation.models import (
     ApiKey,
     CarrierPackage,
+    Pool,
     Purchase,
     QuarantineIncident,
     Shop,
     StockEvent,
+    Waybill,
     WaybillStatus,
 )
 from services.allocation.repository import (
@@ -66,7 +69,7 @@ from shared.allocation import (
 )
 from shared.carriers import CarrierCode
 from shared.errors import ErrorCode
-from shared.waybill import CheckDigit, InvalidWaybillNumber, NumberRule, RuleAlternative
+from shared.waybill import CheckDigit, InvalidWaybillNumber, NumberRule, RuleAlternative, pattern_problem
 
 S = WaybillStatus
 # Jobs run by the allocation worker (names are the wire contract between API and worker).
@@ -76,6 +79,10 @@ JOB_DISCARD = "discard_numbers"
 JOB_LOW_STOCK = "handle_low_stock"
 # A manual number's expiry is not known to us; the marketplace refuses it if the courier expired it.
 MANUAL_VALIDITY = timedelta(days=365)
+# Ledger kind of the credit for a number a purchase paid for but a typed entry had already printed.
+CREDIT_TAKEN_BY_MANUAL = "number_taken_by_manual_entry"
+# Stock-event kind telling a shop that a purchase took over one of its typed numbers.
+EVENT_MANUAL_SUPERSEDED = "manual_superseded"
 
 
 # --- shops and keys ---------------------------------------------------------------------------
@@ -159,6 +166,16 @@ async def update_carrier(uow: UnitOfWork, code: str, body: CarrierUpdate) -> Car
         raise NotFound(f"carrier {code} not found")
     values = body.model_dump(exclude_none=True)
     if body.number_rule is not None:
+        # Refused when it is set, not when numbers are checked: numbers are matched by RE2 (linear time).
+        for i, alternative in enumerate(body.number_rule):
+            problem = pattern_problem(alternative.pattern)
+            if problem is not None:
+                raise AppError(
+                    f"number_rule.{i}.pattern is refused: {problem}",
+                    code=ErrorCode.INVALID_NUMBER_PATTERN,
+                    status_code=422,
+                    details={"field": f"number_rule.{i}.pattern", "reason": problem},
+                )
         try:
             rule_of([a.model_dump() for a in body.number_rule])
         except ValueError as exc:
@@ -247,6 +264,7 @@ async def create_purchase(
         numbers_quarantined=0,
         refunded_quantity=0,
         refunded_cents=0,
+        numbers_credited=0,
     )
     if not await purchases.add_if_new(purchase):
         winner = await purchases.by_key(shop_id, idempotency_key)
@@ -305,7 +323,8 @@ async def request_resync(uow: UnitOfWork, shop_id: str, purchase_id: str) -> Pur
 
 
 async def refund_purchase(uow: UnitOfWork, shop_id: str, purchase_id: str) -> RefundOut:
-    """Void the purchase's unused, unexpired numbers and credit their share of the price.
+    """Void the purchase's unexpired numbers never handed out and credit their share of the price. A number
+    allocated and released is back in the pool but not refundable: it stays there for the shop to use.
 
     Repeating it is harmless: the second call finds nothing left to void and credits nothing."""
     purchase = await _own_purchase(uow, shop_id, purchase_id, for_update=True)
@@ -319,14 +338,9 @@ async def refund_purchase(uow: UnitOfWork, shop_id: str, purchase_id: str) -> Re
     ledger = LedgerRepository(uow.session)
     amount = 0
     if voided:
-        # Pro rata, rounding each refund down; the running totals keep the sum of refunds
-        # from ever exceeding the price.
-        total_refunded = purchase.refunded_quantity + voided
-        amount = purchase.price_cents * total_refunded // purchase.quantity - purchase.refunded_cents
-        purchase.refunded_quantity = total_refunded
-        purchase.refunded_cents += amount
+        amount = _pay_back(purchase, voided)
         if amount:
-            await ledger.apply(shop_id, amount, "refund", purchase_id, f"{voided} unused numbers")
+            await ledger.apply(shop_id, amount, "refund", purchase_id, f"{voided} numbers never handed out")
         numbers = await WaybillRepository(uow.session).voided_numbers(purchase_id, started)
         uow.enqueue(JOB_DISCARD, carrier=purchase.carrier, shop_id=shop_id, numbers=numbers)
     await uow.session.flush()
@@ -336,22 +350,46 @@ async def refund_purchase(uow: UnitOfWork, shop_id: str, purchase_id: str) -> Re
     )
 
 
+def _pay_back(purchase: Purchase, count: int) -> int:
+    """Record ``count`` more of the purchase's numbers as paid back (refunded or credited) and return the
+    amount: pro rata, each rounded down, from running totals, so that what is paid back never exceeds the
+    price and every number is paid back at the price actually paid for it."""
+    total = min(purchase.refunded_quantity + count, purchase.quantity)
+    amount = purchase.price_cents * total // purchase.quantity - purchase.refunded_cents
+    purchase.refunded_quantity = total
+    purchase.refunded_cents += amount
+    return amount
+
+
 async def extend_purchase(uow: UnitOfWork, shop_id: str, purchase_id: str, days: int) -> ExtendOut:
+    """Push back the expiry of the purchase's numbers that can still be used (available or allocated, not
+    expired), for the package's fee. Refused when none can: a fee for nothing."""
     purchase = await _own_purchase(uow, shop_id, purchase_id, for_update=True)
     if purchase.status != "completed" or purchase.expires_at is None:
         raise Conflict(f"purchase {purchase_id} is {purchase.status}; only completed purchases can be extended")
+    # Extended before charging: the refusal and the ledger note follow what was really extended (the update
+    # locks those rows), and raising rolls the extension back with everything else.
+    extended = await WaybillRepository(uow.session).extend(purchase_id, days)
+    if not extended:
+        raise AppError(
+            f"no number of purchase {purchase_id} can still be used (printed, shipped, voided, refunded, expired "
+            "or superseded); there is nothing to extend",
+            code=ErrorCode.NO_USABLE_NUMBERS,
+            status_code=409,
+            details={"purchase_id": purchase_id},
+        )
     package = await CatalogueRepository(uow.session).package(purchase.package_id)
     per_30 = package.extension_fee_cents_per_30_days if package else 0
     fee = -(-per_30 * days // 30)  # ceiling: never undercharge a partial month
     ledger = LedgerRepository(uow.session)
-    if fee and await ledger.apply(shop_id, -fee, "extension", purchase_id, f"+{days} days") is None:
+    note = f"+{days} days for {extended} usable numbers"
+    if fee and await ledger.apply(shop_id, -fee, "extension", purchase_id, note) is None:
         raise AppError(
             f"balance is less than the extension fee {fee} cents",
             code=ErrorCode.INSUFFICIENT_BALANCE,
             status_code=402,
             details={"fee_cents": fee},
         )
-    extended = await WaybillRepository(uow.session).extend(purchase_id, days)
     purchase.expires_at = purchase.expires_at + timedelta(days=days)
     await uow.session.flush()
     return ExtendOut(
@@ -423,22 +461,23 @@ async def allocate_batch(
 _STATE = {s: WaybillState[s.name] for s in S}
 
 
-async def _own_waybill(uow: UnitOfWork, shop_id: str, number: str, *, for_update: bool = False) -> Any:
-    found = await WaybillRepository(uow.session).get(number.strip().upper(), for_update=for_update)
-    if found is None or found[1] != shop_id:
+async def _own_waybill(uow: UnitOfWork, shop_id: str, number: str, *, for_update: bool = False) -> Waybill:
+    found = await WaybillRepository(uow.session).get(number.strip().upper(), shop_id, for_update=for_update)
+    if found is None:
         raise NotFound(f"waybill {number} not found")
-    return found[0]
+    return found
 
 
-def _info(w: Any) -> WaybillInfo:
+def _info(w: Waybill) -> WaybillInfo:
     return WaybillInfo(
         number=w.number,
-        carrier=w.carrier,
+        carrier=CarrierCode(w.carrier),
         status=_STATE[S(w.status)],
         order_id=w.order_ref,
         expires_at=w.expires_at,
         purchase_id=w.purchase_id,
         source=w.source,
+        verified=w.source == "courier",
         allocated_at=w.allocated_at,
     )
 
@@ -452,7 +491,7 @@ def _invalid_transition(number: str, current: S, wanted: str) -> AppError:
     )
 
 
-def _check_order(w: Any, order_id: str | None) -> None:
+def _check_order(w: Waybill, order_id: str | None) -> None:
     if order_id is not None and w.order_ref != order_id:
         raise Conflict(
             f"waybill {w.number} does not belong to order {order_id}",
@@ -473,7 +512,7 @@ async def release(uow: UnitOfWork, shop_id: str, number: str, order_id: str | No
         _check_order(w, order_id)
         # A typed-in number was never ours to hand out again.
         target = S.AVAILABLE if w.source == "courier" else S.VOIDED
-        await repo.set_status(w.id, target, clear_order=target == S.AVAILABLE)
+        await repo.set_status(w.id, target, released=target == S.AVAILABLE)
         return ReleaseResult(number=w.number, status=_STATE[target])
     if current == S.PRINTED:
         _check_order(w, order_id)
@@ -530,21 +569,20 @@ async def mark_many(uow: UnitOfWork, shop_id: str, body: BatchMarkRequest) -> Ba
     """``mark`` for many numbers in one transaction: each number answers as the single mark would (a number
     another shop owns is not found), so one refused number does not hold the others back. Idempotent."""
     repo = WaybillRepository(uow.session)
-    found = await repo.lock_many([i.number for i in body.items])
+    found = await repo.lock_many([i.number for i in body.items], shop_id)
     target = _MARK_TARGET[body.status]
     changing: list[int] = []
     incidents: list[QuarantineIncident] = []
     results: list[MarkOutcome] = []
     for item in body.items:
-        row = found.get(item.number)
-        if row is None or row[1] != shop_id:
+        w = found.get(item.number)
+        if w is None:
             results.append(
                 MarkOutcome(
                     number=item.number, error_code=ErrorCode.NOT_FOUND, error=f"waybill {item.number} not found"
                 )
             )
             continue
-        w = row[0]
         current = S(w.status)
         try:
             if current not in _MARK_FROM[body.status]:
@@ -573,8 +611,31 @@ async def mark_many(uow: UnitOfWork, shop_id: str, body: BatchMarkRequest) -> Ba
     return BatchMarkResult(status=body.status, marked=len(results) - refused, refused=refused, results=results)
 
 
-async def register_manual(uow: UnitOfWork, shop_id: str, body: ManualWaybillRequest) -> Allocation:
-    """Record a number the seller typed for an order: valid for the carrier and never seen before."""
+def _number_in_use(number: str) -> AppError:
+    """The one refusal of a typed number that a live row holds, built from the number alone: whether the
+    caller's own order or pool holds it or another shop does, status, code, message and details are the
+    same, so the answer never says whose number it is, nor its state or origin."""
+    return AppError(
+        f"waybill {number} is already in use",
+        code=ErrorCode.WAYBILL_IN_USE,
+        status_code=409,
+        details={"number": number},
+    )
+
+
+async def register_manual(uow: UnitOfWork, shop_id: str, body: ManualWaybillRequest, max_unverified: int) -> Allocation:
+    """Record a number the seller typed for an order: ``manual`` and unverified (nobody vouches that the
+    courier issued it to this shop).
+
+    Typing a number never takes it from a paying shop: when the courier later issues it to a purchase and
+    no label has been printed with it, the purchase takes it (``store_issued_numbers``). To bound what one
+    shop can reserve that way, it may hold at most ``max_unverified`` typed numbers not yet shipped.
+
+    A number some live row already holds is refused (``_number_in_use``), with one answer whoever holds it.
+    Why refuse rather than accept it as unverified, which would hide even that the number is taken: the
+    accepted entry could be printed and shipped, so any shop could put another shop's numbers (they run in
+    sequence, easy to guess) on its parcels, and the database would no longer hold a number once. The refusal
+    tells the caller only that the number is taken, which its own numbers answer alike, never by whom."""
     carrier = await CatalogueRepository(uow.session).carrier(body.carrier)
     if carrier is None:
         raise NotFound(f"carrier {body.carrier} not found")
@@ -587,8 +648,11 @@ async def register_manual(uow: UnitOfWork, shop_id: str, body: ManualWaybillRequ
             status_code=422,
             details={"number": body.number, "carrier": body.carrier, "reason": exc.reason},
         ) from exc
-    pool = await PoolRepository(uow.session).get_or_create(shop_id, body.carrier)
     repo = WaybillRepository(uow.session)
+    # One registration of this shop at a time: the limit is a count, and a repeat for the same order must
+    # find the first one's row (and answer created=false) rather than collide with it.
+    await repo.lock_manual_entries(shop_id)
+    pool = await PoolRepository(uow.session).get_or_create(shop_id, body.carrier)
     live = await repo.live_for_order(pool.id, body.order_id)
     if live is not None:
         if live.number == number:
@@ -599,16 +663,21 @@ async def register_manual(uow: UnitOfWork, shop_id: str, body: ManualWaybillRequ
             f"order {body.order_id} already has {body.carrier} number {live.number}; release it first",
             details={"order_id": body.order_id, "number": live.number},
         )
+    # Counted before the number is looked at: at the limit every number gets this same answer.
+    held = await repo.open_manual_count(shop_id)
+    if held >= max_unverified:
+        raise AppError(
+            f"the shop already holds {held} typed numbers not yet shipped, the most allowed; "
+            "ship or release some before typing more",
+            code=ErrorCode.MANUAL_LIMIT_REACHED,
+            status_code=409,
+            details={"limit": max_unverified, "held": held},
+        )
     expires_at = datetime.now(UTC) + MANUAL_VALIDITY
     if not await repo.add_manual(
         number=number, carrier=body.carrier, pool_id=pool.id, order_ref=body.order_id, expires_at=expires_at
     ):
-        raise AppError(
-            f"waybill {number} is already in use",
-            code=ErrorCode.WAYBILL_IN_USE,
-            status_code=409,
-            details={"number": number},
-        )
+        raise _number_in_use(number)
     return Allocation(carrier=body.carrier, order_id=body.order_id, number=number, expires_at=expires_at, created=True)
 
 
@@ -734,22 +803,110 @@ async def record_attempt(uow: UnitOfWork, purchase_id: str, error: str | None) -
         await uow.session.flush()
 
 
+def _label_may_exist(w: Waybill) -> bool:
+    """A typed number counts as used once it was printed: printed and shipped, and voided, expired or
+    quarantined after printing (the label may still be on a parcel). Allocated only, or voided, expired or
+    quarantined without ever being printed, it is not: a purchase that receives it takes it over."""
+    return w.ever_printed or S(w.status) in (S.PRINTED, S.SHIPPED)
+
+
+@dataclass
+class _Holders:
+    """What the live rows already holding some of a purchase's numbers mean for it."""
+
+    retry: list[str] = field(default_factory=list)  # released to the purchase: insert again
+    taken: list[str] = field(default_factory=list)  # printed from a typed entry: credit the purchase
+    duplicates: list[str] = field(default_factory=list)  # another purchase's: the courier issued it twice
+    superseded: list[tuple[Waybill, str]] = field(default_factory=list)  # typed entries the purchase took over
+
+
+async def _settle_holders(repo: WaybillRepository, numbers: list[str], out: _Holders) -> list[str]:
+    """Lock the rows holding ``numbers`` and decide for each; returns the numbers to insert again."""
+    holders = {w.number: (w, shop_id) for w, shop_id in await repo.lock_live(numbers)}
+    retry: list[str] = []
+    superseding: list[int] = []
+    for n in numbers:
+        holder = holders.get(n)
+        if holder is None:
+            retry.append(n)  # the holder lost it meanwhile (to another purchase): look again
+        elif holder[0].source != "manual":
+            out.duplicates.append(n)
+        elif _label_may_exist(holder[0]):
+            out.taken.append(n)
+        else:
+            superseding.append(holder[0].id)
+            out.superseded.append(holder)
+            retry.append(n)
+    await repo.supersede(superseding)
+    return retry
+
+
+async def _notify_superseded(uow: UnitOfWork, superseded: list[tuple[Waybill, str]]) -> None:
+    """Tell each shop which typed numbers (and for which orders) a purchase took over, on the events feed it
+    already reads. Nothing about the purchase or its shop is in it."""
+    pools = PoolRepository(uow.session)
+    seen: dict[int, tuple[Pool, int]] = {}
+    for w, shop_id in superseded:
+        if w.pool_id not in seen:
+            pool = await pools.by_id(w.pool_id)
+            assert pool is not None
+            seen[w.pool_id] = (pool, await pools.available(pool.id))
+        pool, available = seen[w.pool_id]
+        await pools.add_event(
+            StockEvent(
+                shop_id=shop_id,
+                carrier=w.carrier,
+                kind=EVENT_MANUAL_SUPERSEDED,
+                available=available,
+                threshold=pool.low_stock_threshold,
+                number=w.number,
+                order_ref=w.order_ref,
+            )
+        )
+
+
 async def store_issued_numbers(
     uow: UnitOfWork, purchase_id: str, numbers: list[str], expires_at: datetime
 ) -> Purchase | None:
-    """Store what the courier issued and complete the purchase. Safe to repeat: numbers already
-    stored for this purchase are not counted twice; numbers existing elsewhere are quarantined."""
+    """Store what the courier issued and complete the purchase. Safe to repeat: numbers already stored for
+    this purchase are left as they are. A number that a live row already holds:
+
+    - a typed (manual) entry never printed: the purchase takes the number into its pool; the entry becomes
+      ``superseded`` and its shop gets a ``manual_superseded`` event;
+    - a typed entry printed (or shipped, or voided after printing): the purchase does not get the number,
+      since a label may be on a parcel; its row is kept ``superseded`` and the price paid for that number is
+      credited (ledger ``number_taken_by_manual_entry``);
+    - another purchase's number: the courier issued it twice; quarantined, as it always was.
+
+    Races with typed entries of the same numbers are settled by the live-number unique index: a registration
+    that commits first is seen here (the insert waits for it), one that comes later is refused."""
     purchase = await PurchaseRepository(uow.session).get(purchase_id, for_update=True)
     if purchase is None:
         return None
     repo = WaybillRepository(uow.session)
     unique = list(dict.fromkeys(numbers))
-    result = await repo.insert_numbers(
-        unique, carrier=purchase.carrier, pool_id=purchase.pool_id, purchase_id=purchase.id, expires_at=expires_at
-    )
+
+    async def insert(batch: list[str]) -> list[str]:
+        result = await repo.insert_numbers(
+            batch, carrier=purchase.carrier, pool_id=purchase.pool_id, purchase_id=purchase.id, expires_at=expires_at
+        )
+        return result.conflicting
+
+    pending = await insert(unique)
+    holders = _Holders()
+    # Each round settles what the previous insert collided with; a third collision for the same number
+    # would take two purchases racing for it, and is treated as the courier issuing it twice.
+    for _ in range(3):
+        if not pending:
+            break
+        retry = await _settle_holders(repo, pending, holders)
+        pending = await insert(retry) if retry else []
+    await _notify_superseded(uow, holders.superseded)
+    if holders.taken:
+        await _credit_taken(uow, purchase, holders.taken, expires_at)
     # A number repeated within one answer is as suspect as one we already had.
     repeated = [n for n, times in Counter(numbers).items() if times > 1]
-    duplicates = list(dict.fromkeys(result.duplicates + repeated))
+    duplicates = list(dict.fromkeys(holders.duplicates + pending + repeated))
     if duplicates:
         await repo.quarantine_available(duplicates)
         await repo.add_incidents(
@@ -774,6 +931,42 @@ async def store_issued_numbers(
     purchase.expires_at = expires_at if purchase.expires_at is None else max(purchase.expires_at, expires_at)
     await uow.session.flush()
     return purchase
+
+
+async def _credit_taken(uow: UnitOfWork, purchase: Purchase, taken: list[str], expires_at: datetime) -> None:
+    """The purchase paid for numbers a typed entry had already printed: keep a superseded row of each for the
+    purchase (the record, and what makes a repeat skip them) and credit the price paid per number."""
+    repo = WaybillRepository(uow.session)
+    await repo.insert_numbers(
+        taken,
+        carrier=purchase.carrier,
+        pool_id=purchase.pool_id,
+        purchase_id=purchase.id,
+        expires_at=expires_at,
+        status=S.SUPERSEDED,
+    )
+    purchase.numbers_credited += len(taken)
+    amount = _pay_back(purchase, len(taken))
+    if amount:
+        await LedgerRepository(uow.session).apply(
+            purchase.shop_id,
+            amount,
+            CREDIT_TAKEN_BY_MANUAL,
+            purchase.id,
+            f"{len(taken)} numbers issued to this purchase had already been printed from typed entries",
+        )
+    await repo.add_incidents(
+        [
+            QuarantineIncident(
+                number=n,
+                carrier=purchase.carrier,
+                shop_id=purchase.shop_id,
+                purchase_id=purchase.id,
+                reason="issued by the courier after a typed entry had printed it; the purchase was credited",
+            )
+            for n in taken
+        ]
+    )
 
 
 async def fail_and_refund(uow: UnitOfWork, purchase_id: str, error: str) -> bool:

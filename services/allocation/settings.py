@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import lru_cache
+from typing import ClassVar
 
 from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
-from runtime.settings import ServiceSettings
+from runtime.settings import MIN_SECRET_LENGTH, PARTNER_ID_MIN_LENGTH, ServiceSettings
 
 
 class AllocationSettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="ALLOCATION_", extra="ignore")
+
+    # Refused in production at their defaults, placeholders, too short, reused, or the sandbox's URL.
+    secret_fields: ClassVar[Mapping[str, int]] = {
+        **ServiceSettings.secret_fields,
+        "courier_secret": MIN_SECRET_LENGTH,
+        "courier_app_key": PARTNER_ID_MIN_LENGTH,
+    }
+    partner_url_fields: ClassVar[tuple[str, ...]] = ("courier_url",)
 
     port: int = Field(8001, description="TCP port of the allocation API.")
     courier_url: str = Field(
@@ -32,6 +42,14 @@ class AllocationSettings(ServiceSettings):
     courier_timeout_s: float = Field(10.0, gt=0, description="Timeout of one courier API call, in seconds.")
     expiring_soon_days: int = Field(
         7, ge=1, description="Numbers expiring within this many days count as expiring soon."
+    )
+    manual_unverified_max: int = Field(
+        1000,
+        ge=0,
+        description=(
+            "Typed (manual, unverified) numbers not yet shipped that one shop may hold; beyond it "
+            "`POST /v1/waybills/manual` answers 409 `manual_limit_reached` (0: no typed numbers)."
+        ),
     )
 
 

@@ -15,8 +15,10 @@ from runtime.http import make_http_client
 from runtime.logging import configure_logging, get_logger
 from runtime.metrics import router as metrics_router
 from runtime.middleware import RequestContextMiddleware
-from services.dashboard.router import ROUTERS, State
+from runtime.redis_clients import open_redis
+from services.dashboard.router import ROUTERS, State, sessions_unavailable
 from services.dashboard.service import Services
+from services.dashboard.session import SessionStore, SessionStoreUnavailable
 from services.dashboard.settings import DashboardSettings, get_settings
 
 SERVICE = "dashboard"
@@ -32,12 +34,21 @@ def create_app(settings: DashboardSettings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         configure_logging(SERVICE, settings.log_level, settings.log_json)
         http = make_http_client(timeout=settings.timeout_s)
-        app.state.dashboard = State(settings, Services(http, settings), templates)
+        # Not connected yet: the dashboard starts, and its sign-in page renders, while Redis is down.
+        redis = open_redis(settings.redis_url)
+        sessions = SessionStore(
+            redis,
+            settings.secret_key.get_secret_value(),
+            idle_s=settings.session_idle_hours * 3600,
+            max_s=settings.session_max_hours * 3600,
+        )
+        app.state.dashboard = State(settings, Services(http, settings), templates, sessions)
         log.info("service_started", port=settings.port)
         try:
             yield
         finally:
             await http.aclose()
+            await redis.aclose()
 
     app = FastAPI(
         title="Waybill dashboard",
@@ -48,6 +59,7 @@ def create_app(settings: DashboardSettings | None = None) -> FastAPI:
     )
     app.add_middleware(RequestContextMiddleware, service=SERVICE, max_body_bytes=64_000)
     install_error_handlers(app)
+    app.add_exception_handler(SessionStoreUnavailable, sessions_unavailable)
     for router in ROUTERS:
         app.include_router(router)
     app.include_router(metrics_router)

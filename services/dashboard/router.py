@@ -17,13 +17,12 @@ from services.dashboard.session import (
     LOGIN_CSRF_COOKIE,
     SESSION_COOKIE,
     Session,
+    SessionStore,
+    SessionStoreUnavailable,
     Signer,
     csrf_ok,
-    dump_session,
-    load_session,
     login_token_ok,
     new_login_token,
-    new_session,
 )
 from services.dashboard.settings import DashboardSettings
 from shared.errors import ErrorCode
@@ -43,12 +42,16 @@ PAGE_HEADERS = {
 
 
 class State:
-    """What the app builds once (main.py's lifespan): settings, the REST client, templates, signer."""
+    """What the app builds once (main.py's lifespan): settings, the REST client, templates, the session
+    store and the sign-in form's signer."""
 
-    def __init__(self, settings: DashboardSettings, api: Services, templates: Jinja2Templates) -> None:
+    def __init__(
+        self, settings: DashboardSettings, api: Services, templates: Jinja2Templates, sessions: SessionStore
+    ) -> None:
         self.settings = settings
         self.api = api
         self.templates = templates
+        self.sessions = sessions
         self.signer = Signer(settings.secret_key.get_secret_value())
 
 
@@ -57,20 +60,45 @@ def state(request: Request) -> State:
     return found
 
 
-def current_session(request: Request) -> Session | None:
-    return load_session(state(request).signer, request.cookies.get(SESSION_COOKIE))
+async def current_session(request: Request) -> Session | None:
+    """The request's session, read from Redis once per request; SessionStoreUnavailable (a 503 page, see
+    sessions_unavailable) when Redis does not answer."""
+    if not hasattr(request.state, "dashboard_session"):
+        request.state.dashboard_session = await state(request).sessions.load(request.cookies.get(SESSION_COOKIE))
+    found: Session | None = request.state.dashboard_session
+    return found
 
 
 def render(request: Request, template: str, status_code: int = 200, **context: Any) -> Response:
+    # Only a session this request already read: the sign-in and error pages never wait for Redis.
+    session: Session | None = getattr(request.state, "dashboard_session", None)
     st = state(request)
     return st.templates.TemplateResponse(
-        request, template, {"session": current_session(request), **context}, status_code=status_code,
-        headers=PAGE_HEADERS,
-    )  # fmt: skip
+        request, template, {"session": session, **context}, status_code=status_code, headers=PAGE_HEADERS
+    )
 
 
-def to_login() -> Response:
-    return RedirectResponse("/login", status_code=303)
+def to_login(request: Request) -> Response:
+    resp = RedirectResponse("/login", status_code=303)
+    if SESSION_COOKIE in request.cookies:  # one that opens nothing (ended, unknown, malformed): drop it
+        clear_session_cookie(request, resp)
+    return resp
+
+
+def set_session_cookie(request: Request, resp: Response, session_id: str) -> None:
+    settings = state(request).settings
+    resp.set_cookie(
+        SESSION_COOKIE,
+        session_id,
+        max_age=int(settings.session_max_hours * 3600),
+        httponly=True,
+        samesite="strict",
+        secure=settings.cookie_secure,
+    )
+
+
+def clear_session_cookie(request: Request, resp: Response) -> None:
+    resp.delete_cookie(SESSION_COOKIE, httponly=True, samesite="strict", secure=state(request).settings.cookie_secure)
 
 
 def error_page(request: Request, status_code: int, code: str, message: str) -> Response:
@@ -80,6 +108,16 @@ def error_page(request: Request, status_code: int, code: str, message: str) -> R
 def status_of(exc: ServiceError) -> int:
     """The service's own status for the page, except that a service not answering is a 503 here."""
     return 503 if exc.status == 0 else exc.status
+
+
+SESSIONS_DOWN = "sessions are unavailable (Redis does not answer): try again in a moment"
+
+
+async def sessions_unavailable(request: Request, exc: Exception) -> Response:
+    """Any page that needs the session store while Redis is down: a 503 page, and the process runs on."""
+    resp = error_page(request, 503, ErrorCode.UNAVAILABLE, SESSIONS_DOWN)
+    resp.headers["Retry-After"] = "5"
+    return resp
 
 
 # --- signing in and out ---------------------------------------------------------------------------------
@@ -114,27 +152,28 @@ async def login(
         who = await service.identify(st.api, key)
     except ServiceError as exc:
         return login_page(request, status_of(exc), f"{exc.service}: {exc.message}")
-    session = new_session(who.kind, key, who.shop_id, who.shop_name, st.settings.session_hours)
+    try:
+        # Always a new id (no session fixation), and the session this browser had before is ended.
+        session_id, _ = await st.sessions.create(who.kind, key, who.shop_id, who.shop_name)
+        await st.sessions.delete(request.cookies.get(SESSION_COOKIE))
+    except SessionStoreUnavailable:
+        return login_page(request, 503, f"cannot sign in now: {SESSIONS_DOWN}")
     resp = RedirectResponse("/", status_code=303)
-    resp.set_cookie(
-        SESSION_COOKIE,
-        dump_session(st.signer, session),
-        max_age=int(st.settings.session_hours * 3600),
-        httponly=True,
-        samesite="strict",
-        secure=st.settings.cookie_secure,
-    )
-    resp.delete_cookie(LOGIN_CSRF_COOKIE)
+    set_session_cookie(request, resp, session_id)
+    resp.delete_cookie(LOGIN_CSRF_COOKIE, httponly=True, samesite="strict", secure=st.settings.cookie_secure)
     return resp
 
 
 @pages.post("/logout")
 async def logout(request: Request, csrf_token: Annotated[str, Form()] = "") -> Response:
-    session = current_session(request)
-    if session is not None and not csrf_ok(session, csrf_token):
-        return error_page(request, 403, ErrorCode.FORBIDDEN, "the form's CSRF token does not match this session")
-    resp = to_login()
-    resp.delete_cookie(SESSION_COOKIE)
+    session = await current_session(request)
+    if session is not None:
+        if not csrf_ok(session, csrf_token):
+            return error_page(request, 403, ErrorCode.FORBIDDEN, "the form's CSRF token does not match this session")
+        # Ended on the server: the cookie opens nothing any more, even replayed.
+        await state(request).sessions.delete(request.cookies.get(SESSION_COOKIE))
+    resp = RedirectResponse("/login", status_code=303)
+    clear_session_cookie(request, resp)
     return resp
 
 
@@ -145,9 +184,9 @@ async def logout(request: Request, csrf_token: Annotated[str, Form()] = "") -> R
 async def home(
     request: Request, after: Annotated[str | None, Query(max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")] = None
 ) -> Response:
-    session = current_session(request)
+    session = await current_session(request)
     if session is None:
-        return to_login()
+        return to_login(request)
     if session.kind == "shop" and session.shop_id is not None:
         return await shop_page(request, session, session.shop_id)
     st = state(request)
@@ -158,17 +197,17 @@ async def home(
 @pages.get("/shop")
 async def open_shop(request: Request, shop_id: str = "") -> Response:
     """The operators' "open a shop by id" form."""
-    if current_session(request) is None:
-        return to_login()
+    if await current_session(request) is None:
+        return to_login(request)
     shop_id = shop_id.strip()
     return RedirectResponse(f"/shops/{quote(shop_id, safe='')}" if shop_id else "/", status_code=303)
 
 
 @pages.get("/shops/{shop_id}")
 async def shop(request: Request, shop_id: str, acknowledged: int | None = None) -> Response:
-    session = current_session(request)
+    session = await current_session(request)
     if session is None:
-        return to_login()
+        return to_login(request)
     if not session.may_see(shop_id):
         return error_page(request, 404, ErrorCode.NOT_FOUND, f"shop {shop_id} not found")
     notices = [f"alert {acknowledged} acknowledged"] if acknowledged is not None else []
@@ -195,7 +234,7 @@ async def shop_page(
 async def acknowledge(
     request: Request, shop_id: str, alert_id: int, csrf_token: Annotated[str, Form()] = ""
 ) -> Response:
-    session = current_session(request)
+    session = await current_session(request)
     if session is None:
         return error_page(request, 401, ErrorCode.UNAUTHORIZED, "sign in first")
     if not csrf_ok(session, csrf_token):
@@ -218,9 +257,16 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@operations.get("/readyz", summary="Readiness: the three services answer their health checks")
+@operations.get("/readyz", summary="Readiness: the three services answer their health checks, Redis a PING")
 async def readyz(request: Request) -> Any:
     st = state(request)
+
+    async def sessions() -> str | None:
+        try:
+            await st.sessions.ping()
+        except SessionStoreUnavailable as exc:
+            return str(exc)
+        return None
 
     async def check(name: service.ServiceName) -> str | None:
         try:
@@ -230,8 +276,10 @@ async def readyz(request: Request) -> Any:
         return None
 
     names: list[service.ServiceName] = ["allocation", "shipping", "tracking"]
-    results = await asyncio.gather(*(check(n) for n in names))
+    *results, store = await asyncio.gather(*(check(n) for n in names), sessions())
     problems: dict[str, Any] = {n: r for n, r in zip(names, results, strict=True) if r is not None}
+    if store is not None:
+        problems["sessions"] = store
     if problems:
         return error_response(503, ErrorCode.UNAVAILABLE, "not ready", problems, {"Retry-After": "2"})
     return {"status": "ready"}

@@ -10,15 +10,20 @@ from typing import Any, ClassVar, Literal
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from runtime.settings import MIN_SECRET_LENGTH, refuse_unsafe_production
+
 DEV_SECRET_KEY = "dev-dashboard-secret"
 
 
 class DashboardSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="DASHBOARD_", extra="ignore", env_file=None)
+    model_config = SettingsConfigDict(env_prefix="DASHBOARD_", extra="ignore", env_file=None, hide_input_in_errors=True)
+    # Refused in production at its default, a placeholder or under 32 characters (runtime.settings).
+    secret_fields: ClassVar[dict[str, int]] = {"secret_key": MIN_SECRET_LENGTH}
 
     shared_env: ClassVar[dict[str, str]] = {
         "environment": "WAYBILL_ENVIRONMENT",
         "log_level": "WAYBILL_LOG_LEVEL",
+        "redis_url": "REDIS_URL",
     }
 
     environment: Literal["development", "test", "production"] = Field(
@@ -30,10 +35,22 @@ class DashboardSettings(BaseSettings):
     shipping_url: str = Field("http://127.0.0.1:8002", description="Base URL of the shipping service.")
     tracking_url: str = Field("http://127.0.0.1:8003", description="Base URL of the tracking service.")
     secret_key: SecretStr = Field(
-        SecretStr(DEV_SECRET_KEY), description="Signs the session and CSRF cookies (32+ characters in production)."
+        SecretStr(DEV_SECRET_KEY),
+        description="Encrypts the API keys the sessions hold in Redis and signs the sign-in form's CSRF cookie; "
+        "changing it signs everyone out (32+ characters in production).",
+    )
+    redis_url: str = Field(
+        "redis://127.0.0.1:6379/0",
+        description="Redis holding the sign-in sessions (falls back to REDIS_URL). While it is down the sign-in "
+        "page still renders, and signing in or using a session answers 503.",
     )
     cookie_secure: bool = Field(False, description="Send cookies over HTTPS only (set it behind TLS).")
-    session_hours: float = Field(12.0, gt=0, description="How long a sign-in lasts.")
+    session_idle_hours: float = Field(
+        8.0, gt=0, description="A session unused this long ends (each use extends it, at most once a minute)."
+    )
+    session_max_hours: float = Field(
+        168.0, gt=0, description="A session ends this long after its sign-in, however often it is used."
+    )
     timeout_s: float = Field(
         5.0, gt=0, description="Timeout of one call to a service; beyond it the panel is shown unavailable."
     )
@@ -62,9 +79,8 @@ class DashboardSettings(BaseSettings):
 
     @model_validator(mode="after")
     def _no_placeholder_secret(self) -> DashboardSettings:
-        secret = self.secret_key.get_secret_value()
-        if self.environment == "production" and (secret == DEV_SECRET_KEY or len(secret) < 32):
-            raise ValueError("secret_key must be set to a real secret of 32+ characters in production")
+        if self.environment == "production":
+            refuse_unsafe_production(self, secrets=self.secret_fields, shared_env=self.shared_env)
         return self
 
 

@@ -480,6 +480,18 @@ class WebhookRepository:
     async def endpoint(self, endpoint_id: str) -> WebhookEndpoint | None:
         return await self.session.get(WebhookEndpoint, endpoint_id)
 
+    async def lock_shop_endpoints(self, shop_id: str) -> None:
+        """Serialise one shop's endpoint registrations (transaction-scoped advisory lock), so concurrent ones
+        cannot pass the per-shop limit together."""
+        await self.session.execute(
+            text("SELECT pg_advisory_xact_lock(hashtext('shipping.webhook_endpoints'), hashtext(:shop_id))"),
+            {"shop_id": shop_id},
+        )
+
+    async def count_active(self, shop_id: str) -> int:
+        stmt = select(func.count()).where(WebhookEndpoint.shop_id == shop_id, WebhookEndpoint.active.is_(True))
+        return int(await self.session.scalar(stmt) or 0)
+
     async def add_deliveries(self, rows: list[dict[str, Any]]) -> None:
         if rows:
             await self.session.execute(insert(WebhookDelivery), rows)

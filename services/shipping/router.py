@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import secrets
 import uuid
 from collections.abc import AsyncIterator
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response, status
 from fastapi.responses import StreamingResponse
@@ -15,7 +14,8 @@ from runtime.auth import InternalShopIdDep, ShopIdDep
 from runtime.db import transaction
 from runtime.errors import NotFound
 from runtime.openapi import responses
-from services.shipping import batches, labels, service
+from runtime.params import Offset
+from services.shipping import batches, labels, service, webhooks
 from services.shipping.metrics import LABELS
 from services.shipping.models import Order, Shipment, ShopSettings
 from services.shipping.repository import (
@@ -26,6 +26,8 @@ from services.shipping.repository import (
     WebhookRepository,
 )
 from services.shipping.schemas import (
+    MAX_WEBHOOK_ENDPOINTS,
+    MAX_WEBHOOK_EVENT_TYPES,
     BatchCreate,
     BatchOut,
     CarrierOptionOut,
@@ -42,6 +44,7 @@ from services.shipping.schemas import (
     WebhookEndpointOut,
 )
 from services.shipping.service import Clients, carrier_name
+from shared.errors import ErrorBody
 from shared.tracking import (
     MAX_BATCH_TRACKING_UPDATES,
     TrackingUpdate,
@@ -183,7 +186,7 @@ async def list_orders(
     status_: Annotated[str | None, Query(alias="status")] = None,
     external_id: str | None = None,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> list[OrderOut]:
     return await service.list_orders(uow, shop_id, status_, external_id, limit, offset)
 
@@ -366,7 +369,7 @@ async def read_batch(
     uow: UowDep,
     item_status: Annotated[str | None, Query(alias="status")] = None,
     limit: Annotated[int, Query(ge=0, le=10_000)] = 1000,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> BatchOut:
     return await batches.batch_view(uow, shop_id, batch_id, item_status, limit, offset)
 
@@ -412,6 +415,22 @@ async def batch_labels(batch_id: str, shop_id: ShopIdDep, uow: UowDep, request: 
 # --- outgoing webhooks ------------------------------------------------------------------------
 
 
+def _error_doc(description: str, examples: dict[str, str]) -> dict[str, Any]:
+    """A documented error answer with one example per code (the one error shape)."""
+    return {
+        "model": ErrorBody,
+        "description": description,
+        "content": {
+            "application/json": {
+                "examples": {
+                    code: {"summary": code, "value": {"error": {"code": code, "message": message, "details": {}}}}
+                    for code, message in examples.items()
+                }
+            }
+        },
+    }
+
+
 @hooks.post(
     "/webhook-endpoints",
     status_code=status.HTTP_201_CREATED,
@@ -420,31 +439,40 @@ async def batch_labels(batch_id: str, shop_id: ShopIdDep, uow: UowDep, request: 
         "Events are POSTed as JSON with headers `X-Waybill-Event-Id` (unique; deduplicate on it), "
         "`X-Waybill-Event-Type`, `X-Waybill-Timestamp` (unix seconds) and `X-Waybill-Signature: v1=<hex>` = "
         "HMAC-SHA256(secret, timestamp + '.' + raw body). Non-2xx answers are retried with exponential backoff; "
-        "after the last try the delivery is kept as `failed` and can be resent. The secret is shown only here."
+        "after the last try the delivery is kept as `failed` and can be resent. The secret is shown only here.\n\n"
+        "**The URL** must be `https` (plain `http` only where the operator allows it: development, the sandbox), "
+        "without user info, on a port browsers allow (not 25, 22...), to a host named in letters or written as a "
+        "standard address, every address of which is public: loopback, private (10/8, 172.16/12, 192.168/16, "
+        "fc00::/7), link-local (169.254/16, fe80::/10), carrier-grade NAT (100.64/10), multicast, reserved and "
+        "the IPv6 forms of those (`::ffff:127.0.0.1`, NAT64, 6to4) are refused, and so are `2130706433`, "
+        "`0x7f000001`, `127.1`, `0177.0.0.1`: 422 `webhook_url_refused` with the reason in `details.reason`. A "
+        "host that does not resolve is refused too. Before every delivery the name is resolved again and the "
+        "event goes to the address checked (TLS verified for the name); redirects are not followed. "
+        f"A shop has at most {MAX_WEBHOOK_ENDPOINTS} active endpoints (409 `webhook_limit_reached`; disable one "
+        f"first) of at most {MAX_WEBHOOK_EVENT_TYPES} event types each (422 `validation_error`)."
     ),
+    responses={
+        409: _error_doc(
+            "The shop holds the most active endpoints it may",
+            {
+                "webhook_limit_reached": (
+                    f"a shop has at most {MAX_WEBHOOK_ENDPOINTS} active webhook endpoints; disable one first"
+                )
+            },
+        ),
+        422: _error_doc(
+            "A URL the platform does not call, or an invalid body",
+            {
+                "webhook_url_refused": "webhook URL refused: resolves to a private address",
+                "validation_error": "invalid request: events",
+            },
+        ),
+    },
 )
-async def add_endpoint(body: WebhookEndpointIn, shop_id: ShopIdDep, uow: UowDep) -> WebhookEndpointOut:
-    from services.shipping.models import WebhookEndpoint
-
-    endpoint = WebhookEndpoint(
-        id=service.new_id("whe"),
-        shop_id=shop_id,
-        url=str(body.url),
-        secret=f"whsec_{secrets.token_hex(24)}",
-        events=body.events,
-        active=True,
-    )
-    uow.session.add(endpoint)
-    await uow.session.flush()
-    await uow.session.refresh(endpoint)
-    return WebhookEndpointOut(
-        id=endpoint.id,
-        url=endpoint.url,
-        events=endpoint.events,
-        active=endpoint.active,
-        created_at=endpoint.created_at,
-        secret=endpoint.secret,
-    )
+async def add_endpoint(
+    body: WebhookEndpointIn, shop_id: ShopIdDep, uow: UowDep, request: Request
+) -> WebhookEndpointOut:
+    return await webhooks.add_endpoint(uow, shop_id, body, clients_of(request).settings)
 
 
 @hooks.get(
@@ -463,20 +491,24 @@ async def list_endpoints(shop_id: ShopIdDep, uow: UowDep) -> list[WebhookEndpoin
     "/webhook-endpoints/{endpoint_id}",
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Stop sending events to an endpoint",
-    description="Marks the endpoint inactive: no new deliveries are made to it. Another shop's: 404.",
+    description=(
+        "Marks the endpoint inactive: nothing more is sent to it, including deliveries already queued (kept as "
+        "`failed`, `refused: endpoint disabled`), and its deliveries cannot be resent (409). Another shop's: 404."
+    ),
     responses=responses(404),
 )
 async def disable_endpoint(endpoint_id: str, shop_id: ShopIdDep, uow: UowDep) -> None:
-    endpoint = await WebhookRepository(uow.session).endpoint(endpoint_id)
-    if endpoint is None or endpoint.shop_id != shop_id:
-        raise NotFound(f"endpoint {endpoint_id} not found")
-    endpoint.active = False
+    await webhooks.disable_endpoint(uow, shop_id, endpoint_id)
 
 
 @hooks.get(
     "/webhook-deliveries",
     summary="Event deliveries (e.g. ?status=failed)",
-    description="Newest first, with the event body, the last HTTP status and error.",
+    description=(
+        "Newest first, with the event body, the last HTTP status and a short reason of ours in `last_error` "
+        "(`HTTP 500`, `HTTP 302 (redirects are not followed)`, `timeout`, `connection failed`, "
+        "`refused: resolves to a private address`...); what the endpoint answered is never stored."
+    ),
 )
 async def list_deliveries(
     shop_id: ShopIdDep,
@@ -492,17 +524,20 @@ async def list_deliveries(
     "/webhook-deliveries/{delivery_id}/resend",
     status_code=status.HTTP_202_ACCEPTED,
     summary="Send a delivery again",
-    description="For an operator or the shop after fixing its endpoint: the same event (same id) is sent again.",
-    responses=responses(404),
+    description=(
+        "For an operator or the shop after fixing its endpoint: the same event (same id) is sent again, its URL "
+        "checked again. A disabled endpoint's delivery: 409 `webhook_endpoint_disabled`."
+    ),
+    responses={
+        **responses(404),
+        409: _error_doc(
+            "The delivery's endpoint is disabled",
+            {"webhook_endpoint_disabled": "the endpoint of delivery 2b8e4f6a-... is disabled: nothing is sent to it"},
+        ),
+    },
 )
 async def resend(delivery_id: uuid.UUID, shop_id: ShopIdDep, uow: UowDep) -> WebhookDeliveryOut:
-    delivery = await WebhookRepository(uow.session).delivery(delivery_id, for_update=True)
-    if delivery is None or delivery.shop_id != shop_id:
-        raise NotFound(f"delivery {delivery_id} not found")
-    delivery.status, delivery.attempts = "pending", 0
-    uow.enqueue("deliver_webhook", delivery_id=str(delivery.id))
-    await uow.session.flush()
-    return WebhookDeliveryOut.model_validate(delivery)
+    return await webhooks.resend(uow, shop_id, delivery_id)
 
 
 # --- internal ---------------------------------------------------------------------------------

@@ -406,13 +406,44 @@ class BatchOut(BaseModel):
     items: list[BatchItemOut]
 
 
+# A shop's active webhook endpoints (409 webhook_limit_reached beyond) and event types per endpoint (422).
+MAX_WEBHOOK_ENDPOINTS = 10
+MAX_WEBHOOK_EVENT_TYPES = 20
+MAX_WEBHOOK_EVENT_TYPE_LENGTH = 64
+
+
 class WebhookEndpointIn(BaseModel):
     model_config = ConfigDict(
-        json_schema_extra={"examples": [{"url": "https://shop.example.com/hooks/waybill", "events": []}]}
+        json_schema_extra={
+            "examples": [
+                {"url": "https://shop.example.com/hooks/waybill", "events": []},
+                {"url": "https://erp.example.com:8443/waybill", "events": ["shipment.confirmed", "shipment.failed"]},
+            ]
+        }
     )
 
-    url: AnyHttpUrl
-    events: list[str] = Field(default_factory=list, description="Event types to send; empty: every event.")
+    url: AnyHttpUrl = Field(
+        description=(
+            "https URL of a host whose every address is public. Refused (422 webhook_url_refused): plain http "
+            "(unless the operator allows it), user info, ports browsers refuse (25, 22...), numeric hosts in "
+            "non-standard forms, and hosts that are or resolve to loopback, private, link-local, carrier-grade "
+            "NAT, multicast or reserved addresses. Checked again before every delivery."
+        ),
+        examples=["https://shop.example.com/hooks/waybill"],
+    )
+    events: list[str] = Field(
+        default_factory=list,
+        max_length=MAX_WEBHOOK_EVENT_TYPES,
+        description=f"Event types to send (at most {MAX_WEBHOOK_EVENT_TYPES}); empty: every event.",
+        examples=[["shipment.confirmed", "tracking.status_changed"]],
+    )
+
+    @field_validator("events")
+    @classmethod
+    def _event_type_lengths(cls, value: list[str]) -> list[str]:
+        if any(not 0 < len(e) <= MAX_WEBHOOK_EVENT_TYPE_LENGTH for e in value):
+            raise ValueError(f"an event type is 1 to {MAX_WEBHOOK_EVENT_TYPE_LENGTH} characters")
+        return list(dict.fromkeys(value))  # the same type twice sends once anyway
 
 
 class WebhookEndpointOut(BaseModel):

@@ -2,16 +2,28 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import lru_cache
+from typing import ClassVar
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import SettingsConfigDict
 
-from runtime.settings import ServiceSettings
+from runtime.egress import parse_allowed_hosts
+from runtime.settings import MIN_SECRET_LENGTH, PARTNER_ID_MIN_LENGTH, ServiceSettings
 
 
 class ShippingSettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="SHIPPING_", extra="ignore")
+
+    # Refused in production at their defaults, placeholders, too short, reused, or the sandbox's URL.
+    # Marketplace app secrets are 32 hex characters; app keys are 8 digits.
+    secret_fields: ClassVar[Mapping[str, int]] = {
+        **ServiceSettings.secret_fields,
+        "marketplace_app_secret": MIN_SECRET_LENGTH,
+        "marketplace_app_key": PARTNER_ID_MIN_LENGTH,
+    }
+    partner_url_fields: ClassVar[tuple[str, ...]] = ("marketplace_url",)
 
     port: int = Field(8002, description="TCP port of the shipping API.")
     allocation_url: str = Field("http://127.0.0.1:8001", description="Base URL of the allocation service.")
@@ -50,6 +62,28 @@ class ShippingSettings(ServiceSettings):
     webhook_max_tries: int = Field(8, ge=1, description="Delivery attempts of an outgoing webhook event.")
     webhook_retry_base_s: float = Field(5.0, gt=0, description="First webhook retry delay; doubles per attempt.")
     webhook_timeout_s: float = Field(10.0, gt=0, description="Timeout of one webhook delivery, in seconds.")
+    webhook_allow_http: bool = Field(
+        False,
+        description=(
+            "Accept plain http:// webhook URLs (development and the sandbox only). Off (the default everywhere): "
+            "https only, refused with 422 webhook_url_refused."
+        ),
+    )
+    webhook_allowed_internal_hosts: str = Field(
+        "",
+        description=(
+            "Comma-separated host[:port] (a bare host: any port) that webhook URLs may name although they are or "
+            "resolve to loopback, private or other non-public addresses: an operator's own receivers, sent to by "
+            "name. Empty (the default everywhere, `make run` and the demo included): none."
+        ),
+        examples=["hooks.internal:8443, 10.0.0.7:9000"],
+    )
+
+    @field_validator("webhook_allowed_internal_hosts")
+    @classmethod
+    def _allowed_hosts_parse(cls, value: str) -> str:
+        parse_allowed_hosts(value)  # a malformed entry stops the process at start (ValueError)
+        return value
 
 
 @lru_cache

@@ -15,10 +15,11 @@ import httpx
 import orjson
 from arq import Retry, cron
 
+from runtime import egress
 from runtime.db import UnitOfWork
 from runtime.logging import get_logger
 from runtime.worker import Ctx, build_worker_settings, job_transaction
-from services.shipping import batches, confirm
+from services.shipping import batches, confirm, webhooks
 from services.shipping.allocation_client import AllocationClient, AllocationError
 from services.shipping.http import sharded_client
 from services.shipping.marketplace.client import MarketplaceClient
@@ -269,6 +270,10 @@ async def deliver_webhook(ctx: Ctx, delivery_id: str) -> str:
         endpoint = await repo.endpoint(delivery.endpoint_id)
         if endpoint is None:
             return "endpoint gone"
+        if not endpoint.active:
+            # Disabled after the event was queued: never sent, kept as failed with our reason.
+            delivery.status, delivery.last_error = "failed", webhooks.DISABLED_REASON
+            return "endpoint disabled"
         url, secret, payload = endpoint.url, endpoint.secret, delivery.payload
         event_id, event_type = str(delivery.event_id), delivery.event_type
     body = orjson.dumps(payload)
@@ -280,21 +285,15 @@ async def deliver_webhook(ctx: Ctx, delivery_id: str) -> str:
         TIMESTAMP_HEADER: timestamp,
         SIGNATURE_HEADER: f"v1={sign_webhook(secret, timestamp, body)}",
     }
-    status_code: int | None = None
-    error: str | None = None
-    try:
-        resp = await ctx["http"].post(url, content=body, headers=headers, timeout=settings.webhook_timeout_s)
-        status_code = resp.status_code
-        if resp.status_code >= 300:
-            error = f"HTTP {resp.status_code}: {resp.text[:200]}"
-    except httpx.HTTPError as exc:
-        error = f"{type(exc).__name__}: {exc}"
+    # Checked again here (the name resolved now, the address pinned): what was public when saved may not be.
+    outcome = await webhooks.send(_egress_http(ctx), settings, url, body, headers)
+    error = outcome.error
     async with job_transaction(ctx) as uow:
         delivery = await WebhookRepository(uow.session).delivery(uuid.UUID(delivery_id), for_update=True)
         if delivery is None:
             return "gone"
         delivery.attempts += 1
-        delivery.last_status_code = status_code
+        delivery.last_status_code = outcome.status_code
         delivery.last_error = error
         if error is None:
             delivery.status = "delivered"
@@ -303,7 +302,7 @@ async def deliver_webhook(ctx: Ctx, delivery_id: str) -> str:
             delivery.delivered_at = datetime.now(UTC)
             return "delivered"
         attempts = delivery.attempts
-        if attempts >= settings.webhook_max_tries:
+        if attempts >= settings.webhook_max_tries or outcome.final:
             delivery.status = "failed"
             log.warning("webhook_failed", delivery_id=delivery_id, error=error)
             return "failed"
@@ -315,9 +314,19 @@ async def _nothing() -> AsyncIterator[None]:
     yield
 
 
+def _egress_http(ctx: Ctx) -> httpx.AsyncClient:
+    """The client for shops' URLs (runtime.egress): no proxy, no redirects, no pooled connections."""
+    if "egress_http" not in ctx:
+        ctx["egress_http"] = egress.make_client(timeout=_settings(ctx).webhook_timeout_s)
+    client: httpx.AsyncClient = ctx["egress_http"]
+    return client
+
+
 async def _shutdown(ctx: Ctx) -> None:
     for http in ctx.get("pooled_http", []):
         await http.aclose()
+    if "egress_http" in ctx:
+        await ctx.pop("egress_http").aclose()
 
 
 def _worker_settings() -> type:

@@ -29,7 +29,8 @@ log = get_logger(__name__)
 def _resolver(rt: ServiceRuntime) -> ShopKeyResolver:
     settings = rt.settings
     assert isinstance(settings, TrackingSettings)
-    return CachedResolver(HttpKeyResolver(rt.http, settings.allocation_url, settings.internal_key.get_secret_value()))
+    inner = HttpKeyResolver(rt.http, settings.allocation_url, settings.internal_key.get_secret_value())
+    return CachedResolver.from_settings(inner, settings)
 
 
 async def _startup(rt: ServiceRuntime) -> None:

@@ -90,19 +90,25 @@ class Subscription(Base):
 
 class RawPush(Base):
     """A push exactly as received (or a query answer), stored before we acknowledge it; workers take
-    unprocessed ones in batches."""
+    unprocessed ones in batches. A push identical to one already kept for the parcel is acknowledged
+    without a second row (the webhook's insert skips it on the unique (subscription_id, body_hash))."""
 
     __tablename__ = "raw_pushes"
     __table_args__ = (
         CheckConstraint("source IN ('push', 'poll')", name="source_known"),
         Index("ix_raw_pushes_unprocessed", "id", postgresql_where=text("processed_at IS NULL")),
-        Index("ix_raw_pushes_subscription_id", "subscription_id"),
+        # Its leading column also serves the lookups by subscription (it replaced that index).
+        UniqueConstraint("subscription_id", "body_hash"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
     subscription_id: Mapped[int] = mapped_column(ForeignKey(Subscription.id))
     source: Mapped[str] = mapped_column(Text, server_default="push")
     param: Mapped[str] = mapped_column(Text)
+    # md5(param) as a uuid (16 bytes): collisions are no concern, as only pushes signed with the parcel's salt
+    # get here. NULL for query answers (source 'poll') and for rows older than this column: NULLs never
+    # conflict, so those are never deduplicated.
+    body_hash: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     processed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     error: Mapped[str | None] = mapped_column(Text)

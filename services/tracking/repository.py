@@ -8,6 +8,7 @@ import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 from typing import Any, ClassVar
 
 import asyncpg
@@ -37,10 +38,10 @@ def _ids(ids: Iterable[int]) -> Any:
 # -- the webhook's hot path (raw asyncpg) ---------------------------------------------------------------
 
 # Verify and store in one statement: a row is written only when MD5(param + salt) of a subscription with
-# the push's number equals the sign (compared uppercase: the provider sends uppercase hex).
-KNOWN_NUMBER = "SELECT count(*) FROM tracking.subscriptions WHERE number = $1"
-
-
+# the push's number equals the sign (compared uppercase: the provider sends uppercase hex), and only once per
+# parcel and body (a repeat of a push already kept is skipped by ON CONFLICT, and still acknowledged). Every
+# push gets a row back: accepted, and whether its number is followed at all (for the metrics and the log
+# only; the provider gets the same answer either way), so a refusal costs no second query.
 STORE_PUSHES = """
 WITH p AS (
     SELECT * FROM unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY AS p(number, param, sign, ord)
@@ -52,10 +53,20 @@ WITH p AS (
         LIMIT 1
     ) s
 ), stored AS (
-    INSERT INTO tracking.raw_pushes (subscription_id, source, param) SELECT sid, 'push', param FROM ok ORDER BY ord
+    INSERT INTO tracking.raw_pushes (subscription_id, source, param, body_hash)
+    SELECT sid, 'push', param, md5(param)::uuid FROM ok ORDER BY ord
+    ON CONFLICT (subscription_id, body_hash) DO NOTHING
 )
-SELECT ord FROM ok
+SELECT p.ord, ok.sid IS NOT NULL AS accepted,
+       ok.sid IS NOT NULL OR EXISTS (SELECT 1 FROM tracking.subscriptions k WHERE k.number = p.number) AS known
+FROM p LEFT JOIN ok ON ok.ord = p.ord
 """
+
+
+class PushOutcome(StrEnum):
+    STORED = "stored"  # acknowledged: kept, or identical to a push already kept for the parcel
+    BAD_SIGNATURE = "bad_signature"  # the number is followed, but no subscription's salt matches the sign
+    UNKNOWN_NUMBER = "unknown_number"  # no subscription has the number (so no salt can match either)
 
 
 class WebhookStatements:
@@ -69,12 +80,16 @@ class WebhookStatements:
         self._max_batch = max_batch
         self._max_inflight = inflight
         self._inflight = 0
-        self._waiting: list[tuple[str, str, str, asyncio.Future[bool]]] = []
+        self._waiting: list[tuple[str, str, str, asyncio.Future[PushOutcome]]] = []
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def store_push(self, number: str, param: str, sign: str) -> bool:
-        """True when stored; False when no subscription with this number has a salt matching the sign."""
-        future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        """True when stored (or already kept); False when no subscription with this number has a salt matching
+        the sign."""
+        return await self.store(number, param, sign) is PushOutcome.STORED
+
+    async def store(self, number: str, param: str, sign: str) -> PushOutcome:
+        future: asyncio.Future[PushOutcome] = asyncio.get_running_loop().create_future()
         self._waiting.append((number, param, sign.strip().upper(), future))
         if self._inflight < self._max_inflight:
             self._inflight += 1
@@ -97,15 +112,18 @@ class WebhookStatements:
                         if not future.done():
                             future.set_exception(exc)
                     continue
-                stored = {int(r[0]) for r in rows}
+                outcomes = {int(r[0]): _outcome(r[1], r[2]) for r in rows}
                 for i, (*_, future) in enumerate(batch, start=1):
                     if not future.done():
-                        future.set_result(i in stored)
+                        future.set_result(outcomes.get(i, PushOutcome.UNKNOWN_NUMBER))
         finally:
             self._inflight -= 1
 
-    async def known_number(self, number: str) -> bool:
-        return int(await self.pool.fetchval(KNOWN_NUMBER, number)) > 0
+
+def _outcome(accepted: bool, known: bool) -> PushOutcome:
+    if accepted:
+        return PushOutcome.STORED
+    return PushOutcome.BAD_SIGNATURE if known else PushOutcome.UNKNOWN_NUMBER
 
 
 # -- subscriptions --------------------------------------------------------------------------------------

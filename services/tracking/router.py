@@ -11,10 +11,11 @@ from runtime.app import RuntimeDep, UowDep
 from runtime.auth import AdminDep, InternalShopIdDep, ShopIdDep
 from runtime.logging import get_logger
 from runtime.openapi import responses
+from runtime.params import IdCursor, IdPath
 from services.tracking import metrics, service
 from services.tracking.clock import Clock, ClockSetting, StoredClock
 from services.tracking.kuaidi100.protocol import ACK_BODY, failure_body, parse_form, push_number
-from services.tracking.repository import AlertFilter, WebhookStatements
+from services.tracking.repository import AlertFilter, PushOutcome, WebhookStatements
 from services.tracking.schemas import (
     AlertOut,
     AlertSettingIn,
@@ -82,7 +83,10 @@ _PUSH_FORM = {
     },
     "responses": {
         "400": {
-            "description": "Refused (bad signature, unknown number or unreadable param); the provider repeats it.",
+            "description": (
+                "Refused (bad signature, unknown number or unreadable param); the provider repeats it. A bad "
+                "signature and a number we do not follow get the same answer, byte for byte."
+            ),
             "content": {"application/json": {"example": {"result": False, "returnCode": "400", "message": "bad sign"}}},
         }
     },
@@ -93,14 +97,20 @@ def _refuse(code: str, message: str) -> Response:
     return Response(failure_body(code, message), status_code=400, media_type="application/json")
 
 
+# One answer for a wrong sign and for a number we do not follow (for which no sign can be right): the
+# webhook must not tell a stranger which numbers we track. Both cost the same one statement.
+_NOT_VERIFIED = failure_body("400", "bad sign")
+
+
 @webhooks.post(
     "/webhooks/tracking/kuaidi100",
     summary="Receive a tracking push (Kuaidi100 callback)",
     description=(
         "Form fields `param` (JSON) and `sign`. The sign must equal uppercase MD5(param + salt) with the salt of "
-        "the subscription of the push's number; otherwise the push is refused and nothing is stored. An accepted "
-        'push is stored in PostgreSQL before the answer `{"result": true, "returnCode": "200", "message": "ok"}` '
-        "and processed by the workers in batches."
+        "the subscription of the push's number; otherwise the push is refused and nothing is stored (the same "
+        "answer whether the sign is wrong or the number is not followed). An accepted push is stored in PostgreSQL "
+        'before the answer `{"result": true, "returnCode": "200", "message": "ok"}` and processed by the workers '
+        "in batches; a push identical to one already stored for the parcel is acknowledged without a second row."
     ),
     response_class=Response,
     responses={200: {"content": {"application/json": {"example": {"result": True, "returnCode": "200"}}}}},
@@ -128,12 +138,12 @@ async def handle_push(request: Request) -> Response:
         return _refuse("400", "param is not a readable push")
     extras = request.app.state.runtime.extras
     statements: WebhookStatements = extras["webhook"]
-    if not await statements.store_push(found[1], param, sign):
-        known = await statements.known_number(found[1])
-        (metrics.INGEST_BAD_SIGNATURE if known else metrics.INGEST_UNKNOWN_NUMBER).inc()
-        reason = "bad sign" if known else "unknown number"
-        log.warning("push_refused", reason=reason, com=found[0], number=found[1])
-        return _refuse("400", reason)
+    outcome = await statements.store(found[1], param, sign)
+    if outcome is not PushOutcome.STORED:
+        bad_sign = outcome is PushOutcome.BAD_SIGNATURE
+        (metrics.INGEST_BAD_SIGNATURE if bad_sign else metrics.INGEST_UNKNOWN_NUMBER).inc()
+        log.warning("push_refused", reason=outcome.value, com=found[0], number=found[1])
+        return Response(_NOT_VERIFIED, status_code=400, media_type="application/json")
     # Stored and committed: safe to acknowledge. The workers' hint goes out in the background.
     metrics.INGEST_STORED.inc()
     waker: Waker = extras["waker"]
@@ -226,7 +236,7 @@ async def list_alerts(
     kind: AlertKind | None = None,
     carrier: CarrierCode | None = None,
     number: str | None = None,
-    before_id: int | None = Query(None, description="Only alerts with a smaller id (the next page)."),
+    before_id: IdCursor = None,
     limit: int = Query(100, ge=1, le=1000),
 ) -> list[AlertOut]:
     f = AlertFilter(state, kind, None if carrier is None else carrier.value, number, before_id, limit)
@@ -242,7 +252,7 @@ async def list_alerts(
     ),
     responses=responses(404, 409),
 )
-async def acknowledge_alert(alert_id: int, uow: UowDep, shop_id: ShopIdDep, clock: ClockDep) -> AlertOut:
+async def acknowledge_alert(alert_id: IdPath, uow: UowDep, shop_id: ShopIdDep, clock: ClockDep) -> AlertOut:
     return await service.acknowledge_alert(uow, shop_id, alert_id, await clock.now())
 
 

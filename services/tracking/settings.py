@@ -2,16 +2,29 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import lru_cache
+from typing import ClassVar
 
 from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
-from runtime.settings import ServiceSettings
+from runtime.settings import PARTNER_ID_MIN_LENGTH, ServiceSettings
+
+# Kuaidi100 issues keys of 11 or 12 characters: the 32 asked of our own keys would refuse every real one.
+PROVIDER_KEY_MIN_LENGTH = 10
 
 
 class TrackingSettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="TRACKING_", extra="ignore")
+
+    # Refused in production at their defaults, placeholders, too short, reused, or the sandbox's URL.
+    secret_fields: ClassVar[Mapping[str, int]] = {
+        **ServiceSettings.secret_fields,
+        "provider_key": PROVIDER_KEY_MIN_LENGTH,
+        "provider_customer": PARTNER_ID_MIN_LENGTH,
+    }
+    partner_url_fields: ClassVar[tuple[str, ...]] = ("provider_url",)
 
     port: int = Field(8003, description="TCP port of the tracking API.")
     allocation_url: str = Field("http://127.0.0.1:8001", description="Base URL of the allocation service.")

@@ -11,10 +11,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Callable
 from typing import Any
 
-from runtime.backoff import Backoff
+from runtime import pubsub
 from runtime.redis_health import REDIS_ERRORS, RedisHealth
 
 CHANNEL = "tracking:wake-ingest"
@@ -53,45 +52,6 @@ class Waker:
                 await self._task
 
 
-# A subscriber waits this long for a message before it looks again; the connection's command timeout does
-# not apply to this wait. After _PING_AFTER_S without a word it PINGs, and after _DEAD_AFTER_S it takes the
-# connection for dead (a Redis that hangs, or a partition that left it open at our end) and subscribes again.
-_LISTEN_POLL_S = 1.0
-_PING_AFTER_S = 5.0
-_DEAD_AFTER_S = 10.0
-_RESUBSCRIBE = Backoff(base_s=0.2, cap_s=5.0)
-
-
 async def listen(redis: Any, event: asyncio.Event, channel: str = CHANNEL) -> None:
     """Set ``event`` on every hint, until cancelled; subscribes again after Redis trouble (with backoff)."""
-    health = RedisHealth("wake_listen")
-    while True:
-        pubsub = redis.pubsub()
-        try:
-            await pubsub.subscribe(channel)
-            await _receive(pubsub, event, on_heard=health.ok)
-        except REDIS_ERRORS as exc:
-            health.failed(exc)
-        finally:
-            with contextlib.suppress(*REDIS_ERRORS):
-                await pubsub.aclose()
-        await asyncio.sleep(_RESUBSCRIBE.delay(health.consecutive_failures))
-
-
-async def _receive(pubsub: Any, event: asyncio.Event, on_heard: Callable[[], None]) -> None:
-    """Read the subscription until it fails (raises; never returns)."""
-    loop = asyncio.get_running_loop()
-    heard = pinged = loop.time()
-    while True:
-        message = await pubsub.get_message(timeout=_LISTEN_POLL_S)
-        now = loop.time()
-        if message is not None:
-            heard = now
-            on_heard()
-            if message.get("type") == "message":
-                event.set()
-        elif now - heard > _DEAD_AFTER_S:
-            raise TimeoutError(f"no answer on the wake-up channel for {_DEAD_AFTER_S:g} s")
-        elif now - heard > _PING_AFTER_S and now - pinged > _PING_AFTER_S:
-            pinged = now
-            await pubsub.ping()
+    await pubsub.listen(redis, channel, lambda _: event.set(), RedisHealth("wake_listen"))

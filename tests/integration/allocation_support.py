@@ -5,15 +5,18 @@ from __future__ import annotations
 import itertools
 import json
 import random
+import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from urllib.parse import parse_qs
 
 import httpx
+import respx
 
 from runtime.db import make_engine, make_sessionmaker, transaction
 from services.allocation.repository import PoolRepository, WaybillRepository
-from tests.support import Env
+from tests.support import Env, run_jobs
 
 _counter = itertools.count(1)
 
@@ -76,3 +79,53 @@ class FakeCourier:
         if form["msg_type"] == "TMS_WAYBILL_DISCARD":
             return httpx.Response(200, json={"success": True})
         return httpx.Response(200, json={"success": False, "errorCode": "isv.unknown-msg-type", "errorMsg": "?"})
+
+
+# --- buying through the API, with the courier faked --------------------------------------------
+
+GATEWAY = "http://courier.test/courier/gateway"
+
+
+async def add_package(
+    client: httpx.AsyncClient, admin: dict[str, str], quantity: int, price_cents: int, extension_fee: int = 0
+) -> str:
+    """A ZTO package of this test's own (a price that does not divide evenly shows the rounding)."""
+    package_id = f"T-{uuid.uuid4().hex[:12]}"
+    body = {
+        "id": package_id,
+        "quantity": quantity,
+        "price_cents": price_cents,
+        "validity_days": 90,
+        "extension_fee_cents_per_30_days": extension_fee,
+    }
+    resp = await client.post("/v1/carriers/ZTO/packages", json=body, headers=admin)
+    assert resp.status_code == 201, resp.text
+    return package_id
+
+
+async def start_purchase(
+    client: httpx.AsyncClient, shop_headers: dict[str, str], admin: dict[str, str], shop_id: str, package_id: str
+) -> dict[str, Any]:
+    """Top up the package's price and buy it: the purchase is pending until the worker runs."""
+    packages = (await client.get("/v1/carriers/ZTO", headers=shop_headers)).json()["packages"]
+    price = next(p["price_cents"] for p in packages if p["id"] == package_id)
+    topup = await client.post(f"/v1/shops/{shop_id}/topups", json={"amount_cents": price}, headers=admin)
+    assert topup.status_code == 201, topup.text
+    resp = await client.post(
+        "/v1/purchases",
+        json={"carrier": "ZTO", "package_id": package_id},
+        headers={**shop_headers, "Idempotency-Key": uuid.uuid4().hex},
+    )
+    assert resp.status_code == 202, resp.text
+    body: dict[str, Any] = resp.json()
+    return body
+
+
+async def run_allocation_jobs(numbers: list[str] | None = None) -> None:
+    """Run the allocation worker's queued jobs; the courier issues ``numbers`` (else fresh ones)."""
+    from services.allocation.tasks import WorkerSettings
+
+    courier = FakeCourier() if numbers is None else FakeCourier(lambda n: list(numbers[:n]))
+    with respx.mock(assert_all_called=False) as mock:
+        mock.post(GATEWAY).mock(side_effect=courier)
+        await run_jobs(WorkerSettings, max_tries=3)

@@ -1,19 +1,29 @@
-"""The dashboard app in-process (ASGITransport) over mocked services (respx): sign-in and its cookie,
-CSRF on every form, the pages, acknowledging an alert, errors shown as the service's message."""
+"""The dashboard app in-process (ASGITransport) over mocked services (respx) and a real Redis (a claimed
+database of its own): sign-in and its server-side session, CSRF on every form, the pages, acknowledging
+an alert, errors shown as the service's message, and Redis down."""
 
 from __future__ import annotations
 
+import base64
+import os
 import re
-from collections.abc import AsyncIterator
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
 
 import httpx
 import pytest
 import respx
 from asgi_lifespan import LifespanManager
+from redis.asyncio import Redis
 
 from services.dashboard.main import create_app
-from services.dashboard.session import SESSION_COOKIE
+from services.dashboard.session import LOGIN_CSRF_COOKIE, REDIS_PREFIX, SESSION_COOKIE, new_session_id, redis_key
 from services.dashboard.settings import DashboardSettings
+from tests.live import free_port
+from tests.support import base_redis_url, empty_redis_db
 from tests.unit.dashboard.dashboard_fakes import (
     ADMIN,
     ALLOC,
@@ -28,16 +38,49 @@ from tests.unit.dashboard.dashboard_fakes import (
 )
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+SESSIONS_DOWN = "sessions are unavailable (Redis does not answer)"
+
+
+@pytest.fixture(scope="module")
+def redis_url() -> Iterator[str]:
+    with empty_redis_db(base_redis_url()) as url:
+        yield url
 
 
 @pytest.fixture
-async def dash() -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(settings())
-    async with (
-        LifespanManager(app),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://dash.test") as client,
-    ):
+async def redis(redis_url: str) -> AsyncIterator[Redis]:
+    client = Redis.from_url(redis_url)
+    yield client
+    await client.aclose()
+
+
+@pytest.fixture
+async def dash(redis_url: str) -> AsyncIterator[httpx.AsyncClient]:
+    async with dashboard(redis_url=redis_url) as client:
         yield client
+
+
+class dashboard:  # noqa: N801 - used like a function: ``async with dashboard(...) as client``
+    """A dashboard app (lifespan running) and a client of it; another client of the same app with ``other``."""
+
+    def __init__(self, **changes: Any) -> None:
+        self.app = create_app(settings(**changes))
+        self._lifespan = LifespanManager(self.app)
+        self._clients: list[httpx.AsyncClient] = []
+
+    def other(self) -> httpx.AsyncClient:
+        client = httpx.AsyncClient(transport=httpx.ASGITransport(app=self.app), base_url="http://dash.test")
+        self._clients.append(client)
+        return client
+
+    async def __aenter__(self) -> httpx.AsyncClient:
+        await self._lifespan.__aenter__()
+        return self.other()
+
+    async def __aexit__(self, *exc: object) -> None:
+        for client in self._clients:
+            await client.aclose()
+        await self._lifespan.__aexit__(None, None, None)
 
 
 async def sign_in(dash: httpx.AsyncClient, key: str) -> httpx.Response:
@@ -85,15 +128,195 @@ async def test_a_shop_signs_in_and_sees_its_numbers(dash: httpx.AsyncClient) -> 
     assert re.search(r'data-number="N0002">.*?data-col="tracking">in_transit<', text, re.S)
 
 
-async def test_a_tampered_session_cookie_is_no_session(dash: httpx.AsyncClient) -> None:
+async def test_the_cookie_is_an_opaque_id_and_redis_holds_neither_it_nor_the_key(
+    dash: httpx.AsyncClient, redis: Redis
+) -> None:
+    with respx.mock(assert_all_called=False) as router:
+        mock_shop(router)
+        signed = await sign_in(dash, SHOP_KEY)
+        page = await dash.get("/")
+    value = dash.cookies[SESSION_COOKIE]
+    assert re.fullmatch(r"[A-Za-z0-9_-]{43}", value)
+    assert SHOP_KEY not in value
+    assert SHOP_KEY.encode() not in base64.urlsafe_b64decode(value + "=")
+    cookie = next(h for h in signed.headers.get_list("set-cookie") if h.startswith(SESSION_COOKIE + "="))
+    assert "max-age=604800" in cookie.lower()  # the absolute lifetime, 168 h
+    stored = await redis.get(redis_key(value))
+    assert stored is not None
+    for secret in (SHOP_KEY, value, csrf_of(page)):
+        assert secret.encode() not in stored
+    assert [k async for k in redis.scan_iter(match=REDIS_PREFIX + "*") if value.encode() in k] == []
+    assert 8 * 3600 * 1000 - 5000 < await redis.pttl(redis_key(value)) <= 8 * 3600 * 1000  # the idle timeout
+
+
+BAD_COOKIES = [
+    pytest.param(b"\xc3\xa9", id="non-ascii"),
+    pytest.param(b"a.\xc3\xa9", id="non-ascii-after-a-dot"),  # the signed cookie's parser raised on it: 500
+    pytest.param(b"\xff\xfe\x00", id="not-utf8"),
+    pytest.param(b"A" * 4000, id="too-long"),
+    pytest.param(b'"quoted;value"', id="quoted"),
+    pytest.param(new_session_id().encode(), id="unknown-id"),
+    pytest.param(new_session_id()[:-1].encode() + b"!", id="malformed-id"),
+]
+
+
+@pytest.mark.parametrize("value", BAD_COOKIES)
+async def test_a_cookie_that_opens_no_session_sends_you_to_sign_in_never_a_500(
+    dash: httpx.AsyncClient, value: bytes
+) -> None:
+    raw = {b"cookie": SESSION_COOKIE.encode() + b"=" + value}  # the header's bytes as sent, not as httpx would
+    for path in ("/", f"/shops/{SHOP}", "/shop?shop_id=s-1"):
+        resp = await dash.get(path, headers=raw)
+        assert (resp.status_code, resp.headers["location"]) == (303, "/login"), path
+    # The useless cookie is dropped.
+    assert any(h.startswith(SESSION_COOKIE + '=""') for h in resp.headers.get_list("set-cookie"))
+    ack = await dash.post(f"/shops/{SHOP}/alerts/41/ack", data={"csrf_token": "x"}, headers=raw)
+    assert ack.status_code == 401
+    out = await dash.post("/logout", data={"csrf_token": "x"}, headers=raw)
+    assert (out.status_code, out.headers["location"]) == (303, "/login")
+    assert (await dash.get("/login", headers=raw)).status_code == 200
+
+
+async def test_a_non_ascii_sign_in_form_cookie_is_a_refusal_not_a_500(dash: httpx.AsyncClient) -> None:
+    form = await dash.get("/login")
+    raw = {b"cookie": LOGIN_CSRF_COOKIE.encode() + b"=a.\xc3\xa9"}
+    resp = await dash.post("/login", data={"api_key": SHOP_KEY, "csrf_token": csrf_of(form)}, headers=raw)
+    assert resp.status_code == 403
+    assert "the sign-in form expired" in resp.text
+
+
+async def test_a_tampered_session_id_is_no_session(dash: httpx.AsyncClient) -> None:
     with respx.mock(assert_all_called=False) as router:
         mock_shop(router)
         await sign_in(dash, SHOP_KEY)
-    value = dash.cookies[SESSION_COOKIE]
-    body, mac = value.rsplit(".", 1)
-    dash.cookies.set(SESSION_COOKIE, body + "A." + mac, domain="dash.test")
-    resp = await dash.get("/")
+        value = dash.cookies[SESSION_COOKIE]
+        assert (await dash.get("/")).status_code == 200
+        dash.cookies.set(SESSION_COOKIE, value[:-1] + ("A" if value[-1] != "A" else "B"), domain="dash.test")
+        resp = await dash.get("/")
     assert (resp.status_code, resp.headers["location"]) == (303, "/login")
+
+
+async def test_sign_out_ends_the_session_on_the_server_so_a_replayed_cookie_opens_nothing(
+    dash: httpx.AsyncClient, redis: Redis
+) -> None:
+    with respx.mock(assert_all_called=False) as router:
+        mock_shop(router)
+        await sign_in(dash, SHOP_KEY)
+        page = await dash.get("/")
+        value = dash.cookies[SESSION_COOKIE]
+        out = await dash.post("/logout", data={"csrf_token": csrf_of(page)})
+        assert out.headers["location"] == "/login"
+        assert not await redis.exists(redis_key(value))
+        # An attacker (or the back button) replays the cookie the browser was told to forget.
+        dash.cookies.set(SESSION_COOKIE, value, domain="dash.test")
+        replayed = await dash.get("/")
+        ack = await dash.post(f"/shops/{SHOP}/alerts/41/ack", data={"csrf_token": csrf_of(page)})
+    assert (replayed.status_code, replayed.headers["location"]) == (303, "/login")
+    assert ack.status_code == 401
+
+
+async def test_every_sign_in_starts_a_new_session_and_ends_the_previous_one(dash: httpx.AsyncClient) -> None:
+    planted = new_session_id()  # a fixation attempt: an id chosen before the victim signs in
+    dash.cookies.set(SESSION_COOKIE, planted, domain="dash.test")
+    with respx.mock(assert_all_called=False) as router:
+        mock_shop(router)
+        await sign_in(dash, SHOP_KEY)
+        first = dash.cookies[SESSION_COOKIE]
+        await sign_in(dash, SHOP_KEY)
+        second = dash.cookies[SESSION_COOKIE]
+        assert len({planted, first, second}) == 3
+        assert (await dash.get("/")).status_code == 200
+        dash.cookies.set(SESSION_COOKIE, first, domain="dash.test")
+        old = await dash.get("/")
+    assert (old.status_code, old.headers["location"]) == (303, "/login")
+
+
+async def test_each_session_has_its_own_csrf_secret(redis_url: str) -> None:
+    app = dashboard(redis_url=redis_url)
+    async with app as alice:
+        bob = app.other()
+        with respx.mock(assert_all_called=False) as router:
+            mock_shop(router)
+            ack = router.post(f"{TRACK}/v1/alerts/41/ack").respond(json=alert(41, "acknowledged"))
+            await sign_in(alice, SHOP_KEY)
+            await sign_in(bob, SHOP_KEY)
+            alices, bobs = csrf_of(await alice.get("/")), csrf_of(await bob.get("/"))
+            assert alices != bobs
+            crossed = await bob.post(f"/shops/{SHOP}/alerts/41/ack", data={"csrf_token": alices})
+            assert crossed.status_code == 403
+            assert not ack.called
+            own = await bob.post(f"/shops/{SHOP}/alerts/41/ack", data={"csrf_token": bobs})
+            assert own.status_code == 303
+
+
+def closed_port_url() -> str:
+    return f"redis://127.0.0.1:{free_port()}/0"  # bound once, then closed: nothing listens there
+
+
+async def test_redis_down_the_sign_in_page_renders_and_sessions_answer_503(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Through REDIS_URL, as make run, compose and Kubernetes give it.
+    monkeypatch.delenv("DASHBOARD_REDIS_URL", raising=False)
+    monkeypatch.setenv("REDIS_URL", closed_port_url())
+    live = {"cookie": f"{SESSION_COOKIE}={new_session_id()}"}
+    async with dashboard() as dash:
+        form = await dash.get("/login", headers=live)
+        assert form.status_code == 200
+        assert 'name="api_key"' in form.text
+        with respx.mock(assert_all_called=False) as router:
+            mock_shop(router)
+            signed = await sign_in(dash, SHOP_KEY)
+        assert signed.status_code == 503
+        assert f"cannot sign in now: {SESSIONS_DOWN}" in signed.text
+        assert SESSION_COOKIE not in dash.cookies
+        for resp in (
+            await dash.get("/", headers=live),
+            await dash.get(f"/shops/{SHOP}", headers=live),
+            await dash.post(f"/shops/{SHOP}/alerts/41/ack", data={"csrf_token": "x"}, headers=live),
+            await dash.post("/logout", data={"csrf_token": "x"}, headers=live),
+        ):
+            assert resp.status_code == 503, resp.request.url
+            assert SESSIONS_DOWN in resp.text
+            assert resp.headers["retry-after"] == "5"
+            assert "Traceback" not in resp.text
+        # A cookie that is no session id needs no Redis to be refused.
+        assert (await dash.get("/", headers={"cookie": f"{SESSION_COOKIE}=x"})).headers["location"] == "/login"
+        assert (await dash.get("/healthz")).json() == {"status": "ok"}
+        with respx.mock(assert_all_called=False) as router:
+            router.route(path="/healthz").respond(json={"status": "ok"})
+            ready = await dash.get("/readyz")
+        assert ready.status_code == 503
+        assert set(ready.json()["error"]["details"]) == {"sessions"}
+
+
+def test_the_process_runs_on_while_redis_is_down() -> None:
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DASHBOARD_")}
+    env.update(REDIS_URL=closed_port_url(), DASHBOARD_PORT=str(port), DASHBOARD_LOG_JSON="false")
+    argv = [sys.executable, "-m", "uvicorn", "services.dashboard.main:app", "--host", "127.0.0.1", "--port", str(port)]
+    proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            assert proc.poll() is None, "the dashboard exited at start with Redis down"
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, "the dashboard did not start"
+            time.sleep(0.1)
+        cookie = {"cookie": f"{SESSION_COOKIE}={new_session_id()}"}
+        for _ in range(3):
+            assert httpx.get(f"{base}/login", headers=cookie, timeout=10).status_code == 200
+            assert httpx.get(f"{base}/", headers=cookie, timeout=10).status_code == 503
+            time.sleep(1.1)  # past the probe interval: each round tries Redis again
+        assert proc.poll() is None
+        assert httpx.get(f"{base}/healthz", timeout=5).status_code == 200
+    finally:
+        proc.terminate()
+        _, err = proc.communicate(timeout=20)
+    assert b"Traceback" not in err, err.decode(errors="replace")
 
 
 async def test_sign_in_needs_the_forms_token_and_a_valid_key(dash: httpx.AsyncClient) -> None:
@@ -252,9 +475,17 @@ async def test_health_and_readiness(dash: httpx.AsyncClient) -> None:
     assert ready.json()["error"]["details"] == {"shipping": "shipping is unavailable (it did not answer)"}
 
 
+def test_the_session_redis_falls_back_to_redis_url(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("DASHBOARD_REDIS_URL", raising=False)
+    monkeypatch.setenv("REDIS_URL", "redis://shared:6379/3")
+    assert DashboardSettings().redis_url == "redis://shared:6379/3"
+    monkeypatch.setenv("DASHBOARD_REDIS_URL", "redis://own:6379/4")  # the dashboard's own variable wins
+    assert DashboardSettings().redis_url == "redis://own:6379/4"
+
+
 def test_production_refuses_the_placeholder_secret(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("WAYBILL_ENVIRONMENT", "production")
-    with pytest.raises(ValueError, match="secret_key"):
+    with pytest.raises(ValueError, match="DASHBOARD_SECRET_KEY"):
         DashboardSettings()
     monkeypatch.setenv("DASHBOARD_SECRET_KEY", "s" * 32)
     assert DashboardSettings().environment == "production"

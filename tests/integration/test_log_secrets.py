@@ -178,6 +178,9 @@ async def test_no_secret_is_logged_through_a_full_flow(
     # the burst workers waiting out the production backoff (about ten minutes over eight tries).
     monkeypatch.setenv("SHIPPING_WEBHOOK_RETRY_BASE_S", "0.05")
     monkeypatch.setenv("SHIPPING_WEBHOOK_MAX_TRIES", "3")
+    # The shop's endpoint is the sandbox, on plain http at 127.0.0.1: allowed for this test only.
+    monkeypatch.setenv("SHIPPING_WEBHOOK_ALLOW_HTTP", "true")
+    monkeypatch.setenv("SHIPPING_WEBHOOK_ALLOWED_INTERNAL_HOSTS", "127.0.0.1")
     _clear_settings()
     try:
         with live_system(log_level="DEBUG", rate_limit_per_s=0) as system:

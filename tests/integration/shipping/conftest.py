@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
@@ -16,6 +16,9 @@ from tests.integration.allocation_support import seed_numbers
 from tests.integration.conftest import ShopCreds, make_shop
 from tests.integration.shipping.fakes import FakeMarketplace, FakeTracking, Recorder
 from tests.support import Env, app_client
+
+if TYPE_CHECKING:
+    from services.shipping.settings import ShippingSettings
 
 ALLOCATION = "http://allocation.test"
 MARKETPLACE = "http://marketplace.test/router/rest"
@@ -46,12 +49,39 @@ def shipping_env(env: Env) -> Env:
 
 
 @pytest.fixture(scope="session")
-async def shipping_client(shipping_env: Env, allocation_client: httpx.AsyncClient) -> AsyncIterator[httpx.AsyncClient]:
-    from services.shipping.main import create_app
+def shipping_settings(shipping_env: Env) -> ShippingSettings:
+    """The in-process app's settings (a test may change a field for itself with monkeypatch)."""
     from services.shipping.settings import ShippingSettings
 
-    async with app_client(create_app(ShippingSettings())) as client:
+    return ShippingSettings()
+
+
+@pytest.fixture(scope="session")
+async def shipping_client(
+    shipping_settings: ShippingSettings, allocation_client: httpx.AsyncClient
+) -> AsyncIterator[httpx.AsyncClient]:
+    from services.shipping.main import create_app
+
+    async with app_client(create_app(shipping_settings)) as client:
         yield client
+
+
+def set_webhook_policy(
+    monkeypatch: pytest.MonkeyPatch, app_settings: ShippingSettings, *, allow_http: bool, internal_hosts: str
+) -> None:
+    """The webhook URL policy for this test only, in the app (saving) and in the worker (delivering)."""
+    from services.shipping.settings import get_settings
+
+    for settings in (app_settings, get_settings()):
+        monkeypatch.setattr(settings, "webhook_allow_http", allow_http)
+        monkeypatch.setattr(settings, "webhook_allowed_internal_hosts", internal_hosts)
+
+
+@pytest.fixture
+def hooks_test_allowed(monkeypatch: pytest.MonkeyPatch, shipping_settings: ShippingSettings) -> None:
+    """The respx receiver on http://hooks.test: plain http and that host allowed, for this test only (both
+    are off by default, and no DNS knows hooks.test)."""
+    set_webhook_policy(monkeypatch, shipping_settings, allow_http=True, internal_hosts="hooks.test")
 
 
 @pytest.fixture(autouse=True)
@@ -66,6 +96,7 @@ class World:
         self.market = FakeMarketplace()
         self.tracking = FakeTracking()
         self.hooks = Recorder()
+        self.mock: respx.MockRouter | None = None  # the routes below; a test may add its own
         self.allocation_calls: list[str] = []  # "METHOD path" of every call shipping made to allocation
 
     async def forward_allocation(self, request: httpx.Request) -> httpx.Response:
@@ -89,6 +120,7 @@ async def world(shipping_client: httpx.AsyncClient, allocation_client: httpx.Asy
         mock.route(host="marketplace.test").mock(side_effect=w.market)
         mock.route(host="tracking.test").mock(side_effect=w.tracking)
         mock.route(host="hooks.test").mock(side_effect=w.hooks)
+        w.mock = mock
         yield w
 
 

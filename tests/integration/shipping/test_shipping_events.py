@@ -143,7 +143,9 @@ async def test_tracking_updates_need_the_internal_key_and_the_right_shop(
     assert wrong.status_code == 404
 
 
-async def test_events_are_signed_retried_and_kept_when_they_fail(world: World, shop: BoundShop) -> None:
+async def test_events_are_signed_retried_and_kept_when_they_fail(
+    world: World, shop: BoundShop, hooks_test_allowed: None
+) -> None:
     created = await world.shipping.post(
         "/v1/webhook-endpoints", json={"url": "http://hooks.test/waybill"}, headers=shop.headers
     )

@@ -107,6 +107,38 @@ async def test_the_same_push_twice_stores_each_event_once(tracking: TrackingApp,
     assert view["status"] == "out_for_delivery"
 
 
+async def test_an_identical_push_is_acknowledged_every_time_and_kept_once(tracking: TrackingApp, shop_id: str) -> None:
+    journey, salt = await _parcel(tracking, shop_id)
+    param = journey.param(2)
+    for _ in range(5):
+        resp = await push(tracking.client, param, salt)
+        assert resp.status_code == 200
+        assert resp.json() == ACK
+    assert await _stored(tracking, journey.number) == 1
+    # Five at once (one statement, the duplicates within it) and once more after processing: still one more row.
+    again = journey.param(3)
+    answers = await asyncio.gather(*(push(tracking.client, again, salt) for _ in range(5)))
+    assert [r.json() for r in answers] == [ACK] * 5
+    await tracking.drain()
+    assert (await push(tracking.client, again, salt)).json() == ACK
+    assert await _stored(tracking, journey.number) == 2
+    # The same events in another body is another push.
+    assert (await push(tracking.client, journey.param(3, message="again"), salt)).json() == ACK
+    assert await _stored(tracking, journey.number) == 3
+
+
+async def test_a_bad_sign_and_an_unknown_number_get_byte_identical_answers(tracking: TrackingApp, shop_id: str) -> None:
+    journey, salt = await _parcel(tracking, shop_id)
+    bad_sign = await push(tracking.client, journey.param(2), salt, bad=True)
+    stranger = Journey.of(zto_number(), NORMAL)
+    unknown = await push(tracking.client, stranger.param(2), "any salt")
+    assert bad_sign.status_code == unknown.status_code == 400
+    assert bad_sign.content == unknown.content
+    assert bad_sign.headers["content-type"] == unknown.headers["content-type"]
+    assert bad_sign.headers["content-length"] == unknown.headers["content-length"]
+    assert await _stored(tracking, journey.number) == 0
+
+
 async def test_out_of_order_pushes_end_in_the_right_status_and_timeline(tracking: TrackingApp, shop_id: str) -> None:
     journey, salt = await _parcel(tracking, shop_id)
     # Newest first, then older ones, some processed in one batch, some in separate batches.

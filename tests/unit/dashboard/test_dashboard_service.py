@@ -26,8 +26,8 @@ from tests.unit.dashboard.dashboard_fakes import (
     settings,
 )
 
-SHOP_SESSION = Session("shop", SHOP_KEY, SHOP, "杭州小铺", "csrf", time.time() + 60)
-OPERATOR = Session("operator", ADMIN, None, None, "csrf", time.time() + 60)
+SHOP_SESSION = Session("shop", SHOP_KEY, SHOP, "杭州小铺", "csrf", time.time(), time.time())
+OPERATOR = Session("operator", ADMIN, None, None, "csrf", time.time(), time.time())
 
 
 @pytest.fixture

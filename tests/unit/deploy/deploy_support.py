@@ -11,6 +11,7 @@ import yaml
 from pydantic_settings import BaseSettings
 
 from runtime.settings import ServiceSettings
+from runtime.uvicorn_options import UvicornOptions
 from services.allocation.settings import AllocationSettings
 from services.dashboard.settings import DashboardSettings
 from services.sandbox.settings import SandboxSettings
@@ -72,8 +73,10 @@ def _settings_variables(cls: type[BaseSettings]) -> set[str]:
 
 
 def known_variables() -> set[str]:
-    """Every environment variable some waybill process reads (services', the dashboard's, the sandbox's)."""
+    """Every environment variable some waybill process reads (services', the dashboard's, the sandbox's, and
+    the uvicorn options the image's entrypoint passes)."""
     known = _settings_variables(SandboxSettings) | _settings_variables(DashboardSettings)
+    known |= _settings_variables(UvicornOptions)
     for cls in SERVICE_SETTINGS.values():
         known |= _settings_variables(cls)
     return known

@@ -80,7 +80,26 @@ def test_processes_start_after_migrations_and_their_stores_and_are_health_checke
             assert service["healthcheck"]["test"] == ["CMD", "waybill-healthcheck"], name
 
 
+def test_workers_serve_their_metrics_to_other_containers() -> None:
+    """The workers bind their metrics to loopback unless told otherwise; here a Prometheus in another container
+    scrapes them, so each is given every interface with its port."""
+    env: dict[str, str] = APPS["allocation"]["environment"]
+    for service in ("allocation", "shipping", "tracking"):
+        assert env[f"{service.upper()}_WORKER_METRICS_HOST"] == "0.0.0.0"
+        assert int(env[f"{service.upper()}_WORKER_METRICS_PORT"]) > 0
+
+
 @pytest.mark.parametrize("name", ["allocation", "shipping", "tracking", "dashboard", "sandbox"])
 def test_apis_are_published_on_loopback_at_the_ports_make_run_uses(name: str) -> None:
     port = getattr(Ports(), name)
     assert SERVICES[name]["ports"] == [f"127.0.0.1:{port}:{port}"]
+
+
+def test_the_dashboard_waits_for_redis_which_holds_its_sessions(monkeypatch: pytest.MonkeyPatch) -> None:
+    from services.dashboard.settings import DashboardSettings
+
+    dashboard = SERVICES["dashboard"]
+    assert dashboard["depends_on"]["redis"]["condition"] == "service_healthy"
+    monkeypatch.delenv("DASHBOARD_REDIS_URL", raising=False)
+    monkeypatch.setenv("REDIS_URL", dashboard["environment"]["REDIS_URL"])  # the rest holds ${...} defaults
+    assert DashboardSettings().redis_url == "redis://redis:6379/0"

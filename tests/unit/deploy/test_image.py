@@ -15,10 +15,12 @@ from typing import Any
 
 import dockerfile  # type: ignore[import-not-found]
 import pytest
+import uvicorn
 from arq.constants import health_check_key_suffix
 from fastapi import FastAPI
 
 from runtime.jobs import queue_name
+from runtime.uvicorn_options import UvicornOptions
 from tests.unit.deploy.deploy_support import DEPLOY, ROLES, ROOT, role_command
 
 
@@ -51,6 +53,34 @@ def test_api_roles_serve_an_existing_app_on_their_port_on_every_interface(role: 
         "sandbox": "8009",
     }
     assert argv[argv.index("--port") + 1] == expected[role]
+
+
+def _option(argv: list[str], flag: str) -> str:
+    assert argv.count(flag) == 1, flag
+    return argv[argv.index(flag) + 1]
+
+
+@pytest.mark.parametrize("role", [r for r in ROLES if r.endswith("-api") or r in ("dashboard", "sandbox")])
+def test_api_roles_cap_connections_and_time_out_idle_ones_with_overridable_defaults(role: str) -> None:
+    """--limit-concurrency and --timeout-keep-alive (and h11's header buffer cap, for --http h11) are always
+    passed, with runtime.uvicorn_options' defaults, and the WAYBILL_ variables change them."""
+    defaults = UvicornOptions()
+    argv = role_command(role)
+    assert _option(argv, "--limit-concurrency") == str(defaults.limit_concurrency)
+    assert _option(argv, "--timeout-keep-alive") == str(defaults.timeout_keep_alive_s)
+    assert _option(argv, "--h11-max-incomplete-event-size") == str(defaults.h11_max_incomplete_event_size)
+    env = {
+        "WAYBILL_LIMIT_CONCURRENCY": "77",
+        "WAYBILL_TIMEOUT_KEEP_ALIVE_S": "3",
+        "WAYBILL_H11_MAX_INCOMPLETE_EVENT_SIZE": "8192",
+    }
+    argv = role_command(role, env)
+    assert _option(argv, "--limit-concurrency") == "77"
+    assert _option(argv, "--timeout-keep-alive") == "3"
+    assert _option(argv, "--h11-max-incomplete-event-size") == "8192"
+    # Every option is one the installed uvicorn knows.
+    options = {o for p in uvicorn.main.params for o in (*p.opts, *p.secondary_opts)}
+    assert {a for a in argv if a.startswith("--")} <= options
 
 
 @pytest.mark.parametrize("role", [r for r in ROLES if r.endswith("-worker")])

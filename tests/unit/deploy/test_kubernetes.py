@@ -124,6 +124,8 @@ def test_workers_serve_their_metrics_on_the_annotated_port() -> None:
         env = {e["name"]: e["value"] for e in container["env"]}
         port = int(env[f"{service.upper()}_WORKER_METRICS_PORT"])
         assert port > 0
+        # The worker binds loopback by default; Prometheus scrapes the pod from outside.
+        assert env[f"{service.upper()}_WORKER_METRICS_HOST"] == "0.0.0.0"
         assert unknown_variables(env) == set()
         assert {p["name"]: p["containerPort"] for p in container["ports"]} == {"metrics": port}
         annotations = deployment["spec"]["template"]["metadata"]["annotations"]
@@ -166,9 +168,15 @@ def test_the_placeholder_secrets_are_refused_in_production_and_real_ones_accepte
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     settings_cls = SERVICE_SETTINGS[service]
-    with pytest.raises(ValidationError, match="real secret"):
+    with pytest.raises(ValidationError, match="real secret") as refused:
         settings_cls()
-    for key in ("WAYBILL_ADMIN_KEY", "WAYBILL_INTERNAL_KEY"):
+    # Every placeholder the process reads is named: the Secret's CHANGE-ME and the ConfigMap's your-... values.
+    placeholders = {k for k, v in env.items() if v == "CHANGE-ME" or v.startswith("your-")}
+    read = {k for k in placeholders if k.startswith(("WAYBILL_", f"{service.upper()}_"))}
+    assert read >= {"WAYBILL_ADMIN_KEY", "WAYBILL_INTERNAL_KEY"}
+    for key in read:
+        assert key in str(refused.value)
+    for key in placeholders:
         monkeypatch.setenv(key, secrets.token_urlsafe(32))
     assert settings_cls().environment == "production"
 
@@ -186,3 +194,16 @@ def test_the_migration_job_runs_once_and_does_not_restart_in_place() -> None:
     (job,) = _kind("Job").values()
     assert job["spec"]["template"]["spec"]["restartPolicy"] == "Never"
     assert _pod_spec(job)["containers"][0]["args"] == ["migrate"]
+
+
+def test_the_dashboard_reads_its_session_redis_from_the_secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Sign-in sessions live in Redis: the dashboard's pods get REDIS_URL, and its settings read it."""
+    (dashboard,) = (d for d in _kind("Deployment").values() if d["metadata"]["name"] == "dashboard")
+    sources = {ref.get("secretRef", {}).get("name") for ref in _pod_spec(dashboard)["containers"][0]["envFrom"]}
+    (secret,) = _kind("Secret").values()
+    assert secret["metadata"]["name"] in sources
+    env = _config_env()
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv("DASHBOARD_SECRET_KEY", secrets.token_urlsafe(32))
+    assert DashboardSettings().redis_url == secret["stringData"]["REDIS_URL"]

@@ -4,7 +4,7 @@ import io
 import json
 from contextlib import redirect_stdout
 
-from runtime.auth import CachedResolver, generate_key, hash_secret, parse_key
+from runtime.auth import generate_key, hash_secret, parse_key
 from runtime.logging import configure_logging, get_logger
 
 
@@ -17,29 +17,6 @@ def test_generated_keys_parse_and_only_the_hash_is_kept() -> None:
     assert parsed[1] not in key.secret_hash
     assert parse_key("not-a-key") is None
     assert parse_key("wbk__x") is None
-
-
-class _Counting:
-    def __init__(self) -> None:
-        self.calls = 0
-
-    async def resolve(self, key_id: str, secret_hash: str) -> str | None:
-        self.calls += 1
-        return "s-1" if key_id == "good" else None
-
-
-async def test_cached_resolver_caches_hits_not_misses() -> None:
-    inner = _Counting()
-    cached = CachedResolver(inner, ttl=60)
-    assert await cached.resolve("good", "h") == "s-1"
-    assert await cached.resolve("good", "h") == "s-1"
-    assert inner.calls == 1
-    assert await cached.resolve("bad", "h") is None
-    assert await cached.resolve("bad", "h") is None
-    assert inner.calls == 3
-    cached.forget("good")
-    await cached.resolve("good", "h")
-    assert inner.calls == 4
 
 
 def test_logs_are_json_and_mask_keys() -> None:

@@ -10,7 +10,7 @@ from services.allocation.settings import AllocationSettings
 def test_placeholder_secrets_are_refused_in_production(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("WAYBILL_ADMIN_KEY", raising=False)
     monkeypatch.delenv("WAYBILL_INTERNAL_KEY", raising=False)
-    with pytest.raises(ValidationError, match="admin_key"):
+    with pytest.raises(ValidationError, match="WAYBILL_ADMIN_KEY"):
         ServiceSettings(environment="production")
     ok = ServiceSettings(environment="production", admin_key="a" * 32, internal_key="b" * 32)
     assert ok.admin_key.get_secret_value() == "a" * 32

@@ -61,5 +61,11 @@ def test_error_codes_are_the_stable_list() -> None:
         "internal_error",
         "bad_signature",
         "upstream_error",
+        "manual_limit_reached",
+        "no_usable_numbers",
+        "invalid_number_pattern",
+        "webhook_url_refused",
+        "webhook_limit_reached",
+        "webhook_endpoint_disabled",
     ]
     assert str(ErrorCode.NOT_FOUND) == "not_found"
