@@ -79,16 +79,20 @@ def clients_of(request: Request) -> Clients:
         "sign_method, sign`). The signature is verified first (401 `bad_signature`, nothing stored). A message id "
         "seen before answers 200 without doing anything again. Paid orders are fetched in full "
         "(`taobao.trade.fullinfo.get`) and stored before the 2xx; when the marketplace cannot be reached the "
-        "answer is 503 and the marketplace delivers the message again. Closes and address changes update or "
-        "cancel an unshipped order, and are refused (recorded on the order as a flag) once it has shipped."
+        "answer is 503 and the marketplace delivers the message again. A message is a hint, never the truth: "
+        "closes and address changes are acted on only after the trade is read back and bears them out (closed: "
+        "`TRADE_CLOSED` or `TRADE_CLOSED_BY_TAOBAO`; an address that differs from ours); otherwise nothing "
+        "changes (`close_not_confirmed`, `address_unchanged`, `trade_not_found`) and the message is logged. "
+        "Confirmed, they update or cancel an unshipped order, and are refused (recorded on the order as a flag) "
+        "once it has shipped."
     ),
     responses={
         **responses(400, 401, 503),
         200: {
             "description": (
                 "Stored or deliberately ignored (the marketplace must not deliver it again). `status` says what "
-                "happened: order_created, duplicate, order_exists, address_updated, refused_shipped, ignored, "
-                "unknown_seller, trade_not_found, ..."
+                "happened: order_created, duplicate, order_exists, address_updated, address_unchanged, cancelled, "
+                "close_not_confirmed, refused_shipped, ignored, unknown_seller, trade_not_found, ..."
             ),
             "content": {"application/json": {"example": {"status": "order_created", "message_id": "7501238462001"}}},
         },

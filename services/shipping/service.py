@@ -345,23 +345,25 @@ async def _apply_message(
             return "trade_not_found"
         return await _create_from_trade(uow, shop.shop_id, trade, message_id)
     if topic == protocol.TOPIC_ADDRESS:
+        # The message is only a hint: what changes is what the trade, read back, says.
+        trade = await _fetch_trade(clients, shop, tid)
         if order is None:
-            trade = await _fetch_trade(clients, shop, tid)
             if trade is None or trade.status != "WAIT_SELLER_SEND_GOODS":
                 return "ignored"
             return await _create_from_trade(uow, shop.shop_id, trade, message_id)
+        if trade is None:
+            return _not_confirmed(order, topic, message_id, "trade_not_found")
+        receiver = {k: v for k, v in _trade_values(trade).items() if k.startswith("receiver_")}
+        if all(getattr(order, k) == v for k, v in receiver.items()):
+            return _not_confirmed(order, topic, message_id, "address_unchanged")
         if states.OrderStatus(order.status) not in states.UNSHIPPED:
             flag(order, "address_change_refused", f"address changed on the marketplace after shipping ({message_id})")
             await _emit(
                 uow, order.shop_id, "order.flagged", {"order_id": order.id, "reason": "address_changed_after_shipping"}
             )
             return "refused_shipped"
-        trade = await _fetch_trade(clients, shop, tid)
-        if trade is None:
-            return "trade_not_found"
-        for k, v in _trade_values(trade).items():
-            if k.startswith("receiver_"):
-                setattr(order, k, v)
+        for k, v in receiver.items():
+            setattr(order, k, v)
         order.updated_at = datetime.now(UTC)
         repo.add_event(order.id, "address_changed", order.status, order.status, f"message {message_id}")
         if order.status == S.LABEL_PRINTED:
@@ -372,6 +374,12 @@ async def _apply_message(
             return "ignored"
         if states.OrderStatus(order.status) == S.CANCELLED:
             return "already_cancelled"
+        # A forged or stale close (the trade still open) must not cancel anything: the trade decides.
+        trade = await _fetch_trade(clients, shop, tid)
+        if trade is None:
+            return _not_confirmed(order, topic, message_id, "trade_not_found")
+        if trade.status not in protocol.CLOSED_STATUSES:
+            return _not_confirmed(order, topic, message_id, "close_not_confirmed", trade_status=trade.status)
         if states.OrderStatus(order.status) not in states.UNSHIPPED:
             flag(order, "close_refused", f"trade closed on the marketplace after shipping ({message_id})")
             await _emit(uow, order.shop_id, "order.flagged", {"order_id": order.id, "reason": "closed_after_shipping"})
@@ -385,6 +393,19 @@ async def _apply_message(
         await _emit(uow, order.shop_id, "order.cancelled", {"order_id": order.id, "reason": "trade_closed"})
         return "cancelled"
     return "ignored"
+
+
+def _not_confirmed(order: Order, topic: str, message_id: str, outcome: str, **details: str) -> str:
+    """A message the trade read back does not bear out: nothing changes, and it is logged."""
+    log.warning(
+        "marketplace_message_not_confirmed",
+        message_id=message_id,
+        topic=topic,
+        order_id=order.id,
+        outcome=outcome,
+        **details,
+    )
+    return outcome
 
 
 async def _create_from_trade(uow: UnitOfWork, shop_id: str, trade: Trade, message_id: str) -> str:

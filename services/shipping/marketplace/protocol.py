@@ -30,6 +30,8 @@ TRADE_FIELDS = (
 TOPIC_PAID = "taobao_trade_TradeBuyerPay"
 TOPIC_CLOSE = "taobao_trade_TradeClose"
 TOPIC_ADDRESS = "taobao_trade_TradeLogisticsAddressChanged"
+# A trade closed after payment (refund) or before it (by buyer, seller or the platform).
+CLOSED_STATUSES = frozenset({"TRADE_CLOSED", "TRADE_CLOSED_BY_TAOBAO"})
 
 OFFLINE_PREFIX = "isv.logistics-offline-service-error:"
 RETRYABLE_SUB_CODES = frozenset(

@@ -119,6 +119,8 @@ async def test_close_cancels_unshipped_order_and_is_refused_after_shipping(world
     assert ship.status_code == 202, ship.text
     await world.run_jobs()
 
+    for t in (unshipped, shipped):
+        t.status = "TRADE_CLOSED"  # the marketplace closed both (a refund after shipping, for the second)
     closed = await _push(world, world.market.message(unshipped, topic="taobao_trade_TradeClose"))
     assert closed.json()["status"] == "cancelled"
     refused = await _push(world, world.market.message(shipped, topic="taobao_trade_TradeClose"))
@@ -149,6 +151,47 @@ async def test_address_change_updates_unshipped_and_is_flagged_once_shipped(worl
     assert order["receiver"]["address"] == "朝阳区建国路 88 号"
     assert order["status"] == "shipped"
     assert order["flags"][-1]["kind"] == "address_change_refused"
+
+
+async def test_forged_or_stale_close_changes_nothing(world: World, shipping_env: Env) -> None:
+    """A correctly signed TradeClose whose trade, read back, is still open (a replayed, stale or forged
+    message) cancels nothing, flags nothing and emits nothing; the close that the trade bears out does."""
+    shop = await bind_shop(world, shipping_env)
+    trade = world.market.new_trade(shop.nick)
+    gone = world.market.new_trade(shop.nick)
+    for t in (trade, gone):
+        assert (await _push(world, world.market.message(t))).json()["status"] == "order_created"
+    fetches_before = len([c for c in world.market.calls if c["method"] == "taobao.trade.fullinfo.get"])
+
+    forged = await _push(world, world.market.message(trade, topic="taobao_trade_TradeClose"))
+    assert forged.status_code == 200, forged.text
+    assert forged.json()["status"] == "close_not_confirmed"
+    del world.market.trades[gone.tid]  # the marketplace no longer knows it: nothing to confirm the close
+    unknown = await _push(world, world.market.message(gone, topic="taobao_trade_TradeClose"))
+    assert unknown.json()["status"] == "trade_not_found"
+    fetches = [c for c in world.market.calls if c["method"] == "taobao.trade.fullinfo.get"][fetches_before:]
+    assert [c["tid"] for c in fetches] == [trade.tid, gone.tid]  # each close was read back
+    orders = {o["external_id"]: o for o in await _orders(world, shop)}
+    for t in (trade, gone):
+        assert orders[t.tid]["status"] == "paid"
+        assert orders[t.tid]["flags"] == []
+        events = await world.shipping.get(f"/v1/orders/{orders[t.tid]['id']}/events", headers=shop.headers)
+        assert [e["event"] for e in events.json()] == ["create"]
+
+    trade.status = "TRADE_CLOSED_BY_TAOBAO"
+    closed = await _push(world, world.market.message(trade, topic="taobao_trade_TradeClose"))
+    assert closed.json()["status"] == "cancelled"
+
+
+async def test_address_message_without_a_change_changes_nothing(world: World, shipping_env: Env) -> None:
+    shop = await bind_shop(world, shipping_env)
+    trade = world.market.new_trade(shop.nick)
+    await _push(world, world.market.message(trade))
+    (before,) = await _orders(world, shop)
+    same = await _push(world, world.market.message(trade, topic="taobao_trade_TradeLogisticsAddressChanged"))
+    assert same.json()["status"] == "address_unchanged"
+    (after,) = await _orders(world, shop)
+    assert after == before
 
 
 ORDER = {
