@@ -65,5 +65,21 @@ page is asked with the cursor the operation names (`after`, `before_id`) or with
 """
 
 
+def error_doc(description: str, examples: dict[str, str]) -> dict[str, Any]:
+    """A documented error answer with one example per code (the one error shape)."""
+    return {
+        "model": ErrorBody,
+        "description": description,
+        "content": {
+            "application/json": {
+                "examples": {
+                    code: {"summary": code, "value": {"error": {"code": code, "message": message, "details": {}}}}
+                    for code, message in examples.items()
+                }
+            }
+        },
+    }
+
+
 def responses(*codes: int) -> dict[int | str, dict[str, Any]]:
     return {c: ERROR_RESPONSES[c] for c in codes}

@@ -45,6 +45,8 @@ class ErrorCode(StrEnum):
     WEBHOOK_LIMIT_REACHED = "webhook_limit_reached"
     # A delivery of a disabled webhook endpoint cannot be resent.
     WEBHOOK_ENDPOINT_DISABLED = "webhook_endpoint_disabled"
+    # A seller nick the marketplace session does not belong to (or a session the marketplace does not know).
+    SELLER_NOT_VERIFIED = "seller_not_verified"
 
 
 _DETAIL_EXAMPLE: JsonDict = {

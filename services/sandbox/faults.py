@@ -18,6 +18,7 @@ MARKETPLACE_ENDPOINTS = (
     "taobao.trade.fullinfo.get",
     "taobao.logistics.offline.send",
     "taobao.logistics.companies.get",
+    "taobao.user.seller.get",
 )
 COURIER_ENDPOINTS = (
     "TMS_WAYBILL_GET",

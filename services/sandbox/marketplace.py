@@ -49,7 +49,7 @@ SHIPPABLE = frozenset({"WAIT_SELLER_SEND_GOODS", "SELLER_CONSIGNED_PART"})
 CLOSABLE = frozenset({"WAIT_BUYER_PAY", "WAIT_SELLER_SEND_GOODS", "PAID_FORBID_CONSIGN"})
 # Carriers the marketplace knows but does not take for a domestic offline send: B57, not B56.
 UNSUPPORTED_CARRIERS = frozenset({"DHL", "FEDEX", "UPS", "TNT", "OTHER"})
-SESSION_METHODS = frozenset({"taobao.trade.fullinfo.get", "taobao.logistics.offline.send"})
+SESSION_METHODS = frozenset({"taobao.trade.fullinfo.get", "taobao.logistics.offline.send", "taobao.user.seller.get"})
 
 TOPIC_PAID = "taobao_trade_TradeBuyerPay"
 TOPIC_CLOSE = "taobao_trade_TradeClose"
@@ -433,6 +433,8 @@ class Marketplace:
         assert seller is not None
         if method == "taobao.trade.fullinfo.get":
             return self._fullinfo(seller, params)
+        if method == "taobao.user.seller.get":
+            return self._user_seller(seller, params)
         return self._offline_send(seller, params)
 
     def _companies(self) -> dict[str, Any]:
@@ -458,6 +460,15 @@ class Marketplace:
                 15, "Remote service error", "isv.trade-not-exist", f"交易不存在 (trade {tid} does not exist)"
             )
         return {"trade": select_fields(trade.to_top(), fields)}
+
+    def _user_seller(self, nick: str, params: dict[str, str]) -> dict[str, Any]:
+        """The seller the session belongs to (what a platform binds a shop by)."""
+        fields = params.get("fields", "").strip()
+        if not fields:
+            raise TopError(40, "Missing required arguments", "isv.missing-parameter:fields", "fields is required")
+        seller = self.sellers[nick]
+        user = {"nick": seller.nick, "user_id": seller.user_id, "type": "C", "has_shop": True}
+        return {"user": select_fields(user, fields)}
 
     def _offline_send(self, seller: str, params: dict[str, str]) -> dict[str, Any]:
         tid = self._trade_param(params)

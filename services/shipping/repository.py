@@ -38,6 +38,13 @@ class SettingsRepository:
     async def by_nick(self, nick: str) -> ShopSettings | None:
         return await self.session.scalar(select(ShopSettings).where(ShopSettings.seller_nick == nick))
 
+    async def lock_nick(self, nick: str) -> None:
+        """Serialise bindings of one seller nick (transaction-scoped advisory lock): of two shops racing for it,
+        the second sees the first's binding once it has committed, instead of failing on the unique index."""
+        await self.session.execute(
+            text("SELECT pg_advisory_xact_lock(hashtext('shipping.seller_nick'), hashtext(:nick))"), {"nick": nick}
+        )
+
     async def upsert(self, shop_id: str, values: dict[str, Any]) -> ShopSettings:
         stmt = pg_insert(ShopSettings).values(shop_id=shop_id, **values)
         stmt = stmt.on_conflict_do_update(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response, status
 from fastapi.responses import StreamingResponse
@@ -13,7 +13,7 @@ from runtime.app import UowDep
 from runtime.auth import InternalShopIdDep, ShopIdDep
 from runtime.db import transaction
 from runtime.errors import NotFound
-from runtime.openapi import responses
+from runtime.openapi import error_doc, responses
 from runtime.params import Offset
 from services.shipping import batches, labels, service, webhooks
 from services.shipping.metrics import LABELS
@@ -44,7 +44,6 @@ from services.shipping.schemas import (
     WebhookEndpointOut,
 )
 from services.shipping.service import Clients, carrier_name
-from shared.errors import ErrorBody
 from shared.tracking import (
     MAX_BATCH_TRACKING_UPDATES,
     TrackingUpdate,
@@ -151,14 +150,28 @@ async def marketplace_message(request: Request, uow: UowDep) -> dict[str, str]:
     "",
     summary="Set the shop's marketplace binding, sender and courier preferences",
     description=(
-        "Fields not given keep their value. `seller_nick` maps incoming marketplace messages to this shop "
-        "(409 if another shop has it); `session` is the marketplace token used to fetch trades and confirm "
-        "shipments; sender fields appear on labels; `weights` and `default_carrier` tune the recommendation."
+        "Fields not given keep their value. `seller_nick` maps incoming marketplace messages to this shop; "
+        "`session` is the marketplace token used to fetch trades and confirm shipments. A binding needs proof: "
+        "whenever `seller_nick` or `session` is given, the session is checked with the marketplace "
+        "(`taobao.user.seller.get`) and must belong to the nick (422 `seller_not_verified` otherwise, also for "
+        "a session the marketplace does not know); a session given alone (a renewed token) must belong to the "
+        "bound seller, or binds its own seller when none is bound. A nick bound to "
+        "another shop: 409 `conflict` (of two shops racing for one nick, one gets 200, the other 409). "
+        "Sender fields appear on labels; `weights` and `default_carrier` tune the recommendation."
     ),
-    responses=responses(409),
+    responses={
+        **responses(409, 503),
+        422: error_doc(
+            "The session does not prove the seller nick, or the body is invalid",
+            {
+                "seller_not_verified": "the session does not belong to seller 杭州小铺",
+                "validation_error": "invalid request: weights",
+            },
+        ),
+    },
 )
-async def put_settings(body: SettingsIn, shop_id: ShopIdDep, uow: UowDep) -> SettingsOut:
-    return await service.put_settings(uow, shop_id, body)
+async def put_settings(body: SettingsIn, shop_id: ShopIdDep, uow: UowDep, request: Request) -> SettingsOut:
+    return await service.put_settings(uow, clients_of(request), shop_id, body)
 
 
 @settings_router.get("", summary="The shop's shipping settings", description="The session itself is never shown.")
@@ -419,22 +432,6 @@ async def batch_labels(batch_id: str, shop_id: ShopIdDep, uow: UowDep, request: 
 # --- outgoing webhooks ------------------------------------------------------------------------
 
 
-def _error_doc(description: str, examples: dict[str, str]) -> dict[str, Any]:
-    """A documented error answer with one example per code (the one error shape)."""
-    return {
-        "model": ErrorBody,
-        "description": description,
-        "content": {
-            "application/json": {
-                "examples": {
-                    code: {"summary": code, "value": {"error": {"code": code, "message": message, "details": {}}}}
-                    for code, message in examples.items()
-                }
-            }
-        },
-    }
-
-
 @hooks.post(
     "/webhook-endpoints",
     status_code=status.HTTP_201_CREATED,
@@ -456,7 +453,7 @@ def _error_doc(description: str, examples: dict[str, str]) -> dict[str, Any]:
         f"first) of at most {MAX_WEBHOOK_EVENT_TYPES} event types each (422 `validation_error`)."
     ),
     responses={
-        409: _error_doc(
+        409: error_doc(
             "The shop holds the most active endpoints it may",
             {
                 "webhook_limit_reached": (
@@ -464,7 +461,7 @@ def _error_doc(description: str, examples: dict[str, str]) -> dict[str, Any]:
                 )
             },
         ),
-        422: _error_doc(
+        422: error_doc(
             "A URL the platform does not call, or an invalid body",
             {
                 "webhook_url_refused": "webhook URL refused: resolves to a private address",
@@ -534,7 +531,7 @@ async def list_deliveries(
     ),
     responses={
         **responses(404),
-        409: _error_doc(
+        409: error_doc(
             "The delivery's endpoint is disabled",
             {"webhook_endpoint_disabled": "the endpoint of delivery 2b8e4f6a-... is disabled: nothing is sent to it"},
         ),

@@ -86,19 +86,62 @@ def settings_out(shop_id: str, s: ShopSettings | None) -> SettingsOut:
     )
 
 
-async def put_settings(uow: UnitOfWork, shop_id: str, body: SettingsIn) -> SettingsOut:
+async def put_settings(uow: UnitOfWork, clients: Clients, shop_id: str, body: SettingsIn) -> SettingsOut:
     repo = SettingsRepository(uow.session)
-    if body.seller_nick:
-        other = await repo.by_nick(body.seller_nick)
+    values = body.model_dump(exclude_unset=True)
+    if values.get("seller_nick") or values.get("session"):
+        current = await repo.get(shop_id)
+        session = values.get("session") or (current.session if current else None)
+        claimed = values.get("seller_nick") if "seller_nick" in values else (current.seller_nick if current else None)
+        # The binding routes a seller's orders to this shop: only the session's own seller may be bound.
+        values["seller_nick"] = await _verified_nick(clients, session, claimed)
+        await repo.lock_nick(values["seller_nick"])
+        other = await repo.by_nick(values["seller_nick"])
         if other is not None and other.shop_id != shop_id:
             raise Conflict(
-                f"seller {body.seller_nick} is bound to another shop", details={"seller_nick": body.seller_nick}
+                f"seller {values['seller_nick']} is bound to another shop",
+                details={"seller_nick": values["seller_nick"]},
             )
-    values = body.model_dump(exclude_unset=True)
     if "default_carrier" in values and values["default_carrier"] is not None:
         values["default_carrier"] = str(values["default_carrier"])
     saved = await repo.upsert(shop_id, values)
     return settings_out(shop_id, saved)
+
+
+async def _verified_nick(clients: Clients, session: str | None, claimed: str | None) -> str:
+    """The seller nick the marketplace says ``session`` belongs to; it must be ``claimed`` when one is given."""
+    if not session:
+        raise AppError(
+            "binding a seller nick needs its marketplace session (the seller's authorisation) to prove it",
+            code=ErrorCode.SELLER_NOT_VERIFIED,
+            status_code=422,
+            details={"field": "session"},
+        )
+    try:
+        nick = await clients.marketplace.seller_nick(session)
+    except TopError as exc:
+        if exc.code in protocol.SESSION_ERROR_CODES:
+            raise AppError(
+                "the marketplace does not know this session (expired or not the seller's authorisation)",
+                code=ErrorCode.SELLER_NOT_VERIFIED,
+                status_code=422,
+                details={"field": "session"},
+            ) from exc
+        raise AppError(
+            f"marketplace unavailable while checking the session: {exc}",
+            code=ErrorCode.UPSTREAM_ERROR,
+            status_code=503,
+            headers={"Retry-After": "2"},
+        ) from exc
+    if claimed is not None and nick != claimed:
+        # Says only that they differ: whose session it is stays the marketplace's business.
+        raise AppError(
+            f"the session does not belong to seller {claimed}",
+            code=ErrorCode.SELLER_NOT_VERIFIED,
+            status_code=422,
+            details={"field": "seller_nick"},
+        )
+    return nick
 
 
 async def get_settings(uow: UnitOfWork, shop_id: str) -> SettingsOut:

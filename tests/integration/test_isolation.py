@@ -108,9 +108,12 @@ async def _build_shop_a(http: httpx.AsyncClient, system: LiveSystem, env: Env) -
     }
 
     nick = f"iso-nick-{tag}"
+    seller = _ok(
+        await http.post(f"{system.urls['sandbox']}/control/marketplace/sellers", json={"seller_nick": nick}), 200
+    )
     settings = {
         "seller_nick": nick,
-        "session": f"iso-session-{tag}",
+        "session": seller["session"],
         "sender_name": "甲店",
         "sender_phone": "0571-88886666",
         "sender_address": "浙江省杭州市余杭区文一西路969号",

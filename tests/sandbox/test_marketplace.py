@@ -124,6 +124,17 @@ async def test_session_is_required_and_checked(sandbox: Harness) -> None:
     assert error(await sandbox.top(FULLINFO, "no-such-session", tid="1", fields="tid"))["code"] == 27
 
 
+async def test_user_seller_get_names_the_session_s_seller(sandbox: Harness) -> None:
+    a, b = await sandbox.seller("shop-a"), await sandbox.seller("shop-b")
+    for session, nick in ((a, "shop-a"), (b, "shop-b")):
+        body = await sandbox.top("taobao.user.seller.get", session, fields="nick,user_id")
+        user = body["user_seller_get_response"]["user"]
+        assert user["nick"] == nick
+        assert set(user) == {"nick", "user_id"}
+    assert error(await sandbox.top("taobao.user.seller.get", "6100forged", fields="nick"))["code"] == 27
+    assert error(await sandbox.top("taobao.user.seller.get", a))["code"] == 40
+
+
 async def test_unknown_method_and_missing_fields(sandbox: Harness) -> None:
     session = await sandbox.seller()
     assert error(await sandbox.top("taobao.nothing.here", session))["code"] == 22

@@ -41,6 +41,11 @@ class MarketplaceClient:
         body = await self.call(protocol.FULLINFO, session, tid=tid, fields=protocol.TRADE_FIELDS)
         return protocol.parse_trade(body)
 
+    async def seller_nick(self, session: str) -> str:
+        """Whose session this is, as the marketplace says."""
+        body = await self.call(protocol.USER_SELLER, session, fields="nick,user_id")
+        return protocol.parse_seller_nick(body)
+
     async def offline_send(self, session: str, tid: str, number: str, company_code: str) -> bool:
         body = await self.call(protocol.OFFLINE_SEND, session, tid=tid, out_sid=number, company_code=company_code)
         return protocol.offline_send_ok(body)

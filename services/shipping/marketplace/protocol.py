@@ -21,6 +21,9 @@ from typing import Any
 CHINA = timezone(timedelta(hours=8))
 OFFLINE_SEND = "taobao.logistics.offline.send"
 FULLINFO = "taobao.trade.fullinfo.get"
+USER_SELLER = "taobao.user.seller.get"
+# TOP's platform errors for a session that is missing, unknown or expired.
+SESSION_ERROR_CODES = frozenset({26, 27})
 TRADE_FIELDS = (
     "tid,type,status,seller_nick,buyer_nick,payment,num,created,pay_time,consign_time,receiver_name,"
     "receiver_mobile,receiver_state,receiver_city,receiver_district,receiver_address,receiver_zip,weight_g,"
@@ -214,6 +217,15 @@ class Trade:
     @property
     def has_address(self) -> bool:
         return bool(self.receiver_name and self.receiver_state and self.receiver_address)
+
+
+def parse_seller_nick(body: dict[str, Any]) -> str:
+    """The nick of ``taobao.user.seller.get``'s user (the seller the session belongs to)."""
+    user = body.get("user")
+    nick = user.get("nick") if isinstance(user, dict) else None
+    if not isinstance(nick, str) or not nick:
+        raise TopError("network", "no user.nick in the answer")
+    return nick
 
 
 def parse_trade(body: dict[str, Any]) -> Trade:

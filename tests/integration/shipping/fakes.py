@@ -83,6 +83,7 @@ class FakeMarketplace:
     trades: dict[str, FakeTrade] = field(default_factory=dict)
     script: dict[str, list[Any]] = field(default_factory=dict)  # tid -> answers for offline.send
     fullinfo_failures: int = 0
+    seller_check_failures: int = 0  # taobao.user.seller.get answers a remote-service error this many times
     calls: list[dict[str, str]] = field(default_factory=list)
     bad_signatures: int = 0
 
@@ -138,6 +139,21 @@ class FakeMarketplace:
                                              "sub_code": "isv.trade-not-exist"}},
                 )  # fmt: skip
             return httpx.Response(200, json={"trade_fullinfo_get_response": {"trade": trade.top(), "request_id": "x"}})
+        if method == "taobao.user.seller.get":
+            if self.seller_check_failures > 0:
+                self.seller_check_failures -= 1
+                return httpx.Response(
+                    200,
+                    json={"error_response": {"code": 15, "msg": "Remote service error",
+                                             "sub_code": "isp.top-remote-service-unavailable"}},
+                )  # fmt: skip
+            if nick is None:
+                return httpx.Response(
+                    200,
+                    json={"error_response": {"code": 27, "msg": "Invalid session", "sub_code": "invalid-sessionkey"}},
+                )
+            user = {"nick": nick, "user_id": "2200000001"}
+            return httpx.Response(200, json={"user_seller_get_response": {"user": user, "request_id": "u"}})
         if method == "taobao.logistics.offline.send":
             tid = params["tid"]
             answers = self.script.get(tid) or []

@@ -26,6 +26,7 @@ async def _push(world: World, form: dict[str, str]) -> httpx.Response:
 
 async def test_bad_signature_is_refused_and_nothing_is_stored(world: World, shipping_env: Env) -> None:
     shop = await bind_shop(world, shipping_env)
+    world.market.calls.clear()  # the binding's session check
     trade = world.market.new_trade(shop.nick)
     form = world.market.message(trade)
     tampered = {**form, "content": form["content"].replace("59.90", "0.01")}
