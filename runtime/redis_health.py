@@ -8,6 +8,7 @@ in it, and both show in metrics (``waybill_redis_up``, ``waybill_redis_failures_
 
 from __future__ import annotations
 
+import asyncio
 import time
 from dataclasses import dataclass, field
 
@@ -70,6 +71,11 @@ class RedisHealth:
         return True
 
     def failed(self, exc: BaseException) -> None:
+        """Count and log (once per outage) a failed call. Raises CancelledError instead when the calling task
+        is being cancelled: redis-py can answer a cancel that lands while a connect is failing with its own
+        ConnectionError (the cancel is consumed), and a loop that retries on Redis trouble would then never
+        stop (a worker closing during an outage hung on that)."""
+        _raise_if_cancelling(exc)
         REDIS_FAILURES.labels(self.component).inc()
         self._failures += 1
         if self._down_since is None:
@@ -86,3 +92,12 @@ class RedisHealth:
         self._down_since = None
         self._failures = 0
         REDIS_UP.labels(self.component).set(1)
+
+
+def _raise_if_cancelling(exc: BaseException) -> None:
+    try:
+        task = asyncio.current_task()
+    except RuntimeError:  # no running loop: nothing to cancel
+        return
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError from exc

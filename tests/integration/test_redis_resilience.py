@@ -22,6 +22,7 @@ import pytest
 from arq.worker import func
 from prometheus_client import REGISTRY
 from redis.asyncio import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
 from sqlalchemy import func as sqlfunc
 from sqlalchemy import select
 
@@ -94,7 +95,7 @@ async def running_worker(proxy: TcpProxy, env: Env, **options: Any) -> AsyncIter
         yield RunningWorker(worker, task, direct)
     finally:
         task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
+        await asyncio.wait_for(asyncio.gather(task, return_exceptions=True), 10)  # bounded: fail, never hang
         await asyncio.wait_for(worker.close(), 10)
         await direct.aclose()
 
@@ -231,10 +232,44 @@ async def test_closing_a_worker_during_an_outage_takes_seconds(proxy: TcpProxy, 
         await w.ran(tag)
         await proxy.refuse()
         w.task.cancel()
-        await asyncio.gather(w.task, return_exceptions=True)
+        await asyncio.wait_for(asyncio.gather(w.task, return_exceptions=True), 10)
         started = time.monotonic()
         await asyncio.wait_for(w.worker.close(), 15)
         assert time.monotonic() - started < 6
+
+
+async def test_a_cancel_redis_py_answers_with_its_own_error_still_stops_the_worker(
+    proxy: TcpProxy, env: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A cancel that lands while redis-py's connect is failing comes out as its ConnectionError, the cancel
+    consumed: the loop took it for Redis trouble and polled on, so stopping a worker during an outage could
+    hang for good (a fresh-clone `make test` met it: 300 s, then the timeout). Reproduced here by a pool call
+    that answers its cancel the same way."""
+    async with running_worker(proxy, env) as w:
+        tag = _tag()
+        await w.send(tag)
+        await w.ran(tag)
+        polling = asyncio.Event()
+        original = w.worker.pool.zrangebyscore
+        consumed: list[bool] = []
+
+        async def answers_cancel_with_connection_error(*args: Any, **kwargs: Any) -> Any:
+            if consumed:  # once: without the fix the clean-up's cancel must still get through
+                return await original(*args, **kwargs)
+            polling.set()
+            try:
+                await asyncio.sleep(3600)
+            except asyncio.CancelledError:
+                consumed.append(True)
+                raise RedisConnectionError("Error 111 connecting to 127.0.0.1. Connect call failed.") from None
+
+        monkeypatch.setattr(w.worker.pool, "zrangebyscore", answers_cancel_with_connection_error)
+        await asyncio.wait_for(polling.wait(), 5)
+        w.task.cancel()
+        await asyncio.wait({w.task}, timeout=5)  # not wait_for: it would cancel again and hide the bug
+        assert consumed
+        assert w.task.done(), "the worker polled on after its cancel"
+        assert w.task.cancelled()
 
 
 # -- an API ------------------------------------------------------------------------------------------------
@@ -247,7 +282,7 @@ async def test_an_api_starts_serves_and_keeps_jobs_in_the_outbox_without_redis(e
     await proxy.refuse()
     port = free_port()
     environ = {**os.environ, **env.settings_env(), "REDIS_URL": proxy.url(_db(env.redis_url))}
-    argv = [sys.executable, "-m", "uvicorn", "services.allocation.main:app", "--port", str(port), "--no-access-log"]
+    argv = [sys.executable, "-m", "runtime.serve", "services.allocation.main:app", "--port", str(port)]
     proc = await asyncio.create_subprocess_exec(*argv, env=environ, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     base = f"http://127.0.0.1:{port}"
     try:
