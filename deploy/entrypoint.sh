@@ -9,13 +9,10 @@ role="${1:-allocation-api}"
 
 api() {  # module, port
     # Longer graceful shutdown than make run's 5 s: in-flight requests finish while the pod drains.
-    # A cap on connections (503 beyond it) and the keep-alive timeout; the defaults are
-    # runtime/uvicorn_options.py's (uvicorn has no header-read timeout: see there).
-    run uvicorn "$1" --host 0.0.0.0 --port "$2" --no-access-log --loop uvloop --http httptools \
-        --timeout-graceful-shutdown "${WAYBILL_GRACEFUL_SHUTDOWN_S:-20}" \
-        --limit-concurrency "${WAYBILL_LIMIT_CONCURRENCY:-1000}" \
-        --timeout-keep-alive "${WAYBILL_TIMEOUT_KEEP_ALIVE_S:-5}" \
-        --h11-max-incomplete-event-size "${WAYBILL_H11_MAX_INCOMPLETE_EVENT_SIZE:-16384}"
+    # runtime.serve is uvicorn with a header deadline and size cap; it reads the connection cap, keep-alive
+    # and header limits from the WAYBILL_ variables (runtime/uvicorn_options.py).
+    run python -m runtime.serve "$1" --host 0.0.0.0 --port "$2" \
+        --timeout-graceful-shutdown "${WAYBILL_GRACEFUL_SHUTDOWN_S:-20}"
 }
 
 run() {

@@ -3,7 +3,7 @@
 
 Docker runs a healthcheck as a separate process that does not see the entrypoint's arguments, so
 the role is read from PID 1's command line (deploy/entrypoint.sh execs the real command):
-- uvicorn (an API or the sandbox): ``GET /healthz`` on its ``--port``;
+- uvicorn (an API or the sandbox, run by ``python -m runtime.serve``): ``GET /healthz`` on its ``--port``;
 - a worker (``python -m runtime.arq_worker``): the heartbeat key the worker writes to Redis every 30 s
   (what ``arq --check`` reads, without importing the whole service every few seconds to find it);
 - anything else (migrate, a shell): healthy while it runs.
@@ -25,7 +25,7 @@ def check_for(argv: list[str], env: Mapping[str, str]) -> tuple[str, str, str] |
     """What to check for a process started as ``argv``: ("http", /healthz URL, ""), ("redis", Redis URL,
     heartbeat key), or nothing."""
     names = [Path(a).name for a in argv]
-    if "uvicorn" in names and "--port" in argv[:-1]:
+    if ("uvicorn" in names or "runtime.serve" in argv) and "--port" in argv[:-1]:
         return ("http", f"http://127.0.0.1:{argv[argv.index('--port') + 1]}/healthz", "")
     if "runtime.arq_worker" in argv:
         target = " ".join(argv[argv.index("runtime.arq_worker") + 1 :])

@@ -6,8 +6,6 @@ import os
 import sys
 from dataclasses import dataclass, field
 
-from runtime.uvicorn_options import UvicornOptions
-
 
 @dataclass(frozen=True)
 class ProcessSpec:
@@ -31,13 +29,12 @@ class Ports:
 
 
 def _uvicorn(module: str, port: int) -> list[str]:
-    # A cap on connections and the keep-alive timeout (WAYBILL_LIMIT_CONCURRENCY, ...; runtime.uvicorn_options).
+    # uvicorn through runtime.serve: the connection cap, keep-alive, header deadline and size cap come from
+    # WAYBILL_ variables (runtime.uvicorn_options), which the process inherits.
     return [
-        sys.executable, "-m", "uvicorn", module,
+        sys.executable, "-m", "runtime.serve", module,
         "--host", "127.0.0.1", "--port", str(port),
-        "--no-access-log", "--loop", "uvloop", "--http", "httptools",
         "--timeout-graceful-shutdown", "5",
-        *UvicornOptions().argv(),
     ]  # fmt: skip
 
 

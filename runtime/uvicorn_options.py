@@ -1,13 +1,6 @@
-"""The uvicorn options every HTTP process runs with, in `make run` (devstack/processes.py) and in the image
-(deploy/entrypoint.sh, whose shell defaults tests/unit/deploy holds equal to these).
-
-uvicorn (0.54) has no timeout for reading a request's headers: a client that opens a connection and sends
-its headers a byte at a time holds that connection as long as it likes (the keep-alive timeout runs only
-between requests). What bounds the harm is the cap on concurrent connections and tasks (503 beyond it),
-so such clients cannot exhaust the process's memory or file descriptors; a proxy in front (the Ingress:
-nginx's ``client_header_timeout``) is what cuts them off. The only header limit uvicorn offers is h11's
-incomplete-event size, which applies when ``--http h11`` is used; under httptools (our default, for speed)
-header size is unbounded by uvicorn as well, which again the proxy bounds (``large_client_header_buffers``).
+"""The options every HTTP process runs with (runtime.serve), in `make run` (devstack/processes.py) and in
+the image (deploy/entrypoint.sh), as ``WAYBILL_`` variables: uvicorn's connection cap and keep-alive timeout,
+and runtime.http_protocol's header deadline and size cap (which uvicorn does not have).
 """
 
 from __future__ import annotations
@@ -17,7 +10,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class UvicornOptions(BaseSettings):
-    """``WAYBILL_LIMIT_CONCURRENCY``, ``WAYBILL_TIMEOUT_KEEP_ALIVE_S``, ``WAYBILL_H11_MAX_INCOMPLETE_EVENT_SIZE``."""
+    """``WAYBILL_LIMIT_CONCURRENCY``, ``WAYBILL_TIMEOUT_KEEP_ALIVE_S``, ``WAYBILL_HEADER_TIMEOUT_S``,
+    ``WAYBILL_MAX_HEADER_BYTES``, ``WAYBILL_FORWARDED_ALLOW_IPS``."""
 
     model_config = SettingsConfigDict(env_prefix="WAYBILL_", extra="ignore", env_file=None)
 
@@ -35,17 +29,22 @@ class UvicornOptions(BaseSettings):
         ge=1,
         description="Seconds an idle keep-alive connection stays open between requests (uvicorn --timeout-keep-alive).",
     )
-    h11_max_incomplete_event_size: int = Field(
+    header_timeout_s: float = Field(
+        10.0,
+        gt=0,
+        description="Seconds a client has to send a request's headers, from the connection's opening or the "
+        "request's first byte; then 408 and the connection closes (runtime.http_protocol).",
+    )
+    max_header_bytes: int = Field(
         16_384,
         ge=1024,
-        description="Most bytes of request line and headers buffered per request under --http h11 (uvicorn "
-        "--h11-max-incomplete-event-size); httptools, which the services run, has no such limit.",
+        description="Most bytes of request line and headers of one request; beyond, 431 and the connection "
+        "closes (runtime.http_protocol).",
     )
-
-    def argv(self) -> list[str]:
-        """The uvicorn command-line options for these values."""
-        return [
-            "--limit-concurrency", str(self.limit_concurrency),
-            "--timeout-keep-alive", str(self.timeout_keep_alive_s),
-            "--h11-max-incomplete-event-size", str(self.h11_max_incomplete_event_size),
-        ]  # fmt: skip
+    forwarded_allow_ips: str | None = Field(
+        None,
+        description="Comma-separated addresses or networks of the proxies whose X-Forwarded-For is believed, so "
+        "the per-address limit counts the client and not the proxy (uvicorn --forwarded-allow-ips). Unset: "
+        "uvicorn's FORWARDED_ALLOW_IPS, else 127.0.0.1 only.",
+        examples=["10.0.0.0/8"],
+    )

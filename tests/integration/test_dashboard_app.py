@@ -292,7 +292,7 @@ def test_the_process_runs_on_while_redis_is_down() -> None:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("DASHBOARD_")}
     env.update(REDIS_URL=closed_port_url(), DASHBOARD_PORT=str(port), DASHBOARD_LOG_JSON="false")
-    argv = [sys.executable, "-m", "uvicorn", "services.dashboard.main:app", "--host", "127.0.0.1", "--port", str(port)]
+    argv = [sys.executable, "-m", "runtime.serve", "services.dashboard.main:app", "--port", str(port)]
     proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     base = f"http://127.0.0.1:{port}"
     try:

@@ -15,12 +15,11 @@ from typing import Any
 
 import dockerfile  # type: ignore[import-not-found]
 import pytest
-import uvicorn
 from arq.constants import health_check_key_suffix
 from fastapi import FastAPI
 
+from runtime import serve
 from runtime.jobs import queue_name
-from runtime.uvicorn_options import UvicornOptions
 from tests.unit.deploy.deploy_support import DEPLOY, ROLES, ROOT, role_command
 
 
@@ -42,8 +41,8 @@ def _resolve(target: str) -> object:
 def test_api_roles_serve_an_existing_app_on_their_port_on_every_interface(role: str) -> None:
     ports = {"ALLOCATION_PORT": "9101", "SHIPPING_PORT": "9102", "TRACKING_PORT": "9103", "DASHBOARD_PORT": "9104"}
     argv = role_command(role, ports)
-    assert argv[0] == "uvicorn"
-    assert isinstance(_resolve(argv[1]), FastAPI)
+    assert argv[:3] == ["python", "-m", "runtime.serve"]
+    assert isinstance(_resolve(argv[3]), FastAPI)
     assert argv[argv.index("--host") + 1] == "0.0.0.0"
     expected = {
         "allocation-api": "9101",
@@ -61,26 +60,19 @@ def _option(argv: list[str], flag: str) -> str:
 
 
 @pytest.mark.parametrize("role", [r for r in ROLES if r.endswith("-api") or r in ("dashboard", "sandbox")])
-def test_api_roles_cap_connections_and_time_out_idle_ones_with_overridable_defaults(role: str) -> None:
-    """--limit-concurrency and --timeout-keep-alive (and h11's header buffer cap, for --http h11) are always
-    passed, with runtime.uvicorn_options' defaults, and the WAYBILL_ variables change them."""
-    defaults = UvicornOptions()
-    argv = role_command(role)
-    assert _option(argv, "--limit-concurrency") == str(defaults.limit_concurrency)
-    assert _option(argv, "--timeout-keep-alive") == str(defaults.timeout_keep_alive_s)
-    assert _option(argv, "--h11-max-incomplete-event-size") == str(defaults.h11_max_incomplete_event_size)
-    env = {
-        "WAYBILL_LIMIT_CONCURRENCY": "77",
-        "WAYBILL_TIMEOUT_KEEP_ALIVE_S": "3",
-        "WAYBILL_H11_MAX_INCOMPLETE_EVENT_SIZE": "8192",
-    }
+def test_api_roles_are_served_by_runtime_serve_with_the_pods_limits(role: str) -> None:
+    """runtime.serve applies the WAYBILL_ limits the pod's environment gives (the config map's values)."""
+    env = {"WAYBILL_LIMIT_CONCURRENCY": "77", "WAYBILL_HEADER_TIMEOUT_S": "3", "WAYBILL_GRACEFUL_SHUTDOWN_S": "9"}
     argv = role_command(role, env)
-    assert _option(argv, "--limit-concurrency") == "77"
-    assert _option(argv, "--timeout-keep-alive") == "3"
-    assert _option(argv, "--h11-max-incomplete-event-size") == "8192"
-    # Every option is one the installed uvicorn knows.
-    options = {o for p in uvicorn.main.params for o in (*p.opts, *p.secondary_opts)}
-    assert {a for a in argv if a.startswith("--")} <= options
+    assert _option(argv, "--timeout-graceful-shutdown") == "9"
+    with pytest.MonkeyPatch.context() as mp:
+        for name, value in env.items():
+            mp.setenv(name, value)
+        config = serve.config(argv[3:])
+    assert config.limit_concurrency == 77
+    assert config.http.header_timeout_s == 3  # type: ignore[union-attr]
+    assert config.host == "0.0.0.0"
+    assert config.timeout_graceful_shutdown == 9
 
 
 @pytest.mark.parametrize("role", [r for r in ROLES if r.endswith("-worker")])
@@ -151,7 +143,7 @@ def test_final_stage_runs_the_roles_as_a_non_root_user_with_a_healthcheck_and_ex
 def test_healthcheck_checks_what_the_main_process_is() -> None:
     check_for = _healthcheck().check_for
     api = role_command("tracking-api", {"TRACKING_PORT": "8123"})
-    argv = ["/opt/venv/bin/python", "/opt/venv/bin/uvicorn", *api[1:]]
+    argv = ["/opt/venv/bin/python", *api[1:]]
     assert check_for(argv, {}) == ("http", "http://127.0.0.1:8123/healthz", "")
     assert check_for(["python", "-m", "devstack.migrate"], {}) is None
 

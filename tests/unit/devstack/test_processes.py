@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import pytest
-
 from devstack.processes import Ports, all_processes
-from runtime.uvicorn_options import UvicornOptions
 
 
 def test_make_run_starts_every_role_and_each_worker_serves_metrics_on_its_own_port() -> None:
@@ -33,23 +30,13 @@ def _option(argv: list[str], flag: str) -> str:
     return argv[argv.index(flag) + 1]
 
 
-def test_every_http_process_caps_connections_and_times_out_idle_ones(monkeypatch: pytest.MonkeyPatch) -> None:
-    """uvicorn's --limit-concurrency and --timeout-keep-alive (and h11's header buffer cap) with
-    runtime.uvicorn_options' defaults, overridable through WAYBILL_ variables, the same the image's entrypoint
-    reads."""
-    for var in ("WAYBILL_LIMIT_CONCURRENCY", "WAYBILL_TIMEOUT_KEEP_ALIVE_S", "WAYBILL_H11_MAX_INCOMPLETE_EVENT_SIZE"):
-        monkeypatch.delenv(var, raising=False)
-    defaults = UvicornOptions()
+def test_every_http_process_runs_through_runtime_serve() -> None:
+    """runtime.serve is what applies the connection cap, keep-alive and header limits (tests/unit/runtime/
+    test_serve.py): every HTTP process of `make run` is started by it, on loopback."""
     http = [s for s in all_processes(Ports()) if s.health_url]
     assert {s.name for s in http} == {"sandbox", "allocation", "shipping", "tracking", "dashboard"}
     for spec in http:
-        assert spec.argv[1:3] == ["-m", "uvicorn"]
-        assert _option(spec.argv, "--limit-concurrency") == str(defaults.limit_concurrency)
-        assert _option(spec.argv, "--timeout-keep-alive") == str(defaults.timeout_keep_alive_s)
-        assert _option(spec.argv, "--h11-max-incomplete-event-size") == str(defaults.h11_max_incomplete_event_size)
-    monkeypatch.setenv("WAYBILL_LIMIT_CONCURRENCY", "64")
-    monkeypatch.setenv("WAYBILL_TIMEOUT_KEEP_ALIVE_S", "2")
-    for spec in all_processes(Ports()):
-        if spec.health_url:
-            assert _option(spec.argv, "--limit-concurrency") == "64"
-            assert _option(spec.argv, "--timeout-keep-alive") == "2"
+        assert spec.argv[1:3] == ["-m", "runtime.serve"]
+        assert spec.argv[3].endswith(".main:app")
+        assert _option(spec.argv, "--host") == "127.0.0.1"
+        assert _option(spec.argv, "--timeout-graceful-shutdown") == "5"
