@@ -30,7 +30,7 @@ from runtime.backoff import Backoff
 from runtime.jobs import job_deserializer, job_serializer
 from runtime.logging import configure_logging, get_logger
 from runtime.redis_clients import open_redis
-from runtime.redis_health import REDIS_ERRORS, RedisHealth
+from runtime.redis_health import REDIS_ERRORS, RedisHealth, stop_if_cancelled
 
 log = get_logger(__name__)
 
@@ -56,6 +56,7 @@ class ResilientWorker(Worker):
             await self.on_startup(self.ctx)
         log.info("worker_polling", queue=self.queue_name, functions=sorted(self.functions))
         async for _ in poll(self.poll_delay_s):
+            stop_if_cancelled()  # a cancel redis-py swallowed still stops the loop
             if not await self._guarded(self._poll_iteration()):
                 continue
             if self.burst:

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from runtime.backoff import Backoff
-from runtime.redis_health import REDIS_ERRORS, RedisHealth
+from runtime.redis_health import REDIS_ERRORS, RedisHealth, stop_if_cancelled
 
 # A subscriber waits this long for a message before it looks again; the connection's command timeout does
 # not apply to this wait. After _PING_AFTER_S without a word it PINGs, and after _DEAD_AFTER_S it takes the
@@ -36,6 +36,7 @@ async def listen(
     (with backoff), reporting it to ``health``; never raises anything but cancellation. ``on_subscribed`` is
     called each time Redis confirms the subscription (the first time, and after each resubscription)."""
     while True:
+        stop_if_cancelled()
         pubsub = redis.pubsub()
         try:
             await pubsub.subscribe(channel)
@@ -58,6 +59,7 @@ async def _receive(
     loop = asyncio.get_running_loop()
     heard = pinged = loop.time()
     while True:
+        stop_if_cancelled()  # get_message's timed read can return None for a cancel that landed in it
         message = await pubsub.get_message(timeout=_LISTEN_POLL_S)
         now = loop.time()
         if message is not None:

@@ -75,7 +75,7 @@ class RedisHealth:
         is being cancelled: redis-py can answer a cancel that lands while a connect is failing with its own
         ConnectionError (the cancel is consumed), and a loop that retries on Redis trouble would then never
         stop (a worker closing during an outage hung on that)."""
-        _raise_if_cancelling(exc)
+        stop_if_cancelled(exc)
         REDIS_FAILURES.labels(self.component).inc()
         self._failures += 1
         if self._down_since is None:
@@ -94,10 +94,13 @@ class RedisHealth:
         REDIS_UP.labels(self.component).set(1)
 
 
-def _raise_if_cancelling(exc: BaseException) -> None:
+def stop_if_cancelled(cause: BaseException | None = None) -> None:
+    """Raise CancelledError when the running task has a cancel request pending. redis-py can swallow a cancel
+    on its way (answer it with its own error, or let a timed read return nothing): loops that talk to Redis
+    call this each round, so a cancel always ends them."""
     try:
         task = asyncio.current_task()
     except RuntimeError:  # no running loop: nothing to cancel
         return
     if task is not None and task.cancelling():
-        raise asyncio.CancelledError from exc
+        raise asyncio.CancelledError from cause

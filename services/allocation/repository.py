@@ -32,6 +32,10 @@ from services.allocation.models import (
 S = WaybillStatus
 
 
+# Rows of one multi-row INSERT of numbers (7 parameters each, under asyncpg's 32,767).
+_INSERT_ROWS = 4000
+
+
 class ShopRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -310,8 +314,9 @@ class WaybillRepository:
         """Store issued numbers (available unless told otherwise); a number another live row holds is left
         alone and reported as conflicting (the unique index on live numbers decides, not a prior read)."""
         inserted: set[str] = set()
-        for start in range(0, len(numbers), 5000):
-            chunk = numbers[start : start + 5000]
+        # asyncpg takes at most 32,767 parameters a statement: 7 a row, so 4,000 rows a statement.
+        for start in range(0, len(numbers), _INSERT_ROWS):
+            chunk = numbers[start : start + _INSERT_ROWS]
             rows = await self.session.execute(
                 pg_insert(Waybill)
                 .values(

@@ -15,6 +15,7 @@ from runtime.http import make_http_client
 from runtime.logging import configure_logging, get_logger
 from runtime.metrics import router as metrics_router
 from runtime.middleware import RequestContextMiddleware
+from runtime.ratelimit import RateLimit, RateLimiter
 from runtime.redis_clients import open_redis
 from services.dashboard.router import ROUTERS, State, sessions_unavailable
 from services.dashboard.service import Services
@@ -42,7 +43,11 @@ def create_app(settings: DashboardSettings | None = None) -> FastAPI:
             idle_s=settings.session_idle_hours * 3600,
             max_s=settings.session_max_hours * 3600,
         )
-        app.state.dashboard = State(settings, Services(http, settings), templates, sessions)
+        login_limiter = None
+        if settings.login_attempts_per_minute > 0:
+            limit = RateLimit(settings.login_attempts_per_minute / 60, settings.login_attempts_burst)
+            login_limiter = RateLimiter(redis, SERVICE, limit, scope="login")
+        app.state.dashboard = State(settings, Services(http, settings), templates, sessions, login_limiter)
         log.info("service_started", port=settings.port)
         try:
             yield

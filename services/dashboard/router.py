@@ -10,7 +10,10 @@ from fastapi import APIRouter, Form, Query, Request, Response
 from fastapi.responses import RedirectResponse
 from fastapi.templating import Jinja2Templates
 
+from runtime.address_limit import address_bucket
 from runtime.errors import error_response
+from runtime.params import BIGINT_MAX, IdPath
+from runtime.ratelimit import RateLimited, RateLimiter
 from services.dashboard import service
 from services.dashboard.service import ServiceError, Services
 from services.dashboard.session import (
@@ -46,13 +49,19 @@ class State:
     store and the sign-in form's signer."""
 
     def __init__(
-        self, settings: DashboardSettings, api: Services, templates: Jinja2Templates, sessions: SessionStore
+        self,
+        settings: DashboardSettings,
+        api: Services,
+        templates: Jinja2Templates,
+        sessions: SessionStore,
+        login_limiter: RateLimiter | None = None,
     ) -> None:
         self.settings = settings
         self.api = api
         self.templates = templates
         self.sessions = sessions
         self.signer = Signer(settings.secret_key.get_secret_value())
+        self.login_limiter = login_limiter  # sign-in attempts per client address (None: unlimited)
 
 
 def state(request: Request) -> State:
@@ -148,6 +157,14 @@ async def login(
     key = api_key.strip()
     if not key:
         return login_page(request, 400, "paste a shop API key (wbk_...) or the operators' admin key")
+    if st.login_limiter is not None and request.client is not None:
+        try:
+            await st.login_limiter.check(address_bucket(request.client.host))
+        except RateLimited as exc:
+            wait = exc.details.get("retry_after_s", 60)
+            resp = login_page(request, 429, f"too many sign-in attempts from this address: try again in {wait} s")
+            resp.headers["Retry-After"] = str(wait)
+            return resp
     try:
         who = await service.identify(st.api, key)
     except ServiceError as exc:
@@ -204,7 +221,9 @@ async def open_shop(request: Request, shop_id: str = "") -> Response:
 
 
 @pages.get("/shops/{shop_id}")
-async def shop(request: Request, shop_id: str, acknowledged: int | None = None) -> Response:
+async def shop(
+    request: Request, shop_id: str, acknowledged: Annotated[int | None, Query(ge=1, le=BIGINT_MAX)] = None
+) -> Response:
     session = await current_session(request)
     if session is None:
         return to_login(request)
@@ -232,7 +251,7 @@ async def shop_page(
 
 @pages.post("/shops/{shop_id}/alerts/{alert_id}/ack")
 async def acknowledge(
-    request: Request, shop_id: str, alert_id: int, csrf_token: Annotated[str, Form()] = ""
+    request: Request, shop_id: str, alert_id: IdPath, csrf_token: Annotated[str, Form()] = ""
 ) -> Response:
     session = await current_session(request)
     if session is None:

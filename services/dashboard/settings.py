@@ -63,6 +63,14 @@ class DashboardSettings(BaseSettings):
     )
     batches_shown: int = Field(10, ge=1, le=100, description="Most batches shown per shop.")
     overview_shops: int = Field(100, ge=1, le=1000, description="Most shops summarised on the operators' overview.")
+    login_attempts_per_minute: float = Field(
+        10,
+        ge=0,
+        description="Sign-in attempts one client address may make a minute, after a burst of "
+        "login_attempts_burst (429 beyond; 0: off). Each attempt costs allocation a key lookup, and the "
+        "dashboard's lookups share one address's budget there: this keeps one client from spending it for all.",
+    )
+    login_attempts_burst: int = Field(10, ge=1, description="Sign-in attempts one client address may make at once.")
     log_level: str = Field("INFO", description="Log level (DEBUG, INFO, WARNING, ERROR).")
     log_json: bool = Field(True, description="Emit JSON log lines (false: human-readable console lines).")
 

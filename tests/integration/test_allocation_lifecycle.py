@@ -271,3 +271,16 @@ async def test_the_allocation_route_validates_like_every_route(
     assert anonymous.status_code == 401
     text = (await allocation_client.get("/metrics")).text
     assert 'route="/v1/allocations"' in text
+
+
+async def test_ten_thousand_numbers_are_stored_in_one_go(
+    env: Env, allocation_client: httpx.AsyncClient, shop: ShopCreds
+) -> None:
+    """A large courier answer is stored whole: one multi-row INSERT of it would pass asyncpg's 32,767
+    parameters (7 a row), which failed every purchase of more than 4,681 numbers."""
+    numbers = zto_numbers(10_000)
+    await seed_numbers(env, shop.id, "ZTO", numbers)
+    pools = await allocation_client.get("/v1/pools", headers=shop.headers)
+    assert pools.status_code == 200, pools.text
+    (zto,) = [p for p in pools.json() if p["carrier"] == "ZTO"]
+    assert zto["counts"]["available"] == 10_000

@@ -75,7 +75,7 @@ def _app(service: str, **overrides: Any) -> FastAPI:
 @asynccontextmanager
 async def running(app: FastAPI) -> AsyncIterator[Any]:
     """The app with its lifespan run: what the clients below are given."""
-    async with LifespanManager(app, startup_timeout=30) as manager:
+    async with LifespanManager(app, startup_timeout=30, shutdown_timeout=30) as manager:
         yield manager.app
 
 

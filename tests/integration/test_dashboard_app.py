@@ -337,6 +337,46 @@ async def test_sign_in_needs_the_forms_token_and_a_valid_key(dash: httpx.AsyncCl
     assert "allocation is unavailable" in down.text
 
 
+async def test_sign_in_attempts_are_limited_per_address_before_the_key_is_checked(redis_url: str) -> None:
+    """A flood of guessed keys from one address costs allocation a lookup each only up to the burst; then
+    429 with Retry-After, and no lookup. Another address is not held back."""
+    limited_app = dashboard(redis_url=redis_url, login_attempts_per_minute=1, login_attempts_burst=3)
+    async with limited_app as dash:
+        with respx.mock() as router:
+            lookup = router.get(f"{ALLOC}/v1/balance").mock(
+                return_value=error(401, "unauthorized", "invalid or revoked API key")
+            )
+            answers = [(await sign_in(dash, f"wbk_guess{i}_x")).status_code for i in range(6)]
+            assert answers[:3] == [401, 401, 401]
+            assert answers[3:] == [429, 429, 429]
+            assert lookup.call_count == 3
+            limited = await sign_in(dash, "wbk_guess9_x")
+            assert int(limited.headers["retry-after"]) >= 1
+            assert "too many sign-in attempts" in limited.text
+            # The same app, another client address: its own budget.
+            elsewhere = httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=limited_app.app, client=("198.51.100.7", 4000)),
+                base_url="http://dash.test",
+            )
+            async with elsewhere:
+                assert (await sign_in(elsewhere, "wbk_guess10_x")).status_code == 401
+            assert lookup.call_count == 4
+
+
+async def test_alert_ids_beyond_bigint_are_refused_before_any_call(dash: httpx.AsyncClient) -> None:
+    with respx.mock(assert_all_called=False) as router:
+        mock_shop(router)
+        await sign_in(dash, SHOP_KEY)
+        page = await dash.get("/")
+        huge = str(2**64)
+        ack = await dash.post(f"/shops/{SHOP}/alerts/{huge}/ack", data={"csrf_token": csrf_of(page)})
+        assert ack.status_code == 422
+        assert ack.json()["error"]["code"] == "validation_error"
+        shown = await dash.get(f"/shops/{SHOP}?acknowledged={huge}")
+        assert shown.status_code == 422
+        assert not [c for c in router.calls if "/ack" in str(c.request.url)]
+
+
 async def test_acknowledge_needs_the_sessions_csrf_token(dash: httpx.AsyncClient) -> None:
     with respx.mock(assert_all_called=False) as router:
         mock_shop(router)

@@ -67,5 +67,6 @@ def test_error_codes_are_the_stable_list() -> None:
         "webhook_url_refused",
         "webhook_limit_reached",
         "webhook_endpoint_disabled",
+        "seller_not_verified",
     ]
     assert str(ErrorCode.NOT_FOUND) == "not_found"
