@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any, ClassVar, Literal
 from urllib.parse import urlsplit
@@ -23,6 +24,8 @@ MIN_SECRET_LENGTH = 32
 PARTNER_ID_MIN_LENGTH = 1
 # The sandbox's default port (services/sandbox/settings.py); a partner URL on it is the sandbox.
 SANDBOX_PORT = 8009
+# Environment variables that hold a secret of some role (ours or a partner's), by name.
+_SECRET_NAME = re.compile(r"(KEY|SECRET|PASSWORD|TOKEN)$")
 # Values that say "put the real one here", compared without case, "-", "_" or spaces.
 _PLACEHOLDER_WORDS = ("changeme", "replaceme")
 # Prefixes of the sandbox's credentials and of the deploy manifests' placeholders (your-marketplace-app-key).
@@ -86,10 +89,12 @@ def production_problems(
     secrets: Mapping[str, int],
     partner_urls: Iterable[str] = (),
     shared_env: Mapping[str, str] | None = None,
+    environ: Mapping[str, str] | None = None,
 ) -> list[str]:
     """Why ``settings`` must not run in production: one line per problem, naming the environment variable
     and never its value. ``secrets`` maps each secret or credential field to the least length accepted;
-    ``partner_urls`` names the fields holding a partner's URL."""
+    ``partner_urls`` names the fields holding a partner's URL; ``environ`` (the process's environment) is
+    searched for other roles' secrets equal to these."""
     cls = type(settings)
     problems: list[str] = []
     values: dict[str, str] = {}
@@ -115,6 +120,17 @@ def production_problems(
         if len(same) > 1:
             names = " and ".join(env_variable(cls, f, shared_env) for f in same)
             problems.append(f"{names} are equal: each key and secret must be different")
+    # ... and across processes: every pod gets the whole Secret (deploy/kubernetes: envFrom), so another
+    # service's secrets are in this environment too. The same role's variables may be equal
+    # (ALLOCATION_INTERNAL_KEY and WAYBILL_INTERNAL_KEY); another secret-named variable may not.
+    own = {env_variable(cls, f, shared_env) for f in secrets}
+    for field, value in values.items():
+        for other, other_value in sorted((os.environ if environ is None else environ).items()):
+            if other in own or other.endswith("_" + field.upper()) or not _SECRET_NAME.search(other):
+                continue
+            if other_value.strip() == value.strip():
+                name = env_variable(cls, field, shared_env)
+                problems.append(f"{name} equals {other}: each key and secret must be different")
     for field in partner_urls:
         reason = sandbox_url_reason(str(getattr(settings, field)))
         if reason is not None:

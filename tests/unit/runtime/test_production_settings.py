@@ -222,3 +222,33 @@ def test_development_and_test_keep_their_defaults_and_the_sandbox(
     monkeypatch.setenv("WAYBILL_ADMIN_KEY", "short")
     monkeypatch.setenv("WAYBILL_INTERNAL_KEY", "short")
     assert SETTINGS[service]().environment == environment  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    ("service", "var", "other"),
+    [
+        ("dashboard", "DASHBOARD_SECRET_KEY", "WAYBILL_ADMIN_KEY"),
+        ("allocation", "ALLOCATION_COURIER_SECRET", "SHIPPING_MARKETPLACE_APP_SECRET"),
+        ("shipping", "SHIPPING_MARKETPLACE_APP_SECRET", "TRACKING_PROVIDER_KEY"),
+        ("tracking", "WAYBILL_INTERNAL_KEY", "DASHBOARD_SECRET_KEY"),
+    ],
+)
+def test_a_secret_equal_to_another_services_is_refused(
+    service: str, var: str, other: str, production: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each process sees every service's secrets (one Secret for all pods): reuse across services is refused
+    by each, though no single service holds both."""
+    shared = _token(48)
+    monkeypatch.setenv(var, shared)
+    monkeypatch.setenv(other, shared)
+    message = _refusal(service)
+    assert var in message
+    assert f"equals {other}: each key and secret must be different" in message
+    assert shared not in message
+
+
+def test_the_same_roles_variables_may_be_equal(production: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ALLOCATION_INTERNAL_KEY", production["WAYBILL_INTERNAL_KEY"])
+    monkeypatch.setenv("SHIPPING_INTERNAL_KEY", production["WAYBILL_INTERNAL_KEY"])
+    assert AllocationSettings().environment == "production"
+    assert ShippingSettings().environment == "production"
