@@ -119,7 +119,7 @@ class LedgerEntry(Base):
     shop_id: Mapped[str] = mapped_column(ForeignKey(Shop.id), index=True)
     amount_cents: Mapped[int] = mapped_column(BigInteger)
     balance_after_cents: Mapped[int] = mapped_column(BigInteger)
-    # topup, purchase, purchase_refund, refund, extension, number_taken_by_manual_entry
+    # topup, purchase, purchase_refund, refund, extension, number_taken_by_manual_entry, number_issued_twice
     kind: Mapped[str] = mapped_column(Text)
     reference: Mapped[str | None] = mapped_column(Text)
     note: Mapped[str | None] = mapped_column(Text)

@@ -350,15 +350,16 @@ class WaybillRepository:
             )
         return InsertResult(len(inserted), [n for n in others if n not in ours])
 
-    async def quarantine_available(self, numbers: Sequence[str]) -> int:
-        """An available number that turned up again can no longer be trusted: take it out."""
+    async def quarantine_available(self, numbers: Sequence[str]) -> list[str | None]:
+        """An available number that turned up again can no longer be trusted: take it out. Returns the
+        purchase of each row taken out (None for a number seeded without one)."""
         result = await self.session.execute(
             update(Waybill)
             .where(Waybill.number.in_(numbers), _LIVE, Waybill.status == S.AVAILABLE)
             .values(status=S.QUARANTINED, updated_at=func.now())
-            .returning(Waybill.id)
+            .returning(Waybill.purchase_id)
         )
-        return len(result.all())
+        return list(result.scalars())
 
     async def add_incidents(self, incidents: Sequence[QuarantineIncident]) -> None:
         self.session.add_all(incidents)

@@ -178,7 +178,9 @@ async def topup(shop_id: str, body: TopupRequest, uow: UowDep, _: AdminDep) -> B
         "Balance in integer cents with the most recent ledger entries; `ledger_total_cents` always equals it. "
         "Entry kinds: `topup`, `purchase`, `purchase_refund` (the courier never issued), `refund` (numbers "
         "never handed out), `extension`, `number_taken_by_manual_entry` (a number a purchase paid for that a "
-        "typed entry had already printed, credited at the price paid per number)."
+        "typed entry had already printed, credited at the price paid per number), `number_issued_twice` (a "
+        "number the courier issued to two purchases: quarantined, and each purchase that can no longer use it "
+        "credited at the price it paid)."
     ),
 )
 async def read_balance(

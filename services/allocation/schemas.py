@@ -361,8 +361,9 @@ class PurchaseOut(BaseModel):
     refunded_cents: int = Field(description="Paid back so far: the price per number, pro rata, rounded down.")
     numbers_credited: int = Field(
         description=(
-            "Numbers the courier issued to this purchase that a typed (manual) entry had already printed: never "
-            "in the pool, each credited at the price paid per number (ledger `number_taken_by_manual_entry`)."
+            "Numbers of this purchase it cannot use, each credited at the price paid per number: issued by the "
+            "courier after a typed (manual) entry had printed them (ledger `number_taken_by_manual_entry`), or "
+            "issued twice (quarantined; ledger `number_issued_twice`)."
         )
     )
     error: str | None

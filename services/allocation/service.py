@@ -81,6 +81,8 @@ JOB_LOW_STOCK = "handle_low_stock"
 MANUAL_VALIDITY = timedelta(days=365)
 # Ledger kind of the credit for a number a purchase paid for but a typed entry had already printed.
 CREDIT_TAKEN_BY_MANUAL = "number_taken_by_manual_entry"
+# Ledger kind of the credit for a number the courier issued twice (quarantined: nobody can use it).
+CREDIT_ISSUED_TWICE = "number_issued_twice"
 # Stock-event kind telling a shop that a purchase took over one of its typed numbers.
 EVENT_MANUAL_SUPERSEDED = "manual_superseded"
 
@@ -908,7 +910,7 @@ async def store_issued_numbers(
     repeated = [n for n, times in Counter(numbers).items() if times > 1]
     duplicates = list(dict.fromkeys(holders.duplicates + pending + repeated))
     if duplicates:
-        await repo.quarantine_available(duplicates)
+        await _credit_issued_twice(uow, purchase, holders.duplicates + pending, duplicates, expires_at)
         await repo.add_incidents(
             [
                 QuarantineIncident(
@@ -967,6 +969,40 @@ async def _credit_taken(uow: UnitOfWork, purchase: Purchase, taken: list[str], e
             for n in taken
         ]
     )
+
+
+async def _credit_issued_twice(
+    uow: UnitOfWork, purchase: Purchase, held_elsewhere: list[str], duplicates: list[str], expires_at: datetime
+) -> None:
+    """Numbers the courier issued twice are quarantined (neither holder can trust them), and whoever paid for
+    one it can no longer use is credited at the price paid: this purchase for each it could not store (a
+    superseded row records it, so a repeat skips it) and for each of its own rows taken out, and the other
+    purchases whose available rows were taken out. Each is credited once: a repeat finds nothing new."""
+    repo = WaybillRepository(uow.session)
+    not_stored = list(dict.fromkeys(held_elsewhere))
+    if not_stored:
+        await repo.insert_numbers(
+            not_stored,
+            carrier=purchase.carrier,
+            pool_id=purchase.pool_id,
+            purchase_id=purchase.id,
+            expires_at=expires_at,
+            status=S.SUPERSEDED,
+        )
+    taken_out = Counter(await repo.quarantine_available(duplicates))
+    losers = {purchase.id: len(not_stored) + taken_out.pop(purchase.id, 0)}
+    losers |= {pid: n for pid, n in sorted(taken_out.items()) if pid is not None}
+    purchases = PurchaseRepository(uow.session)
+    ledger = LedgerRepository(uow.session)
+    for pid, count in losers.items():
+        paid = purchase if pid == purchase.id else await purchases.get(pid, for_update=True)
+        if paid is None or count == 0:
+            continue
+        paid.numbers_credited += count
+        amount = _pay_back(paid, count)
+        if amount:
+            note = f"{count} numbers of this purchase were issued by the courier twice (quarantined)"
+            await ledger.apply(paid.shop_id, amount, CREDIT_ISSUED_TWICE, paid.id, note)
 
 
 async def fail_and_refund(uow: UnitOfWork, purchase_id: str, error: str) -> bool:

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
 import respx
 
+from runtime.db import make_engine, make_sessionmaker, transaction
+from services.allocation import service
 from tests.integration.allocation_support import FakeCourier, zto_numbers
 from tests.integration.conftest import ShopCreds
-from tests.support import run_jobs
+from tests.support import Env, run_jobs
 
 GATEWAY = "http://courier.test/courier/gateway"
 PACKAGE = {"carrier": "ZTO", "package_id": "ZTO-1000"}
@@ -158,8 +161,8 @@ async def test_courier_down_for_good_fails_and_refunds(
     assert balance["ledger_total_cents"] == price
 
 
-async def test_duplicate_number_from_courier_is_quarantined(
-    allocation_client: httpx.AsyncClient, shop: ShopCreds, other_shop: ShopCreds, admin: dict[str, str]
+async def test_duplicate_number_from_courier_is_quarantined_and_credited_to_both(
+    allocation_client: httpx.AsyncClient, shop: ShopCreds, other_shop: ShopCreds, admin: dict[str, str], env: Env
 ) -> None:
     price = await _price(allocation_client, shop)
     await _topup(allocation_client, shop, admin, price)
@@ -181,6 +184,26 @@ async def test_duplicate_number_from_courier_is_quarantined(
     # The first shop's copies can no longer be trusted either: taken out of its pool.
     assert first_pool["counts"]["quarantined"] == 10
     assert first_pool["counts"]["available"] == 990
+    # Neither shop pays for a number it cannot use: each is credited ten numbers at the price it paid.
+    for who in (shop, other_shop):
+        balance = await _balance(allocation_client, who)
+        credits = [e for e in balance["ledger"] if e["kind"] == "number_issued_twice"]
+        assert [c["amount_cents"] for c in credits] == [price * 10 // 1000]
+        assert balance["balance_cents"] == price * 10 // 1000
+        assert balance["ledger_total_cents"] == balance["balance_cents"]
+    assert done["numbers_credited"] == 10
+    # The courier's answer stored again (a resync) credits nothing twice.
+    engine = make_engine(env.database_url, pool_size=1)
+    try:
+        async with transaction(make_sessionmaker(engine), None) as uow:
+            await service.store_issued_numbers(
+                uow, second["id"], shared_numbers[:10], datetime.now(UTC) + timedelta(days=90)
+            )
+    finally:
+        await engine.dispose()
+    for who in (shop, other_shop):
+        again = await _balance(allocation_client, who)
+        assert len([e for e in again["ledger"] if e["kind"] == "number_issued_twice"]) == 1
 
 
 @pytest.mark.parametrize("quantity_used", [0, 250])
