@@ -911,18 +911,7 @@ async def store_issued_numbers(
     duplicates = list(dict.fromkeys(holders.duplicates + pending + repeated))
     if duplicates:
         await _credit_issued_twice(uow, purchase, holders.duplicates + pending, duplicates, expires_at)
-        await repo.add_incidents(
-            [
-                QuarantineIncident(
-                    number=n,
-                    carrier=purchase.carrier,
-                    shop_id=purchase.shop_id,
-                    purchase_id=purchase.id,
-                    reason="issued by the courier but already known",
-                )
-                for n in duplicates
-            ]
-        )
+        await repo.add_incidents(_incidents(purchase, duplicates, "issued by the courier but already known"))
     purchase.numbers_received = await repo.count_for_purchase(purchase.id)
     purchase.numbers_quarantined += len(duplicates)
     if purchase.status == "pending":
@@ -957,18 +946,17 @@ async def _credit_taken(uow: UnitOfWork, purchase: Purchase, taken: list[str], e
             purchase.id,
             f"{len(taken)} numbers issued to this purchase had already been printed from typed entries",
         )
-    await repo.add_incidents(
-        [
-            QuarantineIncident(
-                number=n,
-                carrier=purchase.carrier,
-                shop_id=purchase.shop_id,
-                purchase_id=purchase.id,
-                reason="issued by the courier after a typed entry had printed it; the purchase was credited",
-            )
-            for n in taken
-        ]
-    )
+    reason = "issued by the courier after a typed entry had printed it; the purchase was credited"
+    await repo.add_incidents(_incidents(purchase, taken, reason))
+
+
+def _incidents(purchase: Purchase, numbers: list[str], reason: str) -> list[QuarantineIncident]:
+    return [
+        QuarantineIncident(
+            number=n, carrier=purchase.carrier, shop_id=purchase.shop_id, purchase_id=purchase.id, reason=reason
+        )
+        for n in numbers
+    ]
 
 
 async def _credit_issued_twice(

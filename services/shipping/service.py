@@ -108,6 +108,16 @@ async def put_settings(uow: UnitOfWork, clients: Clients, shop_id: str, body: Se
     return settings_out(shop_id, saved)
 
 
+def _marketplace_unavailable(doing: str, exc: TopError) -> AppError:
+    """503 with Retry-After: the caller (the marketplace redelivering, a shop's system) tries again."""
+    return AppError(
+        f"marketplace unavailable while {doing}: {exc}",
+        code=ErrorCode.UPSTREAM_ERROR,
+        status_code=503,
+        headers={"Retry-After": "2"},
+    )
+
+
 async def _verified_nick(clients: Clients, session: str | None, claimed: str | None) -> str:
     """The seller nick the marketplace says ``session`` belongs to; it must be ``claimed`` when one is given."""
     if not session:
@@ -127,12 +137,7 @@ async def _verified_nick(clients: Clients, session: str | None, claimed: str | N
                 status_code=422,
                 details={"field": "session"},
             ) from exc
-        raise AppError(
-            f"marketplace unavailable while checking the session: {exc}",
-            code=ErrorCode.UPSTREAM_ERROR,
-            status_code=503,
-            headers={"Retry-After": "2"},
-        ) from exc
+        raise _marketplace_unavailable("checking the session", exc) from exc
     if claimed is not None and nick != claimed:
         # Says only that they differ: whose session it is stays the marketplace's business.
         raise AppError(
@@ -367,12 +372,7 @@ async def _fetch_trade(clients: Clients, shop: ShopSettings, tid: str) -> Trade 
     except TopError as exc:
         if exc.sub_code == "isv.trade-not-exist":
             return None
-        raise AppError(
-            f"marketplace unavailable while fetching trade {tid}: {exc}",
-            code=ErrorCode.UPSTREAM_ERROR,
-            status_code=503,
-            headers={"Retry-After": "2"},
-        ) from exc
+        raise _marketplace_unavailable(f"fetching trade {tid}", exc) from exc
 
 
 async def _apply_message(
