@@ -135,7 +135,14 @@ class Api:
         raise AssertionError("unreachable")
 
     async def send(self, method: str, url: str, *ok: int, headers: dict[str, str] | None = None, **kw: Any) -> Any:
-        return _check(await self.http.request(method, url, headers=headers, **kw), *ok)
+        # A 503 means a dependency blipped (a marketplace call, a database restart): retried after its
+        # Retry-After, as the API guide asks of every client.
+        for _ in range(4):
+            resp = await self.http.request(method, url, headers=headers, **kw)
+            if resp.status_code != 503:
+                break
+            await asyncio.sleep(min(float(resp.headers.get("retry-after", "1")), 5.0))
+        return _check(resp, *ok)
 
 
 class Phases:

@@ -250,7 +250,12 @@ class Harness:
             "sender_address": "浙江省杭州市余杭区文一西路969号",
             **settings,
         }
-        (await http.put(f"{self.shipping}/v1/settings", json=body, headers=shop.headers)).raise_for_status()
+        for _ in range(5):  # the session check is a marketplace call: a 503 (sandbox faults) is retried
+            resp = await http.put(f"{self.shipping}/v1/settings", json=body, headers=shop.headers)
+            if resp.status_code != 503:
+                break
+            await asyncio.sleep(float(resp.headers.get("retry-after", "1")))
+        resp.raise_for_status()
         return shop
 
     async def ready_shop(
