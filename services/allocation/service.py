@@ -928,24 +928,9 @@ async def _credit_taken(uow: UnitOfWork, purchase: Purchase, taken: list[str], e
     """The purchase paid for numbers a typed entry had already printed: keep a superseded row of each for the
     purchase (the record, and what makes a repeat skip them) and credit the price paid per number."""
     repo = WaybillRepository(uow.session)
-    await repo.insert_numbers(
-        taken,
-        carrier=purchase.carrier,
-        pool_id=purchase.pool_id,
-        purchase_id=purchase.id,
-        expires_at=expires_at,
-        status=S.SUPERSEDED,
-    )
-    purchase.numbers_credited += len(taken)
-    amount = _pay_back(purchase, len(taken))
-    if amount:
-        await LedgerRepository(uow.session).apply(
-            purchase.shop_id,
-            amount,
-            CREDIT_TAKEN_BY_MANUAL,
-            purchase.id,
-            f"{len(taken)} numbers issued to this purchase had already been printed from typed entries",
-        )
+    await _record_superseded(repo, purchase, taken, expires_at)
+    note = f"{len(taken)} numbers issued to this purchase had already been printed from typed entries"
+    await _credit(uow, purchase, len(taken), CREDIT_TAKEN_BY_MANUAL, note)
     reason = "issued by the courier after a typed entry had printed it; the purchase was credited"
     await repo.add_incidents(_incidents(purchase, taken, reason))
 
@@ -969,28 +954,40 @@ async def _credit_issued_twice(
     repo = WaybillRepository(uow.session)
     not_stored = list(dict.fromkeys(held_elsewhere))
     if not_stored:
-        await repo.insert_numbers(
-            not_stored,
-            carrier=purchase.carrier,
-            pool_id=purchase.pool_id,
-            purchase_id=purchase.id,
-            expires_at=expires_at,
-            status=S.SUPERSEDED,
-        )
+        await _record_superseded(repo, purchase, not_stored, expires_at)
     taken_out = Counter(await repo.quarantine_available(duplicates))
     losers = {purchase.id: len(not_stored) + taken_out.pop(purchase.id, 0)}
     losers |= {pid: n for pid, n in sorted(taken_out.items()) if pid is not None}
     purchases = PurchaseRepository(uow.session)
-    ledger = LedgerRepository(uow.session)
     for pid, count in losers.items():
         paid = purchase if pid == purchase.id else await purchases.get(pid, for_update=True)
         if paid is None or count == 0:
             continue
-        paid.numbers_credited += count
-        amount = _pay_back(paid, count)
-        if amount:
-            note = f"{count} numbers of this purchase were issued by the courier twice (quarantined)"
-            await ledger.apply(paid.shop_id, amount, CREDIT_ISSUED_TWICE, paid.id, note)
+        note = f"{count} numbers of this purchase were issued by the courier twice (quarantined)"
+        await _credit(uow, paid, count, CREDIT_ISSUED_TWICE, note)
+
+
+async def _record_superseded(
+    repo: WaybillRepository, purchase: Purchase, numbers: list[str], expires_at: datetime
+) -> None:
+    """Rows of the purchase for numbers it paid for but cannot hold: the record, and what makes a repeat of
+    the same courier answer skip them (they count as the purchase's own)."""
+    await repo.insert_numbers(
+        numbers,
+        carrier=purchase.carrier,
+        pool_id=purchase.pool_id,
+        purchase_id=purchase.id,
+        expires_at=expires_at,
+        status=S.SUPERSEDED,
+    )
+
+
+async def _credit(uow: UnitOfWork, purchase: Purchase, count: int, kind: str, note: str) -> None:
+    """Credit ``count`` numbers of the purchase at the price it paid (a ledger row when that is not 0)."""
+    purchase.numbers_credited += count
+    amount = _pay_back(purchase, count)
+    if amount:
+        await LedgerRepository(uow.session).apply(purchase.shop_id, amount, kind, purchase.id, note)
 
 
 async def fail_and_refund(uow: UnitOfWork, purchase_id: str, error: str) -> bool:
