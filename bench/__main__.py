@@ -6,10 +6,11 @@ import os
 import sys
 
 from bench import allocation, shipping, tracking
-from bench.common import bench_database, drop
+from bench.common import bench_database, drop, stop_cleanly_on_sigterm
 
 
 def main() -> int:
+    stop_cleanly_on_sigterm()
     only = set(sys.argv[1:]) or {"allocation", "tracking", "shipping"}
     print(f"bench on {os.cpu_count()} cores; DATABASE_URL server, REDIS_URL; figures are ratios within this run")
     if "allocation" in only:

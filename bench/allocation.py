@@ -17,7 +17,7 @@ from bench.common import BenchDb, heading, row, seconds
 from bench.loadgen import LoadResult, run_load
 from bench.procs import process, uvicorn
 from runtime.settings import to_asyncpg_dsn
-from services.allocation.repository import ALLOCATE_ONE, AllocationStatements, skip_reset
+from services.allocation.repository.statements import ALLOCATE_ONE, AllocationStatements, skip_reset
 from tests.support import ADMIN_KEY, INTERNAL_KEY
 
 HTTP_CONNECTIONS = 32

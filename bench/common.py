@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
+import sys
 from dataclasses import dataclass
 
 from tests.support import drop_database, migrate, recreate_database
@@ -38,3 +40,10 @@ def heading(title: str) -> None:
 
 def row(label: str, value: str, note: str = "") -> None:
     print(f"  {label:<58} {value:>16}  {note}", flush=True)
+
+
+def stop_cleanly_on_sigterm() -> None:
+    """SIGTERM ends a bench as Ctrl-C does: through its finally blocks, which stop the processes it started
+    and drop its database. Python's default SIGTERM ends at once, leaving its servers and workers running
+    with their parent gone (found: a stopped bench's workers took the next run's jobs)."""
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))

@@ -23,7 +23,7 @@ import httpx
 import orjson
 
 from bench.allocation import _seed
-from bench.common import bench_database, drop, heading, row
+from bench.common import bench_database, drop, heading, row, stop_cleanly_on_sigterm
 from bench.loadgen import _read_response, build_request
 from bench.procs import uvicorn
 from runtime.settings import to_asyncpg_dsn
@@ -87,6 +87,7 @@ async def _table_check(dsn: str) -> tuple[int, int, int, int]:
 
 
 def main() -> int:
+    stop_cleanly_on_sigterm()
     total = int(os.environ.get("RACE_ALLOCATIONS", 1_000_000))
     clients = int(os.environ.get("RACE_CLIENTS", 64))
     db = bench_database("race")

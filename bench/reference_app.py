@@ -15,7 +15,7 @@ import asyncpg
 from fastapi import FastAPI
 from pydantic import BaseModel
 
-from services.allocation.repository import ALLOCATE_ONE, AllocationStatements, skip_reset
+from services.allocation.repository.statements import ALLOCATE_ONE, AllocationStatements, skip_reset
 
 
 class Req(BaseModel):

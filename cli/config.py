@@ -6,9 +6,11 @@
     tracking_url = "http://127.0.0.1:8003"
     api_key = "wbk_..."          # a shop's key
     admin_key = "..."            # operators only
+    timezone = "Asia/Shanghai"   # the zone times are shown in (an IANA name)
 
 Environment variables win: WAYBILL_ALLOCATION_URL, WAYBILL_SHIPPING_URL, WAYBILL_TRACKING_URL,
-WAYBILL_API_KEY, WAYBILL_ADMIN_KEY, WAYBILL_PROFILE (which profile), WAYBILL_CONFIG (file path).
+WAYBILL_API_KEY, WAYBILL_ADMIN_KEY, WAYBILL_TIMEZONE, WAYBILL_PROFILE (which profile), WAYBILL_CONFIG (file
+path); the command line's ``--tz`` wins over them all.
 """
 
 from __future__ import annotations
@@ -18,12 +20,14 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
+DEFAULT_TIMEZONE = "Asia/Shanghai"  # the shops' own zone: what a seller reads times in
 DEFAULTS = {
     "allocation_url": "http://127.0.0.1:8001",
     "shipping_url": "http://127.0.0.1:8002",
     "tracking_url": "http://127.0.0.1:8003",
     "api_key": "",
     "admin_key": "",
+    "timezone": DEFAULT_TIMEZONE,
 }
 
 
@@ -34,6 +38,7 @@ class Config:
     tracking_url: str
     api_key: str
     admin_key: str
+    timezone: str = DEFAULT_TIMEZONE
 
 
 def config_path() -> Path:

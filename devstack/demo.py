@@ -28,8 +28,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from pydantic import BaseModel
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+from waybill_client import AsyncWaybillClient, WaybillError
 
 from devstack.demo_report import (
     BatchSeen,
@@ -133,6 +135,22 @@ class Api:
                 if attempt == 2:
                     raise
         raise AssertionError("unreachable")
+
+    def typed(self) -> AsyncWaybillClient:
+        """The typed client with the shop's key, over the demo's own connection pool (left open)."""
+        key = self.shop["Authorization"].removeprefix("Bearer ")
+        u = self.urls
+        return AsyncWaybillClient(
+            key, allocation_url=u.allocation, shipping_url=u.shipping, tracking_url=u.tracking, http=self.http
+        )
+
+    async def every(self, items: AsyncIterator[BaseModel], what: str) -> list[dict[str, Any]]:
+        """Every item of a list (an ``iter_*`` of the typed client, which follows the pages), as JSON."""
+        try:
+            async with self.gate:
+                return [item.model_dump(mode="json") async for item in items]
+        except WaybillError as exc:
+            raise DemoError(f"{what}: {exc}") from exc
 
     async def send(self, method: str, url: str, *ok: int, headers: dict[str, str] | None = None, **kw: Any) -> Any:
         # A 503 means a dependency blipped (a marketplace call, a database restart): retried after its
@@ -259,12 +277,7 @@ async def receive_trades(
 
 
 async def list_orders(api: Api) -> list[dict[str, Any]]:
-    out: list[dict[str, Any]] = []
-    while True:
-        page = await api.get(f"{api.urls.shipping}/v1/orders", api.shop, limit=10_000, offset=len(out))
-        out += page
-        if len(page) < 10_000:
-            return out
+    return await api.every(api.typed().iter_orders(limit=10_000), "listing the orders")
 
 
 async def ship_all(
@@ -410,17 +423,8 @@ async def follow_parcels(
 
 
 async def list_alerts(api: Api) -> Counter[tuple[str, str]]:
-    found: Counter[tuple[str, str]] = Counter()
-    before: int | None = None
-    while True:
-        params: dict[str, Any] = {"limit": 1000}
-        if before is not None:
-            params["before_id"] = before
-        page = await api.get(f"{api.urls.tracking}/v1/alerts", api.shop, **params)
-        found.update((a["kind"], a["state"]) for a in page)
-        if len(page) < 1000:
-            return found
-        before = page[-1]["id"]
+    alerts = await api.every(api.typed().iter_alerts(limit=1000), "listing the alerts")
+    return Counter((a["kind"], a["state"]) for a in alerts)
 
 
 async def gather_checks(
@@ -432,8 +436,8 @@ async def gather_checks(
     with phases.phase("invariants checked", total=len(orders) + len(numbered)) as task:
 
         async def shipments_of(order_id: str) -> list[dict[str, Any]]:
-            found: list[dict[str, Any]] = await api.get(
-                f"{u.shipping}/v1/shipments", api.shop, order_id=order_id, limit=1000
+            found = await api.every(
+                api.typed().iter_shipments(order_id=order_id, limit=1000), f"{order_id}'s shipments"
             )
             phases.progress.advance(task)
             return found
@@ -473,7 +477,7 @@ async def arun_demo(urls: DemoUrls, options: DemoOptions, progress: Progress | N
             orders = await list_orders(api)
             shipments, owners = await gather_checks(api, phases, orders)
         alerts = await list_alerts(api)
-        pools = await api.get(f"{urls.allocation}/v1/pools", api.shop)
+        pools = (await api.get(f"{urls.allocation}/v1/pools", api.shop))["data"]  # a whole list: one page
         balance = await api.get(f"{urls.allocation}/v1/balance", api.shop)
     pushes: Counter[str] = Counter()
     for p in parcels:

@@ -1,24 +1,16 @@
-"""Apply every service's migrations: ``python -m devstack.migrate`` (uses DATABASE_URL)."""
+"""Apply every service's migrations: ``python -m devstack.migrate`` (uses DATABASE_URL), as ``make migrate`` does.
+
+The command itself is ``python -m runtime.migrations``, which the image runs too (it has no devstack); this
+module keeps the name `make migrate` and devstack.run use.
+"""
 
 from __future__ import annotations
 
-import os
 import sys
 
-from runtime.migrations import upgrade
+from runtime.migrations import SERVICES, main, migrate_all
 
-SERVICES = ("allocation", "shipping", "tracking")
-
-
-def migrate_all(database_url: str) -> None:
-    for service in SERVICES:
-        upgrade(service, database_url)
-        print(f"[migrate] {service}: at head", flush=True)
-
+__all__ = ["SERVICES", "main", "migrate_all"]
 
 if __name__ == "__main__":
-    url = os.environ.get("DATABASE_URL")
-    if not url:
-        print("DATABASE_URL is not set", file=sys.stderr)
-        raise SystemExit(2)
-    migrate_all(url)
+    sys.exit(main())

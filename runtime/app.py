@@ -5,27 +5,26 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Annotated, Any
 
-import httpx
-from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Request, Response
+from fastapi_offline import FastAPIOffline
 from sqlalchemy import Table, text
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from runtime.address_limit import AddressLimitMiddleware
 from runtime.auth import BEARER_SCHEME, AuthConfig, CachedResolver, RevocationFeed, ShopKeyResolver
-from runtime.db import UnitOfWork, make_engine, make_sessionmaker, unit_of_work
+from runtime.db import UnitOfWork, unit_of_work
 from runtime.errors import error_response, install_error_handlers
-from runtime.http import make_http_client
-from runtime.jobs import JobQueue, queue_name
 from runtime.logging import configure_logging, get_logger
 from runtime.metrics import router as metrics_router
 from runtime.middleware import RequestContextMiddleware
-from runtime.openapi import API_GUIDE, ERROR_RESPONSES
+from runtime.openapi import API_GUIDE, ERROR_RESPONSES, operation_id
 from runtime.ratelimit import RateLimit, RateLimiter
 from runtime.redis_clients import open_redis
 from runtime.redis_health import REDIS_ERRORS
+from runtime.resources import R, Resources, ResourcesFactory, core_only, open_core
+from runtime.service_client import ServiceError
 from runtime.settings import ServiceSettings
 from shared.errors import ErrorCode
 
@@ -34,49 +33,65 @@ log = get_logger(__name__)
 REDIS_PING_TIMEOUT_S = 0.5
 
 
-@dataclass
-class ServiceRuntime:
-    """The process's shared clients, built once in the lifespan."""
-
-    service: str
-    settings: ServiceSettings
-    engine: AsyncEngine
-    sessionmaker: async_sessionmaker[AsyncSession]
-    redis: Any
-    queue: JobQueue
-    http: httpx.AsyncClient
-    extras: dict[str, Any] = field(default_factory=dict)
+ResolverFactory = Callable[[Any], ShopKeyResolver]  # given the service's own Resources
+Hook = Callable[[Any], Awaitable[None]]
 
 
-ResolverFactory = Callable[[ServiceRuntime], ShopKeyResolver]
-Hook = Callable[[ServiceRuntime], Awaitable[None]]
+@dataclass(frozen=True)
+class Periodic:
+    """A chore an API process repeats in the background while it runs (e.g. refreshing /metrics gauges, so a
+    scrape never runs the query): ``run(resources)`` every ``every_s`` seconds; a failure (the database
+    briefly away) is logged and the next round tries again."""
+
+    name: str
+    every_s: float
+    run: Hook
 
 
-async def get_runtime(request: Request) -> ServiceRuntime:
-    # async: FastAPI would run a plain function in a worker thread, on every request.
-    rt: ServiceRuntime = request.app.state.runtime
-    return rt
+async def _repeat(chore: Periodic, res: Resources) -> None:
+    while True:
+        try:
+            await chore.run(res)
+        except Exception as exc:
+            log.warning("periodic_failed", chore=chore.name, error=repr(exc))
+        await asyncio.sleep(chore.every_s)
 
 
-RuntimeDep = Annotated[ServiceRuntime, Depends(get_runtime)]
+async def get_resources(request: Request) -> Resources:
+    res: Resources = request.app.state.resources
+    return res
+
+
+ResourcesDep = Annotated[Resources, Depends(get_resources)]
+
+
+def resources_dependency(cls: type[R]) -> Callable[[Request], Awaitable[R]]:
+    """A dependency giving a service's own Resources subclass, typed (``Annotated[X, Depends(...)]``)."""
+
+    async def dependency(request: Request) -> R:
+        res = request.app.state.resources
+        assert isinstance(res, cls)
+        return res
+
+    return dependency
 
 
 async def get_uow(request: Request) -> AsyncIterator[UnitOfWork]:
-    rt: ServiceRuntime = request.app.state.runtime
-    async for uow in unit_of_work(rt.sessionmaker, rt.queue):
+    res: Resources = request.app.state.resources
+    async for uow in unit_of_work(res.sessionmaker, res.queue):
         yield uow
 
 
-# scope="function": the commit runs when the endpoint returns, before the response is sent, so a
-# failed commit becomes an error answer instead of a 2xx for something that did not happen.
 UowDep = Annotated[UnitOfWork, Depends(get_uow, scope="function")]
 
 
-def health_router() -> APIRouter:
+def health_router(service: str) -> APIRouter:
     router = APIRouter(tags=["operations"])
 
     @router.get(
         "/healthz",
+        # Named per service: operation ids are unique across the three (one generated client may hold all).
+        operation_id=f"{service}Liveness",
         summary="Liveness: the process is up",
         description=(
             "No key needed. Answers as long as the process serves requests; it touches no dependency, so a "
@@ -89,6 +104,7 @@ def health_router() -> APIRouter:
 
     @router.get(
         "/readyz",
+        operation_id=f"{service}Readiness",
         summary="Readiness: the database answers",
         description=(
             "No key needed. Runs `SELECT 1`; when it fails the answer is 503 in the error shape with "
@@ -113,7 +129,7 @@ def health_router() -> APIRouter:
             503: ERROR_RESPONSES[503],
         },
     )
-    async def readyz(rt: RuntimeDep) -> Any:
+    async def readyz(rt: ResourcesDep) -> Any:
         checks: dict[str, str] = {"database": "ok", "redis": "ok"}
         try:
             async with rt.engine.connect() as conn:
@@ -139,29 +155,19 @@ def create_service_app(
     outbox: Table,
     routers: Sequence[APIRouter],
     resolver: ResolverFactory,
+    resources: ResourcesFactory = core_only,
     title: str,
     description: str,
     version: str = "0.1.0",
     openapi_tags: list[dict[str, Any]] | None = None,
-    on_startup: Hook | None = None,
-    on_shutdown: Hook | None = None,
+    periodic: Sequence[Periodic] = (),
 ) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         configure_logging(service, settings.log_level, settings.log_json)
-        engine = make_engine(settings.database_url, pool_size=settings.db_pool_size)
-        # Not connected yet: the API starts and serves while Redis is down (see runtime.redis_clients).
         redis = open_redis(settings.redis_url)
-        rt = ServiceRuntime(
-            service=service,
-            settings=settings,
-            engine=engine,
-            sessionmaker=make_sessionmaker(engine),
-            redis=redis,
-            queue=JobQueue(redis, outbox, queue_name(service)),
-            http=make_http_client(settings),
-        )
-        app.state.runtime = rt
+        rt = await resources(open_core(service, settings, outbox, redis))
+        app.state.resources = rt
         limiter = None
         if settings.rate_limit_per_s > 0:
             limiter = RateLimiter(redis, service, RateLimit(settings.rate_limit_per_s, settings.rate_limit_burst))
@@ -180,21 +186,22 @@ def create_service_app(
             address_limiter,
             revocations,
         )
-        if on_startup is not None:
-            await on_startup(rt)
+        chores = [asyncio.create_task(_repeat(chore, rt)) for chore in periodic]
         revocations.start()
         log.info("service_started", port=settings.port)
         try:
             yield
         finally:
             await revocations.close()
-            if on_shutdown is not None:
-                await on_shutdown(rt)
-            await rt.http.aclose()
+            for task in chores:
+                task.cancel()
+            await asyncio.gather(*chores, return_exceptions=True)
+            await rt.aclose()
             await redis.aclose()
-            await engine.dispose()
 
-    app = FastAPI(
+    # /docs and /redoc with their Swagger UI and ReDoc assets served by the process itself (fastapi-offline
+    # ships them), not from a CDN: the docs open on a machine without internet.
+    app = FastAPIOffline(
         title=title,
         description=description + "\n" + API_GUIDE,
         version=version,
@@ -203,19 +210,28 @@ def create_service_app(
         # Every operation can meet these: a missing key (401), invalid input (422, bodies that are not
         # JSON included), a key over its rate limit (429).
         responses={code: ERROR_RESPONSES[code] for code in (401, 422, 429)},
+        generate_unique_id_function=operation_id,
     )
     # Added first, so it runs inside the request context (the last added is the outermost): its 429s get a
     # request id, a log line and the latency metric like any answer.
     app.add_middleware(AddressLimitMiddleware, service=service)
     app.add_middleware(RequestContextMiddleware, service=service, max_body_bytes=settings.max_body_bytes)
     install_error_handlers(app)
+    # Another of our services refused or did not answer: its refusal is passed on, its outage is a 503.
+    app.add_exception_handler(ServiceError, _service_error)
     # Routes are matched in order: the service's own (hot) routes first.
     for router in routers:
         app.include_router(router)
-    app.include_router(health_router())
+    app.include_router(health_router(service))
     app.include_router(metrics_router)
     _declare_security(app)
     return app
+
+
+async def _service_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ServiceError)
+    error = exc.as_app_error()
+    return error_response(error.status_code, error.code, error.message, error.details, error.headers)
 
 
 def _declare_security(app: FastAPI) -> None:

@@ -22,10 +22,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Generic, Literal, Protocol, TypeVar
 
-import httpx
 from fastapi import Depends, Request
 
 from runtime import pubsub
+from runtime.apis.allocation import AllocationApi
 from runtime.errors import Forbidden, Unauthorized
 from runtime.logging import get_logger
 from runtime.ratelimit import RateLimiter
@@ -271,24 +271,13 @@ class RevocationFeed:
 
 
 class HttpKeyResolver:
-    """Resolves shop keys through the allocation service's internal introspection endpoint."""
+    """Resolves shop keys through the allocation service (its internal introspection endpoint)."""
 
-    def __init__(self, client: httpx.AsyncClient, base_url: str, internal_key: str) -> None:
-        self._client = client
-        self._url = base_url.rstrip("/") + "/internal/v1/keys/introspect"
-        self._internal_key = internal_key
+    def __init__(self, allocation: AllocationApi) -> None:
+        self._allocation = allocation
 
     async def resolve(self, key_id: str, secret_hash: str) -> str | None:
-        resp = await self._client.post(
-            self._url,
-            json={"key_id": key_id, "secret_hash": secret_hash},
-            headers={"Authorization": f"Bearer {self._internal_key}"},
-        )
-        if resp.status_code == 404:
-            return None
-        resp.raise_for_status()
-        shop_id: str = resp.json()["shop_id"]
-        return shop_id
+        return await self._allocation.shop_of_key(key_id, secret_hash)
 
 
 @dataclass

@@ -18,7 +18,9 @@ class Backoff:
 
     def nominal(self, attempt: int) -> float:
         """The delay before jitter: base, doubling per attempt, at most cap."""
-        return float(min(self.cap_s, self.base_s * 2 ** max(0, attempt - 1)))
+        # The exponent is bounded: a loop that has failed a thousand times (Redis down for an hour) must
+        # not overflow a float; 2**62 is past any cap.
+        return float(min(self.cap_s, self.base_s * 2 ** min(62, max(0, attempt - 1))))
 
     def delay(self, attempt: int, rng: random.Random | None = None) -> float:
         nominal = self.nominal(attempt)

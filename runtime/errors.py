@@ -1,4 +1,4 @@
-"""The one error shape, ``{"error": {"code", "message", "details"}}``, for every 4xx and 5xx."""
+"""The one error shape, ``{"error": {"code", "message", "details", "request_id"}}``, for every 4xx and 5xx."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from runtime.context import current_request_id
 from runtime.logging import get_logger
 from shared.errors import ErrorCode
 
@@ -68,6 +69,11 @@ class Unauthorized(AppError):
     status_code = 401
     code = ErrorCode.UNAUTHORIZED
 
+    def __init__(self, message: str, **kwargs: Any) -> None:
+        # RFC 9110: a 401 names the scheme that would succeed.
+        headers = {"WWW-Authenticate": 'Bearer realm="waybill"', **(kwargs.pop("headers", None) or {})}
+        super().__init__(message, headers=headers, **kwargs)
+
 
 class Forbidden(AppError):
     status_code = 403
@@ -80,7 +86,8 @@ class Unavailable(AppError):
 
 
 def error_body(code: str, message: str, details: dict[str, Any] | None = None) -> dict[str, Any]:
-    return {"error": {"code": str(code), "message": message, "details": details or {}}}
+    error = {"code": str(code), "message": message, "details": details or {}, "request_id": current_request_id()}
+    return {"error": error}
 
 
 def error_response(
@@ -131,13 +138,17 @@ async def _http_error(_: Request, exc: Exception) -> JSONResponse:
     return error_response(exc.status_code, code, message, headers=getattr(exc, "headers", None))
 
 
-async def _database_down(_: Request, exc: Exception) -> JSONResponse:
-    # A connection-level failure (database restarting): the request did not happen; tell the
-    # caller to come back rather than reporting a server bug.
-    log.warning("database_unavailable", error=type(exc).__name__)
-    return error_response(
-        503, ErrorCode.UNAVAILABLE, "the database is unavailable, retry shortly", headers={"Retry-After": "2"}
-    )
+def unhandled_answer(exc: BaseException) -> JSONResponse:
+    """The answer to an exception no handler took: 503 when a connection broke (the database restarting:
+    the request did not happen, come back), else 500, logged with its stack. RequestContextMiddleware
+    calls it inside the request's context, so the answer carries the request id like any other."""
+    if is_connection_error(exc):
+        log.warning("database_unavailable", error=type(exc).__name__)
+        return error_response(
+            503, ErrorCode.UNAVAILABLE, "the database is unavailable, retry shortly", headers={"Retry-After": "2"}
+        )
+    log.error("unhandled_error", error=type(exc).__name__, exc_info=exc)
+    return error_response(500, ErrorCode.INTERNAL_ERROR, "internal error; the request id identifies it in logs")
 
 
 async def _database_error(_: Request, exc: Exception) -> JSONResponse:
@@ -154,10 +165,9 @@ async def _database_error(_: Request, exc: Exception) -> JSONResponse:
 
 
 async def _unhandled(_: Request, exc: Exception) -> JSONResponse:
-    if is_connection_error(exc):
-        return await _database_down(_, exc)
-    log.exception("unhandled_error", error=type(exc).__name__)
-    return error_response(500, ErrorCode.INTERNAL_ERROR, "internal error; the request id identifies it in logs")
+    # Outside RequestContextMiddleware (Starlette runs this handler in its outermost middleware): only what
+    # that middleware did not answer itself, such as an app built without it.
+    return unhandled_answer(exc)
 
 
 def _data_error(exc: BaseException) -> asyncpg.exceptions.DataError | None:

@@ -154,6 +154,22 @@ async def delete_outbox_row(engine: AsyncEngine, outbox: Table, job_id: str) -> 
         await conn.execute(delete(outbox).where(outbox.c.id == row_id))
 
 
+@dataclass(frozen=True)
+class OutboxBacklog:
+    rows: int
+    oldest_s: float
+
+
+async def outbox_backlog(engine: AsyncEngine, outbox: Table) -> OutboxBacklog:
+    """How many jobs are committed and not yet done, and how long the oldest has waited."""
+    async with engine.connect() as conn:
+        count, oldest = (
+            await conn.execute(select(func.count(), func.min(outbox.c.created_at)).select_from(outbox))
+        ).one()
+    age = (datetime.now(UTC) - oldest).total_seconds() if oldest is not None else 0.0
+    return OutboxBacklog(int(count), max(age, 0.0))
+
+
 async def resend_outbox(engine: AsyncEngine, queue: JobQueue, limit: int = 1000) -> int:
     """Resend outbox rows that should have run by now. Returns how many were sent."""
     now = datetime.now(UTC)

@@ -1,5 +1,5 @@
 """Pure ASGI middleware (no BaseHTTPMiddleware: it costs too much on hot paths): request ids,
-latency metrics, one log line per request, and the body size limit."""
+latency metrics, one log line per request, the body size limit, and the docs pages' content policy."""
 
 from __future__ import annotations
 
@@ -11,15 +11,25 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from runtime.context import REQUEST_ID_HEADER, new_request_id, request_id_var
-from runtime.errors import error_body
+from runtime.errors import error_body, unhandled_answer
 from runtime.logging import get_logger
 from runtime.metrics import REQUEST_LATENCY, REQUESTS_REJECTED
+from runtime.pagination import LEGACY_HEADER, LEGACY_VERSION, legacy_lists
 from shared.errors import ErrorCode
 
 log = get_logger("http")
 _RID_HEADER = REQUEST_ID_HEADER.lower().encode()
 _QUIET_PATHS = {"/healthz", "/readyz", "/metrics"}
 SLOW_REQUEST_S = 0.5
+# /docs and /redoc load only what the process serves (fastapi-offline's assets): the browser itself refuses
+# anything else, such as the logo ReDoc's bundle fetches from its CDN. Inline script and style are theirs.
+DOCS_PATHS = frozenset({"/docs", "/redoc"})
+_CSP = (
+    b"content-security-policy",
+    b"default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+    b"img-src 'self' data:; font-src 'self' data:; worker-src 'self' blob:; connect-src 'self'; "
+    b"frame-ancestors 'none'",
+)
 
 
 class RequestContextMiddleware:
@@ -36,22 +46,31 @@ class RequestContextMiddleware:
             return
         rid = None
         length = None
+        legacy = False
         for name, value in scope["headers"]:
             if name == _RID_HEADER:
                 rid = value.decode("latin-1")[:64]
             elif name == b"content-length":
                 length = value
+            elif name == LEGACY_HEADER:
+                legacy = value == LEGACY_VERSION
+        if legacy:
+            send = legacy_lists(send)
         rid = rid or new_request_id()
         token = request_id_var.set(rid)
         start = time.perf_counter()
         status = 500
         rid_bytes = rid.encode()
 
+        started = False
+
         async def send_wrapper(message: Message) -> None:
-            nonlocal status
+            nonlocal status, started
             if message["type"] == "http.response.start":
-                status = message["status"]
+                status, started = message["status"], True
                 message["headers"] = [*message.get("headers", []), (_RID_HEADER, rid_bytes)]
+                if scope["path"] in DOCS_PATHS:
+                    message["headers"].append(_CSP)
             await send(message)
 
         try:
@@ -62,6 +81,13 @@ class RequestContextMiddleware:
             await self.app(scope, _limited(receive, self.max_body), send_wrapper)
         except _BodyTooLarge:
             await _reply(send_wrapper, 413, ErrorCode.PAYLOAD_TOO_LARGE, f"body larger than {self.max_body} bytes")
+        except Exception as exc:
+            # Answered here, inside the request's context, so a 500 or 503 carries the request id (header
+            # and body) and is logged and timed with its real status; Starlette's outermost handler would
+            # answer after this middleware has let go of the request.
+            if started:
+                raise
+            await unhandled_answer(exc)(scope, receive, send_wrapper)
         finally:
             elapsed = time.perf_counter() - start
             route = scope.get("route")

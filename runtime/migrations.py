@@ -1,12 +1,18 @@
-"""Alembic plumbing shared by every service's ``migrations/env.py``.
+"""Alembic plumbing shared by every service's ``migrations/env.py``, and the migration command.
 
 Each service migrates only its own schema and keeps its own version table there, so the services'
 histories never interleave even when they share one database.
+
+``python -m runtime.migrations`` brings every service's schema to head on ``DATABASE_URL``: the image's
+``migrate`` role (deploy/entrypoint.sh, the Kubernetes Job and compose's migrate service) and ``make migrate``
+(devstack/migrate.py) run it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +25,8 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from runtime.settings import to_sqlalchemy_url
 
 SERVICES_DIR = Path(__file__).resolve().parent.parent / "services"
+# The services with a database schema, in the order they are migrated.
+SERVICES = ("allocation", "shipping", "tracking")
 
 
 def alembic_config(service: str, database_url: str) -> Config:
@@ -30,6 +38,22 @@ def alembic_config(service: str, database_url: str) -> Config:
 
 def upgrade(service: str, database_url: str, revision: str = "head") -> None:
     command.upgrade(alembic_config(service, database_url), revision)
+
+
+def migrate_all(database_url: str) -> None:
+    """Every service's schema to head, one service after the other."""
+    for service in SERVICES:
+        upgrade(service, database_url)
+        print(f"[migrate] {service}: at head", flush=True)
+
+
+def main() -> int:
+    url = os.environ.get("DATABASE_URL")
+    if not url:
+        print("DATABASE_URL is not set: it names the PostgreSQL database to migrate", file=sys.stderr)
+        return 2
+    migrate_all(url)
+    return 0
 
 
 def compare_options(schema: str) -> dict[str, Any]:
@@ -82,3 +106,7 @@ def run_env(metadata: MetaData, schema: str, default_url: str) -> None:
             context.run_migrations()
     else:
         asyncio.run(run_async())
+
+
+if __name__ == "__main__":
+    sys.exit(main())

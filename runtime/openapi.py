@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from fastapi.routing import APIRoute
+
 from shared.errors import ErrorBody
 
 
@@ -19,7 +21,15 @@ ERROR_RESPONSES: dict[int, dict[str, Any]] = {
     400: _err(
         "Bad request (a body that is not valid JSON, a malformed message)", "validation_error", "invalid request"
     ),
-    401: _err("Missing or invalid API key", "unauthorized", "invalid or revoked API key"),
+    401: {
+        **_err("Missing or invalid API key", "unauthorized", "invalid or revoked API key"),
+        "headers": {
+            "WWW-Authenticate": {
+                "description": "The scheme that would succeed",
+                "schema": {"type": "string", "example": 'Bearer realm="waybill"'},
+            }
+        },
+    },
     402: _err("Insufficient balance", "insufficient_balance", "balance 1000 is less than the price 5000"),
     403: _err("The key may not use this endpoint", "forbidden", "this endpoint needs the admin key"),
     404: _err("Not found (or another shop's)", "not_found", "not found"),
@@ -52,16 +62,26 @@ checked. The admin and internal keys are not limited.
 answers 409 `idempotency_conflict`); allocation, order creation and shipping are idempotent on the order.
 A repeat returns what the first call created: 200 instead of 201/202, or `created: false` for an allocation.
 
-**Errors.** Every 4xx and 5xx has one shape: `{"error": {"code", "message", "details"}}`. Branch on `code`
-(stable, snake_case); `message` is for humans; `details` names the offending field or resource. 503
-`unavailable` means a dependency blipped: retry after `Retry-After`. Every answer carries an `X-Request-ID`
-header; quote it when reporting a problem.
+**Errors.** Every 4xx and 5xx has one shape: `{"error": {"code", "message", "details", "request_id"}}`.
+Branch on `code` (stable, snake_case); `message` is for humans; `details` names the offending field or
+resource. 503 `unavailable` means a dependency blipped: retry after `Retry-After`. Every answer carries an
+`X-Request-ID` header, and an error repeats it as `request_id`: quote it when reporting a problem. A 401
+carries `WWW-Authenticate: Bearer`.
+
+**Operation ids** are short verb phrases (`allocate`, `createPurchase`, `listOrders`), unique across the
+three services: one generated client can hold all of them. Changes to the API are listed in CHANGELOG.md.
 
 **Money and time.** Amounts are integer cents of CNY (`price_cents: 280000` is ¥2,800.00). Times are
 ISO 8601 with a zone.
 
-**Pagination.** Lists take `limit` and return newest first unless the operation says otherwise; the next
-page is asked with the cursor the operation names (`after`, `before_id`) or with `offset`.
+**Lists.** Every list answers one shape: `{"data": [...], "has_more": bool, "next_cursor": str | null}`.
+A paged list takes `limit` and `cursor`: ask for the next page with `cursor` set to `next_cursor` (and the
+same filters) until `has_more` is false. The cursor is opaque; one that this list did not hand out answers
+422 `invalid_cursor`. Pages are read by key, so rows added meanwhile neither repeat nor skip an item. Lists
+that are short by nature (pools, carriers, an order's events, webhook endpoints, alert settings) come whole
+in the same shape. Until 0.3.0 the paging of 0.1 still works (`offset`, `after`, `before_id`, marked
+deprecated), and a client that sends `Waybill-Api-Version: 0.1` gets a list as its bare array, with
+`Deprecation` and `Sunset` headers.
 """
 
 
@@ -83,3 +103,11 @@ def error_doc(description: str, examples: dict[str, str]) -> dict[str, Any]:
 
 def responses(*codes: int) -> dict[int | str, dict[str, Any]]:
     return {c: ERROR_RESPONSES[c] for c in codes}
+
+
+def operation_id(route: APIRoute) -> str:
+    """A route's operation id: its function's name in camelCase (``list_orders`` is ``listOrders``), short
+    in every generated client. Route functions are named verb first; tests/unit/test_api_convention.py keeps
+    the ids unique across the three services."""
+    head, *rest = route.name.split("_")
+    return head + "".join(part[:1].upper() + part[1:] for part in rest)

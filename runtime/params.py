@@ -18,8 +18,20 @@ BIGINT_MAX = 2**63 - 1
 # 10,000 orders), and far inside bigint.
 MAX_OFFSET = 10_000_000
 
-Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET, description=f"Rows to skip before the page (0 to {MAX_OFFSET:,}).")]
+# The paging of 0.1 (offsets, id cursors), kept beside `cursor` until 0.3.0 (see CHANGELOG.md).
+Offset = Annotated[
+    int,
+    Query(
+        ge=0,
+        le=MAX_OFFSET,
+        deprecated=True,
+        description=f"Until 0.3.0 (use `cursor`): rows to skip (0 to {MAX_OFFSET:,}).",
+    ),
+]
 # An optional id cursor in the query (``before_id``): the next page holds smaller ids.
-IdCursor = Annotated[int | None, Query(ge=1, le=BIGINT_MAX, description="Only rows with a smaller id (the next page).")]
+IdCursor = Annotated[
+    int | None,
+    Query(ge=1, le=BIGINT_MAX, deprecated=True, description="Until 0.3.0 (use `cursor`): only rows with a smaller id."),
+]
 # A generated id in the path (``/alerts/{alert_id}``).
 IdPath = Annotated[int, Path(ge=1, le=BIGINT_MAX, description="The row's id.")]

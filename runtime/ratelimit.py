@@ -1,5 +1,6 @@
-"""Per-API-key rate limits shared by every process of a service: GCRA in Redis, one script call
-(one round trip) per request.
+"""Rate limits shared through Redis, all on one GCRA (``Gcra``): per API key and per client address for the
+APIs (``RateLimiter``, one script call per request), and the pace of calls to an outside provider for the
+workers (``Pacer``).
 
 A key may send ``burst`` requests at once and then ``rate_per_s`` a second. Only shop keys are
 limited: the admin and internal keys are the platform's own callers (batches, workers). Requests are
@@ -51,25 +52,66 @@ class RateLimit:
     burst: int
 
 
+class Gcra:
+    """The generic cell rate algorithm in Redis, on Redis's clock, so every process of every service that
+    shares a key shares its budget: ``rate_per_s`` steady, ``burst`` at once. One script call per try."""
+
+    def __init__(self, redis: Any, limit: RateLimit) -> None:
+        if limit.rate_per_s <= 0 or limit.burst < 1:
+            raise ValueError("a rate limit needs a positive rate and a burst of at least 1")
+        self.limit = limit
+        self._interval_us = max(1, int(1_000_000 / limit.rate_per_s))
+        self._tolerance_us = self._interval_us * limit.burst
+        self._script = redis.register_script(_GCRA)
+
+    async def wait_us(self, key: str) -> int:
+        """0 when a slot was free (and is now booked), else the microseconds until one is."""
+        return int(await self._script(keys=[key], args=[self._interval_us, self._tolerance_us]))
+
+
+class Pacer:
+    """Calls to an outside provider spaced to its limit across every worker (the tracking provider's query
+    rate): ``acquire`` waits for a slot. No slot while Redis is down: the budget is shared through it, and
+    one worker on its own cannot know what the others spend (logged once per outage)."""
+
+    def __init__(self, redis: Any, key: str, rate_per_s: float, *, component: str = "provider_ratelimit") -> None:
+        self._gcra = Gcra(redis, RateLimit(rate_per_s, 1))
+        self._key = key
+        self._health = RedisHealth(component)
+
+    async def acquire(self, max_wait: float) -> bool:
+        """Wait for a slot, at most ``max_wait`` seconds; False when none came in time (or Redis is down)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + max_wait
+        while True:
+            try:
+                wait = await self._gcra.wait_us(self._key) / 1_000_000
+            except REDIS_ERRORS as exc:
+                self._health.failed(exc)
+                return False
+            self._health.ok()
+            if wait == 0.0:
+                return True
+            if loop.time() + wait > deadline:
+                return False
+            await asyncio.sleep(wait)
+
+
 class RateLimiter:
     """One budget per value checked: an API key id by default; runtime.address_limit checks client
     addresses with ``scope="address"`` (its own Redis keys, metrics component and message)."""
 
     def __init__(self, redis: Any, service: str, limit: RateLimit, *, scope: str = "key") -> None:
-        if limit.rate_per_s <= 0 or limit.burst < 1:
-            raise ValueError("a rate limit needs a positive rate and a burst of at least 1")
+        self._gcra = Gcra(redis, limit)
         self.limit = limit
         # Key ids are hex, so "address:..." never meets one; the key limiter keeps its original names.
         self._prefix = f"ratelimit:{service}:" if scope == "key" else f"ratelimit:{service}:{scope}:"
         self._what = "for this API key" if scope == "key" else f"from this {scope}"
-        self._interval_us = max(1, int(1_000_000 / limit.rate_per_s))
-        self._tolerance_us = self._interval_us * limit.burst
-        self._script = redis.register_script(_GCRA)
         self._health = RedisHealth("ratelimit" if scope == "key" else f"ratelimit_{scope}")
 
     async def wait_us(self, key_id: str) -> int:
         """0 when this request may go (its slot is booked), else microseconds to wait."""
-        return int(await self._script(keys=[self._prefix + key_id], args=[self._interval_us, self._tolerance_us]))
+        return await self._gcra.wait_us(self._prefix + key_id)
 
     async def check(self, key_id: str) -> None:
         """Raises 429 (with Retry-After) when the key (or address) is over its limit."""

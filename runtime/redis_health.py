@@ -45,9 +45,11 @@ class RedisHealth:
     _down_since: float | None = field(default=None, init=False)
     _failures: int = field(default=0, init=False)
     _last_probe: float = field(default=0.0, init=False)
+    _up: Gauge = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        REDIS_UP.labels(self.component).set(1)
+        self._up = REDIS_UP.labels(self.component)
+        self._up.set(1)
 
     @property
     def down(self) -> bool:
@@ -80,18 +82,20 @@ class RedisHealth:
         self._failures += 1
         if self._down_since is None:
             self._down_since = self._last_probe = time.monotonic()
-            REDIS_UP.labels(self.component).set(0)
+            self._up.set(0)
             REDIS_OUTAGES.labels(self.component).inc()
             log.warning("redis_unavailable", component=self.component, error=f"{type(exc).__name__}: {exc}")
 
     def ok(self) -> None:
+        # The gauge is per component, not per instance: two accounts of one component in a process (a
+        # worker and a short-lived one beside it) share it, so every success sets it, not only a recovery.
+        self._up.set(1)
         if self._down_since is None:
             return
         outage_s = round(time.monotonic() - self._down_since, 1)
         log.warning("redis_recovered", component=self.component, outage_s=outage_s, failed_calls=self._failures)
         self._down_since = None
         self._failures = 0
-        REDIS_UP.labels(self.component).set(1)
 
 
 def stop_if_cancelled(cause: BaseException | None = None) -> None:

@@ -8,51 +8,83 @@ import functools
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import replace
-from typing import Any
+from typing import Any, cast
 from wsgiref.simple_server import WSGIServer
 
-import httpx
 import prometheus_client
-from arq import cron
+from arq import cron, func
 from arq.cron import CronJob
+from arq.typing import WorkerCoroutine
+from arq.worker import Function
 from sqlalchemy import Table
 
-from runtime.db import UnitOfWork, make_engine, make_sessionmaker, transaction
-from runtime.http import make_http_client
+from runtime.db import UnitOfWork
 from runtime.jobs import (
-    JobQueue,
     delete_outbox_row,
     job_deserializer,
     job_serializer,
+    outbox_backlog,
     queue_name,
     resend_outbox,
 )
 from runtime.logging import configure_logging, get_logger
+from runtime.metrics import OUTBOX_OLDEST, OUTBOX_ROWS
+from runtime.resources import R, Resources, ResourcesFactory, core_only, open_core
 from runtime.settings import ServiceSettings
 
 log = get_logger(__name__)
 
 Ctx = dict[str, Any]
 JobFn = Callable[..., Awaitable[Any]]
+_RESOURCES = "resources"
 
 
-def _outboxed(fn: JobFn, max_tries: int) -> JobFn:
+def resources(ctx: Ctx, cls: type[R]) -> R:
+    """The worker's Resources (built at startup by the service's factory), typed: the one thing a job
+    reads from arq's context besides arq's own ``job_try`` and ``job_id``."""
+    res = ctx[_RESOURCES]
+    assert isinstance(res, cls)
+    return res
+
+
+def job_try(ctx: Ctx) -> int:
+    """Which try of this job is running (1 for the first)."""
+    return int(ctx.get("job_try", 1))
+
+
+def _outboxed(fn: JobFn, max_tries: int, outbox: Table) -> JobFn:
     """Delete the job's outbox row once it has run (or run out of tries), so the sweeper stops
     resending it."""
 
     @functools.wraps(fn)
     async def wrapper(ctx: Ctx, *args: Any, **kwargs: Any) -> Any:
+        engine = resources(ctx, Resources).engine
         try:
             result = await fn(ctx, *args, **kwargs)
         except Exception:
-            if ctx.get("job_try", 1) >= max_tries:
+            if job_try(ctx) >= max_tries:
                 log.error("job_gave_up", function=fn.__name__, job_id=ctx.get("job_id"))
-                await delete_outbox_row(ctx["engine"], ctx["outbox"], ctx["job_id"])
+                await delete_outbox_row(engine, outbox, ctx["job_id"])
             raise
-        await delete_outbox_row(ctx["engine"], ctx["outbox"], ctx["job_id"])
+        await delete_outbox_row(engine, outbox, ctx["job_id"])
         return result
 
     return wrapper
+
+
+def _job(fn: JobFn | Function, max_tries: int, outbox: Table) -> Function:
+    """An arq function with the outbox bookkeeping; one given as ``arq.func(f, timeout=...)`` keeps its
+    own timeout and tries."""
+    if isinstance(fn, Function):
+        tries = fn.max_tries or max_tries
+        return func(
+            cast(WorkerCoroutine, _outboxed(fn.coroutine, tries, outbox)),
+            name=fn.name,
+            keep_result=fn.keep_result_s,
+            timeout=fn.timeout_s,
+            max_tries=fn.max_tries,
+        )
+    return func(cast(WorkerCoroutine, _outboxed(fn, max_tries, outbox)), name=fn.__name__)
 
 
 def serve_worker_metrics(service: str, port: int, host: str = "127.0.0.1") -> WSGIServer | None:
@@ -87,19 +119,25 @@ def service_crons(service: str, jobs: Sequence[CronJob]) -> list[CronJob]:
 
 def job_transaction(ctx: Ctx) -> AbstractAsyncContextManager[UnitOfWork]:
     """A job's own transaction boundary (jobs it enqueues are sent after it commits)."""
-    return transaction(ctx["sessionmaker"], ctx["queue"])
+    return resources(ctx, Resources).transaction()
 
 
 async def sweep_outbox(ctx: Ctx) -> int:
-    return await resend_outbox(ctx["engine"], ctx["queue"])
+    res = resources(ctx, Resources)
+    sent = await resend_outbox(res.engine, res.queue)
+    backlog = await outbox_backlog(res.engine, res.queue.outbox)
+    OUTBOX_ROWS.labels(res.service).set(backlog.rows)
+    OUTBOX_OLDEST.labels(res.service).set(backlog.oldest_s)
+    return sent
 
 
 def build_worker_settings(
     service: str,
     get_settings: Callable[[], ServiceSettings],
     outbox: Table,
-    functions: Sequence[JobFn],
+    functions: Sequence[JobFn | Function],
     cron_jobs: Sequence[CronJob] = (),
+    resources_factory: ResourcesFactory = core_only,
     on_startup: Callable[[Ctx], Awaitable[None]] | None = None,
     on_shutdown: Callable[[Ctx], Awaitable[None]] | None = None,
     max_tries: int = 8,
@@ -112,12 +150,8 @@ def build_worker_settings(
         # Settings are read when the worker starts, not when this module is imported.
         settings = get_settings()
         configure_logging(f"{service}-worker", settings.log_level, settings.log_json)
-        ctx["settings"] = settings
-        ctx["engine"] = make_engine(settings.database_url, pool_size=settings.db_pool_size)
-        ctx["sessionmaker"] = make_sessionmaker(ctx["engine"])
-        ctx["outbox"] = outbox
-        ctx["queue"] = JobQueue(ctx["redis"], outbox, queue_name(service))
-        ctx["http"] = make_http_client(settings)
+        res = await resources_factory(open_core(service, settings, outbox, ctx["redis"]))
+        ctx[_RESOURCES] = res
         if settings.worker_metrics_port:
             ctx["metrics_server"] = serve_worker_metrics(
                 service, settings.worker_metrics_port, settings.worker_metrics_host
@@ -129,16 +163,14 @@ def build_worker_settings(
     async def shutdown(ctx: Ctx) -> None:
         if on_shutdown is not None:
             await on_shutdown(ctx)
-        http: httpx.AsyncClient | None = ctx.get("http")
-        if http is not None:
-            await http.aclose()
-        if "engine" in ctx:
-            await ctx["engine"].dispose()
+        res: Resources | None = ctx.get(_RESOURCES)
+        if res is not None:
+            await res.aclose()
         if ctx.get("metrics_server") is not None:
             await _stop_metrics_server(ctx.pop("metrics_server"))
 
     attrs: dict[str, Any] = {
-        "functions": [_outboxed(f, max_tries) for f in functions],
+        "functions": [_job(f, max_tries, outbox) for f in functions],
         "cron_jobs": service_crons(
             service, [cron(sweep_outbox, second={0, 30}, unique=True, run_at_startup=True), *cron_jobs]
         ),

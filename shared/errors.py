@@ -47,12 +47,15 @@ class ErrorCode(StrEnum):
     WEBHOOK_ENDPOINT_DISABLED = "webhook_endpoint_disabled"
     # A seller nick the marketplace session does not belong to (or a session the marketplace does not know).
     SELLER_NOT_VERIFIED = "seller_not_verified"
+    # A list's `cursor` that is not one this list handed out (cut, edited, or from another list).
+    INVALID_CURSOR = "invalid_cursor"
 
 
 _DETAIL_EXAMPLE: JsonDict = {
     "code": "pool_exhausted",
     "message": "no available ZTO numbers for shop s-1",
     "details": {"carrier": "ZTO", "shop_id": "s-1"},
+    "request_id": "3f9c2a7d41b85e060000000000000a1c",
 }
 _EXAMPLE: JsonDict = {"error": _DETAIL_EXAMPLE}
 
@@ -64,6 +67,9 @@ class ErrorDetail(BaseModel):
     code: str = Field(description="Stable machine-readable code, see ErrorCode", examples=["pool_exhausted"])
     message: str = Field(description="Human-readable explanation; do not parse")
     details: dict[str, Any] = Field(default_factory=dict, description="Machine-readable context")
+    request_id: str | None = Field(
+        None, description="The request's id (also its X-Request-ID header): quote it when asking about the request"
+    )
 
 
 class ErrorBody(BaseModel):
@@ -72,6 +78,13 @@ class ErrorBody(BaseModel):
     error: ErrorDetail
 
     @classmethod
-    def of(cls, code: ErrorCode | str, message: str, details: dict[str, Any] | None = None) -> ErrorBody:
+    def of(
+        cls,
+        code: ErrorCode | str,
+        message: str,
+        details: dict[str, Any] | None = None,
+        *,
+        request_id: str | None = None,
+    ) -> ErrorBody:
         """Shorthand: ``ErrorBody.of(ErrorCode.NOT_FOUND, "no such order").model_dump(mode="json")``."""
-        return cls(error=ErrorDetail(code=str(code), message=message, details=details or {}))
+        return cls(error=ErrorDetail(code=str(code), message=message, details=details or {}, request_id=request_id))

@@ -226,6 +226,16 @@ class TrackingUpdate(BaseModel):
     alert: AlertInfo | None = None
 
 
+class TrackingUpdateResult(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"applied": True, "duplicate": False, "order_status": "delivered"}]}
+    )
+
+    applied: bool
+    duplicate: bool = False
+    order_status: str | None = None
+
+
 MAX_BATCH_TRACKING_UPDATES = 500
 
 

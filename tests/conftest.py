@@ -24,6 +24,8 @@ from tests.support import (
     migrate,
     recreate_database,
     release_redis_db,
+    restore_env,
+    set_in_process_env,
 )
 
 
@@ -37,8 +39,7 @@ def env(request: pytest.FixtureRequest) -> Iterator[Env]:
     migrate(url)
     redis_url = claim_redis_db(base_redis_url())
     test_env = Env(database_url=url, redis_url=redis_url)
-    saved = {k: os.environ.get(k) for k in test_env.settings_env()}
-    os.environ.update(test_env.settings_env())
+    saved = set_in_process_env(test_env.settings_env())
     # Settings are cached per process; they must be read after the environment points here.
     from services.allocation.settings import get_settings as allocation_settings
     from services.shipping.settings import get_settings as shipping_settings
@@ -47,11 +48,7 @@ def env(request: pytest.FixtureRequest) -> Iterator[Env]:
     for cached in (allocation_settings, shipping_settings, tracking_settings):
         cached.cache_clear()
     yield test_env
-    for k, v in saved.items():
-        if v is None:
-            os.environ.pop(k, None)
-        else:
-            os.environ[k] = v
+    restore_env(saved)
     asyncio.run(drop_database(base, dbname))
     release_redis_db(redis_url)
 

@@ -190,6 +190,42 @@ def migrate(database_url: str) -> None:
         upgrade(service, database_url)
 
 
+# What the session's `env` fixture found in os.environ before it put the in-process apps' settings there
+# (3 courier tries, 3 database connections per pool...): processes the tests start (the end-to-end harness)
+# begin from the environment as it was, not from settings meant for apps inside the test process.
+_OVERRIDDEN: dict[str, str | None] = {}
+
+
+def set_in_process_env(values: dict[str, str]) -> dict[str, str | None]:
+    """Put `values` in os.environ for the apps run inside this process; returns what they replaced."""
+    saved = {k: os.environ.get(k) for k in values}
+    for k, v in saved.items():
+        _OVERRIDDEN.setdefault(k, v)
+    os.environ.update(values)
+    return saved
+
+
+def restore_env(saved: dict[str, str | None]) -> None:
+    for k, v in saved.items():
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v
+        if k in _OVERRIDDEN and _OVERRIDDEN[k] == v:  # the outermost override undone
+            del _OVERRIDDEN[k]
+
+
+def outside_env() -> dict[str, str]:
+    """os.environ without the in-process settings: the environment a process started by a test inherits."""
+    env = dict(os.environ)
+    for k, v in _OVERRIDDEN.items():
+        if v is None:
+            env.pop(k, None)
+        else:
+            env[k] = v
+    return env
+
+
 @dataclass
 class Env:
     """Where this test worker's services store things."""
@@ -212,6 +248,7 @@ class Env:
             # Several apps per test process share one PostgreSQL (max_connections 100).
             "WAYBILL_DB_POOL_SIZE": "3",
             "ALLOCATION_ALLOCATION_POOL_SIZE": "8",
+            "TRACKING_WEBHOOK_POOL_SIZE": "4",
             "ALLOCATION_COURIER_URL": "http://courier.test/courier",
         }
 
@@ -224,6 +261,14 @@ async def app_client(
         transport = httpx.ASGITransport(app=manager.app, raise_app_exceptions=raise_app_exceptions)
         async with httpx.AsyncClient(transport=transport, base_url=base_url) as client:
             yield client
+
+
+def refusal(resp: httpx.Response) -> dict[str, Any]:
+    """The error of an answer without its request id (which must repeat the X-Request-ID header): what is
+    left is what a comparison of two refusals may look at."""
+    error = dict(resp.json()["error"])
+    assert error.pop("request_id") == resp.headers["x-request-id"], resp.text
+    return error
 
 
 def bearer(key: str, shop_id: str | None = None) -> dict[str, str]:

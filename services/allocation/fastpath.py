@@ -18,7 +18,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from runtime.auth import require_shop
-from services.allocation import service
+from services.allocation.resources import AllocationResources
+from services.allocation.service import allocations
 from shared.allocation import AllocateRequest
 
 PATH = "/v1/allocations"
@@ -34,9 +35,8 @@ async def allocate(request: Request) -> Response:
         raise RequestValidationError(
             [{**e, "loc": ("body", *e["loc"])} for e in exc.errors(include_url=False)]
         ) from None
-    allocation = await service.allocate(
-        request.app.state.runtime.extras["statements"], shop_id, body.carrier, body.order_id
-    )
+    res: AllocationResources = request.app.state.resources
+    allocation = await allocations.allocate(res.statements, shop_id, body.carrier, body.order_id)
     return Response(allocation.model_dump_json(), media_type="application/json")
 
 

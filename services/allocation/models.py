@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from enum import IntEnum
+from enum import IntEnum, StrEnum
 from typing import Any
 
 from sqlalchemy import (
@@ -52,6 +52,46 @@ class WaybillStatus(IntEnum):
     # was printed, or a purchase's number that a typed entry had already printed (the purchase is credited).
     # The only status outside uq_waybills_number: a superseded row holds no number and no order.
     SUPERSEDED = 7
+
+
+class WaybillSource(StrEnum):
+    """Where a number came from (``waybills.source``)."""
+
+    COURIER = "courier"  # issued to this shop's purchase: verified
+    MANUAL = "manual"  # typed by the shop: unverified
+
+
+class PurchaseStatus(StrEnum):
+    """``purchases.status``: pending until the courier issues the numbers, then completed, or failed (and
+    refunded) when it never does."""
+
+    PENDING = "pending"
+    COMPLETED = "completed"
+    FAILED = "failed"
+
+
+class LedgerKind(StrEnum):
+    """``ledger_entries.kind``: why a balance changed."""
+
+    TOPUP = "topup"
+    PURCHASE = "purchase"
+    PURCHASE_REFUND = "purchase_refund"  # the courier never issued the numbers
+    REFUND = "refund"  # numbers never handed out
+    EXTENSION = "extension"
+    # A number a purchase paid for but a typed entry had already printed.
+    NUMBER_TAKEN_BY_MANUAL_ENTRY = "number_taken_by_manual_entry"
+    # A number the courier issued twice (quarantined: nobody can use it).
+    NUMBER_ISSUED_TWICE = "number_issued_twice"
+
+
+class StockEventKind(StrEnum):
+    """``stock_events.kind``."""
+
+    LOW_STOCK = "low_stock"
+    REPLENISH_ORDERED = "replenish_ordered"
+    REPLENISH_FAILED = "replenish_failed"
+    # A purchase took over one of the shop's typed numbers.
+    MANUAL_SUPERSEDED = "manual_superseded"
 
 
 class Carrier(Base):
@@ -119,8 +159,7 @@ class LedgerEntry(Base):
     shop_id: Mapped[str] = mapped_column(ForeignKey(Shop.id), index=True)
     amount_cents: Mapped[int] = mapped_column(BigInteger)
     balance_after_cents: Mapped[int] = mapped_column(BigInteger)
-    # topup, purchase, purchase_refund, refund, extension, number_taken_by_manual_entry, number_issued_twice
-    kind: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(Text)  # a LedgerKind
     reference: Mapped[str | None] = mapped_column(Text)
     note: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
@@ -155,7 +194,7 @@ class Purchase(Base):
     validity_days: Mapped[int] = mapped_column(Integer)
     idempotency_key: Mapped[str] = mapped_column(Text)
     request_hash: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(Text, server_default="pending")  # pending, completed, failed
+    status: Mapped[str] = mapped_column(Text, server_default="pending")  # a PurchaseStatus
     attempts: Mapped[int] = mapped_column(Integer, server_default="0")
     numbers_received: Mapped[int] = mapped_column(Integer, server_default="0")
     numbers_quarantined: Mapped[int] = mapped_column(Integer, server_default="0")
@@ -217,8 +256,7 @@ class Waybill(Base):
     order_ref: Mapped[str | None] = mapped_column(Text)
     allocated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    # courier: issued to this shop's purchase (verified); manual: typed by the shop, unverified.
-    source: Mapped[str] = mapped_column(Text, server_default="courier")
+    source: Mapped[str] = mapped_column(Text, server_default="courier")  # a WaybillSource
     # Set when marked printed or shipped: a label with the number may exist. Read for typed numbers only
     # (a purchase takes over a typed number never printed), so a0003 backfilled it for those alone.
     ever_printed: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
@@ -249,8 +287,7 @@ class StockEvent(Base):
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
     shop_id: Mapped[str] = mapped_column(Text, index=True)
     carrier: Mapped[str] = mapped_column(Text)
-    # low_stock, replenish_ordered, replenish_failed, manual_superseded
-    kind: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(Text)  # a StockEventKind
     available: Mapped[int] = mapped_column(Integer)
     threshold: Mapped[int] = mapped_column(Integer)
     purchase_id: Mapped[str | None] = mapped_column(Text)

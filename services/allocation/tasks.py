@@ -6,120 +6,125 @@ each step that writes opens its own short transaction.
 
 from __future__ import annotations
 
+import math
+from enum import StrEnum
 from typing import Any
 
-import asyncpg
 from arq import Retry, cron
 
+from runtime.backoff import Backoff
 from runtime.logging import get_logger
-from runtime.settings import to_asyncpg_dsn
-from runtime.worker import Ctx, build_worker_settings, job_transaction
-from services.allocation import service
-from services.allocation.courier.client import CourierClient
+from runtime.worker import Ctx, build_worker_settings, job_transaction, job_try, resources
 from services.allocation.courier.protocol import CourierError, IssueRequest
-from services.allocation.models import Outbox
-from services.allocation.settings import AllocationSettings, get_settings
+from services.allocation.models import Outbox, PurchaseStatus
+from services.allocation.resources import AllocationResources, open_resources
+from services.allocation.service import fulfilment, pools, waybills
+from services.allocation.settings import get_settings
 
 log = get_logger(__name__)
+# Expired numbers are taken out a bounded batch at a time, each batch its own transaction.
+EXPIRE_BATCH = 10_000
 
 
-def _settings(ctx: Ctx) -> AllocationSettings:
-    settings = ctx["settings"]
-    assert isinstance(settings, AllocationSettings)
-    return settings
+class Outcome(StrEnum):
+    """What a purchase job did (arq keeps it as the job's result)."""
+
+    NOT_PENDING = "not pending"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    NOTHING_TO_DO = "nothing to do"
+    NO_COURIER_RECORD = "courier has no record"
+    RECONCILED = "reconciled"
 
 
-def courier_client(ctx: Ctx) -> CourierClient:
-    s = _settings(ctx)
-    return CourierClient(
-        ctx["http"], s.courier_url, s.courier_app_key, s.courier_secret.get_secret_value(), s.courier_timeout_s
-    )
+def _res(ctx: Ctx) -> AllocationResources:
+    return resources(ctx, AllocationResources)
 
 
 def retry_delay(ctx: Ctx) -> float:
-    return float(_settings(ctx).courier_retry_base_s * 2 ** (ctx.get("job_try", 1) - 1))
+    """Before the next try of a courier call. Nominal, not jittered, and uncapped, as it always was: each
+    purchase's job retries on its own schedule (no herd to spread), and the tries are few (courier_max_tries)."""
+    return Backoff(_res(ctx).settings.courier_retry_base_s, math.inf).nominal(job_try(ctx))
 
 
-async def fetch_purchase_numbers(ctx: Ctx, purchase_id: str) -> str:
+async def fetch_purchase_numbers(ctx: Ctx, purchase_id: str) -> Outcome:
     """Ask the courier for a pending purchase's numbers; retry with backoff; refund when it fails."""
     async with job_transaction(ctx) as uow:
-        purchase = await service.pending_purchase(uow, purchase_id)
-        if purchase is None:
-            return "not pending"
-        carrier, shop_id, quantity, validity = (
-            purchase.carrier,
-            purchase.shop_id,
-            purchase.quantity,
-            purchase.validity_days,
-        )
-    courier = courier_client(ctx)
+        purchase = await fulfilment.pending_purchase(uow, purchase_id)
+    if purchase is None:
+        return Outcome.NOT_PENDING
     try:
         # The purchase id is the courier's object_id: asking again returns the same numbers.
-        issued = await courier.issue(carrier, shop_id, validity, [IssueRequest(purchase_id, quantity)])
+        issued = await _res(ctx).courier.issue(
+            purchase.carrier, purchase.shop_id, purchase.validity_days, [IssueRequest(purchase_id, purchase.quantity)]
+        )
     except CourierError as exc:
-        async with job_transaction(ctx) as uow:
-            await service.record_attempt(uow, purchase_id, str(exc))
-        final = ctx.get("job_try", 1) >= _settings(ctx).courier_max_tries
-        if exc.retryable and not final:
-            log.warning("courier_retry", purchase_id=purchase_id, error=str(exc), job_try=ctx.get("job_try"))
-            raise Retry(defer=retry_delay(ctx)) from exc
-        return await _give_up(ctx, purchase_id, str(exc))
+        return await _courier_refused(ctx, purchase_id, exc)
     batch = next((b for b in issued if b.object_id == purchase_id), None)
     if batch is None or not batch.numbers:
         return await _give_up(ctx, purchase_id, "courier answered without numbers")
     async with job_transaction(ctx) as uow:
-        done = await service.store_issued_numbers(uow, purchase_id, batch.numbers, batch.expires_at)
-        await service.record_attempt(uow, purchase_id, None)
+        done = await fulfilment.store_issued_numbers(uow, purchase_id, batch.numbers, batch.expires_at)
+        await fulfilment.record_attempt(uow, purchase_id, None)
     log.info("purchase_completed", purchase_id=purchase_id, numbers=done.numbers_received if done else 0)
-    return "completed"
+    return Outcome.COMPLETED
 
 
-async def _give_up(ctx: Ctx, purchase_id: str, error: str) -> str:
+async def _courier_refused(ctx: Ctx, purchase_id: str, exc: CourierError) -> Outcome:
+    """Try again later when the courier may answer next time, else give up."""
+    async with job_transaction(ctx) as uow:
+        await fulfilment.record_attempt(uow, purchase_id, str(exc))
+    final = job_try(ctx) >= _res(ctx).settings.courier_max_tries
+    if exc.retryable and not final:
+        log.warning("courier_retry", purchase_id=purchase_id, error=str(exc), job_try=job_try(ctx))
+        raise Retry(defer=retry_delay(ctx)) from exc
+    return await _give_up(ctx, purchase_id, str(exc))
+
+
+async def _give_up(ctx: Ctx, purchase_id: str, error: str) -> Outcome:
     # Before refunding, make sure the courier really issued nothing (an answer may have been lost).
     async with job_transaction(ctx) as uow:
-        purchase = await service.pending_purchase(uow, purchase_id)
-        if purchase is None:
-            return "not pending"
-        carrier, shop_id = purchase.carrier, purchase.shop_id
+        purchase = await fulfilment.pending_purchase(uow, purchase_id)
+    if purchase is None:
+        return Outcome.NOT_PENDING
     try:
-        found = await courier_client(ctx).query_object(carrier, shop_id, purchase_id)
+        found = await _res(ctx).courier.query_object(purchase.carrier, purchase.shop_id, purchase_id)
     except CourierError:
         found = None
     async with job_transaction(ctx) as uow:
         if found is not None and found.numbers:
-            await service.store_issued_numbers(uow, purchase_id, found.numbers, found.expires_at)
-            return "completed"
-        await service.fail_and_refund(uow, purchase_id, error)
+            await fulfilment.store_issued_numbers(uow, purchase_id, found.numbers, found.expires_at)
+            return Outcome.COMPLETED
+        await fulfilment.fail_and_refund(uow, purchase_id, error)
     log.error("purchase_failed", purchase_id=purchase_id, error=error)
-    return "failed"
+    return Outcome.FAILED
 
 
-async def resync_purchase(ctx: Ctx, purchase_id: str) -> str:
+async def resync_purchase(ctx: Ctx, purchase_id: str) -> Outcome:
     """Reconcile a purchase with what the courier recorded for it."""
     async with job_transaction(ctx) as uow:
-        purchase = await service.find_purchase(uow, purchase_id)
-        if purchase is None or purchase.status == "failed":
-            return "nothing to do"
-        carrier, shop_id, status = purchase.carrier, purchase.shop_id, purchase.status
+        purchase = await fulfilment.find_purchase(uow, purchase_id)
+    if purchase is None or purchase.status == PurchaseStatus.FAILED:
+        return Outcome.NOTHING_TO_DO
     try:
-        found = await courier_client(ctx).query_object(carrier, shop_id, purchase_id)
+        found = await _res(ctx).courier.query_object(purchase.carrier, purchase.shop_id, purchase_id)
     except CourierError as exc:
         if exc.retryable:
             raise Retry(defer=retry_delay(ctx)) from exc
         raise
     if found is None:
-        if status == "pending":
+        if purchase.status == PurchaseStatus.PENDING:
             # The courier never saw the request: ask again (same object id, so no double issue).
             return await fetch_purchase_numbers(ctx, purchase_id)
-        return "courier has no record"
+        return Outcome.NO_COURIER_RECORD
     async with job_transaction(ctx) as uow:
-        await service.store_issued_numbers(uow, purchase_id, found.numbers, found.expires_at)
-    return "reconciled"
+        await fulfilment.store_issued_numbers(uow, purchase_id, found.numbers, found.expires_at)
+    return Outcome.RECONCILED
 
 
 async def discard_numbers(ctx: Ctx, carrier: str, shop_id: str, numbers: list[str]) -> int:
     """Tell the courier that refunded numbers will not be used (best effort, per number)."""
-    courier = courier_client(ctx)
+    courier = _res(ctx).courier
     done = 0
     for number in numbers:
         try:
@@ -134,33 +139,26 @@ async def discard_numbers(ctx: Ctx, carrier: str, shop_id: str, numbers: list[st
 
 async def handle_low_stock(ctx: Ctx, pool_id: int, since: str) -> str | None:
     async with job_transaction(ctx) as uow:
-        return await service.replenish(uow, pool_id, since)
+        return await pools.replenish(uow, pool_id, since)
 
 
 async def check_low_stock(ctx: Ctx) -> int:
     async with job_transaction(ctx) as uow:
-        return await service.check_low_stock(uow)
+        return await pools.check_low_stock(uow)
 
 
 async def expire_numbers(ctx: Ctx) -> int:
     total = 0
     while True:
         async with job_transaction(ctx) as uow:
-            n = await service.expire_due(uow, 10_000)
+            n = await waybills.expire_due(uow, EXPIRE_BATCH)
         total += n
-        if n < 10_000:
+        if n < EXPIRE_BATCH:
             return total
 
 
 async def vacuum_waybills(ctx: Ctx) -> None:
-    """Allocation leaves a dead entry in the free-number index per number handed out; scans then
-    wade through them and the rate halves within a minute. Autovacuum wakes at most once a minute
-    (autovacuum_naptime), so the worker vacuums the table itself, often and cheaply."""
-    conn = await asyncpg.connect(to_asyncpg_dsn(_settings(ctx).database_url))
-    try:
-        await conn.execute("VACUUM (SKIP_LOCKED) allocation.waybills")
-    finally:
-        await conn.close()
+    await waybills.vacuum_waybills(_res(ctx).statements)
 
 
 def _every(seconds: int) -> set[int]:
@@ -179,6 +177,7 @@ def _worker_settings() -> type:
         "allocation",
         get_settings,
         Outbox,
+        resources_factory=open_resources,
         functions=[fetch_purchase_numbers, resync_purchase, discard_numbers, handle_low_stock],
         cron_jobs=cron_jobs,
         max_tries=max(settings.courier_max_tries, 2),

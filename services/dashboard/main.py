@@ -7,8 +7,11 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from pydantic import ValidationError as PydanticError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from runtime.errors import install_error_handlers
 from runtime.http import make_http_client
@@ -17,13 +20,26 @@ from runtime.metrics import router as metrics_router
 from runtime.middleware import RequestContextMiddleware
 from runtime.ratelimit import RateLimit, RateLimiter
 from runtime.redis_clients import open_redis
-from services.dashboard.router import ROUTERS, State, sessions_unavailable
-from services.dashboard.service import Services
+from services.dashboard.api import make_client
+from services.dashboard.pages import (
+    alerts,
+    auth,
+    batches,
+    home,
+    operations,
+    orders,
+    purchases,
+    shipments,
+    shop_settings,
+)
+from services.dashboard.pages.operations import http_error, refused_request, sessions_unavailable, unreadable_answer
 from services.dashboard.session import SessionStore, SessionStoreUnavailable
 from services.dashboard.settings import DashboardSettings, get_settings
+from services.dashboard.web import State
 
 SERVICE = "dashboard"
 HERE = Path(__file__).parent
+PAGES = (auth, home, orders, shipments, batches, purchases, alerts, shop_settings, operations)
 log = get_logger(__name__)
 
 
@@ -47,7 +63,7 @@ def create_app(settings: DashboardSettings | None = None) -> FastAPI:
         if settings.login_attempts_per_minute > 0:
             limit = RateLimit(settings.login_attempts_per_minute / 60, settings.login_attempts_burst)
             login_limiter = RateLimiter(redis, SERVICE, limit, scope="login")
-        app.state.dashboard = State(settings, Services(http, settings), templates, sessions, login_limiter)
+        app.state.dashboard = State(settings, make_client(http, settings), templates, sessions, login_limiter)
         log.info("service_started", port=settings.port)
         try:
             yield
@@ -57,7 +73,8 @@ def create_app(settings: DashboardSettings | None = None) -> FastAPI:
 
     app = FastAPI(
         title="Waybill dashboard",
-        description="Stock, batches, alerts and shipments per shop, and for operators across shops.",
+        description="Where sellers ship their orders, print labels, buy numbers and read their alerts; operators "
+        "see every shop.",
         lifespan=lifespan,
         docs_url=None,
         redoc_url=None,
@@ -65,8 +82,12 @@ def create_app(settings: DashboardSettings | None = None) -> FastAPI:
     app.add_middleware(RequestContextMiddleware, service=SERVICE, max_body_bytes=64_000)
     install_error_handlers(app)
     app.add_exception_handler(SessionStoreUnavailable, sessions_unavailable)
-    for router in ROUTERS:
-        app.include_router(router)
+    app.add_exception_handler(PydanticError, unreadable_answer)
+    # People read these answers: pages in their language, where the services answer JSON.
+    app.add_exception_handler(RequestValidationError, refused_request)
+    app.add_exception_handler(StarletteHTTPException, http_error)
+    for page in PAGES:
+        app.include_router(page.router)
     app.include_router(metrics_router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     return app

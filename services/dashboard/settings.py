@@ -6,8 +6,9 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from typing import Any, ClassVar, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from runtime.settings import MIN_SECRET_LENGTH, refuse_unsafe_production
@@ -57,12 +58,28 @@ class DashboardSettings(BaseSettings):
     expiring_within_days: int = Field(
         7, ge=1, le=365, description="Numbers expiring within this many days count as expiring soon."
     )
-    recent_shipments: int = Field(20, ge=1, le=200, description="Shipments listed with their tracking status.")
-    batch_scan_shipments: int = Field(
-        500, ge=1, le=1000, description="Recent shipments scanned for the batches they belong to."
+    recent_shipments: int = Field(
+        20, ge=1, le=200, description="Shipments listed a page at a time, each with its tracking status."
     )
-    batches_shown: int = Field(10, ge=1, le=100, description="Most batches shown per shop.")
-    overview_shops: int = Field(100, ge=1, le=1000, description="Most shops summarised on the operators' overview.")
+    batches_shown: int = Field(10, ge=1, le=100, description="Batches shown a page at a time per shop.")
+    orders_shown: int = Field(50, ge=1, le=500, description="Orders to ship listed a page at a time.")
+    purchases_shown: int = Field(20, ge=1, le=200, description="Purchases listed a page at a time.")
+    time_zone: str = Field(
+        "Asia/Shanghai",
+        description="The time zone the pages show times in where no shop's own is known (an IANA name): the "
+        "sign-in, the operators' overview, a shop whose settings cannot be read. A shop's pages use its "
+        "settings' time_zone; the services answer UTC.",
+    )
+    ship_within_hours: float = Field(
+        48.0,
+        gt=0,
+        description="Hours after an order arrives by which it should ship (the marketplace's usual promise): "
+        "its ship-by time on the orders page. The orders API carries no ship-by time of its own.",
+    )
+    alerts_shown: int = Field(100, ge=1, le=1000, description="Open alerts shown a page at a time per shop.")
+    overview_shops: int = Field(
+        100, ge=1, le=1000, description="Shops summarised a page at a time on the operators' overview."
+    )
     login_attempts_per_minute: float = Field(
         10,
         ge=0,
@@ -73,6 +90,19 @@ class DashboardSettings(BaseSettings):
     login_attempts_burst: int = Field(10, ge=1, description="Sign-in attempts one client address may make at once.")
     log_level: str = Field("INFO", description="Log level (DEBUG, INFO, WARNING, ERROR).")
     log_json: bool = Field(True, description="Emit JSON log lines (false: human-readable console lines).")
+
+    @field_validator("time_zone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.time_zone)
 
     @model_validator(mode="before")
     @classmethod

@@ -14,6 +14,7 @@ import logging
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
+from typing import NamedTuple
 
 CHINA = timezone(timedelta(hours=8), "Asia/Shanghai")
 TOP_FORMAT = "%Y-%m-%d %H:%M:%S"
@@ -88,32 +89,37 @@ class SimClock:
             listener()
 
 
+class _Due(NamedTuple):
+    """A heap entry: ordered by time, then by the order of scheduling (callbacks are never compared)."""
+
+    at: float
+    seq: int
+    callback: Callable[[], None]
+
+
 class Scheduler:
     """Runs callbacks at simulated times: one task and a heap, so 10,000 parcels cost no 10,000 sleepers."""
 
     def __init__(self, clock: SimClock) -> None:
         self.clock = clock
-        self._heap: list[tuple[float, int, Callable[[], None]]] = []
+        self._heap: list[_Due] = []
         self._seq = itertools.count()
         self._wake = asyncio.Event()
         clock.on_change(self._wake.set)
 
-    def __len__(self) -> int:
-        return len(self._heap)
-
     def at(self, sim_epoch: float, callback: Callable[[], None]) -> None:
-        earliest = self._heap[0][0] if self._heap else None
-        heapq.heappush(self._heap, (sim_epoch, next(self._seq), callback))
+        earliest = self._heap[0].at if self._heap else None
+        heapq.heappush(self._heap, _Due(sim_epoch, next(self._seq), callback))
         if earliest is None or sim_epoch < earliest:
             self._wake.set()
 
     def run_due(self, limit: int | None = None) -> int:
         """Run callbacks whose time has come (at most ``limit``); how many ran."""
         ran = 0
-        while self._heap and self._heap[0][0] <= self.clock.now() and (limit is None or ran < limit):
-            _, _, callback = heapq.heappop(self._heap)
+        while self._heap and self._heap[0].at <= self.clock.now() and (limit is None or ran < limit):
+            due = heapq.heappop(self._heap)
             try:
-                callback()
+                due.callback()
             except Exception:  # one broken callback must not stop every other parcel's journey
                 log.exception("scheduled callback failed")
             ran += 1
@@ -126,6 +132,6 @@ class Scheduler:
             if self.run_due(limit=1000) == 1000:
                 await asyncio.sleep(0)
                 continue
-            timeout = self.clock.real_seconds_until(self._heap[0][0]) if self._heap else None
+            timeout = self.clock.real_seconds_until(self._heap[0].at) if self._heap else None
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout)

@@ -15,9 +15,10 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from starlette.datastructures import FormData
 
 from services.sandbox.clock import china_midnight_after_days, iso_china
-from services.sandbox.faults import COURIER_ENDPOINTS, FaultInjector
+from services.sandbox.faults import COURIER_ENDPOINTS, FaultInjector, endpoint_or_group
 from services.sandbox.numbers import CARRIERS, Issue, NumberRegistry, NumberState
 from services.sandbox.settings import SandboxSettings
 from services.sandbox.signing import courier_digest
@@ -74,13 +75,16 @@ class Couriers:
         self.registry = registry
 
     def handle(self, msg_type: str, body: dict[str, Any]) -> dict[str, Any]:
-        if msg_type == "TMS_WAYBILL_GET":
-            return self.get(body)
-        if msg_type == "TMS_WAYBILL_SUBSCRIPTION_QUERY":
-            return self.subscription(body)
-        if msg_type == "TMS_WAYBILL_DISCARD":
-            return self.discard(body)
-        return self.query_by_object(body)
+        """The answer to a checked message of a known type, unless a transient error is injected."""
+        if self.faults.error(msg_type):
+            raise CourierError("S01", "system busy", status=500)
+        handlers = {
+            "TMS_WAYBILL_GET": self.get,
+            "TMS_WAYBILL_SUBSCRIPTION_QUERY": self.subscription,
+            "TMS_WAYBILL_DISCARD": self.discard,
+            "TMS_WAYBILL_QUERY_BY_OBJECT": self.query_by_object,
+        }
+        return handlers[msg_type](body)
 
     def get(self, body: dict[str, Any]) -> dict[str, Any]:
         cp_code = _cp_code(body)
@@ -99,7 +103,7 @@ class Couriers:
         # Validate everything before issuing anything, so a bad request never half-issues.
         expire_at = china_midnight_after_days(time.time(), validity)
         cols = [
-            _issue_view(self.registry.issue(cp_code, seller_id, object_id, quantity, expire_at)[0])
+            _issue_view(self.registry.issue(cp_code, seller_id, object_id, quantity, expire_at))
             for object_id, quantity in wanted
         ]
         return {"success": True, "waybill_apply_new_cols": cols}
@@ -143,37 +147,44 @@ class Couriers:
         return {"success": True, "waybill_apply_new_cols": [_issue_view(issue)]}
 
 
+def read_message(form: FormData, msg_type: str, settings: SandboxSettings) -> dict[str, Any]:
+    """The message body, once the envelope names the known provider, is signed by it and has a known type."""
+    interface = form.get("logistics_interface")
+    digest = form.get("data_digest")
+    if not isinstance(interface, str) or not isinstance(digest, str):
+        raise CourierError("S04", "logistics_interface and data_digest are required")
+    if form.get("logistic_provider_id") != settings.courier_app_key:
+        raise CourierError("S03", "unknown logistic_provider_id")
+    if not hmac.compare_digest(courier_digest(interface, settings.courier_secret), digest):
+        raise CourierError("S02", "sign check failed")
+    if msg_type not in COURIER_ENDPOINTS:
+        raise CourierError("S05", f"unsupported msg_type {msg_type!r}")
+    try:
+        body = json.loads(interface)
+    except ValueError:
+        raise CourierError("isv.invalid-parameter", "logistics_interface is not JSON") from None
+    if not isinstance(body, dict):
+        raise CourierError("isv.invalid-parameter", "logistics_interface must be a JSON object")
+    return body
+
+
+def _outage(faults: FaultInjector) -> Response:
+    # Half the time a plain 503, half a proxy's 502, as a real outage looks from outside.
+    if faults.rng.random() < 0.5:
+        return PlainTextResponse("Service Unavailable", status_code=503)
+    return PlainTextResponse("Bad Gateway: upstream connection reset", status_code=502)
+
+
 @router.post("/gateway", summary="Electronic waybill gateway (TMS_WAYBILL_*)")
 async def gateway(request: Request) -> Response:
     couriers: Couriers = request.app.state.world.couriers
     faults = couriers.faults
     if faults.courier_down_remaining() > 0:
-        # Half the time a plain 503, half a proxy's 502, as a real outage looks from outside.
-        if faults.rng.random() < 0.5:
-            return PlainTextResponse("Service Unavailable", status_code=503)
-        return PlainTextResponse("Bad Gateway: upstream connection reset", status_code=502)
+        return _outage(faults)
     form = await request.form()
     msg_type = str(form.get("msg_type") or "")
-    await faults.delay(msg_type if msg_type in COURIER_ENDPOINTS else "courier")
+    await faults.delay(endpoint_or_group(msg_type, "courier"))
     try:
-        interface = form.get("logistics_interface")
-        digest = form.get("data_digest")
-        if not isinstance(interface, str) or not isinstance(digest, str):
-            raise CourierError("S04", "logistics_interface and data_digest are required")
-        if form.get("logistic_provider_id") != couriers.settings.courier_app_key:
-            raise CourierError("S03", "unknown logistic_provider_id")
-        if not hmac.compare_digest(courier_digest(interface, couriers.settings.courier_secret), digest):
-            raise CourierError("S02", "sign check failed")
-        if msg_type not in COURIER_ENDPOINTS:
-            raise CourierError("S05", f"unsupported msg_type {msg_type!r}")
-        try:
-            body = json.loads(interface)
-        except ValueError:
-            raise CourierError("isv.invalid-parameter", "logistics_interface is not JSON") from None
-        if not isinstance(body, dict):
-            raise CourierError("isv.invalid-parameter", "logistics_interface must be a JSON object")
-        if faults.error(msg_type):
-            raise CourierError("S01", "system busy", status=500)
-        return JSONResponse(couriers.handle(msg_type, body))
+        return JSONResponse(couriers.handle(msg_type, read_message(form, msg_type, couriers.settings)))
     except CourierError as exc:
         return exc.response()

@@ -38,6 +38,11 @@ Rate = Annotated[float, Field(ge=0.0, le=1.0)]
 T = TypeVar("T")
 
 
+def endpoint_or_group(name: str, group: str) -> str:
+    """The fault key of a call: its endpoint when ``name`` is one of ``group``'s, else the group itself."""
+    return name if name in GROUPS[group] else group
+
+
 def group_of(endpoint: str) -> str:
     for group, members in GROUPS.items():
         if endpoint in members:

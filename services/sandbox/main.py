@@ -10,9 +10,16 @@ from contextlib import asynccontextmanager
 
 import httpx
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 
-from services.sandbox import control, couriers, marketplace, tracking_provider
+from services.sandbox import couriers
+from services.sandbox.control import couriers as courier_control
+from services.sandbox.control import marketplace as marketplace_control
+from services.sandbox.control import setup as setup_control
+from services.sandbox.control import tracking as tracking_control
+from services.sandbox.marketplace import routes as marketplace_routes
 from services.sandbox.settings import SandboxSettings
+from services.sandbox.tracking_provider import routes as tracking_routes
 from services.sandbox.world import World
 
 
@@ -30,7 +37,7 @@ def create_app(settings: SandboxSettings | None = None, transport: httpx.AsyncBa
         finally:
             await world.stop()
 
-    app = FastAPI(
+    app = FastAPIOffline(
         title="Waybill sandbox",
         description="Marketplace, couriers and tracking provider imitations.",
         lifespan=lifespan,
@@ -41,10 +48,11 @@ def create_app(settings: SandboxSettings | None = None, transport: httpx.AsyncBa
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    app.include_router(marketplace.router)
+    app.include_router(marketplace_routes.router)
     app.include_router(couriers.router)
-    app.include_router(tracking_provider.router)
-    app.include_router(control.router)
+    app.include_router(tracking_routes.router)
+    for control in (setup_control, courier_control, marketplace_control, tracking_control):
+        app.include_router(control.router)
     return app
 
 

@@ -173,14 +173,12 @@ class NumberRegistry:
                 self._next[carrier.code] = n
                 return number
 
-    def issue(
-        self, cp_code: str, seller_id: str, object_id: str, quantity: int, expire_at: float
-    ) -> tuple[Issue, bool]:
-        """The numbers for ``object_id``; the original issue (and False) if it was asked for before."""
+    def issue(self, cp_code: str, seller_id: str, object_id: str, quantity: int, expire_at: float) -> Issue:
+        """The numbers for ``object_id``; the original issue, unchanged, if it was asked for before."""
         key = (cp_code, seller_id, object_id)
         existing = self.issues.get(key)
         if existing is not None:
-            return existing, False
+            return existing
         carrier = CARRIERS[cp_code]
         codes = []
         for _ in range(quantity):
@@ -190,7 +188,7 @@ class NumberRegistry:
         issue = Issue(object_id, codes, expire_at)
         self.issues[key] = issue
         self.branch(cp_code, seller_id).allocated += quantity
-        return issue, True
+        return issue
 
     def collect(self, number: str) -> None:
         """The courier has the parcel: the number can no longer be discarded and counts as printed."""

@@ -10,14 +10,15 @@ import asyncio
 import logging
 
 import httpx
+from fastapi import Request
 
 from services.sandbox.clock import Scheduler, SimClock
 from services.sandbox.couriers import Couriers
 from services.sandbox.faults import FaultInjector
-from services.sandbox.marketplace import Marketplace
+from services.sandbox.marketplace.store import Marketplace
 from services.sandbox.numbers import NumberRegistry
 from services.sandbox.settings import SandboxSettings
-from services.sandbox.tracking_provider import TrackingProvider
+from services.sandbox.tracking_provider.provider import TrackingProvider
 
 log = logging.getLogger("sandbox")
 
@@ -58,8 +59,8 @@ class World:
     async def start(self) -> None:
         for name, loop in (
             ("scheduler", self.scheduler.run),
-            ("messages", self.marketplace.dispatcher),
-            ("pushes", self.tracking.pusher),
+            ("messages", self.marketplace.outbox.dispatcher),
+            ("pushes", self.tracking.pushes.run),
         ):
             self._tasks.append(asyncio.create_task(loop(), name=f"sandbox-{name}"))
 
@@ -71,10 +72,16 @@ class World:
             if isinstance(outcome, Exception):
                 log.error("background loop had failed: %r", outcome)
         self._tasks.clear()
-        self.marketplace.cancel_timers()
-        self.tracking.cancel_timers()
+        self.marketplace.outbox.cancel_timers()
+        self.tracking.pushes.cancel_timers()
 
     async def reset(self) -> None:
         await self.stop()
         self._build()
         await self.start()
+
+
+def world_of(request: Request) -> World:
+    """The World of the app serving ``request`` (one per app, built by its lifespan)."""
+    found: World = request.app.state.world
+    return found

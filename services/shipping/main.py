@@ -4,32 +4,18 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from runtime.app import ServiceRuntime, create_service_app
+from runtime.app import create_service_app
 from runtime.auth import CachedResolver, HttpKeyResolver, ShopKeyResolver
 from services.shipping.models import Outbox
+from services.shipping.resources import ShippingResources, open_resources
 from services.shipping.router import ROUTERS
 from services.shipping.settings import ShippingSettings, get_settings
-from services.shipping.tasks import make_clients
 
 SERVICE = "shipping"
 
 
-def _resolver(rt: ServiceRuntime) -> ShopKeyResolver:
-    settings = rt.settings
-    assert isinstance(settings, ShippingSettings)
-    inner = HttpKeyResolver(rt.http, settings.allocation_url, settings.internal_key.get_secret_value())
-    return CachedResolver.from_settings(inner, settings)
-
-
-async def _startup(rt: ServiceRuntime) -> None:
-    settings = rt.settings
-    assert isinstance(settings, ShippingSettings)
-    rt.extras["clients"], rt.extras["pooled_http"] = make_clients(settings)
-
-
-async def _shutdown(rt: ServiceRuntime) -> None:
-    for http in rt.extras.get("pooled_http", []):
-        await http.aclose()
+def _resolver(res: ShippingResources) -> ShopKeyResolver:
+    return CachedResolver.from_settings(HttpKeyResolver(res.allocation), res.settings)
 
 
 def create_app(settings: ShippingSettings | None = None) -> FastAPI:
@@ -39,8 +25,7 @@ def create_app(settings: ShippingSettings | None = None) -> FastAPI:
         outbox=Outbox,
         routers=ROUTERS,
         resolver=_resolver,
-        on_startup=_startup,
-        on_shutdown=_shutdown,
+        resources=open_resources,
         title="Waybill shipping",
         description="Orders from the marketplace and shop systems, courier choice, labels, shipment confirmation.",
         openapi_tags=[

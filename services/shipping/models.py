@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
@@ -25,27 +27,52 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from runtime.db import service_metadata
 from runtime.jobs import outbox_table
+from services.shipping.states import OrderStatus
 
 SCHEMA = "shipping"
 
-ORDER_STATES = (
-    "paid",
-    "waybill_assigned",
-    "label_printed",
-    "shipped",
-    "in_transit",
-    "delivered",
-    "exception",
-    "returned",
-    "cancelled",
-)
-SHIPMENT_STATES = ("pending", "confirming", "confirmed", "failed", "cancelled")
-LIVE_SHIPMENT = "status IN ('pending', 'confirming', 'confirmed')"
-ITEM_STATES = ("pending", "shipping", "shipped", "failed", "skipped")
+
+class ShipmentStatus(StrEnum):
+    PENDING = "pending"
+    CONFIRMING = "confirming"  # a worker holds it (``lease_until``) while it talks to the marketplace
+    CONFIRMED = "confirmed"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
 
 
-def _in(column: str, values: tuple[str, ...]) -> str:
-    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+class ItemStatus(StrEnum):
+    """A batch item: pending (not claimed yet), shipping (its order is the batch's), then a result."""
+
+    PENDING = "pending"
+    SHIPPING = "shipping"
+    SHIPPED = "shipped"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+
+
+class ChunkStatus(StrEnum):
+    PENDING = "pending"
+    CLAIMED = "claimed"
+    DONE = "done"
+
+
+class DeliveryStatus(StrEnum):
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+
+
+# A shipment that holds its order and its number (the unique indexes below); failed and cancelled ones do not.
+LIVE_SHIPMENT_STATES = (ShipmentStatus.PENDING, ShipmentStatus.CONFIRMING, ShipmentStatus.CONFIRMED)
+UNCONFIRMED_SHIPMENT_STATES = (ShipmentStatus.PENDING, ShipmentStatus.CONFIRMING)
+OPEN_ITEM_STATES = (ItemStatus.PENDING, ItemStatus.SHIPPING)
+
+
+def _in(column: str, values: Iterable[str]) -> str:
+    return f"{column} IN ({', '.join(repr(str(v)) for v in values)})"
+
+
+LIVE_SHIPMENT = _in("status", LIVE_SHIPMENT_STATES)
 
 
 class Base(DeclarativeBase):
@@ -68,6 +95,7 @@ class ShopSettings(Base):
     sender_address: Mapped[str] = mapped_column(Text, server_default="")
     default_carrier: Mapped[str | None] = mapped_column(Text)
     weights: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
+    time_zone: Mapped[str] = mapped_column(Text, server_default="Asia/Shanghai")
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
@@ -75,7 +103,7 @@ class Order(Base):
     __tablename__ = "orders"
     __table_args__ = (
         UniqueConstraint("shop_id", "external_id"),
-        CheckConstraint(_in("status", ORDER_STATES), name="status"),
+        CheckConstraint(_in("status", OrderStatus), name="status"),
         CheckConstraint("weight_g >= 0", name="weight"),
         Index("ix_orders_shop_status", "shop_id", "status", "created_at"),
     )
@@ -138,13 +166,15 @@ class MarketplaceMessage(Base):
 class Shipment(Base):
     __tablename__ = "shipments"
     __table_args__ = (
-        CheckConstraint(_in("status", SHIPMENT_STATES), name="status"),
+        CheckConstraint(_in("status", ShipmentStatus), name="status"),
         # The database refuses a second live shipment for an order, or one number on two shipments.
         Index("uq_shipments_live_order", "order_id", unique=True, postgresql_where=text(LIVE_SHIPMENT)),
         Index("uq_shipments_live_number", "number", unique=True, postgresql_where=text(LIVE_SHIPMENT)),
         Index("ix_shipments_shop", "shop_id", "created_at"),
         Index("ix_shipments_batch", "batch_id"),
-        Index("ix_shipments_unconfirmed", "updated_at", postgresql_where=text("status IN ('pending', 'confirming')")),
+        Index(
+            "ix_shipments_unconfirmed", "updated_at", postgresql_where=text(_in("status", UNCONFIRMED_SHIPMENT_STATES))
+        ),
     )
 
     id: Mapped[str] = mapped_column(Text, primary_key=True)
@@ -187,7 +217,7 @@ class BatchChunk(Base):
     __tablename__ = "batch_chunks"
     __table_args__ = (
         PrimaryKeyConstraint("batch_id", "chunk_no"),
-        CheckConstraint("status IN ('pending', 'claimed', 'done')", name="status"),
+        CheckConstraint(_in("status", ChunkStatus), name="status"),
         Index("ix_batch_chunks_open", "status", "lease_until", postgresql_where=text("status <> 'done'")),
     )
 
@@ -202,10 +232,10 @@ class BatchItem(Base):
     __tablename__ = "batch_items"
     __table_args__ = (
         PrimaryKeyConstraint("batch_id", "seq"),
-        CheckConstraint(_in("status", ITEM_STATES), name="status"),
+        CheckConstraint(_in("status", ItemStatus), name="status"),
         Index("ix_batch_items_chunk", "batch_id", "chunk_no"),
         Index("ix_batch_items_shipment", "shipment_id"),
-        Index("ix_batch_items_open", "batch_id", postgresql_where=text("status IN ('pending', 'shipping')")),
+        Index("ix_batch_items_open", "batch_id", postgresql_where=text(_in("status", OPEN_ITEM_STATES))),
     )
 
     batch_id: Mapped[str] = mapped_column(Text, ForeignKey("shipment_batches.id", ondelete="CASCADE"))
@@ -249,7 +279,7 @@ class WebhookDelivery(Base):
 
     __tablename__ = "webhook_deliveries"
     __table_args__ = (
-        CheckConstraint("status IN ('pending', 'delivered', 'failed')", name="status"),
+        CheckConstraint(_in("status", DeliveryStatus), name="status"),
         Index("ix_webhook_deliveries_shop", "shop_id", "status", "created_at"),
     )
 

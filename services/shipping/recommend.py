@@ -5,14 +5,17 @@ Pure: the catalogue and the shop's stock come in, a ranking goes out.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from services.shipping.allocation_client import CarrierInfo
+from shared.catalogue import CarrierOut
 from shared.regions import canonical_province
 
 DEFAULT_WEIGHTS = {"price": 0.35, "coverage": 0.25, "transit": 0.25, "stock": 0.15}
 LOW_STOCK = 50
 DEFAULT_BONUS = 0.05
+# An option that cannot ship keeps its reasons in the list, scored far below any that can.
+UNUSABLE_FACTOR = 0.1
 
 
 @dataclass
@@ -29,78 +32,109 @@ class CarrierOption:
     reasons: list[str] = field(default_factory=list)
 
 
-def transit_for(info: CarrierInfo, province: str) -> int | None:
-    if province in info.transit_days:
-        return info.transit_days[province]
-    return info.transit_days.get("default")
+@dataclass(frozen=True)
+class _Field:
+    """What every option is compared with: the cheapest price and the fastest transit to the province."""
+
+    province: str
+    cheapest: float | None
+    fastest: int | None
+
+
+def price_per_number(carrier: CarrierOut) -> float | None:
+    """The lowest price of one number among the carrier's packages on sale, in cents (None: none on sale)."""
+    prices = [p.price_cents / p.quantity for p in carrier.packages if p.active]
+    return min(prices) if prices else None
+
+
+def transit_for(carrier: CarrierOut, province: str) -> int | None:
+    if province in carrier.transit_days:
+        return carrier.transit_days[province]
+    return carrier.transit_days.get("default")
 
 
 def rank(
-    catalogue: list[CarrierInfo],
-    stock: dict[str, int],
+    catalogue: Sequence[CarrierOut],
+    stock: Mapping[str, int],
     province: str,
-    weights: dict[str, float] | None = None,
+    weights: Mapping[str, float] | None = None,
     default_carrier: str | None = None,
 ) -> list[CarrierOption]:
     # The marketplace writes "北京", the catalogue "北京市": compare one spelling.
     province = canonical_province(province)
     w = {**DEFAULT_WEIGHTS, **(weights or {})}
-    total_w = sum(max(0.0, v) for v in w.values()) or 1.0
     active = [c for c in catalogue if c.active]
-    prices = [c.price_per_number_cents for c in active if c.price_per_number_cents]
-    cheapest = min(prices) if prices else None
+    prices = [p for c in active if (p := price_per_number(c))]
     days = [d for c in active if (d := transit_for(c, province)) is not None]
-    fastest = min(days) if days else None
-    options: list[CarrierOption] = []
-    for c in active:
-        available = stock.get(c.code, 0)
-        covers = not c.coverage or province in c.coverage
-        transit = transit_for(c, province)
-        price = c.price_per_number_cents
-        reasons: list[str] = []
-        price_s = (cheapest / price) if (cheapest and price) else 0.0
-        if price is not None:
-            reasons.append(f"¥{price / 100:.2f} per number" + (" (cheapest)" if price == cheapest else ""))
-        else:
-            reasons.append("no package on sale")
-        cover_s = 1.0 if covers else 0.0
-        reasons.append(f"covers {province}" if covers else f"does not cover {province}")
-        transit_s = (fastest / transit if transit else 1.0) if (fastest is not None and transit is not None) else 0.0
-        if transit is not None:
-            reasons.append(f"typically {transit} day(s) to {province}" + (" (fastest)" if transit == fastest else ""))
-        stock_s = min(1.0, available / (LOW_STOCK * 4)) if available else 0.0
-        if available == 0:
-            reasons.append("no numbers in stock")
-        elif available < LOW_STOCK:
-            reasons.append(f"only {available} numbers left")
-        else:
-            reasons.append(f"{available} numbers in stock")
-        score = (
-            w["price"] * price_s + w["coverage"] * cover_s + w["transit"] * transit_s + w["stock"] * stock_s
-        ) / total_w
-        is_default = c.code == default_carrier
-        if is_default:
-            score += DEFAULT_BONUS
-            reasons.append("the shop's default carrier")
-        usable = available > 0 and covers
-        if not usable:
-            score *= 0.1  # still listed with its reasons, but never ahead of one that can ship
-        options.append(
-            CarrierOption(
-                carrier=c.code,
-                name=c.name_zh,
-                score=round(score, 4),
-                usable=usable,
-                price_per_number_cents=price,
-                covers_destination=covers,
-                transit_days=transit,
-                available=available,
-                is_default=is_default,
-                reasons=reasons,
-            )
-        )
+    compared = _Field(province, min(prices) if prices else None, min(days) if days else None)
+    options = [_option(c, stock.get(c.code, 0), compared, w, default_carrier) for c in active]
     options.sort(key=lambda o: (not o.usable, -o.score, o.carrier))
     return options
+
+
+def _option(
+    c: CarrierOut, available: int, compared: _Field, w: Mapping[str, float], default_carrier: str | None
+) -> CarrierOption:
+    province = compared.province
+    covers = not c.coverage or province in c.coverage
+    transit = transit_for(c, province)
+    price = price_per_number(c)
+    reasons = [
+        _price_reason(price, compared.cheapest),
+        f"covers {province}" if covers else f"does not cover {province}",
+    ]
+    if transit is not None:
+        reasons.append(
+            f"typically {transit} day(s) to {province}" + (" (fastest)" if transit == compared.fastest else "")
+        )
+    reasons.append(_stock_reason(available))
+    parts = {
+        "price": (compared.cheapest / price) if (compared.cheapest and price) else 0.0,
+        "coverage": 1.0 if covers else 0.0,
+        "transit": _transit_score(transit, compared.fastest),
+        "stock": min(1.0, available / (LOW_STOCK * 4)) if available else 0.0,
+    }
+    total_w = sum(max(0.0, v) for v in w.values()) or 1.0
+    score = sum(w[k] * v for k, v in parts.items()) / total_w
+    is_default = c.code == default_carrier
+    if is_default:
+        score += DEFAULT_BONUS
+        reasons.append("the shop's default carrier")
+    usable = available > 0 and covers
+    if not usable:
+        score *= UNUSABLE_FACTOR
+    return CarrierOption(
+        carrier=c.code.value,
+        name=c.name_zh,
+        score=round(score, 4),
+        usable=usable,
+        price_per_number_cents=price,
+        covers_destination=covers,
+        transit_days=transit,
+        available=available,
+        is_default=is_default,
+        reasons=reasons,
+    )
+
+
+def _price_reason(price: float | None, cheapest: float | None) -> str:
+    if price is None:
+        return "no package on sale"
+    return f"¥{price / 100:.2f} per number" + (" (cheapest)" if price == cheapest else "")
+
+
+def _transit_score(transit: int | None, fastest: int | None) -> float:
+    if fastest is None or transit is None:
+        return 0.0
+    return fastest / transit if transit else 1.0
+
+
+def _stock_reason(available: int) -> str:
+    if available == 0:
+        return "no numbers in stock"
+    if available < LOW_STOCK:
+        return f"only {available} numbers left"
+    return f"{available} numbers in stock"
 
 
 def choose(options: list[CarrierOption], default_carrier: str | None) -> CarrierOption | None:

@@ -4,7 +4,7 @@
 (matching through every route, dependency solving, the endpoint's wrapping) costs more CPU than the
 handler itself on this path, so the same handler is mounted here as a Starlette route ahead of FastAPI's
 routes. The FastAPI route of the same path stays for the OpenAPI documentation and is never reached; both
-call ``router.handle_push``, so behaviour, answers and error bodies are the same. The middleware (request
+call ``routes.webhook.handle_push``, so behaviour, answers and error bodies are the same. The middleware (request
 ids, latency metrics, body limit) runs as for any route.
 """
 
@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from services.tracking.router import handle_push
+from services.tracking.router.webhook import handle_push
 
 PATH = "/webhooks/tracking/kuaidi100"
 

@@ -26,6 +26,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from runtime.db import service_metadata
 from runtime.jobs import outbox_table
+from services.tracking.domain.states import ProviderState
 from shared.tracking import AlertKind, AlertState, TrackingStatus
 
 SCHEMA = "tracking"
@@ -42,11 +43,6 @@ def _in(column: str, values: Any) -> str:
     return f"{column} IN ({', '.join(repr(str(v)) for v in values)})"
 
 
-# Where the subscription stands with the provider.
-PROVIDER_STATES = ("pending", "subscribed", "refused", "failed", "finished", "aborted")
-ACTIVE_PROVIDER_STATES = ("pending", "subscribed")
-
-
 class Subscription(Base):
     """One parcel followed with the provider: its shop and order, its salt, and its current status."""
 
@@ -54,7 +50,7 @@ class Subscription(Base):
     __table_args__ = (
         UniqueConstraint("carrier", "number"),
         CheckConstraint(_in("status", TrackingStatus), name="status_known"),
-        CheckConstraint(_in("provider_state", PROVIDER_STATES), name="provider_state_known"),
+        CheckConstraint(_in("provider_state", ProviderState), name="provider_state_known"),
         Index("ix_subscriptions_number", "number"),
         Index("ix_subscriptions_shop_order", "shop_id", "order_id"),
         # Polling looks for active subscriptions that have gone quiet.
@@ -78,7 +74,7 @@ class Subscription(Base):
     # When a push or a query last told us anything (service clock); polling measures quiet from it.
     last_heard_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     last_polled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    provider_state: Mapped[str] = mapped_column(Text, server_default="pending")
+    provider_state: Mapped[str] = mapped_column(Text, server_default=ProviderState.PENDING.value)
     provider_code: Mapped[str | None] = mapped_column(Text)
     provider_message: Mapped[str | None] = mapped_column(Text)
     subscribe_attempts: Mapped[int] = mapped_column(Integer, server_default="0")

@@ -10,109 +10,107 @@ from types import MappingProxyType
 
 from shared.tracking import TrackingStatus
 
-S = TrackingStatus
-
 # Kuaidi100 basic ``state`` codes (also used as per-event ``statusCode`` for the coarse steps).
 KUAIDI100_STATE: Mapping[str, TrackingStatus] = MappingProxyType(
     {
-        "0": S.IN_TRANSIT,  # 在途
-        "1": S.COLLECTED,  # 揽收
-        "2": S.PROBLEM,  # 疑难
-        "3": S.DELIVERED,  # 签收
-        "4": S.RETURNED,  # 退签: returned and signed for by the sender
-        "5": S.OUT_FOR_DELIVERY,  # 派件
-        "6": S.RETURNING,  # 退回
-        "7": S.IN_TRANSIT,  # 转投: handed to another carrier, still moving
-        "8": S.IN_TRANSIT,  # 清关: customs
-        "14": S.REFUSED,  # 拒签
+        "0": TrackingStatus.IN_TRANSIT,  # 在途
+        "1": TrackingStatus.COLLECTED,  # 揽收
+        "2": TrackingStatus.PROBLEM,  # 疑难
+        "3": TrackingStatus.DELIVERED,  # 签收
+        "4": TrackingStatus.RETURNED,  # 退签: returned and signed for by the sender
+        "5": TrackingStatus.OUT_FOR_DELIVERY,  # 派件
+        "6": TrackingStatus.RETURNING,  # 退回
+        "7": TrackingStatus.IN_TRANSIT,  # 转投: handed to another carrier, still moving
+        "8": TrackingStatus.IN_TRANSIT,  # 清关: customs
+        "14": TrackingStatus.REFUSED,  # 拒签
     }
 )
 
 # Kuaidi100 fine codes (``resultv2``); codes not listed fall back to KUAIDI100_STATE.
 KUAIDI100_RESULTV2: Mapping[str, TrackingStatus] = MappingProxyType(
     {
-        "101": S.INFO_RECEIVED,  # 已下单
-        "102": S.INFO_RECEIVED,  # 待揽收
-        "103": S.COLLECTED,  # 已揽收
-        "1001": S.ARRIVED_AT_CITY,  # 到达派件城市
-        "1002": S.IN_TRANSIT,  # 干线
-        "1003": S.IN_TRANSIT,  # 转递
-        "201": S.PROBLEM,  # 超时未签收
-        "202": S.PROBLEM,  # 超时未更新
-        "203": S.REFUSED,  # 拒收
-        "204": S.DELIVERY_FAILED,  # 派件异常
-        "205": S.PROBLEM,  # 柜或驿站超时未取
-        "206": S.DELIVERY_FAILED,  # 无法联系
-        "207": S.PROBLEM,  # 超区
-        "208": S.PROBLEM,  # 滞留
-        "209": S.PROBLEM,  # 破损
-        "501": S.AVAILABLE_FOR_PICKUP,  # 投柜或驿站
-        "301": S.DELIVERED,  # 本人签收
-        "302": S.DELIVERED,  # 派件异常后签收
-        "303": S.DELIVERED,  # 代签
-        "304": S.DELIVERED,  # 投柜或站签收
+        "101": TrackingStatus.INFO_RECEIVED,  # 已下单
+        "102": TrackingStatus.INFO_RECEIVED,  # 待揽收
+        "103": TrackingStatus.COLLECTED,  # 已揽收
+        "1001": TrackingStatus.ARRIVED_AT_CITY,  # 到达派件城市
+        "1002": TrackingStatus.IN_TRANSIT,  # 干线
+        "1003": TrackingStatus.IN_TRANSIT,  # 转递
+        "201": TrackingStatus.PROBLEM,  # 超时未签收
+        "202": TrackingStatus.PROBLEM,  # 超时未更新
+        "203": TrackingStatus.REFUSED,  # 拒收
+        "204": TrackingStatus.DELIVERY_FAILED,  # 派件异常
+        "205": TrackingStatus.PROBLEM,  # 柜或驿站超时未取
+        "206": TrackingStatus.DELIVERY_FAILED,  # 无法联系
+        "207": TrackingStatus.PROBLEM,  # 超区
+        "208": TrackingStatus.PROBLEM,  # 滞留
+        "209": TrackingStatus.PROBLEM,  # 破损
+        "501": TrackingStatus.AVAILABLE_FOR_PICKUP,  # 投柜或驿站
+        "301": TrackingStatus.DELIVERED,  # 本人签收
+        "302": TrackingStatus.DELIVERED,  # 派件异常后签收
+        "303": TrackingStatus.DELIVERED,  # 代签
+        "304": TrackingStatus.DELIVERED,  # 投柜或站签收
         # 已销单: the waybill was cancelled; tracking ends without delivery.
-        "401": S.EXPIRED,
+        "401": TrackingStatus.EXPIRED,
     }
 )
 
 # The Chinese state names Kuaidi100 puts on each event (``status``), for events without a code.
 KUAIDI100_STATE_NAME: Mapping[str, TrackingStatus] = MappingProxyType(
     {
-        "在途": S.IN_TRANSIT,
-        "揽收": S.COLLECTED,
-        "疑难": S.PROBLEM,
-        "签收": S.DELIVERED,
-        "退签": S.RETURNED,
-        "派件": S.OUT_FOR_DELIVERY,
-        "退回": S.RETURNING,
-        "转投": S.IN_TRANSIT,
-        "清关": S.IN_TRANSIT,
-        "拒签": S.REFUSED,
+        "在途": TrackingStatus.IN_TRANSIT,
+        "揽收": TrackingStatus.COLLECTED,
+        "疑难": TrackingStatus.PROBLEM,
+        "签收": TrackingStatus.DELIVERED,
+        "退签": TrackingStatus.RETURNED,
+        "派件": TrackingStatus.OUT_FOR_DELIVERY,
+        "退回": TrackingStatus.RETURNING,
+        "转投": TrackingStatus.IN_TRANSIT,
+        "清关": TrackingStatus.IN_TRANSIT,
+        "拒签": TrackingStatus.REFUSED,
     }
 )
 
 # Kdniao ``State``.
 KDNIAO_STATE: Mapping[str, TrackingStatus] = MappingProxyType(
     {
-        "0": S.PENDING,  # no trace yet
-        "1": S.COLLECTED,
-        "2": S.IN_TRANSIT,
-        "3": S.DELIVERED,
-        "4": S.PROBLEM,
-        "5": S.IN_TRANSIT,  # forwarded to another carrier
-        "6": S.IN_TRANSIT,  # customs
+        "0": TrackingStatus.PENDING,  # no trace yet
+        "1": TrackingStatus.COLLECTED,
+        "2": TrackingStatus.IN_TRANSIT,
+        "3": TrackingStatus.DELIVERED,
+        "4": TrackingStatus.PROBLEM,
+        "5": TrackingStatus.IN_TRANSIT,  # forwarded to another carrier
+        "6": TrackingStatus.IN_TRANSIT,  # customs
     }
 )
 
 # AfterShip ``tag``.
 AFTERSHIP_TAG: Mapping[str, TrackingStatus] = MappingProxyType(
     {
-        "Pending": S.PENDING,
-        "InfoReceived": S.INFO_RECEIVED,
-        "InTransit": S.IN_TRANSIT,
-        "OutForDelivery": S.OUT_FOR_DELIVERY,
-        "AttemptFail": S.DELIVERY_FAILED,
-        "Delivered": S.DELIVERED,
-        "AvailableForPickup": S.AVAILABLE_FOR_PICKUP,
-        "Exception": S.PROBLEM,
-        "Expired": S.EXPIRED,
+        "Pending": TrackingStatus.PENDING,
+        "InfoReceived": TrackingStatus.INFO_RECEIVED,
+        "InTransit": TrackingStatus.IN_TRANSIT,
+        "OutForDelivery": TrackingStatus.OUT_FOR_DELIVERY,
+        "AttemptFail": TrackingStatus.DELIVERY_FAILED,
+        "Delivered": TrackingStatus.DELIVERED,
+        "AvailableForPickup": TrackingStatus.AVAILABLE_FOR_PICKUP,
+        "Exception": TrackingStatus.PROBLEM,
+        "Expired": TrackingStatus.EXPIRED,
     }
 )
 
 # EasyPost tracker ``status``.
 EASYPOST_STATUS: Mapping[str, TrackingStatus] = MappingProxyType(
     {
-        "unknown": S.PENDING,
-        "pre_transit": S.INFO_RECEIVED,
-        "in_transit": S.IN_TRANSIT,
-        "out_for_delivery": S.OUT_FOR_DELIVERY,
-        "available_for_pickup": S.AVAILABLE_FOR_PICKUP,
-        "delivered": S.DELIVERED,
-        "return_to_sender": S.RETURNING,
-        "failure": S.DELIVERY_FAILED,
-        "cancelled": S.EXPIRED,  # the label was cancelled: tracking ends without delivery
-        "error": S.PROBLEM,
+        "unknown": TrackingStatus.PENDING,
+        "pre_transit": TrackingStatus.INFO_RECEIVED,
+        "in_transit": TrackingStatus.IN_TRANSIT,
+        "out_for_delivery": TrackingStatus.OUT_FOR_DELIVERY,
+        "available_for_pickup": TrackingStatus.AVAILABLE_FOR_PICKUP,
+        "delivered": TrackingStatus.DELIVERED,
+        "return_to_sender": TrackingStatus.RETURNING,
+        "failure": TrackingStatus.DELIVERY_FAILED,
+        "cancelled": TrackingStatus.EXPIRED,  # the label was cancelled: tracking ends without delivery
+        "error": TrackingStatus.PROBLEM,
     }
 )
 
@@ -175,25 +173,25 @@ def from_easypost(status: object) -> TrackingStatus:
 # any stage and the parcel may carry on from where it was.
 RANK: Mapping[TrackingStatus, int] = MappingProxyType(
     {
-        S.PENDING: 0,
-        S.INFO_RECEIVED: 10,
-        S.COLLECTED: 20,
-        S.IN_TRANSIT: 30,
-        S.ARRIVED_AT_CITY: 40,
-        S.OUT_FOR_DELIVERY: 50,
-        S.AVAILABLE_FOR_PICKUP: 60,
-        S.REFUSED: 70,
-        S.RETURNING: 80,
-        S.DELIVERED: 100,
-        S.RETURNED: 110,
-        S.EXPIRED: 120,
+        TrackingStatus.PENDING: 0,
+        TrackingStatus.INFO_RECEIVED: 10,
+        TrackingStatus.COLLECTED: 20,
+        TrackingStatus.IN_TRANSIT: 30,
+        TrackingStatus.ARRIVED_AT_CITY: 40,
+        TrackingStatus.OUT_FOR_DELIVERY: 50,
+        TrackingStatus.AVAILABLE_FOR_PICKUP: 60,
+        TrackingStatus.REFUSED: 70,
+        TrackingStatus.RETURNING: 80,
+        TrackingStatus.DELIVERED: 100,
+        TrackingStatus.RETURNED: 110,
+        TrackingStatus.EXPIRED: 120,
     }
 )
-EXCEPTIONS = frozenset({S.PROBLEM, S.DELIVERY_FAILED})
-TERMINAL = frozenset({S.DELIVERED, S.RETURNED, S.EXPIRED})
-RETURN_CHAIN = frozenset({S.REFUSED, S.RETURNING, S.RETURNED})
+EXCEPTIONS = frozenset({TrackingStatus.PROBLEM, TrackingStatus.DELIVERY_FAILED})
+TERMINAL = frozenset({TrackingStatus.DELIVERED, TrackingStatus.RETURNED, TrackingStatus.EXPIRED})
+RETURN_CHAIN = frozenset({TrackingStatus.REFUSED, TrackingStatus.RETURNING, TrackingStatus.RETURNED})
 # The one way out of a terminal status: a delivered parcel that comes back.
-AFTER_DELIVERED = frozenset({S.RETURNING, S.RETURNED})
+AFTER_DELIVERED = frozenset({TrackingStatus.RETURNING, TrackingStatus.RETURNED})
 
 
 def advance(current: TrackingStatus, progress: int, candidate: TrackingStatus) -> tuple[TrackingStatus, int]:
@@ -201,9 +199,9 @@ def advance(current: TrackingStatus, progress: int, candidate: TrackingStatus) -
     reached so far (``progress``). Forward only: a late or repeated event never moves a parcel back."""
     if candidate == current:
         return current, progress
-    if current in (S.RETURNED, S.EXPIRED):
+    if current in (TrackingStatus.RETURNED, TrackingStatus.EXPIRED):
         return current, progress
-    if current == S.DELIVERED:
+    if current == TrackingStatus.DELIVERED:
         if candidate in AFTER_DELIVERED:
             return candidate, RANK[candidate]
         return current, progress
@@ -212,7 +210,7 @@ def advance(current: TrackingStatus, progress: int, candidate: TrackingStatus) -
         if current in RETURN_CHAIN:
             return current, progress
         return candidate, progress
-    if candidate == S.EXPIRED:
+    if candidate == TrackingStatus.EXPIRED:
         return candidate, RANK[candidate]
     rank = RANK[candidate]
     if rank >= progress:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic.config import JsonDict
 
 from shared.carriers import CarrierCode
 from shared.tracking import AlertKind, AlertState, TrackingStatus
@@ -34,25 +36,22 @@ class EventOut(BaseModel):
     provider_code: str | None = Field(None, description="The provider's own state code for this event.")
 
 
+_ALERT_EXAMPLE: JsonDict = {
+    "id": 311,
+    "kind": "late",
+    "state": "resolved",
+    "carrier": "ZTO",
+    "number": "78345678901234",
+    "order_id": "3927481123456789",
+    "message": "not delivered within 3 transit days plus 12 hours",
+    "opened_at": "2026-11-30T06:00:00Z",
+    "acknowledged_at": "2026-11-30T06:20:00Z",
+    "resolved_at": "2026-11-30T07:42:00Z",
+}
+
+
 class AlertOut(BaseModel):
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "id": 311,
-                    "kind": "late",
-                    "state": "resolved",
-                    "carrier": "ZTO",
-                    "number": "78345678901234",
-                    "order_id": "3927481123456789",
-                    "message": "not delivered within 3 transit days plus 12 hours",
-                    "opened_at": "2026-11-30T06:00:00Z",
-                    "acknowledged_at": "2026-11-30T06:20:00Z",
-                    "resolved_at": "2026-11-30T07:42:00Z",
-                }
-            ]
-        }
-    )
+    model_config = ConfigDict(json_schema_extra={"examples": [_ALERT_EXAMPLE]})
 
     id: int
     kind: AlertKind
@@ -93,63 +92,47 @@ class ProviderSubscriptionOut(BaseModel):
     ended_at: datetime | None = None
 
 
+_TRACKING_EXAMPLE: JsonDict = {
+    "carrier": "ZTO",
+    "number": "78345678901234",
+    "order_id": "3927481123456789",
+    "status": "delivered",
+    "status_at": "2026-11-30T15:42:00+08:00",
+    "last_event_at": "2026-11-30T15:42:00+08:00",
+    "shipped_at": "2026-11-28T10:00:00+08:00",
+    "promised_days": 3,
+    "subscription": {
+        "state": "finished",
+        "code": "200",
+        "message": "提交成功",
+        "attempts": 1,
+        "subscribed_at": "2026-11-28T10:00:02Z",
+        "ended_at": "2026-11-30T07:42:05Z",
+    },
+    "events": [
+        {
+            "occurred_at": "2026-11-30T15:42:00+08:00",
+            "status": "delivered",
+            "description": "【广州市】快件已签收，签收人：本人，如有疑问请电联快递员",
+            "area_code": "CN440100000000",
+            "area_name": "广东,广州市",
+            "provider_code": "3",
+        },
+        {
+            "occurred_at": "2026-11-28T18:05:00+08:00",
+            "status": "collected",
+            "description": "【杭州市】中通快递 杭州西湖区 已揽收",
+            "area_code": "CN330100000000",
+            "area_name": "浙江,杭州市",
+            "provider_code": "1",
+        },
+    ],
+    "alerts": [_ALERT_EXAMPLE],
+}
+
+
 class TrackingOut(BaseModel):
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "carrier": "ZTO",
-                    "number": "78345678901234",
-                    "order_id": "3927481123456789",
-                    "status": "delivered",
-                    "status_at": "2026-11-30T15:42:00+08:00",
-                    "last_event_at": "2026-11-30T15:42:00+08:00",
-                    "shipped_at": "2026-11-28T10:00:00+08:00",
-                    "promised_days": 3,
-                    "subscription": {
-                        "state": "finished",
-                        "code": "200",
-                        "message": "提交成功",
-                        "attempts": 1,
-                        "subscribed_at": "2026-11-28T10:00:02Z",
-                        "ended_at": "2026-11-30T07:42:05Z",
-                    },
-                    "events": [
-                        {
-                            "occurred_at": "2026-11-30T15:42:00+08:00",
-                            "status": "delivered",
-                            "description": "【广州市】快件已签收，签收人：本人，如有疑问请电联快递员",
-                            "area_code": "CN440100000000",
-                            "area_name": "广东,广州市",
-                            "provider_code": "3",
-                        },
-                        {
-                            "occurred_at": "2026-11-28T18:05:00+08:00",
-                            "status": "collected",
-                            "description": "【杭州市】中通快递 杭州西湖区 已揽收",
-                            "area_code": "CN330100000000",
-                            "area_name": "浙江,杭州市",
-                            "provider_code": "1",
-                        },
-                    ],
-                    "alerts": [
-                        {
-                            "id": 311,
-                            "kind": "late",
-                            "state": "resolved",
-                            "carrier": "ZTO",
-                            "number": "78345678901234",
-                            "order_id": "3927481123456789",
-                            "message": "not delivered within 3 transit days plus 12 hours",
-                            "opened_at": "2026-11-30T06:00:00Z",
-                            "acknowledged_at": "2026-11-30T06:20:00Z",
-                            "resolved_at": "2026-11-30T07:42:00Z",
-                        }
-                    ],
-                }
-            ]
-        }
-    )
+    model_config = ConfigDict(json_schema_extra={"examples": [_TRACKING_EXAMPLE]})
 
     carrier: CarrierCode
     number: str
@@ -170,58 +153,7 @@ class OrderTrackingOut(BaseModel):
             "examples": [
                 {
                     "order_id": "3927481123456789",
-                    "parcels": [
-                        {
-                            "carrier": "ZTO",
-                            "number": "78345678901234",
-                            "order_id": "3927481123456789",
-                            "status": "delivered",
-                            "status_at": "2026-11-30T15:42:00+08:00",
-                            "last_event_at": "2026-11-30T15:42:00+08:00",
-                            "shipped_at": "2026-11-28T10:00:00+08:00",
-                            "promised_days": 3,
-                            "subscription": {
-                                "state": "finished",
-                                "code": "200",
-                                "message": "提交成功",
-                                "attempts": 1,
-                                "subscribed_at": "2026-11-28T10:00:02Z",
-                                "ended_at": "2026-11-30T07:42:05Z",
-                            },
-                            "events": [
-                                {
-                                    "occurred_at": "2026-11-30T15:42:00+08:00",
-                                    "status": "delivered",
-                                    "description": "【广州市】快件已签收，签收人：本人，如有疑问请电联快递员",
-                                    "area_code": "CN440100000000",
-                                    "area_name": "广东,广州市",
-                                    "provider_code": "3",
-                                },
-                                {
-                                    "occurred_at": "2026-11-28T18:05:00+08:00",
-                                    "status": "collected",
-                                    "description": "【杭州市】中通快递 杭州西湖区 已揽收",
-                                    "area_code": "CN330100000000",
-                                    "area_name": "浙江,杭州市",
-                                    "provider_code": "1",
-                                },
-                            ],
-                            "alerts": [
-                                {
-                                    "id": 311,
-                                    "kind": "late",
-                                    "state": "resolved",
-                                    "carrier": "ZTO",
-                                    "number": "78345678901234",
-                                    "order_id": "3927481123456789",
-                                    "message": "not delivered within 3 transit days plus 12 hours",
-                                    "opened_at": "2026-11-30T06:00:00Z",
-                                    "acknowledged_at": "2026-11-30T06:20:00Z",
-                                    "resolved_at": "2026-11-30T07:42:00Z",
-                                }
-                            ],
-                        }
-                    ],
+                    "parcels": [_TRACKING_EXAMPLE],
                 }
             ]
         }
@@ -289,3 +221,13 @@ class ClockOut(BaseModel):
     now: datetime
     factor: float
     simulated: bool
+
+
+@dataclass(frozen=True)
+class AlertFilter:
+    """The query of GET /v1/alerts."""
+
+    state: AlertState | None = None
+    kind: AlertKind | None = None
+    carrier: CarrierCode | None = None
+    number: str | None = None

@@ -9,7 +9,9 @@ from typing import ClassVar
 from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
+from runtime.backoff import Backoff
 from runtime.settings import PARTNER_ID_MIN_LENGTH, ServiceSettings
+from services.tracking.domain.alerts import AlertDefaults
 
 # Kuaidi100 issues keys of 11 or 12 characters: the 32 asked of our own keys would refuse every real one.
 PROVIDER_KEY_MIN_LENGTH = 10
@@ -29,15 +31,23 @@ class TrackingSettings(ServiceSettings):
     port: int = Field(8003, description="TCP port of the tracking API.")
     allocation_url: str = Field("http://127.0.0.1:8001", description="Base URL of the allocation service.")
     shipping_url: str = Field("http://127.0.0.1:8002", description="Base URL of the shipping service.")
+    service_timeout_s: float = Field(
+        10.0, gt=0, description="Timeout of one call to allocation or shipping (a batch of updates gets 30 s)."
+    )
     public_url: str = Field("http://127.0.0.1:8003", description="URL the tracking provider reaches us at (callbacks).")
 
     # The tracking provider (Kuaidi100 style).
     provider_url: str = Field(
-        "http://127.0.0.1:8009/kuaidi100", description="Tracking provider base URL (/poll, /query below it)."
+        "http://127.0.0.1:8009/kuaidi100",
+        description=(
+            "Tracking provider base URL, https://poll.kuaidi100.com in production: subscribe at /poll and query "
+            "at /poll/query.do below it."
+        ),
     )
     provider_key: SecretStr = Field(SecretStr("sandbox-key"), description="Our key with the tracking provider.")
     provider_customer: str = Field(
-        "sandbox-key", description="Our customer id for the provider's query API (signs /query with the key)."
+        "sandbox-key",
+        description="Our customer id for the provider's query API (sent to /poll/query.do; its sign uses the key).",
     )
     provider_timeout_s: float = Field(10.0, gt=0, description="Timeout of one provider call, in seconds.")
     provider_query_rate_per_s: float = Field(
@@ -84,6 +94,23 @@ class TrackingSettings(ServiceSettings):
     )
     notify_retry_base_s: float = Field(1.0, gt=0, description="First retry delay of a notification; doubles.")
     notify_retry_max_s: float = Field(300.0, gt=0, description="Longest wait between two notification attempts.")
+
+    # Nominal delays, no jitter: the same waits as before runtime.backoff (a subscribe's retries are paced by
+    # arq's defer; a shop's deferred updates wait together, so each parcel's stay in order).
+    def subscribe_backoff(self) -> Backoff:
+        """Doubling per try, never capped within the tries there are."""
+        return Backoff(self.subscribe_retry_base_s, self.subscribe_retry_base_s * 2 ** (self.subscribe_max_tries - 1))
+
+    def notify_backoff(self) -> Backoff:
+        return Backoff(self.notify_retry_base_s, self.notify_retry_max_s)
+
+    def alert_defaults(self) -> AlertDefaults:
+        return AlertDefaults(
+            self.alert_not_collected_hours,
+            self.alert_no_update_hours,
+            self.alert_late_grace_hours,
+            self.alert_transit_days,
+        )
 
 
 @lru_cache

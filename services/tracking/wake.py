@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from dataclasses import dataclass, field
 from typing import Any
 
 from runtime import pubsub
@@ -55,3 +56,21 @@ class Waker:
 async def listen(redis: Any, event: asyncio.Event, channel: str = CHANNEL) -> None:
     """Set ``event`` on every hint, until cancelled; subscribes again after Redis trouble (with backoff)."""
     await pubsub.listen(redis, channel, lambda _: event.set(), RedisHealth("wake_listen"))
+
+
+@dataclass
+class WorkerLoops:
+    """A worker process's long-lived loops (the push processor, the notifier, the hint listener) and the
+    events that wake the first two. Only workers start loops; the API's Resources carry an idle one."""
+
+    ingest_wake: asyncio.Event = field(default_factory=asyncio.Event)
+    notify_wake: asyncio.Event = field(default_factory=asyncio.Event)
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+    async def stop(self) -> None:
+        for task in self.tasks:
+            task.cancel()
+        for task in self.tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self.tasks.clear()

@@ -6,6 +6,7 @@ import asyncio
 import os
 import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -21,13 +22,11 @@ from tests.support import (
 )
 
 
-# Package scope: the system stops after the last e2e test, before the connection races that share this
-# xdist worker (tests/conftest.py) need PostgreSQL's connections.
-@pytest.fixture(scope="package")
-def harness(env: Env) -> Iterator[Harness]:
+@contextmanager
+def _system(env: Env, tag: str) -> Iterator[Harness]:
     # A database and a Redis database of their own: the processes' workers and cron sweepers must not
     # pick up jobs or batches that in-process tests leave in the shared test database, nor the reverse.
-    name = f"waybill_e2e_{os.getpid()}"
+    name = f"waybill_e2e_{tag}{os.getpid()}"
     url = asyncio.run(recreate_database(base_database_url(), name))
     migrate(url)
     log_dir = Path(tempfile.mkdtemp(prefix="waybill-e2e-"))
@@ -40,3 +39,21 @@ def harness(env: Env) -> Iterator[Harness]:
         finally:
             h.stop()
             asyncio.run(drop_database(base_database_url(), name))
+
+
+# Package scope: the system stops after the last e2e test, before the connection races that share this
+# xdist worker (tests/conftest.py) need PostgreSQL's connections.
+@pytest.fixture(scope="package")
+def harness(env: Env) -> Iterator[Harness]:
+    with _system(env, "") as h:
+        yield h
+
+
+@pytest.fixture
+def own_harness(env: Env) -> Iterator[Harness]:
+    """A system of the test's own, for tests that run the sandbox's clock fast. Simulated time never goes
+    back, so after them the sandbox's world stays hours or days ahead of our services' clocks: a parcel
+    shipped next in a shared system was "not collected" for days at once (found by make test-repeat,
+    where the demo test ran before the tracking one: 965 of 1,000 normal parcels alerted)."""
+    with _system(env, "own_") as h:
+        yield h

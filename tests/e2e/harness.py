@@ -27,7 +27,7 @@ import httpx
 
 from devstack.infra import free_port
 from devstack.processes import Ports, ProcessSpec, all_processes, service_env
-from tests.support import ADMIN_KEY, INTERNAL_KEY, bearer
+from tests.support import ADMIN_KEY, INTERNAL_KEY, bearer, outside_env
 
 UTC8 = timezone(timedelta(hours=8))
 APP_KEY, APP_SECRET = "sandbox-app", "sandbox-secret"
@@ -92,7 +92,11 @@ class Harness:
             tracking_worker_metrics=free_port(),
         )
         self.env = {
-            **os.environ,
+            # Not os.environ: the session's `env` fixture leaves the in-process apps' settings there (3 courier
+            # tries, 3 connections per pool), which the real processes must not inherit. Found by `make
+            # test-repeat` (e2e and faults in one pytest process): 3 tries 0.2 s apart did not ride out the
+            # fault suite's 3 s courier outage, and 3-connection pools let 285 of 300 parcels go "not collected".
+            **outside_env(),
             **E2E_ENV,
             "DATABASE_URL": self.database_url,
             "REDIS_URL": self.redis_url,
@@ -130,7 +134,19 @@ class Harness:
     # -- processes ----------------------------------------------------------------------------
 
     def start(self, names: list[str] | None = None, timeout: float = 60.0) -> None:
-        for name in names or list(self.specs):
+        """Start the processes and wait until each is healthy. When one exits or stays unhealthy, the ones this
+        call started are stopped before the error is raised: none is left running, working on a database and
+        a Redis that its caller drops and gives back (a bench whose dashboard failed to start left six
+        processes taking the next run's jobs)."""
+        started = names or list(self.specs)
+        try:
+            self._start(started, timeout)
+        except BaseException:
+            self._stop([self.procs.pop(n) for n in started if n in self.procs])
+            raise
+
+    def _start(self, names: list[str], timeout: float) -> None:
+        for name in names:
             spec = self.specs[name]
             log = (self.log_dir / f"{name}.log").open("ab")
             self.procs[name] = subprocess.Popen(
@@ -138,7 +154,7 @@ class Harness:
             )
             log.close()
         deadline = time.monotonic() + timeout
-        for name in names or list(self.specs):
+        for name in names:
             url = self.specs[name].health_url
             while url is not None:
                 if self.procs[name].poll() is not None:
@@ -184,17 +200,21 @@ class Harness:
         return out
 
     def stop(self) -> None:
-        for proc in self.procs.values():
+        self._stop(list(self.procs.values()))
+        self.procs.clear()
+
+    @staticmethod
+    def _stop(procs: list[subprocess.Popen[bytes]]) -> None:
+        for proc in procs:
             if proc.poll() is None:
                 os.killpg(proc.pid, signal.SIGTERM)
         deadline = time.monotonic() + 10
-        for proc in self.procs.values():
+        for proc in procs:
             try:
                 proc.wait(max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait(5)
-        self.procs.clear()
 
     # -- helpers over the public APIs ---------------------------------------------------------
 
@@ -289,18 +309,8 @@ class Harness:
 
         async def all_there() -> dict[str, str] | None:
             await wait_for(delivered, within, f"{len(tids)} order messages delivered")
-            found: dict[str, str] = {}
-            offset = 0
-            while True:
-                page = (
-                    await http.get(
-                        f"{self.shipping}/v1/orders", params={"limit": 10_000, "offset": offset}, headers=shop.headers
-                    )
-                ).json()
-                found.update({o["external_id"]: o["id"] for o in page if o["external_id"] in wanted})
-                if len(page) < 10_000:
-                    break
-                offset += 10_000
+            orders = await list_all(http, f"{self.shipping}/v1/orders", shop.headers, limit=10_000)
+            found: dict[str, str] = {o["external_id"]: o["id"] for o in orders if o["external_id"] in wanted}
             return found if len(found) == len(wanted) else None
 
         by_tid = await wait_for(all_there, within, f"{len(tids)} orders", every=1.0)
@@ -354,6 +364,22 @@ class Harness:
 
         found: dict[str, Any] = await wait_for(finished, within, f"batch {batch_id}")
         return found
+
+
+async def list_all(http: httpx.AsyncClient, url: str, headers: dict[str, str], **params: Any) -> list[dict[str, Any]]:
+    """Every item of a list operation (``{"data", "has_more", "next_cursor"}``): its pages in turn, each asked
+    with the same ``params`` and the previous page's ``next_cursor``, until ``has_more`` is false."""
+    items: list[dict[str, Any]] = []
+    cursor: str | None = None
+    while True:
+        resp = await http.get(url, params={**params, "cursor": cursor} if cursor else params, headers=headers)
+        resp.raise_for_status()
+        page: dict[str, Any] = resp.json()
+        items += page["data"]
+        if not page["has_more"]:
+            return items
+        cursor = page["next_cursor"]
+        assert cursor, f"{url}: has_more without a next_cursor: {page}"
 
 
 async def wait_for(check: Callable[[], Awaitable[Any]], within: float, what: str, every: float = 0.2) -> Any:

@@ -18,8 +18,8 @@ pytestmark = pytest.mark.e2e
 TRADES = int(os.environ.get("DEMO_E2E_TRADES", "200"))
 
 
-def test_demo_ships_a_day_of_trades_and_exits_zero_with_its_summary(harness: Harness, tmp_path: Path) -> None:
-    h = harness
+def test_demo_ships_a_day_of_trades_and_exits_zero_with_its_summary(own_harness: Harness, tmp_path: Path) -> None:
+    h = own_harness
     env = {
         **os.environ,
         "ALLOCATION_PORT": str(h.ports.allocation),

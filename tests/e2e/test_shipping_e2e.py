@@ -43,7 +43,11 @@ async def test_paid_trade_is_pushed_shipped_confirmed_and_labelled(harness: Harn
         order = (await http.get(f"{h.shipping}/v1/orders/{order_id}", headers=shop.headers)).json()
         assert order["status"] == "paid"
         assert order["receiver"]["address"]  # fetched with fullinfo: the message had no address
-        options = (await http.get(f"{h.shipping}/v1/orders/{order_id}/carrier-options", headers=shop.headers)).json()
+        listed = await http.get(f"{h.shipping}/v1/orders/{order_id}/carrier-options", headers=shop.headers)
+        assert listed.status_code == 200, listed.text
+        page = listed.json()
+        assert page["has_more"] is False  # a whole list: every option on one page
+        options = page["data"]
         assert options[0]["carrier"] == "ZTO"
         assert options[0]["recommended"]
         shipment = await _ship(h, http, shop, order_id)

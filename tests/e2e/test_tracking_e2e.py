@@ -85,8 +85,8 @@ async def _views(h: Harness, http: httpx.AsyncClient, shop: Shop, order_ids: lis
     return list(await asyncio.gather(*(one(o) for o in order_ids)))
 
 
-async def test_parcels_with_push_faults_reach_their_true_status_and_alerts(harness: Harness) -> None:
-    h = harness
+async def test_parcels_with_push_faults_reach_their_true_status_and_alerts(own_harness: Harness) -> None:
+    h = own_harness
     h.env.update(TRACKING_ENV)
     h.restart("tracking")
     h.restart("tracking-worker")

@@ -19,7 +19,8 @@ class Answers:
 
     statuses: Counter[int] = field(default_factory=Counter)
     transport_errors: int = 0
-    unavailable_bodies: list[tuple[dict[str, Any], str | None]] = field(default_factory=list)
+    # Each 503: its body, its Retry-After and its X-Request-ID header.
+    unavailable_bodies: list[tuple[dict[str, Any], str | None, str | None]] = field(default_factory=list)
     unexpected: list[tuple[int, str]] = field(default_factory=list)
     results: dict[str, list[Any]] = field(default_factory=dict)
     last_success: float = 0.0
@@ -28,13 +29,19 @@ class Answers:
         self.results.setdefault(key, []).append(value)
         self.last_success = time.monotonic()
 
+    def unavailable(self, resp: httpx.Response) -> None:
+        self.unavailable_bodies.append((resp.json(), resp.headers.get("retry-after"), resp.headers.get("x-request-id")))
+
 
 def assert_error_shape_503(answers: Answers) -> None:
-    """Every 503 in the one error shape, with a Retry-After the client can follow."""
-    for body, retry_after in answers.unavailable_bodies:
+    """Every 503 in the one error shape, naming its request (the X-Request-ID header), with a Retry-After the
+    client can follow."""
+    for body, retry_after, request_id in answers.unavailable_bodies:
         assert set(body) == {"error"}, body
-        assert set(body["error"]) == {"code", "message", "details"}, body
+        assert set(body["error"]) == {"code", "message", "details", "request_id"}, body
         assert body["error"]["code"] == "unavailable", body
+        assert request_id is not None, body
+        assert body["error"]["request_id"] == request_id, (body, request_id)
         assert retry_after is not None, body
         assert int(retry_after) > 0, retry_after
 
@@ -63,7 +70,7 @@ async def call_until_done(
             if resp.status_code in ok:
                 return resp
             if resp.status_code == UNAVAILABLE:
-                answers.unavailable_bodies.append((resp.json(), resp.headers.get("retry-after")))
+                answers.unavailable(resp)
             else:
                 answers.unexpected.append((resp.status_code, resp.text[:300]))
                 return resp

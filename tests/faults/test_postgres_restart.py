@@ -75,7 +75,7 @@ async def test_postgres_restarted_under_allocation_load(system: FaultSystem, req
                     continue
                 topups.statuses[resp.status_code] += 1
                 if resp.status_code == 503:
-                    topups.unavailable_bodies.append((resp.json(), resp.headers.get("retry-after")))
+                    topups.unavailable(resp)
                     await asyncio.sleep(0.2)
                 elif resp.status_code != 201:
                     topups.unexpected.append((resp.status_code, resp.text[:300]))

@@ -14,14 +14,30 @@ from pathlib import Path
 
 import asyncpg
 
-from services.allocation import repository
-from services.allocation.repository import AllocationStatements
+from services.allocation.repository import statements
+from services.allocation.repository.statements import AllocationStatements
+
+
+async def _open_pool(dsn: str, clients: int, wait_s: float = 120.0) -> asyncpg.Pool:
+    """All ``clients`` connections, open before the race starts.
+
+    Whatever else shares this PostgreSQL (max_connections 100) can briefly hold enough connections that
+    32 more do not fit: wait for the slots rather than fail, or race with fewer.
+    """
+    deadline = asyncio.get_running_loop().time() + wait_s
+    while True:
+        try:
+            return await asyncpg.create_pool(dsn, min_size=clients, max_size=clients)
+        except asyncpg.TooManyConnectionsError:
+            if asyncio.get_running_loop().time() > deadline:
+                raise
+            await asyncio.sleep(0.5)
 
 
 async def race(dsn: str, pool_id: int, first: int, count: int, clients: int, mode: str) -> list[tuple[str, str]]:
     if mode == "unlocked":
-        repository.ALLOCATE_ONE = repository.ALLOCATE_ONE.replace("FOR UPDATE SKIP LOCKED", "")
-    pool = await asyncpg.create_pool(dsn, min_size=clients, max_size=clients)
+        statements.ALLOCATE_ONE = statements.ALLOCATE_ONE.replace("FOR UPDATE SKIP LOCKED", "")
+    pool = await _open_pool(dsn, clients)
     stmts = AllocationStatements(pool)
     orders = [f"race-{i}" for i in range(first, first + count)]
     results: list[tuple[str, str]] = []

@@ -6,7 +6,8 @@ import itertools
 import json
 import random
 import uuid
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs
@@ -15,7 +16,12 @@ import httpx
 import respx
 
 from runtime.db import make_engine, make_sessionmaker, transaction
-from services.allocation.repository import PoolRepository, WaybillRepository
+from runtime.redis_clients import open_redis
+from runtime.resources import open_core
+from services.allocation.models import Outbox
+from services.allocation.repository.pools import PoolRepository
+from services.allocation.repository.waybills import WaybillRepository
+from services.allocation.resources import AllocationResources, open_resources
 from tests.support import Env, run_jobs
 
 _counter = itertools.count(1)
@@ -46,6 +52,26 @@ async def seed_numbers(
             return pool.id
     finally:
         await engine.dispose()
+
+
+@asynccontextmanager
+async def worker_resources() -> AsyncIterator[AllocationResources]:
+    """The allocation worker's Resources, built as its startup builds them, for running a job by hand."""
+    from services.allocation.settings import get_settings  # read after the env fixture pointed it here
+
+    settings = get_settings()
+    redis = open_redis(settings.redis_url)
+    res = await open_resources(open_core("allocation", settings, Outbox, redis))
+    try:
+        yield res
+    finally:
+        await res.aclose()
+        await redis.aclose()
+
+
+def worker_ctx(res: AllocationResources, job_try: int = 1) -> dict[str, Any]:
+    """The arq context a job of try ``job_try`` sees."""
+    return {"resources": res, "job_try": job_try}
 
 
 class FakeCourier:

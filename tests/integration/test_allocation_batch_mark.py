@@ -87,7 +87,7 @@ async def test_batch_mark_quarantine_records_incidents(
     assert resp.json()["marked"] == 2
     for n in numbers.values():
         assert await _status(allocation_client, shop, n) == "quarantined"
-    pool = (await allocation_client.get("/v1/pools", headers=shop.headers)).json()[0]
+    pool = (await allocation_client.get("/v1/pools", headers=shop.headers)).json()["data"][0]
     assert pool["counts"]["quarantined"] == 2
 
 

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import random
 import uuid
 from datetime import timedelta
 from typing import Any
 
 import httpx
-import pytest
 
 from shared.waybill import s10_check_digit
-from tests.integration.allocation_support import seed_numbers, zto_numbers
+from tests.integration.allocation_support import seed_numbers, worker_ctx, worker_resources, zto_numbers
 from tests.integration.conftest import ShopCreds
 from tests.support import INTERNAL_KEY, Env, bearer, run_jobs
 
@@ -42,22 +42,10 @@ async def test_soonest_expiring_numbers_go_first_and_expired_never(
 
     from services.allocation.tasks import expire_numbers
 
-    ctx = await _worker_ctx()
-    try:
-        assert await expire_numbers(ctx) >= 2
-    finally:
-        await ctx["engine"].dispose()
-    pool = (await allocation_client.get("/v1/pools", headers=shop.headers)).json()[0]
+    async with worker_resources() as res:
+        assert await expire_numbers(worker_ctx(res)) >= 2
+    pool = (await allocation_client.get("/v1/pools", headers=shop.headers)).json()["data"][0]
     assert pool["counts"]["expired"] == 2
-
-
-async def _worker_ctx() -> dict[str, Any]:
-    from runtime.db import make_engine, make_sessionmaker
-    from services.allocation.settings import get_settings
-
-    settings = get_settings()
-    engine = make_engine(settings.database_url, pool_size=2)
-    return {"settings": settings, "engine": engine, "sessionmaker": make_sessionmaker(engine), "queue": None}
 
 
 async def test_release_unprinted_returns_it_printed_voids_it(
@@ -151,7 +139,6 @@ async def test_low_stock_event_and_auto_replenish(
     shop: ShopCreds,
     admin: dict[str, str],
     redis: Any,
-    job_queue: Any,
 ) -> None:
     await redis.delete("arq:allocation")
     await seed_numbers(env, shop.id, "ZTO", zto_numbers(5))
@@ -162,36 +149,18 @@ async def test_low_stock_event_and_auto_replenish(
     assert resp.status_code == 200
     assert resp.json()["low_stock"] is True
 
-    from runtime.db import transaction
-    from services.allocation import service
-    from services.allocation.tasks import WorkerSettings
+    from services.allocation.tasks import WorkerSettings, check_low_stock
 
-    ctx = await _worker_ctx()
-    try:
+    async with worker_resources() as res:
         for _ in range(2):  # a second check must not report the same crossing again
-            async with transaction(ctx["sessionmaker"], job_queue) as uow:
-                await service.check_low_stock(uow)
-    finally:
-        await ctx["engine"].dispose()
+            await check_low_stock(worker_ctx(res))
     await run_jobs(WorkerSettings, max_tries=3)
-    events = (await allocation_client.get("/v1/pools/events", headers=shop.headers)).json()
+    events = (await allocation_client.get("/v1/pools/events", headers=shop.headers)).json()["data"]
     kinds = [e["kind"] for e in events]
     assert kinds.count("low_stock") == 1
     assert "replenish_ordered" in kinds
-    purchases = (await allocation_client.get("/v1/purchases", headers=shop.headers)).json()
+    purchases = (await allocation_client.get("/v1/purchases", headers=shop.headers)).json()["data"]
     assert [p["package_id"] for p in purchases] == ["ZTO-1000"]
-
-
-@pytest.fixture
-async def job_queue(env: Env) -> Any:
-    from runtime.jobs import JobQueue, queue_name
-    from runtime.redis_clients import open_redis
-    from services.allocation.models import Outbox
-    from services.allocation.settings import get_settings
-
-    arq = open_redis(get_settings().redis_url)
-    yield JobQueue(arq, Outbox, queue_name("allocation"))
-    await arq.aclose()
 
 
 SHOP_ROUTES = [
@@ -225,8 +194,9 @@ async def test_another_shops_key_sees_nothing(
         assert resp.status_code == 404, (method, path, resp.status_code)
         assert resp.json()["error"]["code"] == "not_found"
     # And the other shop's own views do not include the first shop's data.
-    assert (await allocation_client.get("/v1/purchases", headers=other_shop.headers)).json() == []
-    assert (await allocation_client.get("/v1/pools", headers=other_shop.headers)).json() == []
+    nothing = {"data": [], "has_more": False, "next_cursor": None}
+    assert (await allocation_client.get("/v1/purchases", headers=other_shop.headers)).json() == nothing
+    assert (await allocation_client.get("/v1/pools", headers=other_shop.headers)).json() == nothing
     assert (await allocation_client.get("/v1/balance", headers=other_shop.headers)).json()["ledger"] == []
     # The number stays allocated to the first shop's order.
     info = (await allocation_client.get(f"/v1/waybills/{number}", headers=shop.headers)).json()
@@ -236,18 +206,13 @@ async def test_another_shops_key_sees_nothing(
 async def test_metrics_count_allocations_and_report_stock(
     env: Env, allocation_client: httpx.AsyncClient, shop: ShopCreds
 ) -> None:
-    from runtime.db import transaction
-    from services.allocation import service
+    from services.allocation.service import pools
 
     await seed_numbers(env, shop.id, "JT", [f"JT{random.randrange(10**13):013d}" for _ in range(3)])
     await _allocate(allocation_client, shop, "metrics-1", "JT")
     await _allocate(allocation_client, shop, "metrics-1", "JT")
-    ctx = await _worker_ctx()
-    try:
-        async with transaction(ctx["sessionmaker"], None) as uow:
-            await service.refresh_stock_gauges(uow, 7)
-    finally:
-        await ctx["engine"].dispose()
+    async with worker_resources() as res, res.transaction() as uow:
+        await pools.refresh_stock_gauges(uow, 7)
     text = (await allocation_client.get("/metrics")).text
     assert 'waybill_allocations_total{carrier="JT",outcome="allocated"}' in text
     assert 'waybill_allocations_total{carrier="JT",outcome="repeated"}' in text
@@ -282,5 +247,25 @@ async def test_ten_thousand_numbers_are_stored_in_one_go(
     await seed_numbers(env, shop.id, "ZTO", numbers)
     pools = await allocation_client.get("/v1/pools", headers=shop.headers)
     assert pools.status_code == 200, pools.text
-    (zto,) = [p for p in pools.json() if p["carrier"] == "ZTO"]
+    (zto,) = [p for p in pools.json()["data"] if p["carrier"] == "ZTO"]
     assert zto["counts"]["available"] == 10_000
+
+
+async def test_the_worker_vacuums_the_waybill_table_on_its_pool(
+    env: Env, allocation_client: httpx.AsyncClient, shop: ShopCreds
+) -> None:
+    """VACUUM cannot run inside a transaction: the job runs it on the hot path's autocommit pool."""
+    from services.allocation.tasks import vacuum_waybills
+
+    count = "SELECT vacuum_count FROM pg_stat_user_tables WHERE schemaname = 'allocation' AND relname = 'waybills'"
+    await seed_numbers(env, shop.id, "ZTO", zto_numbers(3))
+    await _allocate(allocation_client, shop, "vac-1")
+    async with worker_resources() as res:
+        before = await res.pg.fetchval(count)
+        await vacuum_waybills(worker_ctx(res))
+        # The statistics reach other backends within a second or so, not at once.
+        for _ in range(100):
+            if await res.pg.fetchval(count) > before:
+                break
+            await asyncio.sleep(0.1)
+        assert await res.pg.fetchval(count) > before

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from runtime.db import UnitOfWork, make_engine, make_sessionmaker, transaction
 from runtime.settings import to_asyncpg_dsn
-from services.allocation import service
+from services.allocation.service import fulfilment, manual
 from shared.allocation import ManualWaybillRequest
 from shared.carriers import CarrierCode
 from tests.integration.allocation_support import (
@@ -27,7 +27,7 @@ from tests.integration.allocation_support import (
     zto_numbers,
 )
 from tests.integration.conftest import ShopCreds, make_shop
-from tests.support import INTERNAL_KEY, Env, app_client, bearer
+from tests.support import INTERNAL_KEY, Env, app_client, bearer, refusal
 
 # 10 numbers for 1001 cents: 100.1 cents a number, so credits show the rounding of the price paid.
 QUANTITY, PRICE = 10, 1001
@@ -64,6 +64,20 @@ async def _get(client: httpx.AsyncClient, shop: ShopCreds, path: str) -> Any:
     return resp.json()
 
 
+async def _list(client: httpx.AsyncClient, shop: ShopCreds, path: str, **params: Any) -> list[Any]:
+    """Every item of a list, following ``next_cursor`` to its last page."""
+    items: list[Any] = []
+    cursor: str | None = None
+    while True:
+        resp = await client.get(path, params={**params, **({"cursor": cursor} if cursor else {})}, headers=shop.headers)
+        assert resp.status_code == 200, resp.text
+        page = resp.json()
+        items += page["data"]
+        if not page["has_more"]:
+            return items
+        cursor = page["next_cursor"]
+
+
 async def _buy(client: httpx.AsyncClient, shop: ShopCreds, admin: dict[str, str], numbers: list[str]) -> dict[str, Any]:
     """Buy a package of exactly these numbers and let the worker store them."""
     package = await add_package(client, admin, len(numbers), PRICE)
@@ -84,7 +98,7 @@ async def sessions(env: Env) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
 
 async def _store(sessions: async_sessionmaker[AsyncSession], purchase_id: str, numbers: list[str]) -> None:
     async with transaction(sessions, None) as uow:
-        await service.store_issued_numbers(uow, purchase_id, numbers, datetime.now(UTC) + timedelta(days=90))
+        await fulfilment.store_issued_numbers(uow, purchase_id, numbers, datetime.now(UTC) + timedelta(days=90))
 
 
 async def test_a_purchase_takes_over_typed_numbers_never_printed(
@@ -108,7 +122,7 @@ async def test_a_purchase_takes_over_typed_numbers_never_printed(
 
     # The buyer got every number it paid for, and was charged for all of them.
     assert (purchase["numbers_received"], purchase["numbers_credited"], purchase["numbers_quarantined"]) == (10, 0, 0)
-    pool = (await _get(allocation_client, buyer, "/v1/pools"))[0]
+    pool = (await _list(allocation_client, buyer, "/v1/pools"))[0]
     assert pool["counts"]["available"] == QUANTITY
     mine = await _info(allocation_client, buyer, typed[0])
     assert (mine["status"], mine["source"], mine["verified"], mine["purchase_id"]) == (
@@ -133,12 +147,12 @@ async def test_a_purchase_takes_over_typed_numbers_never_printed(
         assert (theirs["status"], theirs["source"], theirs["verified"]) == ("superseded", "manual", False)
         assert theirs["order_id"] == f"sq-{i}"
         assert theirs["purchase_id"] is None
-    events = await _get(allocation_client, squatter, "/v1/pools/events")
+    events = await _list(allocation_client, squatter, "/v1/pools/events")
     notices = {e["number"]: e for e in events if e["kind"] == "manual_superseded"}
     assert set(notices) == set(typed)
     assert notices[typed[0]]["order_id"] == "sq-0"
     assert all(e["purchase_id"] is None for e in notices.values())
-    squatter_pool = (await _get(allocation_client, squatter, "/v1/pools"))[0]
+    squatter_pool = (await _list(allocation_client, squatter, "/v1/pools"))[0]
     assert squatter_pool["counts"]["superseded"] == 3
     # A superseded number is final, and its order is free for another number.
     refused = await allocation_client.post(f"/v1/waybills/{typed[0]}/release", headers=squatter.headers)
@@ -177,7 +191,7 @@ async def test_a_typed_number_once_printed_stays_and_the_buyer_is_credited(
     assert (purchase["numbers_received"], purchase["numbers_credited"]) == (QUANTITY, 3)
     assert (purchase["refunded_quantity"], purchase["refunded_cents"]) == (3, PRICE * 3 // QUANTITY)
     assert (await _info(allocation_client, buyer, taken[0]))["status"] == "superseded"
-    pool = (await _get(allocation_client, buyer, "/v1/pools"))[0]
+    pool = (await _list(allocation_client, buyer, "/v1/pools"))[0]
     assert (pool["counts"]["available"], pool["counts"]["superseded"]) == (QUANTITY - 3, 3)
     balance = await _get(allocation_client, buyer, "/v1/balance")
     credit = balance["ledger"][0]
@@ -208,7 +222,8 @@ async def test_the_refusal_is_the_same_whoever_holds_the_number(
 
     def answer(resp: httpx.Response, number: str) -> tuple[int, dict[str, Any]]:
         # The number is the caller's own input, put back as "N"; nothing else may depend on who holds it.
-        return resp.status_code, json.loads(resp.text.replace(number, "N"))["error"]
+        error = refusal(resp)
+        return resp.status_code, json.loads(json.dumps(error).replace(number, "N"))
 
     for number in (typed, pooled):
         own = await _manual(allocation_client, shop, number, "own-2")
@@ -240,7 +255,7 @@ async def test_a_shop_holds_at_most_the_limit_of_typed_numbers_not_yet_shipped(
         # At the limit every number answers the same, another shop's included: no probing there either.
         assert (await _manual(client, other_shop, numbers[7], "x-1")).status_code == 201
         taken = await _manual(client, shop, numbers[7], "lim-3")
-        assert taken.json()["error"] == over.json()["error"]
+        assert refusal(taken) == refusal(over)
         # A repeat is still a repeat; shipping or releasing one frees its place.
         assert (await _manual(client, shop, numbers[0], "lim-0")).json()["created"] is False
         await _mark(client, shop, numbers[0], "printed")
@@ -302,7 +317,7 @@ async def test_purchase_and_typed_entries_racing_for_the_same_numbers(
         typing = UnitOfWork(typing_session, None)
         for i, n in enumerate(first[:20]):
             body = ManualWaybillRequest(carrier=CarrierCode.ZTO, number=n, order_id=f"r1-{i}")
-            await service.register_manual(typing, squatter.id, body, 1000)
+            await manual.register_manual(typing, squatter.id, body, 1000)
         storing = asyncio.create_task(_store(sessions, purchases[0], first))
         await asyncio.sleep(0.5)
         assert not storing.done(), "the purchase did not wait for the typed entries"
@@ -315,7 +330,7 @@ async def test_purchase_and_typed_entries_racing_for_the_same_numbers(
     # 2. The purchase's numbers still uncommitted when the typed entries arrive: each waits, then is refused.
     async with sessions() as buying_session:
         buying = UnitOfWork(buying_session, None)
-        await service.store_issued_numbers(buying, purchases[1], second, datetime.now(UTC) + timedelta(days=90))
+        await fulfilment.store_issued_numbers(buying, purchases[1], second, datetime.now(UTC) + timedelta(days=90))
         typed = [
             asyncio.create_task(_manual(allocation_client, squatter, n, f"r2-{i}")) for i, n in enumerate(second[:20])
         ]
@@ -343,5 +358,5 @@ async def test_purchase_and_typed_entries_racing_for_the_same_numbers(
             assert [(r["shop_id"], r["purchase_id"], r["status"]) for r in rows] == [(buyer.id, purchase_id, 0)], n
         done = await _get(allocation_client, buyer, f"/v1/purchases/{purchase_id}")
         assert (done["numbers_received"], done["numbers_credited"], done["numbers_quarantined"]) == (40, 0, 0)
-    events = await _get(allocation_client, squatter, "/v1/pools/events?limit=500")
+    events = await _list(allocation_client, squatter, "/v1/pools/events", limit=500)
     assert len([e for e in events if e["kind"] == "manual_superseded"]) == 20 + len(accepted)

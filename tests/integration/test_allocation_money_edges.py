@@ -42,7 +42,7 @@ async def _balance(client: httpx.AsyncClient, shop: ShopCreds) -> dict[str, Any]
 
 
 async def _counts(client: httpx.AsyncClient, shop: ShopCreds) -> dict[str, int]:
-    counts: dict[str, int] = (await client.get("/v1/pools", headers=shop.headers)).json()[0]["counts"]
+    counts: dict[str, int] = (await client.get("/v1/pools", headers=shop.headers)).json()["data"][0]["counts"]
     return counts
 
 

@@ -12,7 +12,7 @@ import pytest
 import respx
 
 from runtime.db import make_engine, make_sessionmaker, transaction
-from services.allocation import service
+from services.allocation.service import fulfilment
 from tests.integration.allocation_support import FakeCourier, zto_numbers
 from tests.integration.conftest import ShopCreds
 from tests.support import Env, run_jobs
@@ -73,7 +73,7 @@ async def test_purchase_debits_then_worker_stores_numbers(
     done = (await allocation_client.get(f"/v1/purchases/{purchase['id']}", headers=shop.headers)).json()
     assert done["status"] == "completed"
     assert done["numbers_received"] == 1000
-    pools = (await allocation_client.get("/v1/pools", headers=shop.headers)).json()
+    pools = (await allocation_client.get("/v1/pools", headers=shop.headers)).json()["data"]
     assert pools[0]["carrier"] == "ZTO"
     assert pools[0]["counts"]["available"] == 1000
 
@@ -119,7 +119,7 @@ async def test_concurrent_purchases_never_overdraw(
     assert balance["balance_cents"] == price // 2
     assert balance["ledger_total_cents"] == balance["balance_cents"]
     listed = (await allocation_client.get("/v1/purchases", headers=shop.headers)).json()
-    assert len(listed) == 3
+    assert (len(listed["data"]), listed["has_more"]) == (3, False)
 
 
 async def test_courier_500_then_200_completes_once(
@@ -178,8 +178,8 @@ async def test_duplicate_number_from_courier_is_quarantined_and_credited_to_both
         await _work()
     done = (await allocation_client.get(f"/v1/purchases/{second['id']}", headers=other_shop.headers)).json()
     assert done["numbers_quarantined"] == 10
-    first_pool = (await allocation_client.get("/v1/pools", headers=shop.headers)).json()[0]
-    other_pool = (await allocation_client.get("/v1/pools", headers=other_shop.headers)).json()[0]
+    first_pool = (await allocation_client.get("/v1/pools", headers=shop.headers)).json()["data"][0]
+    other_pool = (await allocation_client.get("/v1/pools", headers=other_shop.headers)).json()["data"][0]
     assert other_pool["counts"]["available"] == 990
     # The first shop's copies can no longer be trusted either: taken out of its pool.
     assert first_pool["counts"]["quarantined"] == 10
@@ -196,7 +196,7 @@ async def test_duplicate_number_from_courier_is_quarantined_and_credited_to_both
     engine = make_engine(env.database_url, pool_size=1)
     try:
         async with transaction(make_sessionmaker(engine), None) as uow:
-            await service.store_issued_numbers(
+            await fulfilment.store_issued_numbers(
                 uow, second["id"], shared_numbers[:10], datetime.now(UTC) + timedelta(days=90)
             )
     finally:
@@ -233,7 +233,7 @@ async def test_refund_arithmetic(
     balance = await _balance(allocation_client, shop)
     assert balance["balance_cents"] == price * unused // 1000
     assert balance["ledger_total_cents"] == balance["balance_cents"]
-    pool = (await allocation_client.get("/v1/pools", headers=shop.headers)).json()[0]
+    pool = (await allocation_client.get("/v1/pools", headers=shop.headers)).json()["data"][0]
     assert pool["counts"]["voided"] == unused
     assert pool["counts"].get("available", 0) == 0
 

@@ -120,7 +120,7 @@ async def test_a_flood_of_one_made_up_key_costs_a_handful_of_lookups(env: Env, l
 async def test_a_flood_of_one_made_up_key_costs_allocation_a_handful_of_queries(
     env: Env, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from services.allocation.repository import DbKeyResolver
+    from services.allocation.repository.shops import DbKeyResolver
 
     queries = 0
     real = DbKeyResolver.resolve

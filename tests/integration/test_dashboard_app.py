@@ -1,6 +1,7 @@
 """The dashboard app in-process (ASGITransport) over mocked services (respx) and a real Redis (a claimed
 database of its own): sign-in and its server-side session, CSRF on every form, the pages, acknowledging
-an alert, errors shown as the service's message, and Redis down."""
+an alert, errors shown in the seller's language with their code, and Redis down. (Every page and form over
+an in-memory session store: tests/unit/dashboard.)"""
 
 from __future__ import annotations
 
@@ -32,13 +33,16 @@ from tests.unit.dashboard.dashboard_fakes import (
     SHOP_KEY,
     TRACK,
     alert,
+    batch,
     error,
+    list_page,
     mock_shop,
     settings,
 )
 
+AT = "2026-11-28T00:00:00+00:00"
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
-SESSIONS_DOWN = "sessions are unavailable (Redis does not answer)"
+SESSIONS_DOWN = "登录服务暂时不可用，请稍后再试。"
 
 
 @pytest.fixture(scope="module")
@@ -97,7 +101,7 @@ def csrf_of(page: httpx.Response) -> str:
 
 
 async def test_without_a_session_every_page_sends_you_to_sign_in(dash: httpx.AsyncClient) -> None:
-    for path in ("/", f"/shops/{SHOP}", "/shop?shop_id=s-1"):
+    for path in ("/", f"/shops/{SHOP}", f"/shops/{SHOP}/orders", "/shop?shop_id=s-1"):
         resp = await dash.get(path)
         assert (resp.status_code, resp.headers["location"]) == (303, "/login"), path
     ack = await dash.post(f"/shops/{SHOP}/alerts/41/ack", data={"csrf_token": "x"})
@@ -112,20 +116,22 @@ async def test_a_shop_signs_in_and_sees_its_numbers(dash: httpx.AsyncClient) -> 
         cookie = next(h for h in signed.headers.get_list("set-cookie") if h.startswith(SESSION_COOKIE + "="))
         assert "httponly" in cookie.lower()
         assert "samesite=strict" in cookie.lower()
-        page = await dash.get("/")
+        landing = await dash.get("/")
+        page = await dash.get(f"/shops/{SHOP}")
+        alerts = await dash.get(f"/shops/{SHOP}/alerts")
+        shipments = await dash.get(f"/shops/{SHOP}/shipments")
 
+    assert (landing.status_code, landing.headers["location"]) == (303, f"/shops/{SHOP}")
     assert page.status_code == 200
     assert page.headers["cache-control"] == "no-store"
     text = page.text
     assert "杭州小铺" in text
-    assert "balance ¥1,234.56" in text
+    assert "余额 ¥1,234.56" in text
     assert re.search(r'data-carrier="ZTO">.*?data-col="available">995<', text, re.S)
-    assert re.search(r'data-carrier="YTO">.*?data-testid="low-stock">low stock<', text, re.S)
-    assert re.search(r'data-batch="b-new">.*?<progress max="10" value="4"></progress> 40%', text, re.S)
-    assert '<meta http-equiv="refresh"' in text  # a batch is in progress: the page follows it
-    assert 'data-alert="41"' in text
-    assert "Acknowledge" in text
-    assert re.search(r'data-number="N0002">.*?data-col="tracking">in_transit<', text, re.S)
+    assert re.search(r'data-carrier="YTO">.*?data-testid="low-stock">库存不足<', text, re.S)
+    assert 'data-batch="b-new"' in text
+    assert re.search(r'data-alert="41">.*?揽收超时.*?>确认<', alerts.text, re.S)
+    assert re.search(r'data-number="N0002">.*?data-col="tracking">运输中<', shipments.text, re.S)
 
 
 async def test_the_cookie_is_an_opaque_id_and_redis_holds_neither_it_nor_the_key(
@@ -134,7 +140,7 @@ async def test_the_cookie_is_an_opaque_id_and_redis_holds_neither_it_nor_the_key
     with respx.mock(assert_all_called=False) as router:
         mock_shop(router)
         signed = await sign_in(dash, SHOP_KEY)
-        page = await dash.get("/")
+        page = await dash.get(f"/shops/{SHOP}")
     value = dash.cookies[SESSION_COOKIE]
     assert re.fullmatch(r"[A-Za-z0-9_-]{43}", value)
     assert SHOP_KEY not in value
@@ -182,7 +188,7 @@ async def test_a_non_ascii_sign_in_form_cookie_is_a_refusal_not_a_500(dash: http
     raw = {b"cookie": LOGIN_CSRF_COOKIE.encode() + b"=a.\xc3\xa9"}
     resp = await dash.post("/login", data={"api_key": SHOP_KEY, "csrf_token": csrf_of(form)}, headers=raw)
     assert resp.status_code == 403
-    assert "the sign-in form expired" in resp.text
+    assert "表单已过期" in resp.text
 
 
 async def test_a_tampered_session_id_is_no_session(dash: httpx.AsyncClient) -> None:
@@ -190,7 +196,7 @@ async def test_a_tampered_session_id_is_no_session(dash: httpx.AsyncClient) -> N
         mock_shop(router)
         await sign_in(dash, SHOP_KEY)
         value = dash.cookies[SESSION_COOKIE]
-        assert (await dash.get("/")).status_code == 200
+        assert (await dash.get(f"/shops/{SHOP}")).status_code == 200
         dash.cookies.set(SESSION_COOKIE, value[:-1] + ("A" if value[-1] != "A" else "B"), domain="dash.test")
         resp = await dash.get("/")
     assert (resp.status_code, resp.headers["location"]) == (303, "/login")
@@ -202,7 +208,7 @@ async def test_sign_out_ends_the_session_on_the_server_so_a_replayed_cookie_open
     with respx.mock(assert_all_called=False) as router:
         mock_shop(router)
         await sign_in(dash, SHOP_KEY)
-        page = await dash.get("/")
+        page = await dash.get(f"/shops/{SHOP}")
         value = dash.cookies[SESSION_COOKIE]
         out = await dash.post("/logout", data={"csrf_token": csrf_of(page)})
         assert out.headers["location"] == "/login"
@@ -225,7 +231,7 @@ async def test_every_sign_in_starts_a_new_session_and_ends_the_previous_one(dash
         await sign_in(dash, SHOP_KEY)
         second = dash.cookies[SESSION_COOKIE]
         assert len({planted, first, second}) == 3
-        assert (await dash.get("/")).status_code == 200
+        assert (await dash.get(f"/shops/{SHOP}")).status_code == 200
         dash.cookies.set(SESSION_COOKIE, first, domain="dash.test")
         old = await dash.get("/")
     assert (old.status_code, old.headers["location"]) == (303, "/login")
@@ -240,7 +246,7 @@ async def test_each_session_has_its_own_csrf_secret(redis_url: str) -> None:
             ack = router.post(f"{TRACK}/v1/alerts/41/ack").respond(json=alert(41, "acknowledged"))
             await sign_in(alice, SHOP_KEY)
             await sign_in(bob, SHOP_KEY)
-            alices, bobs = csrf_of(await alice.get("/")), csrf_of(await bob.get("/"))
+            alices, bobs = csrf_of(await alice.get(f"/shops/{SHOP}")), csrf_of(await bob.get(f"/shops/{SHOP}"))
             assert alices != bobs
             crossed = await bob.post(f"/shops/{SHOP}/alerts/41/ack", data={"csrf_token": alices})
             assert crossed.status_code == 403
@@ -266,7 +272,7 @@ async def test_redis_down_the_sign_in_page_renders_and_sessions_answer_503(monke
             mock_shop(router)
             signed = await sign_in(dash, SHOP_KEY)
         assert signed.status_code == 503
-        assert f"cannot sign in now: {SESSIONS_DOWN}" in signed.text
+        assert SESSIONS_DOWN in signed.text
         assert SESSION_COOKIE not in dash.cookies
         for resp in (
             await dash.get("/", headers=live),
@@ -328,13 +334,14 @@ async def test_sign_in_needs_the_forms_token_and_a_valid_key(dash: httpx.AsyncCl
         router.get(f"{ALLOC}/v1/balance").mock(return_value=error(401, "unauthorized", "invalid or revoked API key"))
         refused = await sign_in(dash, "wbk_bad_key")
     assert refused.status_code == 401
-    assert "allocation: invalid or revoked API key" in refused.text
+    assert "登录已失效或密钥无效" in refused.text
+    assert 'data-testid="error-code">unauthorized<' in refused.text
     assert "Traceback" not in refused.text
     with respx.mock() as router:
         router.route(host="alloc.test").mock(side_effect=httpx.ConnectError("refused"))
         down = await sign_in(dash, "wbk_any_key")
     assert down.status_code == 503
-    assert "allocation is unavailable" in down.text
+    assert "服务没有响应" in down.text
 
 
 async def test_sign_in_attempts_are_limited_per_address_before_the_key_is_checked(redis_url: str) -> None:
@@ -352,7 +359,7 @@ async def test_sign_in_attempts_are_limited_per_address_before_the_key_is_checke
             assert lookup.call_count == 3
             limited = await sign_in(dash, "wbk_guess9_x")
             assert int(limited.headers["retry-after"]) >= 1
-            assert "too many sign-in attempts" in limited.text
+            assert "操作太频繁" in limited.text
             # The same app, another client address: its own budget.
             elsewhere = httpx.AsyncClient(
                 transport=httpx.ASGITransport(app=limited_app.app, client=("198.51.100.7", 4000)),
@@ -367,13 +374,12 @@ async def test_alert_ids_beyond_bigint_are_refused_before_any_call(dash: httpx.A
     with respx.mock(assert_all_called=False) as router:
         mock_shop(router)
         await sign_in(dash, SHOP_KEY)
-        page = await dash.get("/")
+        page = await dash.get(f"/shops/{SHOP}")
         huge = str(2**64)
         ack = await dash.post(f"/shops/{SHOP}/alerts/{huge}/ack", data={"csrf_token": csrf_of(page)})
         assert ack.status_code == 422
-        assert ack.json()["error"]["code"] == "validation_error"
-        shown = await dash.get(f"/shops/{SHOP}?acknowledged={huge}")
-        assert shown.status_code == 422
+        assert 'data-testid="error-code">validation_error<' in ack.text  # a page, in Chinese
+        assert "填写的内容不符合要求" in ack.text
         assert not [c for c in router.calls if "/ack" in str(c.request.url)]
 
 
@@ -382,19 +388,19 @@ async def test_acknowledge_needs_the_sessions_csrf_token(dash: httpx.AsyncClient
         mock_shop(router)
         ack = router.post(f"{TRACK}/v1/alerts/41/ack").respond(json=alert(41, "acknowledged"))
         await sign_in(dash, SHOP_KEY)
-        page = await dash.get("/")
+        page = await dash.get(f"/shops/{SHOP}")
         forged = await dash.post(f"/shops/{SHOP}/alerts/41/ack", data={"csrf_token": "guessed"})
         assert forged.status_code == 403
         assert not ack.called
         done = await dash.post(f"/shops/{SHOP}/alerts/41/ack", data={"csrf_token": csrf_of(page)})
         assert done.status_code == 303
-        assert done.headers["location"] == f"/shops/{SHOP}?acknowledged=41#alerts"
+        assert done.headers["location"] == f"/shops/{SHOP}/alerts?notice=acknowledged"
         assert ack.calls.last.request.headers["authorization"] == f"Bearer {SHOP_KEY}"
-        router.get(f"{TRACK}/v1/alerts").respond(json=[])
-        after = await dash.get(f"/shops/{SHOP}?acknowledged=41")
-    assert "alert 41 acknowledged" in after.text
+        router.get(f"{TRACK}/v1/alerts").respond(json=list_page([]))
+        after = await dash.get(done.headers["location"])
+    assert "预警已确认。" in after.text
     assert 'data-alert="41"' not in after.text
-    assert "No open alerts." in after.text
+    assert "没有这类预警。" in after.text
 
 
 async def test_acknowledge_refused_shows_trackings_message(dash: httpx.AsyncClient) -> None:
@@ -404,11 +410,14 @@ async def test_acknowledge_refused_shows_trackings_message(dash: httpx.AsyncClie
             return_value=error(409, "invalid_transition", "alert 41 is resolved: it cannot be acknowledged")
         )
         await sign_in(dash, SHOP_KEY)
-        page = await dash.get("/")
+        page = await dash.get(f"/shops/{SHOP}")
         resp = await dash.post(f"/shops/{SHOP}/alerts/41/ack", data={"csrf_token": csrf_of(page)})
-    assert resp.status_code == 409
-    assert "tracking: alert 41 is resolved: it cannot be acknowledged" in resp.text
-    assert 'data-carrier="ZTO"' in resp.text  # the rest of the page is still there
+        shown = await dash.get(resp.headers["location"])
+    assert resp.status_code == 303
+    assert "订单或运单当前的状态不允许此操作。" in shown.text
+    assert 'data-testid="error-code">invalid_transition<' in shown.text
+    assert "alert 41 is resolved: it cannot be acknowledged" in shown.text  # the API's own words, for support
+    assert 'data-alert="41"' in shown.text  # the rest of the page is still there
 
 
 async def test_a_shop_sees_only_its_own_shop(dash: httpx.AsyncClient) -> None:
@@ -416,10 +425,10 @@ async def test_a_shop_sees_only_its_own_shop(dash: httpx.AsyncClient) -> None:
         mock_shop(router)
         await sign_in(dash, SHOP_KEY)
         other = await dash.get("/shops/s-2")
-        page = await dash.get("/")
+        page = await dash.get(f"/shops/{SHOP}")
         ack = await dash.post("/shops/s-2/alerts/41/ack", data={"csrf_token": csrf_of(page)})
     assert other.status_code == 404
-    assert "shop s-2 not found" in other.text
+    assert "找不到该记录" in other.text
     assert ack.status_code == 404
 
 
@@ -428,17 +437,21 @@ async def test_a_service_down_shows_its_panels_unavailable(dash: httpx.AsyncClie
         router.route(host="ship.test").mock(side_effect=httpx.ConnectError("refused"))
         mock_shop(router)
         await sign_in(dash, SHOP_KEY)
-        page = await dash.get("/")
+        page = await dash.get(f"/shops/{SHOP}")
+        orders = await dash.get(f"/shops/{SHOP}/orders")
     assert page.status_code == 200
-    assert page.text.count("shipping is unavailable (it did not answer)") == 2
+    assert page.text.count("服务没有响应，请稍后再试。 <code>network_error</code>") == 1  # the batches
+    assert 'data-testid="to-ship"><span class="big">—</span>' in page.text
     assert 'data-col="available">995<' in page.text
-    assert 'data-alert="41"' in page.text
+    assert 'data-testid="open-alerts"><span class="big">1</span>' in page.text
+    assert orders.status_code == 200
+    assert 'data-testid="unavailable">服务没有响应' in orders.text
 
 
 async def test_operator_overview_and_drill_down(dash: httpx.AsyncClient) -> None:
     with respx.mock(assert_all_called=False) as router:
         router.get(f"{TRACK}/internal/v1/clock").respond(json={"now": "x", "factor": 1.0, "simulated": False})
-        router.get(f"{ALLOC}/v1/shops").respond(json=[{"id": SHOP, "name": "杭州小铺", "created_at": "x"}])
+        router.get(f"{ALLOC}/v1/shops").respond(json=list_page([{"id": SHOP, "name": "杭州小铺", "created_at": AT}]))
         mock_shop(router)
         signed = await sign_in(dash, ADMIN)
         assert signed.status_code == 303
@@ -452,7 +465,7 @@ async def test_operator_overview_and_drill_down(dash: httpx.AsyncClient) -> None
     assert opened.headers["location"] == f"/shops/{SHOP}"
     assert odd.headers["location"] == "/shops/..%2Flogout"
     assert page.status_code == 200
-    assert "every shop" in page.text
+    assert "全部店铺" in page.text
     assert 'data-col="available">995<' in page.text
 
 
@@ -464,22 +477,59 @@ async def test_operator_overview_links_the_next_page_of_shops() -> None:
     ):
         with respx.mock(assert_all_called=False) as router:
             router.get(f"{TRACK}/internal/v1/clock").respond(json={"now": "x", "factor": 1.0, "simulated": False})
-            shops = router.get(f"{ALLOC}/v1/shops").respond(
-                json=[
-                    {"id": SHOP, "name": "杭州小铺", "created_at": "x"},
-                    {"id": "s-zz", "name": "b", "created_at": "x"},
+            shops = router.get(f"{ALLOC}/v1/shops").mock(
+                side_effect=[
+                    httpx.Response(
+                        200, json=list_page([{"id": SHOP, "name": "杭州小铺", "created_at": AT}], "WyJzLTEiXQ")
+                    ),
+                    httpx.Response(200, json=list_page([{"id": "s-zz", "name": "b", "created_at": AT}])),
                 ]
             )
             mock_shop(router)
             await sign_in(client, ADMIN)
             first = await client.get("/")
-            second = await client.get("/", params={"after": SHOP})
-            bad = await client.get("/", params={"after": "x' OR 1=1"})
-    assert f'href="/?after={SHOP}" rel="next"' in first.text
-    assert "First shops" not in first.text
-    assert shops.calls[-1].request.url.params["after"] == SHOP
-    assert "First shops" in second.text
+            second = await client.get("/", params={"cursor": "WyJzLTEiXQ"})
+            bad = await client.get("/", params={"cursor": "x' OR 1=1"})
+    assert 'href="/?cursor=WyJzLTEiXQ" rel="next"' in first.text
+    assert "第一页" not in first.text
+    assert dict(shops.calls[0].request.url.params) == {"limit": "1"}
+    assert dict(shops.calls[1].request.url.params) == {"limit": "1", "cursor": "WyJzLTEiXQ"}
+    assert 'data-shop="s-zz"' in second.text
+    assert "第一页" in second.text
+    assert 'rel="next"' not in second.text
     assert bad.status_code == 422
+    assert shops.call_count == 2
+
+
+async def test_the_batches_page_shows_the_batch_list_a_page_at_a_time(dash: httpx.AsyncClient) -> None:
+    with respx.mock(assert_all_called=False) as router:
+        mock_shop(router)
+        await sign_in(dash, SHOP_KEY)
+        listing = router.get(f"{SHIP}/v1/shipment-batches").mock(
+            side_effect=[
+                httpx.Response(200, json=list_page([batch("b-new", "processing", 10, 4)], "YmF0Y2hlcy0y")),
+                httpx.Response(200, json=list_page([batch("b-old", "completed", 2, 2)])),
+                error(422, "invalid_cursor", "cursor is not one this list handed out: start again without it"),
+            ]
+        )
+        first = await dash.get(f"/shops/{SHOP}/batches")
+        older = await dash.get(f"/shops/{SHOP}/batches", params={"cursor": "YmF0Y2hlcy0y"})
+        stale = await dash.get(f"/shops/{SHOP}/batches", params={"cursor": "c3RhbGU"})
+        bad = await dash.get(f"/shops/{SHOP}/batches", params={"cursor": "no/such"})
+    assert re.search(r'data-batch="b-new">.*?<progress max="10" value="4"></progress> 40%', first.text, re.S)
+    assert 'data-batch="b-old"' not in first.text
+    assert f'href="/shops/{SHOP}/batches?cursor=YmF0Y2hlcy0y" rel="next">下一页' in first.text
+    assert "第一页" not in first.text
+    assert dict(listing.calls[1].request.url.params) == {"limit": "10", "cursor": "YmF0Y2hlcy0y"}
+    assert re.search(r'data-batch="b-old">.*?<progress max="2" value="2"></progress> 100%', older.text, re.S)
+    assert f'href="/shops/{SHOP}/batches">第一页' in older.text
+    assert 'rel="next"' not in older.text
+    assert '<meta http-equiv="refresh"' not in older.text  # no batch of this page is in progress
+    # A cursor the service refuses is said on the page, in Chinese with its code.
+    assert stale.status_code == 200
+    assert "分页已失效，请回到第一页。 <code>invalid_cursor</code>" in stale.text
+    assert bad.status_code == 422
+    assert listing.call_count == 3
 
 
 async def test_operator_overview_without_allocations_shop_list(dash: httpx.AsyncClient) -> None:
@@ -489,7 +539,7 @@ async def test_operator_overview_without_allocations_shop_list(dash: httpx.Async
         await sign_in(dash, ADMIN)
         overview = await dash.get("/")
     assert overview.status_code == 200
-    assert "allocation: Method Not Allowed" in overview.text
+    assert "不支持这种访问方式。 <code>method_not_allowed</code>" in overview.text
     assert 'action="/shop"' in overview.text
 
 
@@ -497,7 +547,7 @@ async def test_sign_out_needs_the_token_and_ends_the_session(dash: httpx.AsyncCl
     with respx.mock(assert_all_called=False) as router:
         mock_shop(router)
         await sign_in(dash, SHOP_KEY)
-        page = await dash.get("/")
+        page = await dash.get(f"/shops/{SHOP}")
         assert (await dash.post("/logout", data={"csrf_token": "guessed"})).status_code == 403
         out = await dash.post("/logout", data={"csrf_token": csrf_of(page)})
     assert out.headers["location"] == "/login"

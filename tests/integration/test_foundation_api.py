@@ -32,7 +32,11 @@ async def test_missing_and_wrong_keys_are_401_in_the_error_shape(
     tampered = shop.key[:-4] + "0000"
     wrong = await allocation_client.get(f"/v1/shops/{shop.id}", headers=bearer(tampered))
     assert wrong.status_code == 401
-    assert set(wrong.json()["error"]) == {"code", "message", "details"}
+    assert set(wrong.json()["error"]) == {"code", "message", "details", "request_id"}
+    for resp in (missing, wrong):
+        # The scheme that would succeed (RFC 9110), and the request id to quote.
+        assert resp.headers["www-authenticate"] == 'Bearer realm="waybill"'
+        assert resp.json()["error"]["request_id"] == resp.headers["x-request-id"]
 
 
 async def test_shop_key_cannot_use_admin_endpoints(allocation_client: httpx.AsyncClient, shop: ShopCreds) -> None:
@@ -115,17 +119,19 @@ async def test_admin_lists_shops_a_page_at_a_time_and_shops_may_not(
     allocation_client: httpx.AsyncClient, admin: dict[str, str], shop: ShopCreds, other_shop: ShopCreds
 ) -> None:
     seen: list[str] = []
-    after: str | None = None
+    cursor: str | None = None
     while True:
-        params: dict[str, str | int] = {"limit": 2} | ({"after": after} if after else {})
+        params: dict[str, str | int] = {"limit": 2} | ({"cursor": cursor} if cursor else {})
         page = await allocation_client.get("/v1/shops", params=params, headers=admin)
         assert page.status_code == 200
-        ids = [s["id"] for s in page.json()]
+        body = page.json()
+        ids = [s["id"] for s in body["data"]]
         assert len(ids) <= 2
         seen += ids
-        if len(ids) < 2:
+        assert body["has_more"] is (body["next_cursor"] is not None)
+        if not body["has_more"]:
             break
-        after = ids[-1]
+        cursor = body["next_cursor"]
     assert {shop.id, other_shop.id} <= set(seen)
     assert seen == sorted(seen)
     assert len(seen) == len(set(seen))

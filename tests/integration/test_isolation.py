@@ -124,7 +124,7 @@ async def _build_shop_a(http: httpx.AsyncClient, system: LiveSystem, env: Env) -
         body = {**_example(system.apps["shipping"], "POST", "/v1/orders"), "external_id": f"iso-ext-{tag}-{i}"}
         order_ids.append(_ok(await http.post(f"{ship}/v1/orders", json=body, headers=h), 201)["id"])
     _ok(await http.post(f"{ship}/v1/orders/{order_ids[0]}/ship", json={"carrier": "ZTO"}, headers=h), 202)
-    shipments = _ok(await http.get(f"{ship}/v1/shipments", headers=h), 200)
+    shipments = _ok(await http.get(f"{ship}/v1/shipments", headers=h), 200)["data"]
     batch = _ok(
         await http.post(f"{ship}/v1/shipment-batches", json={"order_ids": [order_ids[1]], "carrier": "ZTO"}, headers=h),
         202,
@@ -164,7 +164,7 @@ async def _build_shop_a(http: httpx.AsyncClient, system: LiveSystem, env: Env) -
 
 async def _delivery(env: Env, shop_id: str, endpoint_id: str) -> str:
     """A webhook delivery row (deliveries only come from events; this stands for one)."""
-    from services.shipping.repository import WebhookRepository
+    from services.shipping.repository.webhooks import WebhookRepository
 
     delivery_id = uuid.uuid4()
     engine = make_engine(env.database_url, pool_size=1)
@@ -190,7 +190,8 @@ async def _delivery(env: Env, shop_id: str, endpoint_id: str) -> str:
 
 async def _alert(env: Env, shop_id: str, number: str) -> str:
     """An open alert on A's tracked parcel (alerts come from pushes and scans; this stands for one)."""
-    from services.tracking.repository import AlertRepository, SubscriptionRepository
+    from services.tracking.repository.alerts import AlertRepository
+    from services.tracking.repository.subscriptions import SubscriptionRepository
 
     engine = make_engine(env.database_url, pool_size=1)
     try:

@@ -55,10 +55,10 @@ async def _jobs(service: str) -> int:
         from services.shipping.tasks import WorkerSettings as ShippingWorker
 
         return await run_jobs(ShippingWorker)
-    from services.tracking.tasks import WorkerSettings as TrackingWorker
+    from services.tracking.tasks import worker_settings
 
     # Without the ingestion loops, which would keep a burst worker running.
-    return await run_jobs(TrackingWorker, ctx_extra={"background_loops": False})
+    return await run_jobs(worker_settings(background_loops=False))
 
 
 async def _flow(s: LiveSystem, env: Env, http: httpx.AsyncClient) -> set[str]:
@@ -108,14 +108,14 @@ async def _flow(s: LiveSystem, env: Env, http: httpx.AsyncClient) -> set[str]:
     )
 
     async def order() -> Any:
-        return _ok(await http.get(f"{ship}/v1/orders", headers=h), 200)
+        return _ok(await http.get(f"{ship}/v1/orders", headers=h), 200)["data"]
 
     orders = await _until(order, "the marketplace's order message")
     _ok(await http.post(f"{ship}/v1/orders/{orders[0]['id']}/ship", json={"carrier": "ZTO"}, headers=h), 202)
 
     async def shipped() -> Any:
         await _jobs("shipping")
-        found = _ok(await http.get(f"{ship}/v1/shipments", headers=h), 200)
+        found = _ok(await http.get(f"{ship}/v1/shipments", headers=h), 200)["data"]
         return [x for x in found if x["status"] == "confirmed"]
 
     shipment = (await _until(shipped, "the shipment's confirmation"))[0]

@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from services.allocation.service import rule_of
+from services.allocation.service.catalogue import rule_of
 from shared.waybill import MAX_PATTERN_LENGTH, InvalidWaybillNumber
 
 # A carrier no other test edits or allocates: its rule is restored afterwards anyway.

@@ -151,3 +151,39 @@ async def test_resends_of_one_row_back_off(plumbing: Any) -> None:
         await conn.execute(Outbox.update().where(row).values(sent_at=func.now() - jobs.RESEND_AFTER * 9))
     await resend_outbox(engine, queue)
     assert await arq.zcard(queue.default_queue) == 1
+
+
+async def test_the_sweeper_shows_the_backlog_and_its_oldest_job(plumbing: Any) -> None:
+    """waybill_outbox_rows and waybill_outbox_oldest_seconds: what the outbox-age alert reads."""
+    from prometheus_client import REGISTRY
+
+    from runtime.resources import Resources
+    from runtime.worker import sweep_outbox
+
+    engine, sessionmaker, queue, arq = plumbing
+    tag = uuid.uuid4().hex
+    async for uow in unit_of_work(sessionmaker, queue):
+        uow.enqueue("record_job", tag=tag)
+    async with engine.begin() as conn:
+        await conn.execute(
+            Outbox.update()
+            .where(Outbox.c.kwargs["tag"].astext == tag)
+            .values(created_at=func.now() - timedelta(hours=2))
+        )
+    backlog = await jobs.outbox_backlog(engine, Outbox)
+    assert backlog.rows >= 1
+    assert backlog.oldest_s >= 7200  # other tests' rows may be older still, never younger
+    settings = get_settings()
+    res = Resources(
+        service="outbox-test",
+        settings=settings,
+        engine=engine,
+        sessionmaker=sessionmaker,
+        redis=arq,
+        queue=queue,
+        http=None,  # type: ignore[arg-type]  # the sweeper makes no HTTP call
+    )
+    await sweep_outbox({"resources": res})
+    labels = {"service": "outbox-test"}
+    assert (REGISTRY.get_sample_value("waybill_outbox_rows", labels) or 0) >= 1
+    assert (REGISTRY.get_sample_value("waybill_outbox_oldest_seconds", labels) or 0) >= 7200

@@ -30,10 +30,10 @@ from devstack.infra import free_port
 from runtime.arq_worker import ResilientWorker
 from runtime.db import make_engine
 from runtime.jobs import JobQueue, PendingJob
+from runtime.ratelimit import Pacer as ProviderRateLimiter
 from runtime.ratelimit import RateLimit, RateLimiter
 from runtime.redis_clients import open_redis
 from services.tracking import wake
-from services.tracking.ratelimit import RateLimiter as ProviderRateLimiter
 from tests.e2e.harness import wait_for
 from tests.support import ADMIN_KEY, Env, bearer
 from tests.tcp_proxy import TcpProxy

@@ -9,7 +9,7 @@ from fastapi import APIRouter
 from runtime.app import UowDep, create_service_app
 from runtime.auth import CachedResolver
 from services.allocation.models import Outbox, Shop
-from services.allocation.repository import DbKeyResolver
+from services.allocation.repository.shops import DbKeyResolver
 from services.allocation.settings import AllocationSettings
 from tests.support import Env, app_client
 
@@ -67,7 +67,7 @@ async def test_jobs_of_a_failed_commit_are_not_sent(env: Env) -> None:
         description="t",
     )
     async with app_client(app, raise_app_exceptions=False) as client:
-        rt = app.state.runtime
+        rt = app.state.resources
 
         async def record(jobs: object) -> None:
             sent.append(jobs)

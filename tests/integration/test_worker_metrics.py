@@ -12,6 +12,8 @@ import pytest
 from redis.asyncio import Redis
 
 from devstack.infra import free_port
+from runtime.resources import Resources
+from runtime.worker import resources
 from tests.support import Env
 
 # Series each worker moves (they are served at zero before the first job).
@@ -31,13 +33,14 @@ def _refused(port: int) -> bool:
 async def test_the_worker_serves_its_metrics_on_its_port_until_it_stops(
     service: str, env: Env, redis: Redis, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    worker = importlib.import_module(f"services.{service}.tasks").WorkerSettings
+    tasks = importlib.import_module(f"services.{service}.tasks")
+    # Tracking's ingestion loops would keep running in this process: not needed to serve metrics.
+    worker = tasks.worker_settings(background_loops=False) if service == "tracking" else tasks.WorkerSettings
     get_settings = importlib.import_module(f"services.{service}.settings").get_settings
     port = free_port()
     monkeypatch.setenv(f"{service.upper()}_WORKER_METRICS_PORT", str(port))
     get_settings.cache_clear()  # the worker reads its settings when it starts
-    # Tracking's ingestion loops would keep running in this process: not needed to serve metrics.
-    ctx: dict[str, Any] = {"redis": redis, "background_loops": False}
+    ctx: dict[str, Any] = {"redis": redis}
     try:
         await worker.on_startup(ctx)
         assert ctx["metrics_server"] is not None
@@ -61,7 +64,7 @@ async def test_no_port_no_metrics_server(env: Env, redis: Redis) -> None:
     ctx: dict[str, Any] = {"redis": redis}
     try:
         await worker.on_startup(ctx)
-        assert ctx["settings"].worker_metrics_port == 0
+        assert resources(ctx, Resources).settings.worker_metrics_port == 0
         assert "metrics_server" not in ctx
     finally:
         await worker.on_shutdown(ctx)

@@ -36,7 +36,7 @@ async def query_errors(sb: Harness, calls: int) -> int:
     form = {"customer": K100_KEY, "param": param, "sign": md5_upper(param + K100_KEY + K100_KEY)}
     errors = 0
     for _ in range(calls):
-        errors += (await sb.client.post("/kuaidi100/query", data=form)).json()["returnCode"] == "502"
+        errors += (await sb.client.post("/kuaidi100/poll/query.do", data=form)).json()["returnCode"] == "502"
     return errors
 
 

@@ -48,7 +48,7 @@ async def truth(sb: Harness, number: str) -> dict[str, Any]:
 async def query(sb: Harness, com: str, num: str, *, key: str = K100_KEY, customer: str = K100_KEY) -> dict[str, Any]:
     param = json.dumps({"com": com, "num": num, "resultv2": "1"})
     form = {"customer": customer, "param": param, "sign": md5_upper(param + key + customer)}
-    response = await sb.client.post("/kuaidi100/query", data=form)
+    response = await sb.client.post("/kuaidi100/poll/query.do", data=form)
     assert response.status_code == 200
     body: dict[str, Any] = response.json()
     return body
@@ -316,6 +316,26 @@ async def test_query_checks_its_signature_and_knows_only_subscribed_numbers(sand
     assert (await query(sandbox, "zhongtong", "781234567890", key="wrong"))["returnCode"] == "400"
     assert (await query(sandbox, "zhongtong", "781234567899", customer="stranger"))["returnCode"] == "400"
     assert (await query(sandbox, "zhongtong", "781234567899"))["returnCode"] == "500"
+
+
+async def test_query_is_at_the_published_path_and_refuses_a_wrong_sign() -> None:
+    async with running(tracking_query_rate_per_s=1e6) as sb:
+        await force_kind(sb, {"781234567890": "normal"})
+        await sb.subscribe("zhongtong", "781234567890")
+        await sb.client.post("/control/clock/advance", json={"seconds": DAY})
+        param = json.dumps({"com": "zhongtong", "num": "781234567890"})
+        good = md5_upper(param + K100_KEY + K100_KEY)
+        form = {"customer": K100_KEY, "param": param, "sign": good}
+        assert (await sb.client.post("/kuaidi100/query", data=form)).status_code == 404  # not a real path
+        found = (await sb.client.post("/kuaidi100/poll/query.do", data=form)).json()
+        assert (found["message"], found["nu"], found["status"]) == ("ok", "781234567890", "200")
+        # The sign of another param, a truncated one, none: refused with no history, as the provider does.
+        other = md5_upper(json.dumps({"com": "zhongtong", "num": "781234567899"}) + K100_KEY + K100_KEY)
+        for sign in (other, good[:-1], ""):
+            refused = (await sb.client.post("/kuaidi100/poll/query.do", data={**form, "sign": sign})).json()
+            assert refused == {"result": False, "returnCode": "400", "message": "验证签名失败 (sign check failed)"}
+        bare = {"customer": K100_KEY, "param": param}
+        assert (await sb.client.post("/kuaidi100/poll/query.do", data=bare)).json()["returnCode"] == "400"
 
 
 async def test_query_is_rate_limited_per_customer(sandbox: Harness) -> None:

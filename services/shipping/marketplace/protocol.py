@@ -33,6 +33,8 @@ TRADE_FIELDS = (
 TOPIC_PAID = "taobao_trade_TradeBuyerPay"
 TOPIC_CLOSE = "taobao_trade_TradeClose"
 TOPIC_ADDRESS = "taobao_trade_TradeLogisticsAddressChanged"
+# A trade paid for, waiting for the seller to ship it: the only one we create an order for.
+AWAITING_SHIPMENT = "WAIT_SELLER_SEND_GOODS"
 # A trade closed after payment (refund) or before it (by buyer, seller or the platform).
 CLOSED_STATUSES = frozenset({"TRADE_CLOSED", "TRADE_CLOSED_BY_TAOBAO"})
 

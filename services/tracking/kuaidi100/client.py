@@ -7,6 +7,10 @@ import httpx
 from services.tracking.kuaidi100 import protocol
 from services.tracking.kuaidi100.protocol import QueryOutcome, QueryResult, SubscribeOutcome, SubscribeResult
 
+# Below the provider's base URL (https://poll.kuaidi100.com in production): its published endpoint paths.
+SUBSCRIBE_PATH = "/poll"  # 订阅推送
+QUERY_PATH = "/poll/query.do"  # 实时查询
+
 
 class Kuaidi100Client:
     def __init__(self, http: httpx.AsyncClient, base_url: str, key: str, customer: str, timeout: float) -> None:
@@ -19,7 +23,7 @@ class Kuaidi100Client:
     async def subscribe(self, company: str, number: str, callback_url: str, salt: str) -> SubscribeResult:
         form = protocol.subscribe_form(company, number, self._key, callback_url, salt)
         try:
-            resp = await self._http.post(f"{self._base}/poll", data=form, timeout=self._timeout)
+            resp = await self._http.post(f"{self._base}{SUBSCRIBE_PATH}", data=form, timeout=self._timeout)
         except httpx.HTTPError as exc:
             return SubscribeResult(SubscribeOutcome.RETRY, "network", f"{type(exc).__name__}: {exc}")
         return protocol.parse_subscribe(resp.status_code, resp.content)
@@ -27,7 +31,7 @@ class Kuaidi100Client:
     async def query(self, company: str, number: str) -> QueryResult:
         form = protocol.query_form(company, number, self._key, self._customer)
         try:
-            resp = await self._http.post(f"{self._base}/query", data=form, timeout=self._timeout)
+            resp = await self._http.post(f"{self._base}{QUERY_PATH}", data=form, timeout=self._timeout)
         except httpx.HTTPError as exc:
             return QueryResult(QueryOutcome.RETRY, "network", f"{type(exc).__name__}: {exc}")
         return protocol.parse_query(resp.status_code, resp.content)

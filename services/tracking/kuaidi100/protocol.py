@@ -1,12 +1,15 @@
 """Kuaidi100 wire format as pure functions (no I/O), tested against recorded payloads.
 
-- Subscribe: form POST ``schema=json``, ``param`` = JSON ``{company, number, key, parameters: {callbackurl,
+Paths below the base URL (``https://poll.kuaidi100.com``) are the published ones: ``/poll`` and
+``/poll/query.do``.
+
+- Subscribe (``/poll``): form POST ``schema=json``, ``param`` = JSON ``{company, number, key, parameters: {callbackurl,
   salt, resultv2}}`` -> ``{"result", "returnCode", "message"}`` (200 ok, 501 already subscribed, 700 bad
   data, 701 carrier refused, 702 unknown carrier, 500 provider error).
 - Push to us: form ``param`` (JSON) and ``sign`` = uppercase hex MD5(param + salt); we answer
   ``{"result": true, "returnCode": "200", "message": "ok"}`` or the provider repeats the push.
-- Query: form ``customer``, ``param`` = ``{"com", "num"}``, ``sign`` = uppercase MD5(param + key + customer)
-  -> the ``lastResult`` body, or ``{"result": false, "returnCode", "message"}``.
+- Query (``/poll/query.do``): form ``customer``, ``param`` = ``{"com", "num"}``, ``sign`` = uppercase
+  MD5(param + key + customer) -> the ``lastResult`` body, or ``{"result": false, "returnCode", "message"}``.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from _codecs import escape_decode
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import parse_qsl
 
 import orjson
@@ -135,6 +138,11 @@ class ParsedPush:
     def aborted(self) -> bool:
         return self.status == "abort"
 
+    @property
+    def journey_over(self) -> bool:
+        """Checked (delivered or returned), or the provider shut the subscription down."""
+        return self.finished or self.status == "shutdown"
+
 
 def parse_time(text: str) -> datetime:
     """``yyyy-MM-dd HH:mm:ss`` in UTC+8 (sliced by hand: strptime is a tenth of the batch's time)."""
@@ -225,12 +233,17 @@ def parse_form(body: bytes) -> dict[str, str]:
     return dict(parse_qsl(body.decode("utf-8", errors="replace"), keep_blank_values=True))
 
 
-def push_number(param: str) -> tuple[str, str] | None:
-    """(com, number) of a push, read cheaply on the acknowledgement path; None when unreadable."""
+class PushNumber(NamedTuple):
+    com: str
+    number: str
+
+
+def push_number(param: str) -> PushNumber | None:
+    """The carrier and number of a push, read cheaply on the acknowledgement path; None when unreadable."""
     try:
         body = orjson.loads(param)
         last = body["lastResult"]
-        return str(last.get("com") or ""), str(last["nu"]).strip()
+        return PushNumber(str(last.get("com") or ""), str(last["nu"]).strip())
     except (orjson.JSONDecodeError, KeyError, TypeError, AttributeError):
         return None
 

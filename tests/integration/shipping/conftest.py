@@ -3,8 +3,8 @@ http://allocation.test, and respx fakes for the marketplace, tracking and shop w
 
 from __future__ import annotations
 
-import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -15,7 +15,7 @@ import respx
 from tests.integration.allocation_support import seed_numbers
 from tests.integration.conftest import ShopCreds, make_shop
 from tests.integration.shipping.fakes import FakeMarketplace, FakeTracking, Recorder
-from tests.support import Env, app_client
+from tests.support import Env, app_client, restore_env, set_in_process_env
 
 if TYPE_CHECKING:
     from services.shipping.settings import ShippingSettings
@@ -40,12 +40,14 @@ SHIPPING_ENV = {
 
 
 @pytest.fixture(scope="session")
-def shipping_env(env: Env) -> Env:
-    os.environ.update(SHIPPING_ENV)
+def shipping_env(env: Env) -> Iterator[Env]:
+    saved = set_in_process_env(SHIPPING_ENV)
     from services.shipping.settings import get_settings
 
     get_settings.cache_clear()
-    return env
+    yield env
+    restore_env(saved)
+    get_settings.cache_clear()
 
 
 @pytest.fixture(scope="session")
@@ -87,6 +89,31 @@ def hooks_test_allowed(monkeypatch: pytest.MonkeyPatch, shipping_settings: Shipp
 @pytest.fixture(autouse=True)
 async def _empty_shipping_queue(redis: Any) -> None:
     await redis.delete("arq:shipping")
+
+
+@asynccontextmanager
+async def worker_ctx(redis: Any, *, job_try: int = 1) -> AsyncIterator[dict[str, Any]]:
+    """The context a shipping job runs with, built as the worker builds it (its real Resources, over this
+    test's Redis as arq's pool on shipping's queue); closed at the end."""
+    from arq.connections import ArqRedis
+
+    from runtime.jobs import job_deserializer, job_serializer, queue_name
+    from runtime.resources import open_core
+    from services.shipping.models import Outbox
+    from services.shipping.resources import open_resources
+    from services.shipping.settings import get_settings
+
+    pool = ArqRedis(
+        connection_pool=redis.connection_pool,
+        job_serializer=job_serializer,
+        job_deserializer=job_deserializer,
+        default_queue_name=queue_name("shipping"),
+    )
+    res = await open_resources(open_core("shipping", get_settings(), Outbox, pool))
+    try:
+        yield {"resources": res, "job_try": job_try}
+    finally:
+        await res.aclose()
 
 
 class World:

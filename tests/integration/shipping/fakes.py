@@ -8,7 +8,6 @@ import hmac
 import itertools
 import json
 import secrets
-import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -249,6 +248,3 @@ class FakeTracking(Recorder):
         for body in self.bodies():
             out += body.get("items", [body])
         return out
-
-
-__all__ = ["time"]

@@ -24,7 +24,7 @@ async def _orders(world: World, shop: BoundShop, count: int) -> list[str]:
         *(world.shipping.post("/webhooks/marketplace", data=world.market.message(t)) for t in trades)
     )
     assert all(a.status_code == 200 for a in answers)
-    orders = (await world.shipping.get("/v1/orders", params={"limit": 10_000}, headers=shop.headers)).json()
+    orders = (await world.shipping.get("/v1/orders", params={"limit": 10_000}, headers=shop.headers)).json()["data"]
     by_tid = {o["external_id"]: o["id"] for o in orders}
     return [by_tid[t.tid] for t in trades]
 
@@ -51,7 +51,7 @@ async def test_batch_calls_allocation_per_chunk_and_follow_ups_reach_every_shipm
     calls = Counter(c.rsplit("/", 1)[-1] if "/waybills/" in c else c for c in world.allocation_calls)
     # One allocation and one mark call per chunk; never a call per number.
     assert calls == {"POST /v1/allocations/batch": 3, "batch-mark": 3}
-    pool = (await world.allocation.get("/v1/pools", headers=shop.headers)).json()[0]
+    pool = (await world.allocation.get("/v1/pools", headers=shop.headers)).json()["data"][0]
     assert pool["counts"]["shipped"] == 120
 
     subscribed = world.tracking.subscriptions()

@@ -26,7 +26,7 @@ async def _orders(world: World, shop: BoundShop, count: int) -> list[str]:
         *(world.shipping.post("/webhooks/marketplace", data=world.market.message(t)) for t in trades)
     )
     assert all(a.status_code == 200 for a in answers)
-    orders = (await world.shipping.get("/v1/orders", params={"limit": 10_000}, headers=shop.headers)).json()
+    orders = (await world.shipping.get("/v1/orders", params={"limit": 10_000}, headers=shop.headers)).json()["data"]
     by_tid = {o["external_id"]: o["id"] for o in orders}
     return [by_tid[t.tid] for t in trades]
 
@@ -145,5 +145,5 @@ async def test_pool_running_out_mid_batch_fails_only_the_rest(world: World, ship
     assert (view["done"], view["failed"]) == (25, 15)
     failed = [i for i in view["items"] if i["status"] == "failed"]
     assert "pool_exhausted" in failed[0]["message"]
-    orders = (await world.shipping.get("/v1/orders", params={"status": "paid"}, headers=shop.headers)).json()
+    orders = (await world.shipping.get("/v1/orders", params={"status": "paid"}, headers=shop.headers)).json()["data"]
     assert len(orders) == 15  # failed orders are back to paid, ready for another try

@@ -152,9 +152,8 @@ async def test_events_are_signed_retried_and_kept_when_they_fail(
     assert created.status_code == 201, created.text
     secret = created.json()["secret"]
     assert secret.startswith("whsec_")
-    assert "secret" not in json.dumps(
-        [e for e in (await world.shipping.get("/v1/webhook-endpoints", headers=shop.headers)).json() if e["secret"]]
-    )
+    endpoints = (await world.shipping.get("/v1/webhook-endpoints", headers=shop.headers)).json()["data"]
+    assert "secret" not in json.dumps([e for e in endpoints if e["secret"]])
     world.hooks.statuses = [500]  # the first delivery fails, the retry succeeds
     order, shipment = await _shipped(world, shop)
     assert len(world.hooks.requests) == 2
@@ -176,7 +175,7 @@ async def test_events_are_signed_retried_and_kept_when_they_fail(
     await world.run_jobs()
     failed = (
         await world.shipping.get("/v1/webhook-deliveries", params={"status": "failed"}, headers=shop.headers)
-    ).json()
+    ).json()["data"]
     assert len(failed) == 1
     assert failed[0]["event_type"] == "tracking.status_changed"
     assert failed[0]["attempts"] == 3
@@ -186,6 +185,6 @@ async def test_events_are_signed_retried_and_kept_when_they_fail(
     await world.run_jobs()
     delivered = (
         await world.shipping.get("/v1/webhook-deliveries", params={"status": "delivered"}, headers=shop.headers)
-    ).json()
+    ).json()["data"]
     assert {d["event_type"] for d in delivered} == {"shipment.confirmed", "tracking.status_changed"}
     assert world.hooks.requests[-1].headers["X-Waybill-Event-Id"] == str(failed[0]["event_id"])

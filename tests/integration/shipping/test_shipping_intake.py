@@ -16,7 +16,7 @@ from tests.support import Env
 async def _orders(world: World, shop: ShopCreds, **params: str) -> list[dict[str, Any]]:
     resp = await world.shipping.get("/v1/orders", params=params, headers=shop.headers)
     assert resp.status_code == 200, resp.text
-    found: list[dict[str, Any]] = resp.json()
+    found: list[dict[str, Any]] = resp.json()["data"]
     return found
 
 
@@ -177,7 +177,7 @@ async def test_forged_or_stale_close_changes_nothing(world: World, shipping_env:
         assert orders[t.tid]["status"] == "paid"
         assert orders[t.tid]["flags"] == []
         events = await world.shipping.get(f"/v1/orders/{orders[t.tid]['id']}/events", headers=shop.headers)
-        assert [e["event"] for e in events.json()] == ["create"]
+        assert [e["event"] for e in events.json()["data"]] == ["create"]
 
     trade.status = "TRADE_CLOSED_BY_TAOBAO"
     closed = await _push(world, world.market.message(trade, topic="taobao_trade_TradeClose"))

@@ -53,7 +53,7 @@ async def shop(world: World, shipping_env: Env) -> BoundShop:
 async def _orders(world: World, shop: BoundShop, count: int) -> list[tuple[str, str]]:
     trades = [world.market.new_trade(shop.nick) for _ in range(count)]
     await asyncio.gather(*(world.shipping.post("/webhooks/marketplace", data=world.market.message(t)) for t in trades))
-    orders = (await world.shipping.get("/v1/orders", params={"limit": 10_000}, headers=shop.headers)).json()
+    orders = (await world.shipping.get("/v1/orders", params={"limit": 10_000}, headers=shop.headers)).json()["data"]
     by_tid = {o["external_id"]: o["id"] for o in orders}
     return [(t.tid, by_tid[t.tid]) for t in trades]
 

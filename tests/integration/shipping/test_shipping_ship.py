@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from tests.integration.allocation_support import zto_numbers
-from tests.integration.shipping.conftest import BoundShop, World, bind_shop
+from tests.integration.shipping.conftest import BoundShop, World, bind_shop, worker_ctx
 from tests.integration.shipping.fakes import FakeTrade
 from tests.support import Env
 
@@ -19,7 +19,8 @@ async def _paid_order(world: World, shop: BoundShop, **trade: Any) -> tuple[Fake
     t = world.market.new_trade(shop.nick, **trade)
     resp = await world.shipping.post("/webhooks/marketplace", data=world.market.message(t))
     assert resp.json()["status"] == "order_created", resp.text
-    (order,) = (await world.shipping.get("/v1/orders", params={"external_id": t.tid}, headers=shop.headers)).json()
+    found = await world.shipping.get("/v1/orders", params={"external_id": t.tid}, headers=shop.headers)
+    (order,) = found.json()["data"]
     return t, order
 
 
@@ -71,13 +72,14 @@ async def test_ship_from_pool_confirms_and_hands_over_to_tracking(world: World, 
     assert sub["order_id"] == order["id"]
     assert (sub["carrier"], sub["number"], sub["destination_province"]) == ("ZTO", number, "广东省")
     assert world.tracking.requests[0].headers["X-Shop-Id"] == shop.id
-    events = (await world.shipping.get(f"/v1/orders/{order['id']}/events", headers=shop.headers)).json()
+    events = (await world.shipping.get(f"/v1/orders/{order['id']}/events", headers=shop.headers)).json()["data"]
     assert [e["to_status"] for e in events] == ["paid", "waybill_assigned", "label_printed", "shipped"]
 
 
 async def test_recommended_carrier_when_none_is_given(world: World, shop: BoundShop) -> None:
     _, order = await _paid_order(world, shop)
-    options = (await world.shipping.get(f"/v1/orders/{order['id']}/carrier-options", headers=shop.headers)).json()
+    ranked = await world.shipping.get(f"/v1/orders/{order['id']}/carrier-options", headers=shop.headers)
+    options = ranked.json()["data"]
     assert options[0]["carrier"] == "ZTO"  # the only carrier with stock
     assert options[0]["recommended"]
     assert options[0]["usable"]
@@ -100,7 +102,7 @@ async def test_two_concurrent_ship_requests_ship_once(world: World, shop: BoundS
     assert len(world.market.sends(trade.tid)) == 1
     shipments = (
         await world.shipping.get("/v1/shipments", params={"order_id": order["id"]}, headers=shop.headers)
-    ).json()
+    ).json()["data"]
     assert len(shipments) == 1
 
 
@@ -281,17 +283,14 @@ async def test_label_pdf_has_one_page_and_a_barcode_that_decodes_to_the_number(w
 async def test_a_lost_confirmation_job_is_found_and_asked_again(world: World, shop: BoundShop, redis: Any) -> None:
     from sqlalchemy import text
 
-    from runtime.db import make_engine, make_sessionmaker
-    from runtime.jobs import JobQueue
-    from services.shipping.models import Outbox
+    from runtime.db import make_engine
     from services.shipping.settings import get_settings
     from services.shipping.tasks import resume_batches
 
     trade, order = await _paid_order(world, shop)
     shipment = (await _ship(world, shop, order["id"], carrier="ZTO")).json()
     await redis.delete("arq:shipping")  # Redis lost the job...
-    settings = get_settings()
-    engine = make_engine(settings.database_url, pool_size=2)
+    engine = make_engine(get_settings().database_url, pool_size=2)
     try:
         async with engine.begin() as conn:
             await conn.execute(text("DELETE FROM shipping.outbox"))  # ...and the outbox row is gone too
@@ -299,25 +298,10 @@ async def test_a_lost_confirmation_job_is_found_and_asked_again(world: World, sh
                 text("UPDATE shipping.shipments SET updated_at = now() - interval '1 hour' WHERE id = :id"),
                 {"id": shipment["id"]},
             )
-        from arq.connections import ArqRedis
-
-        from runtime.jobs import job_deserializer, job_serializer
-
-        pool = ArqRedis(
-            connection_pool=redis.connection_pool,
-            job_serializer=job_serializer,
-            job_deserializer=job_deserializer,
-            default_queue_name="arq:shipping",
-        )
-        ctx = {
-            "settings": settings,
-            "redis": pool,
-            "sessionmaker": make_sessionmaker(engine),
-            "queue": JobQueue(pool, Outbox, "arq:shipping"),
-        }
-        assert await resume_batches(ctx) >= 1
     finally:
         await engine.dispose()
+    async with worker_ctx(redis) as ctx:
+        assert await resume_batches(ctx) >= 1
     await world.run_jobs()
     assert (await _shipment(world, shop, shipment["id"]))["status"] == "confirmed"
     assert len(world.market.sends(trade.tid)) == 1

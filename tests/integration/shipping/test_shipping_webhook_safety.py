@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from runtime import egress
-from services.shipping.schemas import MAX_WEBHOOK_ENDPOINTS, MAX_WEBHOOK_EVENT_TYPES
+from services.shipping.schemas.webhooks import MAX_WEBHOOK_ENDPOINTS, MAX_WEBHOOK_EVENT_TYPES
 from services.shipping.settings import ShippingSettings
 from tests.integration.allocation_support import zto_numbers
 from tests.integration.shipping.conftest import BoundShop, World, bind_shop, set_webhook_policy
@@ -105,7 +105,8 @@ async def _endpoint(world: World, shop: BoundShop, url: str, **extra: Any) -> ht
 
 
 async def _deliveries(world: World, shop: BoundShop) -> list[dict[str, Any]]:
-    found: list[dict[str, Any]] = (await world.shipping.get("/v1/webhook-deliveries", headers=shop.headers)).json()
+    resp = await world.shipping.get("/v1/webhook-deliveries", headers=shop.headers)
+    found: list[dict[str, Any]] = resp.json()["data"]
     return found
 
 
@@ -157,7 +158,7 @@ async def test_each_kind_of_bad_url_is_refused_when_saved(world: World, shop: Bo
         elif not body["error"]["details"]["reason"].startswith("refused: "):
             wrong.append(f"{url}: no reason in {body}")
     assert wrong == []
-    assert (await world.shipping.get("/v1/webhook-endpoints", headers=shop.headers)).json() == []
+    assert (await world.shipping.get("/v1/webhook-endpoints", headers=shop.headers)).json()["data"] == []
     # The same shop saves a public https URL: the refusals were about the URLs.
     assert (await _endpoint(world, shop, "https://shop.example.com/hook")).status_code == 201
 
@@ -334,7 +335,7 @@ async def test_a_shop_has_a_limited_number_of_endpoints_and_event_types(
     assert long_type.status_code == 422
     most = await _endpoint(world, shop, "https://shop.example.com/hooks/types", events=too_many_types[:-1])
     assert most.status_code == 201, most.text
-    assert len((await world.shipping.get("/v1/webhook-endpoints", headers=shop.headers)).json()) == (
+    assert len((await world.shipping.get("/v1/webhook-endpoints", headers=shop.headers)).json()["data"]) == (
         MAX_WEBHOOK_ENDPOINTS + 1
     )
 

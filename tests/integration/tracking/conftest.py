@@ -3,9 +3,10 @@ shop-scoped calls use the internal key with X-Shop-Id; the provider and shipping
 
 from __future__ import annotations
 
-import os
+import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,7 +16,7 @@ from fastapi import FastAPI
 
 from services.tracking.clock import ManualClock
 from tests.integration.tracking.support import PROVIDER, PUBLIC, SHIPPING, T0
-from tests.support import Env, app_client
+from tests.support import Env, app_client, base_redis_url, restore_env, set_in_process_env
 
 TRACKING_ENV = {
     "TRACKING_PROVIDER_URL": PROVIDER,
@@ -32,17 +33,12 @@ TRACKING_ENV = {
 
 @pytest.fixture(scope="session")
 def tracking_env(env: Env) -> Iterator[Env]:
-    saved = {k: os.environ.get(k) for k in TRACKING_ENV}
-    os.environ.update(TRACKING_ENV)
+    saved = set_in_process_env(TRACKING_ENV)
     from services.tracking.settings import get_settings
 
     get_settings.cache_clear()
     yield env
-    for k, v in saved.items():
-        if v is None:
-            os.environ.pop(k, None)
-        else:
-            os.environ[k] = v
+    restore_env(saved)
     get_settings.cache_clear()
 
 
@@ -55,28 +51,67 @@ class TrackingApp:
 
     @property
     def runtime(self) -> Any:
-        return self.app.state.runtime
+        return self.app.state.resources
 
     async def drain(self, limit: int = 500) -> int:
         """Run the batch processor until no push is left (what the worker loops do)."""
-        from runtime.db import transaction
-        from services.tracking import service
+        from services.tracking.service.ingestion import process_pushes
 
         total = 0
         while True:
-            async with transaction(self.runtime.sessionmaker, self.runtime.queue) as uow:
-                result = await service.process_pushes(uow, await self.clock.now(), limit)
+            async with self.runtime.transaction() as uow:
+                result = await process_pushes(uow, await self.clock.now(), limit)
             total += result.pushes
             if result.pushes == 0:
                 return total
 
     async def scan(self) -> int:
-        from runtime.db import transaction
-        from services.tracking import service
-        from services.tracking.tasks import alert_defaults
+        from services.tracking.service.alerts import scan_time_alerts
 
-        async with transaction(self.runtime.sessionmaker, self.runtime.queue) as uow:
-            return await service.scan_time_alerts(uow, await self.clock.now(), alert_defaults(self.runtime.settings))
+        async with self.runtime.transaction() as uow:
+            return await scan_time_alerts(uow, await self.clock.now(), self.runtime.settings.alert_defaults())
+
+    @asynccontextmanager
+    async def worker_resources(self, rate: float = 50.0) -> AsyncIterator[Any]:
+        """A worker's real Resources on this test's database and Redis, following the test's clock, with a
+        provider pace of its own (other tests' queries do not take this one's turn)."""
+        from redis.asyncio import Redis
+
+        from runtime.ratelimit import Pacer
+        from runtime.resources import open_core
+        from services.tracking.models import Outbox
+        from services.tracking.resources import open_resources
+        from services.tracking.settings import get_settings
+
+        redis = Redis.from_url(base_redis_url())
+        res = await open_resources(open_core("tracking", get_settings(), Outbox, redis))
+        res.clock = self.clock
+        res.query_limiter = Pacer(redis, f"test:limiter:{time.time()}", rate)
+        try:
+            yield res
+        finally:
+            await res.aclose()
+            await redis.aclose()
+
+    def on_startup_with_clock(self, worker: type | None = None) -> Callable[[dict[str, Any]], Awaitable[None]]:
+        """The worker's own startup (``worker``'s, tracking's WorkerSettings by default), then its Resources
+        set to follow the test's clock (for a worker run in this process: ``run_jobs(w, on_startup=...)``)."""
+        from runtime.worker import resources
+        from services.tracking.resources import TrackingResources
+        from services.tracking.tasks import WorkerSettings
+
+        startup = (worker or WorkerSettings).on_startup  # type: ignore[attr-defined]
+
+        async def on_startup(ctx: dict[str, Any]) -> None:
+            await startup(ctx)
+            resources(ctx, TrackingResources).clock = self.clock
+
+        return on_startup
+
+
+def job_ctx(res: Any, job_try: int = 1) -> dict[str, Any]:
+    """The context arq gives a job, for calling one by hand."""
+    return {"resources": res, "job_try": job_try}
 
 
 @pytest.fixture(scope="session")
@@ -87,7 +122,7 @@ async def tracking(tracking_env: Env) -> AsyncIterator[TrackingApp]:
     app = create_app(TrackingSettings())
     clock = ManualClock(T0)
     async with app_client(app) as client:
-        app.state.runtime.extras["clock"] = clock
+        app.state.resources.clock = clock
         yield TrackingApp(app, client, clock, tracking_env.database_url)
 
 
@@ -106,6 +141,3 @@ def shop_id() -> str:
 @pytest.fixture
 def other_shop_id() -> str:
     return f"shop-{uuid.uuid4().hex[:10]}"
-
-
-__all__ = ["PROVIDER"]

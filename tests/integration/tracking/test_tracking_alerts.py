@@ -47,7 +47,9 @@ async def _parcel(
 async def _alerts(tracking: TrackingApp, shop_id: str, number: str) -> list[tuple[str, str]]:
     resp = await tracking.client.get("/v1/alerts", params={"number": number}, headers=shop_headers(shop_id))
     assert resp.status_code == 200, resp.text
-    return sorted((a["kind"], a["state"]) for a in resp.json())
+    page = resp.json()
+    assert page["has_more"] is False
+    return sorted((a["kind"], a["state"]) for a in page["data"])
 
 
 async def _at(tracking: TrackingApp, **delta: float) -> None:
@@ -164,8 +166,9 @@ async def test_thresholds_per_shop_and_carrier(tracking: TrackingApp, shop_id: s
     }
     await tracking.client.put("/v1/alert-settings", json={"not_collected_hours": 5}, headers=headers)
     listed = (await tracking.client.get("/v1/alert-settings", headers=headers)).json()
-    assert [(s["carrier"], s["not_collected_hours"]) for s in listed] == [("*", 5.0), ("ZTO", 2.0)]
-    assert (await tracking.client.get("/v1/alert-settings", headers=shop_headers(other_shop_id))).json()[0][
+    assert listed["has_more"] is False
+    assert [(s["carrier"], s["not_collected_hours"]) for s in listed["data"]] == [("*", 5.0), ("ZTO", 2.0)]
+    assert (await tracking.client.get("/v1/alert-settings", headers=shop_headers(other_shop_id))).json()["data"][0][
         "not_collected_hours"
     ] == 24.0
 
@@ -190,7 +193,7 @@ async def test_acknowledge_filters_and_isolation(tracking: TrackingApp, shop_id:
     journey, salt = await _parcel(tracking, shop_id, PROBLEM)
     await _step(tracking, journey, salt, 6)
     listed = (await tracking.client.get("/v1/alerts", params={"state": "open"}, headers=headers)).json()
-    alert = next(a for a in listed if a["number"] == journey.number)
+    alert = next(a for a in listed["data"] if a["number"] == journey.number)
     assert alert["kind"] == "problem"
     assert alert["carrier"] == "ZTO"
     assert alert["order_id"] == f"o-{journey.number}"
@@ -205,7 +208,9 @@ async def test_acknowledge_filters_and_isolation(tracking: TrackingApp, shop_id:
     assert (await tracking.client.post(f"/v1/alerts/{alert['id']}/ack", headers=headers)).status_code == 200
 
     def ids(resp: Any) -> set[int]:
-        return {a["id"] for a in resp.json()}
+        page = resp.json()
+        assert page["has_more"] is False  # the whole list: "not in" means not anywhere in it
+        return {a["id"] for a in page["data"]}
 
     assert alert["id"] in ids(
         await tracking.client.get("/v1/alerts", params={"state": "acknowledged"}, headers=headers)

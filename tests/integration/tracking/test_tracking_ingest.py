@@ -243,9 +243,13 @@ async def test_redis_flushed_after_acknowledgements_every_push_is_still_processe
     assert await _unprocessed(tracking, numbers) == 60
 
     worker = create_worker(
-        WorkerSettings, cron_jobs=[], redis_url=base_redis_url(), handle_signals=False, poll_delay=0.05
+        WorkerSettings,
+        cron_jobs=[],
+        redis_url=base_redis_url(),
+        handle_signals=False,
+        poll_delay=0.05,
+        on_startup=tracking.on_startup_with_clock(),
     )
-    worker.ctx.update({"clock": tracking.clock})
     task = asyncio.create_task(worker.async_run())
     try:
         for _ in range(200):
@@ -267,12 +271,12 @@ KILLED_WORKER = textwrap.dedent(
     import asyncio, sys
     from datetime import UTC, datetime
     from runtime.db import make_engine, make_sessionmaker, transaction
-    from services.tracking import service
+    from services.tracking.service.ingestion import process_pushes
 
     async def main() -> None:
         engine = make_engine(sys.argv[1], pool_size=1)
         async with transaction(make_sessionmaker(engine), None) as uow:
-            result = await service.process_pushes(uow, datetime.now(UTC), 10_000)
+            result = await process_pushes(uow, datetime.now(UTC), 10_000)
             print(f"claimed {result.pushes}", flush=True)
             await asyncio.sleep(3600)  # killed here: the batch never commits
 

@@ -3,9 +3,6 @@ the processing lag, queue depth, the oldest waiting push and open alerts by kind
 
 from __future__ import annotations
 
-import asyncio
-from typing import Any
-
 from prometheus_client import REGISTRY
 
 from tests.integration.tracking.conftest import TrackingApp
@@ -41,26 +38,13 @@ async def _parcel(tracking: TrackingApp, shop_id: str, kinds: list[tuple[str, st
     return Journey.of(number, kinds), await salt_of(tracking.database_url, number)
 
 
-def _worker_ctx(tracking: TrackingApp) -> dict[str, Any]:
-    from services.tracking.settings import get_settings
-
-    return {
-        "settings": get_settings(),
-        "sessionmaker": tracking.runtime.sessionmaker,
-        "queue": tracking.runtime.queue,
-        "clock": tracking.clock,
-        "ingest_wake": asyncio.Event(),
-        "notify_wake": asyncio.Event(),
-    }
-
-
 async def _process_all(tracking: TrackingApp) -> None:
     """What a worker's processor loop does, metrics included, until nothing waits."""
-    from services.tracking.tasks import _ingest_step
+    from services.tracking.jobs.loops import ingest_step
 
-    ctx = _worker_ctx(tracking)
-    while await _ingest_step(ctx):
-        pass
+    async with tracking.worker_resources() as res:
+        while await ingest_step(res):
+            pass
 
 
 async def test_the_webhook_counts_pushes_by_outcome(tracking: TrackingApp, shop_id: str) -> None:

@@ -15,9 +15,9 @@ import pytest
 import respx
 from prometheus_client import REGISTRY
 
+from runtime.ratelimit import Pacer
 from services.tracking.kuaidi100.protocol import query_sign
-from services.tracking.ratelimit import RateLimiter
-from tests.integration.tracking.conftest import TrackingApp
+from tests.integration.tracking.conftest import TrackingApp, job_ctx
 from tests.integration.tracking.support import (
     NORMAL,
     PROVIDER,
@@ -35,25 +35,6 @@ from tests.integration.tracking.support import (
 from tests.support import INTERNAL_KEY, base_redis_url
 
 PROBLEM = [*NORMAL[:5], ("派送不成功", "疑难", "2"), ("快件已签收（异常后签收）", "签收", "302")]
-
-
-async def _ctx(tracking: TrackingApp, http: httpx.AsyncClient, rate: float = 50.0) -> dict[str, Any]:
-    from redis.asyncio import Redis
-
-    from services.tracking.settings import get_settings
-
-    redis = Redis.from_url(base_redis_url())
-    return {
-        "settings": get_settings(),
-        "sessionmaker": tracking.runtime.sessionmaker,
-        "queue": tracking.runtime.queue,
-        "http": http,
-        "clock": tracking.clock,
-        "redis": redis,
-        "query_limiter": RateLimiter(redis, f"test:limiter:{time.time()}", rate),
-        "ingest_wake": asyncio.Event(),
-        "notify_wake": asyncio.Event(),
-    }
 
 
 async def _parcel(
@@ -80,7 +61,7 @@ async def _quiet_everything_else(tracking: TrackingApp) -> None:
 async def test_quiet_parcels_are_queried_and_the_answer_processed_like_a_push(
     tracking: TrackingApp, shop_id: str
 ) -> None:
-    from services.tracking.tasks import poll_quiet
+    from services.tracking.jobs.crons import poll_quiet
 
     await _quiet_everything_else(tracking)
     journey, salt = await _parcel(tracking, shop_id)
@@ -96,23 +77,22 @@ async def test_quiet_parcels_are_queried_and_the_answer_processed_like_a_push(
         return httpx.Response(200, json=last)
 
     found_polls = REGISTRY.get_sample_value("waybill_tracking_polls_total", {"outcome": "found"}) or 0.0
-    async with httpx.AsyncClient() as http:
-        ctx = await _ctx(tracking, http)
+    async with tracking.worker_resources() as res:
+        ctx = job_ctx(res)
         with respx.mock(assert_all_called=False) as mock:
-            mock.post(f"{PROVIDER}/query").mock(side_effect=provider)
+            mock.post(f"{PROVIDER}/poll/query.do").mock(side_effect=provider)
             tracking.clock.set(T0 + timedelta(hours=6 + 11.9))
             assert await poll_quiet(ctx) == 0
             tracking.clock.set(T0 + timedelta(hours=6 + 12.1))
             assert await poll_quiet(ctx) == 1
             assert await poll_quiet(ctx) == 0  # just polled
-        await ctx["redis"].aclose()
     assert len(queries) == 1
     assert REGISTRY.get_sample_value("waybill_tracking_polls_total", {"outcome": "found"}) == found_polls + 1
     form = queries[0]
     assert json.loads(form["param"]) == {"com": "zhongtong", "num": journey.number}
     assert form["customer"] == "sandbox-key"
     assert form["sign"] == query_sign(form["param"], "sandbox-key", "sandbox-key")
-    assert ctx["ingest_wake"].is_set()
+    assert res.loops.ingest_wake.is_set()
     await tracking.drain()
     view = (await tracking.client.get(f"/v1/trackings/{journey.number}", headers=shop_headers(shop_id))).json()
     assert view["status"] == "delivered"
@@ -128,15 +108,15 @@ async def test_quiet_parcels_are_queried_and_the_answer_processed_like_a_push(
 
 
 async def test_rate_limited_or_failed_queries_are_tried_again_soon(tracking: TrackingApp, shop_id: str) -> None:
-    from services.tracking.tasks import poll_quiet
+    from services.tracking.jobs.crons import poll_quiet
 
     await _quiet_everything_else(tracking)
     journey, _ = await _parcel(tracking, shop_id)
     tracking.clock.set(T0 + timedelta(hours=13))
-    async with httpx.AsyncClient() as http:
-        ctx = await _ctx(tracking, http)
+    async with tracking.worker_resources() as res:
+        ctx = job_ctx(res)
         with respx.mock(assert_all_called=False) as mock:
-            route = mock.post(f"{PROVIDER}/query").mock(
+            route = mock.post(f"{PROVIDER}/poll/query.do").mock(
                 side_effect=[
                     httpx.Response(200, json={"result": False, "returnCode": "503", "message": "查询太频繁"}),
                     httpx.Response(200, json={"result": False, "returnCode": "502", "message": "busy"}),
@@ -147,7 +127,6 @@ async def test_rate_limited_or_failed_queries_are_tried_again_soon(tracking: Tra
             assert await poll_quiet(ctx) == 0
             assert await poll_quiet(ctx) == 0
             assert await poll_quiet(ctx) == 0  # "no result" counts as polled: wait for the next quiet period
-        await ctx["redis"].aclose()
     assert route.call_count == 3
     rows = await fetch(
         tracking.database_url, "SELECT last_polled_at FROM tracking.subscriptions WHERE number = $1", journey.number
@@ -160,10 +139,10 @@ async def test_the_rate_limit_holds_across_workers(redis: Any) -> None:
 
     clients = [Redis.from_url(base_redis_url()) for _ in range(3)]
     key = f"test:limiter:shared:{time.time()}"
-    limiters = [RateLimiter(c, key, 20.0) for c in clients]  # three "workers", one limit
+    limiters = [Pacer(c, key, 20.0) for c in clients]  # three "workers", one limit
     stamps: list[float] = []
 
-    async def worker(limiter: RateLimiter) -> None:
+    async def worker(limiter: Pacer) -> None:
         for _ in range(7):
             assert await limiter.acquire(max_wait=5)
             stamps.append(time.monotonic())
@@ -187,7 +166,7 @@ def _results(request: httpx.Request, error: str | None = None) -> list[dict[str,
 async def test_shipping_hears_status_changes_and_alerts_in_order_with_retries(
     tracking: TrackingApp, shop_id: str
 ) -> None:
-    from services.tracking.tasks import send_notifications
+    from services.tracking.notifier import send_notifications
 
     await _quiet_everything_else(tracking)
     journey, salt = await _parcel(tracking, shop_id, PROBLEM)
@@ -211,19 +190,17 @@ async def test_shipping_hears_status_changes_and_alerts_in_order_with_retries(
         received.extend(json.loads(request.content)["updates"])
         return httpx.Response(200, json={"results": _results(request)})
 
-    async with httpx.AsyncClient() as http:
-        ctx = await _ctx(tracking, http)
+    async with tracking.worker_resources() as res:
         with respx.mock(assert_all_called=False) as mock:
             mock.post(f"{SHIPPING}/internal/v1/tracking-updates/batch").mock(side_effect=shipping)
-            await send_notifications(ctx)
+            await send_notifications(res)
             assert calls == [500]
             assert received == []  # the call failed, so every update of the shop waits
             for _ in range(50):
                 await asyncio.sleep(0.05)
-                await send_notifications(ctx)
+                await send_notifications(res)
                 if len(received) == 3:
                     break
-        await ctx["redis"].aclose()
     assert calls == [500, 200]  # one call per shop and round, not one per update
     assert [(u["kind"], u["status"]) for u in received] == [
         ("status_changed", "in_transit"),
@@ -278,17 +255,15 @@ REFUSALS: dict[str, tuple[Answer, str]] = {
 async def test_an_update_shipping_refuses_is_not_repeated_forever(
     tracking: TrackingApp, shop_id: str, refused: str
 ) -> None:
-    from services.tracking.tasks import send_notifications
+    from services.tracking.notifier import send_notifications
 
     answer, error = REFUSALS[refused]
     journey = await _pushed_parcel(tracking, shop_id, 1)
-    async with httpx.AsyncClient() as http:
-        ctx = await _ctx(tracking, http)
+    async with tracking.worker_resources() as res:
         with respx.mock(assert_all_called=False) as mock:
             route = mock.post(f"{SHIPPING}/internal/v1/tracking-updates/batch").mock(side_effect=answer)
-            assert await send_notifications(ctx) == 1
-            assert await send_notifications(ctx) == 0
-        await ctx["redis"].aclose()
+            assert await send_notifications(res) == 1
+            assert await send_notifications(res) == 0
     assert route.call_count == 1
     rows = await _sent_and_errors(tracking, journey.number)
     assert rows[0]["sent_at"] is not None
@@ -297,17 +272,15 @@ async def test_an_update_shipping_refuses_is_not_repeated_forever(
 
 async def test_an_answer_that_does_not_match_the_batch_is_retried(tracking: TrackingApp, shop_id: str) -> None:
     """One result short (a version mismatch, a proxy's doing): nothing is taken as sent, all is retried."""
-    from services.tracking.tasks import send_notifications
+    from services.tracking.notifier import send_notifications
 
     journey = await _pushed_parcel(tracking, shop_id, 2)
-    async with httpx.AsyncClient() as http:
-        ctx = await _ctx(tracking, http)
+    async with tracking.worker_resources() as res:
         with respx.mock(assert_all_called=False) as mock:
             mock.post(f"{SHIPPING}/internal/v1/tracking-updates/batch").mock(
                 side_effect=lambda request: httpx.Response(200, json={"results": _results(request)[1:]})
             )
-            assert await send_notifications(ctx) >= 1
-        await ctx["redis"].aclose()
+            assert await send_notifications(res) >= 1
     rows = await _sent_and_errors(tracking, journey.number)
     assert rows
     assert all(r["sent_at"] is None for r in rows)
@@ -319,7 +292,7 @@ async def test_a_batch_refused_whole_is_sent_one_by_one_so_only_the_bad_update_i
 ) -> None:
     """Shipping answers 422 to the batch (say it cannot read one update); tracking then sends each update on
     its own: the readable ones arrive, only the unreadable one is refused."""
-    from services.tracking.tasks import send_notifications
+    from services.tracking.notifier import send_notifications
 
     journey = await _pushed_parcel(tracking, shop_id, 6, PROBLEM)
     singles: list[dict[str, Any]] = []
@@ -331,15 +304,13 @@ async def test_a_batch_refused_whole_is_sent_one_by_one_so_only_the_bad_update_i
             return httpx.Response(422, json={"error": {"code": "validation_error"}})
         return httpx.Response(200, json={"applied": True})
 
-    async with httpx.AsyncClient() as http:
-        ctx = await _ctx(tracking, http)
+    async with tracking.worker_resources() as res:
         with respx.mock(assert_all_called=False) as mock:
             batch = mock.post(f"{SHIPPING}/internal/v1/tracking-updates/batch").mock(
                 return_value=httpx.Response(422, json={"error": {"code": "validation_error"}})
             )
             mock.post(f"{SHIPPING}/internal/v1/tracking-updates").mock(side_effect=single)
-            sent = await send_notifications(ctx)
-        await ctx["redis"].aclose()
+            sent = await send_notifications(res)
     assert sent >= 2
     assert batch.call_count == 1
     assert len(singles) == sent

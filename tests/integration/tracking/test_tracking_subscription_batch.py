@@ -25,9 +25,15 @@ async def _batch(tracking: TrackingApp, shop_id: str, items: list[dict[str, Any]
 
 
 async def _work(tracking: TrackingApp) -> None:
-    from services.tracking.tasks import WorkerSettings
+    from services.tracking.tasks import worker_settings
 
-    await run_jobs(WorkerSettings, max_tries=3, ctx_extra={"background_loops": False, "clock": tracking.clock})
+    worker = worker_settings(background_loops=False)
+
+    await run_jobs(
+        worker,
+        max_tries=3,
+        on_startup=tracking.on_startup_with_clock(worker),
+    )
 
 
 async def _states(tracking: TrackingApp, numbers: list[str]) -> dict[str, tuple[str, int]]:

@@ -14,9 +14,15 @@ from tests.support import run_jobs
 
 
 async def _work(tracking: TrackingApp) -> None:
-    from services.tracking.tasks import WorkerSettings
+    from services.tracking.tasks import worker_settings
 
-    await run_jobs(WorkerSettings, max_tries=3, ctx_extra={"background_loops": False, "clock": tracking.clock})
+    worker = worker_settings(background_loops=False)
+
+    await run_jobs(
+        worker,
+        max_tries=3,
+        on_startup=tracking.on_startup_with_clock(worker),
+    )
 
 
 def _answer(code: str, ok: bool = False) -> httpx.Response:

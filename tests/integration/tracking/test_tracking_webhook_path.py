@@ -12,7 +12,8 @@ from typing import Any
 import asyncpg
 import pytest
 
-from services.tracking.repository import WebhookStatements
+from services.tracking.domain.states import PushOutcome
+from services.tracking.repository.webhook import WebhookStatements
 from services.tracking.wake import CHANNEL, Waker, listen
 from tests.integration.tracking.conftest import TrackingApp
 from tests.integration.tracking.support import (
@@ -81,10 +82,10 @@ async def test_concurrent_pushes_are_stored_together_and_each_acked_after_its_co
 
     async def one(journey: Journey, salt: str, bad: bool) -> bool:
         param = journey.param(2)
-        ok = await statements.store_push(journey.number, param, sign(param, salt + ("x" if bad else "")))
+        outcome = await statements.store(journey.number, param, sign(param, salt + ("x" if bad else "")))
         # At the moment of the answer another connection already sees the row: it was committed.
         seen_at_ack[journey.number] = param in await _stored_params(observer, [journey.number])
-        return ok
+        return outcome is PushOutcome.STORED
 
     try:
         results = await asyncio.gather(*(one(j, s, bad=i % 10 == 9) for i, (j, s) in enumerate(parcels)))
@@ -109,23 +110,24 @@ async def test_a_failed_statement_acknowledges_none_of_its_pushes(
     # PostgreSQL text cannot hold a NUL: this push makes the whole statement fail, as a lost connection
     # or a full disk would.
     params[2] = params[2].replace('"ok"', '"o\x00k"', 1)
-    calls = [statements.store_push(j.number, p, sign(p, s)) for (j, s), p in zip(parcels, params, strict=True)]
+    calls = [statements.store(j.number, p, sign(p, s)) for (j, s), p in zip(parcels, params, strict=True)]
     results = await asyncio.gather(*calls, return_exceptions=True)
     assert all(isinstance(r, Exception) for r in results)
     async with pool.acquire() as conn:
         assert await _stored_params(conn, [j.number for j, _ in parcels]) == []
     # The next pushes are not affected by the failed batch.
     (j, s), p = parcels[0], parcels[0][0].param(3)
-    assert await statements.store_push(j.number, p, sign(p, s)) is True
+    assert await statements.store(j.number, p, sign(p, s)) is PushOutcome.STORED
 
 
 async def test_the_lean_route_serves_the_webhook_and_fastapi_documents_it(
     tracking: TrackingApp, shop_id: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from services.tracking import fastpath, router
+    from services.tracking import fastpath
+    from services.tracking.router import webhook
 
     served: list[str] = []
-    real = router.handle_push
+    real = webhook.handle_push
 
     async def spy(request: Any) -> Any:
         served.append(request.url.path)

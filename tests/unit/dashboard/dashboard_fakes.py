@@ -30,7 +30,12 @@ def settings(**changes: Any) -> DashboardSettings:
 
 
 def error(status: int, code: str, message: str) -> Response:
-    return Response(status, json={"error": {"code": code, "message": message, "details": {}}})
+    return Response(status, json={"error": {"code": code, "message": message, "details": {}, "request_id": "req-1"}})
+
+
+def list_page(items: list[Any], next_cursor: str | None = None) -> dict[str, Any]:
+    """A list's answer: one page, and the cursor of the next when there is one."""
+    return {"data": items, "has_more": next_cursor is not None, "next_cursor": next_cursor}
 
 
 def pool(carrier: str, available: int, *, low: bool = False, expiring: int = 0) -> dict[str, Any]:
@@ -67,6 +72,7 @@ def shipment(i: int, carrier: str, batch_id: str | None, status: str = "confirme
 
 
 def batch(batch_id: str, status: str, total: int, done: int) -> dict[str, Any]:
+    """A batch in the batch list (BatchSummaryOut: no per-order items)."""
     return {
         "id": batch_id,
         "carrier": "ZTO",
@@ -79,7 +85,6 @@ def batch(batch_id: str, status: str, total: int, done: int) -> dict[str, Any]:
         "label_prints": 0,
         "created_at": "2026-11-28T04:00:00+00:00",
         "completed_at": None,
-        "items": [],
     }
 
 
@@ -98,31 +103,198 @@ def alert(alert_id: int, state: str = "open") -> dict[str, Any]:
     }
 
 
-def tracking(number: str, status: str) -> dict[str, Any]:
-    return {"carrier": "ZTO", "number": number, "order_id": "o", "status": status, "events": [], "alerts": []}
+def tracking(number: str, status: str, events: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    return {
+        "carrier": "ZTO",
+        "number": number,
+        "order_id": "o",
+        "status": status,
+        "status_at": None,
+        "shipped_at": "2026-11-28T04:00:00+00:00",
+        "subscription": {"state": "subscribed", "attempts": 1},
+        "events": events or [],
+        "alerts": [],
+    }
+
+
+def event(at: str, status: str, description: str) -> dict[str, Any]:
+    return {"occurred_at": at, "status": status, "description": description, "area_name": "杭州市"}
+
+
+def order(i: int, created_at: str = "2026-11-28T02:00:00+00:00") -> dict[str, Any]:
+    """A paid order waiting to ship (OrderOut)."""
+    return {
+        "id": f"ord-{i}",
+        "external_id": f"T{1000 + i}",
+        "source": "marketplace",
+        "status": "paid",
+        "buyer_nick": "买家",
+        "receiver": {
+            "name": "张三",
+            "phone": "13800000000",
+            "state": "广东省",
+            "city": "深圳市",
+            "district": "南山区",
+            "address": "科技园1号",
+            "zip": "",
+        },
+        "weight_g": 500,
+        "payment_cents": 9900,
+        "items": [],
+        "carrier": None,
+        "number": None,
+        "shipment_id": None,
+        "flags": [],
+        "created_at": created_at,
+        "updated_at": created_at,
+        "shipped_at": None,
+    }
+
+
+def carrier_option(carrier: str, *, recommended: bool = False, usable: bool = True) -> dict[str, Any]:
+    return {
+        "carrier": carrier,
+        "name": {"ZTO": "中通快递", "YTO": "圆通速递"}.get(carrier, carrier),
+        "score": 0.9 if recommended else 0.5,
+        "usable": usable,
+        "recommended": recommended,
+        "price_per_number_cents": 30.0,
+        "covers_destination": True,
+        "transit_days": 2,
+        "available": 995,
+        "is_default": False,
+        "reasons": [],
+    }
+
+
+def batch_full(batch_id: str, status: str, total: int, done: int) -> dict[str, Any]:
+    """GET /v1/shipment-batches/{id} (BatchOut): the summary and its first items."""
+    return {**batch(batch_id, status, total, done), "items": []}
+
+
+def batch_item(seq: int, status: str, shipment_id: str | None = None) -> dict[str, Any]:
+    return {
+        "seq": seq,
+        "order_id": f"ord-{seq}",
+        "status": status,
+        "message": None,
+        "shipment_id": shipment_id,
+        "number": f"N{seq:04d}" if shipment_id else None,
+    }
+
+
+def purchase(purchase_id: str, status: str = "completed") -> dict[str, Any]:
+    return {
+        "id": purchase_id,
+        "carrier": "ZTO",
+        "package_id": "ZTO-1000",
+        "quantity": 1000,
+        "price_cents": 30000,
+        "validity_days": 180,
+        "status": status,
+        "attempts": 1,
+        "numbers_received": 1000 if status == "completed" else 0,
+        "numbers_quarantined": 0,
+        "refunded_quantity": 0,
+        "refunded_cents": 0,
+        "numbers_credited": 0,
+        "error": None,
+        "expires_at": "2027-05-27T04:00:00+00:00",
+        "created_at": "2026-11-28T04:00:00+00:00",
+        "completed_at": "2026-11-28T04:00:05+00:00",
+    }
+
+
+def carrier(code: str, name_zh: str, packages: list[str]) -> dict[str, Any]:
+    return {
+        "code": code,
+        "name_zh": name_zh,
+        "name_en": code + " Express",
+        "marketplace_code": code,
+        "kdniao_code": code,
+        "kuaidi100_code": code.lower(),
+        "number_rule": [{"pattern": "[0-9]{12}", "check": "none", "description": ""}],
+        "coverage": [],
+        "transit_days": {},
+        "active": True,
+        "packages": [
+            {
+                "id": p,
+                "carrier": code,
+                "quantity": 1000,
+                "price_cents": 30000,
+                "validity_days": 180,
+                "extension_fee_cents_per_30_days": 1000,
+                "active": True,
+            }
+            for p in packages
+        ],
+    }
+
+
+def alert_setting(carrier: str, not_collected_hours: float) -> dict[str, Any]:
+    return {
+        "carrier": carrier,
+        "not_collected_hours": not_collected_hours,
+        "no_update_hours": 48.0,
+        "late_grace_hours": 24.0,
+        "transit_days": 3,
+    }
+
+
+def shop_settings(shop_id: str = SHOP, time_zone: str = "Asia/Shanghai") -> dict[str, Any]:
+    return {
+        "shop_id": shop_id,
+        "seller_nick": "杭州小铺旗舰店",
+        "session_set": True,
+        "sender_name": "杭州小铺",
+        "sender_phone": "0571-88886666",
+        "sender_address": "浙江省杭州市余杭区文一西路969号",
+        "default_carrier": "ZTO",
+        "weights": {"price": 1.0},
+        "time_zone": time_zone,
+    }
 
 
 def mock_shop(router: respx.MockRouter, shop_id: str = SHOP) -> dict[str, respx.Route]:
-    """A shop with two pools (YTO low), a batch in progress and a finished one, three shipments, one alert."""
+    """A shop with two pools (YTO low), a batch in progress and a finished one, four shipments, one alert,
+    two orders to ship."""
     return {
+        "orders": router.get(f"{SHIP}/v1/orders").respond(json=list_page([order(5), order(6)])),
+        "options": router.get(url__regex=rf"{SHIP}/v1/orders/[^/]+/carrier-options").respond(
+            json=list_page([carrier_option("ZTO", recommended=True), carrier_option("YTO")])
+        ),
+        "carriers": router.get(f"{ALLOC}/v1/carriers").respond(
+            json=list_page([carrier("ZTO", "中通快递", ["ZTO-1000"]), carrier("YTO", "圆通速递", ["YTO-1000"])])
+        ),
+        "purchases": router.get(f"{ALLOC}/v1/purchases").respond(json=list_page([purchase("p-1")])),
+        "settings": router.get(f"{SHIP}/v1/settings").respond(json=shop_settings(shop_id)),
+        "alerting": router.get(f"{TRACK}/v1/alert-settings").respond(
+            json=list_page([alert_setting("*", 24), alert_setting("YTO", 0.001)])
+        ),
         "shop": router.get(f"{ALLOC}/v1/shops/{shop_id}").respond(
             json={"id": shop_id, "name": "杭州小铺", "created_at": "2026-11-28T00:00:00+00:00"}
         ),
         "balance": router.get(f"{ALLOC}/v1/balance").respond(
             json={"shop_id": shop_id, "balance_cents": 123456, "ledger_total_cents": 123456, "ledger": []}
         ),
-        "pools": router.get(f"{ALLOC}/v1/pools").respond(json=[pool("ZTO", 995, expiring=5), pool("YTO", 7, low=True)]),
-        "shipments": router.get(f"{SHIP}/v1/shipments").respond(
-            json=[
-                shipment(3, "YTO", None),
-                shipment(2, "ZTO", "b-new"),
-                shipment(1, "ZTO", "b-old"),
-                shipment(0, "ZTO", "b-new", status="failed"),
-            ]
+        "pools": router.get(f"{ALLOC}/v1/pools").respond(
+            json=list_page([pool("ZTO", 995, expiring=5), pool("YTO", 7, low=True)])
         ),
-        "b-new": router.get(f"{SHIP}/v1/shipment-batches/b-new").respond(json=batch("b-new", "processing", 10, 4)),
-        "b-old": router.get(f"{SHIP}/v1/shipment-batches/b-old").respond(json=batch("b-old", "completed", 2, 2)),
-        "alerts": router.get(f"{TRACK}/v1/alerts").respond(json=[alert(41)]),
+        "shipments": router.get(f"{SHIP}/v1/shipments").respond(
+            json=list_page(
+                [
+                    shipment(3, "YTO", None),
+                    shipment(2, "ZTO", "b-new"),
+                    shipment(1, "ZTO", "b-old"),
+                    shipment(0, "ZTO", "b-new", status="failed"),
+                ]
+            )
+        ),
+        "batches": router.get(f"{SHIP}/v1/shipment-batches").respond(
+            json=list_page([batch("b-new", "processing", 10, 4), batch("b-old", "completed", 2, 2)])
+        ),
+        "alerts": router.get(f"{TRACK}/v1/alerts").respond(json=list_page([alert(41)])),
         "track-3": router.get(f"{TRACK}/v1/trackings/N0003").respond(json=tracking("N0003", "pending")),
         "track-2": router.get(f"{TRACK}/v1/trackings/N0002").respond(json=tracking("N0002", "in_transit")),
         "track-1": router.get(f"{TRACK}/v1/trackings/N0001").mock(

@@ -99,3 +99,38 @@ async def test_a_body_that_is_not_utf8_is_422() -> None:
     assert resp.status_code == 422, resp.text
     assert resp.json()["error"]["code"] == "validation_error"
     assert resp.json()["error"]["details"]["fields"][0]["in"] == "body"
+
+
+def _app_with_context() -> FastAPI:
+    """An app as the services build it: the request-context middleware around the handlers."""
+    from runtime.middleware import RequestContextMiddleware
+
+    app = FastAPI()
+    install_error_handlers(app)
+    app.add_middleware(RequestContextMiddleware, service="test", max_body_bytes=1000)
+
+    @app.get("/bug")
+    async def bug() -> None:
+        raise RuntimeError("a bug")
+
+    @app.get("/database-down")
+    async def database_down() -> None:
+        raise ConnectionRefusedError(111, "Connection refused")
+
+    return app
+
+
+async def test_a_bug_and_a_database_outage_carry_the_request_id() -> None:
+    # Answered inside the request context (not by Starlette's outermost handler, after it): the header and
+    # the body name the request, as in every other answer.
+    transport = httpx.ASGITransport(app=_app_with_context(), raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        bug = await client.get("/bug")
+        down = await client.get("/database-down", headers={"X-Request-ID": "rid-from-the-caller"})
+    assert bug.status_code == 500
+    assert bug.json()["error"]["code"] == "internal_error"
+    assert bug.json()["error"]["request_id"] == bug.headers["x-request-id"]
+    assert "a bug" not in bug.text
+    assert down.status_code == 503
+    assert down.headers["retry-after"] == "2"
+    assert down.json()["error"]["request_id"] == down.headers["x-request-id"] == "rid-from-the-caller"

@@ -7,6 +7,7 @@ DOCUMENTED = {
         "code": "pool_exhausted",
         "message": "no available ZTO numbers for shop s-1",
         "details": {"carrier": "ZTO", "shop_id": "s-1"},
+        "request_id": "3f9c2a7d41b85e060000000000000a1c",
     }
 }
 
@@ -16,6 +17,7 @@ def test_error_body_serialises_to_documented_shape() -> None:
         ErrorCode.POOL_EXHAUSTED,
         "no available ZTO numbers for shop s-1",
         {"carrier": "ZTO", "shop_id": "s-1"},
+        request_id="3f9c2a7d41b85e060000000000000a1c",
     )
     assert body.model_dump(mode="json") == DOCUMENTED
     assert json.loads(body.model_dump_json()) == DOCUMENTED
@@ -26,7 +28,9 @@ def test_details_default_to_empty_object() -> None:
     a = ErrorBody(error=ErrorDetail(code="not_found", message="no such order"))
     b = ErrorBody.of(ErrorCode.NOT_FOUND, "no such order")
     assert a == b
-    assert a.model_dump(mode="json") == {"error": {"code": "not_found", "message": "no such order", "details": {}}}
+    assert a.model_dump(mode="json") == {
+        "error": {"code": "not_found", "message": "no such order", "details": {}, "request_id": None}
+    }
     assert a.error.details is not ErrorDetail(code="x", message="y").details
 
 
@@ -68,5 +72,6 @@ def test_error_codes_are_the_stable_list() -> None:
         "webhook_limit_reached",
         "webhook_endpoint_disabled",
         "seller_not_verified",
+        "invalid_cursor",
     ]
     assert str(ErrorCode.NOT_FOUND) == "not_found"

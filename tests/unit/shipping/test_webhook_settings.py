@@ -8,7 +8,7 @@ from pydantic import ValidationError
 
 from devstack.processes import Ports, service_env
 from runtime.egress import AllowedHost
-from services.shipping import webhooks
+from services.shipping.service import webhooks
 from services.shipping.settings import ShippingSettings
 
 VARIABLES = ("SHIPPING_WEBHOOK_ALLOW_HTTP", "SHIPPING_WEBHOOK_ALLOWED_INTERNAL_HOSTS")

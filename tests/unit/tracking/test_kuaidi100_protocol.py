@@ -7,7 +7,7 @@ import json
 from datetime import UTC, datetime
 
 from services.tracking.kuaidi100 import protocol as p
-from shared.tracking import TrackingStatus as S
+from shared.tracking import TrackingStatus
 
 RECORDED_PUSH = (
     '{"status":"polling","billstatus":"polling","message":"","autoCheck":"0","comOld":"","comNew":"",'
@@ -76,7 +76,11 @@ def test_parse_push() -> None:
         "1002",
         False,
     )
-    assert [e.status for e in push.events] == [S.COLLECTED, S.IN_TRANSIT, S.IN_TRANSIT]  # oldest first
+    assert [e.status for e in push.events] == [
+        TrackingStatus.COLLECTED,
+        TrackingStatus.IN_TRANSIT,
+        TrackingStatus.IN_TRANSIT,
+    ]  # oldest first
     first = push.events[0]
     assert first.occurred_at == datetime(2026, 11, 18, 12, 15, 34, tzinfo=UTC)
     assert first.code == "103"

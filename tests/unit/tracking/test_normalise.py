@@ -5,117 +5,117 @@ from __future__ import annotations
 import pytest
 
 from services.tracking import normalise as n
-from shared.tracking import TrackingStatus as S
+from shared.tracking import TrackingStatus
 
 KUAIDI100_STATE = [
-    ("0", S.IN_TRANSIT),
-    ("1", S.COLLECTED),
-    ("2", S.PROBLEM),
-    ("3", S.DELIVERED),
-    ("4", S.RETURNED),
-    ("5", S.OUT_FOR_DELIVERY),
-    ("6", S.RETURNING),
-    ("7", S.IN_TRANSIT),
-    ("8", S.IN_TRANSIT),
-    ("14", S.REFUSED),
+    ("0", TrackingStatus.IN_TRANSIT),
+    ("1", TrackingStatus.COLLECTED),
+    ("2", TrackingStatus.PROBLEM),
+    ("3", TrackingStatus.DELIVERED),
+    ("4", TrackingStatus.RETURNED),
+    ("5", TrackingStatus.OUT_FOR_DELIVERY),
+    ("6", TrackingStatus.RETURNING),
+    ("7", TrackingStatus.IN_TRANSIT),
+    ("8", TrackingStatus.IN_TRANSIT),
+    ("14", TrackingStatus.REFUSED),
 ]
 KUAIDI100_RESULTV2 = [
-    ("101", S.INFO_RECEIVED),
-    ("102", S.INFO_RECEIVED),
-    ("103", S.COLLECTED),
-    ("1001", S.ARRIVED_AT_CITY),
-    ("1002", S.IN_TRANSIT),
-    ("1003", S.IN_TRANSIT),
-    ("201", S.PROBLEM),
-    ("202", S.PROBLEM),
-    ("203", S.REFUSED),
-    ("204", S.DELIVERY_FAILED),
-    ("205", S.PROBLEM),
-    ("206", S.DELIVERY_FAILED),
-    ("207", S.PROBLEM),
-    ("208", S.PROBLEM),
-    ("209", S.PROBLEM),
-    ("501", S.AVAILABLE_FOR_PICKUP),
-    ("301", S.DELIVERED),
-    ("302", S.DELIVERED),
-    ("303", S.DELIVERED),
-    ("304", S.DELIVERED),
-    ("401", S.EXPIRED),
+    ("101", TrackingStatus.INFO_RECEIVED),
+    ("102", TrackingStatus.INFO_RECEIVED),
+    ("103", TrackingStatus.COLLECTED),
+    ("1001", TrackingStatus.ARRIVED_AT_CITY),
+    ("1002", TrackingStatus.IN_TRANSIT),
+    ("1003", TrackingStatus.IN_TRANSIT),
+    ("201", TrackingStatus.PROBLEM),
+    ("202", TrackingStatus.PROBLEM),
+    ("203", TrackingStatus.REFUSED),
+    ("204", TrackingStatus.DELIVERY_FAILED),
+    ("205", TrackingStatus.PROBLEM),
+    ("206", TrackingStatus.DELIVERY_FAILED),
+    ("207", TrackingStatus.PROBLEM),
+    ("208", TrackingStatus.PROBLEM),
+    ("209", TrackingStatus.PROBLEM),
+    ("501", TrackingStatus.AVAILABLE_FOR_PICKUP),
+    ("301", TrackingStatus.DELIVERED),
+    ("302", TrackingStatus.DELIVERED),
+    ("303", TrackingStatus.DELIVERED),
+    ("304", TrackingStatus.DELIVERED),
+    ("401", TrackingStatus.EXPIRED),
 ]
 KUAIDI100_NAMES = [
-    ("在途", S.IN_TRANSIT),
-    ("揽收", S.COLLECTED),
-    ("疑难", S.PROBLEM),
-    ("签收", S.DELIVERED),
-    ("退签", S.RETURNED),
-    ("派件", S.OUT_FOR_DELIVERY),
-    ("退回", S.RETURNING),
-    ("转投", S.IN_TRANSIT),
-    ("清关", S.IN_TRANSIT),
-    ("拒签", S.REFUSED),
+    ("在途", TrackingStatus.IN_TRANSIT),
+    ("揽收", TrackingStatus.COLLECTED),
+    ("疑难", TrackingStatus.PROBLEM),
+    ("签收", TrackingStatus.DELIVERED),
+    ("退签", TrackingStatus.RETURNED),
+    ("派件", TrackingStatus.OUT_FOR_DELIVERY),
+    ("退回", TrackingStatus.RETURNING),
+    ("转投", TrackingStatus.IN_TRANSIT),
+    ("清关", TrackingStatus.IN_TRANSIT),
+    ("拒签", TrackingStatus.REFUSED),
 ]
 KDNIAO = [
-    ("0", S.PENDING),
-    ("1", S.COLLECTED),
-    ("2", S.IN_TRANSIT),
-    ("3", S.DELIVERED),
-    ("4", S.PROBLEM),
-    ("5", S.IN_TRANSIT),
-    ("6", S.IN_TRANSIT),
+    ("0", TrackingStatus.PENDING),
+    ("1", TrackingStatus.COLLECTED),
+    ("2", TrackingStatus.IN_TRANSIT),
+    ("3", TrackingStatus.DELIVERED),
+    ("4", TrackingStatus.PROBLEM),
+    ("5", TrackingStatus.IN_TRANSIT),
+    ("6", TrackingStatus.IN_TRANSIT),
 ]
 AFTERSHIP = [
-    ("Pending", S.PENDING),
-    ("InfoReceived", S.INFO_RECEIVED),
-    ("InTransit", S.IN_TRANSIT),
-    ("OutForDelivery", S.OUT_FOR_DELIVERY),
-    ("AttemptFail", S.DELIVERY_FAILED),
-    ("Delivered", S.DELIVERED),
-    ("AvailableForPickup", S.AVAILABLE_FOR_PICKUP),
-    ("Exception", S.PROBLEM),
-    ("Expired", S.EXPIRED),
+    ("Pending", TrackingStatus.PENDING),
+    ("InfoReceived", TrackingStatus.INFO_RECEIVED),
+    ("InTransit", TrackingStatus.IN_TRANSIT),
+    ("OutForDelivery", TrackingStatus.OUT_FOR_DELIVERY),
+    ("AttemptFail", TrackingStatus.DELIVERY_FAILED),
+    ("Delivered", TrackingStatus.DELIVERED),
+    ("AvailableForPickup", TrackingStatus.AVAILABLE_FOR_PICKUP),
+    ("Exception", TrackingStatus.PROBLEM),
+    ("Expired", TrackingStatus.EXPIRED),
 ]
 EASYPOST = [
-    ("unknown", S.PENDING),
-    ("pre_transit", S.INFO_RECEIVED),
-    ("in_transit", S.IN_TRANSIT),
-    ("out_for_delivery", S.OUT_FOR_DELIVERY),
-    ("available_for_pickup", S.AVAILABLE_FOR_PICKUP),
-    ("delivered", S.DELIVERED),
-    ("return_to_sender", S.RETURNING),
-    ("failure", S.DELIVERY_FAILED),
-    ("cancelled", S.EXPIRED),
-    ("error", S.PROBLEM),
+    ("unknown", TrackingStatus.PENDING),
+    ("pre_transit", TrackingStatus.INFO_RECEIVED),
+    ("in_transit", TrackingStatus.IN_TRANSIT),
+    ("out_for_delivery", TrackingStatus.OUT_FOR_DELIVERY),
+    ("available_for_pickup", TrackingStatus.AVAILABLE_FOR_PICKUP),
+    ("delivered", TrackingStatus.DELIVERED),
+    ("return_to_sender", TrackingStatus.RETURNING),
+    ("failure", TrackingStatus.DELIVERY_FAILED),
+    ("cancelled", TrackingStatus.EXPIRED),
+    ("error", TrackingStatus.PROBLEM),
 ]
 
 
 @pytest.mark.parametrize(("code", "status"), KUAIDI100_STATE)
-def test_kuaidi100_state(code: str, status: S) -> None:
+def test_kuaidi100_state(code: str, status: TrackingStatus) -> None:
     assert n.from_kuaidi100_state(code) == status
     assert n.from_kuaidi100_state(int(code)) == status
 
 
 @pytest.mark.parametrize(("code", "status"), KUAIDI100_RESULTV2)
-def test_kuaidi100_resultv2(code: str, status: S) -> None:
+def test_kuaidi100_resultv2(code: str, status: TrackingStatus) -> None:
     assert n.from_kuaidi100_code(code) == status
 
 
 @pytest.mark.parametrize(("name", "status"), KUAIDI100_NAMES)
-def test_kuaidi100_state_names(name: str, status: S) -> None:
+def test_kuaidi100_state_names(name: str, status: TrackingStatus) -> None:
     assert n.kuaidi100_event_status(None, name) == status
 
 
 @pytest.mark.parametrize(("code", "status"), KDNIAO)
-def test_kdniao(code: str, status: S) -> None:
+def test_kdniao(code: str, status: TrackingStatus) -> None:
     assert n.from_kdniao(code) == status
 
 
 @pytest.mark.parametrize(("tag", "status"), AFTERSHIP)
-def test_aftership(tag: str, status: S) -> None:
+def test_aftership(tag: str, status: TrackingStatus) -> None:
     assert n.from_aftership(tag) == status
 
 
 @pytest.mark.parametrize(("code", "status"), EASYPOST)
-def test_easypost(code: str, status: S) -> None:
+def test_easypost(code: str, status: TrackingStatus) -> None:
     assert n.from_easypost(code) == status
 
 
@@ -130,7 +130,7 @@ def test_easypost(code: str, status: S) -> None:
         (n.EASYPOST_STATUS, EASYPOST),
     ],
 )
-def test_tables_are_exactly_the_tested_rows(table: object, rows: list[tuple[str, S]]) -> None:
+def test_tables_are_exactly_the_tested_rows(table: object, rows: list[tuple[str, TrackingStatus]]) -> None:
     # A row added to a table without a test fails here.
     assert dict(table) == dict(rows)  # type: ignore[call-overload]
 
@@ -146,46 +146,71 @@ def test_unknown_codes() -> None:
         with pytest.raises(n.UnknownStatusCode):
             fn("nope")
     assert n.kuaidi100_event_status("999", "??") is None
-    assert n.kuaidi100_event_status("999", "签收") == S.DELIVERED
+    assert n.kuaidi100_event_status("999", "签收") == TrackingStatus.DELIVERED
 
 
 def test_every_status_is_ranked_or_an_exception() -> None:
-    assert set(S) == set(n.RANK) | n.EXCEPTIONS
+    assert set(TrackingStatus) == set(n.RANK) | n.EXCEPTIONS
 
 
-def _walk(*statuses: S) -> S:
-    current, progress = S.PENDING, 0
+def _walk(*statuses: TrackingStatus) -> TrackingStatus:
+    current, progress = TrackingStatus.PENDING, 0
     for s in statuses:
         current, progress = n.advance(current, progress, s)
     return current
 
 
 def test_forward_only() -> None:
-    assert _walk(S.COLLECTED, S.IN_TRANSIT, S.OUT_FOR_DELIVERY, S.IN_TRANSIT) == S.OUT_FOR_DELIVERY
-    assert _walk(S.IN_TRANSIT, S.COLLECTED) == S.IN_TRANSIT
-    assert _walk(S.IN_TRANSIT, S.PENDING) == S.IN_TRANSIT
+    assert (
+        _walk(
+            TrackingStatus.COLLECTED,
+            TrackingStatus.IN_TRANSIT,
+            TrackingStatus.OUT_FOR_DELIVERY,
+            TrackingStatus.IN_TRANSIT,
+        )
+        == TrackingStatus.OUT_FOR_DELIVERY
+    )
+    assert _walk(TrackingStatus.IN_TRANSIT, TrackingStatus.COLLECTED) == TrackingStatus.IN_TRANSIT
+    assert _walk(TrackingStatus.IN_TRANSIT, TrackingStatus.PENDING) == TrackingStatus.IN_TRANSIT
 
 
 def test_terminal_stays_terminal_except_delivered_coming_back() -> None:
-    assert _walk(S.DELIVERED, S.IN_TRANSIT) == S.DELIVERED
-    assert _walk(S.DELIVERED, S.PROBLEM) == S.DELIVERED
-    assert _walk(S.DELIVERED, S.OUT_FOR_DELIVERY) == S.DELIVERED
-    assert _walk(S.DELIVERED, S.RETURNING) == S.RETURNING
-    assert _walk(S.DELIVERED, S.RETURNING, S.OUT_FOR_DELIVERY) == S.RETURNING
-    assert _walk(S.DELIVERED, S.RETURNED) == S.RETURNED
-    assert _walk(S.RETURNED, S.DELIVERED) == S.RETURNED
-    assert _walk(S.EXPIRED, S.DELIVERED) == S.EXPIRED
+    assert _walk(TrackingStatus.DELIVERED, TrackingStatus.IN_TRANSIT) == TrackingStatus.DELIVERED
+    assert _walk(TrackingStatus.DELIVERED, TrackingStatus.PROBLEM) == TrackingStatus.DELIVERED
+    assert _walk(TrackingStatus.DELIVERED, TrackingStatus.OUT_FOR_DELIVERY) == TrackingStatus.DELIVERED
+    assert _walk(TrackingStatus.DELIVERED, TrackingStatus.RETURNING) == TrackingStatus.RETURNING
+    assert (
+        _walk(TrackingStatus.DELIVERED, TrackingStatus.RETURNING, TrackingStatus.OUT_FOR_DELIVERY)
+        == TrackingStatus.RETURNING
+    )
+    assert _walk(TrackingStatus.DELIVERED, TrackingStatus.RETURNED) == TrackingStatus.RETURNED
+    assert _walk(TrackingStatus.RETURNED, TrackingStatus.DELIVERED) == TrackingStatus.RETURNED
+    assert _walk(TrackingStatus.EXPIRED, TrackingStatus.DELIVERED) == TrackingStatus.EXPIRED
 
 
 def test_exceptions_are_lateral() -> None:
     # A problem, then the parcel carries on from where it was (not from before it).
-    assert _walk(S.OUT_FOR_DELIVERY, S.PROBLEM) == S.PROBLEM
-    assert _walk(S.OUT_FOR_DELIVERY, S.PROBLEM, S.OUT_FOR_DELIVERY) == S.OUT_FOR_DELIVERY
-    assert _walk(S.OUT_FOR_DELIVERY, S.PROBLEM, S.IN_TRANSIT) == S.PROBLEM
-    assert _walk(S.IN_TRANSIT, S.DELIVERY_FAILED, S.DELIVERED) == S.DELIVERED
-    assert _walk(S.REFUSED, S.PROBLEM) == S.REFUSED
+    assert _walk(TrackingStatus.OUT_FOR_DELIVERY, TrackingStatus.PROBLEM) == TrackingStatus.PROBLEM
+    assert (
+        _walk(TrackingStatus.OUT_FOR_DELIVERY, TrackingStatus.PROBLEM, TrackingStatus.OUT_FOR_DELIVERY)
+        == TrackingStatus.OUT_FOR_DELIVERY
+    )
+    assert (
+        _walk(TrackingStatus.OUT_FOR_DELIVERY, TrackingStatus.PROBLEM, TrackingStatus.IN_TRANSIT)
+        == TrackingStatus.PROBLEM
+    )
+    assert (
+        _walk(TrackingStatus.IN_TRANSIT, TrackingStatus.DELIVERY_FAILED, TrackingStatus.DELIVERED)
+        == TrackingStatus.DELIVERED
+    )
+    assert _walk(TrackingStatus.REFUSED, TrackingStatus.PROBLEM) == TrackingStatus.REFUSED
 
 
 def test_refused_then_returned() -> None:
-    assert _walk(S.OUT_FOR_DELIVERY, S.REFUSED, S.RETURNING, S.RETURNED) == S.RETURNED
-    assert _walk(S.REFUSED, S.IN_TRANSIT) == S.REFUSED
+    assert (
+        _walk(
+            TrackingStatus.OUT_FOR_DELIVERY, TrackingStatus.REFUSED, TrackingStatus.RETURNING, TrackingStatus.RETURNED
+        )
+        == TrackingStatus.RETURNED
+    )
+    assert _walk(TrackingStatus.REFUSED, TrackingStatus.IN_TRANSIT) == TrackingStatus.REFUSED

@@ -1,0 +1,69 @@
+"""Labels (PDF): written to a file, or sent to a printer queue through CUPS' `lp`."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from cli.api import CliError, ExitCode, connect, handled
+from cli.options import JsonOut, Profile
+from cli.output import emit_json, line
+
+Out = Annotated[Path | None, typer.Option("--out", "-o", help="Where to write the PDF (label.pdf by default).")]
+Printer = Annotated[
+    str | None, typer.Option("--printer", help="Print on this queue (`lp -d QUEUE`) instead of writing a file.")
+]
+LP_TIMEOUT_S = 60.0
+
+
+def deliver(pdf: bytes, out: Path | None, printer: str | None, default: Path) -> dict[str, Any]:
+    """Write ``pdf`` to ``out`` (``default`` when neither is given), or pipe it to ``lp -d printer``; what
+    was done, for `--json`."""
+    if printer is None:
+        path = out or default
+        path.write_bytes(pdf)
+        return {"path": str(path), "bytes": len(pdf)}
+    if out is not None:
+        raise CliError(ExitCode.USAGE, "invalid_input", "--out and --printer: give one of them")
+    lp = shutil.which("lp")
+    if lp is None:
+        raise CliError(ExitCode.FAILED, "no_lp", "`lp` not found: install CUPS' client (cups-client) to print")
+    try:
+        done = subprocess.run([lp, "-d", printer], input=pdf, capture_output=True, timeout=LP_TIMEOUT_S, check=False)
+    except subprocess.TimeoutExpired:
+        raise CliError(
+            ExitCode.FAILED, "print_failed", f"lp -d {printer} did not finish in {LP_TIMEOUT_S:.0f} s"
+        ) from None
+    if done.returncode != 0:
+        said = done.stderr.decode(errors="replace").strip() or f"exit status {done.returncode}"
+        raise CliError(ExitCode.FAILED, "print_failed", f"lp -d {printer}: {said}")
+    # lp says "request id is QUEUE-42 (1 file(s))": the job to look for in lpstat.
+    return {"printer": printer, "bytes": len(pdf), "lp": done.stdout.decode(errors="replace").strip()}
+
+
+def report(done: dict[str, Any], what: str, as_json: bool) -> None:
+    if as_json:
+        emit_json(done)
+    elif "path" in done:
+        line(f"wrote {done['path']} ({done['bytes']:,} bytes)")
+    else:
+        line(f"sent {what} to printer {done['printer']} ({done['bytes']:,} bytes): {done['lp']}".rstrip(": "))
+
+
+@handled
+def label(
+    shipment_id: str,
+    out: Out = None,
+    printer: Printer = None,
+    batch: Annotated[bool, typer.Option(help="SHIPMENT_ID is a batch id: all its labels in one PDF.")] = False,
+    profile: Profile = None,
+    as_json: JsonOut = False,
+) -> None:
+    """A shipment's label (or a batch's labels) as PDF: to a file, or to a printer."""
+    with connect(profile) as client:
+        pdf = client.get_batch_labels(shipment_id) if batch else client.get_shipment_label(shipment_id)
+    report(deliver(pdf, out, printer, Path("label.pdf")), "the label", as_json)

@@ -1,0 +1,115 @@
+"""The shop's shipping settings: the marketplace store it is bound to, the sender on labels, courier
+preferences, its time zone. (The CLI's own times keep the profile's timezone: reading the shop's zone would
+cost every command a call.)"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+from waybill_client.models import SettingsIn, SettingsOut
+
+from cli.api import CliError, ExitCode, connect, handled, request
+from cli.options import JsonOut, Profile
+from cli.output import emit_json, fields
+
+settings = typer.Typer(
+    help="The shop's settings: its marketplace store, sender, courier preferences.", no_args_is_help=True
+)
+WEIGHTS = ("price", "coverage", "transit", "stock")
+
+
+def _show(s: SettingsOut, as_json: bool) -> None:
+    if as_json:
+        emit_json(s)
+    else:
+        fields(s)
+
+
+def _put(values: dict[str, Any], profile: str | None, as_json: bool) -> None:
+    body = request(SettingsIn, **values)  # only the fields given: the others keep their value
+    with connect(profile) as client:
+        _show(client.put_shop_settings(body), as_json)
+
+
+@settings.command("show")
+@handled
+def settings_show(profile: Profile = None, as_json: JsonOut = False) -> None:
+    """The shop's settings (the marketplace session itself is never shown)."""
+    with connect(profile) as client:
+        _show(client.get_shop_settings(), as_json)
+
+
+def _weights(given: list[str]) -> dict[str, float]:
+    weights: dict[str, float] = {}
+    for item in given:
+        name, sep, value = item.partition("=")
+        try:
+            if not sep or name not in WEIGHTS:
+                raise ValueError
+            weights[name] = float(value)
+        except ValueError:
+            raise CliError(
+                ExitCode.USAGE, "invalid_input", f"--weight {item!r}: NAME=NUMBER, NAME one of {', '.join(WEIGHTS)}"
+            ) from None
+    return weights
+
+
+@settings.command("set")
+@handled
+def settings_set(
+    sender_name: Annotated[str | None, typer.Option(help="The sender on labels (寄件人).")] = None,
+    sender_phone: Annotated[str | None, typer.Option(help="The sender's phone.")] = None,
+    sender_address: Annotated[str | None, typer.Option(help="The sender's address.")] = None,
+    default_carrier: Annotated[str | None, typer.Option(help="The carrier preferred when ranking.")] = None,
+    time_zone: Annotated[
+        str | None,
+        typer.Option(help="The shop's time zone, an IANA name (Asia/Shanghai, America/New_York); the API checks it."),
+    ] = None,
+    weight: Annotated[
+        list[str] | None, typer.Option(help="A weight of the recommendation, NAME=NUMBER (price, coverage...).")
+    ] = None,
+    profile: Profile = None,
+    as_json: JsonOut = False,
+) -> None:
+    """Change the sender, courier preferences or the shop's time zone; what is not given keeps its value."""
+    values: dict[str, Any] = {
+        k: v
+        for k, v in {
+            "sender_name": sender_name,
+            "sender_phone": sender_phone,
+            "sender_address": sender_address,
+            "default_carrier": default_carrier,
+            "time_zone": time_zone,
+        }.items()
+        if v is not None
+    }
+    if weight:
+        values["weights"] = _weights(weight)
+    if not values:
+        raise CliError(ExitCode.USAGE, "invalid_input", "nothing to change: give at least one option")
+    _put(values, profile, as_json)
+
+
+@settings.command("store")
+@handled
+def settings_store(
+    seller_nick: Annotated[str, typer.Argument(help="The store's seller nick on the marketplace.")],
+    session: Annotated[str, typer.Option(help="The marketplace session (the seller's authorisation).")],
+    profile: Profile = None,
+    as_json: JsonOut = False,
+) -> None:
+    """Bind the shop to its marketplace store: its orders arrive here and shipments are confirmed there
+    (the session must be the seller's: checked with the marketplace)."""
+    _put({"seller_nick": seller_nick, "session": session}, profile, as_json)
+
+
+@settings.command("session")
+@handled
+def settings_session(
+    session: Annotated[str, typer.Argument(help="The renewed marketplace session of the bound seller.")],
+    profile: Profile = None,
+    as_json: JsonOut = False,
+) -> None:
+    """Renew the marketplace session of the store already bound."""
+    _put({"session": session}, profile, as_json)

@@ -1,0 +1,364 @@
+"""Every public operation of the three services, once, for both clients (see ``_endpoints``).
+
+tests/unit/client/test_operations.py holds this list to the OpenAPI documents: every public operation id has
+a method here of the same HTTP method and path, with the operation's parameters, body and answer model.
+"""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from waybill_client._endpoints import operation, pages
+from waybill_client._spec import Replay
+from waybill_client.models import (
+    AlertKind,
+    AlertOut,
+    AlertSettingIn,
+    AlertSettingOut,
+    AlertState,
+    AllocateRequest,
+    Allocation,
+    BalanceOut,
+    BatchAllocateRequest,
+    BatchAllocation,
+    BatchCreate,
+    BatchMarkRequest,
+    BatchMarkResult,
+    BatchOut,
+    CarrierCode,
+    CarrierOut,
+    CarrierUpdate,
+    ExtendOut,
+    ExtendRequest,
+    KeyCreate,
+    KeyCreated,
+    ManualWaybillRequest,
+    MarkRequest,
+    OrderCreate,
+    OrderOut,
+    OrderTrackingOut,
+    PackageCreate,
+    PackageOut,
+    PageAlertOut,
+    PageAlertSettingOut,
+    PageBatchItemOut,
+    PageBatchSummaryOut,
+    PageCarrierOptionOut,
+    PageCarrierOut,
+    PageOrderEventOut,
+    PageOrderOut,
+    PagePoolOut,
+    PagePurchaseOut,
+    PageShipmentOut,
+    PageShopOut,
+    PageStockEventOut,
+    PageWebhookDeliveryOut,
+    PageWebhookEndpointOut,
+    PoolOut,
+    PoolUpdate,
+    PurchaseCreate,
+    PurchaseOut,
+    RefundOut,
+    ReleaseRequest,
+    ReleaseResult,
+    SettingsIn,
+    SettingsOut,
+    ShipmentOut,
+    ShipRequest,
+    ShopCreate,
+    ShopCreated,
+    ShopOut,
+    TopupRequest,
+    TrackingOut,
+    WaybillInfo,
+    WebhookDeliveryOut,
+    WebhookEndpointIn,
+    WebhookEndpointOut,
+)
+
+
+class Operations:
+    """The API's operations; ``WaybillClient`` and ``AsyncWaybillClient`` are this class over a transport.
+
+    Paged lists (``list_orders``...) answer one page (``data``, ``has_more``, ``next_cursor``): ask the next
+    with ``cursor=page.next_cursor``, or let ``iter_orders`` (same arguments) follow the pages for you."""
+
+    # --- allocation: numbers --------------------------------------------------------------------------
+
+    @operation("allocation", "POST", "/v1/allocations", Allocation, replay=Replay.BY_DESIGN)
+    def allocate(self, body: AllocateRequest) -> None:
+        """Allocate one number to an order. Idempotent on the order: a repeat answers the same number
+        (``created: false``), so it is retried."""
+
+    @operation("allocation", "POST", "/v1/allocations/batch", BatchAllocation, replay=Replay.BY_DESIGN)
+    def allocate_batch(self, body: BatchAllocateRequest) -> None:
+        """Allocate numbers to up to 1,000 orders (idempotent per order, so retried)."""
+
+    @operation("allocation", "POST", "/v1/waybills/manual", Allocation)
+    def register_manual_waybill(self, body: ManualWaybillRequest) -> None:
+        """Register a number the seller typed, so that it can never be used twice."""
+
+    @operation("allocation", "GET", "/v1/waybills/{number}", WaybillInfo)
+    def get_waybill(self, number: str) -> None:
+        """One number's state."""
+
+    @operation("allocation", "POST", "/v1/waybills/{number}/release", ReleaseResult)
+    def release_waybill(self, number: str, body: ReleaseRequest | None = None) -> None:
+        """Release a number."""
+
+    @operation("allocation", "POST", "/v1/waybills/batch-mark", BatchMarkResult)
+    def mark_waybills(self, body: BatchMarkRequest) -> None:
+        """Record many numbers' progress at once (services)."""
+
+    @operation("allocation", "POST", "/v1/waybills/{number}/mark", WaybillInfo)
+    def mark_waybill(self, number: str, body: MarkRequest) -> None:
+        """Record a number's progress (services)."""
+
+    # --- allocation: purchases and stock --------------------------------------------------------------
+
+    @operation("allocation", "POST", "/v1/purchases", PurchaseOut, replay=Replay.KEYED)
+    def create_purchase(self, body: PurchaseCreate, *, idempotency_key: str | None = None) -> None:
+        """Buy a package of waybill numbers. The ``Idempotency-Key`` is made for you (a UUID, the same for
+        every retry of this call) unless you give one; give your own to make a repeat of *your* call (after
+        a crash, say) return the same purchase."""
+
+    @operation("allocation", "GET", "/v1/purchases", PagePurchaseOut)
+    def list_purchases(self, *, limit: int | None = None, cursor: str | None = None) -> None:
+        """Recent purchases, one page."""
+
+    @operation("allocation", "GET", "/v1/purchases/{purchase_id}", PurchaseOut)
+    def get_purchase(self, purchase_id: str) -> None:
+        """One purchase."""
+
+    @operation("allocation", "POST", "/v1/purchases/{purchase_id}/resync", PurchaseOut)
+    def resync_purchase(self, purchase_id: str) -> None:
+        """Reconcile a purchase with the courier."""
+
+    @operation("allocation", "POST", "/v1/purchases/{purchase_id}/refund", RefundOut)
+    def refund_purchase(self, purchase_id: str) -> None:
+        """Refund a purchase's unused numbers."""
+
+    @operation("allocation", "POST", "/v1/purchases/{purchase_id}/extend", ExtendOut)
+    def extend_purchase(self, purchase_id: str, body: ExtendRequest) -> None:
+        """Extend a purchase's validity for a fee."""
+
+    @operation("allocation", "GET", "/v1/pools", PagePoolOut)
+    def list_pools(self, *, expiring_within_days: int | None = None) -> None:
+        """Stock per carrier (the whole list)."""
+
+    @operation("allocation", "GET", "/v1/pools/events", PageStockEventOut)
+    def list_stock_events(self, *, limit: int | None = None, cursor: str | None = None) -> None:
+        """Low-stock and replenishment events, one page."""
+
+    @operation("allocation", "PUT", "/v1/pools/{carrier}", PoolOut)
+    def update_pool(self, carrier: CarrierCode, body: PoolUpdate) -> None:
+        """Set a pool's low-stock threshold and auto-replenish package."""
+
+    @operation("allocation", "GET", "/v1/balance", BalanceOut)
+    def get_balance(self, *, limit: int | None = None) -> None:
+        """The shop's balance and its latest ``limit`` ledger entries."""
+
+    # --- allocation: carriers (operators edit them) ---------------------------------------------------
+
+    @operation("allocation", "GET", "/v1/carriers", PageCarrierOut)
+    def list_carriers(self) -> None:
+        """The carrier catalogue (the whole list)."""
+
+    @operation("allocation", "GET", "/v1/carriers/{code}", CarrierOut)
+    def get_carrier(self, code: CarrierCode) -> None:
+        """One carrier."""
+
+    @operation("allocation", "PATCH", "/v1/carriers/{code}", CarrierOut)
+    def update_carrier(self, code: CarrierCode, body: CarrierUpdate) -> None:
+        """Edit a carrier (operators)."""
+
+    @operation("allocation", "POST", "/v1/carriers/{code}/packages", PackageOut)
+    def add_carrier_package(self, code: CarrierCode, body: PackageCreate) -> None:
+        """Put a package on sale (operators)."""
+
+    # --- allocation: shops and keys (the admin key) ---------------------------------------------------
+
+    @operation("allocation", "POST", "/v1/shops", ShopCreated)
+    def create_shop(self, body: ShopCreate) -> None:
+        """Create a shop; the answer holds its first API key, shown once."""
+
+    @operation("allocation", "GET", "/v1/shops", PageShopOut)
+    def list_shops(self, *, limit: int | None = None, cursor: str | None = None) -> None:
+        """Shops in id order, one page."""
+
+    @operation("allocation", "GET", "/v1/shops/{shop_id}", ShopOut)
+    def get_shop(self, shop_id: str) -> None:
+        """One shop."""
+
+    @operation("allocation", "POST", "/v1/shops/{shop_id}/keys", KeyCreated)
+    def create_key(self, shop_id: str, body: KeyCreate) -> None:
+        """Issue another API key for a shop (shown once)."""
+
+    @operation("allocation", "DELETE", "/v1/shops/{shop_id}/keys/{key_id}", None)
+    def revoke_key(self, shop_id: str, key_id: str) -> None:
+        """Revoke an API key."""
+
+    @operation("allocation", "POST", "/v1/shops/{shop_id}/topups", BalanceOut)
+    def top_up_shop(self, shop_id: str, body: TopupRequest) -> None:
+        """Top up a shop's balance."""
+
+    # --- shipping: orders -----------------------------------------------------------------------------
+
+    @operation("shipping", "POST", "/v1/orders", OrderOut, replay=Replay.BY_DESIGN)
+    def create_order(self, body: OrderCreate) -> None:
+        """Create an order. Idempotent on ``external_id``: a repeat answers the order already created, so
+        it is retried."""
+
+    @operation("shipping", "GET", "/v1/orders", PageOrderOut)
+    def list_orders(
+        self,
+        *,
+        status: str | None = None,
+        external_id: str | None = None,
+        limit: int | None = None,
+        cursor: str | None = None,
+    ) -> None:
+        """Orders, newest first, one page."""
+
+    @operation("shipping", "GET", "/v1/orders/{order_id}", OrderOut)
+    def get_order(self, order_id: str) -> None:
+        """One order."""
+
+    @operation("shipping", "GET", "/v1/orders/{order_id}/events", PageOrderEventOut)
+    def list_order_events(self, order_id: str) -> None:
+        """An order's state changes (the whole list)."""
+
+    @operation("shipping", "GET", "/v1/orders/{order_id}/carrier-options", PageCarrierOptionOut)
+    def list_carrier_options(self, order_id: str) -> None:
+        """Carriers ranked for this order, with reasons (the whole list)."""
+
+    @operation("shipping", "POST", "/v1/orders/{order_id}/ship", ShipmentOut, replay=Replay.BY_DESIGN)
+    def ship_order(self, order_id: str, body: ShipRequest | None = None) -> None:
+        """Ship one order (the carrier recommended and a number from the pool unless ``body`` names them).
+        Idempotent on the order: a repeat answers the same shipment, so it is retried."""
+
+    @operation("shipping", "POST", "/v1/orders/{order_id}/cancel", OrderOut)
+    def cancel_order(self, order_id: str) -> None:
+        """Cancel an order that has not shipped."""
+
+    # --- shipping: shipments and batches --------------------------------------------------------------
+
+    @operation("shipping", "GET", "/v1/shipments", PageShipmentOut)
+    def list_shipments(
+        self, *, order_id: str | None = None, limit: int | None = None, cursor: str | None = None
+    ) -> None:
+        """Shipments, newest first (an order's, with ``order_id``), one page."""
+
+    @operation("shipping", "GET", "/v1/shipments/{shipment_id}", ShipmentOut)
+    def get_shipment(self, shipment_id: str) -> None:
+        """One shipment."""
+
+    @operation("shipping", "POST", "/v1/shipments/{shipment_id}/cancel", ShipmentOut)
+    def cancel_shipment(self, shipment_id: str) -> None:
+        """Cancel a shipment before it is confirmed."""
+
+    @operation("shipping", "GET", "/v1/shipments/{shipment_id}/label.pdf", bytes)
+    def get_shipment_label(self, shipment_id: str) -> None:
+        """The shipment's label: a PDF (100 x 150 mm), as bytes."""
+
+    @operation("shipping", "POST", "/v1/shipment-batches", BatchOut)
+    def create_batch(self, body: BatchCreate) -> None:
+        """Ship up to 10,000 orders in the background; follow it with ``get_batch``."""
+
+    @operation("shipping", "GET", "/v1/shipment-batches", PageBatchSummaryOut)
+    def list_batches(self, *, limit: int | None = None, cursor: str | None = None) -> None:
+        """The shop's batches, newest first, with their progress, one page."""
+
+    @operation("shipping", "GET", "/v1/shipment-batches/{batch_id}/items", PageBatchItemOut)
+    def list_batch_items(
+        self, batch_id: str, *, status: str | None = None, limit: int | None = None, cursor: str | None = None
+    ) -> None:
+        """A batch's per-order results, one page."""
+
+    @operation("shipping", "GET", "/v1/shipment-batches/{batch_id}", BatchOut)
+    def get_batch(self, batch_id: str, *, status: str | None = None, limit: int | None = None) -> None:
+        """A batch's progress, and its first ``limit`` per-order results (0: the progress alone; page through
+        them with ``list_batch_items``)."""
+
+    @operation("shipping", "GET", "/v1/shipment-batches/{batch_id}/labels.pdf", bytes)
+    def get_batch_labels(self, batch_id: str) -> None:
+        """Every label of a batch in one PDF, as bytes."""
+
+    # --- shipping: settings and webhooks --------------------------------------------------------------
+
+    @operation("shipping", "GET", "/v1/settings", SettingsOut)
+    def get_shop_settings(self) -> None:
+        """The shop's shipping settings."""
+
+    @operation("shipping", "PUT", "/v1/settings", SettingsOut)
+    def put_shop_settings(self, body: SettingsIn) -> None:
+        """Set the shop's marketplace binding, sender and courier preferences."""
+
+    @operation("shipping", "GET", "/v1/webhook-endpoints", PageWebhookEndpointOut)
+    def list_webhook_endpoints(self) -> None:
+        """The shop's webhook endpoints (the whole list)."""
+
+    @operation("shipping", "POST", "/v1/webhook-endpoints", WebhookEndpointOut)
+    def create_webhook_endpoint(self, body: WebhookEndpointIn) -> None:
+        """Register a URL for shipment and tracking events (the answer holds its signing secret)."""
+
+    @operation("shipping", "DELETE", "/v1/webhook-endpoints/{endpoint_id}", None)
+    def disable_webhook_endpoint(self, endpoint_id: str) -> None:
+        """Stop sending events to an endpoint."""
+
+    @operation("shipping", "GET", "/v1/webhook-deliveries", PageWebhookDeliveryOut)
+    def list_webhook_deliveries(
+        self, *, status: str | None = None, limit: int | None = None, cursor: str | None = None
+    ) -> None:
+        """Event deliveries (``status="failed"``...), one page."""
+
+    @operation("shipping", "POST", "/v1/webhook-deliveries/{delivery_id}/resend", WebhookDeliveryOut)
+    def resend_webhook_delivery(self, delivery_id: str | UUID) -> None:
+        """Send a delivery again."""
+
+    # --- tracking -------------------------------------------------------------------------------------
+
+    @operation("tracking", "GET", "/v1/trackings/{waybill}", TrackingOut)
+    def get_tracking(self, waybill: str, *, carrier: CarrierCode | None = None) -> None:
+        """A parcel's status, timeline and alerts."""
+
+    @operation("tracking", "GET", "/v1/orders/{order_id}/tracking", OrderTrackingOut)
+    def get_order_tracking(self, order_id: str) -> None:
+        """The tracking of every parcel of an order."""
+
+    @operation("tracking", "GET", "/v1/alerts", PageAlertOut)
+    def list_alerts(
+        self,
+        *,
+        state: AlertState | None = None,
+        kind: AlertKind | None = None,
+        carrier: CarrierCode | None = None,
+        number: str | None = None,
+        limit: int | None = None,
+        cursor: str | None = None,
+    ) -> None:
+        """The shop's logistics alerts (物流预警), newest first, one page."""
+
+    @operation("tracking", "POST", "/v1/alerts/{alert_id}/ack", AlertOut)
+    def acknowledge_alert(self, alert_id: int) -> None:
+        """Acknowledge an alert."""
+
+    @operation("tracking", "GET", "/v1/alert-settings", PageAlertSettingOut)
+    def get_alert_settings(self) -> None:
+        """The alert thresholds in force, per carrier (the whole list)."""
+
+    @operation("tracking", "PUT", "/v1/alert-settings", AlertSettingOut)
+    def put_alert_settings(self, body: AlertSettingIn) -> None:
+        """Set the alert thresholds for a carrier (or, without ``carrier``, every carrier)."""
+
+    # --- every item of a paged list, following next_cursor --------------------------------------------
+
+    iter_purchases = pages(list_purchases)
+    iter_stock_events = pages(list_stock_events)
+    iter_shops = pages(list_shops)
+    iter_orders = pages(list_orders)
+    iter_shipments = pages(list_shipments)
+    iter_batches = pages(list_batches)
+    iter_batch_items = pages(list_batch_items)
+    iter_webhook_deliveries = pages(list_webhook_deliveries)
+    iter_alerts = pages(list_alerts)

@@ -1,0 +1,47 @@
+"""What tracking asks of the shipping service: here is what happened to a parcel."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from runtime.service_client import ServiceClient
+from shared.tracking import TrackingUpdate, TrackingUpdateBatch, TrackingUpdateBatchResult, TrackingUpdateResult
+
+# One update is a small write; a batch of MAX_BATCH_TRACKING_UPDATES is one transaction of many.
+SINGLE_TIMEOUT_S = 10.0
+BATCH_TIMEOUT_S = 30.0
+
+
+class ShippingApi(Protocol):
+    async def tracking_update(self, shop_id: str, update: TrackingUpdate) -> TrackingUpdateResult: ...
+
+    async def tracking_updates(self, shop_id: str, updates: list[TrackingUpdate]) -> TrackingUpdateBatchResult:
+        """Up to MAX_BATCH_TRACKING_UPDATES of one shop in one transaction; one result per update, in order
+        (idempotent on each update's event id)."""
+        ...
+
+
+class HttpShippingApi:
+    def __init__(self, client: ServiceClient) -> None:
+        self._client = client
+
+    async def tracking_update(self, shop_id: str, update: TrackingUpdate) -> TrackingUpdateResult:
+        return await self._client.call(
+            "POST",
+            "/internal/v1/tracking-updates",
+            TrackingUpdateResult,
+            shop_id=shop_id,
+            body=update,
+            timeout_s=SINGLE_TIMEOUT_S,
+        )
+
+    async def tracking_updates(self, shop_id: str, updates: list[TrackingUpdate]) -> TrackingUpdateBatchResult:
+        body = TrackingUpdateBatch.model_construct(updates=updates)
+        return await self._client.call(
+            "POST",
+            "/internal/v1/tracking-updates/batch",
+            TrackingUpdateBatchResult,
+            shop_id=shop_id,
+            body=body,
+            timeout_s=BATCH_TIMEOUT_S,
+        )

@@ -1,0 +1,56 @@
+"""What allocation's processes share (its API and its worker build the same object)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+import asyncpg
+from fastapi import Depends
+
+from runtime.app import resources_dependency
+from runtime.resources import Resources
+from runtime.settings import to_asyncpg_dsn
+from services.allocation.courier.client import CourierClient
+from services.allocation.repository.shops import DbKeyResolver
+from services.allocation.repository.statements import AllocationStatements, skip_reset
+from services.allocation.settings import AllocationSettings
+
+
+@dataclass(kw_only=True)
+class AllocationResources(Resources):
+    settings: AllocationSettings
+    # The hot path runs on raw asyncpg: one round trip per allocation, no ORM (see repository).
+    pg: asyncpg.Pool
+    statements: AllocationStatements
+    keys: DbKeyResolver
+    courier: CourierClient
+
+    async def aclose(self) -> None:
+        await self.pg.close()
+        await super().aclose()
+
+
+async def open_resources(core: Resources) -> AllocationResources:
+    settings = core.settings
+    assert isinstance(settings, AllocationSettings)
+    pool = await asyncpg.create_pool(
+        to_asyncpg_dsn(settings.database_url),
+        min_size=2,
+        max_size=settings.allocation_pool_size,
+        command_timeout=30,
+        reset=skip_reset,
+    )
+    courier = CourierClient(
+        core.http,
+        settings.courier_url,
+        settings.courier_app_key,
+        settings.courier_secret.get_secret_value(),
+        settings.courier_timeout_s,
+    )
+    return AllocationResources.extend(
+        core, pg=pool, statements=AllocationStatements(pool), keys=DbKeyResolver(core.engine), courier=courier
+    )
+
+
+AllocationResourcesDep = Annotated[AllocationResources, Depends(resources_dependency(AllocationResources))]

@@ -1,0 +1,64 @@
+"""Allocation routes: the carrier catalogue."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, status
+
+from runtime.app import UowDep
+from runtime.auth import AdminDep, PrincipalDep
+from runtime.openapi import responses
+from services.allocation.schemas.catalogue import CarrierUpdate, PackageCreate
+from services.allocation.service import catalogue
+from shared.carriers import CarrierCode
+from shared.catalogue import CarrierOut, PackageOut
+from shared.pages import Page
+
+router = APIRouter(prefix="/v1/carriers", tags=["carriers"])
+
+
+@router.get(
+    "",
+    summary="Carrier catalogue",
+    description="Every carrier with its number rule, coverage, transit days and packages on sale.",
+)
+async def list_carriers(uow: UowDep, _: PrincipalDep) -> Page[CarrierOut]:
+    return Page.whole(await catalogue.list_carriers(uow))
+
+
+@router.get(
+    "/{code}",
+    summary="One carrier",
+    description="The carrier's number rule, coverage, transit days and the packages on sale. Unknown code: 422.",
+    responses=responses(404),
+)
+async def get_carrier(code: CarrierCode, uow: UowDep, _: PrincipalDep) -> CarrierOut:
+    return await catalogue.get_carrier(uow, code)
+
+
+@router.patch(
+    "/{code}",
+    summary="Edit a carrier (operators)",
+    description=(
+        "Admin only. Only the fields sent change. Patterns are RE2 syntax, matched in linear time: one RE2 "
+        "refuses (bad syntax, look-arounds, back-references) answers 422 `invalid_number_pattern`, one over 200 "
+        "characters 422 `validation_error`. "
+        "The new rule applies to numbers validated from now on."
+    ),
+    responses=responses(403, 404),
+)
+async def update_carrier(code: CarrierCode, body: CarrierUpdate, uow: UowDep, _: AdminDep) -> CarrierOut:
+    return await catalogue.update_carrier(uow, code, body)
+
+
+@router.post(
+    "/{code}/packages",
+    status_code=status.HTTP_201_CREATED,
+    summary="Put a package on sale (operators)",
+    description=(
+        "Admin only. Price in integer cents, validity in days from delivery; "
+        "a package id already in the catalogue answers 409 `conflict`."
+    ),
+    responses=responses(403, 404, 409),
+)
+async def add_carrier_package(code: CarrierCode, body: PackageCreate, uow: UowDep, _: AdminDep) -> PackageOut:
+    return await catalogue.add_package(uow, code, body)

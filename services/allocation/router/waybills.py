@@ -1,0 +1,141 @@
+"""Allocation routes: a number's lifecycle (typed numbers, reads, release, marks)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, status
+
+from runtime.app import UowDep
+from runtime.auth import InternalShopIdDep, ShopIdDep
+from runtime.openapi import responses
+from services.allocation.resources import AllocationResourcesDep
+from services.allocation.service import manual, waybills
+from shared.allocation import (
+    Allocation,
+    BatchMarkRequest,
+    BatchMarkResult,
+    ManualWaybillRequest,
+    MarkRequest,
+    ReleaseRequest,
+    ReleaseResult,
+    WaybillInfo,
+)
+from shared.errors import ErrorBody, ErrorCode
+
+router = APIRouter(prefix="/v1/waybills", tags=["waybills"])
+
+_IN_USE_EXAMPLE = ErrorBody.of(
+    ErrorCode.WAYBILL_IN_USE, "waybill EA123456785CN is already in use", {"number": "EA123456785CN"}
+).model_dump(mode="json")
+_MANUAL_LIMIT_EXAMPLE = ErrorBody.of(
+    ErrorCode.MANUAL_LIMIT_REACHED,
+    "the shop already holds 1000 typed numbers not yet shipped, the most allowed; ship or release some before "
+    "typing more",
+    {"limit": 1000, "held": 1000},
+).model_dump(mode="json")
+
+
+@router.post(
+    "/manual",
+    status_code=status.HTTP_201_CREATED,
+    summary="Register a number the seller typed",
+    description=(
+        "For a number from a paper waybill or another system. Validated against the carrier's rule (422 "
+        "`invalid_waybil"
+        "l`), then kept as `source: manual`, `verified: false`: nobody vouches that the courier issued it "
+        "to this shop.\n\n"
+        "**A paid purchase wins.** When the courier later issues the number to a purchase (this shop's or "
+        "another's) and no label was printed with it yet (allocated only, or voided, expired or quarantined "
+        "without ever being printed), the purchase gets it and this entry becomes `superseded`; the shop sees "
+        "a `manual_superseded` event with the number and order in `GET /v1/pools/events`, and the order can "
+        "be given another number. Once printed or shipped (or voided after printing) the entry keeps the "
+        "number; the purchase does not get it and is credited the price it paid for it.\n\n"
+        "**Limit.** A shop holds at most `ALLOCATION_MANUAL_UNVERIFIED_MAX` (default 1000) typed numbers not "
+        "yet shipped (allocated or printed); beyond it 409 `manual_limit_reached`. Shipping or releasing "
+        "one frees its place.\n\n"
+        "**Taken numbers.** A number already held (by anyone, in any state) answers 409 `waybill_in_use` with "
+        "exactly the same status, code, message and details whether this shop holds it (on another order, in "
+        "its pool) or another shop does: the answer says the number is taken, never by whom. Typed numbers "
+        "are refused rather than accepted as unverified beside another shop's, since an accepted entry can be "
+        "printed: any shop could then put other shops' numbers on its parcels. The same number for the same "
+        "order is an idempotent repeat (201, `created: false`)."
+    ),
+    responses={
+        **responses(404, 422),
+        409: {
+            "model": ErrorBody,
+            "description": "The number is taken, the order has another number, or the shop is at its limit",
+            "content": {
+                "application/json": {
+                    "examples": {
+                        "waybill_in_use": {"summary": "Taken (whoever holds it)", "value": _IN_USE_EXAMPLE},
+                        "manual_limit_reached": {
+                            "summary": "Too many typed numbers not yet shipped",
+                            "value": _MANUAL_LIMIT_EXAMPLE,
+                        },
+                    }
+                }
+            },
+        },
+    },
+)
+async def register_manual_waybill(
+    body: ManualWaybillRequest, shop_id: ShopIdDep, uow: UowDep, res: AllocationResourcesDep
+) -> Allocation:
+    return await manual.register_manual(uow, shop_id, body, res.settings.manual_unverified_max)
+
+
+@router.get(
+    "/{number}",
+    summary="One number's state",
+    description=(
+        "Status, order, expiry and origin of one of the shop's numbers: `source` `courier` (bought, "
+        "`verified: true`) or `manual` (typed, `verified: false`). `superseded`: the shop lost the number "
+        "to another entry (a typed number a purchase received before it was printed, or a purchased number "
+        "a typed entry had already printed, which was credited). Another shop's number: 404."
+    ),
+    responses=responses(404),
+)
+async def get_waybill(number: str, shop_id: ShopIdDep, uow: UowDep) -> WaybillInfo:
+    return await waybills.get_waybill(uow, shop_id, number)
+
+
+@router.post(
+    "/{number}/release",
+    summary="Release a number",
+    description=(
+        "Allocated and not printed: back to the pool. Printed: voided, never reused. Shipped: 409 `invalid_transition`."
+    ),
+    responses=responses(404, 409),
+)
+async def release_waybill(
+    number: str, shop_id: ShopIdDep, uow: UowDep, body: ReleaseRequest | None = None
+) -> ReleaseResult:
+    return await waybills.release(uow, shop_id, number, body.order_id if body else None)
+
+
+@router.post(
+    "/batch-mark",
+    summary="Record many numbers' progress at once (services)",
+    description=(
+        "Up to 1,000 numbers moved to one state (printed, shipped, quarantined, expired) in one transaction. "
+        "Each number answers as `POST /v1/waybills/{number}/mark` would: its new status, or the error code "
+        "(`not_found`, `invalid_transition`, `conflict`) for that number alone; the others are marked all the "
+        "same. Repeating the call is harmless."
+    ),
+    responses=responses(403),
+)
+async def mark_waybills(body: BatchMarkRequest, shop_id: InternalShopIdDep, uow: UowDep) -> BatchMarkResult:
+    return await waybills.mark_many(uow, shop_id, body)
+
+
+@router.post(
+    "/{number}/mark",
+    summary="Record a number's progress (services)",
+    description=(
+        "printed, shipped, quarantined (the marketplace refused it as used or invalid) or expired. "
+        "Repeating a mark is harmless."
+    ),
+    responses=responses(403, 404, 409),
+)
+async def mark_waybill(number: str, body: MarkRequest, shop_id: InternalShopIdDep, uow: UowDep) -> WaybillInfo:
+    return await waybills.mark(uow, shop_id, number, body)

@@ -1,0 +1,1 @@
+"""Allocation API request and response models, one module per domain."""

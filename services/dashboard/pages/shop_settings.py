@@ -1,0 +1,164 @@
+"""The shop's settings: sender, default carrier and time zone (shipping's settings), the marketplace binding,
+and each carrier's low-stock threshold (allocation's pools)."""
+
+from __future__ import annotations
+
+import asyncio
+from functools import cache
+from typing import Annotated, Any
+from zoneinfo import available_timezones
+
+from fastapi import APIRouter, Form, Request, Response
+from pydantic import ValidationError as PydanticError
+from waybill_client import WaybillError
+from waybill_client.models import AlertSettingIn, AlertSettingOut, CarrierOut, PoolUpdate, SettingsIn
+
+from services.dashboard import web
+from services.dashboard.api import panel
+from services.dashboard.pages.home import pools
+from services.dashboard.pages.orders import carrier_or_none
+
+router = APIRouter(include_in_schema=False)
+
+
+@cache
+def zone_names() -> list[str]:
+    """The zones offered while typing one (this machine's zone data; shipping checks the one sent)."""
+    return sorted(available_timezones())
+
+
+@router.get("/shops/{shop_id}/settings")
+async def settings_page(request: Request, shop_id: str) -> Response:
+    access = await web.shop_page(request, shop_id)
+    if isinstance(access, Response):
+        return access
+    client = access.client
+
+    async def carriers() -> list[CarrierOut]:
+        return [c for c in (await client.list_carriers()).data if c.active]
+
+    async def thresholds() -> list[AlertSettingOut]:
+        return list((await client.get_alert_settings()).data)
+
+    days = web.state(request).settings.expiring_within_days
+    stock, catalogue, alerting = await asyncio.gather(
+        panel(pools(client, days)), panel(carriers()), panel(thresholds())
+    )
+    saved = access.settings or await panel(client.get_shop_settings())  # shop_page read them for the zone
+    return web.render(
+        request,
+        "settings.html",
+        access=access,
+        saved=saved,
+        stock=stock,
+        carriers=catalogue,
+        alerting=alerting,
+        zones=zone_names(),
+        tab="settings",
+    )
+
+
+@router.post("/shops/{shop_id}/settings")
+async def save(
+    request: Request,
+    shop_id: str,
+    csrf_token: Annotated[str, Form()] = "",
+    sender_name: Annotated[str, Form()] = "",
+    sender_phone: Annotated[str, Form()] = "",
+    sender_address: Annotated[str, Form()] = "",
+    default_carrier: Annotated[str, Form()] = "",
+    seller_nick: Annotated[str, Form()] = "",
+    marketplace_session: Annotated[str, Form()] = "",
+    time_zone: Annotated[str, Form()] = "",
+) -> Response:
+    access = await web.shop_form(request, shop_id, csrf_token)
+    if isinstance(access, Response):
+        return access
+    back = f"{access.base}/settings"
+    fields: dict[str, Any] = {
+        "sender_name": sender_name.strip(),
+        "sender_phone": sender_phone.strip(),
+        "sender_address": sender_address.strip(),
+    }
+    # The binding is sent only when typed: left out, the shop's current one stays.
+    if seller_nick.strip():
+        fields["seller_nick"] = seller_nick.strip()
+    if marketplace_session.strip():
+        fields["session"] = marketplace_session.strip()
+    # Left empty, the shop's zone stays; a zone shipping does not know comes back as its validation_error.
+    if time_zone.strip():
+        fields["time_zone"] = time_zone.strip()
+    try:
+        body = SettingsIn(default_carrier=carrier_or_none(default_carrier), **fields)
+    except (ValueError, PydanticError):
+        return web.refused(back, "validation_error")
+    try:
+        await access.client.put_shop_settings(body)
+    except WaybillError as exc:
+        return web.failed(back, exc)
+    return web.done(back, "settings_saved")
+
+
+@router.post("/shops/{shop_id}/pools/{carrier}")
+async def save_pool(
+    request: Request,
+    shop_id: str,
+    carrier: str,
+    csrf_token: Annotated[str, Form()] = "",
+    low_stock_threshold: Annotated[str, Form()] = "",
+    auto_replenish_package: Annotated[str, Form()] = "",
+) -> Response:
+    access = await web.shop_form(request, shop_id, csrf_token)
+    if isinstance(access, Response):
+        return access
+    back = f"{access.base}/settings"
+    try:
+        code = carrier_or_none(carrier)
+        body = PoolUpdate(
+            low_stock_threshold=int(low_stock_threshold),
+            auto_replenish_package=auto_replenish_package.strip() or None,
+        )
+    except (ValueError, PydanticError):
+        return web.refused(back, "validation_error")
+    if code is None:
+        return web.refused(back, "validation_error")
+    try:
+        await access.client.update_pool(code, body)
+    except WaybillError as exc:
+        return web.failed(back, exc)
+    return web.done(back, "pool_saved", "#pools")
+
+
+ALERT_FIELDS = ("not_collected_hours", "no_update_hours", "late_grace_hours", "transit_days")
+
+
+@router.post("/shops/{shop_id}/alert-settings")
+async def save_alert_settings(
+    request: Request,
+    shop_id: str,
+    csrf_token: Annotated[str, Form()] = "",
+    carrier: Annotated[str, Form()] = "*",
+    not_collected_hours: Annotated[str, Form()] = "",
+    no_update_hours: Annotated[str, Form()] = "",
+    late_grace_hours: Annotated[str, Form()] = "",
+    transit_days: Annotated[str, Form()] = "",
+) -> Response:
+    """One carrier's alert thresholds ("*": every carrier's default); a field left empty keeps its fallback."""
+    access = await web.shop_form(request, shop_id, csrf_token)
+    if isinstance(access, Response):
+        return access
+    back = f"{access.base}/settings"
+    typed = dict(zip(ALERT_FIELDS, (not_collected_hours, no_update_hours, late_grace_hours, transit_days), strict=True))
+    try:
+        values: dict[str, Any] = {k: float(v) for k, v in typed.items() if v.strip() and k != "transit_days"}
+        if typed["transit_days"].strip():
+            values["transit_days"] = int(typed["transit_days"])
+        code = None if carrier == "*" else carrier_or_none(carrier)
+        body = AlertSettingIn(carrier=code, **values)
+    except (ValueError, PydanticError):
+        return web.refused(back, "validation_error", "#alerting")
+    try:
+        await access.client.put_alert_settings(body)
+    except WaybillError as exc:
+        return web.failed(back, exc, "#alerting")
+    return web.done(back, "alerting_saved", "#alerting")

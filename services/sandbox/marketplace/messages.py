@@ -1,0 +1,210 @@
+"""Order messages: what each topic carries, and their delivery to the webhook, in order per trade, until a 2xx."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import random
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from services.sandbox.clock import china_time
+from services.sandbox.delivery import Timers, compact_json, failure_text, retry_wait, run_workers
+from services.sandbox.faults import FaultInjector
+from services.sandbox.marketplace.trades import Seller, Trade, TradeStatus, yuan
+from services.sandbox.settings import SandboxSettings
+from services.sandbox.signing import top_sign
+
+log = logging.getLogger("sandbox.marketplace")
+
+TOPIC_PAID = "taobao_trade_TradeBuyerPay"
+TOPIC_CLOSE = "taobao_trade_TradeClose"
+TOPIC_ADDRESS = "taobao_trade_TradeLogisticsAddressChanged"
+
+
+def paid_content(trade: Trade) -> dict[str, Any]:
+    """TradeBuyerPay: no address, as on the real marketplace; the receiver fetches the trade."""
+    return {
+        "tid": trade.tid,
+        "oid": trade.orders[0].oid,
+        "payment": yuan(trade.payment_cents),
+        "buyer_nick": trade.buyer_nick,
+        "seller_nick": trade.seller_nick,
+        "type": "fixed",
+    }
+
+
+def close_content(trade: Trade) -> dict[str, Any]:
+    # The fields of TradeBuyerPay plus the status, in the order the sandbox has always sent them.
+    return {
+        "tid": trade.tid,
+        "oid": trade.orders[0].oid,
+        "seller_nick": trade.seller_nick,
+        "buyer_nick": trade.buyer_nick,
+        "payment": yuan(trade.payment_cents),
+        "status": TradeStatus.TRADE_CLOSED.value,
+        "type": "fixed",
+    }
+
+
+def address_content(trade: Trade) -> dict[str, Any]:
+    return {"tid": trade.tid, "seller_nick": trade.seller_nick, "buyer_nick": trade.buyer_nick}
+
+
+@dataclass(slots=True)
+class Message:
+    id: str
+    tid: str
+    topic: str
+    content: str
+    pub_time: float
+    user_id: str
+    user_nick: str
+    attempts: int = 0
+    delivered_at: float | None = None
+    last_result: str | None = None
+
+    def view(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "tid": self.tid,
+            "topic": self.topic,
+            "content": self.content,
+            "pub_time": china_time(self.pub_time),
+            "attempts": self.attempts,
+            "delivered": self.delivered_at is not None,
+            "last_result": self.last_result,
+        }
+
+
+@dataclass
+class MessageStats:
+    published: int = 0
+    delivered: int = 0
+    attempts: int = 0
+    failed_attempts: int = 0
+    duplicates: int = 0
+
+    def view(self) -> dict[str, int]:
+        return {
+            "published": self.published,
+            "delivered": self.delivered,
+            "pending": self.published - self.delivered,
+            "attempts": self.attempts,
+            "failed_attempts": self.failed_attempts,
+            "duplicates": self.duplicates,
+        }
+
+
+@dataclass
+class Outbox:
+    """Every published message, and the loop that delivers them: a trade's messages strictly one after another."""
+
+    settings: SandboxSettings
+    faults: FaultInjector
+    new_client: Callable[[], httpx.AsyncClient]
+    messages: dict[str, Message] = field(default_factory=dict)
+    stats: MessageStats = field(default_factory=MessageStats)
+    _pending: dict[str, deque[Message]] = field(default_factory=dict)  # per trade, delivered in order
+    _ready: asyncio.Queue[str] = field(default_factory=asyncio.Queue)
+    _timers: Timers = field(default_factory=Timers)
+    _ids: itertools.count[int] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._ids = itertools.count(1_000_000_000_000 + random.SystemRandom().randrange(10**12))
+
+    def publish(self, seller: Seller, tid: str, topic: str, content: dict[str, Any]) -> None:
+        message = Message(
+            id=str(next(self._ids)),
+            tid=tid,
+            topic=topic,
+            content=compact_json(content),
+            pub_time=time.time(),
+            user_id=seller.user_id,
+            user_nick=seller.nick,
+        )
+        self.messages[message.id] = message
+        self.stats.published += 1
+        queue = self._pending.get(tid)
+        if queue is None:
+            # Nothing of this trade is waiting: it becomes ready. Otherwise it follows the earlier messages.
+            self._pending[tid] = deque([message])
+            self._ready.put_nowait(tid)
+        else:
+            queue.append(message)
+
+    def push_form(self, message: Message) -> dict[str, str]:
+        form = {
+            "id": message.id,
+            "topic": message.topic,
+            "content": message.content,
+            "pub_time": china_time(message.pub_time),
+            "user_id": message.user_id,
+            "user_nick": message.user_nick,
+            "app_key": self.settings.marketplace_app_key,
+            "timestamp": china_time(time.time()),
+            "sign_method": "hmac",
+        }
+        form["sign"] = top_sign(form, self.settings.marketplace_app_secret, "hmac")
+        return form
+
+    async def _push(self, http: httpx.AsyncClient, message: Message) -> bool:
+        message.attempts += 1
+        self.stats.attempts += 1
+        try:
+            response = await http.post(
+                self.settings.marketplace_webhook_url,
+                data=self.push_form(message),
+                timeout=self.settings.message_timeout_s,
+            )
+        except httpx.HTTPError as exc:
+            message.last_result = failure_text(exc)
+            return False
+        message.last_result = f"HTTP {response.status_code}"
+        return 200 <= response.status_code < 300
+
+    async def _deliver(self, http: httpx.AsyncClient, tid: str) -> None:
+        queue = self._pending.get(tid)
+        if not queue:
+            return
+        message = queue[0]
+        if await self._push(http, message):
+            await self._delivered(http, tid, queue)
+            return
+        self.stats.failed_attempts += 1
+        self._timers.later(
+            retry_wait(self.settings.message_redelivery_s, message.attempts), lambda: self._ready.put_nowait(tid)
+        )
+
+    async def _delivered(self, http: httpx.AsyncClient, tid: str, queue: deque[Message]) -> None:
+        message = queue.popleft()
+        message.delivered_at = time.time()
+        self.stats.delivered += 1
+        if self.faults.chance(self.faults.config.message_duplicate_rate):
+            self.stats.duplicates += 1
+            await self._push(http, message)
+            message.attempts -= 1  # the duplicate is counted under duplicates, not as a retry
+            self.stats.attempts -= 1
+        if queue:
+            self._ready.put_nowait(tid)
+        else:
+            del self._pending[tid]
+
+    async def dispatcher(self) -> None:
+        await run_workers(
+            self.settings.message_concurrency,
+            self.new_client,
+            self._ready,
+            self._deliver,
+            log,
+            "message delivery failed for trade %s",
+        )
+
+    def cancel_timers(self) -> None:
+        self._timers.cancel()

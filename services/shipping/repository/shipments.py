@@ -1,0 +1,119 @@
+"""Shipments: the claim a worker holds while it confirms one, and the reads around them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import Any, NamedTuple
+
+from sqlalchemy import ColumnElement, Update, and_, func, insert, or_, select, update
+
+from runtime.pagination import Keyset, PageRequest, Slice
+from runtime.repository import OwnedRepository
+from services.shipping.models import Order, Shipment, ShipmentStatus
+
+
+class ShipmentWithOrder(NamedTuple):
+    shipment: Shipment
+    order: Order
+
+
+def _lapsed_claim() -> ColumnElement[bool]:
+    return and_(Shipment.status == ShipmentStatus.CONFIRMING, Shipment.lease_until < func.now())
+
+
+def _claim(which: ColumnElement[bool], lease_s: float) -> Update:
+    """Take pending confirmations (or ones whose worker's lease lapsed) among ``which``."""
+    return (
+        update(Shipment)
+        .where(which, or_(Shipment.status == ShipmentStatus.PENDING, _lapsed_claim()))
+        .values(
+            status=ShipmentStatus.CONFIRMING,
+            lease_until=func.now() + timedelta(seconds=lease_s),
+            attempts=Shipment.attempts + 1,
+            updated_at=func.now(),
+        )
+        .returning(Shipment)
+        .execution_options(populate_existing=True)
+    )
+
+
+class ShipmentRepository(OwnedRepository[Shipment]):
+    model = Shipment
+
+    async def get(self, shipment_id: str, *, for_update: bool = False) -> Shipment | None:
+        """A shipment by id whoever's it is: for the workers, which hold only its id."""
+        stmt = select(Shipment).where(Shipment.id == shipment_id).execution_options(populate_existing=True)
+        if for_update:
+            stmt = stmt.with_for_update()
+        return await self.session.scalar(stmt)
+
+    async def recent(self, shop_id: str, order_id: str | None, page: PageRequest) -> Slice[Shipment]:
+        where = [Shipment.order_id == order_id] if order_id else []
+        return await self.page_owned(shop_id, *where, keyset=Keyset([Shipment.created_at, Shipment.id]), page=page)
+
+    async def claim(self, shipment_id: str, lease_s: float) -> Shipment | None:
+        """Take a pending confirmation (or one whose worker's lease lapsed); None when someone else has it."""
+        return (await self.session.execute(_claim(Shipment.id == shipment_id, lease_s))).scalar_one_or_none()
+
+    async def claim_many(self, shipment_ids: Sequence[str], lease_s: float) -> list[Shipment]:
+        """``claim`` for many shipments in one statement; those someone else holds are left out."""
+        if not shipment_ids:
+            return []
+        return list((await self.session.execute(_claim(Shipment.id.in_(shipment_ids), lease_s))).scalars())
+
+    async def insert_many(self, rows: list[dict[str, Any]]) -> None:
+        if rows:
+            await self.session.execute(insert(Shipment), rows)
+
+    async def set_fields(self, shipment_id: str, **values: Any) -> None:
+        await self.session.execute(
+            update(Shipment).where(Shipment.id == shipment_id).values(updated_at=func.now(), **values)
+        )
+
+    async def confirm_many(self, ids: Sequence[str]) -> list[str]:
+        rows = await self.session.scalars(
+            update(Shipment)
+            .where(Shipment.id.in_(ids), Shipment.status == ShipmentStatus.CONFIRMING)
+            .values(status=ShipmentStatus.CONFIRMED, confirmed_at=func.now(), lease_until=None, updated_at=func.now())
+            .returning(Shipment.id)
+        )
+        return list(rows)
+
+    async def count_prints(self, shipment_id: str) -> int:
+        return int(
+            await self.session.scalar(
+                update(Shipment)
+                .where(Shipment.id == shipment_id)
+                .values(label_prints=Shipment.label_prints + 1)
+                .returning(Shipment.label_prints)
+            )
+            or 0
+        )
+
+    async def stuck(self, idle_s: float, limit: int) -> list[str]:
+        """Unconfirmed shipments nobody has touched for a while: their confirmation job was lost."""
+        idle = and_(
+            Shipment.status == ShipmentStatus.PENDING, Shipment.updated_at < func.now() - timedelta(seconds=idle_s)
+        )
+        rows = await self.session.scalars(
+            select(Shipment.id).where(or_(idle, _lapsed_claim())).order_by(Shipment.updated_at).limit(limit)
+        )
+        return list(rows)
+
+    async def by_ids(self, ids: Sequence[str]) -> list[Shipment]:
+        return list(
+            await self.session.scalars(
+                select(Shipment).where(Shipment.id.in_(ids)).execution_options(populate_existing=True)
+            )
+        )
+
+    async def confirmed_with_orders(self, ids: Sequence[str]) -> list[ShipmentWithOrder]:
+        """Confirmed shipments among ``ids`` with their orders, in one query (the tracking handoff)."""
+        rows = await self.session.execute(
+            select(Shipment, Order)
+            .join(Order, Order.id == Shipment.order_id)
+            .where(Shipment.id.in_(list(ids)), Shipment.status == ShipmentStatus.CONFIRMED)
+            .order_by(Shipment.id)
+        )
+        return [ShipmentWithOrder(s, o) for s, o in rows]

@@ -1,0 +1,67 @@
+"""What shipping's processes share (its API and its worker build the same object)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+import httpx
+from fastapi import Depends
+
+from runtime import egress
+from runtime.apis.allocation import AllocationApi, HttpAllocationApi
+from runtime.apis.tracking import HttpTrackingApi, TrackingApi
+from runtime.app import resources_dependency
+from runtime.resources import Resources
+from services.shipping.http import sharded_client
+from services.shipping.marketplace.client import MarketplaceClient
+from services.shipping.settings import ShippingSettings
+
+
+@dataclass(kw_only=True)
+class ShippingResources(Resources):
+    settings: ShippingSettings
+    allocation: AllocationApi
+    tracking: TrackingApi
+    marketplace: MarketplaceClient
+    # Shops' webhook URLs go through runtime.egress's client only: no proxy, no redirects, no pooled
+    # connections (see runtime.egress.make_client).
+    egress: httpx.AsyncClient
+    # The sharded pools under the marketplace and service clients (services.shipping.http), closed here.
+    pools: tuple[httpx.AsyncClient, ...]
+
+    async def aclose(self) -> None:
+        await self.egress.aclose()
+        for http in self.pools:
+            await http.aclose()
+        await super().aclose()
+
+
+async def open_resources(core: Resources) -> ShippingResources:
+    s = core.settings
+    assert isinstance(s, ShippingSettings)
+    # Each over its own sharded pools: a batch runs batch_concurrency calls at once to each.
+    market_http = sharded_client(s.batch_concurrency * 2, s.marketplace_timeout_s)
+    service_http = sharded_client(s.batch_concurrency * 2, s.service_timeout_s)
+    return ShippingResources.extend(
+        core,
+        allocation=HttpAllocationApi(
+            core.internal_client("allocation", s.allocation_url, s.service_timeout_s, http=service_http)
+        ),
+        tracking=HttpTrackingApi(
+            core.internal_client("tracking", s.tracking_url, s.service_timeout_s, http=service_http)
+        ),
+        marketplace=MarketplaceClient(
+            market_http,
+            s.marketplace_url,
+            s.marketplace_app_key,
+            s.marketplace_app_secret.get_secret_value(),
+            s.marketplace_sign_method,
+            s.marketplace_timeout_s,
+        ),
+        egress=egress.make_client(timeout=s.webhook_timeout_s),
+        pools=(market_http, service_http),
+    )
+
+
+ShippingResourcesDep = Annotated[ShippingResources, Depends(resources_dependency(ShippingResources))]

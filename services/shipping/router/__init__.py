@@ -1,0 +1,17 @@
+"""Shipping's HTTP routes, one module per domain: thin, they parse, call one service function and shape
+the answer."""
+
+from __future__ import annotations
+
+from services.shipping.router import batches, internal, marketplace, orders, shipments, shop_settings, webhooks
+
+# Matched in this order (and documented in it).
+ROUTERS = [
+    marketplace.router,
+    orders.router,
+    shipments.router,
+    batches.router,
+    shop_settings.router,
+    webhooks.router,
+    internal.router,
+]

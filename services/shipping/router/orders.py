@@ -1,0 +1,114 @@
+"""Orders: created by shop systems, read, ranked carriers, shipped one by one, cancelled."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Response, status
+
+from runtime.app import UowDep
+from runtime.auth import ShopIdDep
+from runtime.openapi import responses
+from runtime.pagination import PageRequest, page_params
+from runtime.params import Offset
+from services.shipping.resources import ShippingResourcesDep
+from services.shipping.schemas.orders import CarrierOptionOut, OrderCreate, OrderEventOut, OrderOut
+from services.shipping.schemas.shipments import ShipmentOut, ShipRequest
+from services.shipping.service import cancellation, courier_choice, orders, shipments
+from shared.pages import Page
+
+router = APIRouter(prefix="/v1/orders", tags=["orders"])
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    summary="Create an order (shop systems)",
+    description="Idempotent on (shop, external_id): the same external id again answers 200 with the existing order.",
+    responses={200: {"model": OrderOut, "description": "An order with this external id exists: it is returned"}},
+)
+async def create_order(body: OrderCreate, shop_id: ShopIdDep, uow: UowDep, response: Response) -> OrderOut:
+    order, created = await orders.create_order(uow, shop_id, body)
+    if not created:
+        response.status_code = status.HTTP_200_OK
+    return order
+
+
+@router.get("", summary="List orders", description="Oldest first; filter by status or external id.")
+async def list_orders(
+    shop_id: ShopIdDep,
+    uow: UowDep,
+    page: Annotated[PageRequest, Depends(page_params(100, 10_000))],
+    status_: Annotated[str | None, Query(alias="status")] = None,
+    external_id: str | None = None,
+    offset: Offset = 0,
+) -> Page[OrderOut]:
+    return await orders.list_orders(uow, shop_id, status_, external_id, page, offset)
+
+
+@router.get(
+    "/{order_id}",
+    summary="One order",
+    description="Receiver, items, status, and once assigned the carrier, number and shipment. Another shop's: 404.",
+    responses=responses(404),
+)
+async def get_order(order_id: str, shop_id: ShopIdDep, uow: UowDep) -> OrderOut:
+    return await orders.get_order(uow, shop_id, order_id)
+
+
+@router.get(
+    "/{order_id}/events",
+    summary="An order's state changes",
+    description="Every transition of the order's state machine (event, from, to, note, time), oldest first.",
+    responses=responses(404),
+)
+async def list_order_events(order_id: str, shop_id: ShopIdDep, uow: UowDep) -> Page[OrderEventOut]:
+    return Page.whole([OrderEventOut.model_validate(e) for e in await orders.order_events(uow, shop_id, order_id)])
+
+
+@router.get(
+    "/{order_id}/carrier-options",
+    summary="Carriers ranked for this order, with reasons",
+    description=(
+        "Every active carrier scored from price per number, coverage of the destination province, typical "
+        "transit days and the shop's stock (weights from the shop settings). Carriers without stock or coverage "
+        "are listed last, unusable. `recommended` marks the one shipping would pick (the shop default when usable)."
+    ),
+    responses=responses(404, 503),
+)
+async def list_carrier_options(
+    order_id: str, shop_id: ShopIdDep, uow: UowDep, res: ShippingResourcesDep
+) -> Page[CarrierOptionOut]:
+    return Page.whole(await courier_choice.carrier_options(uow, res.allocation, shop_id, order_id))
+
+
+@router.post(
+    "/{order_id}/ship",
+    status_code=status.HTTP_202_ACCEPTED,
+    summary="Ship one order",
+    description=(
+        "Carrier optional (recommended when absent); number optional (from the shop's pool when absent; a typed "
+        "number is checked against the carrier's rule, 422 `invalid_waybill`, and every number already used, "
+        "409 `waybill_in_use`). The label is ready at once and the number marked printed; the marketplace "
+        "confirmation runs in the background (the shipment becomes `confirmed` or `failed`). An order that is "
+        "not paid (already shipping, shipped, cancelled) answers 409 `invalid_transition`."
+    ),
+    responses=responses(404, 409, 422, 503),
+)
+async def ship_order(
+    order_id: str, shop_id: ShopIdDep, uow: UowDep, res: ShippingResourcesDep, body: ShipRequest | None = None
+) -> ShipmentOut:
+    body = body or ShipRequest()
+    carrier = body.carrier.value if body.carrier else None
+    shipment = await shipments.ship_order(uow, res.allocation, shop_id, order_id, carrier, body.number)
+    return ShipmentOut.model_validate(shipment)
+
+
+@router.post(
+    "/{order_id}/cancel",
+    summary="Cancel an order that has not shipped",
+    description="Its number goes back to the pool (voided if a label was printed). Shipped: 409 `invalid_transition`.",
+    responses=responses(404, 409),
+)
+async def cancel_order(order_id: str, shop_id: ShopIdDep, uow: UowDep) -> OrderOut:
+    return await cancellation.cancel_order(uow, shop_id, order_id, "cancelled by the shop")

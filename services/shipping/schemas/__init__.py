@@ -1,0 +1,1 @@
+"""Shipping's API request and response models, one module per domain."""

@@ -1,0 +1,169 @@
+"""Step 2 of a batch chunk: numbers for the claimed orders that have none yet (one bulk allocation per
+carrier and MAX_BATCH_ALLOCATION orders, and, when the pool cannot fill a bulk request, as many as it has
+one by one), then their shipments and labels.
+
+The label of a batch shipment exists as soon as the shipment does (the batch PDF renders it); its number is
+not marked printed one by one (a call per order): it goes from allocated to shipped, and a batch shipment
+that fails has its number voided, not returned (see the release_number job).
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from runtime.apis.allocation import AllocationApi
+from runtime.db import UnitOfWork
+from runtime.service_client import ServiceError
+from services.shipping.metrics import SHIPMENTS
+from services.shipping.models import ItemStatus, Order, ShipmentStatus
+from services.shipping.repository.batches import BatchRepository
+from services.shipping.repository.orders import OrderRepository
+from services.shipping.repository.shipments import ShipmentRepository
+from services.shipping.service.batches import BatchRun, ItemResult, count_results
+from services.shipping.service.ids import new_id
+from services.shipping.service.orders import transition_many
+from services.shipping.states import Change, OrderEvent, OrderStatus
+from shared.allocation import MAX_BATCH_ALLOCATION
+from shared.errors import ErrorCode
+
+
+@dataclass(frozen=True)
+class Planned:
+    """An order of the chunk that needs a number: its batch item, our id, its marketplace id, its carrier."""
+
+    seq: int
+    order_id: str
+    order_ref: str
+    carrier: str
+
+
+@dataclass
+class Numbers:
+    """Allocation's answers: a number per order reference, or why an item got none."""
+
+    by_ref: dict[str, str] = field(default_factory=dict)
+    failures: dict[int, str] = field(default_factory=dict)
+
+
+def _refused(exc: ServiceError) -> str:
+    return f"allocation: {exc.code}: {exc.message}"
+
+
+async def allocate_numbers(allocation: AllocationApi, shop_id: str, plan: Sequence[Planned]) -> Numbers:
+    by_carrier: dict[str, list[Planned]] = defaultdict(list)
+    for p in plan:
+        by_carrier[p.carrier].append(p)
+    got = Numbers()
+    for carrier, group in by_carrier.items():
+        for start in range(0, len(group), MAX_BATCH_ALLOCATION):
+            await _allocate_part(allocation, shop_id, carrier, group[start : start + MAX_BATCH_ALLOCATION], got)
+    return got
+
+
+async def _allocate_part(
+    allocation: AllocationApi, shop_id: str, carrier: str, part: Sequence[Planned], got: Numbers
+) -> None:
+    try:
+        answer = await allocation.allocate_batch(shop_id, carrier, [p.order_ref for p in part])
+    except ServiceError as exc:
+        if exc.code != ErrorCode.POOL_EXHAUSTED:
+            got.failures.update({p.seq: _refused(exc) for p in part})
+            return
+    else:
+        got.by_ref.update({a.order_id: a.number for a in answer.allocations})
+        return
+    # Not enough for all of them: as many as the pool has, one by one.
+    for p in part:
+        try:
+            got.by_ref[p.order_ref] = (await allocation.allocate(shop_id, carrier, p.order_ref)).number
+        except ServiceError as exc:
+            got.failures[p.seq] = _refused(exc)
+
+
+async def assign_numbers(run: BatchRun, chunk_no: int) -> None:
+    plan = await _to_number(run, chunk_no)
+    if not plan:
+        return
+    numbers = await allocate_numbers(run.res.allocation, run.shop_id, plan)
+    async with run.res.transaction() as uow:
+        await _record_numbers(uow, run, plan, numbers)
+
+
+async def _to_number(run: BatchRun, chunk_no: int) -> list[Planned]:
+    async with run.res.transaction() as uow:
+        items = [
+            i
+            for i in await BatchRepository(uow.session).chunk_items(run.batch_id, chunk_no)
+            if i.status == ItemStatus.SHIPPING
+        ]
+        orders = await OrderRepository(uow.session).lock_many([i.order_id for i in items]) if items else {}
+        # Orders still waybill_assigned have no shipment yet (a chunk redone after a crash may have some done).
+        return [
+            Planned(i.seq, o.id, o.external_id, o.carrier or "")
+            for i in items
+            if (o := orders[i.order_id]).status == OrderStatus.WAYBILL_ASSIGNED
+        ]
+
+
+@dataclass
+class _Recorded:
+    """What the chunk's numbers come to, written together."""
+
+    shipments: list[dict[str, Any]] = field(default_factory=list)
+    item_rows: list[dict[str, Any]] = field(default_factory=list)
+    results: list[ItemResult] = field(default_factory=list)
+    labelled: list[Change[Order]] = field(default_factory=list)
+    unnumbered: list[Change[Order]] = field(default_factory=list)
+
+
+async def _record_numbers(uow: UnitOfWork, run: BatchRun, plan: Sequence[Planned], numbers: Numbers) -> None:
+    orders_repo = OrderRepository(uow.session)
+    orders = await orders_repo.lock_many([p.order_id for p in plan])
+    now = datetime.now(UTC)
+    out = _Recorded()
+    for p in plan:
+        order = orders[p.order_id]
+        number = numbers.by_ref.get(p.order_ref)
+        if order.status != OrderStatus.WAYBILL_ASSIGNED:
+            # Changed meanwhile (closed on the marketplace, cancelled): its number goes back.
+            if number is not None:
+                uow.enqueue("release_number", shop_id=run.shop_id, number=number, order_ref=p.order_ref, void=True)
+            out.results.append(ItemResult(p.seq, ItemStatus.SKIPPED, f"order became {order.status}"))
+        elif number is None:
+            message = numbers.failures.get(p.seq, "no number")
+            out.results.append(ItemResult(p.seq, ItemStatus.FAILED, message))
+            out.unnumbered.append(Change(order, message))
+            order.carrier = None
+        else:
+            shipment = _shipment_row(run, p, number, now)
+            out.shipments.append(shipment)
+            out.labelled.append(Change(order, f"batch {run.batch_id}: {p.carrier} {number}"))
+            order.number, order.shipment_id = number, shipment["id"]
+            out.item_rows.append({"seq": p.seq, "shipment_id": shipment["id"], "number": number})
+    await ShipmentRepository(uow.session).insert_many(out.shipments)
+    for carrier, count in Counter(str(r["carrier"]) for r in out.shipments).items():
+        SHIPMENTS.labels(carrier, "created").inc(count)
+    count_results(out.results)
+    await transition_many(orders_repo, OrderEvent.FAIL_SHIPMENT, out.unnumbered, at=now)
+    await transition_many(orders_repo, OrderEvent.PRINT_LABEL, out.labelled, at=now)
+    batches = BatchRepository(uow.session)
+    await batches.set_item_rows(run.batch_id, out.item_rows)
+    await batches.set_item_rows(run.batch_id, [r.row() for r in out.results])
+
+
+def _shipment_row(run: BatchRun, p: Planned, number: str, now: datetime) -> dict[str, Any]:
+    return {
+        "id": new_id("shp"),
+        "shop_id": run.shop_id,
+        "order_id": p.order_id,
+        "carrier": p.carrier,
+        "number": number,
+        "number_source": "pool",
+        "status": ShipmentStatus.PENDING,
+        "batch_id": run.batch_id,
+        "history": [{"number": number, "event": "assigned", "at": now.isoformat()}],
+    }

@@ -1,0 +1,82 @@
+"""Cancelling an order, or only its shipment, before the marketplace has confirmed it: the order is
+cancelled (or back to paid) and its number goes back to allocation (voided when a label may exist)."""
+
+from __future__ import annotations
+
+from runtime.db import UnitOfWork
+from runtime.errors import NotFound
+from services.shipping import states
+from services.shipping.metrics import BATCH_ORDERS, SHIPMENTS
+from services.shipping.models import ItemStatus, Order, Shipment, ShipmentStatus
+from services.shipping.repository.batches import BatchRepository
+from services.shipping.repository.orders import OrderRepository
+from services.shipping.repository.shipments import ShipmentRepository
+from services.shipping.schemas.orders import OrderOut
+from services.shipping.service.orders import order_out, own_order, transition
+from services.shipping.states import OrderEvent
+
+CANCELLABLE_SHIPMENT = (ShipmentStatus.PENDING, ShipmentStatus.CONFIRMING)
+
+
+async def cancel_order(uow: UnitOfWork, shop_id: str, order_id: str, reason: str) -> OrderOut:
+    order = await own_order(uow, shop_id, order_id, for_update=True)
+    await cancel_unshipped(uow, order, OrderEvent.CANCEL, reason)
+    return order_out(order)
+
+
+async def cancel_shipment(uow: UnitOfWork, shop_id: str, shipment_id: str) -> Shipment:
+    shipment = await ShipmentRepository(uow.session).get_owned(shop_id, shipment_id)
+    if shipment is None:
+        raise NotFound(f"shipment {shipment_id} not found")
+    order = await own_order(uow, shop_id, shipment.order_id, for_update=True)
+    if order.shipment_id != shipment.id or shipment.status not in CANCELLABLE_SHIPMENT:
+        raise states.InvalidTransition(
+            f"shipment {shipment.id} is {shipment.status}; only a shipment not yet confirmed can be cancelled",
+            details={"shipment_id": shipment.id, "status": shipment.status},
+        )
+    await cancel_unshipped(uow, order, OrderEvent.CANCEL_SHIPMENT, "shipment cancelled by the shop")
+    refreshed = await ShipmentRepository(uow.session).get(shipment_id)
+    assert refreshed is not None
+    return refreshed
+
+
+async def cancel_unshipped(uow: UnitOfWork, order: Order, event: OrderEvent, reason: str) -> None:
+    """Cancel the order (or only its shipment) before confirmation; the number goes back (voided if printed).
+    A confirmation in flight refuses it (invalid_transition): the marketplace answers that one first."""
+    states.next_status(order.status, event, order_id=order.id)
+    shipment = None
+    if order.shipment_id is not None:
+        shipment = await ShipmentRepository(uow.session).get(order.shipment_id, for_update=True)
+        if shipment is not None:
+            await _cancel_pending_shipment(uow, order, shipment, reason)
+    if order.number is not None:
+        uow.enqueue(
+            "release_number",
+            shop_id=order.shop_id,
+            number=order.number,
+            order_ref=order.external_id,
+            void=bool(shipment is not None and shipment.batch_id),
+        )
+    transition(OrderRepository(uow.session), order, event, reason)
+    order.number = None
+    order.carrier = None
+    order.shipment_id = None
+    await uow.session.flush()
+
+
+async def _cancel_pending_shipment(uow: UnitOfWork, order: Order, shipment: Shipment, reason: str) -> None:
+    if shipment.status == ShipmentStatus.CONFIRMING:
+        raise states.InvalidTransition(
+            f"order {order.id} is being confirmed on the marketplace right now; try again in a moment",
+            details={"order_id": order.id, "shipment_id": shipment.id, "status": ShipmentStatus.CONFIRMING.value},
+        )
+    if shipment.status != ShipmentStatus.PENDING:
+        return
+    shipment.status = ShipmentStatus.CANCELLED
+    shipment.error = reason
+    SHIPMENTS.labels(shipment.carrier, "cancelled").inc()
+    if shipment.batch_id:
+        BATCH_ORDERS.labels(ItemStatus.FAILED.value).inc()
+    await BatchRepository(uow.session).finish_items_for_shipments(
+        [shipment.id], ItemStatus.FAILED, f"cancelled: {reason}"
+    )

@@ -1,0 +1,102 @@
+"""Labels as PDF files: one shipment's (every print counted), or a whole batch's, streamed page by page
+(``services.shipping.labels`` draws them)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+from runtime.db import UnitOfWork
+from runtime.errors import NotFound
+from services.shipping import labels
+from services.shipping.metrics import LABELS
+from services.shipping.models import Order, Shipment, ShipmentStatus, ShopSettings
+from services.shipping.repository.batches import BatchRepository
+from services.shipping.repository.orders import OrderRepository
+from services.shipping.repository.settings import SettingsRepository
+from services.shipping.repository.shipments import ShipmentRepository
+from services.shipping.resources import ShippingResources
+from services.shipping.service.batches import own_batch
+from services.shipping.service.shipments import own_shipment
+from shared.carriers import CARRIERS, CarrierCode
+
+# Rows read per short transaction while a batch's PDF streams.
+BATCH_PAGE_ROWS = 500
+
+
+@dataclass(frozen=True)
+class LabelFile:
+    pdf: bytes
+    filename: str
+    prints: int
+
+
+@dataclass(frozen=True)
+class BatchLabels:
+    pages: AsyncIterator[bytes]
+    filename: str
+
+
+def carrier_name(code: str) -> str:
+    try:
+        return CARRIERS[CarrierCode(code)].name_zh
+    except ValueError:
+        return code
+
+
+def label_data(shipment: Shipment, order: Order, shop: ShopSettings | None, reprint: int) -> labels.LabelData:
+    return labels.LabelData(
+        shipment_id=shipment.id,
+        order_ref=order.external_id,
+        carrier=shipment.carrier,
+        carrier_name=carrier_name(shipment.carrier),
+        number=shipment.number,
+        sender_name=shop.sender_name if shop else "",
+        sender_phone=shop.sender_phone if shop else "",
+        sender_address=shop.sender_address if shop else "",
+        receiver_name=order.receiver_name,
+        receiver_phone=order.receiver_phone,
+        receiver_address=" ".join(
+            p for p in (order.receiver_state, order.receiver_city, order.receiver_district, order.receiver_address) if p
+        ),
+        weight_g=order.weight_g,
+        reprint=reprint,
+    )
+
+
+async def shipment_label(uow: UnitOfWork, shop_id: str, shipment_id: str) -> LabelFile:
+    shipment = await own_shipment(uow, shop_id, shipment_id)
+    if shipment.status in (ShipmentStatus.FAILED, ShipmentStatus.CANCELLED):
+        raise NotFound(f"shipment {shipment_id} is {shipment.status}: it has no label")
+    order = await OrderRepository(uow.session).get(shipment.order_id)
+    assert order is not None
+    prints = await ShipmentRepository(uow.session).count_prints(shipment_id)
+    shop = await SettingsRepository(uow.session).get(shop_id)
+    pdf = labels.render_one(label_data(shipment, order, shop, prints - 1))
+    return LabelFile(pdf, f"{shipment.number}.pdf", prints)
+
+
+async def batch_labels(uow: UnitOfWork, res: ShippingResources, shop_id: str, batch_id: str) -> BatchLabels:
+    """Every live label of the batch, produced as it is sent (the print is counted in ``uow``)."""
+    batch = await own_batch(uow, shop_id, batch_id)
+    await BatchRepository(uow.session).count_print(batch_id)
+    shop = await SettingsRepository(uow.session).get(shop_id)
+    return BatchLabels(_pages(res, batch_id, shop, batch.label_prints), f"{batch_id}.pdf")
+
+
+async def _pages(
+    res: ShippingResources, batch_id: str, shop: ShopSettings | None, reprint: int
+) -> AsyncIterator[bytes]:
+    pdf = labels.PdfStream()
+    yield pdf.start()
+    after = -1
+    while True:
+        # Each page of rows in its own short transaction: no connection held across slow clients.
+        async with res.transaction() as tx:
+            rows = await BatchRepository(tx.session).label_rows(batch_id, after, BATCH_PAGE_ROWS)
+        if not rows:
+            break
+        yield b"".join(pdf.page(label_data(r.shipment, r.order, shop, reprint)) for r in rows)
+        LABELS.labels("batch").inc(len(rows))
+        after = rows[-1].seq
+    yield pdf.finish()

@@ -1,0 +1,142 @@
+"""What the marketplace's answer to a confirmation does to the shipment, its order and its batch item
+(called by the confirmation job and the batch worker)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from runtime.db import UnitOfWork
+from services.shipping import states
+from services.shipping.metrics import BATCH_ORDERS, SHIPMENTS
+from services.shipping.models import ItemStatus, Order, Shipment, ShipmentStatus
+from services.shipping.repository.batches import BatchRepository
+from services.shipping.repository.orders import OrderRepository
+from services.shipping.repository.shipments import ShipmentRepository
+from services.shipping.service.events import Endpoints, emit
+from services.shipping.service.orders import flag, transition, transition_many
+from services.shipping.states import Change, OrderEvent, OrderNote
+
+CONFIRMED_NOTE = "confirmed on the marketplace"
+
+
+async def finish_confirmed(uow: UnitOfWork, shipment_ids: Sequence[str], note: str = CONFIRMED_NOTE) -> int:
+    """Confirmed shipments: order shipped, batch items done, tracking handoff and shop events queued."""
+    if not shipment_ids:
+        return 0
+    srepo = ShipmentRepository(uow.session)
+    confirmed = await srepo.confirm_many(shipment_ids)
+    if not confirmed:
+        return 0
+    orders = OrderRepository(uow.session)
+    shipments = {s.id: s for s in await srepo.by_ids(confirmed)}
+    locked = await orders.lock_many([s.order_id for s in shipments.values()])
+    shipped: list[Change[Order]] = []
+    endpoints = Endpoints(uow)
+    for s in shipments.values():
+        SHIPMENTS.labels(s.carrier, "confirmed").inc()
+        if s.batch_id:
+            BATCH_ORDERS.labels(ItemStatus.SHIPPED.value).inc()
+        order = locked[s.order_id]
+        # An order moved on meanwhile (cancelled while its confirmation was in flight) keeps its state.
+        if states.can(order.status, OrderEvent.CONFIRM_SHIPMENT):
+            shipped.append(Change(order, f"{note}: {s.carrier} {s.number}"))
+        await _emit_confirmed(uow, endpoints, s, order)
+    # One job hands the lot to tracking (a job per shipment costs more than the calls themselves).
+    uow.enqueue("subscribe_tracking_many", shipment_ids=list(shipments))
+    await transition_many(orders, OrderEvent.CONFIRM_SHIPMENT, shipped)
+    await BatchRepository(uow.session).finish_items_for_shipments(confirmed, ItemStatus.SHIPPED, None)
+    await uow.session.flush()
+    return len(confirmed)
+
+
+async def _emit_confirmed(uow: UnitOfWork, endpoints: Endpoints, shipment: Shipment, order: Order) -> None:
+    wanted = await endpoints.of(shipment.shop_id)
+    if not wanted:
+        return
+    data = {
+        "shipment_id": shipment.id,
+        "order_id": order.id,
+        "external_id": order.external_id,
+        "carrier": shipment.carrier,
+        "number": shipment.number,
+    }
+    await emit(uow, shipment.shop_id, "shipment.confirmed", data, endpoints=wanted)
+
+
+async def finish_failed(
+    uow: UnitOfWork, shipment_id: str, code: str, message: str, *, trade_closed: bool = False
+) -> None:
+    """A shipment the marketplace refused for good: the order back to paid (cancelled when its trade closed)
+    and flagged, the number released (voided for a batch's), the shop told."""
+    shipment = await ShipmentRepository(uow.session).get(shipment_id, for_update=True)
+    if shipment is None or shipment.status not in (ShipmentStatus.PENDING, ShipmentStatus.CONFIRMING):
+        return
+    shipment.status, shipment.error_code, shipment.error, shipment.lease_until = (
+        ShipmentStatus.FAILED,
+        code,
+        message,
+        None,
+    )
+    SHIPMENTS.labels(shipment.carrier, "failed").inc()
+    if shipment.batch_id:
+        BATCH_ORDERS.labels(ItemStatus.FAILED.value).inc()
+    orders = OrderRepository(uow.session)
+    order = await orders.get(shipment.order_id, for_update=True)
+    assert order is not None
+    if order.shipment_id == shipment.id:
+        event = OrderEvent.CANCEL if trade_closed else OrderEvent.FAIL_SHIPMENT
+        if states.can(order.status, event):
+            transition(orders, order, event, f"{code}: {message}")
+        flag(order, "shipment_failed", f"{code}: {message}")
+        order.number, order.carrier, order.shipment_id = None, None, None
+    uow.enqueue(
+        "release_number",
+        shop_id=shipment.shop_id,
+        number=shipment.number,
+        order_ref=order.external_id,
+        void=bool(shipment.batch_id),
+    )
+    await BatchRepository(uow.session).finish_items_for_shipments(
+        [shipment.id], ItemStatus.FAILED, f"{code}: {message}"
+    )
+    data = {
+        "shipment_id": shipment.id,
+        "order_id": order.id,
+        "external_id": order.external_id,
+        "code": code,
+        "message": message,
+    }
+    await emit(uow, shipment.shop_id, "shipment.failed", data)
+    await uow.session.flush()
+
+
+async def back_to_pending(uow: UnitOfWork, shipment_id: str, code: str, message: str) -> None:
+    """Not confirmed this time (a retry follows): the claim given up, the reason kept."""
+    await ShipmentRepository(uow.session).set_fields(
+        shipment_id, status=ShipmentStatus.PENDING, lease_until=None, error_code=code, error=message
+    )
+
+
+async def replace_number(uow: UnitOfWork, shipment_id: str, old: str, new: str, reason: str) -> None:
+    """The marketplace refused ``old`` (used, invalid, expired): the shipment, its order and its batch item
+    carry ``new`` from now on, and the shipment is pending again."""
+    shipment = await ShipmentRepository(uow.session).get(shipment_id, for_update=True)
+    assert shipment is not None
+    now = datetime.now(UTC).isoformat()
+    shipment.history = [
+        *shipment.history,
+        {"number": old, "event": reason, "at": now},
+        {"number": new, "event": "assigned", "at": now},
+    ]
+    shipment.number, shipment.number_source = new, "pool"
+    shipment.reallocations += 1
+    shipment.status, shipment.lease_until = ShipmentStatus.PENDING, None
+    orders = OrderRepository(uow.session)
+    order = await orders.get(shipment.order_id, for_update=True)
+    assert order is not None
+    if order.shipment_id == shipment.id:
+        order.number = new
+        orders.add_event(states.noted(order, OrderNote.NUMBER_REPLACED, f"{old} -> {new}: {reason}"))
+    await BatchRepository(uow.session).set_number_for_shipment(shipment_id, new)
+    await uow.session.flush()

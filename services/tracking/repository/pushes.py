@@ -1,0 +1,66 @@
+"""Raw pushes: what the provider sent (or a query answered), kept until a batch has applied it."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import any_, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.tracking.domain.states import PushSource
+from services.tracking.models import RawPush
+from services.tracking.repository.arrays import id_array
+
+
+@dataclass(frozen=True)
+class ClaimedPush:
+    id: int
+    subscription_id: int
+    source: str
+    param: str
+    received_at: datetime
+
+
+class PushRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def add(self, subscription_id: int, param: str, source: PushSource) -> int:
+        push = RawPush(subscription_id=subscription_id, param=param, source=source.value)
+        self.session.add(push)
+        await self.session.flush()
+        return push.id
+
+    async def claim(self, limit: int) -> list[ClaimedPush]:
+        """Unprocessed pushes, oldest first, locked for this transaction; rows another worker holds are
+        skipped. If this transaction never commits (the worker died), the rows are free again."""
+        stmt = (
+            select(RawPush.id, RawPush.subscription_id, RawPush.source, RawPush.param, RawPush.received_at)
+            .where(RawPush.processed_at.is_(None))
+            .order_by(RawPush.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        return [ClaimedPush(*row) for row in (await self.session.execute(stmt)).all()]
+
+    async def mark_processed(self, ids: Sequence[int], errors: dict[int, str]) -> None:
+        await self.session.execute(
+            update(RawPush).where(RawPush.id == any_(id_array(ids))).values(processed_at=func.now()),
+            execution_options={"synchronize_session": False},
+        )
+        for push_id, error in errors.items():
+            await self.session.execute(
+                update(RawPush).where(RawPush.id == push_id).values(error=error),
+                execution_options={"synchronize_session": False},
+            )
+
+    async def unprocessed(self) -> int:
+        stmt = select(func.count()).select_from(RawPush).where(RawPush.processed_at.is_(None))
+        return int((await self.session.execute(stmt)).scalar_one())
+
+    async def oldest_unprocessed_at(self) -> datetime | None:
+        stmt = select(func.min(RawPush.received_at)).where(RawPush.processed_at.is_(None))
+        found: datetime | None = (await self.session.execute(stmt)).scalar_one()
+        return found
