@@ -129,7 +129,7 @@ class Api:
         for attempt in range(3):
             try:
                 async with self.gate:
-                    resp = await self.http.get(url, params=params or None, headers=headers)
+                    resp = await self._request("GET", url, headers=headers, params=params or None)
                 return _check(resp)
             except httpx.TransportError:
                 if attempt == 2:
@@ -153,14 +153,17 @@ class Api:
             raise DemoError(f"{what}: {exc}") from exc
 
     async def send(self, method: str, url: str, *ok: int, headers: dict[str, str] | None = None, **kw: Any) -> Any:
-        # A 503 means a dependency blipped (a marketplace call, a database restart): retried after its
-        # Retry-After, as the API guide asks of every client.
+        return _check(await self._request(method, url, headers=headers, **kw), *ok)
+
+    async def _request(self, method: str, url: str, headers: dict[str, str] | None, **kw: Any) -> httpx.Response:
+        # A 503 means a dependency blipped (a marketplace call, a database restarting or out of
+        # connections): retried after its Retry-After, as the API guide asks of every client.
         for _ in range(4):
             resp = await self.http.request(method, url, headers=headers, **kw)
             if resp.status_code != 503:
                 break
             await asyncio.sleep(min(float(resp.headers.get("retry-after", "1")), 5.0))
-        return _check(resp, *ok)
+        return resp
 
 
 class Phases:
