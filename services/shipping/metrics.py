@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from prometheus_client import Counter, Histogram
 
-from services.shipping.marketplace.protocol import Outcome
+from services.shipping.channels.taobao.protocol import Outcome
 
 SHIPMENTS = Counter(
     "waybill_shipments_total",

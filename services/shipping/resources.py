@@ -14,7 +14,7 @@ from runtime.apis.tracking import HttpTrackingApi, TrackingApi
 from runtime.app import resources_dependency
 from runtime.resources import Resources
 from services.shipping.http import sharded_client
-from services.shipping.marketplace.client import MarketplaceClient
+from services.shipping.channels.taobao.client import MarketplaceClient
 from services.shipping.settings import ShippingSettings
 
 

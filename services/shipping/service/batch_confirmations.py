@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 
 from runtime.logging import get_logger
-from services.shipping.marketplace.protocol import Outcome, TopError
+from services.shipping.channels.taobao.protocol import Outcome, TopError
 from services.shipping.metrics import BATCH_ORDERS
 from services.shipping.models import ItemStatus
 from services.shipping.repository.batches import BatchRepository

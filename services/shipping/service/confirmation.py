@@ -15,9 +15,9 @@ from enum import StrEnum
 from runtime.backoff import Backoff
 from runtime.logging import get_logger
 from runtime.service_client import ServiceError
-from services.shipping.marketplace import protocol
-from services.shipping.marketplace.client import MarketplaceClient
-from services.shipping.marketplace.protocol import Outcome, TopError
+from services.shipping.channels.taobao import protocol
+from services.shipping.channels.taobao.client import MarketplaceClient
+from services.shipping.channels.taobao.protocol import Outcome, TopError
 from services.shipping.metrics import CONFIRMATION_SECONDS, CONFIRMATIONS, confirmation_outcome
 from services.shipping.models import ShipmentStatus
 from services.shipping.repository.orders import OrderRepository

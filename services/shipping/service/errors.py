@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from runtime.errors import AppError
-from services.shipping.marketplace.protocol import TopError
+from services.shipping.channels.taobao.protocol import TopError
 from shared.errors import ErrorCode
 
 

@@ -11,9 +11,9 @@ from runtime.db import UnitOfWork
 from runtime.errors import AppError
 from runtime.logging import get_logger
 from services.shipping import states
-from services.shipping.marketplace import protocol
-from services.shipping.marketplace.client import MarketplaceClient
-from services.shipping.marketplace.protocol import Message, TopError, Trade
+from services.shipping.channels.taobao import protocol
+from services.shipping.channels.taobao.client import MarketplaceClient
+from services.shipping.channels.taobao.protocol import Message, TopError, Trade
 from services.shipping.models import Order, ShopSettings
 from services.shipping.repository.messages import MessageRepository
 from services.shipping.repository.orders import OrderRepository

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from runtime.db import UnitOfWork
 from runtime.errors import AppError, Conflict
-from services.shipping.marketplace import protocol
-from services.shipping.marketplace.client import MarketplaceClient
-from services.shipping.marketplace.protocol import TopError
+from services.shipping.channels.taobao import protocol
+from services.shipping.channels.taobao.client import MarketplaceClient
+from services.shipping.channels.taobao.protocol import TopError
 from services.shipping.models import ShopSettings
 from services.shipping.repository.settings import SettingsRepository
 from services.shipping.schemas.settings import DEFAULT_TIME_ZONE, SettingsIn, SettingsOut

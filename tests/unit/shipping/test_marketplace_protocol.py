@@ -9,8 +9,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from services.shipping.marketplace import protocol
-from services.shipping.marketplace.protocol import Outcome, TopError
+from services.shipping.channels.taobao import protocol
+from services.shipping.channels.taobao.protocol import Outcome, TopError
 
 SECRET = "sandbox-secret"
 

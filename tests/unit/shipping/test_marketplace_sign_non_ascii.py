@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from services.shipping.marketplace.protocol import verify_sign
+from services.shipping.channels.taobao.protocol import verify_sign
 
 
 def test_a_non_ascii_sign_is_refused() -> None:

@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 
 import httpx
 
-from services.shipping.marketplace import protocol
-from services.shipping.marketplace.protocol import Trade
+from services.shipping.channels.taobao import protocol
+from services.shipping.channels.taobao.protocol import Trade
 
 
 class MarketplaceClient:
