@@ -3,16 +3,26 @@
 Answers follow TOP: HTTP 200 always, ``<method>_response`` on success, ``error_response`` on failure. Platform
 errors (bad signature, stale timestamp, ...) carry code and msg but no sub_code, as TOP's do; business errors
 are code 15 with a sub_code.
+
+The sign is the official SDK's (``TopUtils.signTopRequest`` in the Java SDK, top-sdk-java; the same steps in
+the .NET SDK's ``TopUtils.SignTopRequest``): parameter names sorted, ``name + value`` concatenated for every
+parameter whose name and value are both non-empty (``StringUtils.areNotEmpty``), ``sign`` itself left out;
+``md5`` = MD5(secret + s + secret), ``hmac`` = HMAC-MD5 keyed by the secret, ``hmac-sha256`` = HMAC-SHA256
+keyed by the secret (``Constants.SIGN_METHOD_HMAC_SHA256 = "hmac-sha256"``); uppercase hex. UTF-8 throughout.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import time
+from collections.abc import Mapping
 from typing import Any
 
 from services.sandbox.clock import parse_china_time
 from services.sandbox.faults import MARKETPLACE_ENDPOINTS
-from services.sandbox.signing import top_verify
+
+SIGN_METHODS = ("md5", "hmac", "hmac-sha256")
 
 
 class TopError(Exception):
@@ -35,6 +45,25 @@ class TopError(Exception):
 
 def offline_error(xx: str, sub_msg: str) -> TopError:
     return TopError(15, "Remote service error", f"isv.logistics-offline-service-error:{xx}", sub_msg)
+
+
+def top_sign(params: Mapping[str, str], secret: str, sign_method: str) -> str:
+    """The TOP sign of ``params`` (see the module docstring); empty values are not signed, as in the SDK."""
+    s = "".join(f"{name}{params[name]}" for name in sorted(params) if name and params[name] and name != "sign")
+    key, data = secret.encode(), s.encode()
+    if sign_method == "md5":
+        digest = hashlib.md5(key + data + key).hexdigest()
+    elif sign_method == "hmac":
+        digest = hmac.new(key, data, hashlib.md5).hexdigest()
+    elif sign_method == "hmac-sha256":
+        digest = hmac.new(key, data, hashlib.sha256).hexdigest()
+    else:
+        raise ValueError(f"unsupported sign_method {sign_method!r}")
+    return digest.upper()
+
+
+def top_verify(params: Mapping[str, str], secret: str, sign_method: str, sign: str) -> bool:
+    return hmac.compare_digest(top_sign(params, secret, sign_method).encode(), sign.upper().encode())
 
 
 def response_key(method: str) -> str:
@@ -77,8 +106,10 @@ def _check_signed(params: dict[str, str], app_key: str, app_secret: str) -> None
     if given_key != app_key:
         raise TopError(29, "Invalid app Key", sub_msg=f"unknown app_key {given_key!r}")
     sign_method = params.get("sign_method", "md5")
-    if sign_method not in {"md5", "hmac"}:
-        raise TopError(41, "Invalid arguments", "isv.invalid-parameter:sign_method", "sign_method: md5 or hmac")
+    if sign_method not in SIGN_METHODS:
+        raise TopError(
+            41, "Invalid arguments", "isv.invalid-parameter:sign_method", "sign_method: md5, hmac or hmac-sha256"
+        )
     sign = params.get("sign")
     if not sign:
         raise TopError(24, "Missing signature")
