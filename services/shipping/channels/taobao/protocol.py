@@ -52,18 +52,27 @@ RETRYABLE_SUB_CODES = frozenset(
 
 
 def top_sign(params: Mapping[str, str], secret: str, sign_method: str) -> str:
-    joined = "".join(f"{k}{params[k]}" for k in sorted(params) if k != "sign")
+    """TOP's sign as the official Java SDK computes it (TaobaoUtils.signTopRequest, in
+    opendingtalk/alibaba-dingtalk-service-sdk src/main/java/com/taobao/api/internal/util/TaobaoUtils.java;
+    the method names in com/taobao/api/Constants.java): parameters sorted by name, one whose name or value
+    is empty left out (``StringUtils.areNotEmpty``), and ``sign`` itself; name+value joined;
+    md5 = MD5(secret + s + secret), hmac = HMAC-MD5(secret, s), hmac-sha256 = HMAC-SHA256(secret, s);
+    uppercase hex. The Python 3 SDK (topsdk/util.py get_sign, as vendored in syhien/tb-bot) joins and
+    hashes the same way."""
+    joined = "".join(f"{k}{params[k]}" for k in sorted(params) if k and params[k] and k != "sign")
     if sign_method == "md5":
         return hashlib.md5(f"{secret}{joined}{secret}".encode()).hexdigest().upper()
     if sign_method == "hmac":
         return hmac.new(secret.encode(), joined.encode(), hashlib.md5).hexdigest().upper()
+    if sign_method == "hmac-sha256":
+        return hmac.new(secret.encode(), joined.encode(), hashlib.sha256).hexdigest().upper()
     raise ValueError(f"unsupported sign_method {sign_method!r}")
 
 
 def verify_sign(params: Mapping[str, str], secret: str) -> bool:
     sign = params.get("sign")
     method = params.get("sign_method", "md5")
-    if not sign or method not in ("md5", "hmac"):
+    if not sign or method not in ("md5", "hmac", "hmac-sha256"):
         return False
     # As bytes: compare_digest refuses str with non-ASCII characters, and a forged sign may have them.
     return hmac.compare_digest(top_sign(params, secret, method).encode(), sign.upper().encode())
