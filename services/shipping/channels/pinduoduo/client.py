@@ -1,0 +1,58 @@
+"""The thin I/O half of the Pinduoduo integration: one signed form POST per call to the router."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+
+from services.shipping.channels.base import ChannelOrder
+from services.shipping.channels.pinduoduo import carriers, protocol
+from services.shipping.channels.pinduoduo.errors import PddError, network_error
+
+
+class PinduoduoClient:
+    def __init__(self, http: httpx.AsyncClient, url: str, client_id: str, secret: str, timeout: float) -> None:
+        self._http = http
+        self._url = url
+        self._client_id = client_id
+        self._secret = secret
+        self._timeout = timeout
+        # The companies list changes rarely and needs no seller: read once per process.
+        self._companies: dict[int, str] | None = None
+
+    async def call(self, type: str, access_token: str | None, **params: str | int | None) -> dict[str, Any]:
+        form = protocol.build_params(type, self._client_id, self._secret, access_token, datetime.now(UTC), **params)
+        try:
+            resp = await self._http.post(self._url, data=form, timeout=self._timeout)
+        except httpx.HTTPError as exc:
+            raise network_error(f"{exc.__class__.__name__}: {exc}") from exc
+        return protocol.parse_response(type, resp.status_code, resp.content)
+
+    async def mall_id(self, token: str) -> str:
+        """Whose access_token this is: the mall it was granted for."""
+        return protocol.parse_mall_id(await self.call(protocol.MALL_INFO, token))
+
+    async def order(self, token: str, order_sn: str) -> ChannelOrder:
+        return protocol.parse_order(await self.call(protocol.ORDER_INFO, token, order_sn=order_sn))
+
+    async def companies(self) -> dict[int, str]:
+        """``{logistics_id: code}`` from the platform, cached; the protocol's table when it cannot answer
+        (not cached, so a later call asks again)."""
+        if self._companies is not None:
+            return self._companies
+        try:
+            found = protocol.parse_companies(await self.call(protocol.COMPANIES, None))
+        except PddError:
+            return carriers.table_ids()
+        if not found:
+            return carriers.table_ids()
+        self._companies = found
+        return found
+
+    async def online_send(self, token: str, order_sn: str, logistics_id: int, tracking_number: str) -> bool:
+        body = await self.call(
+            protocol.ONLINE_SEND, token, order_sn=order_sn, logistics_id=logistics_id, tracking_number=tracking_number
+        )
+        return protocol.online_send_ok(body)
