@@ -1,4 +1,4 @@
-"""Control of the marketplace: sellers, trades and what happens to them, the order messages."""
+"""Control of the marketplace: sellers, trades and what happens to them, the order messages and how they travel."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Request
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from services.sandbox.marketplace.store import Marketplace
 from services.sandbox.marketplace.trades import TRADE_STATES, Trade, TradeStatus
@@ -33,6 +33,28 @@ class AddressChange(BaseModel):
     district: str | None = None
     address: str | None = None
     zip: str | None = None
+
+
+class DeliveryChange(BaseModel):
+    """Fields left out keep their value. A reset of the sandbox goes back to push and the defaults."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    mode: Literal["push", "tmc"] | None = Field(
+        None, description="push: HTTP form to the webhook (the default); tmc: queued for TMC consumers."
+    )
+    tmc_group: str | None = Field(
+        None, min_length=1, max_length=64, description="The TMC group order messages go to (default: default)."
+    )
+    tmc_redelivery_s: float | None = Field(
+        None, gt=0, le=3600, description="A TMC message not confirmed within this many seconds is sent again (30)."
+    )
+    tmc_drop_connection_after: int | None = Field(
+        None,
+        ge=0,
+        le=1_000_000,
+        description="Fault: close the TMC connection right after the next N-th message sent (once); 0: off.",
+    )
 
 
 class StatusChange(BaseModel):
@@ -141,3 +163,25 @@ async def list_messages(
             continue
         found.append(message.view())
     return found[-limit:]
+
+
+@router.get("/marketplace/messages/delivery", summary="How order messages travel: push or tmc, and TMC's knobs")
+async def get_delivery(request: Request) -> dict[str, Any]:
+    return world_of(request).marketplace.outbox.tmc.config_view()
+
+
+@router.put("/marketplace/messages/delivery", summary="Set the delivery mode (push or tmc) and TMC's knobs")
+async def set_delivery(request: Request, body: DeliveryChange) -> dict[str, Any]:
+    hub = world_of(request).marketplace.outbox.tmc
+    hub.configure(
+        mode=body.mode,
+        group=body.tmc_group,
+        redelivery_s=body.tmc_redelivery_s,
+        drop_after=body.tmc_drop_connection_after,
+    )
+    return hub.config_view()
+
+
+@router.get("/marketplace/messages/tmc", summary="TMC counters: connects, refusals, sends, confirms, repeats")
+async def tmc_stats(request: Request) -> dict[str, int]:
+    return world_of(request).marketplace.outbox.tmc.stats_view()

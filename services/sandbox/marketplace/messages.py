@@ -1,4 +1,5 @@
-"""Order messages: what each topic carries, and their delivery to the webhook, in order per trade, until a 2xx."""
+"""Order messages: what each topic carries, and their delivery, in order per trade: pushed to the webhook until
+a 2xx (mode ``push``, the default), or sent over TMC until a consumer confirms (mode ``tmc``, see ``tmc``)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ import httpx
 from services.sandbox.clock import china_time
 from services.sandbox.delivery import Timers, compact_json, failure_text, retry_wait, run_workers
 from services.sandbox.faults import FaultInjector
+from services.sandbox.marketplace.tmc import Delivery, Long, Millis, TmcHub
 from services.sandbox.marketplace.trades import Seller, Trade, TradeStatus, yuan
 from services.sandbox.settings import SandboxSettings
 from services.sandbox.signing import top_sign
@@ -115,9 +117,11 @@ class Outbox:
     _ready: asyncio.Queue[str] = field(default_factory=asyncio.Queue)
     _timers: Timers = field(default_factory=Timers)
     _ids: itertools.count[int] = field(init=False)
+    tmc: TmcHub = field(init=False)
 
     def __post_init__(self) -> None:
         self._ids = itertools.count(1_000_000_000_000 + random.SystemRandom().randrange(10**12))
+        self.tmc = TmcHub(self.faults)
 
     def publish(self, seller: Seller, tid: str, topic: str, content: dict[str, Any]) -> None:
         message = Message(
@@ -154,6 +158,45 @@ class Outbox:
         form["sign"] = top_sign(form, self.settings.marketplace_app_secret, "hmac")
         return form
 
+    def tmc_headers(self, message: Message) -> dict[str, Any]:
+        """The custom headers of the TMC frame that carries ``message`` (tmc/MessageFields.java's names)."""
+        return {
+            "id": Long(int(message.id)),
+            "topic": message.topic,
+            "content": message.content,
+            "time": Millis(round(message.pub_time * 1000)),
+            "nick": message.user_nick,
+            "userid": Long(int(message.user_id)) if message.user_id.isdigit() else message.user_id,
+            "dataid": message.tid,
+            "outtime": Millis(round(time.time() * 1000)),
+        }
+
+    def _tmc_delivery(self, tid: str, message: Message) -> Delivery:
+        def sent() -> None:
+            message.attempts += 1
+            self.stats.attempts += 1
+            message.last_result = "TMC: sent, not confirmed yet"
+
+        def confirmed() -> None:
+            message.last_result = "TMC: confirmed"
+            queue = self._pending.get(tid)
+            if queue and queue[0] is message:
+                self._settle(queue)
+                self._advance(tid, queue)
+
+        def unconfirmed(wait_s: float) -> None:
+            self.stats.failed_attempts += 1
+            message.last_result = f"TMC: not confirmed within {wait_s:g} s"
+
+        return Delivery(
+            id=message.id,
+            frame_headers=lambda: self.tmc_headers(message),
+            on_sent=sent,
+            on_confirmed=confirmed,
+            on_unconfirmed=unconfirmed,
+            back_to_push=lambda: self._ready.put_nowait(tid),
+        )
+
     async def _push(self, http: httpx.AsyncClient, message: Message) -> bool:
         message.attempts += 1
         self.stats.attempts += 1
@@ -174,6 +217,9 @@ class Outbox:
         if not queue:
             return
         message = queue[0]
+        if self.tmc.mode == "tmc":
+            self.tmc.offer(self._tmc_delivery(tid, message))  # the hub calls back when it is confirmed
+            return
         if await self._push(http, message):
             await self._delivered(http, tid, queue)
             return
@@ -183,14 +229,22 @@ class Outbox:
         )
 
     async def _delivered(self, http: httpx.AsyncClient, tid: str, queue: deque[Message]) -> None:
-        message = queue.popleft()
-        message.delivered_at = time.time()
-        self.stats.delivered += 1
+        message = self._settle(queue)
         if self.faults.chance(self.faults.config.message_duplicate_rate):
             self.stats.duplicates += 1
             await self._push(http, message)
             message.attempts -= 1  # the duplicate is counted under duplicates, not as a retry
             self.stats.attempts -= 1
+        self._advance(tid, queue)
+
+    def _settle(self, queue: deque[Message]) -> Message:
+        message = queue.popleft()
+        message.delivered_at = time.time()
+        self.stats.delivered += 1
+        return message
+
+    def _advance(self, tid: str, queue: deque[Message]) -> None:
+        """The trade's next message, if any, becomes ready (after its earlier one was delivered)."""
         if queue:
             self._ready.put_nowait(tid)
         else:
@@ -207,4 +261,6 @@ class Outbox:
         )
 
     def cancel_timers(self) -> None:
+        """The world stops: no more repeats, and TMC consumers are disconnected (they reconnect to the next)."""
         self._timers.cancel()
+        self.tmc.shutdown()

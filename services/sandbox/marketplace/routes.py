@@ -1,10 +1,10 @@
-"""The marketplace's one HTTP endpoint: the TOP-style signed gateway."""
+"""The marketplace's endpoints: the TOP-style signed gateway, and the WebSocket of its message service (TMC)."""
 
 from __future__ import annotations
 
 import secrets
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, WebSocket
 from fastapi.responses import JSONResponse
 from starlette.datastructures import UploadFile
 
@@ -12,6 +12,7 @@ from services.sandbox.faults import endpoint_or_group
 from services.sandbox.marketplace import methods
 from services.sandbox.marketplace.protocol import TopError, response_key
 from services.sandbox.marketplace.store import Marketplace
+from services.sandbox.marketplace.tmc import serve_consumer
 
 router = APIRouter(tags=["marketplace"])
 
@@ -41,3 +42,17 @@ async def router_rest(request: Request) -> JSONResponse:
         return JSONResponse(exc.body(request_id))
     body["request_id"] = request_id
     return JSONResponse({response_key(method): body})
+
+
+@router.websocket("/tmc")
+async def tmc(websocket: WebSocket) -> None:
+    """TMC (production: ws://mc.api.taobao.com/): signed CONNECT, order messages while the delivery mode is tmc."""
+    world = websocket.app.state.world
+    s = world.settings
+    await serve_consumer(
+        websocket,
+        world.marketplace.outbox.tmc,
+        s.marketplace_app_key,
+        s.marketplace_app_secret,
+        s.marketplace_timestamp_window_s,
+    )
