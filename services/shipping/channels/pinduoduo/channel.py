@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable, Mapping, Sequence
+from datetime import UTC, datetime
 from typing import TypeVar
 
-from services.shipping.channels.base import ChannelError, ChannelName, ChannelOrder, OrderState, Refusal, StoreAccess
-from services.shipping.channels.pinduoduo import carriers, errors
+from services.shipping.channels.base import (
+    ChannelError,
+    ChannelMessage,
+    ChannelName,
+    ChannelOrder,
+    OrderState,
+    Refusal,
+    StoreAccess,
+)
+from services.shipping.channels.pinduoduo import carriers, errors, messages
 from services.shipping.channels.pinduoduo.client import PinduoduoClient
 from services.shipping.channels.pinduoduo.errors import PddError
 from shared.carriers import CarrierCode
@@ -31,8 +40,15 @@ async def _classified(call: Awaitable[T]) -> T:
 class PinduoduoChannel:
     name = ChannelName.PINDUODUO
 
-    def __init__(self, client: PinduoduoClient) -> None:
+    def __init__(self, client: PinduoduoClient, message_window_s: float = 300.0) -> None:
         self._client = client
+        self._message_window_s = message_window_s
+
+    def read_message(self, headers: Mapping[str, str], body: bytes) -> ChannelMessage:
+        """A message frame pushed over HTTP: MessageRefused (BadSignature) or BadMessage when it is not one."""
+        return messages.verify_message(
+            headers, body, self._client.client_id, self._client.secret, self._message_window_s, datetime.now(UTC)
+        )
 
     def _carrier(self, carrier: str) -> CarrierCode:
         ours = carriers.ours(carrier)

@@ -22,6 +22,14 @@ class PinduoduoClient:
         # The companies list changes rarely and needs no seller: read once per process.
         self._companies: dict[int, str] | None = None
 
+    @property
+    def client_id(self) -> str:
+        return self._client_id
+
+    @property
+    def secret(self) -> str:
+        return self._secret
+
     async def call(self, type: str, access_token: str | None, **params: str | int | None) -> dict[str, Any]:
         form = protocol.build_params(type, self._client_id, self._secret, access_token, datetime.now(UTC), **params)
         try:

@@ -21,6 +21,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from services.shipping.channels import base
 from services.shipping.channels.base import ChannelMessage, ChannelName, MessageKind
 
 HEADER_CLIENT_ID = "x-pdd-client-id"
@@ -41,11 +42,11 @@ KINDS = {
 _MAX_STAMP_DIGITS = 12  # unix seconds for the next 30 000 years; longer is not a timestamp
 
 
-class BadSignature(ValueError):
+class BadSignature(base.MessageRefused):
     """Not signed by the platform for us: bad or missing sign, another client id, a stale timestamp."""
 
 
-class BadMessage(ValueError):
+class BadMessage(base.BadMessage):
     """Signed, but not a message frame we can read."""
 
 
