@@ -15,9 +15,11 @@ from fastapi_offline import FastAPIOffline
 from services.sandbox import couriers
 from services.sandbox.control import couriers as courier_control
 from services.sandbox.control import marketplace as marketplace_control
+from services.sandbox.control import pinduoduo as pinduoduo_control
 from services.sandbox.control import setup as setup_control
 from services.sandbox.control import tracking as tracking_control
 from services.sandbox.marketplace import routes as marketplace_routes
+from services.sandbox.pinduoduo import routes as pinduoduo_routes
 from services.sandbox.settings import SandboxSettings
 from services.sandbox.tracking_provider import routes as tracking_routes
 from services.sandbox.world import World
@@ -51,6 +53,8 @@ def create_app(settings: SandboxSettings | None = None, transport: httpx.AsyncBa
     app.include_router(marketplace_routes.router)
     app.include_router(couriers.router)
     app.include_router(tracking_routes.router)
+    app.include_router(pinduoduo_routes.router)
+    app.include_router(pinduoduo_control.router)
     for control in (setup_control, courier_control, marketplace_control, tracking_control):
         app.include_router(control.router)
     return app

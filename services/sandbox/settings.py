@@ -12,6 +12,7 @@ from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from services.sandbox.faults import FaultConfig
+from services.sandbox.pinduoduo.faults import PddFaultConfig
 
 Schedule = Annotated[list[float], NoDecode]
 
@@ -52,6 +53,31 @@ class SandboxSettings(BaseSettings):
     )
     message_concurrency: int = Field(32, ge=1, description="Order messages in flight at once.")
     message_timeout_s: float = Field(20.0, gt=0, description="Timeout of one message push, in seconds.")
+
+    # Pinduoduo
+    pinduoduo_client_id: str = Field("sandbox-pdd-client", description="The client_id the Pinduoduo gateway accepts.")
+    pinduoduo_client_secret: str = Field(
+        "sandbox-pdd-secret", description="The client secret: verifies gateway calls and signs delivered messages."
+    )
+    pinduoduo_message_url: str = Field(
+        "http://127.0.0.1:8002/v1/channels/pinduoduo/messages",
+        description="Where Pinduoduo order messages are delivered (HTTP POST of the message frame).",
+    )
+    pinduoduo_timestamp_window_s: float = Field(
+        600.0, gt=0, description="How far a gateway call's timestamp (unix seconds) may be from now, either way."
+    )
+    pinduoduo_rate_limit_per_s: float = Field(
+        100.0, gt=0, description="Gateway calls allowed per second per client_id (70031 beyond; burst the same)."
+    )
+    pinduoduo_message_redelivery_s: Schedule = Field(
+        default_factory=lambda: [1.0, 2.0, 5.0, 10.0, 30.0, 60.0],
+        description="Waits (real seconds) before each redelivery of an unacknowledged message; the last repeats.",
+    )
+    pinduoduo_message_concurrency: int = Field(16, ge=1, description="Pinduoduo messages in flight at once.")
+    pinduoduo_message_timeout_s: float = Field(20.0, gt=0, description="Timeout of one message delivery, seconds.")
+    pinduoduo_faults: PddFaultConfig = Field(
+        default_factory=PddFaultConfig, description="Pinduoduo faults on demand; all off by default."
+    )
 
     # Couriers
     courier_app_key: str = Field("sandbox-courier", description="The logistic_provider_id the couriers accept.")
@@ -99,12 +125,12 @@ class SandboxSettings(BaseSettings):
     )
     faults: FaultConfig = Field(default_factory=FaultConfig, description="Faults on demand; all off by default.")
 
-    @field_validator("message_redelivery_s", "tracking_push_retry_s", mode="before")
+    @field_validator("message_redelivery_s", "tracking_push_retry_s", "pinduoduo_message_redelivery_s", mode="before")
     @classmethod
     def _schedule(cls, value: Any) -> Any:
         return _parse_schedule(value)
 
-    @field_validator("message_redelivery_s", "tracking_push_retry_s")
+    @field_validator("message_redelivery_s", "tracking_push_retry_s", "pinduoduo_message_redelivery_s")
     @classmethod
     def _schedule_sane(cls, value: list[float]) -> list[float]:
         if not value or any(v < 0 for v in value):

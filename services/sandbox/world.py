@@ -17,6 +17,7 @@ from services.sandbox.couriers import Couriers
 from services.sandbox.faults import FaultInjector
 from services.sandbox.marketplace.store import Marketplace
 from services.sandbox.numbers import NumberRegistry
+from services.sandbox.pinduoduo.store import Pinduoduo
 from services.sandbox.settings import SandboxSettings
 from services.sandbox.tracking_provider.provider import TrackingProvider
 
@@ -39,6 +40,7 @@ class World:
         self.registry = NumberRegistry()
         self.marketplace = Marketplace(s, self.faults, self.registry, self.new_client)
         self.couriers = Couriers(s, self.faults, self.registry)
+        self.pinduoduo = Pinduoduo(s, self.registry, self.new_client)
         self.tracking = TrackingProvider(
             settings=s,
             faults=self.faults,
@@ -61,6 +63,7 @@ class World:
             ("scheduler", self.scheduler.run),
             ("messages", self.marketplace.outbox.dispatcher),
             ("pushes", self.tracking.pushes.run),
+            ("pinduoduo-messages", self.pinduoduo.outbox.dispatcher),
         ):
             self._tasks.append(asyncio.create_task(loop(), name=f"sandbox-{name}"))
 
@@ -74,6 +77,7 @@ class World:
         self._tasks.clear()
         self.marketplace.outbox.cancel_timers()
         self.tracking.pushes.cancel_timers()
+        self.pinduoduo.outbox.cancel_timers()
 
     async def reset(self) -> None:
         await self.stop()
