@@ -60,7 +60,14 @@ class Sandbox:
 @asynccontextmanager
 async def sandbox(**delivery: Any) -> AsyncIterator[Sandbox]:
     # Pushes go nowhere: in tmc mode nothing is pushed, and a push would show as a failed attempt.
-    app = create_app(SandboxSettings(marketplace_webhook_url="http://127.0.0.1:9/unused"))
+    app = create_app(
+        SandboxSettings(
+            marketplace_webhook_url="http://127.0.0.1:9/unused",
+            # Few push workers: each opens an HTTP client, and a world with 64 of them takes seconds to stop.
+            message_concurrency=2,
+            tracking_push_concurrency=1,
+        )
+    )
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="on"))
     task = asyncio.create_task(server.serve())
