@@ -77,3 +77,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         slow = item.get_closest_marker("e2e") or item.get_closest_marker("faults") or "/e2e/" in path
         if slow and item.get_closest_marker("timeout") is None:
             item.add_marker(pytest.mark.timeout(SLOW_SUITE_TIMEOUT_S))
+    # Tests with a system of their own (own_harness) first: they then run before the shared e2e system of
+    # their worker has started, so two systems never hold PostgreSQL's connections at once (seen in CI: the
+    # tracking test's system could not connect for 10 s while the shared one kept its pools full).
+    items.sort(key=lambda item: 0 if "own_harness" in getattr(item, "fixturenames", ()) else 1)

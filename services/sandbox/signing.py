@@ -7,24 +7,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import hmac
-from collections.abc import Mapping
-
-
-def top_sign(params: Mapping[str, str], secret: str, sign_method: str) -> str:
-    """Taobao Open Platform sign: sorted name+value pairs (``sign`` excluded), md5 or hmac, uppercase hex."""
-    s = "".join(f"{name}{params[name]}" for name in sorted(params) if name != "sign")
-    if sign_method == "md5":
-        digest = hashlib.md5(f"{secret}{s}{secret}".encode()).hexdigest()
-    elif sign_method == "hmac":
-        digest = hmac.new(secret.encode(), s.encode(), hashlib.md5).hexdigest()
-    else:
-        raise ValueError(f"unsupported sign_method {sign_method!r}")
-    return digest.upper()
-
-
-def top_verify(params: Mapping[str, str], secret: str, sign_method: str, sign: str) -> bool:
-    return hmac.compare_digest(top_sign(params, secret, sign_method), sign.upper())
 
 
 def courier_digest(logistics_interface: str, secret: str) -> str:

@@ -27,14 +27,18 @@ def create_app(settings: ShippingSettings | None = None) -> FastAPI:
         resolver=_resolver,
         resources=open_resources,
         title="Waybill shipping",
-        description="Orders from the marketplace and shop systems, courier choice, labels, shipment confirmation.",
+        description=(
+            "Orders from every channel (Taobao and Pinduoduo stores, and the shop's own systems), courier choice, "
+            "labels, shipment confirmation on the channel each order came from."
+        ),
         openapi_tags=[
             {"name": "orders", "description": "Orders, courier choice, shipping one order."},
             {"name": "shipments", "description": "Shipments and their labels."},
             {"name": "batches", "description": "Shipping thousands of orders at once."},
-            {"name": "settings", "description": "Marketplace binding, sender, courier preferences."},
+            {"name": "settings", "description": "Sender, courier preferences, time zone (and the Taobao binding)."},
+            {"name": "stores", "description": "The shop's marketplace stores: Taobao and Pinduoduo sellers, bound."},
             {"name": "webhooks", "description": "Events sent to shop systems."},
-            {"name": "marketplace", "description": "Messages the marketplace pushes to us."},
+            {"name": "marketplace", "description": "Order messages the channels push to us."},
             {"name": "internal", "description": "Endpoints other services call with the internal key."},
             {"name": "operations", "description": "Health and metrics."},
         ],

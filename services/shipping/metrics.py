@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from prometheus_client import Counter, Histogram
 
-from services.shipping.channels.taobao.protocol import Outcome
+from services.shipping.channels.base import Refusal
 
 SHIPMENTS = Counter(
     "waybill_shipments_total",
@@ -18,13 +18,15 @@ SHIPMENTS = Counter(
 )
 CONFIRMATIONS = Counter(
     "waybill_marketplace_confirmations_total",
-    "Answers to taobao.logistics.offline.send by outcome: success, retry (busy, network), quarantine "
-    "(number refused as used or invalid), expired (number expired), failed (any other refusal)",
-    ["outcome"],
+    "Answers to shipment confirmations by channel (taobao, pinduoduo; own: told to the shop) and outcome: "
+    "success, retry (busy, network), quarantine (number refused as used or invalid), expired (number expired), "
+    "failed (any other refusal)",
+    ["channel", "outcome"],
 )
 CONFIRMATION_SECONDS = Histogram(
     "waybill_marketplace_confirmation_seconds",
-    "Duration of one taobao.logistics.offline.send call",
+    "Duration of one confirmation call to a channel (taobao.logistics.offline.send, pdd.logistics.online.send)",
+    ["channel"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
 BATCH_ORDERS = Counter(
@@ -42,12 +44,12 @@ LABELS = Counter(
 )
 
 _OUTCOMES = {
-    Outcome.NUMBER_REJECTED: "quarantine",
-    Outcome.NUMBER_EXPIRED: "expired",
-    Outcome.TRANSIENT: "retry",
+    Refusal.NUMBER_REJECTED: "quarantine",
+    Refusal.NUMBER_EXPIRED: "expired",
+    Refusal.RETRY: "retry",
 }
 
 
-def confirmation_outcome(outcome: Outcome) -> str:
-    """The metric label of a refusal (B04 is counted once the trade shows whose number it carries)."""
-    return _OUTCOMES.get(outcome, "failed")
+def confirmation_outcome(refusal: Refusal) -> str:
+    """The metric label of a refusal ("already shipped" is counted once the order shows whose number it carries)."""
+    return _OUTCOMES.get(refusal, "failed")

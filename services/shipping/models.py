@@ -27,6 +27,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from runtime.db import service_metadata
 from runtime.jobs import outbox_table
+from services.shipping.channels.base import MARKETPLACES, ChannelName
 from services.shipping.states import OrderStatus
 
 SCHEMA = "shipping"
@@ -83,13 +84,11 @@ Outbox = outbox_table(Base.metadata)
 
 
 class ShopSettings(Base):
-    """Per-shop marketplace binding, label sender and courier-choice preferences."""
+    """Per-shop label sender, courier-choice preferences and time zone (its marketplace stores: ``Store``)."""
 
     __tablename__ = "shop_settings"
 
     shop_id: Mapped[str] = mapped_column(Text, primary_key=True)
-    seller_nick: Mapped[str | None] = mapped_column(Text, unique=True)
-    session: Mapped[str | None] = mapped_column(Text)
     sender_name: Mapped[str] = mapped_column(Text, server_default="")
     sender_phone: Mapped[str] = mapped_column(Text, server_default="")
     sender_address: Mapped[str] = mapped_column(Text, server_default="")
@@ -99,11 +98,38 @@ class ShopSettings(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
+class Store(Base):
+    """A marketplace store bound to a shop: a channel's seller (Taobao's seller nick, Pinduoduo's mall id)
+    whose order messages route to the shop, and its authorisation (session, access token) proven at binding.
+    A seller routes to one shop: the unique index refuses a second binding anywhere."""
+
+    __tablename__ = "stores"
+    __table_args__ = (
+        UniqueConstraint("channel", "seller_id"),
+        CheckConstraint(_in("channel", MARKETPLACES), name="channel"),
+        Index("ix_stores_shop", "shop_id", "created_at"),
+    )
+
+    id: Mapped[str] = mapped_column(Text, primary_key=True)
+    shop_id: Mapped[str] = mapped_column(Text)
+    channel: Mapped[str] = mapped_column(Text)
+    seller_id: Mapped[str] = mapped_column(Text)
+    name: Mapped[str] = mapped_column(Text, server_default="")
+    token: Mapped[str | None] = mapped_column(Text)
+    active: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
 class Order(Base):
     __tablename__ = "orders"
     __table_args__ = (
+        # One external id per shop across its channels: it is also the order's reference in allocation.
         UniqueConstraint("shop_id", "external_id"),
         CheckConstraint(_in("status", OrderStatus), name="status"),
+        CheckConstraint(_in("channel", ChannelName), name="channel"),
+        # A marketplace order belongs to one of the shop's stores; the shop's own orders to none.
+        CheckConstraint("(channel = 'own') = (store_id IS NULL)", name="store"),
         CheckConstraint("weight_g >= 0", name="weight"),
         Index("ix_orders_shop_status", "shop_id", "status", "created_at"),
     )
@@ -112,6 +138,8 @@ class Order(Base):
     shop_id: Mapped[str] = mapped_column(Text)
     external_id: Mapped[str] = mapped_column(Text)
     source: Mapped[str] = mapped_column(Text)
+    channel: Mapped[str] = mapped_column(Text, server_default=ChannelName.OWN.value)
+    store_id: Mapped[str | None] = mapped_column(Text, ForeignKey("stores.id"))
     status: Mapped[str] = mapped_column(Text)
     buyer_nick: Mapped[str | None] = mapped_column(Text)
     receiver_name: Mapped[str] = mapped_column(Text)
@@ -149,13 +177,15 @@ class OrderEvent(Base):
 
 
 class MarketplaceMessage(Base):
-    """Every order message we accepted, by the marketplace's message id: a repeat is a no-op."""
+    """Every order message we accepted, by the channel's message id: a repeat is a no-op."""
 
     __tablename__ = "marketplace_messages"
+    __table_args__ = (PrimaryKeyConstraint("channel", "id"),)
 
-    id: Mapped[str] = mapped_column(Text, primary_key=True)
+    channel: Mapped[str] = mapped_column(Text, server_default=ChannelName.TAOBAO.value)
+    id: Mapped[str] = mapped_column(Text)
     topic: Mapped[str] = mapped_column(Text)
-    user_nick: Mapped[str] = mapped_column(Text)
+    seller_id: Mapped[str] = mapped_column(Text)
     shop_id: Mapped[str | None] = mapped_column(Text)
     tid: Mapped[str | None] = mapped_column(Text)
     outcome: Mapped[str] = mapped_column(Text)

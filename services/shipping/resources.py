@@ -13,8 +13,13 @@ from runtime.apis.allocation import AllocationApi, HttpAllocationApi
 from runtime.apis.tracking import HttpTrackingApi, TrackingApi
 from runtime.app import resources_dependency
 from runtime.resources import Resources
-from services.shipping.http import sharded_client
+from services.shipping.channels.base import ChannelName
+from services.shipping.channels.pinduoduo.channel import PinduoduoChannel
+from services.shipping.channels.pinduoduo.client import PinduoduoClient
+from services.shipping.channels.registry import Channels
+from services.shipping.channels.taobao.channel import TaobaoChannel
 from services.shipping.channels.taobao.client import MarketplaceClient
+from services.shipping.http import sharded_client
 from services.shipping.settings import ShippingSettings
 
 
@@ -23,7 +28,7 @@ class ShippingResources(Resources):
     settings: ShippingSettings
     allocation: AllocationApi
     tracking: TrackingApi
-    marketplace: MarketplaceClient
+    channels: Channels
     # Shops' webhook URLs go through runtime.egress's client only: no proxy, no redirects, no pooled
     # connections (see runtime.egress.make_client).
     egress: httpx.AsyncClient
@@ -51,16 +56,34 @@ async def open_resources(core: Resources) -> ShippingResources:
         tracking=HttpTrackingApi(
             core.internal_client("tracking", s.tracking_url, s.service_timeout_s, http=service_http)
         ),
-        marketplace=MarketplaceClient(
-            market_http,
-            s.marketplace_url,
-            s.marketplace_app_key,
-            s.marketplace_app_secret.get_secret_value(),
-            s.marketplace_sign_method,
-            s.marketplace_timeout_s,
-        ),
+        channels=open_channels(s, market_http),
         egress=egress.make_client(timeout=s.webhook_timeout_s),
         pools=(market_http, service_http),
+    )
+
+
+def open_channels(s: ShippingSettings, http: httpx.AsyncClient) -> Channels:
+    taobao = MarketplaceClient(
+        http,
+        s.marketplace_url,
+        s.marketplace_app_key,
+        s.marketplace_app_secret.get_secret_value(),
+        s.marketplace_sign_method,
+        s.marketplace_timeout_s,
+    )
+    pinduoduo = PinduoduoClient(
+        http,
+        s.pinduoduo_url,
+        s.pinduoduo_client_id,
+        s.pinduoduo_client_secret.get_secret_value(),
+        s.marketplace_timeout_s,
+    )
+    secret = s.marketplace_app_secret.get_secret_value()
+    return Channels(
+        {
+            ChannelName.TAOBAO: TaobaoChannel(taobao, s.marketplace_app_key, secret, s.message_window_s),
+            ChannelName.PINDUODUO: PinduoduoChannel(pinduoduo, s.pinduoduo_message_window_s),
+        }
     )
 
 

@@ -22,8 +22,10 @@ class ShippingSettings(ServiceSettings):
         **ServiceSettings.secret_fields,
         "marketplace_app_secret": MIN_SECRET_LENGTH,
         "marketplace_app_key": PARTNER_ID_MIN_LENGTH,
+        "pinduoduo_client_secret": MIN_SECRET_LENGTH,
+        "pinduoduo_client_id": PARTNER_ID_MIN_LENGTH,
     }
-    partner_url_fields: ClassVar[tuple[str, ...]] = ("marketplace_url",)
+    partner_url_fields: ClassVar[tuple[str, ...]] = ("marketplace_url", "pinduoduo_url")
 
     port: int = Field(8002, description="TCP port of the shipping API.")
     allocation_url: str = Field("http://127.0.0.1:8001", description="Base URL of the allocation service.")
@@ -34,13 +36,35 @@ class ShippingSettings(ServiceSettings):
     marketplace_app_secret: SecretStr = Field(
         SecretStr("sandbox-secret"), description="Our app secret on the marketplace (signs calls)."
     )
-    marketplace_sign_method: str = Field("hmac", pattern="^(md5|hmac)$", description="How we sign calls: md5 or hmac.")
+    marketplace_sign_method: str = Field(
+        "hmac",
+        pattern="^(md5|hmac|hmac-sha256)$",
+        description="How we sign Taobao calls: md5, hmac (HMAC-MD5) or hmac-sha256, as TOP offers.",
+    )
     marketplace_timeout_s: float = Field(10.0, gt=0, description="Timeout of one marketplace call, in seconds.")
     message_window_s: float = Field(
         600.0,
         ge=0,
         description="Order messages whose timestamp is further than this from now are refused (0: no check).",
     )
+    pinduoduo_url: str = Field(
+        "http://127.0.0.1:8009/pinduoduo/api/router", description="Pinduoduo open-platform gateway URL."
+    )
+    pinduoduo_client_id: str = Field("sandbox-pdd-client", description="Our client_id on the Pinduoduo platform.")
+    pinduoduo_client_secret: SecretStr = Field(
+        SecretStr("sandbox-pdd-secret"), description="Our client_secret on the Pinduoduo platform (signs calls)."
+    )
+    pinduoduo_message_window_s: float = Field(
+        300.0, ge=0, description="Pinduoduo messages signed further than this from now are refused (0: no check)."
+    )
+    tmc_url: str = Field(
+        "",
+        description=(
+            "Taobao's message service (TMC) WebSocket, e.g. ws://mc.api.taobao.com/: the worker consumes the "
+            "app's order messages there besides the HTTP pushes. Empty (the default): HTTP pushes only."
+        ),
+    )
+    tmc_group: str = Field("default", description="The TMC group whose messages this app consumes.")
     tracking_url: str = Field("http://127.0.0.1:8003", description="Base URL of the tracking service.")
     service_timeout_s: float = Field(10.0, gt=0, description="Timeout of one call to allocation or tracking.")
     confirm_max_tries: int = Field(8, ge=1, description="Attempts at confirming a shipment before it fails.")

@@ -48,12 +48,19 @@ E2E_ENV = {
     "SHIPPING_WEBHOOK_RETRY_BASE_S": "0.2",
     "ALLOCATION_COURIER_RETRY_BASE_S": "0.2",
     "ALLOCATION_VACUUM_INTERVAL_S": "10",
+    # Up to three systems run at once in `make test` (one per xdist worker, and the one of a test that has
+    # its own) against one PostgreSQL of 100 connections: each pool is bounded (at most 10 per engine), or a
+    # system under load starves the next one starting (seen in CI: "sorry, too many clients already" for 10 s).
+    "WAYBILL_DB_POOL_SIZE": "5",
+    "ALLOCATION_ALLOCATION_POOL_SIZE": "6",
+    "TRACKING_WEBHOOK_POOL_SIZE": "6",
 }
 
 
 def top_sign(params: dict[str, str], secret: str = APP_SECRET) -> str:
     """Written here again (not imported from the service) so a signing bug cannot hide on both sides."""
-    joined = "".join(k + v for k, v in sorted(params.items()) if k != "sign")
+    # Empty values are not signed, as the official TOP SDK does (TopUtils.signTopRequest).
+    joined = "".join(k + v for k, v in sorted(params.items()) if k != "sign" and k and v)
     return hmac.new(secret.encode(), joined.encode(), hashlib.md5).hexdigest().upper()
 
 

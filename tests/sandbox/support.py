@@ -40,7 +40,8 @@ def top_timestamp(offset_s: float = 0.0) -> str:
 
 
 def top_sign(params: dict[str, str], secret: str, method: str) -> str:
-    joined = "".join(k + v for k, v in sorted(params.items()) if k != "sign")
+    # Empty values are not signed, as the official TOP SDK does (TopUtils.signTopRequest).
+    joined = "".join(k + v for k, v in sorted(params.items()) if k != "sign" and k and v)
     if method == "md5":
         return hashlib.md5((secret + joined + secret).encode("utf-8")).hexdigest().upper()
     return hmac.new(secret.encode("utf-8"), joined.encode("utf-8"), "md5").hexdigest().upper()

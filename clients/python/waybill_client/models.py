@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import AnyUrl, AwareDatetime, BaseModel, Field
+from pydantic import AnyUrl, AwareDatetime, BaseModel, ConfigDict, Field
 from typing_extensions import TypeAliasType
 
 AlertKind = TypeAliasType(
@@ -448,6 +448,15 @@ MarkState = TypeAliasType(
 )
 
 
+Name = TypeAliasType("Name", Annotated[str, Field(max_length=100, title="Name")])
+"""
+A name the shop knows the store by.
+"""
+
+
+Name1 = TypeAliasType("Name1", Annotated[str, Field(max_length=100, title="Name")])
+
+
 NameEn = TypeAliasType("NameEn", Annotated[str, Field(max_length=100, min_length=1, title="Name En")])
 
 
@@ -486,7 +495,11 @@ class OrderCreate(BaseModel):
         ),
     ]
     """
-    The marketplace order id (tid); idempotency key per shop.
+    The shop's own id of the order (its ERP's); idempotency key per shop.
+    """
+    channel: Annotated[Literal["own"], Field(title="Channel")] = "own"
+    """
+    Where the order comes from: `own` (the shop's own store), the only one created over REST.
     """
     buyer_nick: Annotated[BuyerNick | None, Field(title="Buyer Nick")] = None
     receiver: Receiver
@@ -533,6 +546,14 @@ class OrderOut(BaseModel):
     id: Annotated[str, Field(title="Id")]
     external_id: Annotated[str, Field(title="External Id")]
     source: Annotated[str, Field(title="Source")]
+    channel: Annotated[str, Field(title="Channel")]
+    """
+    Where the order came from, and where its shipment is confirmed.
+    """
+    store_id: Annotated[str | None, Field(title="Store Id")]
+    """
+    The marketplace store it came from; null for the shop's own orders.
+    """
     status: Annotated[str, Field(title="Status")]
     buyer_nick: Annotated[str | None, Field(title="Buyer Nick")]
     receiver: Receiver
@@ -778,6 +799,21 @@ class PageStockEventOut(BaseModel):
     """
 
 
+class PageStoreOut(BaseModel):
+    data: Annotated[list[StoreOut], Field(title="Data")]
+    """
+    The items of this page, in the order the operation names
+    """
+    has_more: Annotated[bool, Field(title="Has More")]
+    """
+    More items follow: ask again with `cursor` set to `next_cursor`
+    """
+    next_cursor: Annotated[str | None, Field(title="Next Cursor")] = None
+    """
+    The `cursor` of the next page; null on the last page
+    """
+
+
 class PageWebhookDeliveryOut(BaseModel):
     data: Annotated[list[WebhookDeliveryOut], Field(title="Data")]
     """
@@ -954,6 +990,12 @@ NumberRule = TypeAliasType(
 )
 
 
+SellerId = TypeAliasType("SellerId", Annotated[str, Field(max_length=64, min_length=1, title="Seller Id")])
+"""
+Who the seller is on the marketplace (Taobao's seller nick, Pinduoduo's mall id). Optional: the marketplace says whose the token is; when given, it must be that seller.
+"""
+
+
 SellerNick = TypeAliasType(
     "SellerNick",
     Annotated[str, Field(max_length=64, min_length=1, title="Seller Nick")],
@@ -1086,6 +1128,62 @@ class StockEventOut(BaseModel):
     `manual_superseded`: the order it had been typed for.
     """
     created_at: Annotated[AwareDatetime, Field(title="Created At")]
+
+
+class StoreIn(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    channel: Annotated[Literal["taobao", "pinduoduo"] | str, Field(title="Channel")]
+    """
+    The marketplace the store sells on.
+    """
+    token: Annotated[str, Field(max_length=400, min_length=1, title="Token")]
+    """
+    The seller's authorisation on that marketplace (Taobao's session, Pinduoduo's access_token).
+    """
+    seller_id: Annotated[SellerId | None, Field(title="Seller Id")] = None
+    """
+    Who the seller is on the marketplace (Taobao's seller nick, Pinduoduo's mall id). Optional: the marketplace says whose the token is; when given, it must be that seller.
+    """
+    name: Annotated[Name | None, Field(title="Name")] = None
+    """
+    A name the shop knows the store by.
+    """
+
+
+class StoreOut(BaseModel):
+    id: Annotated[str, Field(title="Id")]
+    channel: Annotated[str, Field(title="Channel")]
+    seller_id: Annotated[str, Field(title="Seller Id")]
+    name: Annotated[str, Field(title="Name")]
+    token_set: Annotated[bool, Field(title="Token Set")]
+    """
+    Whether an authorisation is held (the token itself is never shown).
+    """
+    active: Annotated[bool, Field(title="Active")]
+    """
+    False once unbound: its seller's messages no longer reach the shop.
+    """
+    created_at: Annotated[AwareDatetime, Field(title="Created At")]
+    updated_at: Annotated[AwareDatetime, Field(title="Updated At")]
+
+
+class StoreUpdate(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    token: Annotated[Token | None, Field(title="Token")] = None
+    """
+    A renewed authorisation; it must belong to the same seller.
+    """
+    name: Annotated[Name1 | None, Field(title="Name")] = None
+
+
+Token = TypeAliasType("Token", Annotated[str, Field(max_length=400, min_length=1, title="Token")])
+"""
+A renewed authorisation; it must belong to the same seller.
+"""
 
 
 class TopupRequest(BaseModel):

@@ -18,10 +18,11 @@ import httpx
 from services.sandbox.clock import china_time
 from services.sandbox.delivery import Timers, compact_json, failure_text, retry_wait, run_workers
 from services.sandbox.faults import FaultInjector
-from services.sandbox.marketplace.tmc import Delivery, Long, Millis, TmcHub
+from services.sandbox.marketplace import protocol
+from services.sandbox.marketplace.tmc import Delivery, TmcHub
+from services.sandbox.marketplace.tmc_frames import Long, Millis
 from services.sandbox.marketplace.trades import Seller, Trade, TradeStatus, yuan
 from services.sandbox.settings import SandboxSettings
-from services.sandbox.signing import top_sign
 
 log = logging.getLogger("sandbox.marketplace")
 
@@ -155,7 +156,7 @@ class Outbox:
             "timestamp": china_time(time.time()),
             "sign_method": "hmac",
         }
-        form["sign"] = top_sign(form, self.settings.marketplace_app_secret, "hmac")
+        form["sign"] = protocol.top_sign(form, self.settings.marketplace_app_secret, "hmac")
         return form
 
     def tmc_headers(self, message: Message) -> dict[str, Any]:

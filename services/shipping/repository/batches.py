@@ -225,6 +225,11 @@ class BatchRepository(OwnedRepository[ShipmentBatch]):
             .values(label_prints=ShipmentBatch.label_prints + 1)
         )
 
+    async def label_prints_locked(self, batch_id: str) -> int:
+        """How often the batch's PDF was fetched, read under a share lock (see shipment_outcomes.label_printed)."""
+        stmt = select(ShipmentBatch.label_prints).where(ShipmentBatch.id == batch_id).with_for_update(read=True)
+        return int(await self.session.scalar(stmt) or 0)
+
     async def label_rows(self, batch_id: str, after_seq: int, limit: int) -> list[LabelRow]:
         rows = await self.session.execute(
             select(BatchItem.seq, Shipment, Order)

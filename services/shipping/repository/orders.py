@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import insert, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -11,7 +11,15 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from runtime.pagination import Keyset, PageRequest, Slice
 from runtime.repository import OwnedRepository, read_page
 from services.shipping.models import Order, OrderEvent
+from services.shipping.schemas.orders import OrderFilter
 from services.shipping.states import EventRow
+
+
+class OrderRoute(NamedTuple):
+    external_id: str
+    channel: str
+    store_id: str | None
+
 
 # Orders list oldest first: a shop works through them in the order they came.
 OLDEST_FIRST = Keyset([Order.created_at, Order.id], descending=False)
@@ -57,23 +65,26 @@ class OrderRepository(OwnedRepository[Order]):
         )
         return {o.id: o for o in rows}
 
-    async def search(
-        self, shop_id: str, status: str | None, external_id: str | None, page: PageRequest, offset: int = 0
-    ) -> Slice[Order]:
+    async def search(self, shop_id: str, filters: OrderFilter, page: PageRequest, offset: int = 0) -> Slice[Order]:
         where = []
-        if status:
-            where.append(Order.status == status)
-        if external_id:
-            where.append(Order.external_id == external_id)
+        if filters.status:
+            where.append(Order.status == filters.status)
+        if filters.external_id:
+            where.append(Order.external_id == filters.external_id)
+        if filters.channel:
+            where.append(Order.channel == filters.channel)
+        if filters.store_id:
+            where.append(Order.store_id == filters.store_id)
         # The paging of 0.1, until 0.3.0: an offset starts a walk; once a cursor is sent, it alone says where.
         if offset and page.cursor is None:
             stmt = select(Order).where(Order.shop_id == shop_id, *where).offset(offset)
             return await read_page(self.session, stmt, OLDEST_FIRST, page)
         return await self.page_owned(shop_id, *where, keyset=OLDEST_FIRST, page=page)
 
-    async def external_ids(self, order_ids: Sequence[str]) -> dict[str, str]:
-        rows = await self.session.execute(select(Order.id, Order.external_id).where(Order.id.in_(order_ids)))
-        return dict(rows.all())
+    async def routes(self, order_ids: Sequence[str]) -> dict[str, OrderRoute]:
+        """Where each order is confirmed: its id on its channel, the channel, and its store (no lock, no row)."""
+        stmt = select(Order.id, Order.external_id, Order.channel, Order.store_id).where(Order.id.in_(order_ids))
+        return {r.id: OrderRoute(r.external_id, r.channel, r.store_id) for r in await self.session.execute(stmt)}
 
     async def existing_ids(self, shop_id: str, order_ids: Sequence[str]) -> set[str]:
         rows = await self.session.scalars(select(Order.id).where(Order.shop_id == shop_id, Order.id.in_(order_ids)))

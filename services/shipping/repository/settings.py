@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, select, text
+from sqlalchemy import func
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -17,16 +17,6 @@ class SettingsRepository:
 
     async def get(self, shop_id: str) -> ShopSettings | None:
         return await self.session.get(ShopSettings, shop_id)
-
-    async def by_nick(self, nick: str) -> ShopSettings | None:
-        return await self.session.scalar(select(ShopSettings).where(ShopSettings.seller_nick == nick))
-
-    async def lock_nick(self, nick: str) -> None:
-        """Serialise bindings of one seller nick (transaction-scoped advisory lock): of two shops racing for it,
-        the second sees the first's binding once it has committed, instead of failing on the unique index."""
-        await self.session.execute(
-            text("SELECT pg_advisory_xact_lock(hashtext('shipping.seller_nick'), hashtext(:nick))"), {"nick": nick}
-        )
 
     async def upsert(self, shop_id: str, values: dict[str, Any]) -> ShopSettings:
         stmt = pg_insert(ShopSettings).values(shop_id=shop_id, **values)

@@ -10,7 +10,7 @@ from sqlalchemy import ColumnElement, Update, and_, func, insert, or_, select, u
 
 from runtime.pagination import Keyset, PageRequest, Slice
 from runtime.repository import OwnedRepository
-from services.shipping.models import Order, Shipment, ShipmentStatus
+from services.shipping.models import LIVE_SHIPMENT_STATES, Order, Shipment, ShipmentStatus
 
 
 class ShipmentWithOrder(NamedTuple):
@@ -80,16 +80,16 @@ class ShipmentRepository(OwnedRepository[Shipment]):
         )
         return list(rows)
 
-    async def count_prints(self, shipment_id: str) -> int:
-        return int(
-            await self.session.scalar(
-                update(Shipment)
-                .where(Shipment.id == shipment_id)
-                .values(label_prints=Shipment.label_prints + 1)
-                .returning(Shipment.label_prints)
-            )
-            or 0
+    async def count_prints(self, shipment_id: str) -> int | None:
+        """One more print of a live shipment's label; None when it is not live (failed or cancelled meanwhile:
+        the row lock orders this against the failure, so a failed shipment's label is never printed)."""
+        found = await self.session.scalar(
+            update(Shipment)
+            .where(Shipment.id == shipment_id, Shipment.status.in_(LIVE_SHIPMENT_STATES))
+            .values(label_prints=Shipment.label_prints + 1)
+            .returning(Shipment.label_prints)
         )
+        return None if found is None else int(found)
 
     async def stuck(self, idle_s: float, limit: int) -> list[str]:
         """Unconfirmed shipments nobody has touched for a while: their confirmation job was lost."""

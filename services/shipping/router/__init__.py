@@ -3,7 +3,16 @@ the answer."""
 
 from __future__ import annotations
 
-from services.shipping.router import batches, internal, marketplace, orders, shipments, shop_settings, webhooks
+from services.shipping.router import (
+    batches,
+    internal,
+    marketplace,
+    orders,
+    shipments,
+    shop_settings,
+    stores,
+    webhooks,
+)
 
 # Matched in this order (and documented in it).
 ROUTERS = [
@@ -12,6 +21,7 @@ ROUTERS = [
     shipments.router,
     batches.router,
     shop_settings.router,
+    stores.router,
     webhooks.router,
     internal.router,
 ]

@@ -1,4 +1,5 @@
-"""The marketplace pushes order messages here (signed, form-encoded)."""
+"""Channels push order messages here: Taobao (TOP-signed form, ``/webhooks/marketplace`` as before) and
+Pinduoduo (its message service's frame as JSON, signed in headers)."""
 
 from __future__ import annotations
 
@@ -6,8 +7,9 @@ from fastapi import APIRouter, Request
 
 from runtime.app import UowDep
 from runtime.openapi import responses
+from services.shipping.channels.base import ChannelName
 from services.shipping.resources import ShippingResourcesDep
-from services.shipping.service import marketplace_messages
+from services.shipping.service import channel_messages
 
 router = APIRouter(prefix="/webhooks", tags=["marketplace"])
 
@@ -80,6 +82,51 @@ router = APIRouter(prefix="/webhooks", tags=["marketplace"])
     },
 )
 async def receive_marketplace_message(request: Request, uow: UowDep, res: ShippingResourcesDep) -> dict[str, str]:
-    form = await request.form()
-    fields = {k: str(v) for k, v in form.items()}
-    return await marketplace_messages.receive_message(uow, res.settings, res.marketplace, fields)
+    return await _receive(ChannelName.TAOBAO, request, uow, res)
+
+
+async def _receive(channel: ChannelName, request: Request, uow: UowDep, res: ShippingResourcesDep) -> dict[str, str]:
+    message = channel_messages.read(res.channels.marketplace(channel), request.headers, await request.body())
+    return await channel_messages.receive(uow, res.channels, message)
+
+
+_PDD_FRAME = {
+    "id": 7391002830014,
+    "commandType": "Common",
+    "time": 1765100000123,
+    "sendTime": 1765100000456,
+    "message": {
+        "type": "pdd_trade_TradeConfirmed",
+        "mallID": 100200300,
+        "content": '{"mall_id": 100200300, "tid": "261207-012345678901234"}',
+    },
+}
+
+
+@router.post(
+    "/pinduoduo",
+    summary="Order messages of Pinduoduo",
+    description=(
+        "The frame of Pinduoduo's message service (`{id, commandType: Common, time, sendTime, message: {type, "
+        "mallID, content}}`, `content` a JSON string with `mall_id` and `tid`, the order_sn) as a JSON body, "
+        "signed in headers: `X-Pdd-Client-Id` (our client id), `X-Pdd-Timestamp` (unix seconds, within 300 s) and "
+        "`X-Pdd-Sign` = uppercase hex MD5(client_secret + timestamp + body + client_secret). A bad signature: 401 "
+        "`bad_signature`, nothing stored. Types acted on: `pdd_trade_TradeConfirmed` (paid: the order is read "
+        "with `pdd.order.information.get` and stored before the 2xx), `pdd_trade_TradeLogisticsAddressChanged`, "
+        "`pdd_refund_RefundCreated` and `pdd_refund_RefundAgreeAgreement` (acted on only when the order read back "
+        "bears them out); others are acknowledged and ignored. A message id seen before answers 200 without doing "
+        "anything again; 503 when Pinduoduo cannot be reached (the message comes again)."
+    ),
+    responses={
+        **responses(400, 401, 503),
+        200: {"content": {"application/json": {"example": {"status": "order_created", "message_id": "7391002830014"}}}},
+    },
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": {"type": "object"}, "example": _PDD_FRAME}},
+        }
+    },
+)
+async def receive_pinduoduo_message(request: Request, uow: UowDep, res: ShippingResourcesDep) -> dict[str, str]:
+    return await _receive(ChannelName.PINDUODUO, request, uow, res)

@@ -12,7 +12,14 @@ from runtime.openapi import responses
 from runtime.pagination import PageRequest, page_params
 from runtime.params import Offset
 from services.shipping.resources import ShippingResourcesDep
-from services.shipping.schemas.orders import CarrierOptionOut, OrderCreate, OrderEventOut, OrderOut
+from services.shipping.schemas.orders import (
+    CarrierOptionOut,
+    OrderChannel,
+    OrderCreate,
+    OrderEventOut,
+    OrderFilter,
+    OrderOut,
+)
 from services.shipping.schemas.shipments import ShipmentOut, ShipRequest
 from services.shipping.service import cancellation, courier_choice, orders, shipments
 from shared.pages import Page
@@ -24,8 +31,17 @@ router = APIRouter(prefix="/v1/orders", tags=["orders"])
     "",
     status_code=status.HTTP_201_CREATED,
     summary="Create an order (shop systems)",
-    description="Idempotent on (shop, external_id): the same external id again answers 200 with the existing order.",
-    responses={200: {"model": OrderOut, "description": "An order with this external id exists: it is returned"}},
+    description=(
+        "An order of the shop's own channel (its web store, mini-program or ERP: `channel` `own`, the only one "
+        "created over REST; marketplace orders arrive from their stores' messages). Shipping it needs no "
+        "marketplace: confirmation is the `shipment.confirmed` webhook. Idempotent on (shop, external_id): the "
+        "same external id again answers 200 with the existing order; an external id of one of the shop's "
+        "marketplace orders: 409."
+    ),
+    responses={
+        **responses(409),
+        200: {"model": OrderOut, "description": "An order with this external id exists: it is returned"},
+    },
 )
 async def create_order(body: OrderCreate, shop_id: ShopIdDep, uow: UowDep, response: Response) -> OrderOut:
     order, created = await orders.create_order(uow, shop_id, body)
@@ -34,16 +50,23 @@ async def create_order(body: OrderCreate, shop_id: ShopIdDep, uow: UowDep, respo
     return order
 
 
-@router.get("", summary="List orders", description="Oldest first; filter by status or external id.")
+@router.get(
+    "",
+    summary="List orders",
+    description="Oldest first; filter by status, external id, channel (`own`, `taobao`, `pinduoduo`) or store.",
+)
 async def list_orders(
     shop_id: ShopIdDep,
     uow: UowDep,
     page: Annotated[PageRequest, Depends(page_params(100, 10_000))],
-    status_: Annotated[str | None, Query(alias="status")] = None,
-    external_id: str | None = None,
+    status_: Annotated[str | None, Query(alias="status", max_length=32)] = None,
+    external_id: Annotated[str | None, Query(max_length=64)] = None,
+    channel: Annotated[OrderChannel | None, Query(description="Only this channel's orders.")] = None,
+    store_id: Annotated[str | None, Query(max_length=64, description="Only this store's orders.")] = None,
     offset: Offset = 0,
 ) -> Page[OrderOut]:
-    return await orders.list_orders(uow, shop_id, status_, external_id, page, offset)
+    filters = OrderFilter(status=status_, external_id=external_id, channel=channel, store_id=store_id)
+    return await orders.list_orders(uow, shop_id, filters, page, offset)
 
 
 @router.get(

@@ -41,7 +41,7 @@ router = APIRouter(prefix="/v1/settings", tags=["settings"])
 async def put_shop_settings(
     body: SettingsIn, shop_id: ShopIdDep, uow: UowDep, res: ShippingResourcesDep
 ) -> SettingsOut:
-    return await shop_settings.put_settings(uow, res.marketplace, shop_id, body)
+    return await shop_settings.put_settings(uow, res.channels, shop_id, body)
 
 
 @router.get("", summary="The shop's shipping settings", description="The session itself is never shown.")

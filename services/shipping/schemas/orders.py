@@ -2,13 +2,26 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared.allocation import OrderId
 from shared.money import Cents
+
+OrderChannel = Literal["own", "taobao", "pinduoduo"]
+
+
+@dataclass(frozen=True)
+class OrderFilter:
+    """Which of a shop's orders a list shows."""
+
+    status: str | None = None
+    external_id: str | None = None
+    channel: str | None = None
+    store_id: str | None = None
 
 
 class Receiver(BaseModel):
@@ -67,7 +80,10 @@ class OrderCreate(BaseModel):
         }
     )
 
-    external_id: OrderId = Field(description="The marketplace order id (tid); idempotency key per shop.")
+    external_id: OrderId = Field(description="The shop's own id of the order (its ERP's); idempotency key per shop.")
+    channel: Literal["own"] = Field(
+        "own", description="Where the order comes from: `own` (the shop's own store), the only one created over REST."
+    )
     buyer_nick: str | None = Field(None, max_length=100)
     receiver: Receiver
     weight_g: int = Field(ge=1, le=1_000_000)
@@ -83,6 +99,8 @@ class OrderOut(BaseModel):
                     "id": "ord_4b1e9c2a7d3f5e8a0b6c",
                     "external_id": "3001234567890123456",
                     "source": "marketplace",
+                    "channel": "taobao",
+                    "store_id": "sto_3f9a1c2b7e4d5a6b8c0d",
                     "status": "shipped",
                     "buyer_nick": "tb_zhangsan88",
                     "receiver": {
@@ -112,6 +130,8 @@ class OrderOut(BaseModel):
     id: str
     external_id: str
     source: str
+    channel: str = Field(description="Where the order came from, and where its shipment is confirmed.")
+    store_id: str | None = Field(description="The marketplace store it came from; null for the shop's own orders.")
     status: str
     buyer_nick: str | None
     receiver: Receiver

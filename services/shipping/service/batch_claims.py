@@ -3,17 +3,21 @@ the others are skipped or failed with the reason."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from runtime.errors import AppError
 from services.shipping import states
-from services.shipping.models import ItemStatus, Order, ShopSettings
+from services.shipping.channels.registry import Channels
+from services.shipping.models import ItemStatus, Order, ShopSettings, Store
 from services.shipping.repository.batches import BatchRepository
 from services.shipping.repository.orders import OrderRepository
 from services.shipping.repository.settings import SettingsRepository
+from services.shipping.repository.stores import StoreRepository
 from services.shipping.service.batches import BatchRun, ItemResult, count_results
 from services.shipping.service.courier_choice import recommend
 from services.shipping.service.orders import transition_many
+from services.shipping.service.shipments import drop_kept_number
+from services.shipping.service.stores import access
 from services.shipping.states import Change, OrderEvent
 
 
@@ -27,17 +31,19 @@ async def claim_orders(run: BatchRun, chunk_no: int) -> None:
         # Only the batch's shop's orders: another shop's id reads as absent.
         orders = await orders_repo.lock_many([i.order_id for i in items], shop_id=run.shop_id)
         shop = await SettingsRepository(uow.session).get(run.shop_id)
+        stores = await StoreRepository(uow.session).by_ids(sorted({o.store_id for o in orders.values() if o.store_id}))
         carriers = await _carriers(run, [orders[i.order_id] for i in items if i.order_id in orders], shop)
         results: list[ItemResult] = []
         claimed: list[Change[Order]] = []
         taken: list[int] = []
         for item in items:
             order = orders.get(item.order_id)
-            refused = _not_claimable(item.seq, order, shop, carriers)
+            refused = _not_claimable(item.seq, order, stores, carriers)
             if refused is not None:
                 results.append(refused)
                 continue
             assert order is not None
+            drop_kept_number(uow, order, carriers[order.id], typed=False)
             order.carrier = carriers[order.id]
             claimed.append(Change(order, f"batch {run.batch_id}"))
             taken.append(item.seq)
@@ -67,7 +73,7 @@ async def _carriers(run: BatchRun, orders: Sequence[Order], shop: ShopSettings |
 
 
 def _not_claimable(
-    seq: int, order: Order | None, shop: ShopSettings | None, carriers: dict[str, str]
+    seq: int, order: Order | None, stores: Mapping[str, Store], carriers: dict[str, str]
 ) -> ItemResult | None:
     """Why an order cannot be the batch's (None: it can)."""
     if order is None:
@@ -75,8 +81,10 @@ def _not_claimable(
     if not states.can(order.status, OrderEvent.ASSIGN_WAYBILL):
         reason = f"order is {order.status}" + (f" ({order.number})" if order.number else "")
         return ItemResult(seq, ItemStatus.SKIPPED, reason)
-    if shop is None or not shop.session:
-        return ItemResult(seq, ItemStatus.FAILED, "shop has no marketplace session")
+    if not Channels.is_own(order.channel) and access(stores.get(order.store_id or "")) is None:
+        return ItemResult(
+            seq, ItemStatus.FAILED, f"the order's {order.channel} store is unbound or holds no authorisation"
+        )
     if order.id not in carriers:
         return ItemResult(seq, ItemStatus.FAILED, "no carrier with stock covers it")
     return None

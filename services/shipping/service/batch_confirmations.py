@@ -1,32 +1,36 @@
-"""Step 3 of a batch chunk: its confirmations, claimed in one statement, sent concurrently, finished in
-bulk. Anything but a plain success goes to the confirm_shipment job, which knows every answer of the
-marketplace."""
+"""Step 3 of a batch chunk: its confirmations, claimed in one statement, sent concurrently (each on its
+order's channel and store: a batch may mix them), finished in bulk; the shop's own orders are confirmed at
+once, with no marketplace. Anything but a plain success goes to the confirm_shipment job, which knows every
+answer of every channel."""
 
 from __future__ import annotations
 
 import asyncio
 import time
 from collections.abc import Awaitable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TypeVar
 
 from runtime.logging import get_logger
-from services.shipping.channels.taobao.protocol import Outcome, TopError
-from services.shipping.metrics import BATCH_ORDERS
+from services.shipping.channels.base import ChannelError, Refusal, StoreAccess
+from services.shipping.channels.registry import Channels
+from services.shipping.metrics import BATCH_ORDERS, CONFIRMATIONS
 from services.shipping.models import ItemStatus
 from services.shipping.repository.batches import BatchRepository
 from services.shipping.repository.orders import OrderRepository
-from services.shipping.repository.settings import SettingsRepository
 from services.shipping.repository.shipments import ShipmentRepository
+from services.shipping.repository.stores import StoreRepository
 from services.shipping.service import confirmation
 from services.shipping.service.batches import BatchRun
-from services.shipping.service.shipment_outcomes import back_to_pending, finish_confirmed
+from services.shipping.service.shipment_outcomes import OWN_CONFIRMED_NOTE, back_to_pending, finish_confirmed
+from services.shipping.service.stores import access
 from shared.allocation import MarkState
 
 log = get_logger(__name__)
 T = TypeVar("T")
 
 FINISH_PER_TRANSACTION = 500
+CONFIRMED_NOTE_OF_CHANNEL = "confirmed on the marketplace"
 
 
 @dataclass(frozen=True)
@@ -35,6 +39,8 @@ class _Send:
     tid: str
     number: str
     carrier: str
+    channel: str
+    store: StoreAccess | None = None  # None for the shop's own orders
 
 
 @dataclass(frozen=True)
@@ -53,8 +59,8 @@ class _Retry:
 
 @dataclass
 class _Todo:
-    session: str
-    sends: list[_Send] = field(default_factory=list)
+    sends: list[_Send] = field(default_factory=list)  # to a marketplace
+    own: list[_Send] = field(default_factory=list)  # the shop's own orders: confirmed without one
     retries: list[_Retry] = field(default_factory=list)
 
 
@@ -63,9 +69,11 @@ async def confirm_chunk(run: BatchRun, chunk_no: int) -> dict[str, float]:
     todo = await _claim(run, chunk_no)
     limit = asyncio.Semaphore(run.res.settings.batch_concurrency)
     t0 = time.perf_counter()
-    results = await _gather(limit, [_send(run, todo.session, s) for s in todo.sends])
+    results = await _gather(limit, [_send(run, s) for s in todo.sends])
     t1 = time.perf_counter()
-    await _finish(run, [r.send for r in results if r.ok])
+    await _finish(run, [r.send for r in results if r.ok], CONFIRMED_NOTE_OF_CHANNEL)
+    CONFIRMATIONS.labels("own", "success").inc(len(todo.own))
+    await _finish(run, todo.own, OWN_CONFIRMED_NOTE)
     timings = {"send_s": t1 - t0, "finish_s": time.perf_counter() - t1}
     retries = [_Retry(r.send.shipment_id, 0.0) for r in results if not r.ok] + todo.retries
     if retries:
@@ -97,22 +105,29 @@ async def _claim(run: BatchRun, chunk_no: int) -> _Todo:
         )
         BATCH_ORDERS.labels(ItemStatus.SKIPPED.value).inc(len(orphans))
         claimed = await ShipmentRepository(uow.session).claim_many(ids, lease_s)
-        tids = await OrderRepository(uow.session).external_ids([s.order_id for s in claimed])
-        shop = await SettingsRepository(uow.session).get(run.shop_id)
-    sends = [_Send(s.id, tids[s.order_id], s.number, s.carrier) for s in claimed]
+        orders = await OrderRepository(uow.session).routes([s.order_id for s in claimed])
+        stores = await StoreRepository(uow.session).by_ids(sorted({o.store_id for o in orders.values() if o.store_id}))
+    todo = _Todo()
+    for s in claimed:
+        order = orders[s.order_id]
+        send = _Send(s.id, order.external_id, s.number, s.carrier, order.channel)
+        if Channels.is_own(order.channel):
+            todo.own.append(send)
+        elif (store := access(stores.get(order.store_id or ""))) is not None:
+            todo.sends.append(replace(send, store=store))
+        else:
+            todo.retries.append(_Retry(s.id, 0.0))  # the job fails it with the reason (store_unbound)
     # Held by another worker: the job looks again once that claim may have lapsed.
-    busy = [_Retry(sid, lease_s) for sid in set(ids) - {s.shipment_id for s in sends}]
-    session = shop.session if shop else None
-    if not session:
-        # The job fails them with the reason (no_session).
-        return _Todo("", [], busy + [_Retry(s.shipment_id, 0.0) for s in sends])
-    return _Todo(session, sends, busy)
+    claimed_ids = {s.id for s in claimed}
+    todo.retries += [_Retry(sid, lease_s) for sid in set(ids) - claimed_ids]
+    return todo
 
 
-async def _finish(run: BatchRun, sent: Sequence[_Send]) -> None:
+async def _finish(run: BatchRun, sent: Sequence[_Send], note: str) -> None:
     for start in range(0, len(sent), FINISH_PER_TRANSACTION):
         async with run.res.transaction() as uow:
-            await finish_confirmed(uow, [s.shipment_id for s in sent[start : start + FINISH_PER_TRANSACTION]])
+            part = [s.shipment_id for s in sent[start : start + FINISH_PER_TRANSACTION]]
+            await finish_confirmed(uow, part, note)
             if start == 0:
                 # Allocation's bookkeeping follows in a job: the marketplace has confirmed, the chunk is done.
                 uow.enqueue(
@@ -123,15 +138,16 @@ async def _finish(run: BatchRun, sent: Sequence[_Send]) -> None:
                 )
 
 
-async def _send(run: BatchRun, session: str, s: _Send) -> _Sent:
-    marketplace = run.res.marketplace
+async def _send(run: BatchRun, s: _Send) -> _Sent:
+    assert s.store is not None
+    channel = run.res.channels.marketplace(s.channel)
     try:
-        await confirmation.send(marketplace, session, s.tid, s.number, s.carrier)
+        await confirmation.send(channel, s.store, s.tid, s.number, s.carrier)
         ok = True
-    except TopError as exc:
-        # A chunk redone after a crash meets its own earlier confirmations as B04: settle those here rather
-        # than handing each to a job one at a time.
-        ok = exc.outcome is Outcome.ALREADY_SHIPPED and await _shipped_with(run, session, s)
+    except ChannelError as exc:
+        # A chunk redone after a crash meets its own earlier confirmations as "already shipped": settle those
+        # here rather than handing each to a job one at a time.
+        ok = exc.refusal is Refusal.ALREADY_SHIPPED and await _shipped_with(run, s)
         if not ok:
             log.info("batch_confirm_deferred", shipment_id=s.shipment_id, error=str(exc)[:200])
     except Exception as exc:  # the job takes it from here, with the full handling of each answer
@@ -143,9 +159,10 @@ async def _send(run: BatchRun, session: str, s: _Send) -> _Sent:
     return _Sent(s, ok)
 
 
-async def _shipped_with(run: BatchRun, session: str, s: _Send) -> bool:
+async def _shipped_with(run: BatchRun, s: _Send) -> bool:
+    assert s.store is not None
     try:
-        return await confirmation.shipped_with(run.res.marketplace, session, s.tid, s.number)
+        return await confirmation.shipped_with(run.res.channels.marketplace(s.channel), s.store, s.tid, s.number)
     except Exception as exc:  # the job asks again
         log.info("batch_b04_check_failed", shipment_id=s.shipment_id, error=str(exc)[:200])
         return False

@@ -13,6 +13,7 @@ from services.shipping.repository.orders import OrderRepository
 from services.shipping.repository.shipments import ShipmentRepository
 from services.shipping.schemas.orders import OrderOut
 from services.shipping.service.orders import order_out, own_order, transition
+from services.shipping.service.shipment_outcomes import label_printed
 from services.shipping.states import OrderEvent
 
 CANCELLABLE_SHIPMENT = (ShipmentStatus.PENDING, ShipmentStatus.CONFIRMING)
@@ -50,12 +51,15 @@ async def cancel_unshipped(uow: UnitOfWork, order: Order, event: OrderEvent, rea
         if shipment is not None:
             await _cancel_pending_shipment(uow, order, shipment, reason)
     if order.number is not None:
+        # Voided when a label with it may exist (a number kept from a refused shipment had its label printed);
+        # else back to the pool.
+        printed = await label_printed(uow, shipment) if shipment is not None else True
         uow.enqueue(
             "release_number",
             shop_id=order.shop_id,
             number=order.number,
             order_ref=order.external_id,
-            void=bool(shipment is not None and shipment.batch_id),
+            void=printed,
         )
     transition(OrderRepository(uow.session), order, event, reason)
     order.number = None

@@ -1,9 +1,13 @@
-"""Confirming one shipment on the marketplace (``taobao.logistics.offline.send``) and acting on the answer.
+"""Confirming one shipment on the channel its order came from, and acting on the answer.
 
-Used by the ``confirm_shipment`` job and, for its sends, by the batch worker. A claim (status ``confirming``
-with a lease) makes sure only one worker talks to the marketplace about a shipment at a time; a worker that
-dies mid-call leaves a lease that lapses, and the next attempt asks again (B04 with our number is success).
-Each step runs in its own short transaction: none is held across a call to the marketplace or allocation.
+The shop's own orders are confirmed by telling the shop's systems (the ``shipment.confirmed`` webhook):
+no marketplace is asked. A marketplace order is confirmed on its store's channel (Taobao's
+``taobao.logistics.offline.send``, Pinduoduo's ``pdd.logistics.online.send``), whose refusal is classified
+by the channel (``channels.base.Refusal``). Used by the ``confirm_shipment`` job and, for its sends, by the
+batch worker. A claim (status ``confirming`` with a lease) makes sure only one worker talks to the channel
+about a shipment at a time; a worker that dies mid-call leaves a lease that lapses, and the next attempt asks
+again (already shipped with our number is success). Each step runs in its own short transaction: none is
+held across a call to the channel or allocation.
 """
 
 from __future__ import annotations
@@ -15,16 +19,22 @@ from enum import StrEnum
 from runtime.backoff import Backoff
 from runtime.logging import get_logger
 from runtime.service_client import ServiceError
-from services.shipping.channels.taobao import protocol
-from services.shipping.channels.taobao.client import MarketplaceClient
-from services.shipping.channels.taobao.protocol import Outcome, TopError
+from services.shipping.channels.base import Channel, ChannelError, OrderState, Refusal, StoreAccess
+from services.shipping.channels.registry import Channels
 from services.shipping.metrics import CONFIRMATION_SECONDS, CONFIRMATIONS, confirmation_outcome
 from services.shipping.models import ShipmentStatus
 from services.shipping.repository.orders import OrderRepository
-from services.shipping.repository.settings import SettingsRepository
 from services.shipping.repository.shipments import ShipmentRepository
+from services.shipping.repository.stores import StoreRepository
 from services.shipping.resources import ShippingResources
-from services.shipping.service.shipment_outcomes import back_to_pending, finish_confirmed, finish_failed, replace_number
+from services.shipping.service.shipment_outcomes import (
+    OWN_CONFIRMED_NOTE,
+    back_to_pending,
+    finish_confirmed,
+    finish_failed,
+    replace_number,
+)
+from services.shipping.service.stores import access
 from shared.allocation import MarkState
 
 log = get_logger(__name__)
@@ -61,12 +71,13 @@ class _Attempt:
 
     shipment_id: str
     shop_id: str
-    tid: str
+    tid: str  # the order's id on its channel; also its reference in allocation
+    channel: str
+    store: StoreAccess | None  # None: an own-channel order, or a store that cannot act (unbound, no token)
     number: str
     carrier: str
     attempts: int
     reallocations: int
-    session: str | None
 
 
 def retry_backoff(res: ShippingResources) -> Backoff:
@@ -74,46 +85,49 @@ def retry_backoff(res: ShippingResources) -> Backoff:
     return Backoff(res.settings.confirm_retry_base_s, res.settings.confirm_retry_max_s)
 
 
-async def send(marketplace: MarketplaceClient, session: str, tid: str, number: str, carrier: str) -> None:
-    """One ``taobao.logistics.offline.send``, timed and counted; any answer but success raises TopError."""
+async def send(channel: Channel, store: StoreAccess, tid: str, number: str, carrier: str) -> None:
+    """One confirmation call, timed and counted; any answer but success raises ChannelError."""
     started = time.perf_counter()
     try:
-        if not await marketplace.offline_send(session, tid, number, carrier):
-            raise TopError(15, "offline send answered is_success=false")
-    except TopError as exc:
-        if exc.outcome is not Outcome.ALREADY_SHIPPED:
-            CONFIRMATIONS.labels(confirmation_outcome(exc.outcome)).inc()
+        await channel.confirm(store, tid, [number], carrier)
+    except ChannelError as exc:
+        if exc.refusal is not Refusal.ALREADY_SHIPPED:
+            CONFIRMATIONS.labels(channel.name.value, confirmation_outcome(exc.refusal)).inc()
         raise
     finally:
-        CONFIRMATION_SECONDS.observe(time.perf_counter() - started)
-    CONFIRMATIONS.labels("success").inc()
+        CONFIRMATION_SECONDS.labels(channel.name.value).observe(time.perf_counter() - started)
+    CONFIRMATIONS.labels(channel.name.value, "success").inc()
 
 
-async def shipped_with(marketplace: MarketplaceClient, session: str, tid: str, number: str) -> bool:
-    """After B04 (already shipped): whether the trade carries ``number``, i.e. an earlier attempt of ours got
+async def shipped_with(channel: Channel, store: StoreAccess, tid: str, number: str) -> bool:
+    """After "already shipped": whether the order carries ``number``, i.e. an earlier attempt of ours got
     through (a worker killed after sending, or a lost answer). Counted as the success it is."""
-    trade = await marketplace.fullinfo(session, tid)
-    if trade.shipped_number != number:
+    found = await channel.fetch_order(store, tid)
+    if found is None or found.shipped_number != number:
         return False
-    CONFIRMATIONS.labels("success").inc()
+    CONFIRMATIONS.labels(channel.name.value, "success").inc()
     return True
 
 
 async def confirm(res: ShippingResources, shipment_id: str) -> Result:
-    """One confirmation attempt, following number replacements until the marketplace gives a definite answer."""
+    """One confirmation attempt, following number replacements until the channel gives a definite answer."""
     attempt = await _claim(res, shipment_id)
     if isinstance(attempt, Result):
         return attempt
-    if not attempt.session:
-        async with res.transaction() as uow:
-            await finish_failed(uow, shipment_id, "no_session", "the shop has no marketplace session")
-        return Result(ConfirmOutcome.FAILED, detail="no_session")
+    if Channels.is_own(attempt.channel):
+        # The shop's own order: confirmed by telling the shop's systems (finish_confirmed's webhook).
+        CONFIRMATIONS.labels("own", "success").inc()
+        return await _confirmed(res, attempt, OWN_CONFIRMED_NOTE)
+    if attempt.store is None:
+        message = "the order's store is unbound or holds no authorisation: bind it again (POST /v1/stores)"
+        return await _fail(res, shipment_id, "store_unbound", message)
+    channel = res.channels.marketplace(attempt.channel)
     while True:
         try:
-            await send(res.marketplace, attempt.session, attempt.tid, attempt.number, attempt.carrier)
-        except TopError as exc:
-            log.info("offline_send_refused", shipment_id=shipment_id, code=exc.short_code, outcome=exc.outcome.value)
-            answer = await _refused(res, attempt, attempt.session, exc)
+            await send(channel, attempt.store, attempt.tid, attempt.number, attempt.carrier)
+        except ChannelError as exc:
+            log.info("confirmation_refused", shipment_id=shipment_id, code=exc.code, refusal=exc.refusal.value)
+            answer = await _refused(res, channel, attempt, attempt.store, exc)
             if isinstance(answer, Result):
                 return answer
             attempt = answer  # a replacement number, claimed again: send that one
@@ -132,46 +146,49 @@ async def _claim(res: ShippingResources, shipment_id: str) -> _Attempt | Result:
                 return Result(ConfirmOutcome.GONE, detail=current.status if current else "missing")
             return Result(ConfirmOutcome.BUSY, retry_in=lease_s)
         order = await OrderRepository(uow.session).get(shipment.order_id)
-        shop = await SettingsRepository(uow.session).get(shipment.shop_id)
         assert order is not None
+        store = await StoreRepository(uow.session).get(order.store_id) if order.store_id else None
         return _Attempt(
             shipment_id=shipment_id,
             shop_id=shipment.shop_id,
             tid=order.external_id,
+            channel=order.channel,
+            store=access(store),
             number=shipment.number,
             carrier=shipment.carrier,
             attempts=shipment.attempts,
             reallocations=shipment.reallocations,
-            session=shop.session if shop else None,
         )
 
 
-async def _refused(res: ShippingResources, attempt: _Attempt, session: str, exc: TopError) -> Result | _Attempt:
+async def _refused(
+    res: ShippingResources, channel: Channel, attempt: _Attempt, store: StoreAccess, exc: ChannelError
+) -> Result | _Attempt:
     """What a refusal means: settled (a Result), or a replacement number to send (the attempt to go on with)."""
     settings = res.settings
     sid = attempt.shipment_id
-    if exc.outcome is Outcome.ALREADY_SHIPPED:
-        return await _already_shipped(res, attempt, session, exc)
-    if exc.outcome in (Outcome.NUMBER_REJECTED, Outcome.NUMBER_EXPIRED):
+    if exc.refusal is Refusal.ALREADY_SHIPPED:
+        return await _already_shipped(res, channel, attempt, store, exc)
+    if exc.refusal.number_related:
         if attempt.reallocations >= settings.max_reallocations:
             message = f"{exc.message} (numbers replaced {attempt.reallocations} times)"
-            return await _fail(res, sid, exc.short_code, message)
+            return await _fail(res, sid, exc.code, message, number_bad=True)
         return await _replace(res, attempt, exc)
-    if exc.outcome is Outcome.TRANSIENT:
+    if exc.refusal is Refusal.RETRY:
         if attempt.attempts >= settings.confirm_max_tries:
-            return await _fail(res, sid, exc.short_code, f"gave up after {attempt.attempts} tries: {exc.message}")
+            return await _fail(res, sid, exc.code, f"gave up after {attempt.attempts} tries: {exc.message}")
         async with res.transaction() as uow:
-            await back_to_pending(uow, sid, exc.short_code, exc.message)
+            await back_to_pending(uow, sid, exc.code, exc.message)
         delay = retry_backoff(res).nominal(attempt.attempts)
-        return Result(ConfirmOutcome.RETRY, retry_in=delay, detail=exc.short_code)
-    return await _fail(res, sid, exc.short_code, exc.message)
+        return Result(ConfirmOutcome.RETRY, retry_in=delay, detail=exc.code)
+    return await _fail(res, sid, exc.code, exc.message)
 
 
-async def _confirmed(res: ShippingResources, attempt: _Attempt) -> Result:
+async def _confirmed(res: ShippingResources, attempt: _Attempt, note: str | None = None) -> Result:
     try:
         await res.allocation.mark(attempt.shop_id, attempt.number, MarkState.SHIPPED, attempt.tid)
     except ServiceError as exc:
-        # The marketplace has it: the shipment is confirmed whatever allocation says; the mark is retried.
+        # The channel has it: the shipment is confirmed whatever allocation says; the mark is retried.
         log.warning("mark_shipped_failed", number=attempt.number, error=str(exc))
         async with res.transaction() as uow:
             uow.enqueue(
@@ -182,59 +199,71 @@ async def _confirmed(res: ShippingResources, attempt: _Attempt) -> Result:
                 order_ref=attempt.tid,
             )
     async with res.transaction() as uow:
-        await finish_confirmed(uow, [attempt.shipment_id])
+        if note is None:
+            await finish_confirmed(uow, [attempt.shipment_id])
+        else:
+            await finish_confirmed(uow, [attempt.shipment_id], note)
     return Result(ConfirmOutcome.CONFIRMED)
 
 
-async def _already_shipped(res: ShippingResources, attempt: _Attempt, session: str, exc: TopError) -> Result:
+async def _already_shipped(
+    res: ShippingResources, channel: Channel, attempt: _Attempt, store: StoreAccess, exc: ChannelError
+) -> Result:
     sid = attempt.shipment_id
     try:
-        trade = await res.marketplace.fullinfo(session, attempt.tid)
-    except TopError as fetch_error:
-        if fetch_error.outcome is Outcome.TRANSIENT:
-            CONFIRMATIONS.labels("retry").inc()
+        found = await channel.fetch_order(store, attempt.tid)
+    except ChannelError as fetch_error:
+        if fetch_error.refusal is Refusal.RETRY:
+            CONFIRMATIONS.labels(channel.name.value, "retry").inc()
             async with res.transaction() as uow:
-                await back_to_pending(uow, sid, "B04", "checking the trade after B04")
-            return Result(ConfirmOutcome.RETRY, retry_in=res.settings.confirm_retry_base_s, detail="B04-check")
-        CONFIRMATIONS.labels("failed").inc()
-        return await _fail(res, sid, "B04", f"{exc.message}; trade lookup failed: {fetch_error.message}")
-    if trade.shipped_number == attempt.number:
-        CONFIRMATIONS.labels("success").inc()
+                await back_to_pending(uow, sid, exc.code, "checking the order after already shipped")
+            return Result(ConfirmOutcome.RETRY, retry_in=res.settings.confirm_retry_base_s, detail=f"{exc.code}-check")
+        CONFIRMATIONS.labels(channel.name.value, "failed").inc()
+        return await _fail(res, sid, exc.code, f"{exc.message}; order lookup failed: {fetch_error.message}")
+    if found is not None and found.shipped_number == attempt.number:
+        CONFIRMATIONS.labels(channel.name.value, "success").inc()
         return await _confirmed(res, attempt)
-    CONFIRMATIONS.labels("failed").inc()
-    other = f" with {trade.shipped_company} {trade.shipped_number}" if trade.shipped_number else ""
-    message = f"{exc.message} (trade is {trade.status}{other})"
-    return await _fail(res, sid, "B04", message, trade_closed=trade.status in protocol.CLOSED_STATUSES)
+    CONFIRMATIONS.labels(channel.name.value, "failed").inc()
+    if found is None:
+        return await _fail(res, sid, exc.code, f"{exc.message} (the order no longer exists)")
+    other = f" with {found.shipped_carrier} {found.shipped_number}" if found.shipped_number else ""
+    message = f"{exc.message} (order is {found.status}{other})"
+    return await _fail(res, sid, exc.code, message, trade_closed=found.state is OrderState.CLOSED)
 
 
 async def _fail(
-    res: ShippingResources, shipment_id: str, code: str, message: str, *, trade_closed: bool = False
+    res: ShippingResources,
+    shipment_id: str,
+    code: str,
+    message: str,
+    *,
+    trade_closed: bool = False,
+    number_bad: bool = False,
 ) -> Result:
     async with res.transaction() as uow:
-        await finish_failed(uow, shipment_id, code, message, trade_closed=trade_closed)
+        await finish_failed(uow, shipment_id, code, message, trade_closed=trade_closed, number_bad=number_bad)
     return Result(ConfirmOutcome.FAILED, detail=f"{code}: {message}")
 
 
-async def _replace(res: ShippingResources, attempt: _Attempt, exc: TopError) -> Result | _Attempt:
+async def _replace(res: ShippingResources, attempt: _Attempt, exc: ChannelError) -> Result | _Attempt:
     """Put the refused number out of use (quarantined or expired), take another for the same order, and claim
     the shipment again to send it."""
     allocation, sid = res.allocation, attempt.shipment_id
-    state = MarkState.EXPIRED if exc.outcome is Outcome.NUMBER_EXPIRED else MarkState.QUARANTINED
+    state = MarkState.EXPIRED if exc.refusal is Refusal.NUMBER_EXPIRED else MarkState.QUARANTINED
     try:
-        reason = f"marketplace {exc.short_code}: {exc.message}"
+        reason = f"{attempt.channel} {exc.code}: {exc.message}"
         await allocation.mark(attempt.shop_id, attempt.number, state, attempt.tid, reason=reason)
         got = await allocation.allocate(attempt.shop_id, attempt.carrier, attempt.tid)
-        await allocation.mark(attempt.shop_id, got.number, MarkState.PRINTED, attempt.tid)
     except ServiceError as alloc_error:
         if alloc_error.transient:
             async with res.transaction() as uow:
-                await back_to_pending(uow, sid, exc.short_code, exc.message)
+                await back_to_pending(uow, sid, exc.code, exc.message)
             detail = "allocation unavailable"
             return Result(ConfirmOutcome.RETRY, retry_in=res.settings.confirm_retry_base_s, detail=detail)
         message = f"{exc.message}; no replacement number: {alloc_error.message}"
-        return await _fail(res, sid, alloc_error.code, message)
+        return await _fail(res, sid, alloc_error.code, message, number_bad=True)
     async with res.transaction() as uow:
-        await replace_number(uow, sid, attempt.number, got.number, f"{state.value} ({exc.short_code})")
+        await replace_number(uow, sid, attempt.number, got.number, f"{state.value} ({exc.code})")
     async with res.transaction() as uow:
         again = await ShipmentRepository(uow.session).claim(sid, res.settings.confirm_lease_s)
     if again is None:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from runtime.errors import AppError
-from services.shipping.channels.taobao.protocol import TopError
+from services.shipping.channels.base import ChannelError
 from shared.errors import ErrorCode
 
 
-def marketplace_unavailable(doing: str, exc: TopError) -> AppError:
+def channel_unavailable(doing: str, exc: ChannelError) -> AppError:
     """503 with Retry-After: the caller (the marketplace redelivering, a shop's system) tries again."""
     return AppError(
         f"marketplace unavailable while {doing}: {exc}",

@@ -71,6 +71,8 @@ async def shipment_label(uow: UnitOfWork, shop_id: str, shipment_id: str) -> Lab
     order = await OrderRepository(uow.session).get(shipment.order_id)
     assert order is not None
     prints = await ShipmentRepository(uow.session).count_prints(shipment_id)
+    if prints is None:
+        raise NotFound(f"shipment {shipment_id} failed or was cancelled: it has no label")
     shop = await SettingsRepository(uow.session).get(shop_id)
     pdf = labels.render_one(label_data(shipment, order, shop, prints - 1))
     return LabelFile(pdf, f"{shipment.number}.pdf", prints)

@@ -12,12 +12,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from runtime.db import UnitOfWork
-from runtime.errors import NotFound
+from runtime.errors import Conflict, NotFound
 from runtime.pagination import PageRequest
 from services.shipping import states
+from services.shipping.channels.base import ChannelName
 from services.shipping.models import Order, OrderEvent
 from services.shipping.repository.orders import OrderRepository
-from services.shipping.schemas.orders import OrderCreate, OrderOut, Receiver
+from services.shipping.schemas.orders import OrderCreate, OrderFilter, OrderOut, Receiver
 from services.shipping.service.ids import new_id
 from services.shipping.states import Change, EventRow, OrderStatus
 from shared.pages import Page
@@ -28,6 +29,8 @@ def order_out(o: Order) -> OrderOut:
         id=o.id,
         external_id=o.external_id,
         source=o.source,
+        channel=o.channel,
+        store_id=o.store_id,
         status=o.status,
         buyer_nick=o.buyer_nick,
         receiver=Receiver(
@@ -98,6 +101,7 @@ async def create_order(uow: UnitOfWork, shop_id: str, body: OrderCreate) -> tupl
             "shop_id": shop_id,
             "external_id": body.external_id,
             "source": "api",
+            "channel": ChannelName.OWN.value,
             "buyer_nick": body.buyer_nick,
             "receiver_name": r.name,
             "receiver_phone": r.phone,
@@ -114,6 +118,12 @@ async def create_order(uow: UnitOfWork, shop_id: str, body: OrderCreate) -> tupl
     )
     order = await OrderRepository(uow.session).by_external(shop_id, body.external_id)
     assert order is not None
+    if not created and order.channel != ChannelName.OWN:
+        # The idempotent answer is for a repeat of the same request: a marketplace order is never the shop's own.
+        raise Conflict(
+            f"external id {body.external_id} is a {order.channel} order of this shop",
+            details={"order_id": order.id, "channel": order.channel},
+        )
     return order_out(order), created
 
 
@@ -129,9 +139,9 @@ async def get_order(uow: UnitOfWork, shop_id: str, order_id: str) -> OrderOut:
 
 
 async def list_orders(
-    uow: UnitOfWork, shop_id: str, status: str | None, external_id: str | None, page: PageRequest, offset: int = 0
+    uow: UnitOfWork, shop_id: str, filters: OrderFilter, page: PageRequest, offset: int = 0
 ) -> Page[OrderOut]:
-    return (await OrderRepository(uow.session).search(shop_id, status, external_id, page, offset)).page(order_out)
+    return (await OrderRepository(uow.session).search(shop_id, filters, page, offset)).page(order_out)
 
 
 async def order_events(uow: UnitOfWork, shop_id: str, order_id: str) -> list[OrderEvent]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from enum import StrEnum
 
 from runtime.db import UnitOfWork
 from services.shipping import states
@@ -18,6 +19,15 @@ from services.shipping.service.orders import flag, transition, transition_many
 from services.shipping.states import Change, OrderEvent, OrderNote
 
 CONFIRMED_NOTE = "confirmed on the marketplace"
+OWN_CONFIRMED_NOTE = "confirmed to the shop's systems (own channel)"
+
+
+class NumberOutcome(StrEnum):
+    """What became of the number of a shipment that failed for good, as the shop is told."""
+
+    RETURNED = "returned"  # no label was printed: back to the pool, to be used again
+    VOIDED = "voided"  # the channel said the number itself is bad, and a label with it was printed
+    KEPT = "kept"  # a label was printed but the number is fine: it stays the order's, for shipping it again
 
 
 async def finish_confirmed(uow: UnitOfWork, shipment_ids: Sequence[str], note: str = CONFIRMED_NOTE) -> int:
@@ -65,10 +75,18 @@ async def _emit_confirmed(uow: UnitOfWork, endpoints: Endpoints, shipment: Shipm
 
 
 async def finish_failed(
-    uow: UnitOfWork, shipment_id: str, code: str, message: str, *, trade_closed: bool = False
+    uow: UnitOfWork,
+    shipment_id: str,
+    code: str,
+    message: str,
+    *,
+    trade_closed: bool = False,
+    number_bad: bool = False,
 ) -> None:
-    """A shipment the marketplace refused for good: the order back to paid (cancelled when its trade closed)
-    and flagged, the number released (voided for a batch's), the shop told."""
+    """A shipment the channel refused for good: the order back to paid (cancelled when its trade closed) and
+    flagged, the shop told. A paid number is never lost to a refusal that is not about it: unprinted, it goes
+    back to the pool; printed, it is voided only when the channel said the number itself is bad (``number_bad``),
+    and otherwise kept by the order (shipping it again with the same carrier reuses it and its label)."""
     shipment = await ShipmentRepository(uow.session).get(shipment_id, for_update=True)
     if shipment is None or shipment.status not in (ShipmentStatus.PENDING, ShipmentStatus.CONFIRMING):
         return
@@ -84,19 +102,25 @@ async def finish_failed(
     orders = OrderRepository(uow.session)
     order = await orders.get(shipment.order_id, for_update=True)
     assert order is not None
+    printed = await label_printed(uow, shipment)
+    kept = printed and not number_bad and not trade_closed and order.shipment_id == shipment.id
+    outcome = NumberOutcome.KEPT if kept else NumberOutcome.VOIDED if printed else NumberOutcome.RETURNED
     if order.shipment_id == shipment.id:
         event = OrderEvent.CANCEL if trade_closed else OrderEvent.FAIL_SHIPMENT
         if states.can(order.status, event):
             transition(orders, order, event, f"{code}: {message}")
-        flag(order, "shipment_failed", f"{code}: {message}")
-        order.number, order.carrier, order.shipment_id = None, None, None
-    uow.enqueue(
-        "release_number",
-        shop_id=shipment.shop_id,
-        number=shipment.number,
-        order_ref=order.external_id,
-        void=bool(shipment.batch_id),
-    )
+        flag(order, "shipment_failed", f"{code}: {message}; number {shipment.number} {outcome.value}")
+        order.shipment_id = None
+        if not kept:
+            order.number, order.carrier = None, None
+    if not kept:
+        uow.enqueue(
+            "release_number",
+            shop_id=shipment.shop_id,
+            number=shipment.number,
+            order_ref=order.external_id,
+            void=printed,
+        )
     await BatchRepository(uow.session).finish_items_for_shipments(
         [shipment.id], ItemStatus.FAILED, f"{code}: {message}"
     )
@@ -106,9 +130,22 @@ async def finish_failed(
         "external_id": order.external_id,
         "code": code,
         "message": message,
+        "number": shipment.number,
+        "number_outcome": outcome.value,
     }
     await emit(uow, shipment.shop_id, "shipment.failed", data)
     await uow.session.flush()
+
+
+async def label_printed(uow: UnitOfWork, shipment: Shipment) -> bool:
+    """Whether a label with the shipment's number may exist: its own label was fetched, or its batch's PDF
+    was. The batch row is read under a share lock: a PDF download starting now waits for this transaction,
+    and then leaves a failed shipment out."""
+    if shipment.label_prints > 0:
+        return True
+    if shipment.batch_id is None:
+        return False
+    return await BatchRepository(uow.session).label_prints_locked(shipment.batch_id) > 0
 
 
 async def back_to_pending(uow: UnitOfWork, shipment_id: str, code: str, message: str) -> None:
@@ -129,8 +166,10 @@ async def replace_number(uow: UnitOfWork, shipment_id: str, old: str, new: str, 
         {"number": old, "event": reason, "at": now},
         {"number": new, "event": "assigned", "at": now},
     ]
+    printed_old = shipment.label_prints > 0
     shipment.number, shipment.number_source = new, "pool"
     shipment.reallocations += 1
+    shipment.label_prints = 0  # the new number's label is not printed yet
     shipment.status, shipment.lease_until = ShipmentStatus.PENDING, None
     orders = OrderRepository(uow.session)
     order = await orders.get(shipment.order_id, for_update=True)
@@ -138,5 +177,7 @@ async def replace_number(uow: UnitOfWork, shipment_id: str, old: str, new: str, 
     if order.shipment_id == shipment.id:
         order.number = new
         orders.add_event(states.noted(order, OrderNote.NUMBER_REPLACED, f"{old} -> {new}: {reason}"))
+        if printed_old:
+            flag(order, "label_outdated", f"number {old} was refused and replaced by {new}: reprint the label")
     await BatchRepository(uow.session).set_number_for_shipment(shipment_id, new)
     await uow.session.flush()

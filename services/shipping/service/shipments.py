@@ -11,17 +11,20 @@ from runtime.errors import Conflict, NotFound
 from runtime.pagination import PageRequest
 from runtime.service_client import ServiceError
 from services.shipping import states
+from services.shipping.channels.registry import Channels
 from services.shipping.metrics import SHIPMENTS
-from services.shipping.models import Shipment, ShipmentStatus
+from services.shipping.models import Order, Shipment, ShipmentStatus
 from services.shipping.repository.orders import OrderRepository
 from services.shipping.repository.settings import SettingsRepository
 from services.shipping.repository.shipments import ShipmentRepository
+from services.shipping.repository.stores import StoreRepository
 from services.shipping.schemas.shipments import ShipmentOut
 from services.shipping.service.courier_choice import recommend
 from services.shipping.service.ids import new_id
 from services.shipping.service.orders import own_order, transition
+from services.shipping.service.stores import access
 from services.shipping.states import OrderEvent
-from shared.allocation import Allocation, MarkState
+from shared.allocation import Allocation
 from shared.pages import Page
 
 
@@ -31,17 +34,14 @@ async def ship_order(
     order = await own_order(uow, shop_id, order_id, for_update=True)
     # Checked before any outside call: a second concurrent request waits for the lock, then stops here.
     states.next_status(order.status, OrderEvent.ASSIGN_WAYBILL, order_id=order.id)
+    await check_store(uow, order)
     shop = await SettingsRepository(uow.session).get(shop_id)
-    if shop is None or not shop.session:
-        raise Conflict(
-            "bind the shop to its marketplace seller first (PUT /v1/settings with seller_nick and session)",
-            details={"shop_id": shop_id},
-        )
-    chosen = carrier or await recommend(allocation, shop_id, shop, order.receiver_state)
+    # A number kept from a refused shipment (its label printed) is used again, with its carrier.
+    chosen = carrier or order.carrier or await recommend(allocation, shop_id, shop, order.receiver_state)
+    drop_kept_number(uow, order, chosen, typed=number is not None)
     source = "manual" if number is not None else "pool"
     try:
         got = await _number(allocation, shop_id, chosen, order.external_id, number)
-        await allocation.mark(shop_id, got.number, MarkState.PRINTED, order.external_id)
     except ServiceError as exc:
         raise exc.as_app_error() from exc
     shipment = Shipment(
@@ -66,6 +66,30 @@ async def ship_order(
     await uow.session.flush()
     uow.enqueue("confirm_shipment", shipment_id=shipment.id)
     return shipment
+
+
+async def check_store(uow: UnitOfWork, order: Order) -> None:
+    """A marketplace order ships only while its store can confirm it (bound, with its authorisation); the
+    shop's own orders need no marketplace at all."""
+    if Channels.is_own(order.channel):
+        return
+    store = await StoreRepository(uow.session).get(order.store_id) if order.store_id else None
+    if access(store) is None:
+        raise Conflict(
+            f"the order's {order.channel} store is unbound or holds no authorisation: bind it again (POST /v1/stores)",
+            details={"order_id": order.id, "store_id": order.store_id, "channel": order.channel},
+        )
+
+
+def drop_kept_number(uow: UnitOfWork, order: Order, carrier: str, *, typed: bool) -> None:
+    """A number the order kept from a refused shipment (printed, see shipment_outcomes.finish_failed) is given
+    up when the order now ships with another carrier or a typed number: voided, since its label exists."""
+    if order.number is None or order.shipment_id is not None:
+        return
+    if carrier == order.carrier and not typed:
+        return  # allocation hands the order the same number again
+    uow.enqueue("release_number", shop_id=order.shop_id, number=order.number, order_ref=order.external_id, void=True)
+    order.number, order.carrier = None, None
 
 
 async def _number(

@@ -27,13 +27,22 @@ SETTINGS: dict[str, type[BaseSettings]] = {
 _KEYS = {"WAYBILL_ADMIN_KEY": MIN_SECRET_LENGTH, "WAYBILL_INTERNAL_KEY": MIN_SECRET_LENGTH}
 SECRETS: dict[str, dict[str, int]] = {
     "allocation": {**_KEYS, "ALLOCATION_COURIER_SECRET": MIN_SECRET_LENGTH, "ALLOCATION_COURIER_APP_KEY": 1},
-    "shipping": {**_KEYS, "SHIPPING_MARKETPLACE_APP_SECRET": MIN_SECRET_LENGTH, "SHIPPING_MARKETPLACE_APP_KEY": 1},
+    "shipping": {
+        **_KEYS,
+        "SHIPPING_MARKETPLACE_APP_SECRET": MIN_SECRET_LENGTH,
+        "SHIPPING_MARKETPLACE_APP_KEY": 1,
+        "SHIPPING_PINDUODUO_CLIENT_SECRET": MIN_SECRET_LENGTH,
+        "SHIPPING_PINDUODUO_CLIENT_ID": 1,
+    },
     "tracking": {**_KEYS, "TRACKING_PROVIDER_KEY": PROVIDER_KEY_MIN_LENGTH, "TRACKING_PROVIDER_CUSTOMER": 1},
     "dashboard": {"DASHBOARD_SECRET_KEY": MIN_SECRET_LENGTH},
 }
 PARTNER_URLS: dict[str, dict[str, str]] = {
     "allocation": {"ALLOCATION_COURIER_URL": "https://courier-gateway.example.com/courier"},
-    "shipping": {"SHIPPING_MARKETPLACE_URL": "https://eco.taobao.com/router/rest"},
+    "shipping": {
+        "SHIPPING_MARKETPLACE_URL": "https://eco.taobao.com/router/rest",
+        "SHIPPING_PINDUODUO_URL": "https://gw-api.pinduoduo.com/api/router",
+    },
     "tracking": {"TRACKING_PROVIDER_URL": "https://poll.kuaidi100.com"},
     "dashboard": {},
 }

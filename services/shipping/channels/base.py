@@ -1,0 +1,159 @@
+"""The seam every sales channel implements: where an order comes from decides where its shipment is confirmed.
+
+A channel reads its order messages (verified, parsed), fetches an order, maps its carrier codes to ours,
+says whether an order may ship now, confirms a shipment with its number(s), and classifies every refusal
+it can answer into one ``Refusal``. The rest of shipping speaks only these types; each channel's wire
+format stays a pure protocol module beside its HTTP client (``channels/<name>/protocol.py``, ``client.py``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, Protocol
+
+
+class ChannelName(StrEnum):
+    OWN = "own"  # the shop's own web store or mini-program: orders created over REST
+    TAOBAO = "taobao"
+    PINDUODUO = "pinduoduo"
+
+
+MARKETPLACES = (ChannelName.TAOBAO, ChannelName.PINDUODUO)
+
+
+class Refusal(StrEnum):
+    """What a channel's refusal means for a confirmation. Every code a channel can answer maps to one."""
+
+    ALREADY_SHIPPED = "already_shipped"  # order-related: shipped already; success if with our number
+    ORDER_CLOSED = "order_closed"  # order-related: refunded, cancelled or gone; the number was not used
+    NUMBER_REJECTED = "number_rejected"  # number-related: quarantine it, take another, send again
+    NUMBER_EXPIRED = "number_expired"  # number-related: mark it expired, take another, send again
+    RETRY = "retry"  # the channel could not answer now: ask again with backoff
+    PERMANENT = "permanent"  # anything else: fail with the channel's message
+
+    @property
+    def number_related(self) -> bool:
+        return self in (Refusal.NUMBER_REJECTED, Refusal.NUMBER_EXPIRED)
+
+
+class ChannelError(Exception):
+    """A channel's refusal (or no answer), classified. ``code`` is the channel's own short code (Taobao's B60,
+    a Pinduoduo error code), shown to the shop beside ``message``."""
+
+    def __init__(
+        self, channel: ChannelName, code: str, message: str, refusal: Refusal, *, session_invalid: bool = False
+    ) -> None:
+        super().__init__(f"{channel.value} {code}: {message}")
+        self.channel = channel
+        self.code = code
+        self.message = message
+        self.refusal = refusal
+        # The store's authorisation is missing, unknown or expired: binding answers 422, shipping fails.
+        self.session_invalid = session_invalid
+
+
+class MessageRefused(ValueError):
+    """Not the channel's message: a bad or missing signature, another app's, or signed too long ago (401)."""
+
+
+class BadMessage(ValueError):
+    """Signed, but not a message we can read (400)."""
+
+
+class OrderState(StrEnum):
+    AWAITING_SHIPMENT = "awaiting_shipment"  # paid and ready: the only state we create an order in
+    SHIPPED = "shipped"
+    CLOSED = "closed"  # refunded, cancelled or closed
+    OTHER = "other"  # unpaid, blocked, in after-sales: not to ship now
+
+
+@dataclass(frozen=True)
+class ChannelOrder:
+    """An order as its channel says it is, read back (a message is a hint, never the truth)."""
+
+    external_id: str
+    state: OrderState
+    status: str  # the channel's own status text, for messages
+    seller_id: str
+    buyer_nick: str
+    receiver_name: str
+    receiver_phone: str
+    receiver_state: str
+    receiver_city: str
+    receiver_district: str
+    receiver_address: str
+    receiver_zip: str
+    weight_g: int
+    payment_cents: int
+    items: list[dict[str, Any]] = field(default_factory=list)
+    shipped_number: str | None = None
+    shipped_carrier: str | None = None  # ours (a CarrierCode value) when the channel's code is known
+
+    @property
+    def has_address(self) -> bool:
+        return bool(self.receiver_name and self.receiver_state and self.receiver_address)
+
+
+class MessageKind(StrEnum):
+    PAID = "paid"
+    ADDRESS_CHANGED = "address_changed"
+    CLOSED = "closed"  # a close or refund: the order read back decides
+    OTHER = "other"
+
+
+@dataclass(frozen=True)
+class ChannelMessage:
+    """One order message, verified and parsed: whose (``seller_id``), about which order, and what kind."""
+
+    channel: ChannelName
+    id: str
+    topic: str
+    kind: MessageKind
+    seller_id: str
+    external_id: str | None
+    content: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class StoreAccess:
+    """What a channel needs to act for one bound store."""
+
+    store_id: str
+    seller_id: str
+    token: str
+
+
+class Channel(Protocol):
+    """A marketplace's side of shipping. The shop's own channel has none of it: see ``own``."""
+
+    name: ChannelName
+
+    def carrier_code(self, carrier: str) -> str:
+        """Our carrier code as the channel names it; ChannelError(PERMANENT) when it has no such carrier."""
+        ...
+
+    def our_carrier(self, code: str) -> str | None:
+        """The channel's carrier code as ours, when we know it."""
+        ...
+
+    def may_ship(self, order: ChannelOrder) -> bool:
+        """Whether the channel lets this order ship now."""
+        ...
+
+    def read_message(self, headers: Mapping[str, str], body: bytes) -> ChannelMessage:
+        """One pushed order message, verified: MessageRefused or BadMessage when it is not one."""
+        ...
+
+    async def seller_id(self, token: str) -> str:
+        """Whose authorisation ``token`` is, as the channel says (binding a store proves it)."""
+        ...
+
+    async def fetch_order(self, store: StoreAccess, external_id: str) -> ChannelOrder | None:
+        """The order read from the channel; None when the channel says it does not exist."""
+        ...
+
+    async def confirm(self, store: StoreAccess, external_id: str, numbers: Sequence[str], carrier: str) -> None:
+        """Tell the channel the order shipped with ``numbers`` (ours carrier code); ChannelError on a refusal."""
+        ...
