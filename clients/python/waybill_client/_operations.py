@@ -6,6 +6,7 @@ a method here of the same HTTP method and path, with the operation's parameters,
 
 from __future__ import annotations
 
+from typing import Literal
 from uuid import UUID
 
 from waybill_client._endpoints import operation, pages
@@ -52,6 +53,7 @@ from waybill_client.models import (
     PageShipmentOut,
     PageShopOut,
     PageStockEventOut,
+    PageStoreOut,
     PageWebhookDeliveryOut,
     PageWebhookEndpointOut,
     PoolOut,
@@ -68,6 +70,9 @@ from waybill_client.models import (
     ShopCreate,
     ShopCreated,
     ShopOut,
+    StoreIn,
+    StoreOut,
+    StoreUpdate,
     TopupRequest,
     TrackingOut,
     WaybillInfo,
@@ -75,6 +80,11 @@ from waybill_client.models import (
     WebhookEndpointIn,
     WebhookEndpointOut,
 )
+
+# The channels a filter names. The API's schemas declare them inline (no named model to import); like the
+# generated enums, another value the API may add later is still passed through.
+OrderChannel = Literal["own", "taobao", "pinduoduo"] | str
+StoreChannel = Literal["taobao", "pinduoduo"] | str
 
 
 class Operations:
@@ -215,10 +225,13 @@ class Operations:
         *,
         status: str | None = None,
         external_id: str | None = None,
+        channel: OrderChannel | None = None,
+        store_id: str | None = None,
         limit: int | None = None,
         cursor: str | None = None,
     ) -> None:
-        """Orders, newest first, one page."""
+        """Orders, newest first, one page: ``channel`` (``own``, ``taobao``, ``pinduoduo``) and ``store_id``
+        keep one channel's or one store's."""
 
     @operation("shipping", "GET", "/v1/orders/{order_id}", OrderOut)
     def get_order(self, order_id: str) -> None:
@@ -284,6 +297,33 @@ class Operations:
     def get_batch_labels(self, batch_id: str) -> None:
         """Every label of a batch in one PDF, as bytes."""
 
+    # --- shipping: marketplace stores ---------------------------------------------------------------
+
+    @operation("shipping", "POST", "/v1/stores", StoreOut)
+    def bind_store(self, body: StoreIn) -> None:
+        """Bind a Taobao or Pinduoduo store: the channel is asked whose the token is (a given ``seller_id``
+        must be that seller, else 422 ``seller_not_verified``). Binding a seller the shop has bound renews
+        its token. Not retried (a POST the API guide does not make idempotent)."""
+
+    @operation("shipping", "GET", "/v1/stores", PageStoreOut)
+    def list_stores(
+        self, *, channel: StoreChannel | None = None, limit: int | None = None, cursor: str | None = None
+    ) -> None:
+        """The shop's stores, newest first (one channel's, with ``channel``), one page."""
+
+    @operation("shipping", "GET", "/v1/stores/{store_id}", StoreOut)
+    def get_store(self, store_id: str) -> None:
+        """One store."""
+
+    @operation("shipping", "PATCH", "/v1/stores/{store_id}", StoreOut)
+    def update_store(self, store_id: str, body: StoreUpdate) -> None:
+        """Rename a store or renew its token (checked with the channel: the same seller's, else 422)."""
+
+    @operation("shipping", "DELETE", "/v1/stores/{store_id}", StoreOut)
+    def unbind_store(self, store_id: str) -> None:
+        """Unbind a store: its messages stop and its token is dropped; its orders stay. Binding the seller
+        again makes it active again."""
+
     # --- shipping: settings and webhooks --------------------------------------------------------------
 
     @operation("shipping", "GET", "/v1/settings", SettingsOut)
@@ -292,7 +332,8 @@ class Operations:
 
     @operation("shipping", "PUT", "/v1/settings", SettingsOut)
     def put_shop_settings(self, body: SettingsIn) -> None:
-        """Set the shop's marketplace binding, sender and courier preferences."""
+        """Set the shop's sender and courier preferences (``seller_nick``/``session``: its first Taobao store,
+        kept for older clients; ``bind_store`` binds any number of stores)."""
 
     @operation("shipping", "GET", "/v1/webhook-endpoints", PageWebhookEndpointOut)
     def list_webhook_endpoints(self) -> None:
@@ -357,6 +398,7 @@ class Operations:
     iter_stock_events = pages(list_stock_events)
     iter_shops = pages(list_shops)
     iter_orders = pages(list_orders)
+    iter_stores = pages(list_stores)
     iter_shipments = pages(list_shipments)
     iter_batches = pages(list_batches)
     iter_batch_items = pages(list_batch_items)

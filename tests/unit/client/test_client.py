@@ -205,7 +205,7 @@ def test_the_methods_keep_their_names_signatures_and_docs(client: WaybillClient)
     assert client.list_orders.__name__ == "list_orders"
     assert "newest first" in (client.list_orders.__doc__ or "")
     assert list(inspect.signature(client.list_orders).parameters) == [
-        "status", "external_id", "limit", "cursor",
+        "status", "external_id", "channel", "store_id", "limit", "cursor",
     ]  # fmt: skip
     with pytest.raises(TypeError):
         client.get_order()  # type: ignore[call-arg]
