@@ -141,7 +141,7 @@ def _keep_answer(response: httpx.Response) -> None:
         return
     response.read()
     try:
-        output.keep_answer(response.json() if response.content else None)  # a 204 has no body
+        output.keep_answer(response.json() if response.content else None, response.status_code)  # 204: no body
     except ValueError:
         output.keep_answer(None)  # not JSON after all: the client says so when it reads it
 

@@ -20,6 +20,7 @@ from cli.commands import (
     settings,
     shops,
     stock,
+    stores,
     tracking,
     webhooks,
 )
@@ -87,6 +88,7 @@ app.command("void")(orders.void)
 app.add_typer(orders.shipments, name="shipments")
 app.add_typer(batches.batches, name="batch")
 app.command("label")(labels.label)
+app.add_typer(stores.stores, name="stores")
 app.add_typer(settings.settings, name="settings")
 app.add_typer(webhooks.webhooks, name="webhooks")
 # Tracking

@@ -97,12 +97,20 @@ def plain(data: Any) -> Any:
     return data
 
 
-_answer: dict[str, Any] = {"last": None}
+_answer: dict[str, Any] = {"last": None, "status": None}
 
 
-def keep_answer(body: Any) -> None:
-    """The JSON of the latest answer (the client records each one)."""
+def keep_answer(body: Any, status: int | None = None) -> None:
+    """The JSON of the latest answer, and its HTTP status (the client records each one)."""
     _answer["last"] = body
+    _answer["status"] = status
+
+
+def answer_status() -> int | None:
+    """The HTTP status of the latest answer: what a model does not say (a bind that renewed answers 200, not
+    201)."""
+    status: int | None = _answer["status"]
+    return status
 
 
 def emit_json(data: Any) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import typer
 from waybill_client.models import OrderOut, ShipmentOut, ShipRequest
@@ -11,12 +11,15 @@ from cli.api import connect, handled, request
 from cli.options import Cursor, Every, JsonOut, Profile, Wide
 from cli.output import bold, emit_json, fields, line, next_page, read_list, say, table, yuan
 
-orders = typer.Typer(help="The shop's orders (from the marketplace).", no_args_is_help=True)
+orders = typer.Typer(
+    help="The shop's orders: its own (channel own) and its marketplace stores' (taobao, pinduoduo).",
+    no_args_is_help=True,
+)
 shipments = typer.Typer(help="Shipments: an order's parcel with its number and label.", no_args_is_help=True)
 OrderId = Annotated[str, typer.Argument(help="The order's id (ord_..., from `orders list`).")]
 ShipmentId = Annotated[str, typer.Argument(help="The shipment's id (from `ship` or `shipments list`).")]
-ORDER_COLUMNS = ["id", "external_id", "status", "carrier", "number", "receiver", "payment", "created_at"]
-ORDER_WIDE = [*ORDER_COLUMNS, "buyer_nick", "weight_g", "shipment_id", "updated_at", "shipped_at", "flags"]
+ORDER_COLUMNS = ["id", "external_id", "channel", "status", "carrier", "number", "receiver", "payment", "created_at"]
+ORDER_WIDE = [*ORDER_COLUMNS, "store_id", "buyer_nick", "weight_g", "shipment_id", "updated_at", "shipped_at", "flags"]
 SHIPMENT_COLUMNS = ["id", "order_id", "carrier", "number", "status", "created_at", "error"]
 SHIPMENT_WIDE = [*SHIPMENT_COLUMNS, "number_source", "attempts", "reallocations", "batch_id", "label_prints"]
 
@@ -32,7 +35,14 @@ def orders_list(
     status: Annotated[
         str | None, typer.Option(help="Only orders in this state (paid, waybill_assigned, shipped, cancelled...).")
     ] = None,
-    external_id: Annotated[str | None, typer.Option(help="The marketplace's order id (tid).")] = None,
+    external_id: Annotated[
+        str | None, typer.Option(help="The order's id in its channel (Taobao's tid, the shop's own id).")
+    ] = None,
+    channel: Annotated[
+        Literal["own", "taobao", "pinduoduo"] | None,
+        typer.Option(help="Only this channel's orders: own (created over the API), taobao, pinduoduo."),
+    ] = None,
+    store_id: Annotated[str | None, typer.Option("--store", help="Only this store's orders (sto_...).")] = None,
     limit: Annotated[int, typer.Option(min=1, max=1000, help="Orders per page.")] = 50,
     cursor: Cursor = None,
     every: Every = False,
@@ -48,6 +58,8 @@ def orders_list(
             client.list_orders,
             status=status,
             external_id=external_id,
+            channel=channel,
+            store_id=store_id,
             limit=limit,
             cursor=cursor,
         )
@@ -61,7 +73,7 @@ def orders_list(
 @orders.command("show")
 @handled
 def orders_show(order_id: OrderId, profile: Profile = None, as_json: JsonOut = False) -> None:
-    """One order: receiver, items, its number and shipment."""
+    """One order: its channel and store, receiver, items, its number and shipment."""
     with connect(profile) as client:
         order = client.get_order(order_id)
     if as_json:

@@ -99,8 +99,8 @@ def settings_store(
     profile: Profile = None,
     as_json: JsonOut = False,
 ) -> None:
-    """Bind the shop to its marketplace store: its orders arrive here and shipments are confirmed there
-    (the session must be the seller's: checked with the marketplace)."""
+    """Bind the shop's first Taobao store (kept for older scripts: `waybill stores bind` binds any number of
+    Taobao and Pinduoduo stores). The session must be the seller's: checked with the marketplace."""
     _put({"seller_nick": seller_nick, "session": session}, profile, as_json)
 
 
@@ -111,5 +111,5 @@ def settings_session(
     profile: Profile = None,
     as_json: JsonOut = False,
 ) -> None:
-    """Renew the marketplace session of the store already bound."""
+    """Renew the session of the shop's first Taobao store (`waybill stores renew` renews any store's)."""
     _put({"session": session}, profile, as_json)

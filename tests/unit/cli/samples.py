@@ -13,6 +13,7 @@ ORDER_ID = "ord_4b1e9c2a7d3f5e8a0b6c1d2e"  # as long as real ids: a table must s
 SHIPMENT_ID = "shp_9f8e7d6c5b4a39281706f5e4"
 BATCH_ID = "bat_0a1b2c3d4e5f60718293a4b5"
 PURCHASE_ID = "pur_7e6d5c4b3a291807f6e5d4c3"
+STORE_ID = "sto_3f9a1c2b7e4d5a6b8c0d"
 
 
 def page(items: list[Any], next_cursor: str | None = None) -> dict[str, Any]:
@@ -60,6 +61,8 @@ def order(**changes: Any) -> dict[str, Any]:
         "id": ORDER_ID,
         "external_id": "3927481123456789",
         "source": "marketplace",
+        "channel": "taobao",
+        "store_id": STORE_ID,
         "status": "paid",
         "buyer_nick": "买家",
         "receiver": receiver(),
@@ -73,6 +76,20 @@ def order(**changes: Any) -> dict[str, Any]:
         "created_at": AT,
         "updated_at": AT,
         "shipped_at": None,
+        **changes,
+    }
+
+
+def store(**changes: Any) -> dict[str, Any]:
+    return {
+        "id": STORE_ID,
+        "channel": "taobao",
+        "seller_id": "杭州小铺",
+        "name": "杭州小铺 天猫店",
+        "token_set": True,
+        "active": True,
+        "created_at": AT,
+        "updated_at": AT,
         **changes,
     }
 

@@ -34,6 +34,7 @@ LEAVES = [(p, c) for p, c in commands(typer.main.get_command(app)) if not is_gro
 def test_the_walk_finds_the_commands() -> None:
     names = {" ".join(path) for path, _ in LEAVES}
     expected = {"orders list", "ship", "void", "batch create", "batch labels", "purchases refund", "alerts ack"}
+    expected |= {f"stores {name}" for name in ("bind", "list", "show", "rename", "renew", "unbind")}
     assert expected <= names
     assert len(LEAVES) >= 50
 

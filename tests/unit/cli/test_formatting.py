@@ -121,6 +121,7 @@ def test_json_keeps_the_apis_own_times_and_fields() -> None:
 SAMPLES: list[tuple[Callable[..., dict[str, Any]], type[BaseModel]]] = [
     (samples.purchase, models.PurchaseOut),
     (samples.order, models.OrderOut),
+    (samples.store, models.StoreOut),
     (samples.shipment, models.ShipmentOut),
     (samples.batch, models.BatchOut),
     (samples.batch_summary, models.BatchSummaryOut),
