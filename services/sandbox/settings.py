@@ -60,7 +60,7 @@ class SandboxSettings(BaseSettings):
         "sandbox-pdd-secret", description="The client secret: verifies gateway calls and signs delivered messages."
     )
     pinduoduo_message_url: str = Field(
-        "http://127.0.0.1:8002/v1/channels/pinduoduo/messages",
+        "http://127.0.0.1:8002/webhooks/pinduoduo",
         description="Where Pinduoduo order messages are delivered (HTTP POST of the message frame).",
     )
     pinduoduo_timestamp_window_s: float = Field(

@@ -7,6 +7,7 @@ deferred retry.
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 
@@ -23,6 +24,7 @@ from services.shipping.service import (
     confirmation,
     numbers,
     shipments,
+    tmc_intake,
     tracking_handoff,
     webhook_deliveries,
     webhook_sending,
@@ -153,6 +155,22 @@ async def deliver_webhook(ctx: Ctx, delivery_id: str) -> str:
     return recorded.status.value
 
 
+async def _start_tmc(ctx: Ctx) -> None:
+    """Consume Taobao's message service beside the HTTP pushes, when its URL is set."""
+    res = _res(ctx)
+    if res.settings.tmc_url:
+        consumer = tmc_intake.consumer(res)
+        ctx["tmc"] = (consumer, asyncio.create_task(consumer.run(), name="tmc-consumer"))
+
+
+async def _stop_tmc(ctx: Ctx) -> None:
+    running = ctx.pop("tmc", None)
+    if running is not None:
+        consumer, task = running
+        consumer.stop()
+        await task
+
+
 def _worker_settings() -> type:
     settings = get_settings()
     every = set(range(0, 60, settings.batch_sweep_s))
@@ -172,6 +190,8 @@ def _worker_settings() -> type:
         ],
         cron_jobs=[cron(resume_batches, second=every, unique=True, run_at_startup=True)],
         resources_factory=open_resources,
+        on_startup=_start_tmc,
+        on_shutdown=_stop_tmc,
         max_tries=max(settings.confirm_max_tries, settings.webhook_max_tries, settings.tracking_max_tries) + 2,
         max_jobs=40,
     )

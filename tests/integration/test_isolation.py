@@ -119,6 +119,7 @@ async def _build_shop_a(http: httpx.AsyncClient, system: LiveSystem, env: Env) -
         "sender_address": "浙江省杭州市余杭区文一西路969号",
     }
     _ok(await http.put(f"{ship}/v1/settings", json=settings, headers=h), 200)
+    store = _ok(await http.get(f"{ship}/v1/stores", headers=h), 200)["data"][0]  # the Taobao binding's store
     order_ids = []
     for i in range(2):
         body = {**_example(system.apps["shipping"], "POST", "/v1/orders"), "external_id": f"iso-ext-{tag}-{i}"}
@@ -143,6 +144,7 @@ async def _build_shop_a(http: httpx.AsyncClient, system: LiveSystem, env: Env) -
         "batch_id": str(batch["id"]),
         "endpoint_id": str(endpoint["id"]),
         "delivery_id": delivery_id,
+        "store_id": str(store["id"]),
     }
 
     tracked = numbers[-1]

@@ -172,7 +172,7 @@ async def _refused(
     if exc.refusal.number_related:
         if attempt.reallocations >= settings.max_reallocations:
             message = f"{exc.message} (numbers replaced {attempt.reallocations} times)"
-            return await _fail(res, sid, exc.code, message, number_bad=True)
+            return await _fail(res, sid, exc.code, message, retire=_retired(exc))
         return await _replace(res, attempt, exc)
     if exc.refusal is Refusal.RETRY:
         if attempt.attempts >= settings.confirm_max_tries:
@@ -238,18 +238,23 @@ async def _fail(
     message: str,
     *,
     trade_closed: bool = False,
-    number_bad: bool = False,
+    retire: MarkState | None = None,
 ) -> Result:
     async with res.transaction() as uow:
-        await finish_failed(uow, shipment_id, code, message, trade_closed=trade_closed, number_bad=number_bad)
+        await finish_failed(uow, shipment_id, code, message, trade_closed=trade_closed, retire=retire)
     return Result(ConfirmOutcome.FAILED, detail=f"{code}: {message}")
+
+
+def _retired(exc: ChannelError) -> MarkState:
+    """How a number the channel refused is put out of use."""
+    return MarkState.EXPIRED if exc.refusal is Refusal.NUMBER_EXPIRED else MarkState.QUARANTINED
 
 
 async def _replace(res: ShippingResources, attempt: _Attempt, exc: ChannelError) -> Result | _Attempt:
     """Put the refused number out of use (quarantined or expired), take another for the same order, and claim
     the shipment again to send it."""
     allocation, sid = res.allocation, attempt.shipment_id
-    state = MarkState.EXPIRED if exc.refusal is Refusal.NUMBER_EXPIRED else MarkState.QUARANTINED
+    state = _retired(exc)
     try:
         reason = f"{attempt.channel} {exc.code}: {exc.message}"
         await allocation.mark(attempt.shop_id, attempt.number, state, attempt.tid, reason=reason)
@@ -261,7 +266,7 @@ async def _replace(res: ShippingResources, attempt: _Attempt, exc: ChannelError)
             detail = "allocation unavailable"
             return Result(ConfirmOutcome.RETRY, retry_in=res.settings.confirm_retry_base_s, detail=detail)
         message = f"{exc.message}; no replacement number: {alloc_error.message}"
-        return await _fail(res, sid, alloc_error.code, message, number_bad=True)
+        return await _fail(res, sid, alloc_error.code, message, retire=state)
     async with res.transaction() as uow:
         await replace_number(uow, sid, attempt.number, got.number, f"{state.value} ({exc.code})")
     async with res.transaction() as uow:

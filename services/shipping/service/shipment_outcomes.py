@@ -17,6 +17,7 @@ from services.shipping.repository.shipments import ShipmentRepository
 from services.shipping.service.events import Endpoints, emit
 from services.shipping.service.orders import flag, transition, transition_many
 from services.shipping.states import Change, OrderEvent, OrderNote
+from shared.allocation import MarkState
 
 CONFIRMED_NOTE = "confirmed on the marketplace"
 OWN_CONFIRMED_NOTE = "confirmed to the shop's systems (own channel)"
@@ -26,8 +27,10 @@ class NumberOutcome(StrEnum):
     """What became of the number of a shipment that failed for good, as the shop is told."""
 
     RETURNED = "returned"  # no label was printed: back to the pool, to be used again
-    VOIDED = "voided"  # the channel said the number itself is bad, and a label with it was printed
     KEPT = "kept"  # a label was printed but the number is fine: it stays the order's, for shipping it again
+    VOIDED = "voided"  # a label was printed and the order was closed on its channel: never used again
+    QUARANTINED = "quarantined"  # the channel said the number itself is bad (used, not the carrier's)
+    EXPIRED = "expired"  # the channel said the number has expired
 
 
 async def finish_confirmed(uow: UnitOfWork, shipment_ids: Sequence[str], note: str = CONFIRMED_NOTE) -> int:
@@ -81,12 +84,13 @@ async def finish_failed(
     message: str,
     *,
     trade_closed: bool = False,
-    number_bad: bool = False,
+    retire: MarkState | None = None,
 ) -> None:
     """A shipment the channel refused for good: the order back to paid (cancelled when its trade closed) and
     flagged, the shop told. A paid number is never lost to a refusal that is not about it: unprinted, it goes
-    back to the pool; printed, it is voided only when the channel said the number itself is bad (``number_bad``),
-    and otherwise kept by the order (shipping it again with the same carrier reuses it and its label)."""
+    back to the pool; printed, it stays the order's (shipping it again with the same carrier reuses it and its
+    label), unless the order closed (voided). A number the channel said is bad is put out of use as
+    ``retire`` says (quarantined, expired), printed or not."""
     shipment = await ShipmentRepository(uow.session).get(shipment_id, for_update=True)
     if shipment is None or shipment.status not in (ShipmentStatus.PENDING, ShipmentStatus.CONFIRMING):
         return
@@ -103,8 +107,8 @@ async def finish_failed(
     order = await orders.get(shipment.order_id, for_update=True)
     assert order is not None
     printed = await label_printed(uow, shipment)
-    kept = printed and not number_bad and not trade_closed and order.shipment_id == shipment.id
-    outcome = NumberOutcome.KEPT if kept else NumberOutcome.VOIDED if printed else NumberOutcome.RETURNED
+    kept = printed and retire is None and not trade_closed and order.shipment_id == shipment.id
+    outcome = _number_outcome(printed, kept, retire)
     if order.shipment_id == shipment.id:
         event = OrderEvent.CANCEL if trade_closed else OrderEvent.FAIL_SHIPMENT
         if states.can(order.status, event):
@@ -113,7 +117,15 @@ async def finish_failed(
         order.shipment_id = None
         if not kept:
             order.number, order.carrier = None, None
-    if not kept:
+    if retire is not None:
+        uow.enqueue(
+            "mark_number",
+            shop_id=shipment.shop_id,
+            number=shipment.number,
+            status=retire.value,
+            order_ref=order.external_id,
+        )
+    elif not kept:
         uow.enqueue(
             "release_number",
             shop_id=shipment.shop_id,
@@ -135,6 +147,14 @@ async def finish_failed(
     }
     await emit(uow, shipment.shop_id, "shipment.failed", data)
     await uow.session.flush()
+
+
+def _number_outcome(printed: bool, kept: bool, retire: MarkState | None) -> NumberOutcome:
+    if retire is not None:
+        return NumberOutcome.EXPIRED if retire is MarkState.EXPIRED else NumberOutcome.QUARANTINED
+    if kept:
+        return NumberOutcome.KEPT
+    return NumberOutcome.VOIDED if printed else NumberOutcome.RETURNED
 
 
 async def label_printed(uow: UnitOfWork, shipment: Shipment) -> bool:

@@ -14,6 +14,7 @@ import respx
 
 from tests.integration.allocation_support import seed_numbers
 from tests.integration.conftest import ShopCreds, make_shop
+from tests.integration.shipping.fake_pinduoduo import FakePinduoduo
 from tests.integration.shipping.fakes import FakeMarketplace, FakeTracking, Recorder
 from tests.support import Env, app_client, restore_env, set_in_process_env
 
@@ -22,12 +23,14 @@ if TYPE_CHECKING:
 
 ALLOCATION = "http://allocation.test"
 MARKETPLACE = "http://marketplace.test/router/rest"
+PINDUODUO = "http://pdd.test/api/router"
 TRACKING = "http://tracking.test"
 HOOKS = "http://hooks.test"
 
 SHIPPING_ENV = {
     "SHIPPING_ALLOCATION_URL": ALLOCATION,
     "SHIPPING_MARKETPLACE_URL": MARKETPLACE,
+    "SHIPPING_PINDUODUO_URL": PINDUODUO,
     "SHIPPING_TRACKING_URL": TRACKING,
     "SHIPPING_CONFIRM_RETRY_BASE_S": "0.01",
     "SHIPPING_CONFIRM_RETRY_MAX_S": "0.05",
@@ -121,6 +124,7 @@ class World:
         self.shipping = shipping
         self.allocation = allocation
         self.market = FakeMarketplace()
+        self.pdd = FakePinduoduo()
         self.tracking = FakeTracking()
         self.hooks = Recorder()
         self.mock: respx.MockRouter | None = None  # the routes below; a test may add its own
@@ -145,6 +149,7 @@ async def world(shipping_client: httpx.AsyncClient, allocation_client: httpx.Asy
     with respx.mock(assert_all_called=False) as mock:
         mock.route(host="allocation.test").mock(side_effect=w.forward_allocation)
         mock.route(host="marketplace.test").mock(side_effect=w.market)
+        mock.route(host="pdd.test").mock(side_effect=w.pdd)
         mock.route(host="tracking.test").mock(side_effect=w.tracking)
         mock.route(host="hooks.test").mock(side_effect=w.hooks)
         w.mock = mock
