@@ -74,7 +74,14 @@ ERROR_CODES: dict[str, Entry] = {
     "webhook_url_refused": entry("该回调地址不被允许。", "That webhook URL is refused."),
     "webhook_limit_reached": entry("回调地址数量已达上限。", "The webhook endpoint limit is reached."),
     "webhook_endpoint_disabled": entry("该回调地址已停用。", "That webhook endpoint is disabled."),
-    "seller_not_verified": entry("店铺授权未通过校验，请在设置中重新绑定。", "The marketplace binding failed."),
+    "seller_not_verified": entry(
+        "平台店铺授权未通过校验：授权已失效，或不属于所填的卖家。",
+        "The marketplace did not confirm the authorisation (expired, or not that seller's).",
+    ),
+    # A shipment's own failure (its error_code): its store was unbound before the marketplace confirmed it.
+    "store_unbound": entry(
+        "店铺已解绑，无法在平台确认发货。", "The store was unbound: the marketplace cannot confirm it."
+    ),
     "invalid_cursor": entry("分页已失效，请回到第一页。", "That page link expired; start from page one."),
     # The client's own codes: no answer at all, or an answer without the error shape.
     "network_error": entry("服务没有响应，请稍后再试。", "The service did not answer; try again shortly."),
@@ -85,6 +92,13 @@ ERROR_CODES: dict[str, Entry] = {
     "csrf_failed": entry("表单已过期，请刷新页面后重试。", "The form expired; reload the page and retry."),
 }
 UNKNOWN_ERROR = entry("操作未成功。", "That did not work.")
+
+# Where an order comes from (shipping's ChannelName): the shop's own system, or a marketplace store.
+CHANNELS: dict[str, Entry] = {
+    "own": entry("自有渠道", "own"),
+    "taobao": entry("淘宝", "Taobao"),
+    "pinduoduo": entry("拼多多", "Pinduoduo"),
+}
 
 # Statuses by what they are the status of.
 STATUSES: dict[str, dict[str, Entry]] = {
@@ -159,6 +173,12 @@ NOTICES: dict[str, Entry] = {
     "pool_saved": entry("库存预警阈值已保存。", "Stock threshold saved."),
     "alerting_saved": entry("物流预警阈值已保存。", "Alert thresholds saved."),
     "nothing_selected": entry("请先勾选要发货的订单。", "Select the orders to ship first."),
+    "store_bound": entry(
+        "店铺已绑定（已绑定过的卖家则更新了授权）。", "Store bound (a seller bound already has its token renewed)."
+    ),
+    "store_renamed": entry("店铺名称已保存。", "Store renamed."),
+    "store_renewed": entry("店铺授权已更新。", "The store's authorisation is renewed."),
+    "store_unbound": entry("店铺已解绑，其订单不再进入。", "Store unbound: its orders no longer arrive."),
 }
 
 
@@ -186,6 +206,12 @@ def error_text(code: str, lang: Lang) -> str:
     if found is None and code.startswith("http_"):
         found = ERROR_CODES["unavailable"]
     return (found or UNKNOWN_ERROR)[lang]
+
+
+def channel_text(channel: str, lang: Lang) -> str:
+    """A channel this version does not know is shown as the API spells it."""
+    found = CHANNELS.get(channel)
+    return found[lang] if found else channel
 
 
 def status_text(of: str, value: str, lang: Lang) -> str:

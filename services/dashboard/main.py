@@ -31,6 +31,7 @@ from services.dashboard.pages import (
     purchases,
     shipments,
     shop_settings,
+    stores,
 )
 from services.dashboard.pages.operations import http_error, refused_request, sessions_unavailable, unreadable_answer
 from services.dashboard.session import SessionStore, SessionStoreUnavailable
@@ -39,7 +40,7 @@ from services.dashboard.web import State
 
 SERVICE = "dashboard"
 HERE = Path(__file__).parent
-PAGES = (auth, home, orders, shipments, batches, purchases, alerts, shop_settings, operations)
+PAGES = (auth, home, orders, shipments, batches, purchases, alerts, stores, shop_settings, operations)
 log = get_logger(__name__)
 
 

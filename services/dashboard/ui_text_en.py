@@ -75,6 +75,10 @@ EN: dict[str, str] = {
     "天": " days",
     "发货": "Ship",
     "取消订单": "Cancel order",
+    "渠道": "channel",
+    "全部渠道": "every channel",
+    "全部平台店铺": "every store",
+    "筛选": "Filter",
     # Shipments
     "还没有发货记录。": "No shipments yet.",
     "发货时间": "shipped",
@@ -131,7 +135,46 @@ EN: dict[str, str] = {
     "预警": "alert",
     "发生时间": "opened",
     "确认": "Acknowledge",
+    # Marketplace stores
+    "平台店铺": "Stores",
+    "绑定的淘宝、拼多多店铺的订单会自动进入待发货，发货后在平台确认。": (
+        "The orders of the Taobao and Pinduoduo stores bound here arrive under To ship; their shipments are "
+        "confirmed on the marketplace."
+    ),
+    "还没有绑定平台店铺。": "No store bound yet.",
+    "平台": "marketplace",
+    "卖家": "seller",
+    "授权": "authorisation",
+    "绑定时间": "bound",
+    "改名": "Rename",
+    "已绑定": "bound",
+    "已解绑": "unbound",
+    "未授权": "none",
+    "新的授权码": "new token",
+    "更新授权": "Renew token",
+    "解绑": "Unbind",
+    "重新绑定该卖家即可恢复。": "Bind the seller again to restore it.",
+    "绑定平台店铺": "Bind a store",
+    "授权码会交给平台核实属于哪个卖家；填写卖家后，授权必须属于该卖家。已绑定过的卖家会更新授权。": (
+        "The marketplace is asked whose the token is; with a seller given, it must be that seller's. A seller "
+        "bound already has its token renewed."
+    ),
+    "授权码（淘宝 session / 拼多多 access_token）": "Token (Taobao session / Pinduoduo access_token)",
+    "卖家（可选：淘宝卖家昵称 / 拼多多店铺编号）": "Seller (optional: Taobao seller nick / Pinduoduo mall id)",
+    "名称（可选）": "Name (optional)",
+    "绑定": "Bind",
+    "解绑店铺": "Unbind store",
+    "解绑后新订单不再进入，授权被删除；已有订单保留，尚未在平台确认发货的会失败（未打印面单的单号退回库存）。": (
+        "Once unbound, the store's new orders no longer arrive and its token is deleted. Its orders stay; those "
+        "not yet confirmed on the marketplace fail (a number whose label was not printed goes back to stock)."
+    ),
+    "确认解绑": "Unbind it",
+    "不解绑，返回": "Keep it, go back",
+    "该店铺已解绑。": "This store is unbound already.",
+    "返回": "Back",
     # Settings
+    "此处为店铺的第一个淘宝店铺（兼容旧版）。": "This is the shop's first Taobao store (kept for older clients).",
+    "管理全部平台店铺": "Manage every store",
     "发货设置": "Shipping settings",
     "寄件人": "Sender",
     "寄件人电话": "Sender's phone",

@@ -94,6 +94,7 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
         "alert_title": lambda kind: catalogue.alert_title(kind, lang),
         "error_text": lambda code: catalogue.error_text(code, lang),
         "status_text": lambda of, value: catalogue.status_text(of, value, lang),
+        "channel_text": lambda channel: catalogue.channel_text(channel, lang),
         "yuan": yuan,
         "flash": flash_of(request, lang),
         **context,

@@ -1,5 +1,6 @@
-"""Orders to ship: each with its ship-by time and the carriers it may go with (shipping's carrier options,
-the recommended one first), shipped one at a time or selected and shipped as a batch, or cancelled."""
+"""Orders to ship: each with its channel and store, its ship-by time and the carriers it may go with
+(shipping's carrier options, the recommended one first), shipped one at a time or selected and shipped as a
+batch, or cancelled; filtered by channel (own, taobao, pinduoduo) and store."""
 
 from __future__ import annotations
 
@@ -8,14 +9,16 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Literal
+from urllib.parse import urlencode
 
-from fastapi import APIRouter, Form, Request, Response
+from fastapi import APIRouter, Form, Query, Request, Response
 from pydantic import ValidationError as PydanticError
 from waybill_client import AsyncWaybillClient, WaybillError
-from waybill_client.models import BatchCreate, CarrierOptionOut, OrderOut, ShipRequest
+from waybill_client.models import BatchCreate, CarrierOptionOut, OrderOut, ShipRequest, StoreOut
 
 from services.dashboard import web
-from services.dashboard.api import Panel, panel
+from services.dashboard.api import Panel, paged, panel
+from services.dashboard.pages.stores import STORES_SHOWN
 from services.dashboard.settings import DashboardSettings
 from services.dashboard.web import Cursor
 
@@ -25,6 +28,11 @@ TO_SHIP = "paid"  # an order waiting for its waybill (shipping's OrderStatus.PAI
 DUE_SOON = timedelta(hours=12)
 _CARRIER = re.compile(r"[A-Z0-9]{1,16}")
 Urgency = Literal["overdue", "soon", "ok"]
+ChannelFilter = Literal["own", "taobao", "pinduoduo"]
+CHANNELS: tuple[ChannelFilter, ...] = ("own", "taobao", "pinduoduo")
+# A store's id as shipping makes them (sto_...), at most as long as its filter takes: anything else is
+# refused here, before any call.
+StoreFilter = Annotated[str | None, Query(max_length=64, pattern=r"^[A-Za-z0-9_-]*$")]
 
 
 @dataclass
@@ -46,6 +54,24 @@ class OrderRow:
 class OrdersView:
     orders: Panel[list[OrderRow]]
     cursor: str | None
+    stores: Panel[list[StoreOut]]  # the shop's stores: their names, and the store filter's choices
+    channel: str | None = None
+    store_id: str | None = None
+
+    def store_name(self, store_id: str | None) -> str | None:
+        """The store's name (its id when it is not among the stores read; None for the shop's own orders)."""
+        if store_id is None:
+            return None
+        for store in self.stores.data or []:
+            if store.id == store_id:
+                return store.name
+        return store_id
+
+    @property
+    def filters(self) -> str:
+        """The filters as a query string, for the page links."""
+        given = {"channel": self.channel, "store": self.store_id}
+        return urlencode({k: v for k, v in given.items() if v})
 
 
 def ship_by(order: OrderOut, settings: DashboardSettings, now: datetime) -> tuple[datetime, Urgency]:
@@ -57,12 +83,21 @@ def ship_by(order: OrderOut, settings: DashboardSettings, now: datetime) -> tupl
 
 
 async def orders_view(
-    client: AsyncWaybillClient, settings: DashboardSettings, cursor: str | None, now: datetime | None = None
+    client: AsyncWaybillClient,
+    settings: DashboardSettings,
+    cursor: str | None,
+    now: datetime | None = None,
+    *,
+    channel: str | None = None,
+    store_id: str | None = None,
 ) -> OrdersView:
     at = now or datetime.now(UTC)
-    found = await panel(client.list_orders(status=TO_SHIP, limit=settings.orders_shown, cursor=cursor))
+    listed = client.list_orders(
+        status=TO_SHIP, channel=channel, store_id=store_id, limit=settings.orders_shown, cursor=cursor
+    )
+    found, stores = await asyncio.gather(panel(listed), paged(client.list_stores(limit=STORES_SHOWN)))
     if found.data is None:
-        return OrdersView(Panel(error=found.error), cursor)
+        return OrdersView(Panel(error=found.error), cursor, stores, channel, store_id)
     gate = asyncio.Semaphore(8)  # one call per order for its options: a few at a time
 
     async def options(order_id: str) -> list[CarrierOptionOut]:
@@ -74,16 +109,24 @@ async def orders_view(
     choices = await asyncio.gather(*(panel(options(o.id)) for o in orders))
     rows = [OrderRow(o, *ship_by(o, settings, at), c) for o, c in zip(orders, choices, strict=True)]
     next_cursor = found.data.next_cursor if found.data.has_more else None
-    return OrdersView(Panel(data=rows, next_cursor=next_cursor), cursor)
+    return OrdersView(Panel(data=rows, next_cursor=next_cursor), cursor, stores, channel, store_id)
 
 
 @router.get("/shops/{shop_id}/orders")
-async def orders(request: Request, shop_id: str, cursor: Cursor = None) -> Response:
+async def orders(
+    request: Request,
+    shop_id: str,
+    cursor: Cursor = None,
+    channel: Annotated[ChannelFilter | Literal[""] | None, Query()] = None,
+    store: StoreFilter = None,
+) -> Response:
+    """``channel`` and ``store`` filter the list (the filter form sends "" for "every channel")."""
     access = await web.shop_page(request, shop_id)
     if isinstance(access, Response):
         return access
-    view = await orders_view(access.client, web.state(request).settings, cursor)
-    return web.render(request, "orders.html", access=access, view=view, tab="orders")
+    settings = web.state(request).settings
+    view = await orders_view(access.client, settings, cursor, channel=channel or None, store_id=store or None)
+    return web.render(request, "orders.html", access=access, view=view, channels=CHANNELS, tab="orders")
 
 
 def carrier_or_none(carrier: str) -> str | None:

@@ -31,6 +31,12 @@ class Services:
     def put(self, *args: Any, **kwargs: Any) -> respx.Route:
         return self.router.put(*args, **kwargs)
 
+    def patch(self, *args: Any, **kwargs: Any) -> respx.Route:
+        return self.router.patch(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> respx.Route:
+        return self.router.delete(*args, **kwargs)
+
     def route(self, *args: Any, **kwargs: Any) -> respx.Route:
         return self.router.route(*args, **kwargs)
 

@@ -121,12 +121,16 @@ def event(at: str, status: str, description: str) -> dict[str, Any]:
     return {"occurred_at": at, "status": status, "description": description, "area_name": "杭州市"}
 
 
-def order(i: int, created_at: str = "2026-11-28T02:00:00+00:00") -> dict[str, Any]:
-    """A paid order waiting to ship (OrderOut)."""
+def order(
+    i: int, created_at: str = "2026-11-28T02:00:00+00:00", channel: str = "taobao", store_id: str | None = "sto-tb"
+) -> dict[str, Any]:
+    """A paid order waiting to ship (OrderOut), of the Taobao store unless told."""
     return {
         "id": f"ord-{i}",
         "external_id": f"T{1000 + i}",
-        "source": "marketplace",
+        "source": "marketplace" if channel != "own" else "api",
+        "channel": channel,
+        "store_id": store_id,
         "status": "paid",
         "buyer_nick": "买家",
         "receiver": {
@@ -148,6 +152,22 @@ def order(i: int, created_at: str = "2026-11-28T02:00:00+00:00") -> dict[str, An
         "created_at": created_at,
         "updated_at": created_at,
         "shipped_at": None,
+    }
+
+
+def store(
+    store_id: str, channel: str, seller_id: str, name: str, *, active: bool = True, token_set: bool = True
+) -> dict[str, Any]:
+    """A bound marketplace store (StoreOut)."""
+    return {
+        "id": store_id,
+        "channel": channel,
+        "seller_id": seller_id,
+        "name": name,
+        "token_set": token_set,
+        "active": active,
+        "created_at": "2026-11-20T01:30:00+00:00",
+        "updated_at": "2026-11-20T01:30:00+00:00",
     }
 
 
@@ -258,9 +278,17 @@ def shop_settings(shop_id: str = SHOP, time_zone: str = "Asia/Shanghai") -> dict
 
 def mock_shop(router: respx.MockRouter, shop_id: str = SHOP) -> dict[str, respx.Route]:
     """A shop with two pools (YTO low), a batch in progress and a finished one, four shipments, one alert,
-    two orders to ship."""
+    two orders to ship (of its Taobao store), a Taobao and a Pinduoduo store."""
     return {
         "orders": router.get(f"{SHIP}/v1/orders").respond(json=list_page([order(5), order(6)])),
+        "stores": router.get(f"{SHIP}/v1/stores").respond(
+            json=list_page(
+                [
+                    store("sto-tb", "taobao", "杭州小铺旗舰店", "杭州小铺 天猫店"),
+                    store("sto-pdd", "pinduoduo", "900001", "拼多多小铺"),
+                ]
+            )
+        ),
         "options": router.get(url__regex=rf"{SHIP}/v1/orders/[^/]+/carrier-options").respond(
             json=list_page([carrier_option("ZTO", recommended=True), carrier_option("YTO")])
         ),

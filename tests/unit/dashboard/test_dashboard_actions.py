@@ -43,7 +43,12 @@ FORMS = [
     (f"{BASE}/settings", {"sender_name": "x"}),
     (f"{BASE}/pools/ZTO", {"low_stock_threshold": "10"}),
     (f"{BASE}/alert-settings", {"carrier": "*", "not_collected_hours": "12"}),
+    (f"{BASE}/stores", {"channel": "taobao", "token": "t"}),
+    (f"{BASE}/stores/sto-tb/rename", {"name": "x"}),
+    (f"{BASE}/stores/sto-tb/token", {"token": "t"}),
+    (f"{BASE}/stores/sto-tb/unbind", {}),
 ]
+WRITES = ("POST", "PUT", "PATCH", "DELETE")
 
 
 async def token(browser: httpx.AsyncClient) -> str:
@@ -63,13 +68,13 @@ def sent_json(route_calls: list[httpx.Request]) -> object:
 async def test_a_form_without_this_sessions_csrf_token_is_refused_before_any_call(
     shop: httpx.AsyncClient, services: Services, path: str, fields: dict[str, object]
 ) -> None:
-    posts_before = len(services.calls("POST")) + len(services.calls("PUT"))
+    writes_before = sum(len(services.calls(m)) for m in WRITES)
     for wrong in ("", "another-sessions-token"):
         resp = await shop.post(path, data={**fields, "csrf_token": wrong})
         assert resp.status_code == 403
         assert "表单已过期，请刷新页面后重试。" in resp.text
         assert 'data-testid="error-code">csrf_failed<' in resp.text
-    assert len(services.calls("POST")) + len(services.calls("PUT")) == posts_before
+    assert sum(len(services.calls(m)) for m in WRITES) == writes_before
 
 
 @pytest.mark.parametrize(("path", "fields"), FORMS, ids=[p.removeprefix(BASE) for p, _ in FORMS])
@@ -315,7 +320,7 @@ async def test_a_binding_the_marketplace_refuses_is_said_in_chinese(
     data = {"csrf_token": await token(shop), "seller_nick": "nick", "marketplace_session": "bad"}
     resp = await shop.post(f"{BASE}/settings", data=data)
     page = await shop.get(resp.headers["location"])
-    assert "店铺授权未通过校验，请在设置中重新绑定。" in page.text
+    assert "平台店铺授权未通过校验：授权已失效，或不属于所填的卖家。" in page.text
 
 
 async def test_save_a_pools_threshold(shop: httpx.AsyncClient, services: Services) -> None:

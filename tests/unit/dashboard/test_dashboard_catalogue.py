@@ -13,6 +13,7 @@ from waybill_client import models
 from services.dashboard import catalogue
 from services.dashboard.catalogue import ALERT_KINDS, ERROR_CODES, LANGS, STATUSES
 from services.dashboard.ui_text_en import EN
+from services.shipping.channels.base import ChannelName
 from services.shipping.models import ItemStatus, ShipmentStatus
 from services.shipping.states import OrderStatus
 from shared.errors import ErrorCode
@@ -102,3 +103,17 @@ def test_no_chinese_outside_the_translated_texts() -> None:
         text = re.sub(r"\{#.*?#\}", "", text, flags=re.S)
         text = text.replace(">中文<", "")  # the language switch names Chinese in Chinese, by design
         assert not HAN.search(text), (path.name, HAN.findall(text)[:10])
+
+
+def test_every_channel_of_shipping_reads_in_both_languages() -> None:
+    assert set(catalogue.CHANNELS) == {c.value for c in ChannelName}
+    for channel in ChannelName:
+        assert HAN.search(catalogue.channel_text(channel.value, "zh")), channel
+        assert not HAN.search(catalogue.channel_text(channel.value, "en")), channel
+    assert catalogue.channel_text("taobao", "zh") == "淘宝"
+    assert catalogue.channel_text("jd", "zh") == "jd"  # a channel added later: as the API spells it
+
+
+def test_a_shipment_failed_for_an_unbound_store_says_why() -> None:
+    assert catalogue.error_text("store_unbound", "zh") == "店铺已解绑，无法在平台确认发货。"
+    assert catalogue.error_text("store_unbound", "en").startswith("The store was unbound")

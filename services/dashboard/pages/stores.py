@@ -1,0 +1,146 @@
+"""平台店铺: the shop's marketplace stores (Taobao, Pinduoduo) and their forms: bind one (the token is checked
+with the marketplace by shipping), rename it, renew its token, and unbind it after a page that says what that
+does and asks to confirm."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal, get_args
+
+from fastapi import APIRouter, Form, Request, Response
+from pydantic import ValidationError as PydanticError
+from waybill_client import WaybillError
+from waybill_client.models import StoreIn, StoreUpdate
+
+from services.dashboard import web
+from services.dashboard.api import paged
+from services.dashboard.web import Cursor
+
+router = APIRouter(include_in_schema=False)
+
+STORES_SHOWN = 100  # a page of stores: a shop binds a handful
+Marketplace = Literal["taobao", "pinduoduo"]
+MARKETPLACES: tuple[str, ...] = get_args(Marketplace)
+
+
+@router.get("/shops/{shop_id}/stores")
+async def stores_page(request: Request, shop_id: str, cursor: Cursor = None) -> Response:
+    access = await web.shop_page(request, shop_id)
+    if isinstance(access, Response):
+        return access
+    listed = await paged(access.client.list_stores(limit=STORES_SHOWN, cursor=cursor))
+    return web.render(
+        request, "stores.html", access=access, stores=listed, cursor=cursor, marketplaces=MARKETPLACES, tab="stores"
+    )
+
+
+def _optional(value: str) -> str | None:
+    value = value.strip()
+    return value or None
+
+
+@router.post("/shops/{shop_id}/stores")
+async def bind(
+    request: Request,
+    shop_id: str,
+    csrf_token: Annotated[str, Form()] = "",
+    channel: Annotated[str, Form()] = "",
+    token: Annotated[str, Form()] = "",
+    seller_id: Annotated[str, Form()] = "",
+    name: Annotated[str, Form()] = "",
+) -> Response:
+    """Bind a store; a seller the shop has bound already has its token renewed (shipping answers 200)."""
+    access = await web.shop_form(request, shop_id, csrf_token)
+    if isinstance(access, Response):
+        return access
+    back = f"{access.base}/stores"
+    # The client's model takes any channel text (an enum of the API may grow): only ours go out.
+    if channel not in MARKETPLACES or not token.strip():
+        return web.refused(back, "validation_error", "#bind")
+    typed = {"seller_id": _optional(seller_id), "name": _optional(name)}
+    try:
+        # Only what was typed: a seller left out is the marketplace's to say, a name left out the seller id.
+        body = StoreIn(channel=channel, token=token.strip(), **{k: v for k, v in typed.items() if v is not None})
+    except PydanticError:  # a token, seller id or name longer than the API takes
+        return web.refused(back, "validation_error", "#bind")
+    try:
+        await access.client.bind_store(body)
+    except WaybillError as exc:
+        return web.failed(back, exc, "#bind")
+    return web.done(back, "store_bound")
+
+
+@router.post("/shops/{shop_id}/stores/{store_id}/rename")
+async def rename(
+    request: Request,
+    shop_id: str,
+    store_id: str,
+    csrf_token: Annotated[str, Form()] = "",
+    name: Annotated[str, Form()] = "",
+) -> Response:
+    access = await web.shop_form(request, shop_id, csrf_token)
+    if isinstance(access, Response):
+        return access
+    back = f"{access.base}/stores"
+    try:
+        if not name.strip():  # the API would take "", which leaves a store nameless
+            raise ValueError(name)
+        body = StoreUpdate(name=name.strip())
+    except (ValueError, PydanticError):
+        return web.refused(back, "validation_error")
+    try:
+        await access.client.update_store(store_id, body)
+    except WaybillError as exc:
+        return web.failed(back, exc)
+    return web.done(back, "store_renamed")
+
+
+@router.post("/shops/{shop_id}/stores/{store_id}/token")
+async def renew(
+    request: Request,
+    shop_id: str,
+    store_id: str,
+    csrf_token: Annotated[str, Form()] = "",
+    token: Annotated[str, Form()] = "",
+) -> Response:
+    """A new token for the store: shipping checks it is the same seller's (422 ``seller_not_verified``)."""
+    access = await web.shop_form(request, shop_id, csrf_token)
+    if isinstance(access, Response):
+        return access
+    back = f"{access.base}/stores"
+    try:
+        if not token.strip():
+            raise ValueError(token)
+        body = StoreUpdate(token=token.strip())
+    except (ValueError, PydanticError):
+        return web.refused(back, "validation_error")
+    try:
+        await access.client.update_store(store_id, body)
+    except WaybillError as exc:
+        return web.failed(back, exc)
+    return web.done(back, "store_renewed")
+
+
+@router.get("/shops/{shop_id}/stores/{store_id}/unbind")
+async def confirm_unbind(request: Request, shop_id: str, store_id: str) -> Response:
+    """The confirm step: which store, and what unbinding it does, before the form that does it."""
+    access = await web.shop_page(request, shop_id)
+    if isinstance(access, Response):
+        return access
+    try:
+        store = await access.client.get_store(store_id)
+    except WaybillError as exc:
+        return web.error_page(request, web.status_of(exc), exc.code, exc.message)
+    return web.render(request, "store_unbind.html", access=access, store=store, tab="stores")
+
+
+@router.post("/shops/{shop_id}/stores/{store_id}/unbind")
+async def unbind(request: Request, shop_id: str, store_id: str, csrf_token: Annotated[str, Form()] = "") -> Response:
+    access = await web.shop_form(request, shop_id, csrf_token)
+    if isinstance(access, Response):
+        return access
+    back = f"{access.base}/stores"
+    try:
+        await access.client.unbind_store(store_id)
+    except WaybillError as exc:
+        return web.failed(back, exc)
+    return web.done(back, "store_unbound")
