@@ -56,6 +56,7 @@ class LabelData:
     receiver_address: str
     weight_g: int
     reprint: int = 0
+    store: str = ""  # where the order came from: "淘宝 杭州小铺", "拼多多 ...", "自有店铺"
 
 
 @lru_cache(maxsize=4096)
@@ -150,7 +151,9 @@ def page_content(label: LabelData) -> bytes:
     out.append(f"{MARGIN:.2f} {y:.2f} m {PAGE_W - MARGIN:.2f} {y:.2f} l S\n")
     # order and weight
     y -= 16
-    out.append(_text("F2", 9, MARGIN + 6, y, f"订单号: {label.order_ref}"))
+    out.append(
+        _text("F2", 9, MARGIN + 6, y, f"订单号: {label.order_ref}" + (f"  {label.store}" if label.store else ""))
+    )
     y -= 13
     out.append(_text("F2", 9, MARGIN + 6, y, f"重量: {label.weight_g / 1000:.2f} kg"))
     footer = f"{label.shipment_id}" + (f"  reprint {label.reprint}" if label.reprint else "")

@@ -10,11 +10,12 @@ from runtime.db import UnitOfWork
 from runtime.errors import NotFound
 from services.shipping import labels
 from services.shipping.metrics import LABELS
-from services.shipping.models import Order, Shipment, ShipmentStatus, ShopSettings
+from services.shipping.models import Order, Shipment, ShipmentStatus, ShopSettings, Store
 from services.shipping.repository.batches import BatchRepository
 from services.shipping.repository.orders import OrderRepository
 from services.shipping.repository.settings import SettingsRepository
 from services.shipping.repository.shipments import ShipmentRepository
+from services.shipping.repository.stores import StoreRepository
 from services.shipping.resources import ShippingResources
 from services.shipping.service.batches import own_batch
 from services.shipping.service.shipments import own_shipment
@@ -44,7 +45,18 @@ def carrier_name(code: str) -> str:
         return code
 
 
-def label_data(shipment: Shipment, order: Order, shop: ShopSettings | None, reprint: int) -> labels.LabelData:
+CHANNEL_NAMES = {"own": "自有店铺", "taobao": "淘宝", "pinduoduo": "拼多多"}
+
+
+def store_line(order: Order, store: Store | None) -> str:
+    """The order's channel and store as the label names them."""
+    name = CHANNEL_NAMES.get(order.channel, order.channel)
+    return f"{name} {store.name}".strip() if store is not None else name
+
+
+def label_data(
+    shipment: Shipment, order: Order, shop: ShopSettings | None, reprint: int, store: Store | None = None
+) -> labels.LabelData:
     return labels.LabelData(
         shipment_id=shipment.id,
         order_ref=order.external_id,
@@ -61,6 +73,7 @@ def label_data(shipment: Shipment, order: Order, shop: ShopSettings | None, repr
         ),
         weight_g=order.weight_g,
         reprint=reprint,
+        store=store_line(order, store),
     )
 
 
@@ -74,7 +87,8 @@ async def shipment_label(uow: UnitOfWork, shop_id: str, shipment_id: str) -> Lab
     if prints is None:
         raise NotFound(f"shipment {shipment_id} failed or was cancelled: it has no label")
     shop = await SettingsRepository(uow.session).get(shop_id)
-    pdf = labels.render_one(label_data(shipment, order, shop, prints - 1))
+    store = await StoreRepository(uow.session).get(order.store_id) if order.store_id else None
+    pdf = labels.render_one(label_data(shipment, order, shop, prints - 1, store))
     return LabelFile(pdf, f"{shipment.number}.pdf", prints)
 
 
@@ -96,9 +110,14 @@ async def _pages(
         # Each page of rows in its own short transaction: no connection held across slow clients.
         async with res.transaction() as tx:
             rows = await BatchRepository(tx.session).label_rows(batch_id, after, BATCH_PAGE_ROWS)
+            stores = await StoreRepository(tx.session).by_ids(
+                sorted({r.order.store_id for r in rows if r.order.store_id})
+            )
         if not rows:
             break
-        yield b"".join(pdf.page(label_data(r.shipment, r.order, shop, reprint)) for r in rows)
+        yield b"".join(
+            pdf.page(label_data(r.shipment, r.order, shop, reprint, stores.get(r.order.store_id or ""))) for r in rows
+        )
         LABELS.labels("batch").inc(len(rows))
         after = rows[-1].seq
     yield pdf.finish()
