@@ -1,8 +1,9 @@
 """The dashboard in headless Chromium (Debian's /usr/bin/chromium, driven by Playwright; no browser is
 downloaded) against the real processes: a shop seeded through the public APIs signs in, ships an order
 with the carrier it picks, prints its label, ships two more as a batch and watches it finish, and
-acknowledges the alert its parcel raises (tracking agrees); an operator opens the same shop; tracking down
-leaves the rest of the pages working. Writes the screenshots the README shows (docs/dashboard*.png)."""
+acknowledges the alert its parcel raises (tracking agrees); binds, renames and unbinds a Pinduoduo store on
+the stores page (shipping agrees); an operator opens the same shop; tracking down leaves the rest of the
+pages working. Writes the screenshots the README shows (docs/dashboard*.png)."""
 
 from __future__ import annotations
 
@@ -103,6 +104,9 @@ async def test_a_seller_works_in_the_dashboard_in_headless_chromium(harness: Har
                     ship_by = await cell(page, f'tr[data-order="{order_id}"]', "ship-by")
                     assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d", ship_by), ship_by  # in time: no flag
                     assert await row.locator("select[data-testid=carrier] option[selected]").count() == 1
+                    channel = await cell(page, f'tr[data-order="{order_id}"]', "channel")
+                    assert channel.startswith("淘宝")
+                    assert shop.nick in channel  # its store, by name (the seller nick until renamed)
                 await shot(page, "dashboard-orders.png")
 
                 # Ship one with YTO: its shipment's page, whose label prints (a PDF), counted by shipping.
@@ -201,6 +205,33 @@ async def test_a_seller_works_in_the_dashboard_in_headless_chromium(harness: Har
                 yto = page.locator('tr[data-alerting="YTO"] input[name="not_collected_hours"]')
                 assert await yto.input_value() == "0.001"
                 await shot(page, "dashboard-settings.png")
+
+                # Stores: the Taobao binding of the settings is the shop's first store; a Pinduoduo mall is
+                # bound through the form (shipping asks the sandbox's Pinduoduo whose the token is), renamed,
+                # and unbound after the confirm page.
+                await page.get_by_test_id("tab-stores").click()
+                await page.wait_for_url(re.compile(r"/stores$"))
+                stores = await list_all(http, f"{h.shipping}/v1/stores", shop.headers)
+                taobao = next(s for s in stores if s["channel"] == "taobao")
+                assert await cell(page, f'tr[data-store="{taobao["id"]}"]', "channel") == "淘宝"
+                assert await cell(page, f'tr[data-store="{taobao["id"]}"]', "token") == "已授权"
+                mall = await h.pdd_mall(http)
+                await page.select_option("#bind-channel", "pinduoduo")
+                await page.fill("#bind-token", mall["access_token"])
+                await page.get_by_test_id("bind").click()
+                await page.wait_for_url(re.compile(r"/stores\?notice=store_bound$"))
+                stores = await list_all(http, f"{h.shipping}/v1/stores", shop.headers, channel="pinduoduo")
+                assert [s["seller_id"] for s in stores] == [str(mall["mall_id"])]
+                pdd = page.locator(f'tr[data-store="{stores[0]["id"]}"]')
+                await pdd.locator('input[name="name"]').fill("拼多多小铺")
+                await pdd.get_by_test_id("rename").click()
+                await page.wait_for_url(re.compile(r"/stores\?notice=store_renamed$"))
+                await page.locator(f'tr[data-store="{stores[0]["id"]}"]').get_by_test_id("unbind").click()
+                await page.wait_for_url(re.compile(r"/unbind$"))
+                await page.get_by_test_id("confirm-unbind").click()
+                await page.wait_for_url(re.compile(r"/stores\?notice=store_unbound$"))
+                gone = await _json(await http.get(f"{h.shipping}/v1/stores/{stores[0]['id']}", headers=shop.headers))
+                assert (gone["name"], gone["active"], gone["token_set"]) == ("拼多多小铺", False, False)
 
                 # An operator signs in with the admin key and opens the shop by its id.
                 operator = await (await browser.new_context()).new_page()
