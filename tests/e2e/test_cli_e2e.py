@@ -139,6 +139,21 @@ async def test_cli_a_sellers_day_with_purchase_refund_ship_label_void_and_alerts
     settings = await run_json(h, "settings", "show", key=key)
     assert settings["seller_nick"] == seller.nick
 
+    # Stores: the settings' binding is the shop's Taobao store; a Pinduoduo mall is bound with its token read
+    # from a file (never on the command line), and unbound.
+    stores = await run_json(h, "stores", "list", key=key)
+    assert [(s["channel"], s["seller_id"]) for s in stores["data"]] == [("taobao", seller.nick)]
+    async with h.client() as http:
+        mall = await h.pdd_mall(http)
+    token_file = tmp_path / "pdd-token"
+    token_file.write_text(mall["access_token"] + "\n")
+    pdd = await run_json(h, "stores", "bind", "pinduoduo", "--token-file", str(token_file), key=key)
+    assert (pdd["seller_id"], pdd["active"]) == (str(mall["mall_id"]), True)
+    taobao_orders = await run_json(h, "orders", "list", "--channel", "taobao", key=key)
+    assert {first, second} <= {o["id"] for o in taobao_orders["data"]}
+    unbound = await run_json(h, "stores", "unbind", pdd["id"], key=key)
+    assert (unbound["active"], unbound["token_set"]) == (False, False)
+
     # Which carrier, then ship: the shipment is confirmed at the marketplace by the worker.
     options = await run_json(h, "orders", "options", first, key=key)
     assert any(o["carrier"] == "ZTO" and o["usable"] for o in options["data"]), options
