@@ -1,7 +1,9 @@
 """`make demo`: a seller's whole day through the running system's public REST APIs, never the database.
 
 A shop and its key, a top-up, packages bought from three carriers; the shop's marketplace binding and a
-sandbox seller; `DEMO_TRADES` paid trades pushed by the sandbox marketplace; every order shipped in
+sandbox seller and a Pinduoduo store; `DEMO_TRADES` orders in all: paid trades pushed by the sandbox's Taobao
+(about two thirds), orders confirmed on its Pinduoduo (a quarter), and orders of the shop's own web store created
+over REST (a tenth, shipped with no marketplace); every order shipped in
 batches with recommended carriers; labels rendered; parcels followed through the sandbox provider with
 time acceleration and push faults until tracking settles. Then a summary, and the invariants
 (`devstack.demo_report`): the exit status is non-zero when any breaks.
@@ -52,6 +54,41 @@ PUSH_FAULTS = {"push_duplicate_rate": 0.1, "push_out_of_order_rate": 0.1, "push_
 NO_PUSH_FAULTS = {"push_duplicate_rate": 0, "push_out_of_order_rate": 0, "push_drop_rate": 0}
 CONCURRENCY = 16
 BATCH_FIELDS = ("id", "status", "total", "done", "failed", "skipped", "pending")
+
+
+# The shop's own web store's buyers (its orders come over REST, not from a marketplace).
+OWN_RECEIVERS = (
+    {
+        "name": "李雷",
+        "phone": "13912345678",
+        "state": "江苏省",
+        "city": "南京市",
+        "district": "鼓楼区",
+        "address": "中山北路 30 号",
+    },
+    {
+        "name": "韩梅梅",
+        "phone": "13698765432",
+        "state": "四川省",
+        "city": "成都市",
+        "district": "武侯区",
+        "address": "人民南路四段 9 号",
+    },
+    {
+        "name": "王芳",
+        "phone": "13511112222",
+        "state": "北京市",
+        "city": "北京市",
+        "district": "朝阳区",
+        "address": "建国路 88 号",
+    },
+)
+
+
+def channel_shares(total: int) -> tuple[int, int, int]:
+    """How the day's orders split between the shop's Taobao store, its Pinduoduo store and its own web store."""
+    pinduoduo, own = total // 4, total // 10
+    return total - pinduoduo - own, pinduoduo, own
 
 
 class DemoError(Exception):
@@ -279,6 +316,58 @@ async def receive_trades(
     return str(seller["seller_nick"]), tids, [found[t] for t in tids]
 
 
+async def receive_pinduoduo(api: Api, phases: Phases, shop_id: str, count: int, within: float) -> list[str]:
+    """A Pinduoduo store for the shop (a sandbox mall, bound through shipping with its access token), confirmed
+    orders on it, and the wait until each is an order of the shop."""
+    u = api.urls
+    with phases.phase("Pinduoduo orders received", total=count) as task:
+        mall = await api.send(
+            "POST", f"{u.sandbox}/control/pinduoduo/malls", json={"mall_name": f"演示拼多多-{shop_id}"}
+        )
+        store = {"channel": "pinduoduo", "token": mall["access_token"], "name": mall["mall_name"]}
+        await api.send("POST", f"{u.shipping}/v1/stores", 201, 200, headers=api.shop, json=store)
+        sns: list[str] = []
+        while len(sns) < count:
+            body = {"mall_id": mall["mall_id"], "count": min(20_000, count - len(sns))}
+            sns += (await api.send("POST", f"{u.sandbox}/control/pinduoduo/orders", json=body))["order_sns"]
+        return await _orders_of(api, phases, task, "pinduoduo", sns, within)
+
+
+async def create_own_orders(api: Api, phases: Phases, count: int) -> list[str]:
+    """Orders of the shop's own web store, created over REST as its ERP would: shipped with no marketplace."""
+    u = api.urls
+    with phases.phase("own-store orders created", total=count) as task:
+
+        async def create(i: int) -> str:
+            receiver = OWN_RECEIVERS[i % len(OWN_RECEIVERS)]
+            body = {"external_id": f"web-{uuid.uuid4().hex[:12]}", "receiver": receiver, "weight_g": 600 + i % 900}
+            order = await api.send("POST", f"{u.shipping}/v1/orders", 201, headers=api.shop, json=body)
+            phases.progress.advance(task)
+            return str(order["id"])
+
+        async def gated(i: int) -> str:
+            async with api.gate:
+                return await create(i)
+
+        return list(await asyncio.gather(*(gated(i) for i in range(count))))
+
+
+async def _orders_of(
+    api: Api, phases: Phases, task: TaskID, channel: str, external_ids: list[str], within: float
+) -> list[str]:
+    wanted, found = set(external_ids), {}
+
+    async def all_there() -> bool:
+        for order in await api.every(api.typed().iter_orders(channel=channel, limit=10_000), "listing orders"):
+            if order["external_id"] in wanted:
+                found[order["external_id"]] = order["id"]
+        phases.progress.update(task, completed=len(found))
+        return len(found) == len(wanted)
+
+    await _poll(all_there, within, f"{len(wanted)} orders from {channel}")
+    return [found[e] for e in external_ids]
+
+
 async def list_orders(api: Api) -> list[dict[str, Any]]:
     return await api.every(api.typed().iter_orders(limit=10_000), "listing the orders")
 
@@ -472,7 +561,10 @@ async def arun_demo(urls: DemoUrls, options: DemoOptions, progress: Progress | N
         with progress:
             phases = Phases(progress)
             shop_id, api_key = await open_shop(api, phases)
-            seller, tids, order_ids = await receive_trades(api, phases, shop_id, options.trades, options.orders_wait_s)
+            taobao, pinduoduo, own = channel_shares(options.trades)
+            seller, tids, order_ids = await receive_trades(api, phases, shop_id, taobao, options.orders_wait_s)
+            order_ids += await receive_pinduoduo(api, phases, shop_id, pinduoduo, options.orders_wait_s)
+            order_ids += await create_own_orders(api, phases, own)
             batches = await ship_all(api, phases, order_ids, options.batch_size, options.batches_wait_s)
             label, batch_pdf, pages = await render_labels(api, phases, batches[0], options.out_dir)
             shipped = {i["number"]: i["order_id"] for b in batches for i in b["items"] if i["status"] == "shipped"}
@@ -490,7 +582,9 @@ async def arun_demo(urls: DemoUrls, options: DemoOptions, progress: Progress | N
         api_key=api_key,
         seller_nick=seller,
         tids=tids,
-        orders=[OrderSeen(o["id"], o["external_id"], o["status"], o["carrier"], o["number"]) for o in orders],
+        orders=[
+            OrderSeen(o["id"], o["external_id"], o["status"], o["carrier"], o["number"], o["channel"]) for o in orders
+        ],
         shipments=shipments,
         batches=[
             BatchSeen(**{k: b[k] for k in BATCH_FIELDS}, items={i["order_id"]: i["status"] for i in b["items"]})

@@ -27,6 +27,7 @@ class OrderSeen:
     status: str
     carrier: str | None
     number: str | None
+    channel: str = "own"
 
 
 @dataclass(frozen=True)
@@ -162,6 +163,15 @@ def render(s: DemoSummary, console: Console) -> None:
         orders.add_row(state, str(n))
     orders.add_row("[bold]total[/]", f"[bold]{len(s.orders)}[/]")
     console.print(orders)
+
+    channels = Table(title="orders by channel")
+    channels.add_column("channel")
+    channels.add_column("orders", justify="right")
+    channels.add_column("shipped", justify="right")
+    for channel in sorted({o.channel for o in s.orders}):
+        mine = [o for o in s.orders if o.channel == channel]
+        channels.add_row(channel, str(len(mine)), str(sum(o.status in SHIPPED_STATES for o in mine)))
+    console.print(channels)
 
     numbers = Table(title="numbers by state per carrier")
     numbers.add_column("carrier")
