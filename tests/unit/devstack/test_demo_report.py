@@ -144,3 +144,24 @@ def test_pdf_pages_counts_the_pages_of_shipping_s_labels() -> None:
     assert demo.pdf_pages(labels.render_one(label)) == 1
     assert demo.pdf_pages(b"".join(labels.stream([label] * 3))) == 3
     assert demo.pdf_pages(labels.render_one(label)[:-20]) == 0  # cut short: not a complete PDF
+
+
+def test_the_day_splits_between_the_three_channels_and_adds_up() -> None:
+    assert demo.channel_shares(200) == (130, 50, 20)
+    for total in (1, 3, 7, 2000):
+        assert sum(demo.channel_shares(total)) == total
+
+
+def test_the_summary_counts_orders_and_shipped_orders_by_channel(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    day = _summary(4)
+    channels = ["taobao", "pinduoduo", "own", "own"]
+    orders = [dataclasses.replace(o, channel=c) for o, c in zip(day.orders, channels, strict=True)]
+    orders[3] = dataclasses.replace(orders[3], status="label_printed")
+    assert _run_main(monkeypatch, dataclasses.replace(day, orders=orders)) in (0, 1)
+    out = capsys.readouterr().out
+    assert "orders by channel" in out
+    rows = {line.split("│")[1].strip(): line.split("│")[2:4] for line in out.splitlines() if line.count("│") >= 4}
+    assert [c.strip() for c in rows["own"]] == ["2", "1"]
+    assert [c.strip() for c in rows["pinduoduo"]] == ["1", "1"]
