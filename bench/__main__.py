@@ -5,13 +5,17 @@ from __future__ import annotations
 import os
 import sys
 
-from bench import allocation, shipping, tracking
+from bench import allocation, channels, shipping, tracking
 from bench.common import bench_database, drop, stop_cleanly_on_sigterm
 
 
 def main() -> int:
     stop_cleanly_on_sigterm()
-    only = set(sys.argv[1:]) or {"allocation", "tracking", "shipping"}
+    sections = ("allocation", "tracking", "shipping", "channels")
+    only = set(sys.argv[1:]) or set(sections)
+    if unknown := only - set(sections):
+        print(f"no such bench section: {', '.join(sorted(unknown))} (sections: {', '.join(sections)})")
+        return 2
     print(f"bench on {os.cpu_count()} cores; DATABASE_URL server, REDIS_URL; figures are ratios within this run")
     if "allocation" in only:
         db = bench_database("alloc")
@@ -29,6 +33,12 @@ def main() -> int:
         db = bench_database("ship")
         try:
             shipping.run(db)
+        finally:
+            drop(db)
+    if "channels" in only:
+        db = bench_database("chan")
+        try:
+            channels.run(db)
         finally:
             drop(db)
     return 0
