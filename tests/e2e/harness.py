@@ -13,6 +13,7 @@ import hashlib
 import hmac
 import json
 import os
+import re
 import signal
 import subprocess
 import time
@@ -372,6 +373,104 @@ class Harness:
         found: dict[str, Any] = await wait_for(finished, within, f"batch {batch_id}")
         return found
 
+    # -- channels: stores, Pinduoduo, TMC ------------------------------------------------------
+
+    async def bind_store(
+        self, http: httpx.AsyncClient, shop: Shop, channel: str, token: str, **fields: Any
+    ) -> httpx.Response:
+        """``POST /v1/stores`` as the shop; the answer as it came (a 503 of a sandbox fault is not retried)."""
+        body = {"channel": channel, "token": token, **fields}
+        return await http.post(f"{self.shipping}/v1/stores", json=body, headers=shop.headers)
+
+    async def taobao_store(self, http: httpx.AsyncClient, shop: Shop) -> dict[str, Any]:
+        """A new sandbox seller bound to the shop as a Taobao store (``shop.nick`` and ``session`` set)."""
+        resp = await http.post(f"{self.sandbox}/control/marketplace/sellers", json={"seller_nick": f"tb-{shop.id}"})
+        resp.raise_for_status()
+        seller = resp.json()
+        shop.nick, shop.session = seller["seller_nick"], seller["session"]
+        bound = await self.bind_store(http, shop, "taobao", shop.session)
+        assert bound.status_code == 201, bound.text
+        store: dict[str, Any] = bound.json()
+        return store
+
+    async def pdd_mall(self, http: httpx.AsyncClient, name: str | None = None) -> dict[str, Any]:
+        """A new mall in the sandbox's Pinduoduo: ``{mall_id, mall_name, access_token}``."""
+        resp = await http.post(f"{self.sandbox}/control/pinduoduo/malls", json={"mall_name": name} if name else {})
+        resp.raise_for_status()
+        mall: dict[str, Any] = resp.json()
+        return mall
+
+    async def pdd_orders(self, http: httpx.AsyncClient, mall_id: int, count: int, **fields: Any) -> list[str]:
+        """``count`` confirmed (paid) orders of the mall; each publishes pdd_trade_TradeConfirmed."""
+        resp = await http.post(
+            f"{self.sandbox}/control/pinduoduo/orders", json={"mall_id": mall_id, "count": count, **fields}
+        )
+        resp.raise_for_status()
+        sns: list[str] = resp.json()["order_sns"]
+        return sns
+
+    async def pdd_order(self, http: httpx.AsyncClient, order_sn: str) -> dict[str, Any]:
+        """An order as the sandbox's Pinduoduo holds it (what it shipped with: tracking_number, logistics_id)."""
+        resp = await http.get(f"{self.sandbox}/control/pinduoduo/orders/{order_sn}")
+        resp.raise_for_status()
+        order: dict[str, Any] = resp.json()
+        return order
+
+    async def pdd_refund(self, http: httpx.AsyncClient, order_sn: str, agree: bool = True) -> dict[str, Any]:
+        resp = await http.post(f"{self.sandbox}/control/pinduoduo/orders/{order_sn}/refund", json={"agree": agree})
+        resp.raise_for_status()
+        order: dict[str, Any] = resp.json()
+        return order
+
+    async def pdd_faults(self, http: httpx.AsyncClient, **changes: Any) -> dict[str, Any]:
+        resp = await http.put(f"{self.sandbox}/control/pinduoduo/faults", json=changes)
+        resp.raise_for_status()
+        config: dict[str, Any] = resp.json()
+        return config
+
+    async def pdd_message_stats(self, http: httpx.AsyncClient) -> dict[str, int]:
+        stats: dict[str, int] = (await http.get(f"{self.sandbox}/control/pinduoduo/messages/stats")).json()
+        return stats
+
+    async def pdd_messages_delivered(self, http: httpx.AsyncClient, within: float = 60) -> dict[str, int]:
+        """Waits until every Pinduoduo message published so far has been acknowledged (a 2xx from us)."""
+
+        async def delivered() -> dict[str, int] | None:
+            stats = await self.pdd_message_stats(http)
+            return stats if stats["pending"] == 0 else None
+
+        found: dict[str, int] = await wait_for(delivered, within, "Pinduoduo messages delivered")
+        return found
+
+    async def orders_where(self, http: httpx.AsyncClient, shop: Shop, **filters: Any) -> list[dict[str, Any]]:
+        """Every order of the shop that the list's filters (channel, store_id, external_id, status) keep."""
+        return await list_all(http, f"{self.shipping}/v1/orders", shop.headers, limit=1000, **filters)
+
+    async def message_delivery(self, http: httpx.AsyncClient, **changes: Any) -> dict[str, Any]:
+        """The sandbox marketplace's delivery of order messages (``mode`` push or tmc, TMC's knobs)."""
+        resp = await http.put(f"{self.sandbox}/control/marketplace/messages/delivery", json=changes)
+        resp.raise_for_status()
+        config: dict[str, Any] = resp.json()
+        return config
+
+    async def tmc_stats(self, http: httpx.AsyncClient) -> dict[str, int]:
+        stats: dict[str, int] = (await http.get(f"{self.sandbox}/control/marketplace/messages/tmc")).json()
+        return stats
+
+    async def waybill(self, http: httpx.AsyncClient, shop: Shop, number: str) -> dict[str, Any]:
+        """One number as allocation holds it (``status``: available, allocated, shipped, ...)."""
+        resp = await http.get(f"{self.allocation}/v1/waybills/{number}", headers=shop.headers)
+        resp.raise_for_status()
+        body: dict[str, Any] = resp.json()
+        return body
+
+    async def worker_counter(self, http: httpx.AsyncClient, service: str, metric: str, **labels: str) -> float:
+        """The sum of a counter's samples on a worker's /metrics whose labels include ``labels`` (0 when none:
+        a labelled counter appears only once incremented). Counts restart with the worker."""
+        port = getattr(self.ports, f"{service}_worker_metrics")
+        text = (await http.get(f"http://127.0.0.1:{port}/metrics")).text
+        return sum_samples(text, f"{metric}_total" if not metric.endswith("_total") else metric, labels)
+
 
 async def list_all(http: httpx.AsyncClient, url: str, headers: dict[str, str], **params: Any) -> list[dict[str, Any]]:
     """Every item of a list operation (``{"data", "has_more", "next_cursor"}``): its pages in turn, each asked
@@ -417,3 +516,19 @@ def _server_cpu_seconds() -> dict[str, float]:
             continue
         out[key] += t.user + t.system + t.children_user + t.children_system
     return out
+
+
+def sum_samples(text: str, name: str, labels: dict[str, str]) -> float:
+    """Sum of the samples of ``name`` in Prometheus text whose labels include every one of ``labels``."""
+    total = 0.0
+    for line in text.splitlines():
+        if not line.startswith(name) or line.startswith("#"):
+            continue
+        head, _, value = line.rpartition(" ")
+        metric, _, rest = head.partition("{")
+        if metric != name:
+            continue
+        found = dict(re.findall(r'(\w+)="((?:[^"\\]|\\.)*)"', rest))
+        if all(found.get(k) == v for k, v in labels.items()):
+            total += float(value)
+    return total
