@@ -8,6 +8,7 @@ import asyncio
 import json
 import logging
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -71,3 +72,24 @@ async def run_workers(
     async with asyncio.TaskGroup() as group:
         for _ in range(count):
             group.create_task(worker())
+
+
+@dataclass
+class MessageStats:
+    """Counters of a marketplace's message deliveries (its control API shows them)."""
+
+    published: int = 0
+    delivered: int = 0
+    attempts: int = 0
+    failed_attempts: int = 0
+    duplicates: int = 0
+
+    def view(self) -> dict[str, int]:
+        return {
+            "published": self.published,
+            "delivered": self.delivered,
+            "pending": self.published - self.delivered,
+            "attempts": self.attempts,
+            "failed_attempts": self.failed_attempts,
+            "duplicates": self.duplicates,
+        }

@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 
 from services.sandbox.clock import china_time
-from services.sandbox.delivery import Timers, compact_json, failure_text, retry_wait, run_workers
+from services.sandbox.delivery import MessageStats, Timers, compact_json, failure_text, retry_wait, run_workers
 from services.sandbox.faults import FaultInjector
 from services.sandbox.marketplace import protocol
 from services.sandbox.marketplace.tmc import Delivery, TmcHub
@@ -83,25 +83,6 @@ class Message:
             "attempts": self.attempts,
             "delivered": self.delivered_at is not None,
             "last_result": self.last_result,
-        }
-
-
-@dataclass
-class MessageStats:
-    published: int = 0
-    delivered: int = 0
-    attempts: int = 0
-    failed_attempts: int = 0
-    duplicates: int = 0
-
-    def view(self) -> dict[str, int]:
-        return {
-            "published": self.published,
-            "delivered": self.delivered,
-            "pending": self.published - self.delivered,
-            "attempts": self.attempts,
-            "failed_attempts": self.failed_attempts,
-            "duplicates": self.duplicates,
         }
 
 

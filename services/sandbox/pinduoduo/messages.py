@@ -29,7 +29,7 @@ from typing import Any
 
 import httpx
 
-from services.sandbox.delivery import Timers, compact_json, failure_text, retry_wait, run_workers
+from services.sandbox.delivery import MessageStats, Timers, compact_json, failure_text, retry_wait, run_workers
 from services.sandbox.pinduoduo.faults import PddFaults
 from services.sandbox.pinduoduo.signing import message_sign
 from services.sandbox.settings import SandboxSettings
@@ -93,30 +93,15 @@ class PddMessage:
 
 
 @dataclass
-class PddMessageStats:
-    published: int = 0
-    delivered: int = 0
-    attempts: int = 0
-    failed_attempts: int = 0
-    duplicates: int = 0
+class PddMessageStats(MessageStats):
     delayed: int = 0
     reordered: int = 0
     dropped: int = 0
     bad_signs: int = 0
 
     def view(self) -> dict[str, int]:
-        return {
-            "published": self.published,
-            "delivered": self.delivered,
-            "pending": self.published - self.delivered,
-            "attempts": self.attempts,
-            "failed_attempts": self.failed_attempts,
-            "duplicates": self.duplicates,
-            "delayed": self.delayed,
-            "reordered": self.reordered,
-            "dropped": self.dropped,
-            "bad_signs": self.bad_signs,
-        }
+        extra = {"delayed": self.delayed, "reordered": self.reordered, "dropped": self.dropped}
+        return super().view() | extra | {"bad_signs": self.bad_signs}
 
 
 @dataclass
