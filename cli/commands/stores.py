@@ -2,7 +2,10 @@
 
 A token is the seller's authorisation on the marketplace: it is read from a file (``--token-file``, ``-`` for
 stdin) or typed at a hidden prompt, so that it stays out of the shell's history; ``--token`` is there for
-scripts that hold it in a variable already."""
+scripts that hold it in a variable already.
+
+The seller id is Taobao's seller nick or Pinduoduo's mall id (``mall_id`` of pdd.mall.info.get, lywzx/pdd-node-sdk
+packages/pdd-origin-api/src/dianPu/PddMallInfoGet.ts); shipping asks the marketplace whose a token is."""
 
 from __future__ import annotations
 

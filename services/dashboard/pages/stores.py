@@ -1,6 +1,14 @@
 """平台店铺: the shop's marketplace stores (Taobao, Pinduoduo) and their forms: bind one (the token is checked
 with the marketplace by shipping), rename it, renew its token, and unbind it after a page that says what that
-does and asks to confirm."""
+does and asks to confirm.
+
+What the form names each marketplace's authorisation and seller (shipping's StoreIn documents the same):
+Taobao's is the ``session`` system parameter of a TOP call (the official Java SDK's
+``DefaultTaobaoClient.execute(request, session)``, as houzhenggang/leasing-tmall
+src/main/java/com/hshc/relay/service/RequestTaobaoClient.java calls it; ``P_SESSION = "session"`` in
+gaoyanpao/cps-tools taobao/const.go), its seller a seller nick; Pinduoduo's is an ``access_token``, its
+seller the mall id (``mall_id``, 店铺id, of pdd.mall.info.get: lywzx/pdd-node-sdk
+packages/pdd-origin-api/src/dianPu/PddMallInfoGet.ts). Only labels here: shipping does the checking."""
 
 from __future__ import annotations
 
