@@ -448,13 +448,13 @@ MarkState = TypeAliasType(
 )
 
 
-Name = TypeAliasType("Name", Annotated[str, Field(max_length=100, title="Name")])
+Name = TypeAliasType("Name", Annotated[str, Field(max_length=100, min_length=1, title="Name")])
 """
 A name the shop knows the store by.
 """
 
 
-Name1 = TypeAliasType("Name1", Annotated[str, Field(max_length=100, title="Name")])
+Name1 = TypeAliasType("Name1", Annotated[str, Field(max_length=100, min_length=1, title="Name")])
 
 
 NameEn = TypeAliasType("NameEn", Annotated[str, Field(max_length=100, min_length=1, title="Name En")])

@@ -36,7 +36,7 @@ class StoreIn(BaseModel):
             "marketplace says whose the token is; when given, it must be that seller."
         ),
     )
-    name: str | None = Field(None, max_length=100, description="A name the shop knows the store by.")
+    name: str | None = Field(None, min_length=1, max_length=100, description="A name the shop knows the store by.")
 
 
 class StoreUpdate(BaseModel):
@@ -47,7 +47,7 @@ class StoreUpdate(BaseModel):
     token: str | None = Field(
         None, min_length=1, max_length=400, description="A renewed authorisation; it must belong to the same seller."
     )
-    name: str | None = Field(None, max_length=100)
+    name: str | None = Field(None, min_length=1, max_length=100)
 
 
 class StoreOut(BaseModel):
