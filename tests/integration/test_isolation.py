@@ -12,6 +12,8 @@ A path parameter nobody knows how to fill fails the test, naming the factory to 
 
 from __future__ import annotations
 
+import asyncio
+import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
@@ -314,3 +316,44 @@ async def test_every_shop_route_refuses_another_shops_key(
     ):
         resp = await http.get(system.urls[service] + path, headers=h)
         assert resp.status_code == 200, f"{path}: {resp.text}"
+
+
+async def test_another_shops_key_cannot_read_rename_or_unbind_a_store_nor_list_its_orders(
+    system: LiveSystem, http: httpx.AsyncClient
+) -> None:
+    """The store routes and the orders list's store filter, with a store that really has an order: B's key
+    reads nothing of it, changes nothing of it, and A's store stays bound as it was."""
+    ship, sandbox = system.urls["shipping"], system.urls["sandbox"]
+    _, a_key = await _shop(http, system, "丙店")
+    _, b_key = await _shop(http, system, "丁店")
+    a, b = bearer(a_key), bearer(b_key)
+    nick = f"iso-store-{uuid.uuid4().hex[:8]}"
+    seller = _ok(await http.post(f"{sandbox}/control/marketplace/sellers", json={"seller_nick": nick}), 200)
+    store = _ok(
+        await http.post(
+            f"{ship}/v1/stores", json={"channel": "taobao", "token": seller["session"], "name": "丙店淘宝"}, headers=a
+        ),
+        201,
+    )
+    body = {"seller_nick": nick, "count": 1, "paid": True}
+    (tid,) = _ok(await http.post(f"{sandbox}/control/marketplace/trades", json=body), 200)["tids"]
+    deadline = time.monotonic() + 30
+    while True:  # the sandbox pushes the paid trade's message to shipping's webhook
+        mine = _ok(await http.get(f"{ship}/v1/orders", params={"store_id": store["id"]}, headers=a), 200)["data"]
+        if mine or time.monotonic() > deadline:
+            break
+        await asyncio.sleep(0.2)
+    assert [o["external_id"] for o in mine] == [tid]
+
+    sid = store["id"]
+    assert (await http.get(f"{ship}/v1/stores/{sid}", headers=b)).status_code == 404
+    assert (await http.patch(f"{ship}/v1/stores/{sid}", json={"name": "乙的"}, headers=b)).status_code == 404
+    assert (await http.delete(f"{ship}/v1/stores/{sid}", headers=b)).status_code == 404
+    assert _ok(await http.get(f"{ship}/v1/stores", headers=b), 200)["data"] == []
+    for params in ({"store_id": sid}, {"store_id": sid, "channel": "taobao"}, {"external_id": tid}):
+        listed = await http.get(f"{ship}/v1/orders", params=params, headers=b)
+        assert _ok(listed, 200)["data"] == [], params
+        assert tid not in listed.text
+    after = _ok(await http.get(f"{ship}/v1/stores/{sid}", headers=a), 200)
+    assert (after["active"], after["token_set"], after["name"]) == (True, True, "丙店淘宝")
+    assert len(_ok(await http.get(f"{ship}/v1/orders", params={"store_id": sid}, headers=a), 200)["data"]) == 1
