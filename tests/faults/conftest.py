@@ -31,6 +31,19 @@ NO_FAULTS = {
     "message_duplicate_rate": 0.0,
     "courier_down_s": 0,
 }
+PDD_NO_FAULTS = {
+    "error_rate": {},
+    "latency_ms": {},
+    "rate_limit_rate": 0.0,
+    "message_duplicate_rate": 0.0,
+    "message_delay_rate": 0.0,
+    "message_reorder_rate": 0.0,
+    "message_drop_rate": 0.0,
+    "message_bad_sign_rate": 0.0,
+}
+# Pinduoduo messages redelivered on the e2e harness's fast schedule for Taobao's (the sandbox's default waits
+# up to a minute between attempts, which a message refused a few times under faults would spend).
+SYSTEM_ENV = {"SANDBOX_PINDUODUO_MESSAGE_REDELIVERY_S": "0.2,0.5,1"}
 
 
 def _interrupt(signum: int, frame: object) -> None:
@@ -48,7 +61,7 @@ def system() -> Iterator[FaultSystem]:
     try:
         redis_server.start()
         migrate(pg.url)
-        s = FaultSystem(pg.url, redis_server.url, log_dir, pg=pg, redis_server=redis_server)
+        s = FaultSystem(pg.url, redis_server.url, log_dir, extra_env=dict(SYSTEM_ENV), pg=pg, redis_server=redis_server)
         Redis.from_url(s.redis_url).flushdb()
         s.start()
         yield s
@@ -73,6 +86,8 @@ def healthy_system(request: pytest.FixtureRequest) -> Iterator[None]:
     system.ensure_running()
     with httpx.Client(timeout=30) as http:
         http.put(f"{system.sandbox}/control/faults", json=NO_FAULTS).raise_for_status()
+        http.put(f"{system.sandbox}/control/pinduoduo/faults", json=PDD_NO_FAULTS).raise_for_status()
+        http.put(f"{system.sandbox}/control/marketplace/messages/delivery", json={"mode": "push"}).raise_for_status()
         http.put(f"{system.sandbox}/control/clock", json={"acceleration": 1.0}).raise_for_status()
 
 

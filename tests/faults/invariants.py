@@ -1,8 +1,9 @@
 """What must hold after every fault scenario, over the whole system (every shop the run created).
 
 Through the APIs and the sandbox where they can tell, and read-only SQL where only the database can:
-no waybill number on two orders; every order shipped at most once; every acknowledged marketplace message
-and tracking push processed; every shop's ledger sums to its balance; every batch finished. Work the fault
+no waybill number on two orders; every order shipped at most once, on the channel it came from (Taobao or
+Pinduoduo; the shop's own orders have no marketplace); every acknowledged marketplace message (of either
+channel) and tracking push processed; every shop's ledger sums to its balance; every batch finished. Work the fault
 interrupted may still be catching up (sweepers, redeliveries), so the checks wait until they hold or the
 time is up, and then name what does not.
 """
@@ -12,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 import httpx
 
@@ -36,42 +38,131 @@ async def numbers_on_one_order(s: FaultSystem, _: httpx.AsyncClient) -> list[str
     return problems + [f"order {r['order_ref']} holds {r['n']} live numbers" for r in twice]
 
 
+async def marketplace_number(s: FaultSystem, http: httpx.AsyncClient, channel: str, external_id: str) -> str | None:
+    """The number the order shipped with as its marketplace (the sandbox) holds it; None when not shipped."""
+    if channel == "pinduoduo":
+        order = (await http.get(f"{s.sandbox}/control/pinduoduo/orders/{external_id}")).json()
+        return order.get("tracking_number") or None
+    trade = (await http.get(f"{s.sandbox}/control/marketplace/trades/{external_id}")).json()
+    out_sid: str | None = (trade.get("shipping") or {}).get("out_sid")
+    return out_sid
+
+
 async def shipped_at_most_once(s: FaultSystem, http: httpx.AsyncClient) -> list[str]:
     rows = await s.sql(
         "SELECT order_id, count(*) AS n FROM shipping.shipments WHERE status = 'confirmed' "
         "GROUP BY order_id HAVING count(*) > 1"
     )
     problems = [f"order {r['order_id']} has {r['n']} confirmed shipments" for r in rows]
-    # The marketplace's side: each trade we confirmed carries the number of our one confirmed shipment.
+    # The marketplace's side: each order we confirmed carries the number of our one confirmed shipment on the
+    # channel it came from (the shop's own orders have no marketplace to ask).
     confirmed = await s.sql(
-        "SELECT o.external_id, s.number FROM shipping.shipments s JOIN shipping.orders o ON o.id = s.order_id "
-        "WHERE s.status = 'confirmed'"
+        "SELECT o.channel, o.external_id, s.number FROM shipping.shipments s "
+        "JOIN shipping.orders o ON o.id = s.order_id WHERE s.status = 'confirmed' AND o.channel <> 'own'"
     )
     gate = asyncio.Semaphore(32)
 
-    async def check(tid: str, number: str) -> None:
+    async def check(channel: str, external_id: str, number: str) -> None:
         async with gate:
-            trade = (await http.get(f"{s.sandbox}/control/marketplace/trades/{tid}")).json()
-        out_sid = (trade.get("shipping") or {}).get("out_sid")
-        if out_sid != number:
-            problems.append(f"trade {tid} shipped with {out_sid}, ours says {number}")
+            shipped = await marketplace_number(s, http, channel, external_id)
+        if shipped != number:
+            problems.append(f"{channel} order {external_id} shipped with {shipped}, ours says {number}")
 
-    await asyncio.gather(*(check(r["external_id"], r["number"]) for r in confirmed))
+    await asyncio.gather(*(check(r["channel"], r["external_id"], r["number"]) for r in confirmed))
     return problems
+
+
+def marketplace_shipped_as_confirmed(shop_id: str) -> Check:
+    """The reverse of shipped_at_most_once, for one shop: each of its marketplace orders that the marketplace
+    shows shipped is one we confirmed, with that number. An accepted confirmation we took for failed would
+    be a number used on a parcel that our side may give out again."""
+
+    async def marketplace_shipped_as_confirmed(s: FaultSystem, http: httpx.AsyncClient) -> list[str]:
+        rows = await s.sql(
+            "SELECT o.channel, o.external_id, (SELECT s.number FROM shipping.shipments s WHERE s.order_id = o.id "
+            "AND s.status = 'confirmed' LIMIT 1) AS number FROM shipping.orders o "
+            "WHERE o.shop_id = $1 AND o.channel <> 'own'",
+            shop_id,
+        )
+        gate = asyncio.Semaphore(32)
+        problems: list[str] = []
+
+        async def check(channel: str, external_id: str, ours: str | None) -> None:
+            async with gate:
+                shipped = await marketplace_number(s, http, channel, external_id)
+            if shipped is not None and shipped != ours:
+                problems.append(f"{channel} order {external_id} shipped with {shipped}, our confirmed one: {ours}")
+
+        await asyncio.gather(*(check(r["channel"], r["external_id"], r["number"]) for r in rows))
+        return problems
+
+    return marketplace_shipped_as_confirmed
+
+
+def numbers_accounted_for(shop_id: str) -> Check:
+    """Nothing lost, for one shop that takes numbers only for its orders: every number allocation holds as
+    allocated or printed belongs to one of its orders or open shipments, and every number allocation counts
+    shipped is a confirmed shipment's (and the reverse)."""
+
+    async def numbers_accounted_for(s: FaultSystem, _: httpx.AsyncClient) -> list[str]:
+        stray = await s.sql(
+            "SELECT w.number, w.status FROM allocation.waybills w JOIN allocation.pools p ON p.id = w.pool_id "
+            "WHERE p.shop_id = $1 AND w.status IN (1, 2) "
+            "AND NOT EXISTS (SELECT 1 FROM shipping.orders o WHERE o.shop_id = $1 AND o.number = w.number) "
+            "AND NOT EXISTS (SELECT 1 FROM shipping.shipments s WHERE s.shop_id = $1 AND s.number = w.number "
+            "AND s.status IN ('pending', 'confirming'))",
+            shop_id,
+        )
+        problems = [f"number {r['number']} (status {r['status']}) held by no order: lost to the pool" for r in stray]
+        mismatched = await s.sql(
+            "SELECT coalesce(w.number, s.number) AS number, w.status FROM "
+            "(SELECT w.number, w.status FROM allocation.waybills w JOIN allocation.pools p ON p.id = w.pool_id "
+            "WHERE p.shop_id = $1 AND w.status = 3) w FULL JOIN "
+            "(SELECT number FROM shipping.shipments WHERE shop_id = $1 AND status = 'confirmed') s "
+            "ON s.number = w.number WHERE w.number IS NULL OR s.number IS NULL",
+            shop_id,
+        )
+        problems += [
+            f"number {r['number']}: "
+            + (
+                "shipped in allocation, no confirmed shipment"
+                if r["status"]
+                else "confirmed shipment, not shipped in allocation"
+            )
+            for r in mismatched
+        ]
+        return problems
+
+    return numbers_accounted_for
 
 
 async def messages_processed(s: FaultSystem, http: httpx.AsyncClient) -> list[str]:
     messages = (await http.get(f"{s.sandbox}/control/marketplace/messages", params={"limit": 20_000})).json()
-    acked = [m["id"] for m in messages if m["delivered"]]
-    rows = await s.sql("SELECT id, outcome FROM shipping.marketplace_messages WHERE id = ANY($1::text[])", acked)
+    problems = await _acknowledged_stored(s, "taobao", messages, "tid", "topic", "taobao_trade_TradeBuyerPay")
+    pdd = (await http.get(f"{s.sandbox}/control/pinduoduo/messages", params={"limit": 20_000})).json()
+    return problems + await _acknowledged_stored(s, "pinduoduo", pdd, "order_sn", "type", "pdd_trade_TradeConfirmed")
+
+
+async def _acknowledged_stored(
+    s: FaultSystem, channel: str, messages: list[dict[str, Any]], order_key: str, topic_key: str, paid: str
+) -> list[str]:
+    """Every message of the channel that we acknowledged is stored and applied, and each paid one made an order."""
+    acked = [str(m["id"]) for m in messages if m["delivered"]]
+    rows = await s.sql(
+        "SELECT id, outcome FROM shipping.marketplace_messages WHERE channel = $1 AND id = ANY($2::text[])",
+        channel,
+        acked,
+    )
     stored = {r["id"]: r["outcome"] for r in rows}
-    problems = [f"acknowledged message {mid} not stored" for mid in acked if mid not in stored]
-    problems += [f"message {mid} stored but never applied" for mid, out in stored.items() if out == "received"]
-    # Each paid trade that was acknowledged became an order.
-    paid = {m["tid"] for m in messages if m["delivered"] and m["topic"] == "taobao_trade_TradeBuyerPay"}
-    have = {r["external_id"] for r in await s.sql("SELECT external_id FROM shipping.orders")}
-    problems += [f"paid trade {tid} acknowledged but no order" for tid in sorted(paid - have)]
-    return problems
+    problems = [f"acknowledged {channel} message {mid} not stored" for mid in acked if mid not in stored]
+    problems += [
+        f"{channel} message {mid} stored but never applied" for mid, out in stored.items() if out == "received"
+    ]
+    paid_ids = {m[order_key] for m in messages if m["delivered"] and m[topic_key] == paid}
+    have = {
+        r["external_id"] for r in await s.sql("SELECT external_id FROM shipping.orders WHERE channel = $1", channel)
+    }
+    return problems + [f"paid {channel} order {oid} acknowledged but no order" for oid in sorted(paid_ids - have)]
 
 
 async def pushes_processed(s: FaultSystem, http: httpx.AsyncClient) -> list[str]:
