@@ -10,9 +10,13 @@ web store, and each order ships where it came from.
 - TMC: with shipping's worker consuming Taobao's message service and the sandbox delivering over it, paid trades
   become orders without any HTTP push, and each ships once.
 
-Protocol facts the sandbox plays are cited in its modules (services/sandbox/pinduoduo/*, marketplace/tmc.py);
-the Pinduoduo logistics_id of ZTO (115) is that of a captured pdd.logistics.companies.get answer
-(services/sandbox/pinduoduo/carriers.py).
+Protocol facts the sandbox plays are cited in its modules (services/sandbox/pinduoduo/*, marketplace/tmc.py).
+The ones asserted here: ZTO is logistics_id 115 (``{"code":"ZTO","available":1,"logistics_company":"中通快递",
+"id":115}`` in a pdd.logistics.companies.get answer captured in public code); ``order_status`` 1 待发货,
+2 已发货待签收 (lywzx/pdd-node-sdk packages/pdd-origin-api/src/dingDan/PddOrderInformationGet.ts); 52103
+服务暂时不可用 is retryable (pdd-node-sdk packages/core/src/exceptions/pdd-response.exception.ts, as cited in
+services/shipping/channels/pinduoduo/errors.py). 50003 for an order in after-sales is unconfirmed: the code
+the sandbox and shipping agree on, no public source gives it.
 """
 
 from __future__ import annotations
