@@ -177,9 +177,13 @@ async def pushes_processed(s: FaultSystem, http: httpx.AsyncClient) -> list[str]
         )
     }
     for parcel in parcels:
-        acked = parcel["pushes"]["acked"]
+        # Distinct bodies: tracking keeps an identical body once (ON CONFLICT), however often it acknowledged it.
+        acked = parcel["pushes"]["acked_distinct"]
         if acked > stored.get(parcel["number"], 0):
-            problems.append(f"{parcel['number']}: {acked} pushes acknowledged, {stored.get(parcel['number'], 0)} kept")
+            problems.append(
+                f"{parcel['number']}: {acked} distinct pushes acknowledged ({parcel['pushes']['acked']} in all), "
+                f"{stored.get(parcel['number'], 0)} kept"
+            )
     return problems
 
 

@@ -137,6 +137,7 @@ async def test_a_full_journey_is_pushed_signed_and_follows_the_state_codes() -> 
         assert view["finished"] is True
         assert view["all_pushed"] is True
         assert view["pushes"]["acked"] == len(pushes)
+        assert view["pushes"]["acked_distinct"] == len({json.dumps(p, sort_keys=True) for p in pushes})  # each once
 
 
 async def test_refused_parcel_goes_back_and_is_signed_by_the_sender() -> None:

@@ -59,6 +59,8 @@ class Parcel:
     failures_in_row: int = 0
     last_push_result: str | None = None
     stats: PushStats = field(default_factory=PushStats)
+    # Digests of the bodies acknowledged: a receiver keeps a body once, however often it was acknowledged.
+    acked_bodies: set[str] = field(default_factory=set)
 
     @property
     def version(self) -> int:
@@ -127,6 +129,6 @@ class Parcel:
             "finished": self.finished,
             "all_pushed": not self.push_pending,
             "last_push_result": self.last_push_result,
-            "pushes": self.stats.view(),
+            "pushes": {**self.stats.view(), "acked_distinct": len(self.acked_bodies)},
             "events": [e.view() for e in reversed(self.events[: self.revealed])],  # newest first, as pushed
         }

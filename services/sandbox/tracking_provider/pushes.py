@@ -6,6 +6,7 @@ Faults strike here: a push dropped for good, sent with a wrong sign, sent twice,
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -81,6 +82,7 @@ class Pushes:
     ) -> None:
         """The push of ``version`` (``upto`` events) was answered; faults may still send it again, or an older one."""
         parcel.stats.acked += 1
+        parcel.acked_bodies.add(hashlib.sha256(param.encode()).hexdigest())
         parcel.failures_in_row = 0
         parcel.delivered_version = max(parcel.delivered_version, version)
         faults = self.faults
