@@ -85,21 +85,7 @@ async def rename(
     csrf_token: Annotated[str, Form()] = "",
     name: Annotated[str, Form()] = "",
 ) -> Response:
-    access = await web.shop_form(request, shop_id, csrf_token)
-    if isinstance(access, Response):
-        return access
-    back = f"{access.base}/stores"
-    try:
-        if not name.strip():  # the API would take "", which leaves a store nameless
-            raise ValueError(name)
-        body = StoreUpdate(name=name.strip())
-    except (ValueError, PydanticError):
-        return web.refused(back, "validation_error")
-    try:
-        await access.client.update_store(store_id, body)
-    except WaybillError as exc:
-        return web.failed(back, exc)
-    return web.done(back, "store_renamed")
+    return await _update(request, shop_id, store_id, csrf_token, "name", name, "store_renamed")
 
 
 @router.post("/shops/{shop_id}/stores/{store_id}/token")
@@ -111,21 +97,28 @@ async def renew(
     token: Annotated[str, Form()] = "",
 ) -> Response:
     """A new token for the store: shipping checks it is the same seller's (422 ``seller_not_verified``)."""
+    return await _update(request, shop_id, store_id, csrf_token, "token", token, "store_renewed")
+
+
+async def _update(
+    request: Request, shop_id: str, store_id: str, csrf_token: str, field: str, value: str, notice: str
+) -> Response:
+    """One field of the store changed (its name, its token), refused before any call when it is empty."""
     access = await web.shop_form(request, shop_id, csrf_token)
     if isinstance(access, Response):
         return access
     back = f"{access.base}/stores"
     try:
-        if not token.strip():
-            raise ValueError(token)
-        body = StoreUpdate(token=token.strip())
+        if not value.strip():  # an empty name would leave the store nameless; an empty token binds nothing
+            raise ValueError(field)
+        body = StoreUpdate.model_validate({field: value.strip()})
     except (ValueError, PydanticError):
         return web.refused(back, "validation_error")
     try:
         await access.client.update_store(store_id, body)
     except WaybillError as exc:
         return web.failed(back, exc)
-    return web.done(back, "store_renewed")
+    return web.done(back, notice)
 
 
 @router.get("/shops/{shop_id}/stores/{store_id}/unbind")
