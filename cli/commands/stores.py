@@ -147,13 +147,7 @@ def stores_rename(
     """Rename a store."""
     if not name.strip():
         raise CliError(ExitCode.USAGE, "invalid_input", "name: empty")
-    body = request(StoreUpdate, name=name.strip())
-    with connect(profile) as client:
-        store = client.update_store(store_id, body)
-    if as_json:
-        emit_json(store)
-    else:
-        _store_line("renamed", store)
+    _update(store_id, request(StoreUpdate, name=name.strip()), "renamed", profile, as_json)
 
 
 @stores.command("renew")
@@ -167,13 +161,16 @@ def stores_renew(
 ) -> None:
     """Renew a store's token (checked with the marketplace: it must be the same seller's). An unbound store is
     bound again with `stores bind`."""
-    body = request(StoreUpdate, token=read_token(token, token_file))
+    _update(store_id, request(StoreUpdate, token=read_token(token, token_file)), "renewed", profile, as_json)
+
+
+def _update(store_id: str, body: StoreUpdate, done: str, profile: str | None, as_json: bool) -> None:
     with connect(profile) as client:
         store = client.update_store(store_id, body)
     if as_json:
         emit_json(store)
     else:
-        _store_line("renewed", store)
+        _store_line(done, store)
 
 
 @stores.command("unbind")
