@@ -15,11 +15,12 @@ from contextlib import asynccontextmanager, suppress
 from datetime import UTC, datetime
 
 import pytest
-from structlog.testing import capture_logs
+from structlog.testing import CapturingLogger
 from websockets.asyncio.server import ServerConnection, serve
 
 from runtime.backoff import Backoff
 from services.shipping.channels.taobao import protocol
+from services.shipping.channels.taobao import tmc as tmc_module
 from services.shipping.channels.taobao.tmc import (
     MESSAGES,
     TmcConsumer,
@@ -310,7 +311,11 @@ async def test_malformed_frames_are_skipped_and_only_stored_messages_confirmed()
     assert MESSAGES.labels("malformed")._value.get() - malformed_before == 4
 
 
-async def test_an_outage_is_logged_once_and_its_end_once() -> None:
+async def test_an_outage_is_logged_once_and_its_end_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The module's own logger, replaced: structlog caches a logger on first use, so capture_logs() misses it
+    # once another test has configured logging (seen in the whole suite).
+    logs = CapturingLogger()
+    monkeypatch.setattr(tmc_module, "log", logs)
     port = _free_port()  # nothing listens yet
     received: list[Frame] = []
 
@@ -320,17 +325,16 @@ async def test_an_outage_is_logged_once_and_its_end_once() -> None:
     consumer = TmcConsumer(
         f"ws://127.0.0.1:{port}/", "AK", "s", "default", handle, backoff=Backoff(base_s=0.01, cap_s=0.02)
     )
-    with capture_logs() as logs:
-        task = asyncio.create_task(consumer.run())
-        await asyncio.sleep(0.3)
-        assert consumer._failures >= 3
-        async with scripted(port, [], received):
-            for _ in range(200):
-                if consumer.connections:
-                    break
-                await asyncio.sleep(0.02)
-            consumer.stop()
-            await asyncio.wait_for(task, 10)
-    events = [entry["event"] for entry in logs if entry["event"].startswith("tmc_")]
+    task = asyncio.create_task(consumer.run())
+    await asyncio.sleep(0.3)
+    assert consumer._failures >= 3
+    async with scripted(port, [], received):
+        for _ in range(200):
+            if consumer.connections:
+                break
+            await asyncio.sleep(0.02)
+        consumer.stop()
+        await asyncio.wait_for(task, 10)
+    events = [str(c.args[0]) for c in logs.calls if c.args and str(c.args[0]).startswith("tmc_")]
     assert events == ["tmc_unavailable", "tmc_recovered"]
     assert consumer.connections == 1
