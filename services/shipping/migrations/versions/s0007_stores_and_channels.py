@@ -103,14 +103,16 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    op.drop_constraint("pk_marketplace_messages", "marketplace_messages", schema="shipping", type_="primary")
+    op.drop_constraint(op.f("pk_marketplace_messages"), "marketplace_messages", schema="shipping", type_="primary")
     op.execute("DELETE FROM shipping.marketplace_messages WHERE channel <> 'taobao'")
-    op.create_primary_key("pk_marketplace_messages", "marketplace_messages", ["id"], schema="shipping")
+    op.create_primary_key(op.f("pk_marketplace_messages"), "marketplace_messages", ["id"], schema="shipping")
     op.alter_column("marketplace_messages", "seller_id", new_column_name="user_nick", schema="shipping")
     op.drop_column("marketplace_messages", "channel", schema="shipping")
     op.add_column("shop_settings", sa.Column("seller_nick", sa.Text(), nullable=True), schema="shipping")
     op.add_column("shop_settings", sa.Column("session", sa.Text(), nullable=True), schema="shipping")
-    op.create_unique_constraint("uq_shop_settings_seller_nick", "shop_settings", ["seller_nick"], schema="shipping")
+    op.create_unique_constraint(
+        op.f("uq_shop_settings_seller_nick"), "shop_settings", ["seller_nick"], schema="shipping"
+    )
     # Each shop's oldest active Taobao store becomes its one binding again; other stores are dropped.
     op.execute(
         """
@@ -120,9 +122,9 @@ def downgrade() -> None:
         ON CONFLICT (shop_id) DO UPDATE SET seller_nick = EXCLUDED.seller_nick, session = EXCLUDED.session
         """
     )
-    op.drop_constraint("ck_orders_store", "orders", schema="shipping", type_="check")
-    op.drop_constraint("ck_orders_channel", "orders", schema="shipping", type_="check")
-    op.drop_constraint("fk_orders_store_id_stores", "orders", schema="shipping", type_="foreignkey")
+    op.drop_constraint(op.f("ck_orders_store"), "orders", schema="shipping", type_="check")
+    op.drop_constraint(op.f("ck_orders_channel"), "orders", schema="shipping", type_="check")
+    op.drop_constraint(op.f("fk_orders_store_id_stores"), "orders", schema="shipping", type_="foreignkey")
     op.drop_column("orders", "store_id", schema="shipping")
     op.drop_column("orders", "channel", schema="shipping")
     op.drop_index("ix_stores_shop", table_name="stores", schema="shipping")
