@@ -42,11 +42,13 @@ def wiring(ports: dict[str, int]) -> dict[str, str]:
         "SHIPPING_ALLOCATION_URL": url["allocation"],
         "SHIPPING_TRACKING_URL": url["tracking"],
         "SHIPPING_MARKETPLACE_URL": f"{url['sandbox']}/router/rest",
+        "SHIPPING_PINDUODUO_URL": f"{url['sandbox']}/pinduoduo/api/router",
         "TRACKING_ALLOCATION_URL": url["allocation"],
         "TRACKING_SHIPPING_URL": url["shipping"],
         "TRACKING_PROVIDER_URL": f"{url['sandbox']}/kuaidi100",
         "TRACKING_PUBLIC_URL": url["tracking"],
         "SANDBOX_MARKETPLACE_WEBHOOK_URL": f"{url['shipping']}/webhooks/marketplace",
+        "SANDBOX_PINDUODUO_MESSAGE_URL": f"{url['shipping']}/webhooks/pinduoduo",
     }
 
 
