@@ -22,7 +22,12 @@ from services.shipping.repository.shipments import ShipmentRepository
 from services.shipping.repository.stores import StoreRepository
 from services.shipping.service import confirmation
 from services.shipping.service.batches import BatchRun
-from services.shipping.service.shipment_outcomes import OWN_CONFIRMED_NOTE, back_to_pending, finish_confirmed
+from services.shipping.service.shipment_outcomes import (
+    CONFIRMED_NOTE,
+    OWN_CONFIRMED_NOTE,
+    back_to_pending,
+    finish_confirmed,
+)
 from services.shipping.service.stores import access
 from shared.allocation import MarkState
 
@@ -30,7 +35,6 @@ log = get_logger(__name__)
 T = TypeVar("T")
 
 FINISH_PER_TRANSACTION = 500
-CONFIRMED_NOTE_OF_CHANNEL = "confirmed on the marketplace"
 
 
 @dataclass(frozen=True)
@@ -71,7 +75,7 @@ async def confirm_chunk(run: BatchRun, chunk_no: int) -> dict[str, float]:
     t0 = time.perf_counter()
     results = await _gather(limit, [_send(run, s) for s in todo.sends])
     t1 = time.perf_counter()
-    await _finish(run, [r.send for r in results if r.ok], CONFIRMED_NOTE_OF_CHANNEL)
+    await _finish(run, [r.send for r in results if r.ok], CONFIRMED_NOTE)
     CONFIRMATIONS.labels("own", "success").inc(len(todo.own))
     await _finish(run, todo.own, OWN_CONFIRMED_NOTE)
     timings = {"send_s": t1 - t0, "finish_s": time.perf_counter() - t1}

@@ -28,6 +28,7 @@ from services.shipping.repository.shipments import ShipmentRepository
 from services.shipping.repository.stores import StoreRepository
 from services.shipping.resources import ShippingResources
 from services.shipping.service.shipment_outcomes import (
+    CONFIRMED_NOTE,
     OWN_CONFIRMED_NOTE,
     back_to_pending,
     finish_confirmed,
@@ -184,7 +185,7 @@ async def _refused(
     return await _fail(res, sid, exc.code, exc.message)
 
 
-async def _confirmed(res: ShippingResources, attempt: _Attempt, note: str | None = None) -> Result:
+async def _confirmed(res: ShippingResources, attempt: _Attempt, note: str = CONFIRMED_NOTE) -> Result:
     try:
         await res.allocation.mark(attempt.shop_id, attempt.number, MarkState.SHIPPED, attempt.tid)
     except ServiceError as exc:
@@ -199,10 +200,7 @@ async def _confirmed(res: ShippingResources, attempt: _Attempt, note: str | None
                 order_ref=attempt.tid,
             )
     async with res.transaction() as uow:
-        if note is None:
-            await finish_confirmed(uow, [attempt.shipment_id])
-        else:
-            await finish_confirmed(uow, [attempt.shipment_id], note)
+        await finish_confirmed(uow, [attempt.shipment_id], note)
     return Result(ConfirmOutcome.CONFIRMED)
 
 
