@@ -72,7 +72,9 @@ class Pinduoduo:
 
     def create_mall(self, name: str | None = None) -> Mall:
         while True:
-            mall_id = self.rng.randrange(100_000_000, 999_999_999)
+            # Not from the seeded rng: a restarted sandbox must not hand out the mall ids of its last run, which
+            # shipping may still hold bound to an earlier shop (a second `make demo` on one database met 409).
+            mall_id = 100_000_000 + secrets.randbelow(900_000_000)
             if mall_id not in self.malls:
                 break
         mall = Mall(mall_id, name or f"沙箱拼多多店铺{len(self.malls) + 1:03d}", self._token())
