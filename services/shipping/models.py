@@ -36,9 +36,24 @@ SCHEMA = "shipping"
 class ShipmentStatus(StrEnum):
     PENDING = "pending"
     CONFIRMING = "confirming"  # a worker holds it (``lease_until``) while it talks to the marketplace
+    # Confirmed at collection: the label is made and its numbers held; the marketplace is told once the courier
+    # collects a parcel (tracking says so) or at the shop's confirmation time, whichever comes first.
+    HELD = "held"
     CONFIRMED = "confirmed"
     FAILED = "failed"
     CANCELLED = "cancelled"
+    VOIDED = "voided"  # its labels voided before collection (回收单号): the numbers are never used again
+
+
+class ConfirmMode(StrEnum):
+    AT_PRINT = "at_print"  # the marketplace is told as soon as the label is made
+    AT_COLLECTION = "at_collection"  # ... when the courier collects it, or at the shop's confirmation time
+
+
+class ParcelStatus(StrEnum):
+    LIVE = "live"  # on a live shipment: holds its number
+    RELEASED = "released"  # its shipment failed or was cancelled: the number went as that outcome says
+    VOIDED = "voided"  # voided before collection: the number is voided at the courier and never used again
 
 
 class ItemStatus(StrEnum):
@@ -64,7 +79,12 @@ class DeliveryStatus(StrEnum):
 
 
 # A shipment that holds its order and its number (the unique indexes below); failed and cancelled ones do not.
-LIVE_SHIPMENT_STATES = (ShipmentStatus.PENDING, ShipmentStatus.CONFIRMING, ShipmentStatus.CONFIRMED)
+LIVE_SHIPMENT_STATES = (
+    ShipmentStatus.PENDING,
+    ShipmentStatus.CONFIRMING,
+    ShipmentStatus.HELD,
+    ShipmentStatus.CONFIRMED,
+)
 UNCONFIRMED_SHIPMENT_STATES = (ShipmentStatus.PENDING, ShipmentStatus.CONFIRMING)
 OPEN_ITEM_STATES = (ItemStatus.PENDING, ItemStatus.SHIPPING)
 
@@ -95,6 +115,9 @@ class ShopSettings(Base):
     default_carrier: Mapped[str | None] = mapped_column(Text)
     weights: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
     time_zone: Mapped[str] = mapped_column(Text, server_default="Asia/Shanghai")
+    confirm_mode: Mapped[str] = mapped_column(Text, server_default=ConfirmMode.AT_PRINT.value)
+    # at_collection: held shipments are confirmed at this time of day (shop's time zone, "HH:MM") at the latest.
+    confirm_time: Mapped[str | None] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
@@ -107,6 +130,7 @@ class Store(Base):
     __table_args__ = (
         UniqueConstraint("channel", "seller_id"),
         CheckConstraint(_in("channel", MARKETPLACES), name="channel"),
+        CheckConstraint(f"confirm_mode IS NULL OR {_in('confirm_mode', ConfirmMode)}", name="confirm_mode"),
         Index("ix_stores_shop", "shop_id", "created_at"),
     )
 
@@ -117,6 +141,7 @@ class Store(Base):
     name: Mapped[str] = mapped_column(Text, server_default="")
     token: Mapped[str | None] = mapped_column(Text)
     active: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
+    confirm_mode: Mapped[str | None] = mapped_column(Text)  # None: the shop's
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
@@ -156,6 +181,9 @@ class Order(Base):
     number: Mapped[str | None] = mapped_column(Text)
     shipment_id: Mapped[str | None] = mapped_column(Text)
     flags: Mapped[list[Any]] = mapped_column(JSONB, server_default=text("'[]'::jsonb"))
+    # Parcel ordinals handed out (each parcel's allocation reference is derived from its ordinal, so a retried
+    # ship asks allocation for the same references and gets the same numbers back: none is lost to a crash).
+    parcel_seq: Mapped[int] = mapped_column(Integer, server_default="1")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     shipped_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
@@ -197,6 +225,7 @@ class Shipment(Base):
     __tablename__ = "shipments"
     __table_args__ = (
         CheckConstraint(_in("status", ShipmentStatus), name="status"),
+        CheckConstraint(_in("confirm_mode", ConfirmMode), name="confirm_mode"),
         # The database refuses a second live shipment for an order, or one number on two shipments.
         Index("uq_shipments_live_order", "order_id", unique=True, postgresql_where=text(LIVE_SHIPMENT)),
         Index("uq_shipments_live_number", "number", unique=True, postgresql_where=text(LIVE_SHIPMENT)),
@@ -222,9 +251,50 @@ class Shipment(Base):
     history: Mapped[list[Any]] = mapped_column(JSONB, server_default=text("'[]'::jsonb"))
     batch_id: Mapped[str | None] = mapped_column(Text)
     label_prints: Mapped[int] = mapped_column(Integer, server_default="0")
+    parcel_count: Mapped[int] = mapped_column(Integer, server_default="1")
+    confirm_mode: Mapped[str] = mapped_column(Text, server_default=ConfirmMode.AT_PRINT.value)
+    # A held shipment is confirmed at this time at the latest (the shop's confirmation time of day).
+    confirm_due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     confirmed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    voided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Parcel(Base):
+    """One box of a shipment (一单多包): its own number, label and tracking. Parcel 1's number is the shipment's
+    (``Shipment.number``, the main number the marketplace shows first). The database refuses one number on two
+    live parcels, and one allocation reference (the order's parcel ordinal) twice."""
+
+    __tablename__ = "parcels"
+    __table_args__ = (
+        CheckConstraint(_in("status", ParcelStatus), name="status"),
+        CheckConstraint("seq >= 1 AND ordinal >= 1", name="seq"),
+        CheckConstraint("weight_g IS NULL OR weight_g >= 0", name="weight"),
+        UniqueConstraint("shipment_id", "seq"),
+        Index("uq_parcels_live_number", "number", unique=True, postgresql_where=text("status = 'live'")),
+        Index("uq_parcels_live_ordinal", "order_id", "ordinal", unique=True, postgresql_where=text("status = 'live'")),
+        Index("ix_parcels_shop_number", "shop_id", "number"),
+    )
+
+    id: Mapped[str] = mapped_column(Text, primary_key=True)
+    shop_id: Mapped[str] = mapped_column(Text)
+    order_id: Mapped[str] = mapped_column(Text, ForeignKey("orders.id"))
+    shipment_id: Mapped[str] = mapped_column(Text, ForeignKey("shipments.id"))
+    seq: Mapped[int] = mapped_column(Integer)  # 1..n within its shipment
+    ordinal: Mapped[int] = mapped_column(Integer)  # within its order: the allocation reference
+    carrier: Mapped[str] = mapped_column(Text)
+    number: Mapped[str] = mapped_column(Text)
+    # Multi-piece freight (子母件): the child parcels name the parent's number.
+    parent_number: Mapped[str | None] = mapped_column(Text)
+    weight_g: Mapped[int | None] = mapped_column(Integer)
+    lines: Mapped[list[Any]] = mapped_column(JSONB, server_default=text("'[]'::jsonb"))  # order line numbers
+    status: Mapped[str] = mapped_column(Text, server_default=ParcelStatus.LIVE.value)
+    label_prints: Mapped[int] = mapped_column(Integer, server_default="0")
+    tracking_status: Mapped[str | None] = mapped_column(Text)
+    collected_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
 class ShipmentBatch(Base):
