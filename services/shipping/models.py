@@ -14,6 +14,7 @@ from sqlalchemy import (
     CheckConstraint,
     DateTime,
     ForeignKey,
+    Identity,
     Index,
     Integer,
     PrimaryKeyConstraint,
@@ -28,7 +29,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from runtime.db import service_metadata
 from runtime.jobs import outbox_table
 from services.shipping.channels.base import MARKETPLACES, ChannelName
-from services.shipping.states import OrderStatus
+from services.shipping.states import UNSHIPPED, OrderStatus
 
 SCHEMA = "shipping"
 
@@ -78,6 +79,28 @@ class DeliveryStatus(StrEnum):
     FAILED = "failed"
 
 
+class AlertKind(StrEnum):
+    """What an order alert is about (``order_alerts``; written only by ``service/order_alerts.py``)."""
+
+    LATE_TO_SHIP = "late_to_ship"  # the ship-by time is near (the shop's lead time) and the order is unshipped
+    SHIP_BY_PASSED = "ship_by_passed"  # the ship-by time passed, still unshipped
+    NOT_COLLECTED_BY_SHIP_BY = "not_collected_by_ship_by"  # labelled and held, the courier had not collected it
+    ADDRESS_CHANGE_AFTER_COLLECTION = "address_change_after_collection"
+    ADDRESS_INVALID = "address_invalid"  # the receiver's address failed the intake checks: the order is held
+
+
+class AlertState(StrEnum):
+    OPEN = "open"
+    ACKNOWLEDGED = "acknowledged"
+    RESOLVED = "resolved"
+
+
+class OrderHold(StrEnum):
+    """Why an order may not ship (``orders.held``; NULL: not held)."""
+
+    ADDRESS_INVALID = "address_invalid"
+
+
 # A shipment that holds its order and its number (the unique indexes below); failed and cancelled ones do not.
 LIVE_SHIPMENT_STATES = (
     ShipmentStatus.PENDING,
@@ -94,6 +117,8 @@ def _in(column: str, values: Iterable[str]) -> str:
 
 
 LIVE_SHIPMENT = _in("status", LIVE_SHIPMENT_STATES)
+UNSHIPPED_ORDER = _in("status", sorted(UNSHIPPED))
+MAX_LEAD_MINUTES = 7 * 24 * 60  # the longest late_to_ship lead a shop may set
 
 
 class Base(DeclarativeBase):
@@ -107,6 +132,10 @@ class ShopSettings(Base):
     """Per-shop label sender, courier-choice preferences and time zone (its marketplace stores: ``Store``)."""
 
     __tablename__ = "shop_settings"
+    # Bounded, so the ship-by sweep reads one index range: deadlines within the longest lead of any shop.
+    __table_args__ = (
+        CheckConstraint(f"late_to_ship_lead_minutes BETWEEN 0 AND {MAX_LEAD_MINUTES}", name="late_to_ship_lead"),
+    )
 
     shop_id: Mapped[str] = mapped_column(Text, primary_key=True)
     sender_name: Mapped[str] = mapped_column(Text, server_default="")
@@ -114,6 +143,8 @@ class ShopSettings(Base):
     sender_address: Mapped[str] = mapped_column(Text, server_default="")
     default_carrier: Mapped[str | None] = mapped_column(Text)
     weights: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
+    # A late_to_ship alert opens this long before an unshipped order's ship-by time.
+    late_to_ship_lead_minutes: Mapped[int] = mapped_column(Integer, server_default="240")
     time_zone: Mapped[str] = mapped_column(Text, server_default="Asia/Shanghai")
     confirm_mode: Mapped[str] = mapped_column(Text, server_default=ConfirmMode.AT_PRINT.value)
     # at_collection: held shipments are confirmed at this time of day (shop's time zone, "HH:MM") at the latest.
@@ -156,7 +187,11 @@ class Order(Base):
         # A marketplace order belongs to one of the shop's stores; the shop's own orders to none.
         CheckConstraint("(channel = 'own') = (store_id IS NULL)", name="store"),
         CheckConstraint("weight_g >= 0", name="weight"),
+        CheckConstraint(f"held IS NULL OR {_in('held', OrderHold)}", name="held"),
         Index("ix_orders_shop_status", "shop_id", "status", "created_at"),
+        # The ship-by sweep walks the unshipped orders by deadline; lists filter and sort a shop's by it.
+        Index("ix_orders_unshipped_ship_by", "ship_by", "id", postgresql_where=text(UNSHIPPED_ORDER)),
+        Index("ix_orders_shop_ship_by", "shop_id", "ship_by", "id"),
     )
 
     id: Mapped[str] = mapped_column(Text, primary_key=True)
@@ -187,6 +222,9 @@ class Order(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     shipped_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Ship by then (发货超时): the channel's deadline, else paid time plus the channel's default.
+    ship_by: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    held: Mapped[str | None] = mapped_column(Text)  # an OrderHold: the order may not ship until it is released
 
 
 class OrderEvent(Base):
@@ -202,6 +240,31 @@ class OrderEvent(Base):
     to_status: Mapped[str] = mapped_column(Text)
     note: Mapped[str | None] = mapped_column(Text)
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class OrderAlert(Base):
+    """Something about an order a seller must act on (发货超时, a bad address, ...). At most one unresolved
+    alert per order and kind: the partial unique index makes a second opener a no-op, however many race."""
+
+    __tablename__ = "order_alerts"
+    __table_args__ = (
+        CheckConstraint(_in("kind", AlertKind), name="kind"),
+        CheckConstraint(_in("state", AlertState), name="state"),
+        Index(
+            "uq_order_alerts_unresolved", "order_id", "kind", unique=True, postgresql_where=text("state <> 'resolved'")
+        ),
+        Index("ix_order_alerts_shop", "shop_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    shop_id: Mapped[str] = mapped_column(Text)
+    order_id: Mapped[str] = mapped_column(Text, ForeignKey("orders.id"))
+    kind: Mapped[str] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(Text, server_default=AlertState.OPEN.value)
+    message: Mapped[str] = mapped_column(Text)
+    opened_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    acknowledged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class MarketplaceMessage(Base):

@@ -82,6 +82,21 @@ class ShippingSettings(ServiceSettings):
     )
     batch_concurrency: int = Field(32, ge=1, le=256, description="Calls in flight at once inside one chunk.")
     batch_sweep_s: int = Field(5, ge=1, le=60, description="How often the worker looks for abandoned chunks.")
+    ship_by_default_taobao_h: float = Field(
+        48.0, gt=0, description="Hours after payment a Taobao order must ship by when the order says no ship-by time."
+    )
+    ship_by_default_pinduoduo_h: float = Field(
+        48.0,
+        gt=0,
+        description="Hours after payment a Pinduoduo order must ship by when it has no last_ship_time.",
+    )
+    ship_by_default_own_h: float = Field(
+        48.0, gt=0, description="Hours after creation the shop's own orders must ship by when the body gives none."
+    )
+    ship_by_sweep_s: int = Field(
+        60, ge=1, le=60, description="How often (seconds) the worker opens and resolves the ship-by alerts."
+    )
+    ship_by_sweep_batch: int = Field(500, ge=1, le=5000, description="Orders read per query of the ship-by sweep.")
     tracking_max_tries: int = Field(10, ge=1, description="Attempts at handing a shipment to tracking.")
     webhook_max_tries: int = Field(8, ge=1, description="Delivery attempts of an outgoing webhook event.")
     webhook_retry_base_s: float = Field(5.0, gt=0, description="First webhook retry delay; doubles per attempt.")

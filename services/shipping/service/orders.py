@@ -14,12 +14,13 @@ from typing import Any
 from runtime.db import UnitOfWork
 from runtime.errors import Conflict, NotFound
 from runtime.pagination import PageRequest
-from services.shipping import states
+from services.shipping import ship_by, states
 from services.shipping.channels.base import ChannelName
 from services.shipping.models import Order, OrderEvent
 from services.shipping.repository.orders import OrderRepository
 from services.shipping.schemas.orders import OrderCreate, OrderFilter, OrderOut, Receiver
 from services.shipping.service.ids import new_id
+from services.shipping.settings import get_settings
 from services.shipping.states import Change, EventRow, OrderStatus
 from shared.pages import Page
 
@@ -87,6 +88,8 @@ async def insert_paid(uow: UnitOfWork, values: dict[str, Any], note: str) -> boo
     row; False when the shop has an order of that external id already."""
     repo = OrderRepository(uow.session)
     order_id = new_id("ord")
+    if values.get("ship_by") is None:
+        values = {**values, "ship_by": ship_by.ship_by(values["channel"], None, datetime.now(UTC), get_settings())}
     if not await repo.insert_if_absent({**values, "id": order_id, "status": states.INITIAL.value}):
         return False
     repo.add_event(states.created(order_id, note))
