@@ -57,6 +57,20 @@ class LabelData:
     weight_g: int
     reprint: int = 0
     store: str = ""  # where the order came from: "淘宝 杭州小铺", "拼多多 ...", "自有店铺"
+    piece: int = 1  # this parcel's place among the shipment's parcels (一单多包)
+    pieces: int = 1
+    parent_number: str | None = None  # a child piece of multi-piece freight (子单) names its parent (母单)
+    parent_child: bool = False
+
+    @property
+    def piece_line(self) -> str:
+        """ "第 2/3 件", with 母单/子单 for multi-piece freight; empty for a one-parcel shipment."""
+        if self.pieces <= 1:
+            return ""
+        line = f"第 {self.piece}/{self.pieces} 件"
+        if self.parent_child:
+            line += f"  子单 母单号 {self.parent_number}" if self.parent_number else "  母单"
+        return line
 
 
 @lru_cache(maxsize=4096)
@@ -156,6 +170,9 @@ def page_content(label: LabelData) -> bytes:
     )
     y -= 13
     out.append(_text("F2", 9, MARGIN + 6, y, f"重量: {label.weight_g / 1000:.2f} kg"))
+    if label.piece_line:
+        y -= 13
+        out.append(_text("F2", 10, MARGIN + 6, y, label.piece_line))
     footer = f"{label.shipment_id}" + (f"  reprint {label.reprint}" if label.reprint else "")
     out.append(_text("F1", 7, MARGIN + 6, MARGIN + 6, footer))
     return "".join(out).encode("latin-1")

@@ -297,6 +297,7 @@ class Shipment(Base):
         Index(
             "ix_shipments_unconfirmed", "updated_at", postgresql_where=text(_in("status", UNCONFIRMED_SHIPMENT_STATES))
         ),
+        Index("ix_shipments_held_due", "confirm_due_at", postgresql_where=text("status = 'held'")),
     )
 
     id: Mapped[str] = mapped_column(Text, primary_key=True)

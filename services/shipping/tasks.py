@@ -22,6 +22,7 @@ from services.shipping.resources import ShippingResources, open_resources
 from services.shipping.service import (
     batches,
     confirmation,
+    held,
     numbers,
     shipments,
     tmc_intake,
@@ -92,6 +93,13 @@ async def resume_batches(ctx: Ctx) -> int:
     return len(open_ids) + len(stuck)
 
 
+async def release_held_shipments(ctx: Ctx) -> int:
+    """Held shipments (confirmed at collection) whose shop's confirmation time has come are confirmed now."""
+    res = _res(ctx)
+    async with res.transaction() as uow:
+        return await held.release_due(uow)
+
+
 async def release_number(ctx: Ctx, shop_id: str, number: str, order_ref: str, void: bool = False) -> str:
     try:
         return await numbers.release(_res(ctx).allocation, shop_id, number, order_ref, void=void)
@@ -127,7 +135,7 @@ async def subscribe_tracking_many(ctx: Ctx, shipment_ids: list[str]) -> int:
     idempotent) until its last try."""
     res = _res(ctx)
     async with res.transaction() as uow:
-        by_shop = await tracking_handoff.confirmed_by_shop(uow, shipment_ids)
+        by_shop = await tracking_handoff.followed_by_shop(uow, shipment_ids)
     handed = await tracking_handoff.hand_over(res.tracking, by_shop)
     if handed.unreachable is not None:
         if job_try(ctx) < res.settings.tracking_max_tries:
@@ -188,7 +196,10 @@ def _worker_settings() -> type:
             subscribe_tracking_many,
             deliver_webhook,
         ],
-        cron_jobs=[cron(resume_batches, second=every, unique=True, run_at_startup=True)],
+        cron_jobs=[
+            cron(resume_batches, second=every, unique=True, run_at_startup=True),
+            cron(release_held_shipments, second={0, 30}, unique=True),
+        ],
         resources_factory=open_resources,
         on_startup=_start_tmc,
         on_shutdown=_stop_tmc,

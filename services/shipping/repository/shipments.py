@@ -10,10 +10,16 @@ from sqlalchemy import ColumnElement, Update, and_, func, insert, or_, select, u
 
 from runtime.pagination import Keyset, PageRequest, Slice
 from runtime.repository import OwnedRepository
-from services.shipping.models import LIVE_SHIPMENT_STATES, Order, Shipment, ShipmentStatus
+from services.shipping.models import LIVE_SHIPMENT_STATES, Order, Parcel, ParcelStatus, Shipment, ShipmentStatus
 
 
 class ShipmentWithOrder(NamedTuple):
+    shipment: Shipment
+    order: Order
+
+
+class FollowedParcel(NamedTuple):
+    parcel: Parcel
     shipment: Shipment
     order: Order
 
@@ -101,6 +107,16 @@ class ShipmentRepository(OwnedRepository[Shipment]):
         )
         return list(rows)
 
+    async def held_due(self, limit: int) -> list[str]:
+        """Held shipments whose confirmation time has come, oldest due first."""
+        rows = await self.session.scalars(
+            select(Shipment.id)
+            .where(Shipment.status == ShipmentStatus.HELD, Shipment.confirm_due_at <= func.now())
+            .order_by(Shipment.confirm_due_at)
+            .limit(limit)
+        )
+        return list(rows)
+
     async def by_ids(self, ids: Sequence[str]) -> list[Shipment]:
         return list(
             await self.session.scalars(
@@ -108,12 +124,18 @@ class ShipmentRepository(OwnedRepository[Shipment]):
             )
         )
 
-    async def confirmed_with_orders(self, ids: Sequence[str]) -> list[ShipmentWithOrder]:
-        """Confirmed shipments among ``ids`` with their orders, in one query (the tracking handoff)."""
+    async def followed_parcels(self, ids: Sequence[str]) -> list[FollowedParcel]:
+        """The live parcels of the shipments among ``ids`` that tracking follows (confirmed, or held until their
+        collection) with their shipments and orders, in one query (the tracking handoff)."""
         rows = await self.session.execute(
-            select(Shipment, Order)
+            select(Parcel, Shipment, Order)
+            .join(Shipment, Shipment.id == Parcel.shipment_id)
             .join(Order, Order.id == Shipment.order_id)
-            .where(Shipment.id.in_(list(ids)), Shipment.status == ShipmentStatus.CONFIRMED)
-            .order_by(Shipment.id)
+            .where(
+                Shipment.id.in_(list(ids)),
+                Shipment.status.in_((ShipmentStatus.CONFIRMED, ShipmentStatus.HELD)),
+                Parcel.status == ParcelStatus.LIVE,
+            )
+            .order_by(Shipment.id, Parcel.seq)
         )
-        return [ShipmentWithOrder(s, o) for s, o in rows]
+        return [FollowedParcel(p, s, o) for p, s, o in rows]

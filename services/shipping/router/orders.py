@@ -11,6 +11,8 @@ from runtime.auth import ShopIdDep
 from runtime.openapi import responses
 from runtime.pagination import PageRequest, page_params
 from runtime.params import Offset
+from services.shipping import parcels
+from services.shipping.parcels import ParcelSpec
 from services.shipping.resources import ShippingResourcesDep
 from services.shipping.schemas.orders import (
     CarrierOptionOut,
@@ -110,7 +112,11 @@ async def list_carrier_options(
     status_code=status.HTTP_202_ACCEPTED,
     summary="Ship one order",
     description=(
-        "Carrier optional (recommended when absent); number optional (from the shop's pool when absent; a typed "
+        "Carrier optional (recommended when absent). One parcel by default; `parcel_count` or `parcels` (weight "
+        "and lines of each box) ship the order in several (一单多包): every parcel's number comes from the pool in "
+        "one allocation call (all or none: 409 `pool_exhausted`), with its own label and tracking, and the answer "
+        "lists them; SF, JD and DBKD multi-piece freight is one parent (母单) with child pieces (子单). Number "
+        "optional (from the shop's pool when absent; a typed "
         "number is checked against the carrier's rule, 422 `invalid_waybill`, and every number already used, "
         "409 `waybill_in_use`). The label is ready at once and the number marked printed; the marketplace "
         "confirmation runs in the background (the shipment becomes `confirmed` or `failed`). An order that is "
@@ -123,8 +129,9 @@ async def ship_order(
 ) -> ShipmentOut:
     body = body or ShipRequest()
     carrier = body.carrier.value if body.carrier else None
-    shipment = await shipments.ship_order(uow, res.allocation, shop_id, order_id, carrier, body.number)
-    return ShipmentOut.model_validate(shipment)
+    wanted = parcels.specs(body.parcel_count, [ParcelSpec(p.weight_g, tuple(p.lines)) for p in body.parcels or []])
+    shipment = await shipments.ship_order(uow, res.allocation, shop_id, order_id, carrier, body.number, wanted)
+    return await shipments.shipment_view(uow, shipment)
 
 
 @router.post(

@@ -51,7 +51,7 @@ async def get_shipment(shipment_id: str, shop_id: ShopIdDep, uow: UowDep) -> Shi
     responses=responses(404, 409),
 )
 async def cancel_shipment(shipment_id: str, shop_id: ShopIdDep, uow: UowDep) -> ShipmentOut:
-    return ShipmentOut.model_validate(await cancellation.cancel_shipment(uow, shop_id, shipment_id))
+    return await shipments.shipment_view(uow, await cancellation.cancel_shipment(uow, shop_id, shipment_id))
 
 
 @router.get(

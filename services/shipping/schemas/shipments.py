@@ -1,24 +1,97 @@
-"""Shipping one order, and its shipment."""
+"""Shipping one order (in one or several parcels), and its shipment."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Self
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from services.shipping.parcels import MAX_PARCELS
 from shared.carriers import CarrierCode
+
+
+class ParcelIn(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"weight_g": 1200, "lines": [1]}]})
+
+    weight_g: int | None = Field(None, ge=0, le=1_000_000, description="The box's weight; shared evenly when absent.")
+    lines: list[int] = Field(
+        default_factory=list,
+        max_length=500,
+        description="The order's lines (1-based positions in its items) in this box, for the label and the record.",
+    )
 
 
 class ShipRequest(BaseModel):
     model_config = ConfigDict(
-        json_schema_extra={"examples": [{"carrier": "ZTO"}, {"carrier": "EMS", "number": "EA123456785CN"}]}
+        json_schema_extra={
+            "examples": [
+                {"carrier": "ZTO"},
+                {"carrier": "EMS", "number": "EA123456785CN"},
+                {"carrier": "YTO", "parcel_count": 3},
+                {"carrier": "SF", "parcels": [{"weight_g": 12000, "lines": [1]}, {"weight_g": 8000, "lines": [2]}]},
+            ]
+        }
     )
 
     carrier: CarrierCode | None = Field(None, description="Recommended when absent.")
     number: str | None = Field(
-        None, min_length=6, max_length=40, description="A number the seller typed; taken from the pool when absent."
+        None,
+        min_length=6,
+        max_length=40,
+        description="A number the seller typed (one parcel only); taken from the pool when absent.",
     )
+    parcel_count: int | None = Field(
+        None, ge=1, le=MAX_PARCELS, description="Ship in this many boxes (一单多包), each with its own number."
+    )
+    parcels: list[ParcelIn] | None = Field(
+        None, min_length=1, max_length=MAX_PARCELS, description="The boxes one by one (weight, lines); or parcel_count."
+    )
+
+    @model_validator(mode="after")
+    def _one_way(self) -> Self:
+        if self.parcels is not None and self.parcel_count is not None and self.parcel_count != len(self.parcels):
+            raise ValueError("give parcel_count or parcels, not both")
+        if self.number is not None and self.count > 1:
+            raise ValueError("a typed number ships one parcel: leave number out to take every parcel's from the pool")
+        return self
+
+    @property
+    def count(self) -> int:
+        return len(self.parcels) if self.parcels is not None else (self.parcel_count or 1)
+
+
+class ParcelOut(BaseModel):
+    model_config = ConfigDict(
+        from_attributes=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "pcl_3a5c7e9b1d2f4a6c8e0b",
+                    "seq": 1,
+                    "number": "78345678901234",
+                    "parent_number": None,
+                    "weight_g": 1200,
+                    "lines": [1],
+                    "status": "live",
+                    "label_prints": 1,
+                    "tracking_status": "in_transit",
+                    "collected_at": "2026-11-28T16:20:00+08:00",
+                }
+            ]
+        },
+    )
+
+    id: str
+    seq: int
+    number: str
+    parent_number: str | None = Field(description="Multi-piece freight (子母件): the parent's number, on children.")
+    weight_g: int | None
+    lines: list[int]
+    status: str = Field(description="live, released (its shipment failed or was cancelled) or voided.")
+    label_prints: int
+    tracking_status: str | None
+    collected_at: datetime | None
 
 
 class ShipmentOut(BaseModel):
@@ -33,6 +106,7 @@ class ShipmentOut(BaseModel):
                     "number": "78345678901234",
                     "number_source": "pool",
                     "status": "confirmed",
+                    "confirm_mode": "at_print",
                     "attempts": 1,
                     "reallocations": 0,
                     "error_code": None,
@@ -40,8 +114,11 @@ class ShipmentOut(BaseModel):
                     "history": [{"number": "78345678901234", "event": "assigned", "at": "2026-11-28T09:59:58+08:00"}],
                     "batch_id": "bat_2f4a6c8e0b1d3f5a7c9e",
                     "label_prints": 1,
+                    "parcel_count": 1,
+                    "parcels": [ParcelOut.model_config["json_schema_extra"]["examples"][0]],  # type: ignore[index]
                     "created_at": "2026-11-28T09:59:58+08:00",
                     "confirmed_at": "2026-11-28T10:00:00+08:00",
+                    "voided_at": None,
                 }
             ]
         },
@@ -50,9 +127,10 @@ class ShipmentOut(BaseModel):
     id: str
     order_id: str
     carrier: str
-    number: str
+    number: str = Field(description="The main number: parcel 1's.")
     number_source: str
     status: str
+    confirm_mode: str = "at_print"
     attempts: int
     reallocations: int
     error_code: str | None
@@ -60,5 +138,8 @@ class ShipmentOut(BaseModel):
     history: list[dict[str, Any]]
     batch_id: str | None
     label_prints: int
+    parcel_count: int = 1
+    parcels: list[ParcelOut] = Field(default_factory=list, description="Every box with its own number, in order.")
     created_at: datetime
     confirmed_at: datetime | None
+    voided_at: datetime | None = None

@@ -146,7 +146,7 @@ async def _send(run: BatchRun, s: _Send) -> _Sent:
     assert s.store is not None
     channel = run.res.channels.marketplace(s.channel)
     try:
-        await confirmation.send(channel, s.store, s.tid, s.number, s.carrier)
+        await confirmation.send(channel, s.store, s.tid, [s.number], s.carrier)
         ok = True
     except ChannelError as exc:
         # A chunk redone after a crash meets its own earlier confirmations as "already shipped": settle those

@@ -22,6 +22,7 @@ from services.shipping.metrics import SHIPMENTS
 from services.shipping.models import ItemStatus, Order, ShipmentStatus
 from services.shipping.repository.batches import BatchRepository
 from services.shipping.repository.orders import OrderRepository
+from services.shipping.repository.parcels import ParcelRepository
 from services.shipping.repository.shipments import ShipmentRepository
 from services.shipping.service.batches import BatchRun, ItemResult, count_results
 from services.shipping.service.ids import new_id
@@ -114,6 +115,7 @@ class _Recorded:
     """What the chunk's numbers come to, written together."""
 
     shipments: list[dict[str, Any]] = field(default_factory=list)
+    parcels: list[dict[str, Any]] = field(default_factory=list)
     item_rows: list[dict[str, Any]] = field(default_factory=list)
     results: list[ItemResult] = field(default_factory=list)
     labelled: list[Change[Order]] = field(default_factory=list)
@@ -141,10 +143,12 @@ async def _record_numbers(uow: UnitOfWork, run: BatchRun, plan: Sequence[Planned
         else:
             shipment = _shipment_row(run, p, number, now)
             out.shipments.append(shipment)
+            out.parcels.append(_parcel_row(shipment, order.weight_g))
             out.labelled.append(Change(order, f"batch {run.batch_id}: {p.carrier} {number}"))
             order.number, order.shipment_id = number, shipment["id"]
             out.item_rows.append({"seq": p.seq, "shipment_id": shipment["id"], "number": number})
     await ShipmentRepository(uow.session).insert_many(out.shipments)
+    await ParcelRepository(uow.session).insert_many(out.parcels)
     for carrier, count in Counter(str(r["carrier"]) for r in out.shipments).items():
         SHIPMENTS.labels(carrier, "created").inc(count)
     count_results(out.results)
@@ -153,6 +157,21 @@ async def _record_numbers(uow: UnitOfWork, run: BatchRun, plan: Sequence[Planned
     batches = BatchRepository(uow.session)
     await batches.set_item_rows(run.batch_id, out.item_rows)
     await batches.set_item_rows(run.batch_id, [r.row() for r in out.results])
+
+
+def _parcel_row(shipment: dict[str, Any], weight_g: int) -> dict[str, Any]:
+    # A batch ships each order as one parcel under the order's own reference (ordinal 1).
+    return {
+        "id": new_id("pcl"),
+        "shop_id": shipment["shop_id"],
+        "order_id": shipment["order_id"],
+        "shipment_id": shipment["id"],
+        "seq": 1,
+        "ordinal": 1,
+        "carrier": shipment["carrier"],
+        "number": shipment["number"],
+        "weight_g": weight_g,
+    }
 
 
 def _shipment_row(run: BatchRun, p: Planned, number: str, now: datetime) -> dict[str, Any]:

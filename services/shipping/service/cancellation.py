@@ -13,10 +13,10 @@ from services.shipping.repository.orders import OrderRepository
 from services.shipping.repository.shipments import ShipmentRepository
 from services.shipping.schemas.orders import OrderOut
 from services.shipping.service.orders import order_out, own_order, transition
-from services.shipping.service.shipment_outcomes import label_printed
+from services.shipping.service.shipment_outcomes import label_printed, release_other_parcels
 from services.shipping.states import OrderEvent
 
-CANCELLABLE_SHIPMENT = (ShipmentStatus.PENDING, ShipmentStatus.CONFIRMING)
+CANCELLABLE_SHIPMENT = (ShipmentStatus.PENDING, ShipmentStatus.CONFIRMING, ShipmentStatus.HELD)
 
 
 async def cancel_order(uow: UnitOfWork, shop_id: str, order_id: str, reason: str) -> OrderOut:
@@ -50,10 +50,12 @@ async def cancel_unshipped(uow: UnitOfWork, order: Order, event: OrderEvent, rea
         shipment = await ShipmentRepository(uow.session).get(order.shipment_id, for_update=True)
         if shipment is not None:
             await _cancel_pending_shipment(uow, order, shipment, reason)
+    printed = await label_printed(uow, shipment) if shipment is not None else True
+    if shipment is not None and shipment.status == ShipmentStatus.CANCELLED:
+        await release_other_parcels(uow, shipment, order, printed=printed)
     if order.number is not None:
         # Voided when a label with it may exist (a number kept from a refused shipment had its label printed);
         # else back to the pool.
-        printed = await label_printed(uow, shipment) if shipment is not None else True
         uow.enqueue(
             "release_number",
             shop_id=order.shop_id,
@@ -74,7 +76,7 @@ async def _cancel_pending_shipment(uow: UnitOfWork, order: Order, shipment: Ship
             f"order {order.id} is being confirmed on the marketplace right now; try again in a moment",
             details={"order_id": order.id, "shipment_id": shipment.id, "status": ShipmentStatus.CONFIRMING.value},
         )
-    if shipment.status != ShipmentStatus.PENDING:
+    if shipment.status not in (ShipmentStatus.PENDING, ShipmentStatus.HELD):
         return
     shipment.status = ShipmentStatus.CANCELLED
     shipment.error = reason

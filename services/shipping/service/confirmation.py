@@ -13,20 +13,24 @@ held across a call to the channel or allocation.
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
 from runtime.backoff import Backoff
 from runtime.logging import get_logger
 from runtime.service_client import ServiceError
-from services.shipping.channels.base import Channel, ChannelError, OrderState, Refusal, StoreAccess
+from services.shipping.channels.base import Channel, ChannelError, ChannelOrder, OrderState, Refusal, StoreAccess
 from services.shipping.channels.registry import Channels
 from services.shipping.metrics import CONFIRMATION_SECONDS, CONFIRMATIONS, confirmation_outcome
 from services.shipping.models import ShipmentStatus
+from services.shipping.parcels import allocation_ref
 from services.shipping.repository.orders import OrderRepository
+from services.shipping.repository.parcels import ParcelRepository
 from services.shipping.repository.shipments import ShipmentRepository
 from services.shipping.repository.stores import StoreRepository
 from services.shipping.resources import ShippingResources
+from services.shipping.service.numbers import mark_many
 from services.shipping.service.shipment_outcomes import (
     CONFIRMED_NOTE,
     OWN_CONFIRMED_NOTE,
@@ -36,7 +40,7 @@ from services.shipping.service.shipment_outcomes import (
     replace_number,
 )
 from services.shipping.service.stores import access
-from shared.allocation import MarkState
+from shared.allocation import MarkItem, MarkState
 
 log = get_logger(__name__)
 
@@ -75,10 +79,19 @@ class _Attempt:
     tid: str  # the order's id on its channel; also its reference in allocation
     channel: str
     store: StoreAccess | None  # None: an own-channel order, or a store that cannot act (unbound, no token)
-    number: str
+    number: str  # the main number (parcel 1's)
     carrier: str
     attempts: int
     reallocations: int
+    # Every live parcel's number with its allocation reference, parcel 1 first.
+    parcels: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def numbers(self) -> list[str]:
+        return [n for n, _ in self.parcels] or [self.number]
+
+    def ref_of(self, number: str) -> str:
+        return next((ref for n, ref in self.parcels if n == number), self.tid)
 
 
 def retry_backoff(res: ShippingResources) -> Backoff:
@@ -86,11 +99,12 @@ def retry_backoff(res: ShippingResources) -> Backoff:
     return Backoff(res.settings.confirm_retry_base_s, res.settings.confirm_retry_max_s)
 
 
-async def send(channel: Channel, store: StoreAccess, tid: str, number: str, carrier: str) -> None:
-    """One confirmation call, timed and counted; any answer but success raises ChannelError."""
+async def send(channel: Channel, store: StoreAccess, tid: str, numbers: Sequence[str], carrier: str) -> None:
+    """One confirmation call (every parcel's number, the main one first), timed and counted; any answer but
+    success raises ChannelError."""
     started = time.perf_counter()
     try:
-        await channel.confirm(store, tid, [number], carrier)
+        await channel.confirm(store, tid, numbers, carrier)
     except ChannelError as exc:
         if exc.refusal is not Refusal.ALREADY_SHIPPED:
             CONFIRMATIONS.labels(channel.name.value, confirmation_outcome(exc.refusal)).inc()
@@ -104,10 +118,15 @@ async def shipped_with(channel: Channel, store: StoreAccess, tid: str, number: s
     """After "already shipped": whether the order carries ``number``, i.e. an earlier attempt of ours got
     through (a worker killed after sending, or a lost answer). Counted as the success it is."""
     found = await channel.fetch_order(store, tid)
-    if found is None or found.shipped_number != number:
+    if found is None or not _carries(found, number):
         return False
     CONFIRMATIONS.labels(channel.name.value, "success").inc()
     return True
+
+
+def _carries(found: ChannelOrder, number: str) -> bool:
+    """Whether the channel's order holds ``number`` (as its main number, or among its packages)."""
+    return found.shipped_number == number or number in getattr(found, "shipped_numbers", ())
 
 
 async def confirm(res: ShippingResources, shipment_id: str) -> Result:
@@ -125,7 +144,7 @@ async def confirm(res: ShippingResources, shipment_id: str) -> Result:
     channel = res.channels.marketplace(attempt.channel)
     while True:
         try:
-            await send(channel, attempt.store, attempt.tid, attempt.number, attempt.carrier)
+            await send(channel, attempt.store, attempt.tid, attempt.numbers, attempt.carrier)
         except ChannelError as exc:
             log.info("confirmation_refused", shipment_id=shipment_id, code=exc.code, refusal=exc.refusal.value)
             answer = await _refused(res, channel, attempt, attempt.store, exc)
@@ -149,6 +168,7 @@ async def _claim(res: ShippingResources, shipment_id: str) -> _Attempt | Result:
         order = await OrderRepository(uow.session).get(shipment.order_id)
         assert order is not None
         store = await StoreRepository(uow.session).get(order.store_id) if order.store_id else None
+        boxes = [p for p in await ParcelRepository(uow.session).of_shipment(shipment_id) if p.status == "live"]
         return _Attempt(
             shipment_id=shipment_id,
             shop_id=shipment.shop_id,
@@ -159,6 +179,7 @@ async def _claim(res: ShippingResources, shipment_id: str) -> _Attempt | Result:
             carrier=shipment.carrier,
             attempts=shipment.attempts,
             reallocations=shipment.reallocations,
+            parcels=tuple((p.number, allocation_ref(order.external_id, p.ordinal)) for p in boxes),
         )
 
 
@@ -187,18 +208,23 @@ async def _refused(
 
 async def _confirmed(res: ShippingResources, attempt: _Attempt, note: str = CONFIRMED_NOTE) -> Result:
     try:
-        await res.allocation.mark(attempt.shop_id, attempt.number, MarkState.SHIPPED, attempt.tid)
+        if len(attempt.numbers) == 1:
+            await res.allocation.mark(attempt.shop_id, attempt.number, MarkState.SHIPPED, attempt.tid)
+        else:
+            items = [MarkItem(number=n, order_id=ref) for n, ref in attempt.parcels]
+            await mark_many(res.allocation, attempt.shop_id, MarkState.SHIPPED, items)
     except ServiceError as exc:
-        # The channel has it: the shipment is confirmed whatever allocation says; the mark is retried.
+        # The channel has it: the shipment is confirmed whatever allocation says; the marks are retried.
         log.warning("mark_shipped_failed", number=attempt.number, error=str(exc))
         async with res.transaction() as uow:
-            uow.enqueue(
-                "mark_number",
-                shop_id=attempt.shop_id,
-                number=attempt.number,
-                status=MarkState.SHIPPED.value,
-                order_ref=attempt.tid,
-            )
+            for number in attempt.numbers:
+                uow.enqueue(
+                    "mark_number",
+                    shop_id=attempt.shop_id,
+                    number=number,
+                    status=MarkState.SHIPPED.value,
+                    order_ref=attempt.ref_of(number),
+                )
     async with res.transaction() as uow:
         await finish_confirmed(uow, [attempt.shipment_id], note)
     return Result(ConfirmOutcome.CONFIRMED)
@@ -218,7 +244,7 @@ async def _already_shipped(
             return Result(ConfirmOutcome.RETRY, retry_in=res.settings.confirm_retry_base_s, detail=f"{exc.code}-check")
         CONFIRMATIONS.labels(channel.name.value, "failed").inc()
         return await _fail(res, sid, exc.code, f"{exc.message}; order lookup failed: {fetch_error.message}")
-    if found is not None and found.shipped_number == attempt.number:
+    if found is not None and _carries(found, attempt.number):
         CONFIRMATIONS.labels(channel.name.value, "success").inc()
         return await _confirmed(res, attempt)
     CONFIRMATIONS.labels(channel.name.value, "failed").inc()
@@ -253,10 +279,14 @@ async def _replace(res: ShippingResources, attempt: _Attempt, exc: ChannelError)
     the shipment again to send it."""
     allocation, sid = res.allocation, attempt.shipment_id
     state = _retired(exc)
+    # The refused number, when the channel names it (a multi-parcel send); else the main one.
+    named = getattr(exc, "number", None)
+    old = named if named in attempt.numbers else attempt.number
+    ref = attempt.ref_of(old)
     try:
         reason = f"{attempt.channel} {exc.code}: {exc.message}"
-        await allocation.mark(attempt.shop_id, attempt.number, state, attempt.tid, reason=reason)
-        got = await allocation.allocate(attempt.shop_id, attempt.carrier, attempt.tid)
+        await allocation.mark(attempt.shop_id, old, state, ref, reason=reason)
+        got = await allocation.allocate(attempt.shop_id, attempt.carrier, ref)
     except ServiceError as alloc_error:
         if alloc_error.transient:
             async with res.transaction() as uow:
@@ -266,9 +296,11 @@ async def _replace(res: ShippingResources, attempt: _Attempt, exc: ChannelError)
         message = f"{exc.message}; no replacement number: {alloc_error.message}"
         return await _fail(res, sid, alloc_error.code, message, retire=state)
     async with res.transaction() as uow:
-        await replace_number(uow, sid, attempt.number, got.number, f"{state.value} ({exc.code})")
+        await replace_number(uow, sid, old, got.number, f"{state.value} ({exc.code})")
     async with res.transaction() as uow:
         again = await ShipmentRepository(uow.session).claim(sid, res.settings.confirm_lease_s)
     if again is None:
         return Result(ConfirmOutcome.BUSY, retry_in=res.settings.confirm_lease_s)
-    return replace(attempt, number=got.number, reallocations=attempt.reallocations + 1)
+    boxes = tuple((got.number if n == old else n, r) for n, r in attempt.parcels)
+    main = got.number if old == attempt.number else attempt.number
+    return replace(attempt, number=main, parcels=boxes, reallocations=attempt.reallocations + 1)

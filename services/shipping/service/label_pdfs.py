@@ -3,16 +3,17 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 
 from runtime.db import UnitOfWork
 from runtime.errors import NotFound
-from services.shipping import labels
+from services.shipping import labels, parcels
 from services.shipping.metrics import LABELS
-from services.shipping.models import Order, Shipment, ShipmentStatus, ShopSettings, Store
+from services.shipping.models import Order, Parcel, ParcelStatus, Shipment, ShipmentStatus, ShopSettings, Store
 from services.shipping.repository.batches import BatchRepository
 from services.shipping.repository.orders import OrderRepository
+from services.shipping.repository.parcels import ParcelRepository
 from services.shipping.repository.settings import SettingsRepository
 from services.shipping.repository.shipments import ShipmentRepository
 from services.shipping.repository.stores import StoreRepository
@@ -20,6 +21,8 @@ from services.shipping.resources import ShippingResources
 from services.shipping.service.batches import own_batch
 from services.shipping.service.shipments import own_shipment
 from shared.carriers import CARRIERS, CarrierCode
+
+NO_LABEL = (ShipmentStatus.FAILED, ShipmentStatus.CANCELLED, ShipmentStatus.VOIDED)
 
 # Rows read per short transaction while a batch's PDF streams.
 BATCH_PAGE_ROWS = 500
@@ -55,14 +58,24 @@ def store_line(order: Order, store: Store | None) -> str:
 
 
 def label_data(
-    shipment: Shipment, order: Order, shop: ShopSettings | None, reprint: int, store: Store | None = None
+    shipment: Shipment,
+    order: Order,
+    shop: ShopSettings | None,
+    reprint: int,
+    store: Store | None = None,
+    parcel: Parcel | None = None,
 ) -> labels.LabelData:
+    weight = parcel.weight_g if parcel is not None and parcel.weight_g is not None else order.weight_g
     return labels.LabelData(
         shipment_id=shipment.id,
         order_ref=order.external_id,
         carrier=shipment.carrier,
         carrier_name=carrier_name(shipment.carrier),
-        number=shipment.number,
+        number=parcel.number if parcel is not None else shipment.number,
+        piece=parcel.seq if parcel is not None else 1,
+        pieces=shipment.parcel_count,
+        parent_number=parcel.parent_number if parcel is not None else None,
+        parent_child=parcels.parent_child(shipment.carrier, shipment.parcel_count),
         sender_name=shop.sender_name if shop else "",
         sender_phone=shop.sender_phone if shop else "",
         sender_address=shop.sender_address if shop else "",
@@ -71,25 +84,47 @@ def label_data(
         receiver_address=" ".join(
             p for p in (order.receiver_state, order.receiver_city, order.receiver_district, order.receiver_address) if p
         ),
-        weight_g=order.weight_g,
+        weight_g=weight,
         reprint=reprint,
         store=store_line(order, store),
     )
 
 
 async def shipment_label(uow: UnitOfWork, shop_id: str, shipment_id: str) -> LabelFile:
+    """Every live parcel's label, one page each (a one-parcel shipment: one page)."""
     shipment = await own_shipment(uow, shop_id, shipment_id)
-    if shipment.status in (ShipmentStatus.FAILED, ShipmentStatus.CANCELLED):
-        raise NotFound(f"shipment {shipment_id} is {shipment.status}: it has no label")
+    boxes = [p for p in await ParcelRepository(uow.session).of_shipment(shipment.id) if p.status == ParcelStatus.LIVE]
+    return await _render(uow, shop_id, shipment, boxes, f"{shipment.number}.pdf")
+
+
+async def parcel_label(uow: UnitOfWork, shop_id: str, parcel_id: str) -> LabelFile:
+    """One parcel's label (a box reprinted on its own)."""
+    parcel = await ParcelRepository(uow.session).get_owned(shop_id, parcel_id)
+    if parcel is None:
+        raise NotFound(f"parcel {parcel_id} not found")
+    if parcel.status != ParcelStatus.LIVE:
+        raise NotFound(f"parcel {parcel_id} is {parcel.status}: it has no label")
+    shipment = await own_shipment(uow, shop_id, parcel.shipment_id)
+    return await _render(uow, shop_id, shipment, [parcel], f"{parcel.number}.pdf")
+
+
+async def _render(
+    uow: UnitOfWork, shop_id: str, shipment: Shipment, boxes: Sequence[Parcel | None], filename: str
+) -> LabelFile:
+    if shipment.status in NO_LABEL:
+        raise NotFound(f"shipment {shipment.id} is {shipment.status}: it has no label")
     order = await OrderRepository(uow.session).get(shipment.order_id)
     assert order is not None
-    prints = await ShipmentRepository(uow.session).count_prints(shipment_id)
+    prints = await ShipmentRepository(uow.session).count_prints(shipment.id)
     if prints is None:
-        raise NotFound(f"shipment {shipment_id} failed or was cancelled: it has no label")
+        raise NotFound(f"shipment {shipment.id} failed or was cancelled: it has no label")
+    await ParcelRepository(uow.session).count_prints([p.id for p in boxes if p is not None])
     shop = await SettingsRepository(uow.session).get(shop_id)
     store = await StoreRepository(uow.session).get(order.store_id) if order.store_id else None
-    pdf = labels.render_one(label_data(shipment, order, shop, prints - 1, store))
-    return LabelFile(pdf, f"{shipment.number}.pdf", prints)
+    # A shipment written without parcel rows (none is, since parcels exist) prints as its one number.
+    pages = [label_data(shipment, order, shop, prints - 1, store, p) for p in boxes or [None]]
+    pdf = labels.render_one(pages[0]) if len(pages) == 1 else b"".join(labels.stream(pages))
+    return LabelFile(pdf, filename, prints)
 
 
 async def batch_labels(uow: UnitOfWork, res: ShippingResources, shop_id: str, batch_id: str) -> BatchLabels:

@@ -10,9 +10,11 @@ from enum import StrEnum
 from runtime.db import UnitOfWork
 from services.shipping import states
 from services.shipping.metrics import BATCH_ORDERS, SHIPMENTS
-from services.shipping.models import ItemStatus, Order, Shipment, ShipmentStatus
+from services.shipping.models import ItemStatus, Order, ParcelStatus, Shipment, ShipmentStatus
+from services.shipping.parcels import allocation_ref
 from services.shipping.repository.batches import BatchRepository
 from services.shipping.repository.orders import OrderRepository
+from services.shipping.repository.parcels import ParcelRepository
 from services.shipping.repository.shipments import ShipmentRepository
 from services.shipping.service.events import Endpoints, emit
 from services.shipping.service.orders import flag, transition, transition_many
@@ -46,6 +48,7 @@ async def finish_confirmed(uow: UnitOfWork, shipment_ids: Sequence[str], note: s
     locked = await orders.lock_many([s.order_id for s in shipments.values()])
     shipped: list[Change[Order]] = []
     endpoints = Endpoints(uow)
+    boxes = await ParcelRepository(uow.session).of_shipments(list(shipments))
     for s in shipments.values():
         SHIPMENTS.labels(s.carrier, "confirmed").inc()
         if s.batch_id:
@@ -53,8 +56,11 @@ async def finish_confirmed(uow: UnitOfWork, shipment_ids: Sequence[str], note: s
         order = locked[s.order_id]
         # An order moved on meanwhile (cancelled while its confirmation was in flight) keeps its state.
         if states.can(order.status, OrderEvent.CONFIRM_SHIPMENT):
-            shipped.append(Change(order, f"{note}: {s.carrier} {s.number}"))
-        await _emit_confirmed(uow, endpoints, s, order)
+            shipped.append(
+                Change(order, f"{note}: {s.carrier} {', '.join(p.number for p in boxes.get(s.id, [])) or s.number}")
+            )
+        numbers = [p.number for p in boxes.get(s.id, []) if p.status == ParcelStatus.LIVE] or [s.number]
+        await _emit_confirmed(uow, endpoints, s, order, numbers)
     # One job hands the lot to tracking (a job per shipment costs more than the calls themselves).
     uow.enqueue("subscribe_tracking_many", shipment_ids=list(shipments))
     await transition_many(orders, OrderEvent.CONFIRM_SHIPMENT, shipped)
@@ -63,7 +69,9 @@ async def finish_confirmed(uow: UnitOfWork, shipment_ids: Sequence[str], note: s
     return len(confirmed)
 
 
-async def _emit_confirmed(uow: UnitOfWork, endpoints: Endpoints, shipment: Shipment, order: Order) -> None:
+async def _emit_confirmed(
+    uow: UnitOfWork, endpoints: Endpoints, shipment: Shipment, order: Order, numbers: list[str]
+) -> None:
     wanted = await endpoints.of(shipment.shop_id)
     if not wanted:
         return
@@ -73,6 +81,7 @@ async def _emit_confirmed(uow: UnitOfWork, endpoints: Endpoints, shipment: Shipm
         "external_id": order.external_id,
         "carrier": shipment.carrier,
         "number": shipment.number,
+        "numbers": numbers,
     }
     await emit(uow, shipment.shop_id, "shipment.confirmed", data, endpoints=wanted)
 
@@ -133,6 +142,7 @@ async def finish_failed(
             order_ref=order.external_id,
             void=printed,
         )
+    await release_other_parcels(uow, shipment, order, printed=printed)
     await BatchRepository(uow.session).finish_items_for_shipments(
         [shipment.id], ItemStatus.FAILED, f"{code}: {message}"
     )
@@ -147,6 +157,23 @@ async def finish_failed(
     }
     await emit(uow, shipment.shop_id, "shipment.failed", data)
     await uow.session.flush()
+
+
+async def release_other_parcels(uow: UnitOfWork, shipment: Shipment, order: Order, *, printed: bool) -> None:
+    """A shipment that will not ship: every parcel gives its number up. Parcel 1's number went as its caller
+    decided (kept, returned, voided or retired); the others go back to the pool, or are voided once a label
+    with them may exist (they are never kept: shipping again takes fresh ones)."""
+    repo = ParcelRepository(uow.session)
+    for parcel in await repo.of_shipment(shipment.id, for_update=True):
+        if parcel.status == ParcelStatus.LIVE and parcel.number != shipment.number:
+            uow.enqueue(
+                "release_number",
+                shop_id=shipment.shop_id,
+                number=parcel.number,
+                order_ref=allocation_ref(order.external_id, parcel.ordinal),
+                void=printed or parcel.label_prints > 0,
+            )
+    await repo.set_status_of_shipments([shipment.id], ParcelStatus.RELEASED)
 
 
 def _number_outcome(printed: bool, kept: bool, retire: MarkState | None) -> NumberOutcome:
@@ -187,17 +214,26 @@ async def replace_number(uow: UnitOfWork, shipment_id: str, old: str, new: str, 
         {"number": new, "event": "assigned", "at": now},
     ]
     printed_old = shipment.label_prints > 0
-    shipment.number, shipment.number_source = new, "pool"
+    main = old == shipment.number
+    for parcel in await ParcelRepository(uow.session).of_shipment(shipment_id, for_update=True):
+        if parcel.number == old and parcel.status == ParcelStatus.LIVE:
+            parcel.number, parcel.label_prints = new, 0
+        if main and parcel.parent_number == old:
+            parcel.parent_number = new  # a child piece names its parent's new number
+    if main:
+        shipment.number, shipment.number_source = new, "pool"
+        shipment.label_prints = 0  # the new number's label is not printed yet
     shipment.reallocations += 1
-    shipment.label_prints = 0  # the new number's label is not printed yet
     shipment.status, shipment.lease_until = ShipmentStatus.PENDING, None
     orders = OrderRepository(uow.session)
     order = await orders.get(shipment.order_id, for_update=True)
     assert order is not None
     if order.shipment_id == shipment.id:
-        order.number = new
+        if main:
+            order.number = new
         orders.add_event(states.noted(order, OrderNote.NUMBER_REPLACED, f"{old} -> {new}: {reason}"))
         if printed_old:
             flag(order, "label_outdated", f"number {old} was refused and replaced by {new}: reprint the label")
-    await BatchRepository(uow.session).set_number_for_shipment(shipment_id, new)
+    if main:
+        await BatchRepository(uow.session).set_number_for_shipment(shipment_id, new)
     await uow.session.flush()

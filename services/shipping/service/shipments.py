@@ -3,34 +3,46 @@ confirmation queued) and reading a shop's shipments."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
 
 from runtime.apis.allocation import AllocationApi
 from runtime.db import UnitOfWork
 from runtime.errors import Conflict, NotFound
 from runtime.pagination import PageRequest
 from runtime.service_client import ServiceError
-from services.shipping import states
+from services.shipping import parcels, states
 from services.shipping.channels.registry import Channels
 from services.shipping.metrics import SHIPMENTS
-from services.shipping.models import Order, Shipment, ShipmentStatus
+from services.shipping.models import ConfirmMode, Order, Parcel, Shipment, ShipmentStatus, ShopSettings
+from services.shipping.parcels import ParcelSpec, PlannedParcel
 from services.shipping.repository.orders import OrderRepository
+from services.shipping.repository.parcels import ParcelRepository
 from services.shipping.repository.settings import SettingsRepository
 from services.shipping.repository.shipments import ShipmentRepository
 from services.shipping.repository.stores import StoreRepository
-from services.shipping.schemas.shipments import ShipmentOut
+from services.shipping.schemas.shipments import ParcelOut, ShipmentOut
 from services.shipping.service.courier_choice import recommend
 from services.shipping.service.ids import new_id
 from services.shipping.service.orders import own_order, transition
 from services.shipping.service.stores import access
 from services.shipping.states import OrderEvent
-from shared.allocation import Allocation
 from shared.pages import Page
 
 
 async def ship_order(
-    uow: UnitOfWork, allocation: AllocationApi, shop_id: str, order_id: str, carrier: str | None, number: str | None
+    uow: UnitOfWork,
+    allocation: AllocationApi,
+    shop_id: str,
+    order_id: str,
+    carrier: str | None,
+    number: str | None,
+    wanted: Sequence[ParcelSpec] = (ParcelSpec(),),
 ) -> Shipment:
+    """Ship the order in ``wanted`` parcels: every parcel's number in one allocation call, the labels ready at
+    once, the marketplace confirmation queued (or held until collection, per the store's or shop's mode)."""
     order = await own_order(uow, shop_id, order_id, for_update=True)
     # Checked before any outside call: a second concurrent request waits for the lock, then stops here.
     states.next_status(order.status, OrderEvent.ASSIGN_WAYBILL, order_id=order.id)
@@ -40,32 +52,95 @@ async def ship_order(
     chosen = carrier or order.carrier or await recommend(allocation, shop_id, shop, order.receiver_state)
     drop_kept_number(uow, order, chosen, typed=number is not None)
     source = "manual" if number is not None else "pool"
+    live = await ParcelRepository(uow.session).live_of_order(order.id)
+    planned = parcels.plan(
+        order.external_id,
+        order.weight_g,
+        order.items,
+        wanted,
+        next_ordinal=order.parcel_seq + 1,
+        first_is_order_ref=not any(p.ordinal == 1 for p in live),
+    )
     try:
-        got = await _number(allocation, shop_id, chosen, order.external_id, number)
+        numbers = await _numbers(allocation, shop_id, chosen, planned, number)
     except ServiceError as exc:
         raise exc.as_app_error() from exc
+    mode = await confirm_mode(uow, order, shop)
+    now = datetime.now(UTC)
     shipment = Shipment(
         id=new_id("shp"),
         shop_id=shop_id,
         order_id=order.id,
         carrier=chosen,
-        number=got.number,
+        number=numbers[0],
         number_source=source,
-        status=ShipmentStatus.PENDING,
+        status=ShipmentStatus.HELD if mode is ConfirmMode.AT_COLLECTION else ShipmentStatus.PENDING,
+        confirm_mode=mode.value,
+        confirm_due_at=confirm_due(shop, now) if mode is ConfirmMode.AT_COLLECTION else None,
         attempts=0,
         reallocations=0,
-        history=[{"number": got.number, "event": "assigned", "at": datetime.now(UTC).isoformat()}],
+        history=[{"number": n, "event": "assigned", "at": now.isoformat()} for n in numbers],
         label_prints=0,
+        parcel_count=len(planned),
     )
     uow.session.add(shipment)
+    await uow.session.flush()
+    await ParcelRepository(uow.session).insert_many(parcel_rows(shipment, planned, numbers))
+    order.parcel_seq = max(order.parcel_seq, *(p.ordinal for p in planned))
     SHIPMENTS.labels(chosen, "created").inc()
     orders = OrderRepository(uow.session)
-    transition(orders, order, OrderEvent.ASSIGN_WAYBILL, f"{chosen} {got.number} ({source})")
+    listed = ", ".join(numbers)
+    transition(orders, order, OrderEvent.ASSIGN_WAYBILL, f"{chosen} {listed} ({source})")
     transition(orders, order, OrderEvent.PRINT_LABEL)
-    order.carrier, order.number, order.shipment_id = chosen, got.number, shipment.id
+    order.carrier, order.number, order.shipment_id = chosen, numbers[0], shipment.id
     await uow.session.flush()
-    uow.enqueue("confirm_shipment", shipment_id=shipment.id)
+    if mode is ConfirmMode.AT_COLLECTION:
+        # Tracking follows the parcels from now: their collection is what releases the confirmation.
+        uow.enqueue("subscribe_tracking_many", shipment_ids=[shipment.id])
+    else:
+        uow.enqueue("confirm_shipment", shipment_id=shipment.id)
     return shipment
+
+
+def parcel_rows(shipment: Shipment, planned: Sequence[PlannedParcel], numbers: Sequence[str]) -> list[dict[str, Any]]:
+    parent = numbers[0] if parcels.parent_child(shipment.carrier, len(planned)) else None
+    return [
+        {
+            "id": new_id("pcl"),
+            "shop_id": shipment.shop_id,
+            "order_id": shipment.order_id,
+            "shipment_id": shipment.id,
+            "seq": p.seq,
+            "ordinal": p.ordinal,
+            "carrier": shipment.carrier,
+            "number": n,
+            "parent_number": parent if p.seq > 1 else None,
+            "weight_g": p.weight_g,
+            "lines": p.lines,
+        }
+        for p, n in zip(planned, numbers, strict=True)
+    ]
+
+
+async def confirm_mode(uow: UnitOfWork, order: Order, shop: ShopSettings | None) -> ConfirmMode:
+    """The store's confirmation mode when it sets one, else the shop's (at print by default)."""
+    if order.store_id is not None:
+        store = await StoreRepository(uow.session).get(order.store_id)
+        if store is not None and store.confirm_mode:
+            return ConfirmMode(store.confirm_mode)
+    return ConfirmMode(shop.confirm_mode) if shop is not None and shop.confirm_mode else ConfirmMode.AT_PRINT
+
+
+def confirm_due(shop: ShopSettings | None, now: datetime) -> datetime | None:
+    """The next time of day the shop confirms held shipments at the latest (in its time zone), if it set one."""
+    if shop is None or not shop.confirm_time:
+        return None
+    hour, minute = (int(part) for part in shop.confirm_time.split(":"))
+    local = now.astimezone(ZoneInfo(shop.time_zone or "Asia/Shanghai"))
+    due = local.replace(hour=hour, minute=minute, second=0, microsecond=0)
+    if due <= local:
+        due += timedelta(days=1)
+    return due.astimezone(UTC)
 
 
 async def check_store(uow: UnitOfWork, order: Order) -> None:
@@ -92,13 +167,18 @@ def drop_kept_number(uow: UnitOfWork, order: Order, carrier: str, *, typed: bool
     order.number, order.carrier = None, None
 
 
-async def _number(
-    allocation: AllocationApi, shop_id: str, carrier: str, order_ref: str, typed: str | None
-) -> Allocation:
-    """The seller's typed number registered (allocation checks it), or the next one from the shop's pool."""
+async def _numbers(
+    allocation: AllocationApi, shop_id: str, carrier: str, planned: Sequence[PlannedParcel], typed: str | None
+) -> list[str]:
+    """The seller's typed number registered (allocation checks it), or every parcel's next number from the
+    shop's pool in one call (all or none: a pool that cannot fill them all answers pool_exhausted)."""
     if typed is not None:
-        return await allocation.register_manual(shop_id, carrier, typed, order_ref)
-    return await allocation.allocate(shop_id, carrier, order_ref)
+        return [(await allocation.register_manual(shop_id, carrier, typed, planned[0].ref)).number]
+    if len(planned) == 1:
+        return [(await allocation.allocate(shop_id, carrier, planned[0].ref)).number]
+    got = await allocation.allocate_batch(shop_id, carrier, [p.ref for p in planned])
+    by_ref = {a.order_id: a.number for a in got.allocations}
+    return [by_ref[p.ref] for p in planned]
 
 
 async def own_shipment(uow: UnitOfWork, shop_id: str, shipment_id: str) -> Shipment:
@@ -108,12 +188,24 @@ async def own_shipment(uow: UnitOfWork, shop_id: str, shipment_id: str) -> Shipm
     return shipment
 
 
+def shipment_out(shipment: Shipment, boxes: Sequence[Parcel]) -> ShipmentOut:
+    out = ShipmentOut.model_validate(shipment)
+    out.parcels = [ParcelOut.model_validate(p) for p in boxes]
+    return out
+
+
+async def shipment_view(uow: UnitOfWork, shipment: Shipment) -> ShipmentOut:
+    return shipment_out(shipment, await ParcelRepository(uow.session).of_shipment(shipment.id))
+
+
 async def get_shipment(uow: UnitOfWork, shop_id: str, shipment_id: str) -> ShipmentOut:
-    return ShipmentOut.model_validate(await own_shipment(uow, shop_id, shipment_id))
+    return await shipment_view(uow, await own_shipment(uow, shop_id, shipment_id))
 
 
 async def recent_shipments(uow: UnitOfWork, shop_id: str, order_id: str | None, page: PageRequest) -> Page[ShipmentOut]:
-    return (await ShipmentRepository(uow.session).recent(shop_id, order_id, page)).page(ShipmentOut.model_validate)
+    found = await ShipmentRepository(uow.session).recent(shop_id, order_id, page)
+    boxes = await ParcelRepository(uow.session).of_shipments([s.id for s in found.rows])
+    return found.page(lambda s: shipment_out(s, boxes.get(s.id, [])))
 
 
 async def stuck_shipments(uow: UnitOfWork, idle_s: float, limit: int = 1000) -> list[str]:

@@ -11,7 +11,7 @@ from runtime.apis.tracking import TrackingApi
 from runtime.db import UnitOfWork
 from runtime.logging import get_logger
 from runtime.service_client import ServiceError
-from services.shipping.repository.shipments import ShipmentRepository, ShipmentWithOrder
+from services.shipping.repository.shipments import FollowedParcel, ShipmentRepository
 from shared.carriers import CarrierCode
 from shared.tracking import MAX_BATCH_SUBSCRIPTIONS, SubscriptionOutcome, SubscriptionRequest
 
@@ -32,21 +32,22 @@ class Handed:
     unreachable: ServiceError | None = None
 
 
-def _subscription(row: ShipmentWithOrder) -> SubscriptionRequest:
-    shipment, order = row
+def _subscription(row: FollowedParcel) -> SubscriptionRequest:
+    parcel, shipment, order = row
     return SubscriptionRequest(
         order_id=order.id,
-        carrier=CarrierCode(shipment.carrier),
-        number=shipment.number,
+        carrier=CarrierCode(parcel.carrier),
+        number=parcel.number,
         shipped_at=shipment.confirmed_at or shipment.updated_at,
         destination_province=order.receiver_state or None,
     )
 
 
-async def confirmed_by_shop(uow: UnitOfWork, shipment_ids: Sequence[str]) -> dict[str, list[Handoff]]:
-    """The confirmed ones among ``shipment_ids``, as subscriptions, per shop."""
+async def followed_by_shop(uow: UnitOfWork, shipment_ids: Sequence[str]) -> dict[str, list[Handoff]]:
+    """Every parcel tracking should follow among ``shipment_ids`` (confirmed, or held until collected), as
+    subscriptions, per shop: a parcel is a subscription of its own."""
     by_shop: dict[str, list[Handoff]] = defaultdict(list)
-    for row in await ShipmentRepository(uow.session).confirmed_with_orders(shipment_ids):
+    for row in await ShipmentRepository(uow.session).followed_parcels(shipment_ids):
         by_shop[row.shipment.shop_id].append(Handoff(row.shipment.id, _subscription(row)))
     return dict(by_shop)
 

@@ -5,13 +5,15 @@ from __future__ import annotations
 
 from runtime.db import UnitOfWork
 from runtime.errors import NotFound
-from services.shipping import states
+from services.shipping import parcels, states
 from services.shipping.models import Order, WebhookEndpoint
 from services.shipping.repository.orders import OrderRepository
+from services.shipping.repository.parcels import ParcelRepository
 from services.shipping.repository.tracking import TrackingRepository
 from services.shipping.service.events import active_endpoints, emit
+from services.shipping.service.held import release_held
 from services.shipping.service.orders import transition
-from shared.tracking import TrackingUpdate, TrackingUpdateOutcome, TrackingUpdateResult
+from shared.tracking import TrackingStatus, TrackingUpdate, TrackingUpdateOutcome, TrackingUpdateResult
 
 ALERT_KINDS = ("alert_opened", "alert_resolved")
 NOTE_MAX = 500
@@ -46,6 +48,23 @@ async def _order_of(uow: UnitOfWork, shop_id: str, ref: str) -> Order:
     return order
 
 
+async def _parcel_update(uow: UnitOfWork, shop_id: str, order: Order, update: TrackingUpdate) -> TrackingStatus:
+    """Record the status on its parcel, release a shipment held for this parcel's collection, and answer what the
+    update means for the whole order (see ``parcels.order_status_from``). A number no parcel holds (tracking
+    kept following one replaced since) is the order's as before."""
+    repo = ParcelRepository(uow.session)
+    parcel = await repo.live_by_number(shop_id, update.number, for_update=True)
+    if parcel is None or parcel.order_id != order.id:
+        return update.status
+    if parcels.keeps(parcel.tracking_status, update.status):
+        parcel.tracking_status = update.status.value
+    if parcels.collected(update.status) and parcel.collected_at is None:
+        parcel.collected_at = update.occurred_at
+        await release_held(uow, parcel.shipment_id, f"parcel {parcel.number} collected ({update.status.value})")
+    live = await repo.live_of_order(order.id)
+    return parcels.order_status_from([p.tracking_status for p in live], update.status)
+
+
 async def apply_tracking_update(
     uow: UnitOfWork, shop_id: str, update: TrackingUpdate, *, endpoints: list[WebhookEndpoint] | None = None
 ) -> TrackingUpdateResult:
@@ -66,7 +85,8 @@ async def apply_tracking_update(
         alert = update.alert.model_dump(mode="json")
         await emit(uow, shop_id, f"tracking.{update.kind}", {**data, "alert": alert}, endpoints=endpoints)
         return TrackingUpdateResult(applied=True, order_status=order.status)
-    event = states.TRACKING_EVENTS.get(update.status)
+    status = await _parcel_update(uow, shop_id, order, update)
+    event = states.TRACKING_EVENTS.get(status)
     applied = False
     if event is not None and states.can(order.status, event):
         note = f"tracking: {update.status.value} {update.description}"[:NOTE_MAX]

@@ -64,6 +64,10 @@ def upgrade() -> None:
         "shipments", sa.Column("confirm_due_at", sa.DateTime(timezone=True), nullable=True), schema="shipping"
     )
     op.add_column("shipments", sa.Column("voided_at", sa.DateTime(timezone=True), nullable=True), schema="shipping")
+    op.create_index(
+        "ix_shipments_held_due", "shipments", ["confirm_due_at"], unique=False, schema="shipping",
+        postgresql_where=sa.text("status = 'held'"),
+    )  # fmt: skip
     op.create_check_constraint(
         op.f("ck_shipments_confirm_mode"), "shipments", f"confirm_mode IN ({_MODES})", schema="shipping"
     )
@@ -150,6 +154,7 @@ def downgrade() -> None:
     op.drop_column("shop_settings", "confirm_time", schema="shipping")
     op.drop_column("shop_settings", "confirm_mode", schema="shipping")
     op.drop_constraint(op.f("ck_shipments_confirm_mode"), "shipments", schema="shipping", type_="check")
+    op.drop_index("ix_shipments_held_due", table_name="shipments", schema="shipping")
     op.drop_column("shipments", "voided_at", schema="shipping")
     op.drop_column("shipments", "confirm_due_at", schema="shipping")
     op.drop_column("shipments", "confirm_mode", schema="shipping")
