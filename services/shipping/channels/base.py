@@ -1,15 +1,18 @@
 """The seam every sales channel implements: where an order comes from decides where its shipment is confirmed.
 
 A channel reads its order messages (verified, parsed), fetches an order, maps its carrier codes to ours,
-says whether an order may ship now, confirms a shipment with its number(s), and classifies every refusal
-it can answer into one ``Refusal``. The rest of shipping speaks only these types; each channel's wire
-format stays a pure protocol module beside its HTTP client (``channels/<name>/protocol.py``, ``client.py``).
+says whether an order may ship now, confirms a shipment with its number(s) (one order in several parcels,
+or a split order's lines in parts), changes the numbers of a shipped one, and classifies every refusal it
+can answer into one ``Refusal``. Neither marketplace can withdraw a confirmation: there is no call for it.
+The rest of shipping speaks only these types; each channel's wire format stays a pure protocol module beside
+its HTTP client (``channels/<name>/protocol.py``, ``client.py``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
 from typing import Any, Protocol
 
@@ -40,10 +43,18 @@ class Refusal(StrEnum):
 
 class ChannelError(Exception):
     """A channel's refusal (or no answer), classified. ``code`` is the channel's own short code (Taobao's B60,
-    a Pinduoduo error code), shown to the shop beside ``message``."""
+    a Pinduoduo error code), shown to the shop beside ``message``. ``number`` is the refused number of a
+    number-related refusal when the answer names it (a call with several numbers refuses one of them)."""
 
     def __init__(
-        self, channel: ChannelName, code: str, message: str, refusal: Refusal, *, session_invalid: bool = False
+        self,
+        channel: ChannelName,
+        code: str,
+        message: str,
+        refusal: Refusal,
+        *,
+        session_invalid: bool = False,
+        number: str | None = None,
     ) -> None:
         super().__init__(f"{channel.value} {code}: {message}")
         self.channel = channel
@@ -52,6 +63,29 @@ class ChannelError(Exception):
         self.refusal = refusal
         # The store's authorisation is missing, unknown or expired: binding answers 422, shipping fails.
         self.session_invalid = session_invalid
+        self.number = number
+
+
+def named_number(message: str, numbers: Sequence[str]) -> str | None:
+    """The one of ``numbers`` a refusal's text names: the platforms put the refused number in their message.
+    None when it names none, or several that are not parts of one another (we cannot tell which)."""
+    named = {n for n in numbers if n and n in message}
+    # A number inside a longer named one is not named itself (7123 in 71234).
+    whole = [n for n in named if not any(n != other and n in other for other in named)]
+    return whole[0] if len(whole) == 1 else None
+
+
+def checked_numbers(channel: ChannelName, numbers: Sequence[str], lines: Sequence[str] | None) -> list[str]:
+    """``numbers`` stripped, when there is at least one and each is there once, and ``lines`` is None or some
+    distinct ids; ChannelError(PERMANENT) otherwise, before anything is sent."""
+    found = [n.strip() for n in numbers]
+    if not found or not all(found):
+        raise ChannelError(channel, "no_number", "no tracking number to confirm", Refusal.PERMANENT)
+    if len(set(found)) != len(found):
+        raise ChannelError(channel, "duplicate_number", "a tracking number is given twice", Refusal.PERMANENT)
+    if lines is not None and (not lines or len(set(lines)) != len(lines) or not all(lines)):
+        raise ChannelError(channel, "lines", "lines must be distinct line ids, or None", Refusal.PERMANENT)
+    return found
 
 
 class MessageRefused(ValueError):
@@ -64,6 +98,7 @@ class BadMessage(ValueError):
 
 class OrderState(StrEnum):
     AWAITING_SHIPMENT = "awaiting_shipment"  # paid and ready: the only state we create an order in
+    PARTLY_SHIPPED = "partly_shipped"  # a split order: some lines shipped, the others may still ship
     SHIPPED = "shipped"
     CLOSED = "closed"  # refunded, cancelled or closed
     OTHER = "other"  # unpaid, blocked, in after-sales: not to ship now
@@ -88,8 +123,13 @@ class ChannelOrder:
     weight_g: int
     payment_cents: int
     items: list[dict[str, Any]] = field(default_factory=list)
-    shipped_number: str | None = None
+    shipped_number: str | None = None  # the main one (the first line's, or the order's first parcel's)
     shipped_carrier: str | None = None  # ours (a CarrierCode value) when the channel's code is known
+    # Every number the channel holds for the order, main one first: all lines' and parcels' (Taobao), the
+    # tracking number and the extra ones (Pinduoduo).
+    shipped_numbers: tuple[str, ...] = ()
+    # The channel's ship-by deadline (Pinduoduo's last_ship_time); None where the channel gives none (Taobao).
+    ship_by: datetime | None = None
 
     @property
     def has_address(self) -> bool:
@@ -139,7 +179,12 @@ class Channel(Protocol):
         ...
 
     def may_ship(self, order: ChannelOrder) -> bool:
-        """Whether the channel lets this order ship now."""
+        """Whether the channel lets this order (or, partly shipped, its other lines) ship now."""
+        ...
+
+    def line_ids(self, order_items: Sequence[Mapping[str, Any]]) -> list[str]:
+        """The channel's id of each of the order's lines, in order: line n (1-based) is ``[n - 1]``; what
+        ``confirm(lines=...)`` takes."""
         ...
 
     def read_message(self, headers: Mapping[str, str], body: bytes) -> ChannelMessage:
@@ -154,6 +199,31 @@ class Channel(Protocol):
         """The order read from the channel; None when the channel says it does not exist."""
         ...
 
-    async def confirm(self, store: StoreAccess, external_id: str, numbers: Sequence[str], carrier: str) -> None:
-        """Tell the channel the order shipped with ``numbers`` (ours carrier code); ChannelError on a refusal."""
+    async def confirm(
+        self,
+        store: StoreAccess,
+        external_id: str,
+        numbers: Sequence[str],
+        carrier: str,
+        *,
+        lines: Sequence[str] | None = None,
+        first: bool = True,
+    ) -> None:
+        """Tell the channel the order shipped with ``numbers`` (``carrier`` is our code): ``numbers[0]`` the
+        main number, the rest the order's other parcels. ``lines`` (``line_ids`` values): only those lines
+        ship, a part of a split order; None: the whole order. ``first`` False: a later part of a split order.
+        ChannelError on a refusal."""
+        ...
+
+    async def change_numbers(
+        self,
+        store: StoreAccess,
+        external_id: str,
+        numbers: Sequence[str],
+        carrier: str,
+        *,
+        lines: Sequence[str] | None = None,
+    ) -> None:
+        """Replace the numbers a shipped order (or its ``lines``) holds on the channel with ``numbers``
+        (main one first); ChannelError on a refusal."""
         ...

@@ -164,16 +164,18 @@ async def test_confirm_uses_the_table_when_the_live_list_lacks_the_carrier(chann
     assert dict(parse_qsl(route.calls.last.request.content.decode()))["logistics_id"] == "85"
 
 
-async def test_confirm_refuses_several_numbers_and_none(channel: PinduoduoChannel) -> None:
+@pytest.mark.parametrize(
+    ("numbers", "lines"), [([], None), (["A1", ""], None), (["A1", "A1"], None), (["A1"], []), (["A1"], ["1", "1"])]
+)
+async def test_confirm_refuses_bad_numbers_or_lines_before_any_call(
+    channel: PinduoduoChannel, numbers: list[str], lines: list[str] | None
+) -> None:
     with respx.mock(assert_all_called=False) as mock:
         route = mock.post(URL)
-        for numbers in (["A1", "A2"], []):
-            with pytest.raises(ChannelError) as e:
-                await channel.confirm(STORE, ORDER_SN, numbers, "ZTO")
-            assert e.value.refusal is Refusal.PERMANENT
+        with pytest.raises(ChannelError) as e:
+            await channel.confirm(STORE, ORDER_SN, numbers, "ZTO", lines=lines)
+        assert e.value.refusal is Refusal.PERMANENT
         assert not route.called
-    with pytest.raises(ChannelError, match="multi-parcel not supported yet"):
-        await channel.confirm(STORE, ORDER_SN, ["A1", "A2"], "ZTO")
 
 
 async def test_confirm_with_an_unknown_carrier_is_permanent(channel: PinduoduoChannel) -> None:
@@ -247,3 +249,230 @@ def test_read_message_verifies_with_the_clients_credentials_and_now(channel: Pin
         channel.read_message(_signed(raw, now, client_id="other"), raw)
     with pytest.raises(BadMessage):
         channel.read_message(_signed(b"{}", now), b"{}")
+
+
+# -- several parcels, split parts, number changes ------------------------------------------------------------
+
+SENT = answer({"logistics_online_send_response": {"is_success": True}})
+UPLOADED = answer({"upload_extra_logistics_response": {"success": True}})
+
+
+def forms(route: respx.Route) -> list[dict[str, str]]:
+    """Every call but the companies list, in order."""
+    found = [dict(parse_qsl(c.request.content.decode())) for c in route.calls]
+    return [f for f in found if f["type"] != protocol.COMPANIES]
+
+
+def test_line_ids_are_positions() -> None:
+    channel = PinduoduoChannel(PinduoduoClient(httpx.AsyncClient(), URL, "c", "s", timeout=1))
+    assert channel.line_ids([{"goods_id": "9"}, {"goods_id": "8"}, {}]) == ["1", "2", "3"]
+    assert channel.line_ids([]) == []
+
+
+async def test_confirm_with_several_numbers_sends_the_first_then_the_others_as_extra_parcels(
+    channel: PinduoduoChannel,
+) -> None:
+    async with respx.mock() as mock:
+        route = mock.post(URL).mock(
+            side_effect=by_type(
+                {protocol.COMPANIES: answer(COMPANIES), protocol.ONLINE_SEND: SENT, protocol.UPLOAD_EXTRA: UPLOADED}
+            )
+        )
+        await channel.confirm(STORE, ORDER_SN, ["73100000000001", "73100000000002", "73100000000003"], "ZTO")
+    send, extra = forms(route)
+    assert (send["type"], send["tracking_number"], send["logistics_id"]) == (
+        protocol.ONLINE_SEND,
+        "73100000000001",
+        "9115",
+    )
+    assert "redelivery_type" not in send  # a first send: the platform's default
+    assert (extra["type"], extra["order_sn"], extra["extra_track_type"]) == (protocol.UPLOAD_EXTRA, ORDER_SN, "1")
+    assert json.loads(extra["extra_track_list"]) == [
+        {"shipping_id": 9115, "tracking_number": "73100000000002"},
+        {"shipping_id": 9115, "tracking_number": "73100000000003"},
+    ]
+    assert extra["access_token"] == "tok"
+
+
+async def test_a_later_part_of_a_split_order_is_only_extra_parcels(channel: PinduoduoChannel) -> None:
+    async with respx.mock() as mock:
+        route = mock.post(URL).mock(
+            side_effect=by_type({protocol.COMPANIES: answer(COMPANIES), protocol.UPLOAD_EXTRA: UPLOADED})
+        )
+        await channel.confirm(STORE, ORDER_SN, ["73100000000004", "73100000000005"], "ZTO", lines=["2"], first=False)
+    [extra] = forms(route)
+    assert extra["type"] == protocol.UPLOAD_EXTRA
+    numbers = [row["tracking_number"] for row in json.loads(extra["extra_track_list"])]
+    assert numbers == ["73100000000004", "73100000000005"]
+
+
+async def test_a_first_send_with_one_number_uploads_nothing_else(channel: PinduoduoChannel) -> None:
+    async with respx.mock() as mock:
+        route = mock.post(URL).mock(
+            side_effect=by_type({protocol.COMPANIES: answer(COMPANIES), protocol.ONLINE_SEND: SENT})
+        )
+        await channel.confirm(STORE, ORDER_SN, ["73100000000001"], "ZTO", lines=["1"])
+    assert [f["type"] for f in forms(route)] == [protocol.ONLINE_SEND]
+
+
+def shipped_with(number: str) -> httpx.Response:
+    body = json.loads(json.dumps(ORDER))
+    body["order_info_get_response"]["order_info"].update(order_status=2, tracking_number=number, logistics_id=115)
+    return answer(body)
+
+
+async def test_a_repeat_whose_main_number_went_through_uploads_the_rest(channel: PinduoduoChannel) -> None:
+    async with respx.mock() as mock:
+        route = mock.post(URL).mock(
+            side_effect=by_type(
+                {
+                    protocol.COMPANIES: answer(COMPANIES),
+                    protocol.ONLINE_SEND: error(errors.ORDER_ALREADY_SHIPPED, "订单已发货"),
+                    protocol.ORDER_INFO: shipped_with("73100000000001"),
+                    protocol.UPLOAD_EXTRA: UPLOADED,
+                }
+            )
+        )
+        await channel.confirm(STORE, ORDER_SN, ["73100000000001", "73100000000002"], "ZTO")
+    assert [f["type"] for f in forms(route)] == [protocol.ONLINE_SEND, protocol.ORDER_INFO, protocol.UPLOAD_EXTRA]
+
+
+async def test_already_shipped_with_another_number_stays_already_shipped(channel: PinduoduoChannel) -> None:
+    async with respx.mock() as mock:
+        route = mock.post(URL).mock(
+            side_effect=by_type(
+                {
+                    protocol.COMPANIES: answer(COMPANIES),
+                    protocol.ONLINE_SEND: error(errors.ORDER_ALREADY_SHIPPED, "订单已发货"),
+                    protocol.ORDER_INFO: shipped_with("73199999999999"),
+                }
+            )
+        )
+        with pytest.raises(ChannelError) as e:
+            await channel.confirm(STORE, ORDER_SN, ["73100000000001", "73100000000002"], "ZTO")
+    assert e.value.refusal is Refusal.ALREADY_SHIPPED
+    assert protocol.UPLOAD_EXTRA not in [f["type"] for f in forms(route)]
+
+
+async def test_a_refused_extra_number_is_named(channel: PinduoduoChannel) -> None:
+    refused = answer(
+        {
+            "error_response": {
+                "error_code": errors.TRACKING_NUMBER_USED,
+                "error_msg": "运单号已被使用",
+                "sub_code": "50005",
+                "sub_msg": "运单号 73100000000003 已被其他订单使用",
+            }
+        }
+    )
+    async with respx.mock() as mock:
+        mock.post(URL).mock(
+            side_effect=by_type(
+                {protocol.COMPANIES: answer(COMPANIES), protocol.ONLINE_SEND: SENT, protocol.UPLOAD_EXTRA: refused}
+            )
+        )
+        with pytest.raises(ChannelError) as e:
+            await channel.confirm(STORE, ORDER_SN, ["73100000000001", "73100000000002", "73100000000003"], "ZTO")
+    assert (e.value.refusal, e.value.code, e.value.number) == (Refusal.NUMBER_REJECTED, "50005", "73100000000003")
+
+
+async def test_a_refusal_naming_no_number_of_several_names_none(channel: PinduoduoChannel) -> None:
+    async with respx.mock() as mock:
+        mock.post(URL).mock(
+            side_effect=by_type(
+                {
+                    protocol.COMPANIES: answer(COMPANIES),
+                    protocol.ONLINE_SEND: SENT,
+                    protocol.UPLOAD_EXTRA: error(errors.TRACKING_NUMBER_INVALID, "运单号不符合快递公司规则"),
+                }
+            )
+        )
+        with pytest.raises(ChannelError) as e:
+            await channel.confirm(STORE, ORDER_SN, ["73100000000001", "73100000000002", "73100000000003"], "ZTO")
+    assert (e.value.refusal, e.value.number) == (Refusal.NUMBER_REJECTED, None)
+
+
+async def test_a_refused_single_number_is_that_number(channel: PinduoduoChannel) -> None:
+    async with respx.mock() as mock:
+        mock.post(URL).mock(
+            side_effect=by_type(
+                {protocol.COMPANIES: answer(COMPANIES), protocol.ONLINE_SEND: error(errors.TRACKING_NUMBER_INVALID)}
+            )
+        )
+        with pytest.raises(ChannelError) as e:
+            await channel.confirm(STORE, ORDER_SN, ["73100000000001", "73100000000002"], "ZTO")
+    assert (e.value.refusal, e.value.number) == (Refusal.NUMBER_REJECTED, "73100000000001")
+
+
+async def test_an_extra_upload_without_success_is_permanent(channel: PinduoduoChannel) -> None:
+    failed = answer({"upload_extra_logistics_response": {"success": False}})
+    async with respx.mock() as mock:
+        mock.post(URL).mock(side_effect=by_type({protocol.COMPANIES: answer(COMPANIES), protocol.UPLOAD_EXTRA: failed}))
+        with pytest.raises(ChannelError) as e:
+            await channel.confirm(STORE, ORDER_SN, ["73100000000004"], "ZTO", first=False)
+    assert e.value.refusal is Refusal.PERMANENT
+
+
+async def test_change_numbers_redelivers_the_main_number_and_adds_the_others(channel: PinduoduoChannel) -> None:
+    async with respx.mock() as mock:
+        route = mock.post(URL).mock(
+            side_effect=by_type(
+                {protocol.COMPANIES: answer(COMPANIES), protocol.ONLINE_SEND: SENT, protocol.UPLOAD_EXTRA: UPLOADED}
+            )
+        )
+        await channel.change_numbers(STORE, ORDER_SN, ["73100000000007", "73100000000008"], "ZTO")
+    send, extra = forms(route)
+    assert (send["type"], send["tracking_number"], send["redelivery_type"]) == (
+        protocol.ONLINE_SEND,
+        "73100000000007",
+        "2",
+    )
+    assert [row["tracking_number"] for row in json.loads(extra["extra_track_list"])] == ["73100000000008"]
+    assert extra["extra_track_type"] == "1"
+
+
+async def test_change_numbers_with_one_number_is_only_the_redelivery(channel: PinduoduoChannel) -> None:
+    async with respx.mock() as mock:
+        route = mock.post(URL).mock(
+            side_effect=by_type({protocol.COMPANIES: answer(COMPANIES), protocol.ONLINE_SEND: SENT})
+        )
+        await channel.change_numbers(STORE, ORDER_SN, ["73100000000007"], "ZTO")
+    assert [f.get("redelivery_type") for f in forms(route)] == ["2"]
+
+
+@pytest.mark.parametrize(
+    ("code", "refusal"),
+    [
+        (errors.SHIPMENT_UNCHANGEABLE, Refusal.PERMANENT),  # redelivery of an order not shipped (or signed for)
+        (errors.ORDER_CANNOT_SHIP, Refusal.ORDER_CLOSED),
+        (errors.TRACKING_NUMBER_USED, Refusal.NUMBER_REJECTED),
+        (errors.RATE_LIMITED_API, Refusal.RETRY),
+    ],
+)
+async def test_change_numbers_refusals(channel: PinduoduoChannel, code: int, refusal: Refusal) -> None:
+    async with respx.mock() as mock:
+        mock.post(URL).mock(
+            side_effect=by_type({protocol.COMPANIES: answer(COMPANIES), protocol.ONLINE_SEND: error(code, "拒绝")})
+        )
+        with pytest.raises(ChannelError) as e:
+            await channel.change_numbers(STORE, ORDER_SN, ["73100000000007", "73100000000008"], "ZTO")
+    assert (e.value.refusal, e.value.code) == (refusal, str(code))
+    assert e.value.number == ("73100000000007" if refusal.number_related else None)
+
+
+async def test_fetch_order_reads_every_number_and_the_ship_by_time(channel: PinduoduoChannel) -> None:
+    body = json.loads(json.dumps(ORDER))
+    body["order_info_get_response"]["order_info"].update(
+        order_status=2,
+        tracking_number="73100000000001",
+        logistics_id=115,
+        last_ship_time="2023-11-30 10:00:00",
+        extra_delivery_list=[{"logistics_id": 115, "tracking_number": "73100000000002"}],
+    )
+    async with respx.mock() as mock:
+        mock.post(URL).mock(return_value=answer(body))
+        order = await channel.fetch_order(STORE, ORDER_SN)
+    assert order is not None
+    assert order.shipped_numbers == ("73100000000001", "73100000000002")
+    assert order.ship_by is not None
+    assert order.ship_by.isoformat() == "2023-11-30T10:00:00+08:00"

@@ -72,6 +72,28 @@ async def test_online_send_carries_order_company_and_number(client: PinduoduoCli
     assert (form["order_sn"], form["logistics_id"], form["tracking_number"]) == ("231128-1", "115", "73100000000001")
 
 
+async def test_a_redelivery_carries_its_type(client: PinduoduoClient) -> None:
+    async with respx.mock() as mock:
+        route = mock.post(URL).mock(return_value=answer({"logistics_online_send_response": {"is_success": True}}))
+        assert await client.online_send("tok", "231128-1", 115, "73100000000002", redelivery_type=2)
+    form = form_of(route.calls.last.request)
+    assert_signed(form, protocol.ONLINE_SEND, "tok")
+    assert (form["tracking_number"], form["redelivery_type"]) == ("73100000000002", "2")
+
+
+async def test_upload_extra_carries_the_type_and_the_list(client: PinduoduoClient) -> None:
+    async with respx.mock() as mock:
+        route = mock.post(URL).mock(return_value=answer({"upload_extra_logistics_response": {"success": True}}))
+        assert await client.upload_extra("tok", "231128-1", 1, 115, ["73100000000003", "73100000000004"])
+    form = form_of(route.calls.last.request)
+    assert_signed(form, protocol.UPLOAD_EXTRA, "tok")
+    assert (form["order_sn"], form["extra_track_type"]) == ("231128-1", "1")
+    assert json.loads(form["extra_track_list"]) == [
+        {"shipping_id": 115, "tracking_number": "73100000000003"},
+        {"shipping_id": 115, "tracking_number": "73100000000004"},
+    ]
+
+
 async def test_an_error_envelope_is_raised_with_its_refusal(client: PinduoduoClient) -> None:
     err = {"error_response": {"error_code": errors.ORDER_ALREADY_SHIPPED, "error_msg": "订单已发货", "request_id": "1"}}
     async with respx.mock() as mock:

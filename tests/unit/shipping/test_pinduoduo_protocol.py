@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -419,3 +419,44 @@ def test_a_message_without_tid_has_no_order() -> None:
     body = json.dumps({"id": 5, "message": {"type": "pdd_trade_TradeSuccess", "mallID": 7, "content": "{}"}}).encode()
     m = verify(body, headers_for(body))
     assert (m.external_id, m.seller_id, m.kind) == (None, "7", MessageKind.OTHER)
+
+
+def test_last_ship_time_is_the_ship_by_deadline_in_beijing_time() -> None:
+    o = read_order(order_answer(last_ship_time="2023-11-30 10:00:00"))
+    assert o.ship_by == datetime(2023, 11, 30, 2, 0, tzinfo=UTC)
+    assert o.ship_by is not None
+    assert o.ship_by.utcoffset() == timedelta(hours=8)
+    for unreadable in ("", "2023-11-30", "soon", None, 17):
+        assert read_order(order_answer(last_ship_time=unreadable)).ship_by is None
+    assert read_order(order_answer()).ship_by is None
+
+
+def test_shipped_numbers_are_the_tracking_number_then_every_extra_one_once() -> None:
+    o = read_order(
+        order_answer(
+            order_status=2,
+            tracking_number="73100000000001",
+            logistics_id=115,
+            extra_delivery_list=[
+                {"logistics_id": 115, "tracking_number": "73100000000002"},
+                {"logistics_id": 115, "tracking_number": "73100000000001"},
+                "junk",
+                {"tracking_number": ""},
+            ],
+            gift_delivery_list=[{"logistics_id": 115, "tracking_number": "73100000000009"}],
+        )
+    )
+    assert o.shipped_number == "73100000000001"
+    assert o.shipped_numbers == ("73100000000001", "73100000000002", "73100000000009")
+    assert read_order(order_answer()).shipped_numbers == ()
+    assert read_order(order_answer(extra_delivery_list={"x": 1})).shipped_numbers == ()
+
+
+def test_extra_track_list_and_its_answer() -> None:
+    assert json.loads(protocol.extra_track_list(115, ["A1", "A2"])) == [
+        {"shipping_id": 115, "tracking_number": "A1"},
+        {"shipping_id": 115, "tracking_number": "A2"},
+    ]
+    raw = b'{"upload_extra_logistics_response": {"success": true, "request_id": "1"}}'
+    assert protocol.upload_extra_ok(protocol.parse_response(protocol.UPLOAD_EXTRA, 200, raw))
+    assert not protocol.upload_extra_ok({"success": "true"})

@@ -1,11 +1,16 @@
-"""Pinduoduo as a ``base.Channel``: the seam's calls over ``PinduoduoClient``, every PddError classified."""
+"""Pinduoduo as a ``base.Channel``: the seam's calls over ``PinduoduoClient``, every PddError classified.
+
+Pinduoduo ships a whole order with one number (``pdd.logistics.online.send``) and has no per-line split: an
+order's other parcels, and every later part of a split order, are extra numbers of type 分包发货
+(``pdd.order.upload.extra.logistics``) on the order once shipped. There is no call that removes an extra
+number: a change of numbers replaces the main one (redelivery_type 2) and adds the others."""
 
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import Awaitable, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from services.shipping.channels.base import (
     ChannelError,
@@ -15,8 +20,10 @@ from services.shipping.channels.base import (
     OrderState,
     Refusal,
     StoreAccess,
+    checked_numbers,
+    named_number,
 )
-from services.shipping.channels.pinduoduo import carriers, errors, messages
+from services.shipping.channels.pinduoduo import carriers, errors, messages, protocol
 from services.shipping.channels.pinduoduo.client import PinduoduoClient
 from services.shipping.channels.pinduoduo.errors import PddError
 from shared.carriers import CarrierCode
@@ -24,17 +31,28 @@ from shared.carriers import CarrierCode
 T = TypeVar("T")
 
 
-def channel_error(exc: PddError) -> ChannelError:
+def channel_error(exc: PddError, numbers: Sequence[str] = ()) -> ChannelError:
+    """``exc`` classified; a number-related refusal names the number of ``numbers`` the answer names (the
+    only one, when one was sent)."""
+    number = None
+    if exc.refusal.number_related:
+        text = f"{exc.msg} {exc.sub_msg or ''}"
+        number = named_number(text, numbers) or (numbers[0] if len(numbers) == 1 else None)
     return ChannelError(
-        ChannelName.PINDUODUO, exc.short_code, exc.message, exc.refusal, session_invalid=exc.session_invalid
+        ChannelName.PINDUODUO,
+        exc.short_code,
+        exc.message,
+        exc.refusal,
+        session_invalid=exc.session_invalid,
+        number=number,
     )
 
 
-async def _classified(call: Awaitable[T]) -> T:
+async def _classified(call: Awaitable[T], numbers: Sequence[str] = ()) -> T:
     try:
         return await call
     except PddError as exc:
-        raise channel_error(exc) from exc
+        raise channel_error(exc, numbers) from exc
 
 
 class PinduoduoChannel:
@@ -71,6 +89,10 @@ class PinduoduoChannel:
     def may_ship(self, order: ChannelOrder) -> bool:
         return order.state is OrderState.AWAITING_SHIPMENT
 
+    def line_ids(self, order_items: Sequence[Mapping[str, Any]]) -> list[str]:
+        """Positions "1", "2"...: Pinduoduo names no line (and ships no line apart from the order)."""
+        return [str(n) for n in range(1, len(order_items) + 1)]
+
     async def seller_id(self, token: str) -> str:
         return await _classified(self._client.mall_id(token))
 
@@ -90,14 +112,62 @@ class PinduoduoChannel:
         live = await self._client.companies()
         return next((i for i, code in sorted(live.items()) if code == wanted), carriers.LOGISTICS_IDS[carrier])
 
-    async def confirm(self, store: StoreAccess, external_id: str, numbers: Sequence[str], carrier: str) -> None:
-        if not numbers:
-            raise ChannelError(self.name, "no_number", "no tracking number to confirm", Refusal.PERMANENT)
-        if len(numbers) > 1:
-            # pdd.logistics.online.send takes one tracking_number.
-            raise ChannelError(self.name, "multi_parcel", "multi-parcel not supported yet", Refusal.PERMANENT)
+    async def confirm(
+        self,
+        store: StoreAccess,
+        external_id: str,
+        numbers: Sequence[str],
+        carrier: str,
+        *,
+        lines: Sequence[str] | None = None,
+        first: bool = True,
+    ) -> None:
+        """First part: online.send with ``numbers[0]``, then the rest as extra numbers; a later part: all of
+        them as extra numbers. ``lines`` is not sent: the platform takes none."""
+        found = checked_numbers(self.name, numbers, lines)
         logistics_id = await self._logistics_id(self._carrier(carrier))
-        ok = await _classified(self._client.online_send(store.token, external_id, logistics_id, numbers[0]))
+        extra = found
+        if first:
+            await self._first_send(store, external_id, logistics_id, found)
+            extra = found[1:]
+        if extra:
+            await self._upload_extra(store, external_id, logistics_id, extra)
+
+    async def change_numbers(
+        self,
+        store: StoreAccess,
+        external_id: str,
+        numbers: Sequence[str],
+        carrier: str,
+        *,
+        lines: Sequence[str] | None = None,
+    ) -> None:
+        """online.send with redelivery_type 2 (修改发货) replaces the main number with ``numbers[0]``; the rest
+        are added as extra numbers (extra numbers sent before stay: Pinduoduo cannot remove one)."""
+        found = checked_numbers(self.name, numbers, lines)
+        logistics_id = await self._logistics_id(self._carrier(carrier))
+        sent = self._client.online_send(store.token, external_id, logistics_id, found[0], protocol.REDELIVERY_CHANGE)
+        self._succeeded(await _classified(sent, found[:1]), "online send (redelivery)")
+        if len(found) > 1:
+            await self._upload_extra(store, external_id, logistics_id, found[1:])
+
+    async def _first_send(self, store: StoreAccess, external_id: str, logistics_id: int, numbers: list[str]) -> None:
+        try:
+            ok = await self._client.online_send(store.token, external_id, logistics_id, numbers[0])
+        except PddError as exc:
+            # Several numbers and "already shipped": a repeat whose extra upload failed, when the order holds
+            # our main number. Then only the extra upload is left to do.
+            if len(numbers) > 1 and exc.refusal is Refusal.ALREADY_SHIPPED:
+                order = await self.fetch_order(store, external_id)
+                if order is not None and order.shipped_number == numbers[0]:
+                    return
+            raise channel_error(exc, numbers[:1]) from exc
+        self._succeeded(ok, "online send")
+
+    async def _upload_extra(self, store: StoreAccess, external_id: str, logistics_id: int, numbers: list[str]) -> None:
+        sent = self._client.upload_extra(store.token, external_id, protocol.EXTRA_SPLIT, logistics_id, numbers)
+        self._succeeded(await _classified(sent, numbers), "extra logistics upload")
+
+    def _succeeded(self, ok: bool, call: str) -> None:
         if not ok:
-            message = "online send answered is_success=false"
-            raise ChannelError(self.name, "is_success_false", message, Refusal.PERMANENT)
+            raise ChannelError(self.name, "is_success_false", f"{call} answered without success", Refusal.PERMANENT)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -59,8 +60,29 @@ class PinduoduoClient:
         self._companies = found
         return found
 
-    async def online_send(self, token: str, order_sn: str, logistics_id: int, tracking_number: str) -> bool:
+    async def online_send(
+        self, token: str, order_sn: str, logistics_id: int, tracking_number: str, redelivery_type: int | None = None
+    ) -> bool:
+        """Ship the order with ``tracking_number``; ``redelivery_type`` 2 replaces a shipped order's number."""
         body = await self.call(
-            protocol.ONLINE_SEND, token, order_sn=order_sn, logistics_id=logistics_id, tracking_number=tracking_number
+            protocol.ONLINE_SEND,
+            token,
+            order_sn=order_sn,
+            logistics_id=logistics_id,
+            tracking_number=tracking_number,
+            redelivery_type=redelivery_type,
         )
         return protocol.online_send_ok(body)
+
+    async def upload_extra(
+        self, token: str, order_sn: str, track_type: int, logistics_id: int, numbers: Sequence[str]
+    ) -> bool:
+        """Add ``numbers`` to a shipped order as extra numbers of ``track_type`` (1: its other parcels)."""
+        body = await self.call(
+            protocol.UPLOAD_EXTRA,
+            token,
+            order_sn=order_sn,
+            extra_track_type=track_type,
+            extra_track_list=protocol.extra_track_list(logistics_id, numbers),
+        )
+        return protocol.upload_extra_ok(body)

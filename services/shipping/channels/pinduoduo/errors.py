@@ -27,6 +27,8 @@ ORDER_CANNOT_SHIP = 50003  # refunded, cancelled or in after-sales
 TRACKING_NUMBER_INVALID = 50004  # does not match the carrier's number rules
 TRACKING_NUMBER_USED = 50005  # already used for another order
 LOGISTICS_COMPANY_UNKNOWN = 50006
+# A change of shipment (修改发货, redelivery_type 2) or an extra number on an order not shipped (or signed for).
+SHIPMENT_UNCHANGEABLE = 50007
 
 ERROR_REFUSALS: dict[int, Refusal] = {
     ACCESS_TOKEN_EXPIRED: Refusal.PERMANENT,
@@ -43,6 +45,7 @@ ERROR_REFUSALS: dict[int, Refusal] = {
     TRACKING_NUMBER_INVALID: Refusal.NUMBER_REJECTED,
     TRACKING_NUMBER_USED: Refusal.NUMBER_REJECTED,
     LOGISTICS_COMPANY_UNKNOWN: Refusal.PERMANENT,
+    SHIPMENT_UNCHANGEABLE: Refusal.PERMANENT,
 }
 SESSION_ERROR_CODES = frozenset({ACCESS_TOKEN_EXPIRED, ACCESS_TOKEN_INVALID})
 

@@ -30,6 +30,16 @@ Facts and where each was checked:
   goods_count, goods_price (yuan)}]; tracking_number, logistics_id; created_time, confirm_time,
   shipping_time. The real platform returns receiver_* encrypted (密文); decrypting them is not done here.
   ``mall_id`` is not an order_info field: read when present (unconfirmed), else the store's.
+  ``last_ship_time`` (承诺发货时间, "yyyy-MM-dd HH:mm:ss" Beijing time); ``extra_delivery_list`` (分包发货额外运单)
+  and ``gift_delivery_list`` (赠品额外运单), each ``[{logistics_id, tracking_number}]`` (the pop SDK's
+  OrderInfoGetResponse, as public copies of it give it: find_string "extra_delivery_list").
+- Several parcels (no per-line split on Pinduoduo): ``pdd.logistics.online.send`` ships the order with one
+  number; ``redelivery_type`` 1 首次发货 (the default, only for an order awaiting shipment), 2 修改发货 (replaces
+  the shipped number, only for a shipped order) (pdd crate / pop SDK PddLogisticsOnlineSendRequest). The other
+  numbers go by ``pdd.order.upload.extra.logistics``: ``order_sn``, ``extra_track_type`` (1 分包发货, 2 补发商品,
+  3 发放赠品), ``extra_track_list`` = JSON ``[{shipping_id, tracking_number}]``; answers
+  ``upload_extra_logistics_response.success`` (docs.rs pdd src/requests/pdd_order_upload_extra_logistics.rs;
+  the pop SDK's PddOrderUploadRelationLogisticsResponse has the same key and ``success``).
 - Carriers: ``carriers``. Messages: ``messages``.
 """
 
@@ -37,8 +47,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
-from datetime import datetime
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -65,7 +75,9 @@ ORDER_INFO = "pdd.order.information.get"
 ONLINE_SEND = "pdd.logistics.online.send"
 COMPANIES = "pdd.logistics.companies.get"
 MALL_INFO = "pdd.mall.info.get"
+UPLOAD_EXTRA = "pdd.order.upload.extra.logistics"
 RESPONSE_KEYS = {
+    UPLOAD_EXTRA: "upload_extra_logistics_response",
     ORDER_INFO: "order_info_get_response",  # not derivable from the method name
     ONLINE_SEND: "logistics_online_send_response",
     COMPANIES: "logistics_companies_get_response",
@@ -78,6 +90,9 @@ SHIPPED_STATUSES = frozenset({2, 3})
 NOT_CONFIRMED, CANCELLED = 0, 2  # confirm_status 未成交, 已取消
 ORDER_STATUS_TEXT = {1: "待发货", 2: "已发货待签收", 3: "已签收"}
 REFUND_STATUS_TEXT = {1: "无售后或售后关闭", 2: "售后处理中", 3: "退款中", 4: "退款成功"}
+REDELIVERY_CHANGE = 2  # redelivery_type 修改发货: replaces a shipped order's number
+EXTRA_SPLIT = 1  # extra_track_type 分包发货: the order's other parcels
+CHINA = timezone(timedelta(hours=8))
 _MAX_CENTS = 10**12  # ten billion yuan: anything larger is not an order's amount
 _MAX_COUNT = 10**9
 
@@ -227,7 +242,31 @@ def parse_order(body: dict[str, Any]) -> ChannelOrder:
         items=_items(o.get("item_list")),
         shipped_number=number or None,
         shipped_carrier=carrier.value if number and carrier else None,
+        shipped_numbers=_shipped_numbers(number, o),
+        ship_by=parse_ship_by(o.get("last_ship_time")),
     )
+
+
+def _shipped_numbers(number: str, o: dict[str, Any]) -> tuple[str, ...]:
+    """The tracking number, then every extra one (other parcels, then gifts'), each once."""
+    found = [number] if number else []
+    for key in ("extra_delivery_list", "gift_delivery_list"):
+        rows = o.get(key)
+        for row in rows if isinstance(rows, list) else []:
+            extra = _str(row.get("tracking_number")).strip() if isinstance(row, dict) else ""
+            if extra:
+                found.append(extra)
+    return tuple(dict.fromkeys(found))
+
+
+def parse_ship_by(value: object) -> datetime | None:
+    """``last_ship_time`` (Beijing time) as an aware datetime; None when absent or unreadable."""
+    if not isinstance(value, str) or not value.strip():
+        return None
+    try:
+        return datetime.strptime(value.strip(), "%Y-%m-%d %H:%M:%S").replace(tzinfo=CHINA)
+    except ValueError:
+        return None
 
 
 def parse_mall_id(body: dict[str, Any]) -> str:
@@ -255,3 +294,13 @@ def parse_companies(body: dict[str, Any]) -> dict[int, str]:
 
 def online_send_ok(body: dict[str, Any]) -> bool:
     return body.get("is_success") is True
+
+
+def extra_track_list(logistics_id: int, numbers: Sequence[str]) -> str:
+    """``extra_track_list``: each number with the carrier's id (``shipping_id``)."""
+    rows = [{"shipping_id": logistics_id, "tracking_number": n} for n in numbers]
+    return json.dumps(rows, ensure_ascii=False, separators=(",", ":"))
+
+
+def upload_extra_ok(body: dict[str, Any]) -> bool:
+    return body.get("success") is True

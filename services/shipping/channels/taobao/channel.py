@@ -1,10 +1,12 @@
 """Taobao behind the channel seam: TOP errors classified into refusals, trades read as channel orders, and
-its message topics as message kinds. Behaviour as before the seam: the sub_code table in ``protocol``
-decides, unchanged."""
+its message topics as message kinds. The sub_code tables in ``protocol`` decide; the calls that confirm and
+change numbers are ``consign``'s. A split trade ships per line (``sub_tid`` = the lines' oids), so a later
+part is just another send of other lines: ``first`` changes nothing here."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 from urllib.parse import parse_qsl
 
 from services.shipping.channels.base import (
@@ -18,6 +20,8 @@ from services.shipping.channels.base import (
     OrderState,
     Refusal,
     StoreAccess,
+    checked_numbers,
+    named_number,
 )
 from services.shipping.channels.taobao import protocol
 from services.shipping.channels.taobao.client import MarketplaceClient
@@ -31,8 +35,15 @@ _REFUSALS = {
     Outcome.TRANSIENT: Refusal.RETRY,
     Outcome.FATAL: Refusal.PERMANENT,
 }
-# B01: the trade does not exist (any more): nothing to ship, and the number was not used.
+# B01 (send), CD30 (resend): the trade does not exist (any more): nothing to ship, the number was not used.
 _ORDER_CODES = frozenset({"B01"})
+_RESEND_ORDER_CODES = frozenset({"CD30"})
+# A resend Taobao will never take, said plainly before the platform's own words.
+_RESEND_REFUSED = {
+    "CD19": "the trade has not shipped yet: it has no number to change",
+    "P06": "the trade's status allows no change of its numbers",
+    "P08": "the trade allows no change of its numbers (an offline send only within 24 h of shipping)",
+}
 
 _KINDS = {
     protocol.TOPIC_PAID: MessageKind.PAID,
@@ -40,22 +51,31 @@ _KINDS = {
     protocol.TOPIC_CLOSE: MessageKind.CLOSED,
 }
 SHIPPED_STATUSES = frozenset({"WAIT_BUYER_CONFIRM_GOODS", "TRADE_BUYER_SIGNED", "TRADE_FINISHED"})
+PARTLY_SHIPPED = "SELLER_CONSIGNED_PART"
 _CARRIERS = frozenset(c.value for c in CarrierCode)
 
 
 def refusal(exc: TopError) -> Refusal:
-    if exc.offline_code in _ORDER_CODES:
+    if exc.offline_code in _ORDER_CODES or exc.resend_code in _RESEND_ORDER_CODES:
         return Refusal.ORDER_CLOSED
     return _REFUSALS[exc.outcome]
 
 
-def channel_error(exc: TopError) -> ChannelError:
+def channel_error(exc: TopError, numbers: Sequence[str] = ()) -> ChannelError:
+    """``exc`` classified; a number-related refusal names the number of ``numbers`` the answer names (the
+    only one, when one was sent)."""
+    found = refusal(exc)
+    number = None
+    if found.number_related:
+        number = named_number(exc.message, numbers) or (numbers[0] if len(numbers) == 1 else None)
+    plain = _RESEND_REFUSED.get(exc.resend_code or "")
     return ChannelError(
         ChannelName.TAOBAO,
         exc.short_code,
-        exc.message,
-        refusal(exc),
+        f"{plain}: {exc.message}" if plain else exc.message,
+        found,
         session_invalid=exc.code in protocol.SESSION_ERROR_CODES,
+        number=number,
     )
 
 
@@ -66,6 +86,8 @@ def order_state(status: str) -> OrderState:
         return OrderState.CLOSED
     if status in SHIPPED_STATUSES:
         return OrderState.SHIPPED
+    if status == PARTLY_SHIPPED:
+        return OrderState.PARTLY_SHIPPED
     return OrderState.OTHER
 
 
@@ -88,6 +110,7 @@ def channel_order(trade: Trade) -> ChannelOrder:
         items=trade.items,
         shipped_number=trade.shipped_number,
         shipped_carrier=trade.shipped_company or None,
+        shipped_numbers=trade.shipped_numbers,
     )
 
 
@@ -140,7 +163,15 @@ class TaobaoChannel:
         return code if code in _CARRIERS else None
 
     def may_ship(self, order: ChannelOrder) -> bool:
-        return order.state is OrderState.AWAITING_SHIPMENT
+        # A partly shipped trade's other lines may still ship (a split send of those lines).
+        return order.state in (OrderState.AWAITING_SHIPMENT, OrderState.PARTLY_SHIPPED)
+
+    def line_ids(self, order_items: Sequence[Mapping[str, Any]]) -> list[str]:
+        """Each line's ``oid`` (what ``sub_tid`` lists)."""
+        ids = [str(item.get("oid") or "") for item in order_items]
+        if not all(ids):
+            raise ChannelError(self.name, "no_line_id", "an order line has no oid", Refusal.PERMANENT)
+        return ids
 
     async def seller_id(self, token: str) -> str:
         try:
@@ -157,12 +188,44 @@ class TaobaoChannel:
             raise channel_error(exc) from exc
         return channel_order(trade)
 
-    async def confirm(self, store: StoreAccess, external_id: str, numbers: Sequence[str], carrier: str) -> None:
-        if len(numbers) != 1:
-            raise ChannelError(self.name, "numbers", "one number per offline send", Refusal.PERMANENT)
+    async def confirm(
+        self,
+        store: StoreAccess,
+        external_id: str,
+        numbers: Sequence[str],
+        carrier: str,
+        *,
+        lines: Sequence[str] | None = None,
+        first: bool = True,
+    ) -> None:
+        """One number: taobao.logistics.offline.send (split: is_split + sub_tid); several: the multi-package
+        alibaba.ascp.logistics.offline.send with every package."""
+        found = checked_numbers(self.name, numbers, lines)
         try:
-            ok = await self.client.offline_send(store.token, external_id, numbers[0], self.carrier_code(carrier))
+            ok = await self.client.send(store.token, external_id, found, self.carrier_code(carrier), lines)
         except TopError as exc:
-            raise channel_error(exc) from exc
+            raise channel_error(exc, found) from exc
         if not ok:
-            raise channel_error(TopError(15, "offline send answered is_success=false"))
+            raise channel_error(TopError(15, "offline send answered without success"))
+
+    async def change_numbers(
+        self,
+        store: StoreAccess,
+        external_id: str,
+        numbers: Sequence[str],
+        carrier: str,
+        *,
+        lines: Sequence[str] | None = None,
+    ) -> None:
+        """taobao.logistics.consign.resend for one number, alibaba.ascp.logistics.consign.resend for several:
+        the numbers given replace those the trade (or its lines) holds. P07 (nothing changed) is success: the
+        trade holds these numbers already."""
+        found = checked_numbers(self.name, numbers, lines)
+        try:
+            ok = await self.client.resend(store.token, external_id, found, self.carrier_code(carrier), lines)
+        except TopError as exc:
+            if exc.resend_code == protocol.RESEND_UNCHANGED:
+                return
+            raise channel_error(exc, found) from exc
+        if not ok:
+            raise channel_error(TopError(15, "consign resend answered without success"))

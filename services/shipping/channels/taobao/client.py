@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 import httpx
 
-from services.shipping.channels.taobao import protocol
+from services.shipping.channels.taobao import consign, protocol
 from services.shipping.channels.taobao.protocol import Trade
 
 
@@ -49,3 +50,17 @@ class MarketplaceClient:
     async def offline_send(self, session: str, tid: str, number: str, company_code: str) -> bool:
         body = await self.call(protocol.OFFLINE_SEND, session, tid=tid, out_sid=number, company_code=company_code)
         return protocol.offline_send_ok(body)
+
+    async def send(
+        self, session: str, tid: str, numbers: Sequence[str], company_code: str, lines: Sequence[str] | None
+    ) -> bool:
+        """Confirm ``numbers`` for the trade (or its ``lines``): one offline send, or the multi-package one."""
+        method, params = consign.send_request(tid, numbers, company_code, lines)
+        return consign.answer_ok(method, await self.call(method, session, **params))
+
+    async def resend(
+        self, session: str, tid: str, numbers: Sequence[str], company_code: str, lines: Sequence[str] | None
+    ) -> bool:
+        """Replace the numbers the trade (or its ``lines``) shipped with by ``numbers``."""
+        method, params = consign.resend_request(tid, numbers, company_code, lines)
+        return consign.answer_ok(method, await self.call(method, session, **params))

@@ -4,6 +4,13 @@ Calls are form POSTs signed TOP-style: every parameter except ``sign`` sorted by
 concatenated; md5 = MD5(secret + s + secret), hmac = HMAC-MD5(secret, s); uppercase hex. Answers are
 ``{"<method>_response": {...}}`` or ``{"error_response": {"code", "msg", "sub_code"?, "sub_msg"?}}``.
 Order messages pushed to us are signed the same way (hmac over every other form field).
+
+Shipping calls (their requests: ``consign``): ``taobao.logistics.offline.send`` (one number, split with
+``is_split``/``sub_tid``), ``alibaba.ascp.logistics.offline.send`` (several packages), and to change numbers
+``taobao.logistics.consign.resend`` / ``alibaba.ascp.logistics.consign.resend``. Business refusals are
+sub_codes ``isv.logistics-offline-service-error:XX`` for sends and ``isv.logistics-update-company-or-mailno-
+error:XX`` for resends (the codes of each, as public callers list them: a Java ERP's TBAccessException table,
+find_string "logistics-update-company-or-mailno-error"); the same XX means different things under each (B04).
 """
 
 from __future__ import annotations
@@ -20,6 +27,9 @@ from typing import Any
 
 CHINA = timezone(timedelta(hours=8))
 OFFLINE_SEND = "taobao.logistics.offline.send"
+ASCP_OFFLINE_SEND = "alibaba.ascp.logistics.offline.send"
+CONSIGN_RESEND = "taobao.logistics.consign.resend"
+ASCP_CONSIGN_RESEND = "alibaba.ascp.logistics.consign.resend"
 FULLINFO = "taobao.trade.fullinfo.get"
 USER_SELLER = "taobao.user.seller.get"
 # TOP's platform errors for a session that is missing, unknown or expired.
@@ -27,7 +37,8 @@ SESSION_ERROR_CODES = frozenset({26, 27})
 TRADE_FIELDS = (
     "tid,type,status,seller_nick,buyer_nick,payment,num,created,pay_time,consign_time,receiver_name,"
     "receiver_mobile,receiver_state,receiver_city,receiver_district,receiver_address,receiver_zip,weight_g,"
-    "orders.oid,orders.title,orders.num,orders.price,orders.logistics_company,orders.invoice_no"
+    "orders.oid,orders.title,orders.num,orders.price,orders.status,orders.logistics_company,orders.invoice_no,"
+    "orders.consign_pkgs"
 )
 
 TOPIC_PAID = "taobao_trade_TradeBuyerPay"
@@ -39,6 +50,7 @@ AWAITING_SHIPMENT = "WAIT_SELLER_SEND_GOODS"
 CLOSED_STATUSES = frozenset({"TRADE_CLOSED", "TRADE_CLOSED_BY_TAOBAO"})
 
 OFFLINE_PREFIX = "isv.logistics-offline-service-error:"
+RESEND_PREFIX = "isv.logistics-update-company-or-mailno-error:"
 RETRYABLE_SUB_CODES = frozenset(
     {
         "isp.top-remote-unknown-error",
@@ -130,6 +142,18 @@ OFFLINE_OUTCOMES = {
     "B150": Outcome.TRANSIENT,
     "S01": Outcome.TRANSIENT,
 }
+# A resend's codes: P10 运单号不符合规则或已经被使用, F 运单号被识别为假, F01 已经过期, F04/F05 已被使用.
+# Every other one (CD19 订单未发货, P06 状态不支持修改, P08 该订单不支持修改, CD22... 拆单) is fatal: asking
+# again gives it again.
+RESEND_OUTCOMES = {
+    "P10": Outcome.NUMBER_REJECTED,
+    "F": Outcome.NUMBER_REJECTED,
+    "F04": Outcome.NUMBER_REJECTED,
+    "F05": Outcome.NUMBER_REJECTED,
+    "F01": Outcome.NUMBER_EXPIRED,
+}
+# P07 未作修改: the trade holds these numbers already (a repeated change whose answer was lost).
+RESEND_UNCHANGED = "P07"
 
 
 class TopError(Exception):
@@ -148,8 +172,15 @@ class TopError(Exception):
         return None
 
     @property
+    def resend_code(self) -> str | None:
+        """CD19, P08, P10... for resend business errors."""
+        if self.sub_code and self.sub_code.startswith(RESEND_PREFIX):
+            return self.sub_code.removeprefix(RESEND_PREFIX)
+        return None
+
+    @property
     def short_code(self) -> str:
-        return self.offline_code or self.sub_code or str(self.code)
+        return self.offline_code or self.resend_code or self.sub_code or str(self.code)
 
     @property
     def message(self) -> str:
@@ -161,6 +192,8 @@ class TopError(Exception):
             return Outcome.TRANSIENT
         if self.offline_code is not None:
             return OFFLINE_OUTCOMES.get(self.offline_code, Outcome.FATAL)
+        if self.resend_code is not None:
+            return RESEND_OUTCOMES.get(self.resend_code, Outcome.FATAL)
         if self.sub_code in RETRYABLE_SUB_CODES or (self.sub_code or "").startswith("isp."):
             return Outcome.TRANSIENT
         return Outcome.FATAL
@@ -224,6 +257,7 @@ class Trade:
     items: list[dict[str, Any]] = field(default_factory=list)
     shipped_number: str | None = None
     shipped_company: str | None = None
+    shipped_numbers: tuple[str, ...] = ()
 
     @property
     def has_address(self) -> bool:
@@ -252,6 +286,7 @@ def parse_trade(body: dict[str, Any]) -> Trade:
         for o in lines
     ]
     shipped = next((o for o in lines if o.get("invoice_no")), None)
+    numbers = dict.fromkeys(n for o in lines for n in _line_numbers(o))
     return Trade(
         tid=str(t.get("tid", "")),
         status=str(t.get("status", "")),
@@ -269,7 +304,21 @@ def parse_trade(body: dict[str, Any]) -> Trade:
         items=items,
         shipped_number=str(shipped["invoice_no"]) if shipped else None,
         shipped_company=str(shipped.get("logistics_company") or "") if shipped else None,
+        shipped_numbers=tuple(numbers),
     )
+
+
+def _line_numbers(line: dict[str, Any]) -> list[str]:
+    """A line's numbers: its invoice_no, then its consignment's packages (``consign_pkgs``, a list or TOP's
+    ``{"consign_pkg": [...]}`` wrapping; the sandbox's field, unconfirmed on the real platform)."""
+    pkgs = line.get("consign_pkgs")
+    if isinstance(pkgs, dict):
+        pkgs = pkgs.get("consign_pkg")
+    found = [str(line["invoice_no"])] if line.get("invoice_no") else []
+    for pkg in pkgs if isinstance(pkgs, list) else []:
+        if isinstance(pkg, dict) and pkg.get("out_sid"):
+            found.append(str(pkg["out_sid"]))
+    return found
 
 
 @dataclass(frozen=True)
