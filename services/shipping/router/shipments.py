@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Depends, Path, Query, Response
 
 from runtime.app import UowDep
 from runtime.auth import ShopIdDep
@@ -55,16 +55,38 @@ async def cancel_shipment(shipment_id: str, shop_id: ShopIdDep, uow: UowDep) -> 
 
 
 @router.get(
-    "/{shipment_id}/label.pdf",
-    summary="The shipment's label (PDF, 100 x 150 mm)",
-    description="Code 128 barcode of the number, carrier, sender, receiver, order id, weight. Every print is counted.",
+    "/{shipment_id}/parcels/{seq}/label.pdf",
+    summary="One parcel's label (PDF, 100 x 150 mm)",
+    description=(
+        "The label of parcel `seq` (1-based) alone, to reprint one box of a multi-parcel shipment. Counted as a "
+        "print of the parcel and of the shipment."
+    ),
     responses={**responses(404), 200: {"content": {"application/pdf": {}}}},
     response_class=Response,
 )
-async def get_shipment_label(shipment_id: str, shop_id: ShopIdDep, uow: UowDep) -> Response:
-    found = await label_pdfs.shipment_label(uow, shop_id, shipment_id)
+async def get_parcel_label(
+    shipment_id: str, seq: Annotated[int, Path(ge=1, le=1000)], shop_id: ShopIdDep, uow: UowDep
+) -> Response:
+    return _pdf(await label_pdfs.parcel_label(uow, shop_id, shipment_id, seq))
+
+
+def _pdf(found: label_pdfs.LabelFile) -> Response:
     return Response(
         found.pdf,
         media_type="application/pdf",
         headers={"Content-Disposition": f'inline; filename="{found.filename}"', "X-Label-Prints": str(found.prints)},
     )
+
+
+@router.get(
+    "/{shipment_id}/label.pdf",
+    summary="The shipment's labels (PDF, 100 x 150 mm, a page per parcel)",
+    description=(
+        "Code 128 barcode of the number, carrier, sender, receiver, order id, weight; a multi-parcel shipment has a "
+        "page per parcel, marked 第 i/n 件 (母单/子单 for multi-piece freight). Every print is counted."
+    ),
+    responses={**responses(404), 200: {"content": {"application/pdf": {}}}},
+    response_class=Response,
+)
+async def get_shipment_label(shipment_id: str, shop_id: ShopIdDep, uow: UowDep) -> Response:
+    return _pdf(await label_pdfs.shipment_label(uow, shop_id, shipment_id))

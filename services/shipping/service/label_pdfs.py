@@ -97,14 +97,14 @@ async def shipment_label(uow: UnitOfWork, shop_id: str, shipment_id: str) -> Lab
     return await _render(uow, shop_id, shipment, boxes, f"{shipment.number}.pdf")
 
 
-async def parcel_label(uow: UnitOfWork, shop_id: str, parcel_id: str) -> LabelFile:
+async def parcel_label(uow: UnitOfWork, shop_id: str, shipment_id: str, seq: int) -> LabelFile:
     """One parcel's label (a box reprinted on its own)."""
-    parcel = await ParcelRepository(uow.session).get_owned(shop_id, parcel_id)
+    shipment = await own_shipment(uow, shop_id, shipment_id)
+    parcel = next((p for p in await ParcelRepository(uow.session).of_shipment(shipment.id) if p.seq == seq), None)
     if parcel is None:
-        raise NotFound(f"parcel {parcel_id} not found")
+        raise NotFound(f"shipment {shipment_id} has no parcel {seq}")
     if parcel.status != ParcelStatus.LIVE:
-        raise NotFound(f"parcel {parcel_id} is {parcel.status}: it has no label")
-    shipment = await own_shipment(uow, shop_id, parcel.shipment_id)
+        raise NotFound(f"parcel {seq} of shipment {shipment_id} is {parcel.status}: it has no label")
     return await _render(uow, shop_id, shipment, [parcel], f"{parcel.number}.pdf")
 
 
