@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
@@ -29,6 +29,53 @@ class WaybillState(StrEnum):
     # Lost the number to another entry: a typed number a purchase received before it was printed, or a
     # purchase's number a typed entry had already printed (the purchase was credited). Final.
     SUPERSEDED = "superseded"
+
+
+class VoidCourierOutcome(StrEnum):
+    """What the courier said to a voided number (回收单号), and so whether it was credited."""
+
+    PENDING = "pending"  # not answered yet: the allocation worker tells the courier, retrying until it answers
+    DISCARDED = "discarded"  # cancelled at the courier before collection: credited per the package's policy
+    COLLECTED = "collected"  # refused, the courier had already collected the parcel: not credited
+    REFUSED = "refused"  # refused for another reason (courier_code says which): not credited
+    NOT_SENT = "not_sent"  # a typed number: not the courier's to cancel for this shop, nothing to credit
+
+
+_VOID_EXAMPLE: dict[str, Any] = {
+    "courier": "discarded",
+    "courier_code": None,
+    "credit_policy": "full",
+    "credited_cents": 300,
+    "voided_at": "2026-11-28T10:02:11Z",
+    "settled_at": "2026-11-28T10:02:12Z",
+}
+
+
+class VoidInfo(BaseModel):
+    """A printed number voided before collection: the courier's answer and the credit it earned."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [_VOID_EXAMPLE]})
+
+    courier: VoidCourierOutcome = Field(
+        description=(
+            "`pending` until the courier answers (the worker retries); `discarded`: cancelled, credited per the "
+            "policy; `collected`: the courier had already collected the parcel, not credited; `refused`: another "
+            "refusal (`courier_code`), not credited; `not_sent`: a typed number, nothing to cancel or credit."
+        )
+    )
+    courier_code: str | None = Field(None, description="The courier's error code when it refused.")
+    credit_policy: str | None = Field(
+        None,
+        description=(
+            "The purchase's void-credit policy (`full`, `none`, `50%`, `full less 50 cents`); null when the "
+            "number came from no purchase (typed, or seeded)."
+        ),
+    )
+    credited_cents: int = Field(
+        0, description="Credited to the balance for this void: 0 until the courier has cancelled the number."
+    )
+    voided_at: datetime
+    settled_at: datetime | None = Field(None, description="When the courier's answer was recorded.")
 
 
 class AllocateRequest(BaseModel):
@@ -152,6 +199,9 @@ class WaybillInfo(BaseModel):
         ),
     )
     allocated_at: datetime | None
+    void: VoidInfo | None = Field(
+        None, description="A number voided before collection: what the courier said and what it credited."
+    )
 
 
 class MarkState(StrEnum):
@@ -248,10 +298,29 @@ class ReleaseRequest(BaseModel):
 
 
 class ReleaseResult(BaseModel):
-    model_config = ConfigDict(json_schema_extra={"examples": [{"number": "783456789012", "status": "available"}]})
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"number": "783456789012", "status": "available", "void": None},
+                {
+                    "number": "783456789013",
+                    "status": "voided",
+                    "void": {**_VOID_EXAMPLE, "courier": "pending", "credited_cents": 0, "settled_at": None},
+                },
+            ]
+        }
+    )
 
     number: str
     status: WaybillState = Field(description="available (back in the pool) or voided (it had been printed).")
+    void: VoidInfo | None = Field(
+        None,
+        description=(
+            "A voided number's courier outcome and credit (null when it went back to the pool, or was voided "
+            "by a refund). `courier` is `pending` on the first answer: `GET /v1/waybills/{number}` (or the same "
+            "release again) shows the outcome once the courier has answered."
+        ),
+    )
 
 
 class ManualWaybillRequest(BaseModel):

@@ -26,6 +26,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from runtime.db import service_metadata
 from runtime.jobs import outbox_table
+from services.allocation.voids import VoidPolicy
 
 SCHEMA = "allocation"
 
@@ -82,6 +83,8 @@ class LedgerKind(StrEnum):
     NUMBER_TAKEN_BY_MANUAL_ENTRY = "number_taken_by_manual_entry"
     # A number the courier issued twice (quarantined: nobody can use it).
     NUMBER_ISSUED_TWICE = "number_issued_twice"
+    # A printed number voided before collection, cancelled at the courier: the purchase's void-credit policy.
+    VOID_CREDIT = "void_credit"
 
 
 class StockEventKind(StrEnum):
@@ -118,6 +121,8 @@ class CarrierPackage(Base):
         CheckConstraint("quantity > 0", name="quantity_positive"),
         CheckConstraint("price_cents >= 0", name="price_not_negative"),
         CheckConstraint("validity_days > 0", name="validity_positive"),
+        CheckConstraint("void_credit_percent BETWEEN 0 AND 100", name="void_credit_percent_range"),
+        CheckConstraint("void_fee_cents >= 0", name="void_fee_not_negative"),
     )
 
     id: Mapped[str] = mapped_column(Text, primary_key=True)
@@ -127,6 +132,13 @@ class CarrierPackage(Base):
     validity_days: Mapped[int] = mapped_column(Integer)
     extension_fee_cents_per_30_days: Mapped[int] = mapped_column(BigInteger, server_default="0")
     active: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
+    # What a printed number voided before collection earns back (a VoidPolicy); a purchase keeps its copy.
+    void_credit_percent: Mapped[int] = mapped_column(SmallInteger, server_default="100")
+    void_fee_cents: Mapped[int] = mapped_column(BigInteger, server_default="0")
+
+    @property
+    def void_credit(self) -> VoidPolicy:
+        return VoidPolicy(self.void_credit_percent, self.void_fee_cents)
 
 
 class Shop(Base):
@@ -203,10 +215,22 @@ class Purchase(Base):
     refunded_cents: Mapped[int] = mapped_column(BigInteger, server_default="0")
     # Numbers the courier issued that a typed entry had already printed: never in the pool, credited.
     numbers_credited: Mapped[int] = mapped_column(Integer, server_default="0")
+    # The package's void-credit policy when it was bought (the terms of the sale, as price and validity), and
+    # its printed numbers voided before collection that the courier took back, with what they were credited.
+    # Their prices come from their own running total (voids.number_price), apart from refunded_*: a voided
+    # number is never also refunded or credited otherwise, and two running totals never pay more than one.
+    void_credit_percent: Mapped[int] = mapped_column(SmallInteger, server_default="100")
+    void_fee_cents: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    voids_credited: Mapped[int] = mapped_column(Integer, server_default="0")
+    void_credited_cents: Mapped[int] = mapped_column(BigInteger, server_default="0")
     error: Mapped[str | None] = mapped_column(Text)
     expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    @property
+    def void_credit(self) -> VoidPolicy:
+        return VoidPolicy(self.void_credit_percent, self.void_fee_cents)
 
 
 class Waybill(Base):
@@ -215,6 +239,9 @@ class Waybill(Base):
 
     One live number per (pool, order): the partial unique index ``uq_waybills_order`` refuses a
     second allocated/printed/shipped number for the same order, whatever the application does.
+
+    A voided number stays voided: the trigger ``waybills_voided_is_final`` (migration a0004) refuses any
+    status change of a voided row but supersession (a typed entry never printed, taken over by a purchase).
     """
 
     __tablename__ = "waybills"
@@ -263,6 +290,38 @@ class Waybill(Base):
     # Last release back to the pool: the number was handed out before, so a refund does not count it as
     # unused (a released number may have been given out anyway). Unknown for releases before a0003.
     released_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class WaybillVoid(Base):
+    """A number voided by a release (printed, or typed), and the courier's answer to its cancellation: one per
+    number (``uq`` on waybill_id). It is credited once, in the transaction that moves it out of ``pending``
+    (a conditional update: of racing settlements one moves it, the others find it settled)."""
+
+    __tablename__ = "waybill_voids"
+    __table_args__ = (
+        UniqueConstraint("waybill_id"),
+        CheckConstraint("credited_cents >= 0", name="credited_not_negative"),
+        # Voids the courier has not answered, for the worker's resend (few rows: most settle within seconds).
+        Index("ix_waybill_voids_pending", "created_at", postgresql_where=text("courier = 'pending'")),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    waybill_id: Mapped[int] = mapped_column(ForeignKey(Waybill.id))
+    shop_id: Mapped[str] = mapped_column(Text)
+    number: Mapped[str] = mapped_column(Text)
+    carrier: Mapped[str] = mapped_column(Text)
+    purchase_id: Mapped[str | None] = mapped_column(Text)
+    order_ref: Mapped[str | None] = mapped_column(Text)
+    courier: Mapped[str] = mapped_column(Text, server_default="pending")  # a VoidCourierOutcome
+    courier_code: Mapped[str | None] = mapped_column(Text)
+    # The purchase's policy by name when the number was voided (None: from no purchase, nothing to credit).
+    credit_policy: Mapped[str | None] = mapped_column(Text)
+    credited_cents: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    attempts: Mapped[int] = mapped_column(Integer, server_default="0")
+    # When the courier was last asked (or the ask queued): the resend waits for ALLOCATION_VOID_RESEND_AFTER_S.
+    last_sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    settled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class QuarantineIncident(Base):

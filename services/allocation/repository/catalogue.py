@@ -42,6 +42,8 @@ class CatalogueRepository:
                 validity_days=package.validity_days,
                 extension_fee_cents_per_30_days=package.extension_fee_cents_per_30_days,
                 active=package.active,
+                void_credit_percent=package.void_credit_percent,
+                void_fee_cents=package.void_fee_cents,
             )
             .on_conflict_do_nothing()
             .returning(CarrierPackage.id)

@@ -7,10 +7,9 @@ from fastapi import APIRouter, status
 from runtime.app import UowDep
 from runtime.auth import AdminDep, PrincipalDep
 from runtime.openapi import responses
-from services.allocation.schemas.catalogue import CarrierUpdate, PackageCreate
+from services.allocation.schemas.catalogue import CarrierOut, CarrierUpdate, PackageCreate, PackageOut
 from services.allocation.service import catalogue
 from shared.carriers import CarrierCode
-from shared.catalogue import CarrierOut, PackageOut
 from shared.pages import Page
 
 router = APIRouter(prefix="/v1/carriers", tags=["carriers"])
@@ -19,7 +18,11 @@ router = APIRouter(prefix="/v1/carriers", tags=["carriers"])
 @router.get(
     "",
     summary="Carrier catalogue",
-    description="Every carrier with its number rule, coverage, transit days and packages on sale.",
+    description=(
+        "Every carrier with its number rule, coverage, transit days and packages on sale. Each package says its "
+        "`void_credit`: what a printed number voided before the courier collected it earns back (`percent` of "
+        "the price paid for it, less `fee_cents`; see `POST /v1/waybills/{number}/release`)."
+    ),
 )
 async def list_carriers(uow: UowDep, _: PrincipalDep) -> Page[CarrierOut]:
     return Page.whole(await catalogue.list_carriers(uow))
@@ -55,8 +58,10 @@ async def update_carrier(code: CarrierCode, body: CarrierUpdate, uow: UowDep, _:
     status_code=status.HTTP_201_CREATED,
     summary="Put a package on sale (operators)",
     description=(
-        "Admin only. Price in integer cents, validity in days from delivery; "
-        "a package id already in the catalogue answers 409 `conflict`."
+        "Admin only. Price in integer cents, validity in days from delivery; `void_credit` is what a printed "
+        'number voided before collection earns back (default full: `{"percent": 100, "fee_cents": 0}`), '
+        "kept by each purchase of the package as bought. A package id already in the catalogue answers 409 "
+        "`conflict`."
     ),
     responses=responses(403, 404, 409),
 )

@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from services.allocation.schemas.catalogue import VoidCredit
 from shared.carriers import CarrierCode
 
 
@@ -36,6 +37,9 @@ class PurchaseOut(BaseModel):
                     "refunded_quantity": 0,
                     "refunded_cents": 0,
                     "numbers_credited": 0,
+                    "void_credit": {"percent": 100, "fee_cents": 0},
+                    "voids_credited": 2,
+                    "void_credited_cents": 560,
                     "error": None,
                     "expires_at": "2027-02-26T09:30:02Z",
                     "created_at": "2026-11-28T09:30:00Z",
@@ -64,6 +68,19 @@ class PurchaseOut(BaseModel):
             "issued twice (quarantined; ledger `number_issued_twice`)."
         )
     )
+    # Defaults, so that a client built before these fields (and its fakes) still reads a purchase.
+    void_credit: VoidCredit = Field(
+        default_factory=VoidCredit,
+        description="The package's void-credit policy when it was bought: what its voided numbers are credited by.",
+    )
+    voids_credited: int = Field(
+        0,
+        description=(
+            "Printed numbers of this purchase voided before collection and cancelled at the courier, each "
+            "credited per `void_credit` at the price paid for it (ledger `void_credit`; 0 cents under `none`)."
+        ),
+    )
+    void_credited_cents: int = Field(0, description="What those voids were credited in all.")
     error: str | None
     expires_at: datetime | None
     created_at: datetime

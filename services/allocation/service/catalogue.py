@@ -9,8 +9,8 @@ from runtime.db import UnitOfWork
 from runtime.errors import AppError, Conflict, NotFound
 from services.allocation.models import CarrierPackage
 from services.allocation.repository.catalogue import CatalogueRepository
-from services.allocation.schemas.catalogue import CarrierUpdate, PackageCreate
-from shared.catalogue import CarrierOut, PackageOut, RuleAlternativeIn
+from services.allocation.schemas.catalogue import CarrierOut, CarrierUpdate, PackageCreate, PackageOut
+from shared.catalogue import RuleAlternativeIn
 from shared.errors import ErrorCode
 from shared.waybill import CheckDigit, NumberRule, RuleAlternative, pattern_problem
 
@@ -80,7 +80,12 @@ async def add_package(uow: UnitOfWork, code: str, body: PackageCreate) -> Packag
     repo = CatalogueRepository(uow.session)
     if await repo.carrier(code) is None:
         raise NotFound(f"carrier {code} not found")
-    package = CarrierPackage(carrier=code, **body.model_dump())
+    package = CarrierPackage(
+        carrier=code,
+        **body.model_dump(exclude={"void_credit"}),
+        void_credit_percent=body.void_credit.percent,
+        void_fee_cents=body.void_credit.fee_cents,
+    )
     if not await repo.add_package(package):
         raise Conflict(f"package {body.id} already exists", details={"package_id": body.id})
     return PackageOut.model_validate(package)

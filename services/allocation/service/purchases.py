@@ -86,6 +86,11 @@ def _new_purchase(shop_id: str, pool_id: int, package: CarrierPackage, idempoten
         refunded_quantity=0,
         refunded_cents=0,
         numbers_credited=0,
+        # The terms of the sale, kept as bought (as the price is): a void is credited by these.
+        void_credit_percent=package.void_credit_percent,
+        void_fee_cents=package.void_fee_cents,
+        voids_credited=0,
+        void_credited_cents=0,
     )
 
 
