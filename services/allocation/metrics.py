@@ -21,3 +21,9 @@ POOL_AVAILABLE = Gauge("waybill_pool_available", "Available, unexpired numbers a
 POOL_EXPIRING = Gauge(
     "waybill_pool_expiring_soon", "Available numbers expiring within the expiring-soon window, by carrier", ["carrier"]
 )
+VOIDS = Counter(
+    "waybill_voids_total",
+    "Printed numbers voided before collection, by the courier's answer (discarded: credited; collected, refused: "
+    "not credited). Counted by the worker, which settles them",
+    ["carrier", "outcome"],
+)

@@ -35,6 +35,14 @@ class AllocationSettings(ServiceSettings):
         6, ge=1, description="Courier attempts for a purchase before it fails and is refunded."
     )
     courier_retry_base_s: float = Field(2.0, gt=0, description="First retry delay; doubles per attempt.")
+    void_resend_after_s: int = Field(
+        600,
+        ge=1,
+        description=(
+            "A voided number the courier has not answered yet (its job ran out of tries while the courier was "
+            "down) is asked about again after this many seconds."
+        ),
+    )
     allocation_pool_size: int = Field(12, ge=1, description="Connections in the raw asyncpg pool of the hot path.")
     vacuum_interval_s: int = Field(
         10, ge=0, description="How often the worker vacuums the waybill table (0: leave it to autovacuum)."

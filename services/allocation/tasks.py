@@ -7,6 +7,7 @@ each step that writes opens its own short transaction.
 from __future__ import annotations
 
 import math
+from datetime import timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -18,12 +19,15 @@ from runtime.worker import Ctx, build_worker_settings, job_transaction, job_try,
 from services.allocation.courier.protocol import CourierError, IssueRequest
 from services.allocation.models import Outbox, PurchaseStatus
 from services.allocation.resources import AllocationResources, open_resources
-from services.allocation.service import fulfilment, pools, waybills
+from services.allocation.service import fulfilment, pools, voids, waybills
 from services.allocation.settings import get_settings
+from shared.allocation import VoidCourierOutcome
 
 log = get_logger(__name__)
 # Expired numbers are taken out a bounded batch at a time, each batch its own transaction.
 EXPIRE_BATCH = 10_000
+# Unanswered voids asked about again per sweep (each its own job).
+VOID_RESEND_BATCH = 500
 
 
 class Outcome(StrEnum):
@@ -137,6 +141,41 @@ async def discard_numbers(ctx: Ctx, carrier: str, shop_id: str, numbers: list[st
     return done
 
 
+async def discard_voided_number(ctx: Ctx, void_id: int) -> VoidCourierOutcome | None:
+    """Ask the courier to cancel a voided number (回收单号), then settle the void with its answer: credited when
+    it cancelled, not when it had collected the parcel or refused. None: settled already (a repeated job).
+
+    While the courier cannot answer the job retries with backoff; out of tries, the void stays pending and
+    ``resend_unanswered_voids`` asks again later. The cancellation is idempotent at the courier."""
+    async with job_transaction(ctx) as uow:
+        ticket = await voids.take_pending(uow, void_id)
+    if ticket is None:
+        return None
+    error_code: str | None = None
+    try:
+        await _res(ctx).courier.discard(ticket.carrier, ticket.shop_id, ticket.number)
+    except CourierError as exc:
+        if exc.retryable:
+            if job_try(ctx) < _res(ctx).settings.courier_max_tries:
+                log.warning("void_discard_retry", number=ticket.number, error=str(exc), job_try=job_try(ctx))
+                raise Retry(defer=retry_delay(ctx)) from exc
+            log.error("void_discard_unanswered", number=ticket.number, error=str(exc))
+            return VoidCourierOutcome.PENDING
+        error_code = exc.code
+    async with job_transaction(ctx) as uow:
+        settled = await voids.settle(uow, void_id, error_code)
+    if settled is None:
+        return None
+    log.info("void_settled", number=ticket.number, courier=settled.courier, credited_cents=settled.credited_cents)
+    return settled.courier
+
+
+async def resend_unanswered_voids(ctx: Ctx) -> int:
+    after = timedelta(seconds=_res(ctx).settings.void_resend_after_s)
+    async with job_transaction(ctx) as uow:
+        return await voids.resend_unanswered(uow, after, VOID_RESEND_BATCH)
+
+
 async def handle_low_stock(ctx: Ctx, pool_id: int, since: str) -> str | None:
     async with job_transaction(ctx) as uow:
         return await pools.replenish(uow, pool_id, since)
@@ -170,6 +209,7 @@ def _worker_settings() -> type:
     cron_jobs: list[Any] = [
         cron(check_low_stock, second={15, 45}, unique=True),
         cron(expire_numbers, second={5}, unique=True),
+        cron(resend_unanswered_voids, second={35}, unique=True),
     ]
     if settings.vacuum_interval_s:
         cron_jobs.append(cron(vacuum_waybills, second=_every(settings.vacuum_interval_s), unique=True))
@@ -178,7 +218,7 @@ def _worker_settings() -> type:
         get_settings,
         Outbox,
         resources_factory=open_resources,
-        functions=[fetch_purchase_numbers, resync_purchase, discard_numbers, handle_low_stock],
+        functions=[fetch_purchase_numbers, resync_purchase, discard_numbers, discard_voided_number, handle_low_stock],
         cron_jobs=cron_jobs,
         max_tries=max(settings.courier_max_tries, 2),
     )

@@ -56,7 +56,7 @@ async def test_release_unprinted_returns_it_printed_voids_it(
     b = (await _allocate(allocation_client, shop, "rel-b")).json()["number"]
 
     released = await allocation_client.post(f"/v1/waybills/{a}/release", headers=shop.headers)
-    assert released.json() == {"number": a, "status": "available"}
+    assert released.json() == {"number": a, "status": "available", "void": None}
     info = (await allocation_client.get(f"/v1/waybills/{a}", headers=shop.headers)).json()
     assert info["status"] == "available"
     assert info["order_id"] is None
@@ -67,7 +67,8 @@ async def test_release_unprinted_returns_it_printed_voids_it(
     assert marked.status_code == 200
     assert marked.json()["status"] == "printed"
     voided = await allocation_client.post(f"/v1/waybills/{b}/release", headers=shop.headers)
-    assert voided.json() == {"number": b, "status": "voided"}
+    assert voided.json()["status"] == "voided"
+    assert voided.json()["void"]["courier"] == "pending"  # the courier is told after the commit
     # Releasing again is a harmless repeat; the voided number is never handed out again.
     assert (await allocation_client.post(f"/v1/waybills/{b}/release", headers=shop.headers)).status_code == 200
     handed = {(await _allocate(allocation_client, shop, f"rel-next-{i}")).json().get("number") for i in range(3)}

@@ -91,7 +91,9 @@ async def register_manual_waybill(
         "Status, order, expiry and origin of one of the shop's numbers: `source` `courier` (bought, "
         "`verified: true`) or `manual` (typed, `verified: false`). `superseded`: the shop lost the number "
         "to another entry (a typed number a purchase received before it was printed, or a purchased number "
-        "a typed entry had already printed, which was credited). Another shop's number: 404."
+        "a typed entry had already printed, which was credited). A number voided by a release has `void`: the "
+        "courier's answer to its cancellation (`pending`, `discarded`, `collected`, `refused`, `not_sent`) and "
+        "what it credited (see `POST /v1/waybills/{number}/release`). Another shop's number: 404."
     ),
     responses=responses(404),
 )
@@ -99,13 +101,98 @@ async def get_waybill(number: str, shop_id: ShopIdDep, uow: UowDep) -> WaybillIn
     return await waybills.get_waybill(uow, shop_id, number)
 
 
+_RELEASE_DOC = """Allocated and not printed: back to the pool (`void: null`). Shipped: 409 `invalid_transition`.
+
+**Printed: voided before collection (回收单号)**, never reused (the database refuses any status change of a
+voided number). Once this answer is committed the worker asks the courier to cancel the number
+(`TMS_WAYBILL_DISCARD`), retrying while the courier cannot answer, and settles `void` with the answer:
+
+- `discarded`: cancelled; the shop is credited per the purchase's `void_credit` policy (the terms of the
+  package when it was bought), at the price the purchase paid for that number: a ledger row of kind
+  `void_credit`, reference the purchase, note `void credit: number 783456789013, policy full`. Credited
+  once per number, however often the release or the worker's job is repeated.
+- `collected`: the courier had already collected the parcel (`waybill.already-collected`): not credited.
+- `refused`: another refusal (`courier_code` says which): not credited.
+- `not_sent`: a typed number: not the courier's to cancel for this shop, nothing to credit.
+
+The first answer says `courier: pending`, `credited_cents: 0`; `GET /v1/waybills/{number}`, or the same
+release again (a harmless repeat), shows the outcome once the courier has answered (usually within seconds).
+The policy per carrier, as seeded (each package's is in `GET /v1/carriers`; unconfirmed terms, set per package):
+
+| carriers | void_credit |
+|---|---|
+| YTO, ZTO, STO, YUNDA, JT, HTKY, UC, TTKDEX, EMS, EYB, POSTB | full (`{"percent": 100, "fee_cents": 0}`) |
+| SF | full less 50 cents (`{"percent": 100, "fee_cents": 50}`) |
+| ZJS, DBKD | 50% (`{"percent": 50, "fee_cents": 0}`) |
+| JD | none (`{"percent": 0, "fee_cents": 0}`) |
+"""
+
+
 @router.post(
     "/{number}/release",
     summary="Release a number",
-    description=(
-        "Allocated and not printed: back to the pool. Printed: voided, never reused. Shipped: 409 `invalid_transition`."
-    ),
-    responses=responses(404, 409),
+    description=_RELEASE_DOC,
+    responses={
+        200: {
+            "description": "Back in the pool, or voided (with the courier's answer so far and the credit)",
+            "content": {
+                "application/json": {
+                    "examples": {
+                        "returned": {
+                            "summary": "Not printed: back in the pool",
+                            "value": {"number": "783456789012", "status": "available", "void": None},
+                        },
+                        "voided": {
+                            "summary": "Printed: voided, the courier not asked yet",
+                            "value": {
+                                "number": "783456789013",
+                                "status": "voided",
+                                "void": {
+                                    "courier": "pending",
+                                    "courier_code": None,
+                                    "credit_policy": "full",
+                                    "credited_cents": 0,
+                                    "voided_at": "2026-11-28T10:02:11Z",
+                                    "settled_at": None,
+                                },
+                            },
+                        },
+                        "credited": {
+                            "summary": "Repeated after the courier cancelled it: credited",
+                            "value": {
+                                "number": "783456789013",
+                                "status": "voided",
+                                "void": {
+                                    "courier": "discarded",
+                                    "courier_code": None,
+                                    "credit_policy": "full",
+                                    "credited_cents": 300,
+                                    "voided_at": "2026-11-28T10:02:11Z",
+                                    "settled_at": "2026-11-28T10:02:12Z",
+                                },
+                            },
+                        },
+                        "collected": {
+                            "summary": "The courier had collected the parcel: not credited",
+                            "value": {
+                                "number": "783456789014",
+                                "status": "voided",
+                                "void": {
+                                    "courier": "collected",
+                                    "courier_code": "waybill.already-collected",
+                                    "credit_policy": "full",
+                                    "credited_cents": 0,
+                                    "voided_at": "2026-11-28T10:02:11Z",
+                                    "settled_at": "2026-11-28T10:02:12Z",
+                                },
+                            },
+                        },
+                    }
+                }
+            },
+        },
+        **responses(404, 409),
+    },
 )
 async def release_waybill(
     number: str, shop_id: ShopIdDep, uow: UowDep, body: ReleaseRequest | None = None

@@ -10,4 +10,5 @@ class Job(StrEnum):
     FETCH_NUMBERS = "fetch_purchase_numbers"
     RESYNC = "resync_purchase"
     DISCARD = "discard_numbers"
+    DISCARD_VOIDED = "discard_voided_number"
     LOW_STOCK = "handle_low_stock"

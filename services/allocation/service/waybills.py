@@ -9,6 +9,7 @@ from services.allocation.lifecycle import MARK_RULES, mark_target, public_state,
 from services.allocation.models import QuarantineIncident, Waybill, WaybillSource, WaybillStatus
 from services.allocation.repository.statements import AllocationStatements
 from services.allocation.repository.waybills import WaybillRepository
+from services.allocation.service import voids
 from shared.allocation import (
     BatchMarkRequest,
     BatchMarkResult,
@@ -16,6 +17,7 @@ from shared.allocation import (
     MarkRequest,
     MarkState,
     ReleaseResult,
+    VoidInfo,
     WaybillInfo,
     WaybillState,
 )
@@ -30,7 +32,7 @@ async def _own_waybill(uow: UnitOfWork, shop_id: str, number: str, *, for_update
     return found
 
 
-def _info(w: Waybill) -> WaybillInfo:
+def _info(w: Waybill, void: VoidInfo | None = None) -> WaybillInfo:
     return WaybillInfo(
         number=w.number,
         carrier=CarrierCode(w.carrier),
@@ -41,6 +43,7 @@ def _info(w: Waybill) -> WaybillInfo:
         source=w.source,
         verified=w.source == WaybillSource.COURIER,
         allocated_at=w.allocated_at,
+        void=void,
     )
 
 
@@ -72,21 +75,26 @@ def _incident(w: Waybill, shop_id: str, reason: str | None) -> QuarantineInciden
 
 
 async def get_waybill(uow: UnitOfWork, shop_id: str, number: str) -> WaybillInfo:
-    return _info(await _own_waybill(uow, shop_id, number))
+    w = await _own_waybill(uow, shop_id, number)
+    void = await voids.void_of(uow, w.id) if w.status == WaybillStatus.VOIDED else None
+    return _info(w, void)
 
 
 async def release(uow: UnitOfWork, shop_id: str, number: str, order_id: str | None) -> ReleaseResult:
-    """Unprinted: back to the pool. Printed: voided (a physical label may exist), never reused."""
+    """Unprinted: back to the pool. Printed: voided (a physical label may exist), never reused; the courier is
+    asked to cancel it after this commits, and the shop credited per the purchase's policy once it has."""
     w = await _own_waybill(uow, shop_id, number, for_update=True)
     current = WaybillStatus(w.status)
     if current == WaybillStatus.VOIDED and (order_id is None or w.order_ref == order_id):
-        return ReleaseResult(number=w.number, status=WaybillState.VOIDED)  # a repeated release
+        # A repeated release: the void as it stands now (settled, once the courier has answered).
+        return ReleaseResult(number=w.number, status=WaybillState.VOIDED, void=await voids.void_of(uow, w.id))
     target = release_target(current, WaybillSource(w.source))
     if target is None:
         raise _invalid_transition(w.number, current, "release it")
     _check_order(w, order_id)
     await WaybillRepository(uow.session).set_status(w.id, target, released=target == WaybillStatus.AVAILABLE)
-    return ReleaseResult(number=w.number, status=public_state(target))
+    void = await voids.open_void(uow, w, shop_id) if target == WaybillStatus.VOIDED else None
+    return ReleaseResult(number=w.number, status=public_state(target), void=void)
 
 
 def _marked(w: Waybill, wanted: MarkState, order_id: str | None) -> WaybillStatus:
