@@ -400,6 +400,8 @@ class BatchItem(Base):
         Index("ix_batch_items_chunk", "batch_id", "chunk_no"),
         Index("ix_batch_items_shipment", "shipment_id"),
         Index("ix_batch_items_open", "batch_id", postgresql_where=text(_in("status", OPEN_ITEM_STATES))),
+        # The auto-ship sweep leaves out orders in an open batch or one that failed them a moment ago.
+        Index("ix_batch_items_order", "order_id", "updated_at"),
     )
 
     batch_id: Mapped[str] = mapped_column(Text, ForeignKey("shipment_batches.id", ondelete="CASCADE"))
@@ -459,3 +461,50 @@ class WebhookDelivery(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class AutoShipRule(Base):
+    """A shop's rule for shipping its paid orders in batches by itself (自动发货规则): the sweep tries a shop's
+    active rules in priority order and each order is the first matching rule's (``auto_ship_rules``)."""
+
+    __tablename__ = "auto_ship_rules"
+    __table_args__ = (
+        CheckConstraint("priority >= 0", name="priority"),
+        CheckConstraint("min_age_minutes >= 0", name="min_age"),
+        CheckConstraint("max_batch >= 1", name="max_batch"),
+        Index("ix_auto_ship_rules_shop", "shop_id", "priority", "created_at"),
+        Index("ix_auto_ship_rules_active", "shop_id", postgresql_where=text("active")),
+    )
+
+    id: Mapped[str] = mapped_column(Text, primary_key=True)
+    shop_id: Mapped[str] = mapped_column(Text)
+    name: Mapped[str] = mapped_column(Text)
+    priority: Mapped[int] = mapped_column(Integer)
+    active: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
+    carrier: Mapped[str] = mapped_column(Text)
+    # schemas.auto_ship.RuleConditions as JSON: provinces, weight bounds, stores, time windows.
+    conditions: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
+    min_age_minutes: Mapped[int] = mapped_column(Integer, server_default="0")
+    max_batch: Mapped[int] = mapped_column(Integer, server_default="500")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class AutoShipRun(Base):
+    """What one sweep did with one rule: the batch it made, the orders it took, and a bounded record of what it
+    left and why (counts per reason, the first orders)."""
+
+    __tablename__ = "auto_ship_runs"
+    __table_args__ = (Index("ix_auto_ship_runs_rule", "rule_id", "at", "id"),)
+
+    id: Mapped[str] = mapped_column(Text, primary_key=True)
+    shop_id: Mapped[str] = mapped_column(Text)
+    rule_id: Mapped[str] = mapped_column(Text, ForeignKey("auto_ship_rules.id", ondelete="CASCADE"))
+    batch_id: Mapped[str] = mapped_column(Text, ForeignKey("shipment_batches.id"))
+    carrier: Mapped[str] = mapped_column(Text)
+    taken: Mapped[int] = mapped_column(Integer)
+    order_ids: Mapped[list[Any]] = mapped_column(JSONB, server_default=text("'[]'::jsonb"))
+    skipped: Mapped[int] = mapped_column(Integer, server_default="0")
+    skipped_by_reason: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
+    skipped_orders: Mapped[list[Any]] = mapped_column(JSONB, server_default=text("'[]'::jsonb"))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
