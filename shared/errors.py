@@ -49,6 +49,12 @@ class ErrorCode(StrEnum):
     SELLER_NOT_VERIFIED = "seller_not_verified"
     # A list's `cursor` that is not one this list handed out (cut, edited, or from another list).
     INVALID_CURSOR = "invalid_cursor"
+    # An order held because its receiver's address failed the intake checks: fix the address, then ship it.
+    ADDRESS_INVALID = "address_invalid"
+    # The courier has collected the parcel: its label can no longer be voided, nor its address changed.
+    ALREADY_COLLECTED = "already_collected"
+    # The marketplace cannot take a confirmation back: change the numbers instead (POST .../change-numbers).
+    CANNOT_WITHDRAW = "cannot_withdraw"
 
 
 _DETAIL_EXAMPLE: JsonDict = {

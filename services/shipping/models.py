@@ -335,7 +335,8 @@ class Parcel(Base):
         CheckConstraint(_in("status", ParcelStatus), name="status"),
         CheckConstraint("seq >= 1 AND ordinal >= 1", name="seq"),
         CheckConstraint("weight_g IS NULL OR weight_g >= 0", name="weight"),
-        UniqueConstraint("shipment_id", "seq"),
+        # A parcel whose number changed keeps its row (voided); its successor takes its place.
+        Index("uq_parcels_live_seq", "shipment_id", "seq", unique=True, postgresql_where=text("status = 'live'")),
         Index("uq_parcels_live_number", "number", unique=True, postgresql_where=text("status = 'live'")),
         Index("uq_parcels_live_ordinal", "order_id", "ordinal", unique=True, postgresql_where=text("status = 'live'")),
         Index("ix_parcels_shop_number", "shop_id", "number"),

@@ -41,6 +41,7 @@ class OrderEvent(StrEnum):
     CONFIRM_SHIPMENT = "confirm_shipment"
     FAIL_SHIPMENT = "fail_shipment"
     CANCEL_SHIPMENT = "cancel_shipment"
+    VOID_SHIPMENT = "void_shipment"  # its labels voided before collection (回收单号): the order ships again
     CANCEL = "cancel"
     MOVE = "in_transit"
     DELIVER = "deliver"
@@ -54,6 +55,9 @@ class OrderNote(StrEnum):
     CREATE = "create"
     ADDRESS_CHANGED = "address_changed"
     NUMBER_REPLACED = "number_replaced"
+    NUMBERS_CHANGED = "numbers_changed"  # the seller changed the numbers after confirmation (换单号)
+    HELD = "held"  # the order may not ship (orders.held says why)
+    RELEASED = "released"  # ... and may again
 
 
 # The state every order starts in (an order is created once it is paid).
@@ -71,6 +75,8 @@ TRANSITIONS = MappingProxyType(
         OrderEvent.CONFIRM_SHIPMENT: (frozenset({OrderStatus.LABEL_PRINTED}), OrderStatus.SHIPPED),
         OrderEvent.FAIL_SHIPMENT: (_SHIPMENT_OPEN, OrderStatus.PAID),
         OrderEvent.CANCEL_SHIPMENT: (_SHIPMENT_OPEN, OrderStatus.PAID),
+        # A confirmed one too, when its channel can take the confirmation back (the shop's own).
+        OrderEvent.VOID_SHIPMENT: (_SHIPMENT_OPEN | {OrderStatus.SHIPPED}, OrderStatus.PAID),
         OrderEvent.CANCEL: (UNSHIPPED, OrderStatus.CANCELLED),
         OrderEvent.MOVE: (frozenset({OrderStatus.SHIPPED, OrderStatus.EXCEPTION}), OrderStatus.IN_TRANSIT),
         OrderEvent.DELIVER: (_ON_ITS_WAY, OrderStatus.DELIVERED),

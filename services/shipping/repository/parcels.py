@@ -30,6 +30,9 @@ class ParcelRepository(OwnedRepository[Parcel]):
             stmt = stmt.with_for_update()
         return list(await self.session.scalars(stmt))
 
+    async def live_of_shipment(self, shipment_id: str, *, for_update: bool = False) -> list[Parcel]:
+        return [p for p in await self.of_shipment(shipment_id, for_update=for_update) if p.status == ParcelStatus.LIVE]
+
     async def of_shipments(self, shipment_ids: Sequence[str]) -> dict[str, list[Parcel]]:
         """Each shipment's parcels in order (one query for a page of shipments)."""
         found: dict[str, list[Parcel]] = defaultdict(list)
@@ -60,6 +63,15 @@ class ParcelRepository(OwnedRepository[Parcel]):
         if for_update:
             stmt = stmt.with_for_update()
         return await self.session.scalar(stmt.execution_options(populate_existing=True))
+
+    async def gave_up(self, order_id: str, number: str) -> bool:
+        """Whether one of the order's parcels held ``number`` and gave it up (voided, released), with no live one
+        holding it now."""
+        rows = await self.session.scalars(
+            select(Parcel.status).where(Parcel.order_id == order_id, Parcel.number == number)
+        )
+        found = set(rows)
+        return bool(found) and ParcelStatus.LIVE not in found
 
     async def set_status_of_shipments(self, shipment_ids: Sequence[str], status: ParcelStatus) -> None:
         if shipment_ids:

@@ -10,8 +10,9 @@ from runtime.app import UowDep
 from runtime.auth import ShopIdDep
 from runtime.openapi import responses
 from runtime.pagination import PageRequest, page_params
-from services.shipping.schemas.shipments import ShipmentOut
-from services.shipping.service import cancellation, label_pdfs, shipments
+from services.shipping.resources import ShippingResourcesDep
+from services.shipping.schemas.shipments import ChangeNumbersRequest, ShipmentOut, VoidRequest
+from services.shipping.service import cancellation, label_pdfs, number_changes, shipments, voids
 from shared.pages import Page
 
 router = APIRouter(prefix="/v1/shipments", tags=["shipments"])
@@ -52,6 +53,50 @@ async def get_shipment(shipment_id: str, shop_id: ShopIdDep, uow: UowDep) -> Shi
 )
 async def cancel_shipment(shipment_id: str, shop_id: ShopIdDep, uow: UowDep) -> ShipmentOut:
     return await shipments.shipment_view(uow, await cancellation.cancel_shipment(uow, shop_id, shipment_id))
+
+
+@router.post(
+    "/{shipment_id}/void",
+    summary="Void a shipment's labels before collection (回收单号)",
+    description=(
+        "Every parcel's number is voided (the courier is told; the shop is credited per the package's policy, see "
+        "the carrier catalogue) and never used again; the order goes back to paid, to ship again. A shipment not "
+        "yet confirmed, or confirmed to the shop's own systems (told by the `shipment.voided` webhook). A parcel "
+        "the courier collected: 409 `already_collected`. Confirmed on a marketplace, which cannot take a "
+        "confirmation back: 409 `cannot_withdraw`, change the numbers instead. Voided already: the same answer."
+    ),
+    responses=responses(404, 409),
+)
+async def void_shipment(
+    shipment_id: str, shop_id: ShopIdDep, uow: UowDep, body: VoidRequest | None = None
+) -> ShipmentOut:
+    reason = (body or VoidRequest()).reason
+    return await shipments.shipment_view(uow, await voids.void_shipment(uow, shop_id, shipment_id, reason))
+
+
+@router.post(
+    "/{shipment_id}/change-numbers",
+    summary="Change a confirmed shipment's numbers (换单号)",
+    description=(
+        "Every parcel gets a new number from the pool; the marketplace is told them in place of the old ones "
+        "(Taobao `taobao.logistics.consign.resend`, Pinduoduo `pdd.logistics.online.send` with "
+        "`redelivery_type=2`; the shop's own channel by the `shipment.numbers_changed` webhook); the old numbers "
+        "are voided and credited per the package's policy, tracking follows the new ones, and the labels are "
+        "printed again. Only before collection (409 `already_collected`); a refusal by the marketplace: 409 with "
+        "its code, the new numbers given back."
+    ),
+    responses=responses(404, 409, 503),
+)
+async def change_numbers(
+    shipment_id: str,
+    shop_id: ShopIdDep,
+    uow: UowDep,
+    res: ShippingResourcesDep,
+    body: ChangeNumbersRequest | None = None,
+) -> ShipmentOut:
+    carrier = body.carrier.value if body and body.carrier else None
+    changed = await number_changes.change_numbers(res, shop_id, shipment_id, carrier)
+    return await shipments.get_shipment(uow, shop_id, changed.id)
 
 
 @router.get(

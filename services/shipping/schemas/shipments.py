@@ -143,3 +143,15 @@ class ShipmentOut(BaseModel):
     created_at: datetime
     confirmed_at: datetime | None
     voided_at: datetime | None = None
+
+
+class VoidRequest(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"reason": "买家退款，取消发货"}]})
+
+    reason: str = Field("voided by the shop", max_length=200, description="Kept on the shipment and in the event.")
+
+
+class ChangeNumbersRequest(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{}, {"carrier": "YTO"}]})
+
+    carrier: CarrierCode | None = Field(None, description="Ship with another carrier; the shipment's when absent.")

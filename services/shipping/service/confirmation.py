@@ -168,7 +168,7 @@ async def _claim(res: ShippingResources, shipment_id: str) -> _Attempt | Result:
         order = await OrderRepository(uow.session).get(shipment.order_id)
         assert order is not None
         store = await StoreRepository(uow.session).get(order.store_id) if order.store_id else None
-        boxes = [p for p in await ParcelRepository(uow.session).of_shipment(shipment_id) if p.status == "live"]
+        boxes = await ParcelRepository(uow.session).live_of_shipment(shipment_id)
         return _Attempt(
             shipment_id=shipment_id,
             shop_id=shipment.shop_id,

@@ -48,14 +48,15 @@ async def _order_of(uow: UnitOfWork, shop_id: str, ref: str) -> Order:
     return order
 
 
-async def _parcel_update(uow: UnitOfWork, shop_id: str, order: Order, update: TrackingUpdate) -> TrackingStatus:
+async def _parcel_update(uow: UnitOfWork, shop_id: str, order: Order, update: TrackingUpdate) -> TrackingStatus | None:
     """Record the status on its parcel, release a shipment held for this parcel's collection, and answer what the
     update means for the whole order (see ``parcels.order_status_from``). A number no parcel holds (tracking
     kept following one replaced since) is the order's as before."""
     repo = ParcelRepository(uow.session)
     parcel = await repo.live_by_number(shop_id, update.number, for_update=True)
     if parcel is None or parcel.order_id != order.id:
-        return update.status
+        # A number the order's parcels gave up (voided, changed): what happens to it says nothing of the order.
+        return None if await repo.gave_up(order.id, update.number) else update.status
     if parcels.keeps(parcel.tracking_status, update.status):
         parcel.tracking_status = update.status.value
     if parcels.collected(update.status) and parcel.collected_at is None:
@@ -86,7 +87,7 @@ async def apply_tracking_update(
         await emit(uow, shop_id, f"tracking.{update.kind}", {**data, "alert": alert}, endpoints=endpoints)
         return TrackingUpdateResult(applied=True, order_status=order.status)
     status = await _parcel_update(uow, shop_id, order, update)
-    event = states.TRACKING_EVENTS.get(status)
+    event = states.TRACKING_EVENTS.get(status) if status is not None else None
     applied = False
     if event is not None and states.can(order.status, event):
         note = f"tracking: {update.status.value} {update.description}"[:NOTE_MAX]

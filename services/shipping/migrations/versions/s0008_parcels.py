@@ -115,8 +115,11 @@ def upgrade() -> None:
             ["shipment_id"], ["shipping.shipments.id"], name=op.f("fk_parcels_shipment_id_shipments")
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_parcels")),
-        sa.UniqueConstraint("shipment_id", "seq", name=op.f("uq_parcels_shipment_id_seq")),
         schema="shipping",
+    )  # fmt: skip
+    op.create_index(
+        "uq_parcels_live_seq", "parcels", ["shipment_id", "seq"], unique=True, schema="shipping",
+        postgresql_where=sa.text("status = 'live'"),
     )  # fmt: skip
     op.create_index(
         "uq_parcels_live_number", "parcels", ["number"], unique=True, schema="shipping",
@@ -147,6 +150,7 @@ def downgrade() -> None:
     op.drop_index("ix_parcels_shop_number", table_name="parcels", schema="shipping")
     op.drop_index("uq_parcels_live_ordinal", table_name="parcels", schema="shipping")
     op.drop_index("uq_parcels_live_number", table_name="parcels", schema="shipping")
+    op.drop_index("uq_parcels_live_seq", table_name="parcels", schema="shipping")
     op.drop_table("parcels", schema="shipping")
     op.drop_column("orders", "parcel_seq", schema="shipping")
     op.drop_constraint(op.f("ck_stores_confirm_mode"), "stores", schema="shipping", type_="check")
