@@ -26,6 +26,8 @@ HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 # Outside the mainland table (shared.regions): written in full or short, and compared in full.
 _SPECIAL = {"香港": "香港特别行政区", "澳门": "澳门特别行政区", "台湾": "台湾省"}
 KNOWN_PROVINCES = frozenset(PROVINCES) | frozenset(_SPECIAL.values())
+# Why an order is held (orders.held), as the seller reads it; a reason not listed is shown as its code.
+_HOLDS = {"address_invalid": "收件地址无效"}
 
 
 class SkipReason(StrEnum):
@@ -174,7 +176,8 @@ def plan(rules: Sequence[Rule], orders: Sequence[Candidate], now: datetime, zone
 
 def _skip(rule: Rule, p: RulePlan, order: Candidate, owner: dict[str, Rule], young_after: datetime) -> Skipped | None:
     if order.held:
-        return Skipped(order.id, SkipReason.HELD, f"订单已挂起（{order.held}），解除后才会发货")
+        why = _HOLDS.get(order.held, order.held)
+        return Skipped(order.id, SkipReason.HELD, f"订单已挂起（{why}），解除后才会发货")
     if order.failed_at is not None:
         return Skipped(order.id, SkipReason.RECENTLY_FAILED, "上次发货失败，稍后再自动重试")
     earlier = owner.get(order.id)

@@ -35,6 +35,7 @@ def create_app(settings: ShippingSettings | None = None) -> FastAPI:
             {"name": "orders", "description": "Orders, courier choice, shipping one order."},
             {"name": "shipments", "description": "Shipments and their labels."},
             {"name": "batches", "description": "Shipping thousands of orders at once."},
+            {"name": "auto-ship", "description": "Rules under which paid orders ship by themselves (自动发货规则)."},
             {"name": "settings", "description": "Sender, courier preferences, time zone (and the Taobao binding)."},
             {"name": "stores", "description": "The shop's marketplace stores: Taobao and Pinduoduo sellers, bound."},
             {"name": "webhooks", "description": "Events sent to shop systems."},

@@ -20,6 +20,7 @@ from runtime.worker import Ctx, build_worker_settings, job_try, resources
 from services.shipping.models import DeliveryStatus, Outbox
 from services.shipping.resources import ShippingResources, open_resources
 from services.shipping.service import (
+    auto_ship,
     batches,
     confirmation,
     held,
@@ -43,6 +44,8 @@ TRACKING_RETRY = Backoff(base_s=2.0, cap_s=300.0)
 WEBHOOK_RETRY_CAP_S = 3600.0
 # A process_batch job loops over chunks; its chunks carry their own leases, so a long job is not an error.
 BATCH_JOB_TIMEOUT_S = 3600
+# A sweep reads and batches every shop with an active rule, one after another.
+AUTO_SHIP_TIMEOUT_S = 600
 
 
 def _res(ctx: Ctx) -> ShippingResources:
@@ -98,6 +101,12 @@ async def release_held_shipments(ctx: Ctx) -> int:
     res = _res(ctx)
     async with res.transaction() as uow:
         return await held.release_due(uow)
+
+
+async def sweep_auto_ship(ctx: Ctx) -> int:
+    """Each shop's auto-ship rules over its paid orders: a batch per rule that takes orders. A sweep that
+    overlaps another (a slow one, or another worker's) leaves a shop the other is sweeping alone."""
+    return await auto_ship.sweep(_res(ctx))
 
 
 async def release_number(ctx: Ctx, shop_id: str, number: str, order_ref: str, void: bool = False) -> str:
@@ -198,6 +207,7 @@ def _worker_settings() -> type:
         ],
         cron_jobs=[
             cron(resume_batches, second=every, unique=True, run_at_startup=True),
+            cron(sweep_auto_ship, second={0}, unique=True, timeout=AUTO_SHIP_TIMEOUT_S),
             cron(release_held_shipments, second={0, 30}, unique=True),
         ],
         resources_factory=open_resources,

@@ -4,6 +4,7 @@ the answer."""
 from __future__ import annotations
 
 from services.shipping.router import (
+    auto_ship,
     batches,
     internal,
     marketplace,
@@ -20,6 +21,7 @@ ROUTERS = [
     orders.router,
     shipments.router,
     batches.router,
+    auto_ship.router,
     shop_settings.router,
     stores.router,
     webhooks.router,

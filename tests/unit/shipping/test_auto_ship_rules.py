@@ -176,7 +176,7 @@ def test_held_and_recently_failed_orders_are_no_rules() -> None:
             ("held", SkipReason.HELD),
             ("failed", SkipReason.RECENTLY_FAILED),
         ]
-    assert "address_invalid" in first.skipped[0].message
+    assert "收件地址无效" in first.skipped[0].message
 
 
 def test_rules_run_in_priority_order_and_the_first_match_takes_the_order() -> None:
