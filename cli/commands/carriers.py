@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import typer
-from waybill_client.models import CarrierOut, CarrierUpdate, PackageCreate
+from waybill_client.models import CarrierOut, CarrierUpdate, PackageCreate, PackageOut
 
 from cli.api import CliError, ExitCode, connect, handled, request
 from cli.options import JsonOut, Profile, Wide
@@ -19,9 +19,20 @@ carriers = typer.Typer(
 Code = Annotated[str, typer.Argument(help="The carrier's code (ZTO, YTO, SF...).")]
 
 
-def _packages(c: CarrierOut, every: bool) -> str:
+def _void_credit(p: PackageOut) -> str:
+    """What a printed number voided before collection earns back: a share of its price, less a fee."""
+    credit = p.void_credit
+    if credit is None:
+        return ""
+    fee = f" less {yuan(credit.fee_cents)}" if credit.fee_cents else ""
+    return f" void {credit.percent}%{fee}"
+
+
+def _packages(c: CarrierOut, every: bool, *, void_credit: bool = False) -> str:
     on_sale = [p for p in c.packages if p.active or every]
-    return ", ".join(f"{p.id} {yuan(p.price_cents)}/{p.validity_days}d" for p in on_sale)
+    return ", ".join(
+        f"{p.id} {yuan(p.price_cents)}/{p.validity_days}d" + (_void_credit(p) if void_credit else "") for p in on_sale
+    )
 
 
 @carriers.callback()
@@ -52,7 +63,7 @@ def carriers_main(ctx: typer.Context, wide: Wide = False, profile: Profile = Non
 
 def _show(c: CarrierOut) -> None:
     values: dict[str, Any] = dict(c)
-    values["packages"] = _packages(c, True)
+    values["packages"] = _packages(c, True, void_credit=True)
     values["coverage"] = ", ".join(c.coverage)
     values["number_rule"] = "; ".join(r.pattern for r in c.number_rule)
     fields(values)
@@ -113,6 +124,13 @@ def carriers_add_package(
     price: Annotated[str, typer.Option(help="Its price in yuan, e.g. 2500.00")],
     validity_days: Annotated[int, typer.Option(min=1, help="Days its numbers stay valid.")],
     extension_fee: Annotated[str | None, typer.Option(help="Yuan per 30 days of extension.")] = None,
+    void_credit: Annotated[
+        int | None,
+        typer.Option(
+            min=0, max=100, help="Percent of a number's price credited when it is voided before collection (100)."
+        ),
+    ] = None,
+    void_fee: Annotated[str | None, typer.Option(help="Yuan kept out of that credit per voided number (0).")] = None,
     profile: Profile = None,
     as_json: JsonOut = False,
 ) -> None:
@@ -125,6 +143,11 @@ def carriers_add_package(
     }
     if extension_fee is not None:
         values["extension_fee_cents_per_30_days"] = _cents(extension_fee, "--extension-fee", zero=True)
+    if void_credit is not None or void_fee is not None:
+        values["void_credit"] = {
+            "percent": 100 if void_credit is None else void_credit,
+            "fee_cents": 0 if void_fee is None else _cents(void_fee, "--void-fee", zero=True),
+        }
     body = request(PackageCreate, **values)
     with connect(profile, admin=True) as client:
         p = client.add_carrier_package(code, body)
@@ -132,4 +155,5 @@ def carriers_add_package(
         emit_json(p)
     else:
         price = yuan(p.price_cents)
-        say("package ", bold(p.id), f" of {p.carrier}: {p.quantity} numbers, {price}, {p.validity_days} days")
+        terms = f" of {p.carrier}: {p.quantity} numbers, {price}, {p.validity_days} days"
+        say("package ", bold(p.id), terms + ("," + _void_credit(p) if p.void_credit else ""))

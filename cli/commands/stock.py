@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from waybill_client.models import AllocateRequest, ManualWaybillRequest, PoolOut, PoolUpdate, ReleaseRequest
+from waybill_client.models import AllocateRequest, ManualWaybillRequest, PoolOut, PoolUpdate, ReleaseRequest, VoidInfo
 
 from cli.api import connect, handled, request
 from cli.options import Cursor, Every, JsonOut, Profile
-from cli.output import bold, emit_json, fields, line, next_page, read_list, say, table, when
+from cli.output import bold, emit_json, fields, line, next_page, read_list, say, table, when, yuan
 
 pools = typer.Typer(help="Stock of numbers per carrier.", no_args_is_help=True)
 waybills = typer.Typer(help="One number: its state; register a typed one; release one.", no_args_is_help=True)
@@ -97,16 +97,37 @@ def allocate(carrier: str, order_id: str, profile: Profile = None, as_json: Json
     say(f"{a.order_id} -> ", bold(a.number), f" ({new}), expires {when(a.expires_at)}")
 
 
+def void_text(void: VoidInfo) -> str:
+    """A voided number's courier answer and credit, in a line."""
+    policy = f"policy {void.credit_policy}" if void.credit_policy else "no purchase to credit"
+    match void.courier:
+        case "pending":
+            return f"the courier has not answered yet ({policy}; see `waybill waybills show`)"
+        case "discarded":
+            return f"cancelled at the courier, credited {yuan(void.credited_cents)} ({policy})"
+        case "collected":
+            return "the courier had already collected the parcel: not credited"
+        case "refused":
+            return f"the courier refused to cancel it ({void.courier_code}): not credited"
+        case "not_sent":
+            return "a typed number: nothing to cancel at the courier or to credit"
+    return f"courier: {void.courier}"
+
+
 @waybills.command("show")
 @handled
 def waybills_show(number: str, profile: Profile = None, as_json: JsonOut = False) -> None:
-    """One number's state: its order, purchase and expiry."""
+    """One number's state: its order, purchase and expiry; a voided one's courier answer and credit."""
     with connect(profile) as client:
         info = client.get_waybill(number)
     if as_json:
         emit_json(info)
-    else:
-        fields(info)
+        return
+    values = dict(info)
+    void = values.pop("void", None)
+    if void is not None:
+        values["void"] = void_text(void)
+    fields(values)
 
 
 @waybills.command("register")
@@ -132,11 +153,12 @@ def waybills_release(
     profile: Profile = None,
     as_json: JsonOut = False,
 ) -> None:
-    """Release a number: back to the pool, or voided when it had been printed."""
+    """Release a number: back to the pool, or voided when it had been printed (the courier is asked to cancel
+    it, and the shop credited per the package's void-credit policy once it has)."""
     body = request(ReleaseRequest, **({"order_id": order_id} if order_id else {}))
     with connect(profile) as client:
         r = client.release_waybill(number, body)
     if as_json:
         emit_json(r)
     else:
-        line(f"{r.number}: {r.status}")
+        line(f"{r.number}: {r.status}" + (f"; {void_text(r.void)}" if r.void else ""))

@@ -274,6 +274,10 @@ class CarrierOptionOut(BaseModel):
 
 
 class CarrierOut(BaseModel):
+    """
+    A carrier as the allocation API shows it: the shared contract, its packages with their void credit.
+    """
+
     code: CarrierCode
     name_zh: Annotated[str, Field(title="Name Zh")]
     name_en: Annotated[str, Field(title="Name En")]
@@ -592,9 +596,22 @@ class PackageCreate(BaseModel):
     Amount in integer cents (分)
     """
     active: Annotated[bool, Field(title="Active")] = True
+    void_credit: Annotated[VoidCredit, Field(validate_default=True)] = {
+        "percent": 100,
+        "fee_cents": 0,
+    }
+    """
+    What a printed number voided before collection earns back, once the courier has cancelled it: `percent` of the price paid for that number, less `fee_cents`. A purchase keeps its package's policy.
+    """
 
 
 class PackageOut(BaseModel):
+    """
+    A package as the allocation API shows it: the shared contract (what shipping reads) and the void-credit
+    policy, which shops and operators read. The same name as the shared model, so that the API's schema keeps
+    its name.
+    """
+
     id: Annotated[str, Field(title="Id")]
     carrier: Annotated[str, Field(title="Carrier")]
     quantity: Annotated[int, Field(title="Quantity")]
@@ -602,6 +619,13 @@ class PackageOut(BaseModel):
     validity_days: Annotated[int, Field(title="Validity Days")]
     extension_fee_cents_per_30_days: Annotated[int, Field(title="Extension Fee Cents Per 30 Days")]
     active: Annotated[bool, Field(title="Active")]
+    void_credit: Annotated[VoidCredit, Field(validate_default=True)] = {
+        "percent": 100,
+        "fee_cents": 0,
+    }
+    """
+    What a printed number voided before collection earns back, once the courier has cancelled it: `percent` of the price paid for that number, less `fee_cents`. A purchase keeps its package's policy.
+    """
 
 
 class PageAlertOut(BaseModel):
@@ -919,6 +943,21 @@ class PurchaseOut(BaseModel):
     """
     Numbers of this purchase it cannot use, each credited at the price paid per number: issued by the courier after a typed (manual) entry had printed them (ledger `number_taken_by_manual_entry`), or issued twice (quarantined; ledger `number_issued_twice`).
     """
+    void_credit: Annotated[VoidCredit, Field(validate_default=True)] = {
+        "percent": 100,
+        "fee_cents": 0,
+    }
+    """
+    The package's void-credit policy when it was bought: what its voided numbers are credited by.
+    """
+    voids_credited: Annotated[int, Field(title="Voids Credited")] = 0
+    """
+    Printed numbers of this purchase voided before collection and cancelled at the courier, each credited per `void_credit` at the price paid for it (ledger `void_credit`; 0 cents under `none`).
+    """
+    void_credited_cents: Annotated[int, Field(title="Void Credited Cents")] = 0
+    """
+    What those voids were credited in all.
+    """
     error: Annotated[str | None, Field(title="Error")]
     expires_at: Annotated[AwareDatetime | None, Field(title="Expires At")]
     created_at: Annotated[AwareDatetime, Field(title="Created At")]
@@ -972,6 +1011,10 @@ class ReleaseResult(BaseModel):
     status: WaybillState
     """
     available (back in the pool) or voided (it had been printed).
+    """
+    void: VoidInfo | None = None
+    """
+    A voided number's courier outcome and credit (null when it went back to the pool, or was voided by a refund). `courier` is `pending` on the first answer: `GET /v1/waybills/{number}` (or the same release again) shows the outcome once the courier has answered.
     """
 
 
@@ -1254,6 +1297,63 @@ Transit days when the shipment names none.
 TransitDaysAdditionalProperty = TypeAliasType("TransitDaysAdditionalProperty", Annotated[int, Field(ge=0, le=60)])
 
 
+VoidCourierOutcome = TypeAliasType(
+    "VoidCourierOutcome",
+    Annotated[
+        Literal["pending", "discarded", "collected", "refused", "not_sent"] | str,
+        Field(title="VoidCourierOutcome"),
+    ],
+)
+"""
+What the courier said to a voided number (回收单号), and so whether it was credited.
+"""
+
+
+class VoidCredit(BaseModel):
+    """
+    A package's void-credit policy (回收单号): what a printed number voided before the courier collected it
+    earns back once the courier has cancelled it: ``percent`` of the price paid for that number, less
+    ``fee_cents``, never below 0. Nothing when the courier had already collected the parcel.
+    """
+
+    percent: Annotated[int, Field(ge=0, le=100, title="Percent")] = 100
+    """
+    Share of the price paid credited: 100 full, 0 none.
+    """
+    fee_cents: Annotated[int, Field(ge=0, le=1000000000000, title="Fee Cents")] = 0
+    """
+    Kept out of that share per voided number.
+    """
+
+
+class VoidInfo(BaseModel):
+    """
+    A printed number voided before collection: the courier's answer and the credit it earned.
+    """
+
+    courier: VoidCourierOutcome
+    """
+    `pending` until the courier answers (the worker retries); `discarded`: cancelled, credited per the policy; `collected`: the courier had already collected the parcel, not credited; `refused`: another refusal (`courier_code`), not credited; `not_sent`: a typed number, nothing to cancel or credit.
+    """
+    courier_code: Annotated[str | None, Field(title="Courier Code")] = None
+    """
+    The courier's error code when it refused.
+    """
+    credit_policy: Annotated[str | None, Field(title="Credit Policy")] = None
+    """
+    The purchase's void-credit policy (`full`, `none`, `50%`, `full less 50 cents`); null when the number came from no purchase (typed, or seeded).
+    """
+    credited_cents: Annotated[int, Field(title="Credited Cents")] = 0
+    """
+    Credited to the balance for this void: 0 until the courier has cancelled the number.
+    """
+    voided_at: Annotated[AwareDatetime, Field(title="Voided At")]
+    settled_at: Annotated[AwareDatetime | None, Field(title="Settled At")] = None
+    """
+    When the courier's answer was recorded.
+    """
+
+
 class WaybillInfo(BaseModel):
     number: Annotated[str, Field(title="Number")]
     carrier: CarrierCode
@@ -1270,6 +1370,10 @@ class WaybillInfo(BaseModel):
     False for a typed number: nobody vouches that the courier issued it to this shop, and a purchase that receives it from the courier before it is printed takes it over (status `superseded`).
     """
     allocated_at: Annotated[AwareDatetime | None, Field(title="Allocated At")]
+    void: VoidInfo | None = None
+    """
+    A number voided before collection: what the courier said and what it credited.
+    """
 
 
 WaybillState = TypeAliasType(
