@@ -54,11 +54,13 @@ def release_target(current: WaybillStatus, source: WaybillSource) -> WaybillStat
     """The status a release moves a number to, or None when it may not be released.
 
     Allocated and never printed: back to the pool, unless it was typed (never ours to hand out again: voided).
-    Printed: voided, since a physical label may exist. (Releasing a voided number again is a repeat, not a
-    move: the caller answers it as the first release.)"""
+    Printed: voided, since a physical label may exist. Shipped: voided too, a label voided after the marketplace
+    was told but before the courier collected the parcel (回收单号; changing a shipment's numbers): the courier's
+    refusal to cancel a collected one is what settles such a void uncredited. (Releasing a voided number again is
+    a repeat, not a move: the caller answers it as the first release.)"""
     if current == WaybillStatus.ALLOCATED:
         return WaybillStatus.AVAILABLE if source == WaybillSource.COURIER else WaybillStatus.VOIDED
-    if current == WaybillStatus.PRINTED:
+    if current in (WaybillStatus.PRINTED, WaybillStatus.SHIPPED):
         return WaybillStatus.VOIDED
     return None
 
