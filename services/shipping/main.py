@@ -33,6 +33,7 @@ def create_app(settings: ShippingSettings | None = None) -> FastAPI:
         ),
         openapi_tags=[
             {"name": "orders", "description": "Orders, courier choice, shipping one order."},
+            {"name": "order-alerts", "description": "Ship-by deadlines (发货超时), invalid addresses: for the seller."},
             {"name": "shipments", "description": "Shipments and their labels."},
             {"name": "batches", "description": "Shipping thousands of orders at once."},
             {"name": "auto-ship", "description": "Rules under which paid orders ship by themselves (自动发货规则)."},

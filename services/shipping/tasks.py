@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+from datetime import UTC, datetime
 
 from arq import Retry, cron, func
 
@@ -25,6 +26,7 @@ from services.shipping.service import (
     confirmation,
     held,
     numbers,
+    order_alerts,
     shipments,
     tmc_intake,
     tracking_handoff,
@@ -101,6 +103,23 @@ async def release_held_shipments(ctx: Ctx) -> int:
     res = _res(ctx)
     async with res.transaction() as uow:
         return await held.release_due(uow)
+
+
+async def sweep_ship_by(ctx: Ctx) -> int:
+    """Open the ship-by alerts due (late_to_ship, ship_by_passed) and resolve those whose orders shipped or were
+    cancelled: one indexed read per batch of due orders, each batch its own transaction. Sweeps that overlap
+    open each alert once: the database refuses a second unresolved one."""
+    res = _res(ctx)
+    now = datetime.now(UTC)
+    after: tuple[datetime, str] | None = None
+    changed = 0
+    while True:
+        async with res.transaction() as uow:
+            batch = await order_alerts.sweep_ship_by(uow, now, after, res.settings.ship_by_sweep_batch)
+        changed += batch.opened + batch.resolved
+        if batch.next_after is None:
+            return changed
+        after = batch.next_after
 
 
 async def sweep_auto_ship(ctx: Ctx) -> int:
@@ -209,6 +228,7 @@ def _worker_settings() -> type:
             cron(resume_batches, second=every, unique=True, run_at_startup=True),
             cron(sweep_auto_ship, second={0}, unique=True, timeout=AUTO_SHIP_TIMEOUT_S),
             cron(release_held_shipments, second={0, 30}, unique=True),
+            cron(sweep_ship_by, second=set(range(0, 60, settings.ship_by_sweep_s)), unique=True),
         ],
         resources_factory=open_resources,
         on_startup=_start_tmc,

@@ -23,6 +23,8 @@ class OrderRoute(NamedTuple):
 
 # Orders list oldest first: a shop works through them in the order they came.
 OLDEST_FIRST = Keyset([Order.created_at, Order.id], descending=False)
+# ... or the most urgent first (ix_orders_shop_ship_by).
+SHIP_BY_FIRST = Keyset([Order.ship_by, Order.id], descending=False)
 
 
 class OrderRepository(OwnedRepository[Order]):
@@ -75,11 +77,18 @@ class OrderRepository(OwnedRepository[Order]):
             where.append(Order.channel == filters.channel)
         if filters.store_id:
             where.append(Order.store_id == filters.store_id)
+        if filters.ship_by_before:
+            where.append(Order.ship_by < filters.ship_by_before)
+        if filters.ship_by_after:
+            where.append(Order.ship_by >= filters.ship_by_after)
+        if filters.held is not None:
+            where.append(Order.held.is_not(None) if filters.held else Order.held.is_(None))
+        keyset = SHIP_BY_FIRST if filters.sort == "ship_by" else OLDEST_FIRST
         # The paging of 0.1, until 0.3.0: an offset starts a walk; once a cursor is sent, it alone says where.
         if offset and page.cursor is None:
             stmt = select(Order).where(Order.shop_id == shop_id, *where).offset(offset)
-            return await read_page(self.session, stmt, OLDEST_FIRST, page)
-        return await self.page_owned(shop_id, *where, keyset=OLDEST_FIRST, page=page)
+            return await read_page(self.session, stmt, keyset, page)
+        return await self.page_owned(shop_id, *where, keyset=keyset, page=page)
 
     async def routes(self, order_ids: Sequence[str]) -> dict[str, OrderRoute]:
         """Where each order is confirmed: its id on its channel, the channel, and its store (no lock, no row)."""

@@ -8,6 +8,7 @@ from services.shipping.router import (
     batches,
     internal,
     marketplace,
+    order_alerts,
     orders,
     shipments,
     shop_settings,
@@ -19,6 +20,7 @@ from services.shipping.router import (
 ROUTERS = [
     marketplace.router,
     orders.router,
+    order_alerts.router,
     shipments.router,
     batches.router,
     auto_ship.router,

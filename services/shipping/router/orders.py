@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response, status
@@ -21,9 +22,11 @@ from services.shipping.schemas.orders import (
     OrderEventOut,
     OrderFilter,
     OrderOut,
+    OrderSort,
+    Receiver,
 )
 from services.shipping.schemas.shipments import ShipmentOut, ShipRequest
-from services.shipping.service import cancellation, courier_choice, orders, shipments
+from services.shipping.service import cancellation, courier_choice, order_holds, order_intake, orders, shipments
 from shared.pages import Page
 
 router = APIRouter(prefix="/v1/orders", tags=["orders"])
@@ -38,7 +41,12 @@ router = APIRouter(prefix="/v1/orders", tags=["orders"])
         "created over REST; marketplace orders arrive from their stores' messages). Shipping it needs no "
         "marketplace: confirmation is the `shipment.confirmed` webhook. Idempotent on (shop, external_id): the "
         "same external id again answers 200 with the existing order; an external id of one of the shop's "
-        "marketplace orders: 409."
+        "marketplace orders: 409. `ship_by` (with its time zone) is when it must ship by; absent, 48 hours from "
+        "now. The receiver is checked: a province, city or district that does not belong together (against "
+        "China's administrative divisions; short forms such as 广东 or 北京 are fine), or a phone that is no "
+        "mobile number, landline with area code or virtual number with extension (13800138000-1234, "
+        "13800138000转1234), creates the order held (`held: address_invalid`, a flag saying what is wrong, an "
+        "`address_invalid` order alert): it ships once PUT /v1/orders/{id}/receiver fixes the address."
     ),
     responses={
         **responses(409),
@@ -46,7 +54,7 @@ router = APIRouter(prefix="/v1/orders", tags=["orders"])
     },
 )
 async def create_order(body: OrderCreate, shop_id: ShopIdDep, uow: UowDep, response: Response) -> OrderOut:
-    order, created = await orders.create_order(uow, shop_id, body)
+    order, created = await order_intake.create_order(uow, shop_id, body)
     if not created:
         response.status_code = status.HTTP_200_OK
     return order
@@ -55,7 +63,11 @@ async def create_order(body: OrderCreate, shop_id: ShopIdDep, uow: UowDep, respo
 @router.get(
     "",
     summary="List orders",
-    description="Oldest first; filter by status, external id, channel (`own`, `taobao`, `pinduoduo`) or store.",
+    description=(
+        "Oldest first, or with `sort=ship_by` the most urgent first; filter by status, external id, channel "
+        "(`own`, `taobao`, `pinduoduo`), store, ship-by time (`ship_by_before`, `ship_by_after`: timestamps with "
+        "their time zone) or hold (`held=true`: the orders that may not ship until fixed)."
+    ),
 )
 async def list_orders(
     shop_id: ShopIdDep,
@@ -65,9 +77,26 @@ async def list_orders(
     external_id: Annotated[str | None, Query(max_length=64)] = None,
     channel: Annotated[OrderChannel | None, Query(description="Only this channel's orders.")] = None,
     store_id: Annotated[str | None, Query(max_length=64, description="Only this store's orders.")] = None,
+    ship_by_before: Annotated[
+        datetime | None, Query(description="Only orders due before this time, e.g. 2026-11-29T18:00:00+08:00.")
+    ] = None,
+    ship_by_after: Annotated[datetime | None, Query(description="Only orders due at or after this time.")] = None,
+    held: Annotated[bool | None, Query(description="true: only held orders; false: only those not held.")] = None,
+    sort: Annotated[OrderSort, Query(description="`created_at` (oldest first) or `ship_by` (most urgent first).")] = (
+        "created_at"
+    ),
     offset: Offset = 0,
 ) -> Page[OrderOut]:
-    filters = OrderFilter(status=status_, external_id=external_id, channel=channel, store_id=store_id)
+    filters = OrderFilter(
+        status=status_,
+        external_id=external_id,
+        channel=channel,
+        store_id=store_id,
+        ship_by_before=ship_by_before,
+        ship_by_after=ship_by_after,
+        held=held,
+        sort=sort,
+    )
     return await orders.list_orders(uow, shop_id, filters, page, offset)
 
 
@@ -120,7 +149,8 @@ async def list_carrier_options(
         "number is checked against the carrier's rule, 422 `invalid_waybill`, and every number already used, "
         "409 `waybill_in_use`). The label is ready at once and the number marked printed; the marketplace "
         "confirmation runs in the background (the shipment becomes `confirmed` or `failed`). An order that is "
-        "not paid (already shipping, shipped, cancelled) answers 409 `invalid_transition`."
+        "not paid (already shipping, shipped, cancelled) answers 409 `invalid_transition`; an order held for its "
+        "address (`held: address_invalid`) answers 409 `address_invalid` with what is wrong in `details.reason`."
     ),
     responses=responses(404, 409, 422, 503),
 )
@@ -128,10 +158,27 @@ async def ship_order(
     order_id: str, shop_id: ShopIdDep, uow: UowDep, res: ShippingResourcesDep, body: ShipRequest | None = None
 ) -> ShipmentOut:
     body = body or ShipRequest()
+    # Until service/shipments.py refuses held orders itself (ensure_shippable), they are refused here.
+    await order_holds.refuse_held(uow, shop_id, order_id)
     carrier = body.carrier.value if body.carrier else None
     wanted = parcels.specs(body.parcel_count, [ParcelSpec(p.weight_g, tuple(p.lines)) for p in body.parcels or []])
     shipment = await shipments.ship_order(uow, res.allocation, shop_id, order_id, carrier, body.number, wanted)
     return await shipments.shipment_view(uow, shipment)
+
+
+@router.put(
+    "/{order_id}/receiver",
+    summary="Correct the receiver of an order not shipped yet",
+    description=(
+        "The receiver as a whole, checked as at creation: an order held for its address (`address_invalid`) is "
+        "released when the new one passes (its alert resolves), and held when it fails. After its label was "
+        "printed, the order is flagged `label_outdated` (reprint it). Shipped or cancelled: 409 "
+        "`invalid_transition`."
+    ),
+    responses=responses(404, 409),
+)
+async def update_receiver(order_id: str, body: Receiver, shop_id: ShopIdDep, uow: UowDep) -> OrderOut:
+    return await order_intake.update_receiver(uow, shop_id, order_id, body)
 
 
 @router.post(

@@ -6,12 +6,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from shared.allocation import OrderId
 from shared.money import Cents
 
 OrderChannel = Literal["own", "taobao", "pinduoduo"]
+# A list's order: by creation (oldest first, the default) or by ship-by time (the most urgent first).
+OrderSort = Literal["created_at", "ship_by"]
 
 
 @dataclass(frozen=True)
@@ -22,6 +24,10 @@ class OrderFilter:
     external_id: str | None = None
     channel: str | None = None
     store_id: str | None = None
+    ship_by_before: datetime | None = None  # ship_by < this
+    ship_by_after: datetime | None = None  # ship_by >= this
+    held: bool | None = None
+    sort: OrderSort = "created_at"
 
 
 class Receiver(BaseModel):
@@ -75,7 +81,20 @@ class OrderCreate(BaseModel):
                     "weight_g": 1250,
                     "payment_cents": 5990,
                     "items": [{"title": "保温杯", "num": 1, "price_cents": 5990}],
-                }
+                },
+                {
+                    "external_id": "WEB-20261128-0042",
+                    "receiver": {
+                        "name": "李四",
+                        "phone": "13800138000转1234",
+                        "state": "北京",
+                        "city": "北京市",
+                        "district": "朝阳区",
+                        "address": "建国路 88 号 SOHO 现代城 2 号楼 1501",
+                    },
+                    "weight_g": 800,
+                    "ship_by": "2026-11-29T18:00:00+08:00",
+                },
             ]
         }
     )
@@ -89,6 +108,13 @@ class OrderCreate(BaseModel):
     weight_g: int = Field(ge=1, le=1_000_000)
     payment_cents: Cents = 0
     items: list[Item] = Field(default_factory=list, max_length=500)
+    ship_by: AwareDatetime | None = Field(
+        None,
+        description=(
+            "Ship by then (发货超时), with its time zone. Absent: 48 hours after creation "
+            "(SHIPPING_SHIP_BY_DEFAULT_OWN_H)."
+        ),
+    )
 
 
 class OrderOut(BaseModel):
@@ -122,7 +148,45 @@ class OrderOut(BaseModel):
                     "created_at": "2026-11-28T09:12:30+08:00",
                     "updated_at": "2026-11-28T10:00:00+08:00",
                     "shipped_at": "2026-11-28T10:00:00+08:00",
-                }
+                    "ship_by": "2026-11-30T09:12:30+08:00",
+                    "held": None,
+                },
+                {
+                    "id": "ord_7a2c4e6b8d0f1a3c5e7b",
+                    "external_id": "3001234567890129999",
+                    "source": "marketplace",
+                    "channel": "pinduoduo",
+                    "store_id": "sto_8b0d2f4a6c8e0b2d4f6a",
+                    "status": "paid",
+                    "buyer_nick": "pdd_lisi",
+                    "receiver": {
+                        "name": "李四",
+                        "phone": "13800138000-1234",
+                        "state": "广东省",
+                        "city": "广州市",
+                        "district": "南山区",
+                        "address": "科技园 1 号",
+                        "zip": "",
+                    },
+                    "weight_g": 500,
+                    "payment_cents": 1990,
+                    "items": [],
+                    "carrier": None,
+                    "number": None,
+                    "shipment_id": None,
+                    "flags": [
+                        {
+                            "kind": "address_invalid",
+                            "message": "区县「南山区」不属于「广州市」（它在「深圳市」）",
+                            "at": "2026-11-28T01:12:31+00:00",
+                        }
+                    ],
+                    "created_at": "2026-11-28T09:12:30+08:00",
+                    "updated_at": "2026-11-28T09:12:30+08:00",
+                    "shipped_at": None,
+                    "ship_by": "2026-11-29T23:59:59+08:00",
+                    "held": "address_invalid",
+                },
             ]
         }
     )
@@ -145,6 +209,16 @@ class OrderOut(BaseModel):
     created_at: datetime
     updated_at: datetime
     shipped_at: datetime | None
+    ship_by: datetime = Field(
+        description="Ship by then (发货超时): the channel's deadline (Pinduoduo's last_ship_time), else paid time plus "
+        "the channel's default (48 h)."
+    )
+    held: str | None = Field(
+        description=(
+            "Why the order may not ship (`address_invalid`: its flags say what is wrong; fix the receiver with PUT "
+            "/v1/orders/{id}/receiver or on the marketplace); null: not held."
+        )
+    )
 
 
 class OrderEventOut(BaseModel):

@@ -7,10 +7,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from services.shipping.models import MAX_LEAD_MINUTES
 from shared.carriers import CarrierCode
 
 # The column's server default too (migration s0006): shops set up before time zones read Beijing time.
 DEFAULT_TIME_ZONE = "Asia/Shanghai"
+# The column's server default too (migration s0009).
+DEFAULT_LATE_TO_SHIP_LEAD_MINUTES = 240
 
 
 class SettingsIn(BaseModel):
@@ -26,6 +29,7 @@ class SettingsIn(BaseModel):
                     "default_carrier": "ZTO",
                     "weights": {"price": 0.4, "coverage": 0.2, "transit": 0.3, "stock": 0.1},
                     "time_zone": "Asia/Shanghai",
+                    "late_to_ship_lead_minutes": 240,
                 }
             ]
         }
@@ -45,6 +49,16 @@ class SettingsIn(BaseModel):
         max_length=64,
         description="The shop's time zone (an IANA name), in which the seller reads times; the API itself answers UTC.",
         examples=["Asia/Shanghai", "America/New_York"],
+    )
+    late_to_ship_lead_minutes: int = Field(
+        DEFAULT_LATE_TO_SHIP_LEAD_MINUTES,
+        ge=0,
+        le=MAX_LEAD_MINUTES,
+        description=(
+            "A `late_to_ship` order alert opens this many minutes before an unshipped order's ship-by time "
+            f"(0: none before it passes; at most {MAX_LEAD_MINUTES}, 7 days)."
+        ),
+        examples=[240],
     )
 
     @field_validator("time_zone")
@@ -78,6 +92,7 @@ class SettingsOut(BaseModel):
                     "default_carrier": "ZTO",
                     "weights": {"price": 0.4, "coverage": 0.2, "transit": 0.3, "stock": 0.1},
                     "time_zone": "Asia/Shanghai",
+                    "late_to_ship_lead_minutes": 240,
                 }
             ]
         }
@@ -92,3 +107,6 @@ class SettingsOut(BaseModel):
     default_carrier: str | None
     weights: dict[str, float]
     time_zone: str = Field(description="The shop's time zone (an IANA name).", examples=["Asia/Shanghai"])
+    late_to_ship_lead_minutes: int = Field(
+        DEFAULT_LATE_TO_SHIP_LEAD_MINUTES, description="Minutes before ship-by that a late_to_ship alert opens."
+    )

@@ -15,6 +15,7 @@ from services.shipping.repository.settings import SettingsRepository
 from services.shipping.repository.stores import StoreRepository
 from services.shipping.service.batches import BatchRun, ItemResult, count_results
 from services.shipping.service.courier_choice import recommend
+from services.shipping.service.order_holds import held_reason
 from services.shipping.service.orders import transition_many
 from services.shipping.service.shipments import drop_kept_number
 from services.shipping.service.stores import access
@@ -81,6 +82,9 @@ def _not_claimable(
     if not states.can(order.status, OrderEvent.ASSIGN_WAYBILL):
         reason = f"order is {order.status}" + (f" ({order.number})" if order.number else "")
         return ItemResult(seq, ItemStatus.SKIPPED, reason)
+    if order.held is not None:
+        # Held (its address failed the checks): skipped, not failed, so a batch sent again ships it once fixed.
+        return ItemResult(seq, ItemStatus.SKIPPED, f"{order.held}: {held_reason(order)}")
     if not Channels.is_own(order.channel) and access(stores.get(order.store_id or "")) is None:
         return ItemResult(
             seq, ItemStatus.FAILED, f"the order's {order.channel} store is unbound or holds no authorisation"

@@ -27,10 +27,12 @@ from services.shipping.models import Order, Store
 from services.shipping.repository.messages import MessageRepository
 from services.shipping.repository.orders import OrderRepository
 from services.shipping.repository.stores import StoreRepository
+from services.shipping.service import order_alerts, order_holds
 from services.shipping.service.cancellation import cancel_unshipped
 from services.shipping.service.errors import channel_unavailable
 from services.shipping.service.events import emit
-from services.shipping.service.orders import flag, insert_paid
+from services.shipping.service.order_intake import insert_paid
+from services.shipping.service.orders import flag
 from services.shipping.service.stores import access
 from services.shipping.states import OrderEvent, OrderNote, OrderStatus
 from shared.errors import ErrorCode
@@ -136,6 +138,7 @@ async def _on_address_changed(uow: UnitOfWork, read: _OrderReader, order: Order 
     OrderRepository(uow.session).add_event(states.noted(order, OrderNote.ADDRESS_CHANGED, f"message {message.id}"))
     if order.status == OrderStatus.LABEL_PRINTED:
         flag(order, "label_outdated", "the address changed after the label was printed: reprint it")
+    await order_holds.recheck(uow, order, f"{message.channel.value} message {message.id}")
     return "address_updated"
 
 
@@ -161,6 +164,8 @@ async def _on_closed(uow: UnitOfWork, read: _OrderReader, order: Order | None, m
         flag(order, "closed_during_confirmation", "trade closed while the shipment was being confirmed")
         return "close_pending_confirmation"
     await emit(uow, order.shop_id, "order.cancelled", {"order_id": order.id, "reason": "trade_closed"})
+    # Nothing is left to ship: its ship-by and address alerts no longer hold (the sweep would find them too).
+    await order_alerts.resolve_alerts(uow, order.id, order_alerts.SETTLED_BY_SHIPPING)
     return "cancelled"
 
 
@@ -191,6 +196,7 @@ def _order_values(found: ChannelOrder) -> dict[str, Any]:
         "weight_g": max(found.weight_g, 1),
         "payment_cents": found.payment_cents,
         "items": found.items,
+        "ship_by": found.ship_by,
     }
 
 

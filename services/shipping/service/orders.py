@@ -1,4 +1,4 @@
-"""Orders: created over REST or from the marketplace, read by their shop, and moved from state to state.
+"""Orders: read by their shop, and moved from state to state (created by ``order_intake``).
 
 ``transition`` and ``transition_many`` are the only writers of ``Order.status``: the state machine
 (``services.shipping.states``) answers the new state and its audit row, and they set the one and write the
@@ -9,18 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any
 
 from runtime.db import UnitOfWork
-from runtime.errors import Conflict, NotFound
+from runtime.errors import NotFound
 from runtime.pagination import PageRequest
-from services.shipping import ship_by, states
-from services.shipping.channels.base import ChannelName
+from services.shipping import states
 from services.shipping.models import Order, OrderEvent
 from services.shipping.repository.orders import OrderRepository
-from services.shipping.schemas.orders import OrderCreate, OrderFilter, OrderOut, Receiver
-from services.shipping.service.ids import new_id
-from services.shipping.settings import get_settings
+from services.shipping.schemas.orders import OrderFilter, OrderOut, Receiver
 from services.shipping.states import Change, EventRow, OrderStatus
 from shared.pages import Page
 
@@ -53,6 +49,8 @@ def order_out(o: Order) -> OrderOut:
         created_at=o.created_at,
         updated_at=o.updated_at,
         shipped_at=o.shipped_at,
+        ship_by=o.ship_by,
+        held=o.held,
     )
 
 
@@ -81,53 +79,6 @@ async def transition_many(
 
 def flag(order: Order, kind: str, message: str) -> None:
     order.flags = [*order.flags, {"kind": kind, "message": message, "at": datetime.now(UTC).isoformat()}]
-
-
-async def insert_paid(uow: UnitOfWork, values: dict[str, Any], note: str) -> bool:
-    """A new order (shop, external id, source, receiver...) in the machine's first state, with its first audit
-    row; False when the shop has an order of that external id already."""
-    repo = OrderRepository(uow.session)
-    order_id = new_id("ord")
-    if values.get("ship_by") is None:
-        values = {**values, "ship_by": ship_by.ship_by(values["channel"], None, datetime.now(UTC), get_settings())}
-    if not await repo.insert_if_absent({**values, "id": order_id, "status": states.INITIAL.value}):
-        return False
-    repo.add_event(states.created(order_id, note))
-    return True
-
-
-async def create_order(uow: UnitOfWork, shop_id: str, body: OrderCreate) -> tuple[OrderOut, bool]:
-    r = body.receiver
-    created = await insert_paid(
-        uow,
-        {
-            "shop_id": shop_id,
-            "external_id": body.external_id,
-            "source": "api",
-            "channel": ChannelName.OWN.value,
-            "buyer_nick": body.buyer_nick,
-            "receiver_name": r.name,
-            "receiver_phone": r.phone,
-            "receiver_state": r.state,
-            "receiver_city": r.city,
-            "receiver_district": r.district,
-            "receiver_address": r.address,
-            "receiver_zip": r.zip,
-            "weight_g": body.weight_g,
-            "payment_cents": body.payment_cents,
-            "items": [i.model_dump() for i in body.items],
-        },
-        "created over REST",
-    )
-    order = await OrderRepository(uow.session).by_external(shop_id, body.external_id)
-    assert order is not None
-    if not created and order.channel != ChannelName.OWN:
-        # The idempotent answer is for a repeat of the same request: a marketplace order is never the shop's own.
-        raise Conflict(
-            f"external id {body.external_id} is a {order.channel} order of this shop",
-            details={"order_id": order.id, "channel": order.channel},
-        )
-    return order_out(order), created
 
 
 async def own_order(uow: UnitOfWork, shop_id: str, order_id: str, *, for_update: bool = False) -> Order:

@@ -8,7 +8,12 @@ from services.shipping.channels.base import ChannelName
 from services.shipping.channels.registry import Channels
 from services.shipping.models import ShopSettings, Store
 from services.shipping.repository.settings import SettingsRepository
-from services.shipping.schemas.settings import DEFAULT_TIME_ZONE, SettingsIn, SettingsOut
+from services.shipping.schemas.settings import (
+    DEFAULT_LATE_TO_SHIP_LEAD_MINUTES,
+    DEFAULT_TIME_ZONE,
+    SettingsIn,
+    SettingsOut,
+)
 from services.shipping.service.stores import bind_store, not_verified, taobao_binding
 
 
@@ -23,6 +28,7 @@ def settings_out(shop_id: str, s: ShopSettings | None, taobao: Store | None) -> 
         default_carrier=s.default_carrier if s else None,
         weights=dict(s.weights) if s else {},
         time_zone=s.time_zone if s else DEFAULT_TIME_ZONE,
+        late_to_ship_lead_minutes=s.late_to_ship_lead_minutes if s else DEFAULT_LATE_TO_SHIP_LEAD_MINUTES,
     )
 
 

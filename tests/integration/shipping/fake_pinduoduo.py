@@ -40,9 +40,11 @@ class PddOrder:
     refund_status: int = 1
     tracking_number: str = ""
     logistics_id: int = 0
+    last_ship_time: str = ""  # "YYYY-MM-DD HH:MM:SS", Beijing time; empty: the order gives none
 
     def info(self) -> dict[str, Any]:
         return {
+            **({"last_ship_time": self.last_ship_time} if self.last_ship_time else {}),
             "order_sn": self.order_sn,
             "order_status": self.order_status,
             "refund_status": self.refund_status,

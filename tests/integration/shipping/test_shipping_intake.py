@@ -136,12 +136,13 @@ async def test_address_change_updates_unshipped_and_is_flagged_once_shipped(worl
     shop = await bind_shop(world, shipping_env, stock={"ZTO": [f"7{n:011d}" for n in range(1_000_000_5, 1_000_000_6)]})
     trade = world.market.new_trade(shop.nick)
     await _push(world, world.market.message(trade))
-    trade.receiver_state, trade.receiver_address = "北京市", "朝阳区建国路 88 号"
+    # Still in 深圳市 南山区 (the fake trade's city and district): a province with another city would hold it.
+    trade.receiver_state, trade.receiver_address = "广东", "粤海街道科技南路 88 号"
     changed = await _push(world, world.market.message(trade, topic="taobao_trade_TradeLogisticsAddressChanged"))
     assert changed.json()["status"] == "address_updated"
     (order,) = await _orders(world, shop)
-    assert order["receiver"]["state"] == "北京市"
-    assert order["receiver"]["address"] == "朝阳区建国路 88 号"
+    assert order["receiver"]["state"] == "广东"
+    assert order["receiver"]["address"] == "粤海街道科技南路 88 号"
 
     await world.shipping.post(f"/v1/orders/{order['id']}/ship", json={"carrier": "ZTO"}, headers=shop.headers)
     await world.run_jobs()
@@ -149,7 +150,7 @@ async def test_address_change_updates_unshipped_and_is_flagged_once_shipped(worl
     refused = await _push(world, world.market.message(trade, topic="taobao_trade_TradeLogisticsAddressChanged"))
     assert refused.json()["status"] == "refused_shipped"
     (order,) = await _orders(world, shop)
-    assert order["receiver"]["address"] == "朝阳区建国路 88 号"
+    assert order["receiver"]["address"] == "粤海街道科技南路 88 号"
     assert order["status"] == "shipped"
     assert order["flags"][-1]["kind"] == "address_change_refused"
 

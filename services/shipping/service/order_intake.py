@@ -1,0 +1,107 @@
+"""Orders taken in: created over REST or from a channel's message, each with its ship-by time and its
+receiver checked (a bad address holds the order: ``order_holds``), and a receiver corrected over REST."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from runtime.db import UnitOfWork
+from runtime.errors import Conflict
+from services.shipping import addresses, ship_by, states
+from services.shipping.channels.base import ChannelName
+from services.shipping.repository.orders import OrderRepository
+from services.shipping.schemas.orders import OrderCreate, OrderOut, Receiver
+from services.shipping.service import order_holds
+from services.shipping.service.ids import new_id
+from services.shipping.service.orders import flag, order_out, own_order
+from services.shipping.settings import get_settings
+from services.shipping.states import OrderNote, OrderStatus
+
+
+async def insert_paid(uow: UnitOfWork, values: dict[str, Any], note: str) -> bool:
+    """A new order (shop, external id, channel, receiver, and ``ship_by`` when its channel gave one) in the
+    machine's first state, with its first audit row, held when its receiver fails the checks; False when the
+    shop has an order of that external id already."""
+    repo = OrderRepository(uow.session)
+    order_id = new_id("ord")
+    now = datetime.now(UTC)
+    deadline = ship_by.ship_by(values["channel"], values.get("ship_by"), now, get_settings())
+    if not await repo.insert_if_absent({**values, "ship_by": deadline, "id": order_id, "status": states.INITIAL}):
+        return False
+    repo.add_event(states.created(order_id, note))
+    found = addresses.check_receiver(
+        values["receiver_state"], values["receiver_city"], values.get("receiver_district", ""), values["receiver_phone"]
+    )
+    if not found.ok:
+        # Only a held order is read back: the common case costs the insert alone.
+        order = await repo.get(order_id)
+        assert order is not None
+        await order_holds.hold(uow, order, found)
+    return True
+
+
+async def create_order(uow: UnitOfWork, shop_id: str, body: OrderCreate) -> tuple[OrderOut, bool]:
+    r = body.receiver
+    created = await insert_paid(
+        uow,
+        {
+            "shop_id": shop_id,
+            "external_id": body.external_id,
+            "source": "api",
+            "channel": ChannelName.OWN.value,
+            "buyer_nick": body.buyer_nick,
+            "receiver_name": r.name,
+            "receiver_phone": r.phone,
+            "receiver_state": r.state,
+            "receiver_city": r.city,
+            "receiver_district": r.district,
+            "receiver_address": r.address,
+            "receiver_zip": r.zip,
+            "weight_g": body.weight_g,
+            "payment_cents": body.payment_cents,
+            "items": [i.model_dump() for i in body.items],
+            "ship_by": body.ship_by,
+        },
+        "created over REST",
+    )
+    order = await OrderRepository(uow.session).by_external(shop_id, body.external_id)
+    assert order is not None
+    if not created and order.channel != ChannelName.OWN:
+        # The idempotent answer is for a repeat of the same request: a marketplace order is never the shop's own.
+        raise Conflict(
+            f"external id {body.external_id} is a {order.channel} order of this shop",
+            details={"order_id": order.id, "channel": order.channel},
+        )
+    return order_out(order), created
+
+
+async def update_receiver(uow: UnitOfWork, shop_id: str, order_id: str, body: Receiver) -> OrderOut:
+    """The seller corrects the receiver of an order not shipped yet; checked again (a hold is released when it
+    passes now). After the label was printed, the order is flagged for a reprint."""
+    order = await own_order(uow, shop_id, order_id, for_update=True)
+    if OrderStatus(order.status) not in states.UNSHIPPED:
+        raise states.InvalidTransition(
+            f"order {order.id} is {order.status}; its receiver can no longer change",
+            details={"order_id": order.id, "status": order.status},
+        )
+    values = {
+        "receiver_name": body.name,
+        "receiver_phone": body.phone,
+        "receiver_state": body.state,
+        "receiver_city": body.city,
+        "receiver_district": body.district,
+        "receiver_address": body.address,
+        "receiver_zip": body.zip,
+    }
+    if all(getattr(order, k) == v for k, v in values.items()):
+        return order_out(order)
+    for k, v in values.items():
+        setattr(order, k, v)
+    order.updated_at = datetime.now(UTC)
+    OrderRepository(uow.session).add_event(states.noted(order, OrderNote.ADDRESS_CHANGED, "updated over REST"))
+    if order.status == OrderStatus.LABEL_PRINTED:
+        flag(order, "label_outdated", "the address changed after the label was printed: reprint it")
+    await order_holds.recheck(uow, order, "receiver updated over REST")
+    await uow.session.flush()
+    return order_out(order)
