@@ -289,9 +289,9 @@ class Shipment(Base):
     __table_args__ = (
         CheckConstraint(_in("status", ShipmentStatus), name="status"),
         CheckConstraint(_in("confirm_mode", ConfirmMode), name="confirm_mode"),
-        # The database refuses a second live shipment for an order, or one number on two shipments.
-        Index("uq_shipments_live_order", "order_id", unique=True, postgresql_where=text(LIVE_SHIPMENT)),
+        # The database refuses one number on two live shipments (and one line of an order on two: ShipmentLine).
         Index("uq_shipments_live_number", "number", unique=True, postgresql_where=text(LIVE_SHIPMENT)),
+        Index("ix_shipments_order", "order_id"),
         Index("ix_shipments_shop", "shop_id", "created_at"),
         Index("ix_shipments_batch", "batch_id"),
         Index(
@@ -323,6 +323,24 @@ class Shipment(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     confirmed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     voided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class ShipmentLine(Base):
+    """Which of its order's lines a shipment carries (拆单: a split order ships its lines in several shipments).
+    The database refuses one line of an order on two live shipments; a shipment that fails, is cancelled or
+    voided gives its lines up (``live`` false) for the next one."""
+
+    __tablename__ = "shipment_lines"
+    __table_args__ = (
+        PrimaryKeyConstraint("shipment_id", "line"),
+        CheckConstraint("line >= 1", name="line"),
+        Index("uq_shipment_lines_live", "order_id", "line", unique=True, postgresql_where=text("live")),
+    )
+
+    shipment_id: Mapped[str] = mapped_column(Text, ForeignKey("shipments.id"))
+    line: Mapped[int] = mapped_column(Integer)
+    order_id: Mapped[str] = mapped_column(Text, ForeignKey("orders.id"))
+    live: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
 
 
 class Parcel(Base):

@@ -104,6 +104,16 @@ def plan(
     return out
 
 
+def check_parcel_lines(wanted: Sequence[ParcelSpec], carried: Sequence[int]) -> None:
+    """A parcel holds lines of its own shipment only (422)."""
+    outside = sorted({line for spec in wanted for line in spec.lines} - set(carried))
+    if outside:
+        raise BadParcels(
+            f"line {outside[0]} is not in this shipment (lines {', '.join(map(str, carried))})",
+            details={"lines": outside, "shipment_lines": list(carried)},
+        )
+
+
 def parent_child(carrier: str, count: int) -> bool:
     return count > 1 and carrier in PARENT_CHILD_CARRIERS
 

@@ -1,6 +1,7 @@
 """The order state machine: every allowed transition is in ``TRANSITIONS``, nowhere else.
 
-paid -> waybill_assigned -> label_printed -> shipped -> in_transit -> delivered, with the branches
+paid -> waybill_assigned -> label_printed -> shipped -> in_transit -> delivered (a split order passes through
+partly_shipped, where its later parts ship without moving it, until its last line is confirmed), with the branches
 exception (tracking saw a problem; it can recover), returned and cancelled. A failed or cancelled
 shipment puts the order back to paid so it can be shipped again.
 
@@ -27,6 +28,7 @@ class OrderStatus(StrEnum):
     PAID = "paid"
     WAYBILL_ASSIGNED = "waybill_assigned"
     LABEL_PRINTED = "label_printed"
+    PARTLY_SHIPPED = "partly_shipped"  # a split order (拆单): some lines confirmed, the others still to ship
     SHIPPED = "shipped"
     IN_TRANSIT = "in_transit"
     DELIVERED = "delivered"
@@ -39,6 +41,7 @@ class OrderEvent(StrEnum):
     ASSIGN_WAYBILL = "assign_waybill"
     PRINT_LABEL = "print_label"
     CONFIRM_SHIPMENT = "confirm_shipment"
+    CONFIRM_PART = "confirm_part"  # a shipment of some of the order's lines confirmed; others remain
     FAIL_SHIPMENT = "fail_shipment"
     CANCEL_SHIPMENT = "cancel_shipment"
     VOID_SHIPMENT = "void_shipment"  # its labels voided before collection (回收单号): the order ships again
@@ -56,6 +59,8 @@ class OrderNote(StrEnum):
     ADDRESS_CHANGED = "address_changed"
     NUMBER_REPLACED = "number_replaced"
     NUMBERS_CHANGED = "numbers_changed"  # the seller changed the numbers after confirmation (换单号)
+    PART_SHIPPING = "part_shipping"  # a later part of a split order got its numbers (the order stays partly shipped)
+    PART_ENDED = "part_ended"  # ... or failed, was cancelled or voided
     HELD = "held"  # the order may not ship (orders.held says why)
     RELEASED = "released"  # ... and may again
 
@@ -72,7 +77,11 @@ TRANSITIONS = MappingProxyType(
     {
         OrderEvent.ASSIGN_WAYBILL: (frozenset({OrderStatus.PAID}), OrderStatus.WAYBILL_ASSIGNED),
         OrderEvent.PRINT_LABEL: (frozenset({OrderStatus.WAYBILL_ASSIGNED}), OrderStatus.LABEL_PRINTED),
-        OrderEvent.CONFIRM_SHIPMENT: (frozenset({OrderStatus.LABEL_PRINTED}), OrderStatus.SHIPPED),
+        OrderEvent.CONFIRM_SHIPMENT: (
+            frozenset({OrderStatus.LABEL_PRINTED, OrderStatus.PARTLY_SHIPPED}),
+            OrderStatus.SHIPPED,
+        ),
+        OrderEvent.CONFIRM_PART: (frozenset({OrderStatus.LABEL_PRINTED}), OrderStatus.PARTLY_SHIPPED),
         OrderEvent.FAIL_SHIPMENT: (_SHIPMENT_OPEN, OrderStatus.PAID),
         OrderEvent.CANCEL_SHIPMENT: (_SHIPMENT_OPEN, OrderStatus.PAID),
         # A confirmed one too, when its channel can take the confirmation back (the shop's own).

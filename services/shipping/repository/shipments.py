@@ -10,7 +10,15 @@ from sqlalchemy import ColumnElement, Update, and_, func, insert, or_, select, u
 
 from runtime.pagination import Keyset, PageRequest, Slice
 from runtime.repository import OwnedRepository
-from services.shipping.models import LIVE_SHIPMENT_STATES, Order, Parcel, ParcelStatus, Shipment, ShipmentStatus
+from services.shipping.models import (
+    LIVE_SHIPMENT_STATES,
+    Order,
+    Parcel,
+    ParcelStatus,
+    Shipment,
+    ShipmentLine,
+    ShipmentStatus,
+)
 
 
 class ShipmentWithOrder(NamedTuple):
@@ -106,6 +114,65 @@ class ShipmentRepository(OwnedRepository[Shipment]):
             select(Shipment.id).where(or_(idle, _lapsed_claim())).order_by(Shipment.updated_at).limit(limit)
         )
         return list(rows)
+
+    async def claim_lines(self, rows: list[dict[str, Any]]) -> None:
+        """Record which lines each shipment carries (``shipment_id``, ``order_id``, ``line``): the unique index
+        refuses a line already on a live shipment."""
+        if rows:
+            await self.session.execute(insert(ShipmentLine), rows)
+
+    async def free_lines(self, shipment_ids: Sequence[str]) -> None:
+        """Shipments that will not ship give their lines up for the next one."""
+        if shipment_ids:
+            await self.session.execute(
+                update(ShipmentLine)
+                .where(ShipmentLine.shipment_id.in_(list(shipment_ids)), ShipmentLine.live)
+                .values(live=False)
+            )
+
+    async def lines_of(self, shipment_id: str) -> list[int]:
+        rows = await self.session.scalars(
+            select(ShipmentLine.line).where(ShipmentLine.shipment_id == shipment_id).order_by(ShipmentLine.line)
+        )
+        return list(rows)
+
+    async def live_lines(self, order_id: str) -> set[int]:
+        """The order's lines on a live shipment (pending, held, being confirmed or confirmed)."""
+        rows = await self.session.scalars(
+            select(ShipmentLine.line).where(ShipmentLine.order_id == order_id, ShipmentLine.live)
+        )
+        return set(rows)
+
+    async def confirmed_lines(self, order_ids: Sequence[str]) -> dict[str, set[int]]:
+        """Each order's lines on a confirmed shipment."""
+        found: dict[str, set[int]] = {o: set() for o in order_ids}
+        if not order_ids:
+            return found
+        rows = await self.session.execute(
+            select(ShipmentLine.order_id, ShipmentLine.line)
+            .join(Shipment, Shipment.id == ShipmentLine.shipment_id)
+            .where(
+                ShipmentLine.order_id.in_(list(order_ids)),
+                ShipmentLine.live,
+                Shipment.status == ShipmentStatus.CONFIRMED,
+            )
+        )
+        for order_id, line in rows:
+            found[order_id].add(line)
+        return found
+
+    async def others_confirmed(self, order_id: str, shipment_id: str) -> bool:
+        """Whether another shipment of the order is confirmed (this one is a later part of a split order)."""
+        found = await self.session.scalar(
+            select(Shipment.id)
+            .where(
+                Shipment.order_id == order_id,
+                Shipment.id != shipment_id,
+                Shipment.status == ShipmentStatus.CONFIRMED,
+            )
+            .limit(1)
+        )
+        return found is not None
 
     async def held_due(self, limit: int) -> list[str]:
         """Held shipments whose confirmation time has come, oldest due first."""

@@ -144,7 +144,10 @@ async def list_carrier_options(
         "Carrier optional (recommended when absent). One parcel by default; `parcel_count` or `parcels` (weight "
         "and lines of each box) ship the order in several (一单多包): every parcel's number comes from the pool in "
         "one allocation call (all or none: 409 `pool_exhausted`), with its own label and tracking, and the answer "
-        "lists them; SF, JD and DBKD multi-piece freight is one parent (母单) with child pieces (子单). Number "
+        "lists them; SF, JD and DBKD multi-piece freight is one parent (母单) with child pieces (子单). `lines` "
+        "ships only some of the order's lines (拆单): the order is `partly_shipped` once a part is confirmed and "
+        "`shipped` when its last line is; each marketplace is told per its rules (Taobao's split consign with "
+        "`sub_tid`; Pinduoduo's first part ships the order and later parts are uploaded as extra packages). Number "
         "optional (from the shop's pool when absent; a typed "
         "number is checked against the carrier's rule, 422 `invalid_waybill`, and every number already used, "
         "409 `waybill_in_use`). The label is ready at once and the number marked printed; the marketplace "
@@ -162,7 +165,9 @@ async def ship_order(
     await order_holds.refuse_held(uow, shop_id, order_id)
     carrier = body.carrier.value if body.carrier else None
     wanted = parcels.specs(body.parcel_count, [ParcelSpec(p.weight_g, tuple(p.lines)) for p in body.parcels or []])
-    shipment = await shipments.ship_order(uow, res.allocation, shop_id, order_id, carrier, body.number, wanted)
+    shipment = await shipments.ship_order(
+        uow, res.allocation, shop_id, order_id, carrier, body.number, wanted, body.lines
+    )
     return await shipments.shipment_view(uow, shipment)
 
 

@@ -30,6 +30,7 @@ class ShipRequest(BaseModel):
                 {"carrier": "EMS", "number": "EA123456785CN"},
                 {"carrier": "YTO", "parcel_count": 3},
                 {"carrier": "SF", "parcels": [{"weight_g": 12000, "lines": [1]}, {"weight_g": 8000, "lines": [2]}]},
+                {"carrier": "ZTO", "lines": [2]},
             ]
         }
     )
@@ -46,6 +47,15 @@ class ShipRequest(BaseModel):
     )
     parcels: list[ParcelIn] | None = Field(
         None, min_length=1, max_length=MAX_PARCELS, description="The boxes one by one (weight, lines); or parcel_count."
+    )
+    lines: list[int] | None = Field(
+        None,
+        min_length=1,
+        max_length=500,
+        description=(
+            "Ship only these lines of the order (1-based positions in its items): a split order (拆单), whose other "
+            "lines ship later; every line not shipping yet when absent."
+        ),
     )
 
     @model_validator(mode="after")

@@ -18,6 +18,7 @@ from typing import Any
 from runtime.apis.allocation import AllocationApi
 from runtime.db import UnitOfWork
 from runtime.service_client import ServiceError
+from services.shipping import parcels
 from services.shipping.metrics import SHIPMENTS
 from services.shipping.models import ItemStatus, Order, ShipmentStatus
 from services.shipping.repository.batches import BatchRepository
@@ -116,6 +117,7 @@ class _Recorded:
 
     shipments: list[dict[str, Any]] = field(default_factory=list)
     parcels: list[dict[str, Any]] = field(default_factory=list)
+    lines: list[dict[str, Any]] = field(default_factory=list)
     item_rows: list[dict[str, Any]] = field(default_factory=list)
     results: list[ItemResult] = field(default_factory=list)
     labelled: list[Change[Order]] = field(default_factory=list)
@@ -144,11 +146,16 @@ async def _record_numbers(uow: UnitOfWork, run: BatchRun, plan: Sequence[Planned
             shipment = _shipment_row(run, p, number, now)
             out.shipments.append(shipment)
             out.parcels.append(_parcel_row(shipment, order.weight_g))
+            out.lines += [
+                {"shipment_id": shipment["id"], "order_id": order.id, "line": line}
+                for line in range(1, parcels.line_count(order.items) + 1)
+            ]
             out.labelled.append(Change(order, f"batch {run.batch_id}: {p.carrier} {number}"))
             order.number, order.shipment_id = number, shipment["id"]
             out.item_rows.append({"seq": p.seq, "shipment_id": shipment["id"], "number": number})
     await ShipmentRepository(uow.session).insert_many(out.shipments)
     await ParcelRepository(uow.session).insert_many(out.parcels)
+    await ShipmentRepository(uow.session).claim_lines(out.lines)
     for carrier, count in Counter(str(r["carrier"]) for r in out.shipments).items():
         SHIPMENTS.labels(carrier, "created").inc(count)
     count_results(out.results)

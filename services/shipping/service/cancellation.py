@@ -14,7 +14,7 @@ from services.shipping.repository.shipments import ShipmentRepository
 from services.shipping.schemas.orders import OrderOut
 from services.shipping.service.orders import order_out, own_order, transition
 from services.shipping.service.shipment_outcomes import label_printed, release_other_parcels
-from services.shipping.states import OrderEvent
+from services.shipping.states import OrderEvent, OrderNote, OrderStatus
 
 CANCELLABLE_SHIPMENT = (ShipmentStatus.PENDING, ShipmentStatus.CONFIRMING, ShipmentStatus.HELD)
 
@@ -30,6 +30,9 @@ async def cancel_shipment(uow: UnitOfWork, shop_id: str, shipment_id: str) -> Sh
     if shipment is None:
         raise NotFound(f"shipment {shipment_id} not found")
     order = await own_order(uow, shop_id, shipment.order_id, for_update=True)
+    if order.status == OrderStatus.PARTLY_SHIPPED and shipment.status in CANCELLABLE_SHIPMENT:
+        await _cancel_part(uow, order, shipment)
+        return shipment
     if order.shipment_id != shipment.id or shipment.status not in CANCELLABLE_SHIPMENT:
         raise states.InvalidTransition(
             f"shipment {shipment.id} is {shipment.status}; only a shipment not yet confirmed can be cancelled",
@@ -39,6 +42,19 @@ async def cancel_shipment(uow: UnitOfWork, shop_id: str, shipment_id: str) -> Sh
     refreshed = await ShipmentRepository(uow.session).get(shipment_id)
     assert refreshed is not None
     return refreshed
+
+
+async def _cancel_part(uow: UnitOfWork, order: Order, shipment: Shipment) -> None:
+    """A later part of a split order cancelled: its numbers and lines given back, the order stays partly shipped."""
+    locked = await ShipmentRepository(uow.session).get(shipment.id, for_update=True)
+    assert locked is not None
+    await _cancel_pending_shipment(uow, order, locked, "shipment cancelled by the shop")
+    printed = await label_printed(uow, locked)
+    await release_other_parcels(uow, locked, order, printed=printed, keep_main=False)
+    OrderRepository(uow.session).add_event(states.noted(order, OrderNote.PART_ENDED, f"{locked.id} cancelled"))
+    if order.shipment_id == locked.id:
+        order.shipment_id, order.number = None, None
+    await uow.session.flush()
 
 
 async def cancel_unshipped(uow: UnitOfWork, order: Order, event: OrderEvent, reason: str) -> None:

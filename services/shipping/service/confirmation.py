@@ -24,7 +24,7 @@ from services.shipping.channels.base import Channel, ChannelError, ChannelOrder,
 from services.shipping.channels.registry import Channels
 from services.shipping.metrics import CONFIRMATION_SECONDS, CONFIRMATIONS, confirmation_outcome
 from services.shipping.models import ShipmentStatus
-from services.shipping.parcels import allocation_ref
+from services.shipping.parcels import allocation_ref, line_count
 from services.shipping.repository.orders import OrderRepository
 from services.shipping.repository.parcels import ParcelRepository
 from services.shipping.repository.shipments import ShipmentRepository
@@ -85,6 +85,10 @@ class _Attempt:
     reallocations: int
     # Every live parcel's number with its allocation reference, parcel 1 first.
     parcels: tuple[tuple[str, str], ...] = ()
+    # A part of a split order: the channel's ids of the lines it carries (None: the whole order), and whether
+    # it is the order's first part to be confirmed.
+    lines: tuple[str, ...] | None = None
+    first: bool = True
 
     @property
     def numbers(self) -> list[str]:
@@ -99,12 +103,21 @@ def retry_backoff(res: ShippingResources) -> Backoff:
     return Backoff(res.settings.confirm_retry_base_s, res.settings.confirm_retry_max_s)
 
 
-async def send(channel: Channel, store: StoreAccess, tid: str, numbers: Sequence[str], carrier: str) -> None:
-    """One confirmation call (every parcel's number, the main one first), timed and counted; any answer but
-    success raises ChannelError."""
+async def send(
+    channel: Channel,
+    store: StoreAccess,
+    tid: str,
+    numbers: Sequence[str],
+    carrier: str,
+    *,
+    lines: Sequence[str] | None = None,
+    first: bool = True,
+) -> None:
+    """One confirmation call (every parcel's number, the main one first; a split order's part with its lines),
+    timed and counted; any answer but success raises ChannelError."""
     started = time.perf_counter()
     try:
-        await channel.confirm(store, tid, numbers, carrier)
+        await channel.confirm(store, tid, numbers, carrier, lines=lines, first=first)
     except ChannelError as exc:
         if exc.refusal is not Refusal.ALREADY_SHIPPED:
             CONFIRMATIONS.labels(channel.name.value, confirmation_outcome(exc.refusal)).inc()
@@ -144,7 +157,15 @@ async def confirm(res: ShippingResources, shipment_id: str) -> Result:
     channel = res.channels.marketplace(attempt.channel)
     while True:
         try:
-            await send(channel, attempt.store, attempt.tid, attempt.numbers, attempt.carrier)
+            await send(
+                channel,
+                attempt.store,
+                attempt.tid,
+                attempt.numbers,
+                attempt.carrier,
+                lines=attempt.lines,
+                first=attempt.first,
+            )
         except ChannelError as exc:
             log.info("confirmation_refused", shipment_id=shipment_id, code=exc.code, refusal=exc.refusal.value)
             answer = await _refused(res, channel, attempt, attempt.store, exc)
@@ -169,6 +190,14 @@ async def _claim(res: ShippingResources, shipment_id: str) -> _Attempt | Result:
         assert order is not None
         store = await StoreRepository(uow.session).get(order.store_id) if order.store_id else None
         boxes = await ParcelRepository(uow.session).live_of_shipment(shipment_id)
+        carried = await shipments.lines_of(shipment_id)
+        # No lines recorded: a shipment of the whole order (as every one was before split orders).
+        whole = not carried or set(carried) >= set(range(1, line_count(order.items) + 1))
+        first = not await shipments.others_confirmed(order.id, shipment_id)
+        lines: tuple[str, ...] | None = None
+        if not whole and not Channels.is_own(order.channel):
+            ids = res.channels.marketplace(order.channel).line_ids(order.items)
+            lines = tuple(ids[line - 1] for line in carried if line <= len(ids))
         return _Attempt(
             shipment_id=shipment_id,
             shop_id=shipment.shop_id,
@@ -180,6 +209,8 @@ async def _claim(res: ShippingResources, shipment_id: str) -> _Attempt | Result:
             attempts=shipment.attempts,
             reallocations=shipment.reallocations,
             parcels=tuple((p.number, allocation_ref(order.external_id, p.ordinal)) for p in boxes),
+            lines=lines,
+            first=first,
         )
 
 

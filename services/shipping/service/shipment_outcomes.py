@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 
 from runtime.db import UnitOfWork
-from services.shipping import states
+from services.shipping import parcels, states
 from services.shipping.metrics import BATCH_ORDERS, SHIPMENTS
 from services.shipping.models import ItemStatus, Order, ParcelStatus, Shipment, ShipmentStatus
 from services.shipping.parcels import allocation_ref
@@ -18,7 +18,7 @@ from services.shipping.repository.parcels import ParcelRepository
 from services.shipping.repository.shipments import ShipmentRepository
 from services.shipping.service.events import Endpoints, emit
 from services.shipping.service.orders import flag, transition, transition_many
-from services.shipping.states import Change, OrderEvent, OrderNote
+from services.shipping.states import Change, OrderEvent, OrderNote, OrderStatus
 from shared.allocation import MarkState
 
 CONFIRMED_NOTE = "confirmed on the marketplace"
@@ -47,23 +47,28 @@ async def finish_confirmed(uow: UnitOfWork, shipment_ids: Sequence[str], note: s
     shipments = {s.id: s for s in await srepo.by_ids(confirmed)}
     locked = await orders.lock_many([s.order_id for s in shipments.values()])
     shipped: list[Change[Order]] = []
+    parts: list[Change[Order]] = []  # a split order's first part: some lines remain
     endpoints = Endpoints(uow)
     boxes = await ParcelRepository(uow.session).of_shipments(list(shipments))
+    done_lines = await srepo.confirmed_lines(sorted(locked))
     for s in shipments.values():
         SHIPMENTS.labels(s.carrier, "confirmed").inc()
         if s.batch_id:
             BATCH_ORDERS.labels(ItemStatus.SHIPPED.value).inc()
         order = locked[s.order_id]
-        # An order moved on meanwhile (cancelled while its confirmation was in flight) keeps its state.
-        if states.can(order.status, OrderEvent.CONFIRM_SHIPMENT):
-            shipped.append(
-                Change(order, f"{note}: {s.carrier} {', '.join(p.number for p in boxes.get(s.id, [])) or s.number}")
-            )
         numbers = [p.number for p in boxes.get(s.id, []) if p.status == ParcelStatus.LIVE] or [s.number]
+        change = Change(order, f"{note}: {s.carrier} {', '.join(numbers)}")
+        whole = done_lines[order.id] >= set(range(1, parcels.line_count(order.items) + 1))
+        # An order moved on meanwhile (cancelled while its confirmation was in flight) keeps its state.
+        if whole and states.can(order.status, OrderEvent.CONFIRM_SHIPMENT):
+            shipped.append(change)
+        elif not whole and states.can(order.status, OrderEvent.CONFIRM_PART):
+            parts.append(change)
         await _emit_confirmed(uow, endpoints, s, order, numbers)
     # One job hands the lot to tracking (a job per shipment costs more than the calls themselves).
     uow.enqueue("subscribe_tracking_many", shipment_ids=list(shipments))
     await transition_many(orders, OrderEvent.CONFIRM_SHIPMENT, shipped)
+    await transition_many(orders, OrderEvent.CONFIRM_PART, parts)
     await BatchRepository(uow.session).finish_items_for_shipments(confirmed, ItemStatus.SHIPPED, None)
     await uow.session.flush()
     return len(confirmed)
@@ -116,7 +121,11 @@ async def finish_failed(
     order = await orders.get(shipment.order_id, for_update=True)
     assert order is not None
     printed = await label_printed(uow, shipment)
-    kept = printed and retire is None and not trade_closed and order.shipment_id == shipment.id
+    main = next((p for p in await ParcelRepository(uow.session).live_of_shipment(shipment.id) if p.seq == 1), None)
+    main_ref = allocation_ref(order.external_id, main.ordinal) if main is not None else order.external_id
+    # Kept only under the order's own reference (so shipping it again is handed it back), never by a later part.
+    own_ref = main_ref == order.external_id and order.status != OrderStatus.PARTLY_SHIPPED
+    kept = printed and retire is None and not trade_closed and order.shipment_id == shipment.id and own_ref
     outcome = _number_outcome(printed, kept, retire)
     if order.shipment_id == shipment.id:
         event = OrderEvent.CANCEL if trade_closed else OrderEvent.FAIL_SHIPMENT
@@ -132,14 +141,14 @@ async def finish_failed(
             shop_id=shipment.shop_id,
             number=shipment.number,
             status=retire.value,
-            order_ref=order.external_id,
+            order_ref=main_ref,
         )
     elif not kept:
         uow.enqueue(
             "release_number",
             shop_id=shipment.shop_id,
             number=shipment.number,
-            order_ref=order.external_id,
+            order_ref=main_ref,
             void=printed,
         )
     await release_other_parcels(uow, shipment, order, printed=printed)
@@ -159,13 +168,15 @@ async def finish_failed(
     await uow.session.flush()
 
 
-async def release_other_parcels(uow: UnitOfWork, shipment: Shipment, order: Order, *, printed: bool) -> None:
+async def release_other_parcels(
+    uow: UnitOfWork, shipment: Shipment, order: Order, *, printed: bool, keep_main: bool = True
+) -> None:
     """A shipment that will not ship: every parcel gives its number up. Parcel 1's number went as its caller
     decided (kept, returned, voided or retired); the others go back to the pool, or are voided once a label
     with them may exist (they are never kept: shipping again takes fresh ones)."""
     repo = ParcelRepository(uow.session)
     for parcel in await repo.of_shipment(shipment.id, for_update=True):
-        if parcel.status == ParcelStatus.LIVE and parcel.number != shipment.number:
+        if parcel.status == ParcelStatus.LIVE and (parcel.number != shipment.number or not keep_main):
             uow.enqueue(
                 "release_number",
                 shop_id=shipment.shop_id,
@@ -174,6 +185,7 @@ async def release_other_parcels(uow: UnitOfWork, shipment: Shipment, order: Orde
                 void=printed or parcel.label_prints > 0,
             )
     await repo.set_status_of_shipments([shipment.id], ParcelStatus.RELEASED)
+    await ShipmentRepository(uow.session).free_lines([shipment.id])
 
 
 def _number_outcome(printed: bool, kept: bool, retire: MarkState | None) -> NumberOutcome:

@@ -28,7 +28,7 @@ from services.shipping.service.courier_choice import recommend
 from services.shipping.service.ids import new_id
 from services.shipping.service.orders import own_order, transition
 from services.shipping.service.stores import access
-from services.shipping.states import OrderEvent
+from services.shipping.states import OrderEvent, OrderNote, OrderStatus
 from shared.pages import Page
 
 
@@ -40,12 +40,17 @@ async def ship_order(
     carrier: str | None,
     number: str | None,
     wanted: Sequence[ParcelSpec] = (ParcelSpec(),),
+    lines: Sequence[int] | None = None,
 ) -> Shipment:
-    """Ship the order in ``wanted`` parcels: every parcel's number in one allocation call, the labels ready at
-    once, the marketplace confirmation queued (or held until collection, per the store's or shop's mode)."""
+    """Ship the order (or only ``lines`` of it: a split order, 拆单) in ``wanted`` parcels: every parcel's number
+    in one allocation call, the labels ready at once, the marketplace confirmation queued (or held until
+    collection, per the store's or shop's mode). A partly shipped order ships its remaining lines without moving."""
     order = await own_order(uow, shop_id, order_id, for_update=True)
+    later_part = order.status == OrderStatus.PARTLY_SHIPPED
     # Checked before any outside call: a second concurrent request waits for the lock, then stops here.
-    states.next_status(order.status, OrderEvent.ASSIGN_WAYBILL, order_id=order.id)
+    if not later_part:
+        states.next_status(order.status, OrderEvent.ASSIGN_WAYBILL, order_id=order.id)
+    carried = await shipment_lines(uow, order, lines)
     await check_store(uow, order)
     shop = await SettingsRepository(uow.session).get(shop_id)
     # A number kept from a refused shipment (its label printed) is used again, with its carrier.
@@ -61,6 +66,7 @@ async def ship_order(
         next_ordinal=order.parcel_seq + 1,
         first_is_order_ref=not any(p.ordinal == 1 for p in live),
     )
+    parcels.check_parcel_lines(wanted, carried)
     try:
         numbers = await _numbers(allocation, shop_id, chosen, planned, number)
     except ServiceError as exc:
@@ -86,12 +92,19 @@ async def ship_order(
     uow.session.add(shipment)
     await uow.session.flush()
     await ParcelRepository(uow.session).insert_many(parcel_rows(shipment, planned, numbers))
+    await ShipmentRepository(uow.session).claim_lines(
+        [{"shipment_id": shipment.id, "order_id": order.id, "line": line} for line in carried]
+    )
     order.parcel_seq = max(order.parcel_seq, *(p.ordinal for p in planned))
     SHIPMENTS.labels(chosen, "created").inc()
     orders = OrderRepository(uow.session)
     listed = ", ".join(numbers)
-    transition(orders, order, OrderEvent.ASSIGN_WAYBILL, f"{chosen} {listed} ({source})")
-    transition(orders, order, OrderEvent.PRINT_LABEL)
+    if later_part:
+        part = f"lines {', '.join(map(str, carried))}: {chosen} {listed} ({source})"
+        orders.add_event(states.noted(order, OrderNote.PART_SHIPPING, part))
+    else:
+        transition(orders, order, OrderEvent.ASSIGN_WAYBILL, f"{chosen} {listed} ({source})")
+        transition(orders, order, OrderEvent.PRINT_LABEL)
     order.carrier, order.number, order.shipment_id = chosen, numbers[0], shipment.id
     await uow.session.flush()
     if mode is ConfirmMode.AT_COLLECTION:
@@ -100,6 +113,32 @@ async def ship_order(
     else:
         uow.enqueue("confirm_shipment", shipment_id=shipment.id)
     return shipment
+
+
+async def shipment_lines(uow: UnitOfWork, order: Order, wanted: Sequence[int] | None) -> list[int]:
+    """The lines this shipment carries: those asked for, or every line not on a live shipment yet. A line out of
+    range is refused (422); one already shipping or shipped (409 conflict) too."""
+    every = set(range(1, parcels.line_count(order.items) + 1))
+    taken = await ShipmentRepository(uow.session).live_lines(order.id)
+    if wanted is None:
+        carried = sorted(every - taken)
+    else:
+        carried = sorted(set(wanted))
+        unknown = [line for line in carried if line not in every]
+        if unknown:
+            raise parcels.BadParcels(
+                f"the order has lines 1 to {len(every)}; no line {unknown[0]}",
+                details={"lines": unknown, "order_lines": len(every)},
+            )
+    busy = sorted(set(carried) & taken)
+    if busy or not carried:
+        raise Conflict(
+            f"order {order.id}: lines {', '.join(map(str, busy))} are shipping or shipped already"
+            if busy
+            else f"order {order.id}: every line is shipping or shipped already",
+            details={"order_id": order.id, "lines": busy},
+        )
+    return carried
 
 
 def parcel_rows(shipment: Shipment, planned: Sequence[PlannedParcel], numbers: Sequence[str]) -> list[dict[str, Any]]:

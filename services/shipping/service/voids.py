@@ -28,7 +28,7 @@ from services.shipping.repository.shipments import ShipmentRepository
 from services.shipping.service.events import emit
 from services.shipping.service.orders import own_order, transition
 from services.shipping.service.shipments import own_shipment
-from services.shipping.states import OrderEvent
+from services.shipping.states import OrderEvent, OrderNote, OrderStatus
 from shared.errors import ErrorCode
 
 VOIDABLE = (ShipmentStatus.PENDING, ShipmentStatus.HELD, ShipmentStatus.CONFIRMED)
@@ -106,6 +106,13 @@ async def _void(uow: UnitOfWork, order: Order, shipment: Shipment, boxes: list[P
         )
     SHIPMENTS.labels(shipment.carrier, "voided").inc()
     await BatchRepository(uow.session).finish_items_for_shipments([shipment.id], ItemStatus.FAILED, f"voided: {reason}")
+    await ShipmentRepository(uow.session).free_lines([shipment.id])
+    orders = OrderRepository(uow.session)
+    if order.status == OrderStatus.PARTLY_SHIPPED:
+        # A later part of a split order: the parts confirmed before stay shipped.
+        orders.add_event(states.noted(order, OrderNote.PART_ENDED, f"{shipment.id} voided: {reason}"))
+    elif order.shipment_id == shipment.id:
+        transition(orders, order, OrderEvent.VOID_SHIPMENT, f"voided: {reason}")
+        order.carrier = None
     if order.shipment_id == shipment.id:
-        transition(OrderRepository(uow.session), order, OrderEvent.VOID_SHIPMENT, f"voided: {reason}")
-        order.number, order.carrier, order.shipment_id = None, None, None
+        order.number, order.shipment_id = None, None

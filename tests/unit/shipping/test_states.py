@@ -25,6 +25,13 @@ EXPECTED = {
     (OrderStatus.PAID, OrderEvent.ASSIGN_WAYBILL): OrderStatus.WAYBILL_ASSIGNED,
     (OrderStatus.WAYBILL_ASSIGNED, OrderEvent.PRINT_LABEL): OrderStatus.LABEL_PRINTED,
     (OrderStatus.LABEL_PRINTED, OrderEvent.CONFIRM_SHIPMENT): OrderStatus.SHIPPED,
+    # A split order: its first part confirmed with lines remaining, then its last part.
+    (OrderStatus.LABEL_PRINTED, OrderEvent.CONFIRM_PART): OrderStatus.PARTLY_SHIPPED,
+    (OrderStatus.PARTLY_SHIPPED, OrderEvent.CONFIRM_SHIPMENT): OrderStatus.SHIPPED,
+    # Labels voided before collection: the order ships again (confirmed: only where the channel can withdraw).
+    (OrderStatus.WAYBILL_ASSIGNED, OrderEvent.VOID_SHIPMENT): OrderStatus.PAID,
+    (OrderStatus.LABEL_PRINTED, OrderEvent.VOID_SHIPMENT): OrderStatus.PAID,
+    (OrderStatus.SHIPPED, OrderEvent.VOID_SHIPMENT): OrderStatus.PAID,
     (OrderStatus.WAYBILL_ASSIGNED, OrderEvent.FAIL_SHIPMENT): OrderStatus.PAID,
     (OrderStatus.LABEL_PRINTED, OrderEvent.FAIL_SHIPMENT): OrderStatus.PAID,
     (OrderStatus.WAYBILL_ASSIGNED, OrderEvent.CANCEL_SHIPMENT): OrderStatus.PAID,
