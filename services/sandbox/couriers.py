@@ -1,4 +1,4 @@
-"""Couriers' electronic waybill service (Cainiao style): one signed gateway, four message types.
+"""Couriers' electronic waybill service (Cainiao style): one signed gateway, five message types.
 
 Request: form POST with ``msg_type``, ``logistic_provider_id``, ``logistics_interface`` (a JSON string) and
 ``data_digest`` = base64(md5(logistics_interface + secret)). Answers are JSON with ``success`` and, on failure,
@@ -83,6 +83,7 @@ class Couriers:
             "TMS_WAYBILL_SUBSCRIPTION_QUERY": self.subscription,
             "TMS_WAYBILL_DISCARD": self.discard,
             "TMS_WAYBILL_QUERY_BY_OBJECT": self.query_by_object,
+            "TMS_WAYBILL_UPDATE": self.update,
         }
         return handlers[msg_type](body)
 
@@ -137,6 +138,24 @@ class Couriers:
         self.registry.discard(code)
         return {"success": True}
 
+    def update(self, body: dict[str, Any]) -> dict[str, Any]:
+        """The waybill's receiver changed (the buyer moved the address): recorded while the courier has not
+        collected the parcel; once collected the label on it is what the courier goes by."""
+        cp_code = _cp_code(body)
+        seller_id = _text(body, "seller_id")
+        code = _text(body, "waybill_code")
+        recipient = _recipient(body.get("recipient"))
+        record = self.registry.numbers.get(code)
+        if record is None or record.cp_code != cp_code or record.seller_id != seller_id:
+            raise CourierError("waybill.not-exist", f"waybill {code} was not issued to {seller_id} at {cp_code}")
+        if record.state is NumberState.COLLECTED:
+            raise CourierError("waybill.already-collected", f"waybill {code} has been collected and cannot change")
+        if record.state is NumberState.DISCARDED:
+            # The sandbox's choice of code: the service publishes none for a cancelled waybill.
+            raise CourierError("waybill.already-discarded", f"waybill {code} was cancelled and cannot change")
+        record.recipient = recipient
+        return {"success": True}
+
     def query_by_object(self, body: dict[str, Any]) -> dict[str, Any]:
         cp_code = _cp_code(body)
         seller_id = _text(body, "seller_id")
@@ -145,6 +164,29 @@ class Couriers:
         if issue is None:
             raise CourierError("object.not-exist", f"no waybill was issued for object_id {object_id}")
         return {"success": True, "waybill_apply_new_cols": [_issue_view(issue)]}
+
+
+def _recipient(value: Any) -> dict[str, Any]:
+    """``{name, phone, address: {province, city, district?, detail}}``, every text non-empty (district may be
+    left out: not every address has one)."""
+    if not isinstance(value, dict):
+        raise CourierError("isv.invalid-parameter", "recipient must be an object")
+    address = value.get("address")
+    if not isinstance(address, dict):
+        raise CourierError("isv.invalid-parameter", "recipient.address must be an object")
+    district = address.get("district", "")
+    if not isinstance(district, str):
+        raise CourierError("isv.invalid-parameter", "recipient.address.district must be a string")
+    return {
+        "name": _text(value, "name"),
+        "phone": _text(value, "phone"),
+        "address": {
+            "province": _text(address, "province"),
+            "city": _text(address, "city"),
+            "district": district.strip(),
+            "detail": _text(address, "detail"),
+        },
+    }
 
 
 def read_message(form: FormData, msg_type: str, settings: SandboxSettings) -> dict[str, Any]:

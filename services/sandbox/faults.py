@@ -19,12 +19,16 @@ MARKETPLACE_ENDPOINTS = (
     "taobao.logistics.offline.send",
     "taobao.logistics.companies.get",
     "taobao.user.seller.get",
+    "alibaba.ascp.logistics.offline.send",
+    "taobao.logistics.consign.resend",
+    "alibaba.ascp.logistics.consign.resend",
 )
 COURIER_ENDPOINTS = (
     "TMS_WAYBILL_GET",
     "TMS_WAYBILL_SUBSCRIPTION_QUERY",
     "TMS_WAYBILL_DISCARD",
     "TMS_WAYBILL_QUERY_BY_OBJECT",
+    "TMS_WAYBILL_UPDATE",
 )
 TRACKING_ENDPOINTS = ("kuaidi100.poll", "kuaidi100.query")
 GROUPS = {

@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import IntEnum
+from typing import Any
 
 S10_WEIGHTS = (8, 6, 4, 2, 3, 5, 9, 7)
 
@@ -101,7 +102,9 @@ for _carrier in CARRIERS.values():
 class NumberState(IntEnum):
     ISSUED = 0
     DISCARDED = 1
-    COLLECTED = 2  # shipped on the marketplace or picked up in the tracking simulation
+    # Picked up by the courier: only the tracking simulation's 揽收 does it. A marketplace being told the
+    # parcel shipped does not: that is the seller's word, not the courier's hands.
+    COLLECTED = 2
 
 
 @dataclass(slots=True)
@@ -112,6 +115,8 @@ class IssuedNumber:
     object_id: str
     expire_at: float  # real epoch seconds
     state: NumberState = NumberState.ISSUED
+    # The receiver the waybill was last updated to (TMS_WAYBILL_UPDATE), while not collected.
+    recipient: dict[str, Any] | None = None
 
 
 @dataclass(slots=True)

@@ -38,7 +38,7 @@ class World:
         self.clock = SimClock(s.time_acceleration)
         self.scheduler = Scheduler(self.clock)
         self.registry = NumberRegistry()
-        self.marketplace = Marketplace(s, self.faults, self.registry, self.new_client)
+        self.marketplace = Marketplace(s, self.faults, self.registry, self.new_client, sim_now=self.clock.now)
         self.couriers = Couriers(s, self.faults, self.registry)
         self.pinduoduo = Pinduoduo(s, self.registry, self.new_client)
         self.tracking = TrackingProvider(

@@ -205,6 +205,22 @@ class Harness:
         body: dict[str, Any] = response.json()
         return body
 
+    async def collect(self, company: str, number: str) -> None:
+        """The courier picks the parcel up: a normal journey subscribed (``company`` is Kuaidi100's name), the
+        sandbox clock moved past its 揽收 (0.5 to 6 simulated hours in)."""
+        response = await self.client.put("/control/tracking/kinds", json={"kinds": {number: "normal"}})
+        assert response.status_code == 200, response.text
+        assert (await self.subscribe(company, number))["returnCode"] == "200"
+        await self.client.post("/control/clock/advance", json={"seconds": 7 * 3600})
+        assert (await self.number_state(number)) == "collected"
+
+    async def number_state(self, number: str) -> str:
+        """What the couriers say of an issued number: issued, discarded or collected."""
+        response = await self.client.get(f"/control/courier/numbers/{number}")
+        assert response.status_code == 200, response.text
+        state: str = response.json()["state"]
+        return state
+
 
 async def wait_for(predicate: Callable[[], bool], within: float = 10.0, what: str = "condition") -> None:
     deadline = time.monotonic() + within

@@ -127,21 +127,26 @@ async def test_bad_requests_are_refused_and_issue_nothing(sandbox: Harness, body
     assert counters.json()["waybill_apply_subscription_cols"][0]["allocated_quantity"] == 0
 
 
-async def test_counters_follow_issue_cancel_and_shipping(sandbox: Harness) -> None:
+async def test_counters_follow_issue_cancel_and_collection(sandbox: Harness) -> None:
     numbers = await sandbox.issue("ZTO", "s-1", "p-1", 10)
     key = {"cp_code": "ZTO", "seller_id": "s-1"}
     for number in numbers[:2]:
         discarded = await sandbox.courier("TMS_WAYBILL_DISCARD", {**key, "waybill_code": number})
         assert discarded.json() == {"success": True}
+
+    async def counters() -> tuple[int, int, int, int]:
+        col = (await sandbox.courier("TMS_WAYBILL_SUBSCRIPTION_QUERY", key)).json()["waybill_apply_subscription_cols"]
+        assert (col[0]["cp_code"], bool(col[0]["branch_code"]), bool(col[0]["segment_code"])) == ("ZTO", True, True)
+        return col[0]["allocated_quantity"], col[0]["cancel_quantity"], col[0]["print_quantity"], col[0]["quantity"]
+
     session = await sandbox.seller()
     [tid] = await sandbox.trades("shop-a")
     params = top_params("taobao.logistics.offline.send", session, tid=tid, out_sid=numbers[5], company_code="ZTO")
     assert "error_response" not in (await sandbox.client.post("/router/rest", data=params)).json()
-    col = (await sandbox.courier("TMS_WAYBILL_SUBSCRIPTION_QUERY", key)).json()["waybill_apply_subscription_cols"][0]
-    assert col["cp_code"] == "ZTO"
-    assert col["branch_code"]
-    assert col["segment_code"]
-    assert (col["allocated_quantity"], col["cancel_quantity"], col["print_quantity"], col["quantity"]) == (10, 2, 1, 7)
+    # Telling the marketplace is not the courier's pick-up: nothing counts as printed yet.
+    assert await counters() == (10, 2, 0, 8)
+    await sandbox.collect("zhongtong", numbers[5])
+    assert await counters() == (10, 2, 1, 7)
 
 
 async def test_discard_refuses_unknown_and_collected_numbers(sandbox: Harness) -> None:
@@ -151,10 +156,7 @@ async def test_discard_refuses_unknown_and_collected_numbers(sandbox: Harness) -
     assert failure(missing) == "waybill.not-exist"
     wrong_seller = await sandbox.courier("TMS_WAYBILL_DISCARD", {**key, "seller_id": "s-2", "waybill_code": numbers[0]})
     assert failure(wrong_seller) == "waybill.not-exist"
-    session = await sandbox.seller()
-    [tid] = await sandbox.trades("shop-a")
-    params = top_params("taobao.logistics.offline.send", session, tid=tid, out_sid=numbers[0], company_code="ZTO")
-    await sandbox.client.post("/router/rest", data=params)
+    await sandbox.collect("zhongtong", numbers[0])
     collected = await sandbox.courier("TMS_WAYBILL_DISCARD", {**key, "waybill_code": numbers[0]})
     assert failure(collected) == "waybill.already-collected"
     twice = [await sandbox.courier("TMS_WAYBILL_DISCARD", {**key, "waybill_code": numbers[1]}) for _ in range(2)]
@@ -198,3 +200,49 @@ async def test_transient_courier_error_is_http_500_s01(sandbox: Harness) -> None
     assert response.json() == {"success": False, "errorCode": "S01", "errorMsg": "system busy"}
     other = await sandbox.courier("TMS_WAYBILL_SUBSCRIPTION_QUERY", {"cp_code": "ZTO", "seller_id": "s"})
     assert other.status_code == 200
+
+
+RECIPIENT = {
+    "name": "李四",
+    "phone": "13900000000",
+    "address": {"province": "江苏省", "city": "南京市", "district": "鼓楼区", "detail": "中山路 1 号"},
+}
+
+
+async def test_update_records_the_new_receiver_until_the_courier_collects(sandbox: Harness) -> None:
+    [number] = await sandbox.issue("ZTO", "s-1", "p-1", 1)
+    key = {"cp_code": "ZTO", "seller_id": "s-1", "waybill_code": number}
+    updated = await sandbox.courier("TMS_WAYBILL_UPDATE", {**key, "recipient": RECIPIENT})
+    assert updated.json() == {"success": True}
+    view = (await sandbox.client.get(f"/control/courier/numbers/{number}")).json()
+    assert view["recipient"] == RECIPIENT
+    await sandbox.collect("zhongtong", number)
+    moved = {**RECIPIENT, "name": "王五"}
+    late = await sandbox.courier("TMS_WAYBILL_UPDATE", {**key, "recipient": moved})
+    assert failure(late) == "waybill.already-collected"
+    assert (await sandbox.client.get(f"/control/courier/numbers/{number}")).json()["recipient"] == RECIPIENT
+
+
+async def test_update_refuses_unknown_cancelled_and_malformed(sandbox: Harness) -> None:
+    numbers = await sandbox.issue("ZTO", "s-1", "p-1", 2)
+    key = {"cp_code": "ZTO", "seller_id": "s-1"}
+    missing = await sandbox.courier(
+        "TMS_WAYBILL_UPDATE", {**key, "waybill_code": "700000000000", "recipient": RECIPIENT}
+    )
+    assert failure(missing) == "waybill.not-exist"
+    other = {**key, "seller_id": "s-2", "waybill_code": numbers[0], "recipient": RECIPIENT}
+    assert failure(await sandbox.courier("TMS_WAYBILL_UPDATE", other)) == "waybill.not-exist"
+    for recipient in (None, {**RECIPIENT, "phone": ""}, {**RECIPIENT, "address": {"province": "江苏省"}}):
+        bad = await sandbox.courier("TMS_WAYBILL_UPDATE", {**key, "waybill_code": numbers[0], "recipient": recipient})
+        assert failure(bad) == "isv.invalid-parameter"
+    await sandbox.courier("TMS_WAYBILL_DISCARD", {**key, "waybill_code": numbers[1]})
+    cancelled = await sandbox.courier("TMS_WAYBILL_UPDATE", {**key, "waybill_code": numbers[1], "recipient": RECIPIENT})
+    assert failure(cancelled) == "waybill.already-discarded"
+
+
+async def test_update_is_a_courier_endpoint_faults_can_strike(sandbox: Harness) -> None:
+    [number] = await sandbox.issue("ZTO", "s-1", "p-1", 1)
+    await sandbox.faults(error_rate={"TMS_WAYBILL_UPDATE": 1.0})
+    body = {"cp_code": "ZTO", "seller_id": "s-1", "waybill_code": number, "recipient": RECIPIENT}
+    response = await sandbox.courier("TMS_WAYBILL_UPDATE", body)
+    assert (response.status_code, response.json()["errorCode"]) == (500, "S01")

@@ -55,4 +55,5 @@ async def courier_number(request: Request, code: str) -> dict[str, Any]:
         "object_id": record.object_id,
         "expire_at": utc_iso(record.expire_at),
         "state": record.state.name.lower(),
+        "recipient": record.recipient,
     }

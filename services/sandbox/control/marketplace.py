@@ -23,6 +23,7 @@ class NewTrades(BaseModel):
     seller_nick: str
     count: int = Field(1, ge=1, le=20_000)
     paid: bool = Field(True, description="Paid trades wait for shipping and publish TradeBuyerPay.")
+    lines: int | None = Field(None, ge=1, le=20, description="Order lines per trade (random, mostly 1, when absent).")
 
 
 class AddressChange(BaseModel):
@@ -87,10 +88,10 @@ async def create_trades(request: Request, body: NewTrades) -> dict[str, Any]:
     market = world_of(request).marketplace
     if body.seller_nick not in market.sellers:
         raise HTTPException(404, f"no seller {body.seller_nick!r}: create it first")
-    return {"tids": market.create_trades(body.seller_nick, body.count, body.paid)}
+    return {"tids": market.create_trades(body.seller_nick, body.count, body.paid, body.lines)}
 
 
-@router.get("/marketplace/trades/{tid}", summary="A trade, with what it shipped with")
+@router.get("/marketplace/trades/{tid}", summary="A trade, with what it shipped with (each consignment's packages)")
 async def get_trade(request: Request, tid: str) -> dict[str, Any]:
     return _trade(world_of(request), tid).control_view()
 

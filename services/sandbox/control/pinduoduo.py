@@ -40,6 +40,9 @@ class NewOrders(ReceiverFields):
     goods_name: Text | None = None
     goods_count: int | None = Field(None, ge=1, le=10_000)
     goods_price_cents: int | None = Field(None, ge=1, le=100_000_000, description="Unit price, in fen.")
+    ship_within_hours: float | None = Field(
+        None, gt=0, le=24 * 30, description="last_ship_time = paid time + this (48 h when absent)."
+    )
 
 
 class Refund(BaseModel):

@@ -47,6 +47,11 @@ def offline_error(xx: str, sub_msg: str) -> TopError:
     return TopError(15, "Remote service error", f"isv.logistics-offline-service-error:{xx}", sub_msg)
 
 
+def resend_error(xx: str, sub_msg: str) -> TopError:
+    """A resend's business refusal: its own prefix (the same XX may mean something else than a send's)."""
+    return TopError(15, "Remote service error", f"isv.logistics-update-company-or-mailno-error:{xx}", sub_msg)
+
+
 def top_sign(params: Mapping[str, str], secret: str, sign_method: str) -> str:
     """The TOP sign of ``params`` (see the module docstring); empty values are not signed, as in the SDK."""
     s = "".join(f"{name}{params[name]}" for name in sorted(params) if name and params[name] and name != "sign")

@@ -1,7 +1,9 @@
 """The marketplace's state: sellers, their trades and the numbers trades shipped with, and every change to them.
 
-Changes come from the control endpoints (a buyer pays, a trade closes...), from an offline send, and from the
-tracking simulation (a signed parcel); those that the real marketplace announces publish an order message.
+Changes come from the control endpoints (a buyer pays, a trade closes...), from sends and resends, and from
+the tracking simulation (a signed parcel); those that the real marketplace announces publish an order message.
+Telling the marketplace a parcel shipped collects nothing: only the courier's pick-up (the tracking
+simulation's 揽收) does.
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from __future__ import annotations
 import random
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -27,7 +29,15 @@ from services.sandbox.marketplace.messages import (
     close_content,
     paid_content,
 )
-from services.sandbox.marketplace.trades import OPEN_UNSHIPPED, OrderLine, Seller, Trade, TradeStatus
+from services.sandbox.marketplace.trades import (
+    OPEN_UNSHIPPED,
+    Consignment,
+    OrderLine,
+    Package,
+    Seller,
+    Trade,
+    TradeStatus,
+)
 from services.sandbox.numbers import NumberRegistry
 from services.sandbox.settings import SandboxSettings
 
@@ -40,11 +50,13 @@ class Marketplace:
     faults: FaultInjector
     registry: NumberRegistry
     new_client: Callable[[], httpx.AsyncClient]
+    # The sandbox clock (``SimClock.now``): the 24 h a resend is allowed counts on it, so a test can jump it.
+    sim_now: Callable[[], float] = time.time
     rng: random.Random = field(init=False)
     sellers: dict[str, Seller] = field(default_factory=dict)
     sessions: dict[str, str] = field(default_factory=dict)
     trades: dict[str, Trade] = field(default_factory=dict)
-    used_numbers: dict[str, str] = field(default_factory=dict)  # out_sid -> tid it shipped
+    used_numbers: dict[str, str] = field(default_factory=dict)  # out_sid -> tid it shipped (every package)
     outbox: Outbox = field(init=False)
     _tids: int = field(init=False)
 
@@ -74,10 +86,10 @@ class Marketplace:
     def _buyer_nick(self) -> str:
         return f"tb{self.rng.randrange(10**8, 10**11)}"
 
-    def _order_lines(self) -> tuple[list[OrderLine], int]:
+    def _order_lines(self, count: int | None) -> tuple[list[OrderLine], int]:
         lines: list[OrderLine] = []
         weight = 0
-        for _ in range(self.rng.choices((1, 2, 3), weights=(70, 22, 8))[0]):
+        for _ in range(count or self.rng.choices((1, 2, 3), weights=(70, 22, 8))[0]):
             title, (pmin, pmax), (wmin, wmax) = self.rng.choice(addresses.ITEMS)
             num = self.rng.choices((1, 2, 3), weights=(80, 15, 5))[0]
             price = self.rng.randrange(pmin, pmax + 1, 10)  # prices end in a 0 cent, like shop prices do
@@ -85,11 +97,12 @@ class Marketplace:
             weight += self.rng.randint(wmin, wmax) * num
         return lines, min(20_000, max(100, weight))
 
-    def create_trades(self, seller_nick: str, count: int, paid: bool) -> list[str]:
+    def create_trades(self, seller_nick: str, count: int, paid: bool, lines_each: int | None = None) -> list[str]:
+        """``count`` trades of ``lines_each`` lines (random, mostly one, when None)."""
         now = time.time()
         tids: list[str] = []
         for _ in range(count):
-            lines, weight = self._order_lines()
+            lines, weight = self._order_lines(lines_each)
             created = now - self.rng.uniform(60, 3600)
             trade = Trade(
                 tid=self._next_tid(),
@@ -108,6 +121,11 @@ class Marketplace:
             if paid:
                 self._publish(trade, TOPIC_PAID, paid_content(trade))
         return tids
+
+    def own_trade(self, seller: str, tid: str) -> Trade | None:
+        """The seller's trade; another seller's is as unknown as one that does not exist."""
+        trade = self.trades.get(tid)
+        return trade if trade is not None and trade.seller_nick == seller else None
 
     def pay(self, trade: Trade) -> None:
         if trade.status is not TradeStatus.WAIT_BUYER_PAY:
@@ -145,13 +163,28 @@ class Marketplace:
         trade.status = status
         trade.modified = time.time()
 
-    def ship(self, trade: Trade, company_code: str, out_sid: str) -> None:
-        """An accepted offline send: the trade waits for the buyer, the number counts as collected."""
+    def ship(self, trade: Trade, oids: Sequence[str], packages: list[Package]) -> None:
+        """An accepted send of ``oids`` in ``packages``: the trade waits for the buyer once every line shipped,
+        until then it is SELLER_CONSIGNED_PART."""
         now = time.time()
-        trade.status = TradeStatus.WAIT_BUYER_CONFIRM_GOODS
-        trade.company_code, trade.out_sid, trade.consign_time, trade.modified = company_code, out_sid, now, now
-        self.used_numbers[out_sid] = trade.tid
-        self.registry.collect(out_sid)
+        trade.consignments.append(Consignment(tuple(oids), packages, now, self.sim_now()))
+        for package in packages:
+            self.used_numbers[package.out_sid] = trade.tid
+        unshipped = bool(trade.unshipped)
+        trade.status = TradeStatus.SELLER_CONSIGNED_PART if unshipped else TradeStatus.WAIT_BUYER_CONFIRM_GOODS
+        trade.modified = now
+
+    def resend(self, trade: Trade, consignment: Consignment, packages: list[Package]) -> None:
+        """An accepted resend: the consignment's packages are ``packages`` now; numbers it no longer holds are
+        free again. Its consign time stays: the 24 h count from the first send."""
+        kept = {p.out_sid for p in packages}
+        for number in consignment.numbers:
+            if number not in kept:
+                self.used_numbers.pop(number, None)
+        consignment.packages = packages
+        for number in kept:
+            self.used_numbers[number] = trade.tid
+        trade.modified = time.time()
 
     def _publish(self, trade: Trade, topic: str, content: dict[str, Any]) -> None:
         self.outbox.publish(self.sellers[trade.seller_nick], trade.tid, topic, content)

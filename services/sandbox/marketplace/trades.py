@@ -1,8 +1,14 @@
-"""Sellers and trades as the marketplace holds them, and a trade as TOP shows it."""
+"""Sellers and trades as the marketplace holds them, and a trade as TOP shows it.
+
+A trade ships by consignments: one send (or resend) ships some lines (all of them, or a split send's
+``sub_tid``) in one or more packages. Each line shows its consignment's first package as ``invoice_no`` and
+``logistics_company``, as TOP does, and every package in ``consign_pkgs`` (the sandbox's field: the real
+platform's place for a multi-package trade's other numbers is unconfirmed). While some lines wait
+(``SELLER_CONSIGNED_PART``) each line's ``status`` says whether it shipped."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
@@ -54,6 +60,29 @@ class OrderLine:
         return self.price_cents * self.num
 
 
+@dataclass(frozen=True, slots=True)
+class Package:
+    company_code: str
+    out_sid: str
+
+    def view(self) -> dict[str, str]:
+        return {"company_code": self.company_code, "out_sid": self.out_sid}
+
+
+@dataclass(slots=True)
+class Consignment:
+    """One accepted send: the lines it shipped, its packages (the first is the main one), and when."""
+
+    oids: tuple[str, ...]
+    packages: list[Package]
+    consigned: float  # real time: what consign_time shows
+    consigned_sim: float  # the sandbox clock: what the 24 h limit on a resend counts from
+
+    @property
+    def numbers(self) -> list[str]:
+        return [p.out_sid for p in self.packages]
+
+
 @dataclass(slots=True)
 class Trade:
     tid: str
@@ -66,13 +95,33 @@ class Trade:
     receiver: Receiver
     orders: list[OrderLine]
     weight_g: int
-    company_code: str | None = None
-    out_sid: str | None = None
-    consign_time: float | None = None
+    consignments: list[Consignment] = field(default_factory=list)
 
     @property
     def payment_cents(self) -> int:
         return sum(line.total_cents for line in self.orders)
+
+    def consignment_of(self, oid: str) -> Consignment | None:
+        return next((c for c in self.consignments if oid in c.oids), None)
+
+    @property
+    def unshipped(self) -> list[str]:
+        return [line.oid for line in self.orders if self.consignment_of(line.oid) is None]
+
+    @property
+    def main(self) -> Package | None:
+        """The first consignment's main package: the trade's number as one number."""
+        return self.consignments[0].packages[0] if self.consignments else None
+
+    @property
+    def consign_time(self) -> float | None:
+        return self.consignments[0].consigned if self.consignments else None
+
+    def _line_status(self, line: OrderLine) -> str:
+        if self.status is TradeStatus.SELLER_CONSIGNED_PART:
+            shipped = self.consignment_of(line.oid) is not None
+            return TradeStatus.WAIT_BUYER_CONFIRM_GOODS if shipped else TradeStatus.WAIT_SELLER_SEND_GOODS
+        return self.status
 
     def _order_view(self, line: OrderLine) -> dict[str, Any]:
         total = yuan(line.total_cents)
@@ -83,11 +132,14 @@ class Trade:
             "price": yuan(line.price_cents),
             "total_fee": total,
             "payment": total,
-            "status": self.status,
+            "status": self._line_status(line),
         }
-        if self.out_sid is not None:
-            order["logistics_company"] = self.company_code
-            order["invoice_no"] = self.out_sid
+        shipped = self.consignment_of(line.oid)
+        if shipped is not None:
+            order["logistics_company"] = shipped.packages[0].company_code
+            order["invoice_no"] = shipped.packages[0].out_sid
+            order["consign_time"] = china_time(shipped.consigned)
+            order["consign_pkgs"] = [p.view() for p in shipped.packages]
         return order
 
     def to_top(self) -> dict[str, Any]:
@@ -122,9 +174,14 @@ class Trade:
 
     def control_view(self) -> dict[str, Any]:
         view = self.to_top()
+        main = self.main
         view["shipping"] = (
-            {"company_code": self.company_code, "out_sid": self.out_sid, "consign_time": view.get("consign_time")}
-            if self.out_sid is not None
+            {"company_code": main.company_code, "out_sid": main.out_sid, "consign_time": view.get("consign_time")}
+            if main is not None
             else None
         )
+        view["consignments"] = [
+            {"oids": list(c.oids), "packages": [p.view() for p in c.packages], "consign_time": china_time(c.consigned)}
+            for c in self.consignments
+        ]
         return view

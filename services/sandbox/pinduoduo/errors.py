@@ -10,7 +10,7 @@ code), which the sandbox copies for every code.
 Codes with a public source: 10000 参数错误; 20004 签名验证失败; 10019 access_token已过期; 52101 当前接口被限流;
 52103 服务暂时不可用; 70031 调用过于频繁 (pdd-node-sdk pdd-response.exception.ts ``retryAble`` and
 ``accessTokenNeedRefresh``). Unconfirmed (no public source found; chosen here, both sides use this table):
-every business code of the 50001..50006 range, and using 10000 for a bad client_id, timestamp, data_type,
+every business code of the 50001..50007 range, and using 10000 for a bad client_id, timestamp, data_type,
 version or type, and 10019 for an access_token that never existed.
 """
 
@@ -31,6 +31,7 @@ NOT_SHIPPABLE = 50003  # refunded, in after-sales, cancelled or not confirmed
 TRACKING_INVALID = 50004  # the number does not fit the carrier's pattern
 TRACKING_USED = 50005  # the number already shipped another order
 LOGISTICS_UNKNOWN = 50006  # no such logistics_id, or one not available for shipping
+SHIPMENT_UNCHANGEABLE = 50007  # 修改发货 or an extra number on an order not shipped (or signed for already)
 
 MESSAGES = {
     PARAMETER: "参数错误",
@@ -45,6 +46,7 @@ MESSAGES = {
     TRACKING_INVALID: "运单号不符合快递公司规则",
     TRACKING_USED: "运单号已被使用",
     LOGISTICS_UNKNOWN: "快递公司不存在或不可用",
+    SHIPMENT_UNCHANGEABLE: "订单状态不允许修改发货",
 }
 
 

@@ -17,6 +17,7 @@ METHODS = (
     "pdd.order.information.get",
     "pdd.logistics.companies.get",
     "pdd.logistics.online.send",
+    "pdd.order.upload.extra.logistics",
 )
 GROUP = "pinduoduo"
 KEYS = frozenset({GROUP, *METHODS})

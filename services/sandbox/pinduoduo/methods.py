@@ -1,4 +1,4 @@
-"""The gateway's four methods: who may call, which faults strike, and each method's answer or refusal.
+"""The gateway's methods: who may call, which faults strike, and each method's answer or refusal.
 
 Answer shapes (lywzx/pdd-node-sdk packages/pdd-origin-api/src): ``mall_info_get_response`` {mall_id,
 mall_name, mall_desc, logo, merchant_type} (dianPu/PddMallInfoGet.ts); ``order_info_get_response``
@@ -7,21 +7,31 @@ mall_name, mall_desc, logo, merchant_type} (dianPu/PddMallInfoGet.ts); ``order_i
 {is_success} for ``order_sn``, ``logistics_id``, ``tracking_number`` (wuLiu/PddLogisticsOnlineSend.ts).
 Every answer also carries ``request_id`` inside its object (unconfirmed). ``pdd.logistics.online.send`` checks,
 in this order: parameters, carrier (known and available), order (the mall's), already shipped (a repeat with
-the same number included), refund/cancel state, number pattern, number used by another order.
+the same number included), refund/cancel state, number pattern, number used by another order. With
+``redelivery_type`` 2 (修改发货) it replaces a shipped order's number instead (50007 for an order not shipped or
+signed for). ``pdd.order.upload.extra.logistics`` (``order_sn``, ``extra_track_type`` 1/2/3,
+``extra_track_list`` JSON ``[{shipping_id, tracking_number}]``) → ``upload_extra_logistics_response``
+{success}: extra numbers for a shipped order, each checked as a tracking number is. A refusal about a number
+names it in sub_msg.
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from services.sandbox.pinduoduo import errors
 from services.sandbox.pinduoduo.carriers import BY_ID, COMPANIES, Company
 from services.sandbox.pinduoduo.errors import PddError, parameter_error
-from services.sandbox.pinduoduo.orders import ConfirmStatus, Mall, Order, OrderStatus, RefundStatus
+from services.sandbox.pinduoduo.orders import ConfirmStatus, ExtraTrack, Mall, Order, OrderStatus, RefundStatus
 from services.sandbox.pinduoduo.protocol import TOKEN_METHODS, authenticate, order_sn, required
 from services.sandbox.pinduoduo.store import Pinduoduo
 
 MAX_TRACKING_CHARS = 40
+MAX_EXTRA_TRACKS = 20  # unconfirmed: the platform publishes no limit
+MAX_LIST_CHARS = 10_000
+FIRST_SEND, CHANGE = "1", "2"  # redelivery_type 首次发货, 修改发货
+EXTRA_TYPES = frozenset({1, 2, 3})  # extra_track_type 分包发货, 补发商品, 发放赠品
 
 
 def call(pdd: Pinduoduo, params: dict[str, str]) -> dict[str, Any]:
@@ -38,6 +48,8 @@ def call(pdd: Pinduoduo, params: dict[str, str]) -> dict[str, Any]:
         return {"mall_id": mall.mall_id, "mall_name": mall.mall_name, "mall_desc": "", "logo": "", "merchant_type": 6}
     if method == "pdd.order.information.get":
         return {"order_info": _own_order(pdd, mall, order_sn(params)).order_info()}
+    if method == "pdd.order.upload.extra.logistics":
+        return _upload_extra(pdd, mall, params)
     return _online_send(pdd, mall, params)
 
 
@@ -72,23 +84,93 @@ def _own_order(pdd: Pinduoduo, mall: Mall, sn: str) -> Order:
 def _online_send(pdd: Pinduoduo, mall: Mall, params: dict[str, str]) -> dict[str, Any]:
     sn = order_sn(params)
     company = _company(required(params, "logistics_id"))
-    number = required(params, "tracking_number")
-    if len(number) > MAX_TRACKING_CHARS:
-        raise parameter_error("tracking_number", "运单号过长 (tracking_number is too long)")
+    number = _tracking_number(required(params, "tracking_number"))
+    redelivery = params.get("redelivery_type", "").strip() or FIRST_SEND
+    if redelivery not in (FIRST_SEND, CHANGE):
+        raise parameter_error("redelivery_type", "redelivery_type须为1或2 (1 first send, 2 change)")
     order = _own_order(pdd, mall, sn)
+    if redelivery == CHANGE:
+        _changeable(order, "修改发货")
+        _check_number(pdd, order, company, number)
+        pdd.redeliver(order, company, number)
+        return {"is_success": True}
     if order.order_status is not OrderStatus.AWAITING_SHIPMENT:
         raise PddError(errors.ALREADY_SHIPPED, f"订单已发货 (shipped with {order.tracking_number})")
     if order.refund_status is not RefundStatus.NONE:
         raise PddError(errors.NOT_SHIPPABLE, f"订单售后中或已退款，不能发货 (refund_status {order.refund_status})")
     if order.confirm_status is not ConfirmStatus.CONFIRMED:
         raise PddError(errors.NOT_SHIPPABLE, f"订单未成交或已取消，不能发货 (confirm_status {order.confirm_status})")
-    if not company.matches(number):
-        raise PddError(errors.TRACKING_INVALID, f"运单号不符合{company.name}的规则 (does not fit {company.code})")
-    used_by = pdd.used_numbers.get(number)
-    if used_by is not None:
-        raise PddError(errors.TRACKING_USED, f"运单号已被其他订单使用 (already shipped order {used_by})")
+    _check_number(pdd, order, company, number)
     pdd.ship(order, company, number)
     return {"is_success": True}
+
+
+def _tracking_number(number: str) -> str:
+    if len(number) > MAX_TRACKING_CHARS:
+        raise parameter_error("tracking_number", "运单号过长 (tracking_number is too long)")
+    return number
+
+
+def _changeable(order: Order, what: str) -> None:
+    """A shipped order (not yet signed for, for a change of its number), not refunded."""
+    if order.order_status is OrderStatus.AWAITING_SHIPMENT:
+        raise PddError(errors.SHIPMENT_UNCHANGEABLE, f"订单未发货，不能{what} (the order has not shipped)")
+    if what == "修改发货" and order.order_status is OrderStatus.RECEIVED:
+        raise PddError(errors.SHIPMENT_UNCHANGEABLE, f"订单已签收，不能{what} (the order was signed for)")
+    if order.refund_status is RefundStatus.REFUNDED:
+        raise PddError(errors.NOT_SHIPPABLE, f"订单已退款，不能{what} (refund_status {order.refund_status})")
+
+
+def _check_number(pdd: Pinduoduo, order: Order, company: Company, number: str, extra: bool = False) -> None:
+    """The number fits the carrier and no other order holds it; a main number is not an extra one too."""
+    if not company.matches(number):
+        rule = f"运单号 {number} 不符合{company.name}的规则 (does not fit {company.code})"
+        raise PddError(errors.TRACKING_INVALID, rule)
+    used_by = pdd.used_numbers.get(number)
+    if used_by is not None and used_by != order.order_sn:
+        raise PddError(errors.TRACKING_USED, f"运单号 {number} 已被其他订单使用 (already shipped order {used_by})")
+    extras = {t.tracking_number for t in order.extra_tracks}
+    if (extra and number == order.tracking_number) or (not extra and number in extras):
+        raise PddError(errors.TRACKING_USED, f"运单号 {number} 已用于本订单的{'主' if extra else '额外'}运单")
+
+
+def _upload_extra(pdd: Pinduoduo, mall: Mall, params: dict[str, str]) -> dict[str, Any]:
+    sn = order_sn(params)
+    track_type = required(params, "extra_track_type")
+    if not track_type.isdigit() or int(track_type) not in EXTRA_TYPES:
+        raise parameter_error("extra_track_type", "extra_track_type须为1、2或3 (1 split, 2 resend, 3 gift)")
+    rows = _track_rows(params.get("extra_track_list", ""))
+    tracks = [
+        ExtraTrack(int(track_type), company.id, number)
+        for company, number in ((_company(str(r.get("shipping_id", ""))), _row_number(r)) for r in rows)
+    ]
+    order = _own_order(pdd, mall, sn)
+    _changeable(order, "上传额外运单")
+    for track in tracks:
+        _check_number(pdd, order, BY_ID[track.logistics_id], track.tracking_number, extra=True)
+    pdd.add_extras(order, tracks)
+    return {"success": True}
+
+
+def _track_rows(raw: str) -> list[dict[str, Any]]:
+    if not raw.strip() or len(raw) > MAX_LIST_CHARS:
+        raise parameter_error("extra_track_list", "extra_track_list不能为空或过长 (empty or too long)")
+    try:
+        rows = json.loads(raw)
+    except ValueError:
+        rows = None
+    if not isinstance(rows, list) or not rows or not all(isinstance(r, dict) for r in rows):
+        raise parameter_error("extra_track_list", "extra_track_list须为JSON数组 ([{shipping_id, tracking_number}])")
+    if len(rows) > MAX_EXTRA_TRACKS:
+        raise parameter_error("extra_track_list", f"最多{MAX_EXTRA_TRACKS}个额外运单 (at most {MAX_EXTRA_TRACKS})")
+    return rows
+
+
+def _row_number(row: dict[str, Any]) -> str:
+    number = row.get("tracking_number")
+    if not isinstance(number, str) or not number.strip():
+        raise parameter_error("extra_track_list", "tracking_number不能为空 (tracking_number is required)")
+    return _tracking_number(number.strip())
 
 
 def _company(logistics_id: str) -> Company:

@@ -8,6 +8,10 @@ packages/pdd-origin-api/src/dingDan/PddOrderInformationGet.ts): ``order_status``
 (``1387677****``) otherwise; times ``yyyy-MM-dd HH:mm:ss`` (UTC+8). ``order_info`` has no ``mall_id``: the
 access token says whose order it is. Unconfirmed: amounts as JSON numbers in yuan (the SDK types them as
 strings), and an unshipped order's ``tracking_number`` "" / ``logistics_id`` 0 / ``shipping_time`` "".
+``last_ship_time`` (承诺发货时间) is the paid time plus the order's ship-within (48 h unless set). Extra numbers
+(``pdd.order.upload.extra.logistics``) show in ``extra_delivery_list`` (分包发货, 补发商品) and
+``gift_delivery_list`` (发放赠品), each ``[{logistics_id, tracking_number}]`` as the pop SDK's
+OrderInfoGetResponse has them.
 """
 
 from __future__ import annotations
@@ -37,6 +41,10 @@ class ConfirmStatus(IntEnum):
     UNCONFIRMED = 0
     CONFIRMED = 1
     CANCELLED = 2
+
+
+DEFAULT_SHIP_WITHIN_S = 48 * 3600.0
+EXTRA_SPLIT, EXTRA_RESEND, EXTRA_GIFT = 1, 2, 3  # extra_track_type 分包发货, 补发商品, 发放赠品
 
 
 def yuan(cents: int) -> float:
@@ -75,6 +83,16 @@ class Item:
         }
 
 
+@dataclass(frozen=True, slots=True)
+class ExtraTrack:
+    track_type: int
+    logistics_id: int
+    tracking_number: str
+
+    def view(self) -> dict[str, Any]:
+        return {"logistics_id": self.logistics_id, "tracking_number": self.tracking_number}
+
+
 @dataclass(slots=True)
 class Order:
     order_sn: str
@@ -91,6 +109,8 @@ class Order:
     logistics_id: int = 0
     shipped: float | None = None
     refund_id: int | None = None
+    extra_tracks: list[ExtraTrack] = field(default_factory=list)
+    ship_within_s: float = DEFAULT_SHIP_WITHIN_S
 
     @property
     def goods_cents(self) -> int:
@@ -139,7 +159,9 @@ class Order:
             "pay_time": china_time(self.confirmed) if self.confirmed is not None else "",
             "shipping_time": china_time(self.shipped) if self.shipped is not None else "",
             "updated_at": china_time(self.updated or self.created),
-            "last_ship_time": china_time(self.created + 48 * 3600),
+            "last_ship_time": china_time((self.confirmed or self.created) + self.ship_within_s),
+            "extra_delivery_list": [t.view() for t in self.extra_tracks if t.track_type != EXTRA_GIFT],
+            "gift_delivery_list": [t.view() for t in self.extra_tracks if t.track_type == EXTRA_GIFT],
             "remark": "",
             "buyer_memo": "",
         }

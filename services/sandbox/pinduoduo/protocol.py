@@ -25,10 +25,14 @@ RESPONSE_KEYS = {
     "pdd.order.information.get": "order_info_get_response",
     "pdd.logistics.companies.get": "logistics_companies_get_response",
     "pdd.logistics.online.send": "logistics_online_send_response",
+    # Not derivable from the method's name either (pdd-node-sdk PDD_ORDER_UPLOAD_EXTRA_LOGISTICS_RESPONSE_KEY).
+    "pdd.order.upload.extra.logistics": "upload_extra_logistics_response",
 }
 assert set(RESPONSE_KEYS) == set(METHODS)
 # Methods acting for a mall need its access_token; the companies list needs none.
-TOKEN_METHODS = frozenset({"pdd.mall.info.get", "pdd.order.information.get", "pdd.logistics.online.send"})
+TOKEN_METHODS = frozenset(
+    {"pdd.mall.info.get", "pdd.order.information.get", "pdd.logistics.online.send", "pdd.order.upload.extra.logistics"}
+)
 ORDER_SN = re.compile(r"\d{6}-\d{15}")
 MAX_PARAM_CHARS = 1000
 

@@ -1,6 +1,8 @@
 """The platform's state: malls and their access tokens, orders, the numbers orders shipped with, and every
-change to them (from the control endpoints and from ``pdd.logistics.online.send``), with the messages those
-changes publish. A change an order's state refuses raises ValueError.
+change to them (from the control endpoints, ``pdd.logistics.online.send`` and
+``pdd.order.upload.extra.logistics``), with the messages those changes publish. A change an order's state
+refuses raises ValueError. Shipping an order collects none of its numbers: only the courier's pick-up (the
+tracking simulation's 揽收) does.
 """
 
 from __future__ import annotations
@@ -29,7 +31,15 @@ from services.sandbox.pinduoduo.messages import (
     PddOutbox,
     ms,
 )
-from services.sandbox.pinduoduo.orders import ConfirmStatus, Item, Mall, Order, OrderStatus, RefundStatus
+from services.sandbox.pinduoduo.orders import (
+    ConfirmStatus,
+    ExtraTrack,
+    Item,
+    Mall,
+    Order,
+    OrderStatus,
+    RefundStatus,
+)
 from services.sandbox.settings import SandboxSettings
 
 # Control-side names of receiver fields -> the sandbox's Receiver fields.
@@ -54,7 +64,7 @@ class Pinduoduo:
     malls: dict[int, Mall] = field(default_factory=dict)
     tokens: dict[str, int] = field(default_factory=dict)  # access_token -> mall_id, expired ones included
     orders: dict[str, Order] = field(default_factory=dict)
-    used_numbers: dict[str, str] = field(default_factory=dict)  # tracking_number -> order_sn
+    used_numbers: dict[str, str] = field(default_factory=dict)  # tracking_number (or extra one) -> order_sn
     outbox: PddOutbox = field(init=False)
     _refund_ids: int = field(init=False)
 
@@ -129,6 +139,8 @@ class Pinduoduo:
                 confirm_status=ConfirmStatus.UNCONFIRMED,
                 updated=made,
             )
+            if "ship_within_hours" in overrides:
+                order.ship_within_s = float(overrides["ship_within_hours"]) * 3600
             self.orders[order.order_sn] = order
             created.append(order.order_sn)
             if confirmed:
@@ -183,8 +195,25 @@ class Pinduoduo:
         order.order_status = OrderStatus.SHIPPED
         order.tracking_number, order.logistics_id, order.shipped, order.updated = tracking_number, company.id, now, now
         self.used_numbers[tracking_number] = order.order_sn
-        self.registry.collect(tracking_number)  # a number the sandbox's couriers issued is now in use
         self._publish(order, SELLER_SHIP, self._trade_content(order))
+
+    def redeliver(self, order: Order, company: Company, tracking_number: str) -> None:
+        """修改发货: the shipped order's number is ``tracking_number`` now; the old one is free again. Extra
+        numbers stay (the platform has no call that removes one)."""
+        if order.tracking_number != tracking_number:
+            self.used_numbers.pop(order.tracking_number, None)
+        order.tracking_number, order.logistics_id, order.updated = tracking_number, company.id, time.time()
+        self.used_numbers[tracking_number] = order.order_sn
+
+    def add_extras(self, order: Order, tracks: list[ExtraTrack]) -> None:
+        """Extra numbers added to a shipped order; one it holds already is not added twice."""
+        held = {t.tracking_number for t in order.extra_tracks}
+        for track in tracks:
+            if track.tracking_number not in held:
+                order.extra_tracks.append(track)
+                held.add(track.tracking_number)
+                self.used_numbers[track.tracking_number] = order.order_sn
+        order.updated = time.time()
 
     # Messages
 
