@@ -99,10 +99,14 @@ async def resume_batches(ctx: Ctx) -> int:
 
 
 async def release_held_shipments(ctx: Ctx) -> int:
-    """Held shipments (confirmed at collection) whose shop's confirmation time has come are confirmed now."""
+    """Held shipments (confirmed at collection) whose shop's confirmation time has come are confirmed now; those
+    still held past their order's ship-by time raise an alert."""
     res = _res(ctx)
     async with res.transaction() as uow:
-        return await held.release_due(uow)
+        released = await held.release_due(uow)
+    async with res.transaction() as uow:
+        await held.alert_uncollected(uow)
+    return released
 
 
 async def sweep_ship_by(ctx: Ctx) -> int:

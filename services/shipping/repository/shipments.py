@@ -174,6 +174,18 @@ class ShipmentRepository(OwnedRepository[Shipment]):
         )
         return found is not None
 
+    async def held_past_ship_by(self, limit: int) -> list[ShipmentWithOrder]:
+        """Held shipments whose order's ship-by time has passed (none of their parcels collected: a collection
+        releases them)."""
+        rows = await self.session.execute(
+            select(Shipment, Order)
+            .join(Order, Order.id == Shipment.order_id)
+            .where(Shipment.status == ShipmentStatus.HELD, Order.ship_by <= func.now())
+            .order_by(Order.ship_by)
+            .limit(limit)
+        )
+        return [ShipmentWithOrder(s, o) for s, o in rows]
+
     async def held_due(self, limit: int) -> list[str]:
         """Held shipments whose confirmation time has come, oldest due first."""
         rows = await self.session.scalars(

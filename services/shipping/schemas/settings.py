@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from services.shipping.models import MAX_LEAD_MINUTES
+from services.shipping.models import MAX_LEAD_MINUTES, ConfirmMode
 from shared.carriers import CarrierCode
 
 # The column's server default too (migration s0006): shops set up before time zones read Beijing time.
@@ -30,6 +30,8 @@ class SettingsIn(BaseModel):
                     "weights": {"price": 0.4, "coverage": 0.2, "transit": 0.3, "stock": 0.1},
                     "time_zone": "Asia/Shanghai",
                     "late_to_ship_lead_minutes": 240,
+                    "confirm_mode": "at_collection",
+                    "confirm_time": "18:00",
                 }
             ]
         }
@@ -59,6 +61,21 @@ class SettingsIn(BaseModel):
             f"(0: none before it passes; at most {MAX_LEAD_MINUTES}, 7 days)."
         ),
         examples=[240],
+    )
+    confirm_mode: ConfirmMode = Field(
+        ConfirmMode.AT_PRINT,
+        description=(
+            "When the marketplace is told an order shipped: `at_print`, as soon as its label is made; "
+            "`at_collection`, once the courier collects a parcel (揽收, as tracking reports it) or at "
+            "`confirm_time`, whichever comes first (a store may set its own). A held parcel not collected by the "
+            "order's ship-by time raises a `not_collected_by_ship_by` alert and is never confirmed silently."
+        ),
+    )
+    confirm_time: str | None = Field(
+        None,
+        pattern=r"^([01]\d|2[0-3]):[0-5]\d$",
+        description="at_collection: held shipments are confirmed at this time of day (HH:MM, shop time) at the latest.",
+        examples=["18:00"],
     )
 
     @field_validator("time_zone")
@@ -93,6 +110,8 @@ class SettingsOut(BaseModel):
                     "weights": {"price": 0.4, "coverage": 0.2, "transit": 0.3, "stock": 0.1},
                     "time_zone": "Asia/Shanghai",
                     "late_to_ship_lead_minutes": 240,
+                    "confirm_mode": "at_collection",
+                    "confirm_time": "18:00",
                 }
             ]
         }
@@ -110,3 +129,5 @@ class SettingsOut(BaseModel):
     late_to_ship_lead_minutes: int = Field(
         DEFAULT_LATE_TO_SHIP_LEAD_MINUTES, description="Minutes before ship-by that a late_to_ship alert opens."
     )
+    confirm_mode: str = Field(ConfirmMode.AT_PRINT.value, description="at_print or at_collection.")
+    confirm_time: str | None = Field(None, description="at_collection's latest confirmation time of day (HH:MM).")

@@ -7,6 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from services.shipping.models import ConfirmMode
+
 StoreChannel = Literal["taobao", "pinduoduo"]
 
 
@@ -41,13 +43,22 @@ class StoreIn(BaseModel):
 
 class StoreUpdate(BaseModel):
     model_config = ConfigDict(
-        extra="forbid", json_schema_extra={"examples": [{"token": "6100f9a..."}, {"name": "杭州小铺 淘宝店"}]}
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"token": "6100f9a..."}, {"name": "杭州小铺 淘宝店"}, {"confirm_mode": "at_collection"}]
+        },
     )
 
     token: str | None = Field(
         None, min_length=1, max_length=400, description="A renewed authorisation; it must belong to the same seller."
     )
     name: str | None = Field(None, min_length=1, max_length=100)
+    confirm_mode: ConfirmMode | None = Field(
+        None,
+        description=(
+            "This store's confirmation mode (`at_print`, `at_collection`: see PUT /v1/settings); null: the shop's."
+        ),
+    )
 
 
 class StoreOut(BaseModel):
@@ -62,6 +73,7 @@ class StoreOut(BaseModel):
                     "name": "杭州小铺 天猫店",
                     "token_set": True,
                     "active": True,
+                    "confirm_mode": None,
                     "created_at": "2026-12-07T09:30:00Z",
                     "updated_at": "2026-12-07T09:30:00Z",
                 }
@@ -75,5 +87,6 @@ class StoreOut(BaseModel):
     name: str
     token_set: bool = Field(description="Whether an authorisation is held (the token itself is never shown).")
     active: bool = Field(description="False once unbound: its seller's messages no longer reach the shop.")
+    confirm_mode: str | None = Field(None, description="at_print or at_collection; null: the shop's setting.")
     created_at: datetime
     updated_at: datetime

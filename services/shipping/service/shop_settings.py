@@ -6,7 +6,7 @@ from __future__ import annotations
 from runtime.db import UnitOfWork
 from services.shipping.channels.base import ChannelName
 from services.shipping.channels.registry import Channels
-from services.shipping.models import ShopSettings, Store
+from services.shipping.models import ConfirmMode, ShopSettings, Store
 from services.shipping.repository.settings import SettingsRepository
 from services.shipping.schemas.settings import (
     DEFAULT_LATE_TO_SHIP_LEAD_MINUTES,
@@ -29,6 +29,8 @@ def settings_out(shop_id: str, s: ShopSettings | None, taobao: Store | None) -> 
         weights=dict(s.weights) if s else {},
         time_zone=s.time_zone if s else DEFAULT_TIME_ZONE,
         late_to_ship_lead_minutes=s.late_to_ship_lead_minutes if s else DEFAULT_LATE_TO_SHIP_LEAD_MINUTES,
+        confirm_mode=s.confirm_mode if s else ConfirmMode.AT_PRINT.value,
+        confirm_time=s.confirm_time if s else None,
     )
 
 
@@ -57,6 +59,8 @@ async def put_settings(uow: UnitOfWork, channels: Channels, shop_id: str, body: 
             token_field="session",
             seller_field="seller_nick",
         )
+    if "confirm_mode" in values:
+        values["confirm_mode"] = str(values["confirm_mode"])
     if "default_carrier" in values and values["default_carrier"] is not None:
         values["default_carrier"] = str(values["default_carrier"])
     saved = await SettingsRepository(uow.session).upsert(shop_id, values)

@@ -27,6 +27,7 @@ def store_out(store: Store) -> StoreOut:
         name=store.name,
         token_set=bool(store.token),
         active=store.active,
+        confirm_mode=store.confirm_mode,
         created_at=store.created_at,
         updated_at=store.updated_at,
     )
@@ -135,6 +136,8 @@ async def update_store(uow: UnitOfWork, channels: Channels, shop_id: str, store_
         store.token = body.token
     if body.name is not None:
         store.name = body.name
+    if "confirm_mode" in body.model_fields_set:
+        store.confirm_mode = body.confirm_mode.value if body.confirm_mode is not None else None
     store.updated_at = datetime.now(UTC)
     await uow.session.flush()
     await uow.session.refresh(store)
