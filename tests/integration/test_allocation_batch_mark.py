@@ -40,9 +40,10 @@ async def test_batch_mark_moves_every_number_and_repeating_is_harmless(
         assert {r["status"] for r in out["results"]} == {"shipped"}
     for n in numbers.values():
         assert await _status(allocation_client, shop, n) == "shipped"
-    # Shipped numbers cannot be released, as with the single mark.
-    refused = await allocation_client.post(f"/v1/waybills/{next(iter(numbers.values()))}/release", headers=shop.headers)
-    assert refused.status_code == 409
+    # A shipped number released is voided (before collection), as with the single mark; never back to the pool.
+    voided = await allocation_client.post(f"/v1/waybills/{next(iter(numbers.values()))}/release", headers=shop.headers)
+    assert voided.status_code == 200
+    assert voided.json()["status"] == "voided"
 
 
 async def test_batch_mark_refuses_numbers_one_by_one(

@@ -76,7 +76,7 @@ async def test_release_unprinted_returns_it_printed_voids_it(
     assert a in handed
 
 
-async def test_shipped_numbers_cannot_be_released(
+async def test_a_shipped_number_released_is_voided_never_moved_back(
     env: Env, allocation_client: httpx.AsyncClient, shop: ShopCreds
 ) -> None:
     await seed_numbers(env, shop.id, "ZTO", zto_numbers(1))
@@ -84,9 +84,10 @@ async def test_shipped_numbers_cannot_be_released(
     for status in ("printed", "shipped", "shipped"):
         resp = await allocation_client.post(f"/v1/waybills/{n}/mark", json={"status": status}, headers=_internal(shop))
         assert resp.status_code == 200
-    refused = await allocation_client.post(f"/v1/waybills/{n}/release", headers=shop.headers)
-    assert refused.status_code == 409
-    assert refused.json()["error"]["code"] == "invalid_transition"
+    # Released before the courier collects it (回收单号): voided; the courier's answer settles it.
+    voided = await allocation_client.post(f"/v1/waybills/{n}/release", headers=shop.headers)
+    assert voided.status_code == 200
+    assert (voided.json()["status"], voided.json()["void"]["courier"]) == ("voided", "pending")
     backwards = await allocation_client.post(
         f"/v1/waybills/{n}/mark", json={"status": "printed"}, headers=_internal(shop)
     )

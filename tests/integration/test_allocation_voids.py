@@ -43,18 +43,23 @@ async def _empty_queue(redis: Any) -> None:
 
 
 class VoidCourier(FakeCourier):
-    """The fake courier, with the cancellation's answers set by the test (accepted once they run out)."""
+    """The fake courier, with the cancellation's answers set by the test (accepted once they run out), and the
+    numbers whose parcels it has collected (refused whenever asked)."""
 
-    def __init__(self, *discard_answers: httpx.Response) -> None:
+    def __init__(self, *discard_answers: httpx.Response, collected: frozenset[str] = frozenset()) -> None:
         super().__init__()
         self.discard_answers = list(discard_answers)
+        self.collected = collected
         self.discarded: list[str] = []
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
         form = {k: v[0] for k, v in parse_qs(request.content.decode()).items()}
         if form["msg_type"] != "TMS_WAYBILL_DISCARD":
             return super().__call__(request)
-        self.discarded.append(json.loads(form["logistics_interface"])["waybill_code"])
+        number = json.loads(form["logistics_interface"])["waybill_code"]
+        self.discarded.append(number)
+        if number in self.collected:
+            return COLLECTED
         if self.discard_answers:
             return self.discard_answers.pop(0)
         return httpx.Response(200, json={"success": True})
@@ -213,6 +218,31 @@ async def test_a_number_the_courier_already_collected_is_not_credited(
     assert (await _purchase(allocation_client, shop, purchase_id))["voids_credited"] == 0
     # Shipping reads the same answer from the release (a repeat) as from GET.
     assert (await _release(allocation_client, shop, number))["void"] == void
+
+
+async def test_a_shipped_number_released_before_collection_is_settled_by_the_courier(
+    allocation_client: httpx.AsyncClient, shop: ShopCreds, admin: dict[str, str]
+) -> None:
+    # The marketplace was told, but the courier has not collected the parcel (the shop changes its numbers):
+    # the courier cancels it, and it is credited; one it had collected is not (the test above).
+    await _buy(allocation_client, shop, admin)
+    kept, collected = (
+        await _printed(allocation_client, shop, "shipped-1"),
+        await _printed(allocation_client, shop, "shipped-2"),
+    )
+    internal = bearer(INTERNAL_KEY, shop.id)
+    for number in (kept, collected):
+        marked = await allocation_client.post(
+            f"/v1/waybills/{number}/mark", json={"status": "shipped"}, headers=internal
+        )
+        assert marked.status_code == 200, marked.text
+        assert (await _release(allocation_client, shop, number))["void"]["courier"] == "pending"
+    courier = VoidCourier(collected=frozenset({collected}))
+    await _work(courier)
+    assert sorted(courier.discarded) == sorted([kept, collected])
+    assert (await _void(allocation_client, shop, kept))["credited_cents"] == 300
+    assert (await _void(allocation_client, shop, collected))["courier"] == "collected"
+    assert [e["amount_cents"] for e in _void_credits(await _balance(allocation_client, shop))] == [300]
 
 
 async def test_a_busy_courier_is_asked_again_and_the_void_credited_once(

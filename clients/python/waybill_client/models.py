@@ -596,10 +596,7 @@ class PackageCreate(BaseModel):
     Amount in integer cents (分)
     """
     active: Annotated[bool, Field(title="Active")] = True
-    void_credit: Annotated[VoidCredit, Field(validate_default=True)] = {
-        "percent": 100,
-        "fee_cents": 0,
-    }
+    void_credit: VoidCredit | None = None
     """
     What a printed number voided before collection earns back, once the courier has cancelled it: `percent` of the price paid for that number, less `fee_cents`. A purchase keeps its package's policy.
     """
@@ -619,10 +616,7 @@ class PackageOut(BaseModel):
     validity_days: Annotated[int, Field(title="Validity Days")]
     extension_fee_cents_per_30_days: Annotated[int, Field(title="Extension Fee Cents Per 30 Days")]
     active: Annotated[bool, Field(title="Active")]
-    void_credit: Annotated[VoidCredit, Field(validate_default=True)] = {
-        "percent": 100,
-        "fee_cents": 0,
-    }
+    void_credit: VoidCredit | None = None
     """
     What a printed number voided before collection earns back, once the courier has cancelled it: `percent` of the price paid for that number, less `fee_cents`. A purchase keeps its package's policy.
     """
@@ -943,10 +937,7 @@ class PurchaseOut(BaseModel):
     """
     Numbers of this purchase it cannot use, each credited at the price paid per number: issued by the courier after a typed (manual) entry had printed them (ledger `number_taken_by_manual_entry`), or issued twice (quarantined; ledger `number_issued_twice`).
     """
-    void_credit: Annotated[VoidCredit, Field(validate_default=True)] = {
-        "percent": 100,
-        "fee_cents": 0,
-    }
+    void_credit: VoidCredit | None = None
     """
     The package's void-credit policy when it was bought: what its voided numbers are credited by.
     """

@@ -101,10 +101,11 @@ async def get_waybill(number: str, shop_id: ShopIdDep, uow: UowDep) -> WaybillIn
     return await waybills.get_waybill(uow, shop_id, number)
 
 
-_RELEASE_DOC = """Allocated and not printed: back to the pool (`void: null`). Shipped: 409 `invalid_transition`.
+_RELEASE_DOC = """Allocated and not printed: back to the pool (`void: null`). Any other status: 409
+`invalid_transition`.
 
-**Printed: voided before collection (回收单号)**, never reused (the database refuses any status change of a
-voided number). Once this answer is committed the worker asks the courier to cancel the number
+**Printed or shipped: voided before collection (回收单号)**, never reused (the database refuses any status
+change of a voided number). Once this answer is committed the worker asks the courier to cancel the number
 (`TMS_WAYBILL_DISCARD`), retrying while the courier cannot answer, and settles `void` with the answer:
 
 - `discarded`: cancelled; the shop is credited per the purchase's `void_credit` policy (the terms of the
@@ -112,6 +113,7 @@ voided number). Once this answer is committed the worker asks the courier to can
   `void_credit`, reference the purchase, note `void credit: number 783456789013, policy full`. Credited
   once per number, however often the release or the worker's job is repeated.
 - `collected`: the courier had already collected the parcel (`waybill.already-collected`): not credited.
+  This is what settles a shipped number released after all: only the courier knows whether it has the parcel.
 - `refused`: another refusal (`courier_code` says which): not credited.
 - `not_sent`: a typed number: not the courier's to cancel for this shop, nothing to credit.
 

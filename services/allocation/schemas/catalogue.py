@@ -48,7 +48,7 @@ class PackageCreate(BaseModel):
     validity_days: int = Field(gt=0, le=3650)
     extension_fee_cents_per_30_days: Cents = 0
     active: bool = True
-    void_credit: VoidCredit = Field(VoidCredit(), description=_VOID_CREDIT_DOC)
+    void_credit: VoidCredit = Field(default_factory=VoidCredit, description=_VOID_CREDIT_DOC)
 
 
 class CarrierUpdate(BaseModel):
@@ -82,7 +82,7 @@ class PackageOut(catalogue.PackageOut):
     model_config = ConfigDict(from_attributes=True, json_schema_extra={"examples": [_PACKAGE_EXAMPLE]})
 
     # A default, so that a client built before the field (and its fakes) still reads a package.
-    void_credit: VoidCredit = Field(VoidCredit(), description=_VOID_CREDIT_DOC)
+    void_credit: VoidCredit = Field(default_factory=VoidCredit, description=_VOID_CREDIT_DOC)
 
 
 class CarrierOut(catalogue.CarrierOut):

@@ -70,7 +70,7 @@ class PurchaseOut(BaseModel):
     )
     # Defaults, so that a client built before these fields (and its fakes) still reads a purchase.
     void_credit: VoidCredit = Field(
-        VoidCredit(),
+        default_factory=VoidCredit,
         description="The package's void-credit policy when it was bought: what its voided numbers are credited by.",
     )
     voids_credited: int = Field(

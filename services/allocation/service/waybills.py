@@ -81,8 +81,9 @@ async def get_waybill(uow: UnitOfWork, shop_id: str, number: str) -> WaybillInfo
 
 
 async def release(uow: UnitOfWork, shop_id: str, number: str, order_id: str | None) -> ReleaseResult:
-    """Unprinted: back to the pool. Printed: voided (a physical label may exist), never reused; the courier is
-    asked to cancel it after this commits, and the shop credited per the purchase's policy once it has."""
+    """Unprinted: back to the pool. Printed or shipped: voided (a physical label may exist), never reused; the
+    courier is asked to cancel it after this commits, and the shop credited per the purchase's policy once it
+    has (not when it had collected the parcel)."""
     w = await _own_waybill(uow, shop_id, number, for_update=True)
     current = WaybillStatus(w.status)
     if current == WaybillStatus.VOIDED and (order_id is None or w.order_ref == order_id):
