@@ -127,6 +127,11 @@ async def _build_shop_a(http: httpx.AsyncClient, system: LiveSystem, env: Env) -
         body = {**_example(system.apps["shipping"], "POST", "/v1/orders"), "external_id": f"iso-ext-{tag}-{i}"}
         order_ids.append(_ok(await http.post(f"{ship}/v1/orders", json=body, headers=h), 201)["id"])
     _ok(await http.post(f"{ship}/v1/orders/{order_ids[0]}/ship", json={"carrier": "ZTO"}, headers=h), 202)
+    # An order held for its address opens an order alert (address_invalid).
+    example = _example(system.apps["shipping"], "POST", "/v1/orders")
+    held = {**example, "external_id": f"iso-held-{tag}", "receiver": {**example["receiver"], "district": "天河区"}}
+    held_id = _ok(await http.post(f"{ship}/v1/orders", json=held, headers=h), 201)["id"]
+    order_alert = _ok(await http.get(f"{ship}/v1/order-alerts", params={"order_id": held_id}, headers=h), 200)
     shipments = _ok(await http.get(f"{ship}/v1/shipments", headers=h), 200)["data"]
     batch = _ok(
         await http.post(f"{ship}/v1/shipment-batches", json={"order_ids": [order_ids[1]], "carrier": "ZTO"}, headers=h),
@@ -147,6 +152,7 @@ async def _build_shop_a(http: httpx.AsyncClient, system: LiveSystem, env: Env) -
         "endpoint_id": str(endpoint["id"]),
         "delivery_id": delivery_id,
         "store_id": str(store["id"]),
+        "alert_id": str(order_alert["data"][0]["id"]),
     }
 
     tracked = numbers[-1]

@@ -29,6 +29,7 @@ NEWEST_FIRST = Keyset([OrderAlert.id], descending=True)
 DEFAULT_LEAD_MINUTES = 240
 DEFAULT_TIME_ZONE = "Asia/Shanghai"
 _UNRESOLVED = OrderAlert.state != AlertState.RESOLVED.value
+UNRESOLVED_INDEX = text(f"state <> '{AlertState.RESOLVED.value}'")  # uq_order_alerts_unresolved's predicate
 _UNSHIPPED = [s.value for s in states.UNSHIPPED]
 
 
@@ -60,7 +61,8 @@ class OrderAlertRepository(OwnedRepository[OrderAlert]):
         stmt = (
             pg_insert(OrderAlert)
             .values(list(rows))
-            .on_conflict_do_nothing(index_elements=[OrderAlert.order_id, OrderAlert.kind], index_where=_UNRESOLVED)
+            # The index's predicate as a literal: a bound parameter would not prove it (prepared statements).
+            .on_conflict_do_nothing(index_elements=[OrderAlert.order_id, OrderAlert.kind], index_where=UNRESOLVED_INDEX)
             .returning(OrderAlert)
         )
         return list((await self.session.scalars(stmt)).all())

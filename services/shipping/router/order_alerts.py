@@ -29,7 +29,7 @@ router = APIRouter(prefix="/v1/order-alerts", tags=["order-alerts"])
         "fixed. Each opening and resolution is also an `order.alert_opened` / `order.alert_resolved` webhook."
     ),
 )
-async def list_alerts(
+async def list_order_alerts(
     shop_id: ShopIdDep,
     uow: UowDep,
     page: Annotated[PageRequest, Depends(page_params(100, 1000))],
@@ -49,5 +49,5 @@ async def list_alerts(
     ),
     responses=responses(404, 409),
 )
-async def acknowledge_alert(alert_id: IdPath, shop_id: ShopIdDep, uow: UowDep) -> OrderAlertOut:
+async def acknowledge_order_alert(alert_id: IdPath, shop_id: ShopIdDep, uow: UowDep) -> OrderAlertOut:
     return await order_alerts.acknowledge(uow, shop_id, alert_id)
