@@ -83,6 +83,18 @@ ERROR_CODES: dict[str, Entry] = {
         "店铺已解绑，无法在平台确认发货。", "The store was unbound: the marketplace cannot confirm it."
     ),
     "invalid_cursor": entry("分页已失效，请回到第一页。", "That page link expired; start from page one."),
+    "address_invalid": entry(
+        "收件地址未通过校验，订单已暂停发货：请先修改收件人信息。",
+        "The receiver's address failed the checks: the order is held until the receiver is fixed.",
+    ),
+    "already_collected": entry(
+        "快递员已揽收，面单不能再作废、换号或改址。",
+        "The courier has collected it: it can no longer be voided or changed.",
+    ),
+    "cannot_withdraw": entry(
+        "平台不能撤回已确认的发货：请改用换单号。",
+        "The marketplace cannot take a confirmation back: change the numbers.",
+    ),
     # The client's own codes: no answer at all, or an answer without the error shape.
     "network_error": entry("服务没有响应，请稍后再试。", "The service did not answer; try again shortly."),
     # The dashboard's own refusals.
@@ -106,6 +118,7 @@ STATUSES: dict[str, dict[str, Entry]] = {
         "paid": entry("待发货", "to ship"),
         "waybill_assigned": entry("已取号", "number assigned"),
         "label_printed": entry("已打单", "label printed"),
+        "partly_shipped": entry("部分发货", "partly shipped"),
         "shipped": entry("已发货", "shipped"),
         "in_transit": entry("运输中", "in transit"),
         "delivered": entry("已签收", "delivered"),
@@ -116,9 +129,11 @@ STATUSES: dict[str, dict[str, Entry]] = {
     "shipment": {
         "pending": entry("待确认", "pending"),
         "confirming": entry("确认中", "confirming"),
+        "held": entry("待揽收确认", "held until collection"),
         "confirmed": entry("已确认发货", "confirmed"),
         "failed": entry("发货失败", "failed"),
-        "cancelled": entry("已作废", "voided"),
+        "cancelled": entry("已取消", "cancelled"),
+        "voided": entry("已回收单号", "voided"),
     },
     "batch": {
         "processing": entry("处理中", "processing"),

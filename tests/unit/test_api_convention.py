@@ -20,7 +20,7 @@ SERVICES = ["allocation", "shipping", "tracking"]
 VERBS = {
     "get", "list", "create", "add", "update", "put", "cancel", "disable", "revoke", "register", "release",
     "mark", "allocate", "ship", "resync", "refund", "extend", "top", "introspect", "receive", "apply",
-    "acknowledge", "resend", "bind", "unbind",
+    "acknowledge", "resend", "bind", "unbind", "void", "change",
 }  # fmt: skip
 OPERATION_ID = re.compile(r"^[a-z][a-z0-9]*([A-Z][a-z0-9]*)*$")
 # Answers in the sender's own protocol (a marketplace's, a tracking provider's), not in ours.

@@ -73,5 +73,8 @@ def test_error_codes_are_the_stable_list() -> None:
         "webhook_endpoint_disabled",
         "seller_not_verified",
         "invalid_cursor",
+        "address_invalid",
+        "already_collected",
+        "cannot_withdraw",
     ]
     assert str(ErrorCode.NOT_FOUND) == "not_found"
