@@ -14,6 +14,9 @@ from shared.allocation import VoidCourierOutcome
 
 # The courier's refusal of a cancellation because it has the parcel (the sandbox's and Cainiao's code).
 ALREADY_COLLECTED = "waybill.already-collected"
+# Cancelled already (the sandbox answers success instead; unconfirmed for real couriers): our earlier ask got
+# through and its answer was lost, so the number is cancelled all the same.
+ALREADY_DISCARDED = "waybill.already-discarded"
 
 
 @dataclass(frozen=True)
@@ -52,7 +55,7 @@ def number_price(price_cents: int, quantity: int, already: int) -> int:
 
 def courier_outcome(error_code: str | None) -> VoidCourierOutcome:
     """The courier's answer to the cancellation (None: it accepted). Only an accepted one is credited."""
-    if error_code is None:
+    if error_code is None or error_code == ALREADY_DISCARDED:
         return VoidCourierOutcome.DISCARDED
     if error_code == ALREADY_COLLECTED:
         return VoidCourierOutcome.COLLECTED

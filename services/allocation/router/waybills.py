@@ -108,10 +108,11 @@ _RELEASE_DOC = """Allocated and not printed: back to the pool (`void: null`). An
 change of a voided number). Once this answer is committed the worker asks the courier to cancel the number
 (`TMS_WAYBILL_DISCARD`), retrying while the courier cannot answer, and settles `void` with the answer:
 
-- `discarded`: cancelled; the shop is credited per the purchase's `void_credit` policy (the terms of the
-  package when it was bought), at the price the purchase paid for that number: a ledger row of kind
-  `void_credit`, reference the purchase, note `void credit: number 783456789013, policy full`. Credited
-  once per number, however often the release or the worker's job is repeated.
+- `discarded`: cancelled (or already cancelled, `waybill.already-discarded`); the shop is credited per the
+  purchase's `void_credit` policy (the terms of the package when it was bought), at the price the purchase
+  paid for that number: a ledger row of kind `void_credit`, reference the purchase, note
+  `void credit: number 783456789013, policy full`. Credited once per number, however often the release or
+  the worker's job is repeated.
 - `collected`: the courier had already collected the parcel (`waybill.already-collected`): not credited.
   This is what settles a shipped number released after all: only the courier knows whether it has the parcel.
 - `refused`: another refusal (`courier_code` says which): not credited.

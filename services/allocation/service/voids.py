@@ -81,7 +81,7 @@ async def settle(uow: UnitOfWork, void_id: int, error_code: str | None) -> VoidI
     in the same transaction. None when another run settled it first: that one credited it, this one must not."""
     outcome = courier_outcome(error_code)
     repo = VoidRepository(uow.session)
-    void = await repo.settle(void_id, outcome, error_code)
+    void = await repo.settle(void_id, outcome, None if credits(outcome) else error_code)
     if void is None:
         return None
     if credits(outcome) and void.purchase_id is not None:

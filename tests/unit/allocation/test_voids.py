@@ -7,7 +7,14 @@ import pytest
 
 from services.allocation.lifecycle import MARK_RULES, release_target
 from services.allocation.models import CarrierPackage, Purchase, WaybillSource, WaybillStatus
-from services.allocation.voids import ALREADY_COLLECTED, VoidPolicy, courier_outcome, credits, number_price
+from services.allocation.voids import (
+    ALREADY_COLLECTED,
+    ALREADY_DISCARDED,
+    VoidPolicy,
+    courier_outcome,
+    credits,
+    number_price,
+)
 from shared.allocation import VoidCourierOutcome
 
 
@@ -47,6 +54,7 @@ def test_the_price_of_each_number_comes_from_running_totals() -> None:
 
 def test_only_a_cancelled_number_is_credited() -> None:
     assert courier_outcome(None) is VoidCourierOutcome.DISCARDED
+    assert courier_outcome(ALREADY_DISCARDED) is VoidCourierOutcome.DISCARDED  # our earlier ask got through
     assert courier_outcome(ALREADY_COLLECTED) is VoidCourierOutcome.COLLECTED
     assert courier_outcome("waybill.not-exist") is VoidCourierOutcome.REFUSED
     assert [o for o in VoidCourierOutcome if credits(o)] == [VoidCourierOutcome.DISCARDED]
