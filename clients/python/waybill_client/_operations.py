@@ -6,6 +6,7 @@ a method here of the same HTTP method and path, with the operation's parameters,
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Literal
 from uuid import UUID
 
@@ -35,6 +36,7 @@ from waybill_client.models import (
     KeyCreated,
     ManualWaybillRequest,
     MarkRequest,
+    OrderAlertOut,
     OrderCreate,
     OrderOut,
     OrderTrackingOut,
@@ -46,6 +48,7 @@ from waybill_client.models import (
     PageBatchSummaryOut,
     PageCarrierOptionOut,
     PageCarrierOut,
+    PageOrderAlertOut,
     PageOrderEventOut,
     PageOrderOut,
     PagePoolOut,
@@ -60,6 +63,7 @@ from waybill_client.models import (
     PoolUpdate,
     PurchaseCreate,
     PurchaseOut,
+    Receiver,
     RefundOut,
     ReleaseRequest,
     ReleaseResult,
@@ -85,6 +89,18 @@ from waybill_client.models import (
 # generated enums, another value the API may add later is still passed through.
 OrderChannel = Literal["own", "taobao", "pinduoduo"] | str
 StoreChannel = Literal["taobao", "pinduoduo"] | str
+OrderSort = Literal["created_at", "ship_by"] | str
+OrderAlertKind = (
+    Literal[
+        "late_to_ship",
+        "ship_by_passed",
+        "not_collected_by_ship_by",
+        "address_change_after_collection",
+        "address_invalid",
+    ]
+    | str
+)
+OrderAlertState = Literal["open", "acknowledged", "resolved"] | str
 
 
 class Operations:
@@ -227,11 +243,16 @@ class Operations:
         external_id: str | None = None,
         channel: OrderChannel | None = None,
         store_id: str | None = None,
+        ship_by_before: datetime | None = None,
+        ship_by_after: datetime | None = None,
+        held: bool | None = None,
+        sort: OrderSort | None = None,
         limit: int | None = None,
         cursor: str | None = None,
     ) -> None:
-        """Orders, newest first, one page: ``channel`` (``own``, ``taobao``, ``pinduoduo``) and ``store_id``
-        keep one channel's or one store's."""
+        """Orders, oldest first (``sort="ship_by"``: the most urgent first), one page: ``channel`` (``own``,
+        ``taobao``, ``pinduoduo``) and ``store_id`` keep one channel's or one store's, ``ship_by_before`` and
+        ``ship_by_after`` (aware) those due in a window, ``held`` the held ones (or, False, the others)."""
 
     @operation("shipping", "GET", "/v1/orders/{order_id}", OrderOut)
     def get_order(self, order_id: str) -> None:
@@ -253,6 +274,28 @@ class Operations:
     @operation("shipping", "POST", "/v1/orders/{order_id}/cancel", OrderOut)
     def cancel_order(self, order_id: str) -> None:
         """Cancel an order that has not shipped."""
+
+    @operation("shipping", "PUT", "/v1/orders/{order_id}/receiver", OrderOut)
+    def update_receiver(self, order_id: str, body: Receiver) -> None:
+        """Correct the receiver of an order not shipped yet; checked again (a hold for an invalid address is
+        released when it passes)."""
+
+    @operation("shipping", "GET", "/v1/order-alerts", PageOrderAlertOut)
+    def list_order_alerts(
+        self,
+        *,
+        state: OrderAlertState | None = None,
+        kind: OrderAlertKind | None = None,
+        order_id: str | None = None,
+        limit: int | None = None,
+        cursor: str | None = None,
+    ) -> None:
+        """The shop's order alerts (发货超时 ``late_to_ship``/``ship_by_passed``, ``address_invalid``...), newest
+        first, one page."""
+
+    @operation("shipping", "POST", "/v1/order-alerts/{alert_id}/acknowledge", OrderAlertOut)
+    def acknowledge_order_alert(self, alert_id: int) -> None:
+        """Acknowledge an order alert (it still resolves by itself)."""
 
     # --- shipping: shipments and batches --------------------------------------------------------------
 
@@ -398,6 +441,7 @@ class Operations:
     iter_stock_events = pages(list_stock_events)
     iter_shops = pages(list_shops)
     iter_orders = pages(list_orders)
+    iter_order_alerts = pages(list_order_alerts)
     iter_stores = pages(list_stores)
     iter_shipments = pages(list_shipments)
     iter_batches = pages(list_batches)

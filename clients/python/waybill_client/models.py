@@ -116,6 +116,97 @@ class Allocation(BaseModel):
     """
 
 
+class AutoShipRuleIn(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    name: Annotated[str, Field(max_length=100, min_length=1, title="Name")]
+    priority: Annotated[int, Field(ge=0, le=10000, title="Priority")] = 100
+    """
+    Lower first; an order is the first matching rule's
+    """
+    active: Annotated[bool, Field(title="Active")] = True
+    carrier: CarrierCode
+    """
+    The carrier the rule's batches ship with
+    """
+    conditions: RuleConditions | None = None
+    min_age_minutes: Annotated[int, Field(ge=0, le=10080, title="Min Age Minutes")] = 0
+    """
+    An order is taken once it has been paid this long
+    """
+    max_batch: Annotated[int, Field(ge=1, le=10000, title="Max Batch")] = 500
+    """
+    Most orders of one run's batch
+    """
+
+
+class AutoShipRuleOut(BaseModel):
+    id: Annotated[str, Field(title="Id")]
+    name: Annotated[str, Field(title="Name")]
+    priority: Annotated[int, Field(title="Priority")]
+    active: Annotated[bool, Field(title="Active")]
+    carrier: Annotated[str, Field(title="Carrier")]
+    conditions: RuleConditions
+    min_age_minutes: Annotated[int, Field(title="Min Age Minutes")]
+    max_batch: Annotated[int, Field(title="Max Batch")]
+    created_at: Annotated[AwareDatetime, Field(title="Created At")]
+    updated_at: Annotated[AwareDatetime, Field(title="Updated At")]
+    last_run: AutoShipRunOut | None
+    """
+    The latest run that took orders; null before the first
+    """
+
+
+class AutoShipRuleUpdate(BaseModel):
+    """
+    The fields given change; `conditions`, when given, replaces the rule's conditions whole.
+    """
+
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    name: Annotated[Name | None, Field(title="Name")] = None
+    priority: Annotated[Priority | None, Field(title="Priority")] = None
+    active: Annotated[bool | None, Field(title="Active")] = None
+    carrier: CarrierCode | None = None
+    conditions: RuleConditions | None = None
+    min_age_minutes: Annotated[MinAgeMinutes | None, Field(title="Min Age Minutes")] = None
+    max_batch: Annotated[MaxBatch | None, Field(title="Max Batch")] = None
+
+
+class AutoShipRunOut(BaseModel):
+    """
+    One sweep's work for one rule: the batch it made, the orders it took, and what it left and why.
+    """
+
+    skipped: Annotated[int, Field(title="Skipped")]
+    """
+    Orders the rule did not take, all reasons
+    """
+    skipped_by_reason: Annotated[dict[str, int], Field(title="Skipped By Reason")]
+    skipped_orders: Annotated[list[SkippedOrder], Field(title="Skipped Orders")]
+    """
+    The first 200 of them (oldest first) and why
+    """
+    id: Annotated[str, Field(title="Id")]
+    rule_id: Annotated[str, Field(title="Rule Id")]
+    batch_id: Annotated[str, Field(title="Batch Id")]
+    """
+    The shipment batch (GET /v1/shipment-batches/{batch_id})
+    """
+    carrier: Annotated[str, Field(title="Carrier")]
+    at: Annotated[AwareDatetime, Field(title="At")]
+    """
+    In the shop's time zone
+    """
+    taken: Annotated[int, Field(title="Taken")]
+    order_ids: Annotated[list[str], Field(title="Order Ids")]
+    """
+    The orders put in the batch
+    """
+
+
 class BalanceOut(BaseModel):
     shop_id: Annotated[str, Field(title="Shop Id")]
     balance_cents: Annotated[int, Field(title="Balance Cents")]
@@ -300,6 +391,72 @@ class CarrierUpdate(BaseModel):
     active: Annotated[bool | None, Field(title="Active")] = None
 
 
+class ChangeNumbersRequest(BaseModel):
+    carrier: CarrierCode | None = None
+    """
+    Ship with another carrier; the shipment's when absent.
+    """
+
+
+ConfirmMode = TypeAliasType(
+    "ConfirmMode",
+    Annotated[Literal["at_print", "at_collection"] | str, Field(title="ConfirmMode")],
+)
+
+
+ConfirmTime = TypeAliasType(
+    "ConfirmTime",
+    Annotated[
+        str,
+        Field(
+            examples=["18:00"],
+            pattern="^([01]\\d|2[0-3]):[0-5]\\d$",
+            title="Confirm Time",
+        ),
+    ],
+)
+"""
+at_collection: held shipments are confirmed at this time of day (HH:MM, shop time) at the latest.
+"""
+
+
+Days = TypeAliasType("Days", Annotated[list[int], Field(max_length=7, min_length=1, title="Days")])
+"""
+ISO weekdays the window starts on (1 Monday .. 7 Sunday); null: every day
+"""
+
+
+class DryRunOut(BaseModel):
+    """
+    What the rule would take now, and why it leaves the rest: nothing is shipped or recorded.
+    """
+
+    skipped: Annotated[int, Field(title="Skipped")]
+    """
+    Orders the rule did not take, all reasons
+    """
+    skipped_by_reason: Annotated[dict[str, int], Field(title="Skipped By Reason")]
+    skipped_orders: Annotated[list[SkippedOrder], Field(title="Skipped Orders")]
+    """
+    The first 200 of them (oldest first) and why
+    """
+    rule_id: Annotated[str, Field(title="Rule Id")]
+    carrier: Annotated[str, Field(title="Carrier")]
+    at: Annotated[AwareDatetime, Field(title="At")]
+    """
+    Now, in the shop's time zone
+    """
+    running: Annotated[bool, Field(title="Running")]
+    """
+    Inside one of its time windows now (or it has none)
+    """
+    would_take: Annotated[int, Field(title="Would Take")]
+    order_ids: Annotated[list[str], Field(title="Order Ids")]
+    """
+    What its batch would hold now (at most max_batch)
+    """
+
+
 class ErrorBody(BaseModel):
     error: ErrorDetail
 
@@ -387,6 +544,12 @@ class LedgerEntryOut(BaseModel):
     created_at: Annotated[AwareDatetime, Field(title="Created At")]
 
 
+Lines = TypeAliasType("Lines", Annotated[list[int], Field(max_length=500, min_length=1, title="Lines")])
+"""
+Ship only these lines of the order (1-based positions in its items): a split order (拆单), whose other lines ship later; every line not shipping yet when absent.
+"""
+
+
 class ManualWaybillRequest(BaseModel):
     """
     A number the seller typed in: validated and registered so that it can never be used twice.
@@ -452,13 +615,22 @@ MarkState = TypeAliasType(
 )
 
 
+MaxBatch = TypeAliasType("MaxBatch", Annotated[int, Field(ge=1, le=10000, title="Max Batch")])
+
+
+MinAgeMinutes = TypeAliasType("MinAgeMinutes", Annotated[int, Field(ge=0, le=10080, title="Min Age Minutes")])
+
+
 Name = TypeAliasType("Name", Annotated[str, Field(max_length=100, min_length=1, title="Name")])
+
+
+Name1 = TypeAliasType("Name1", Annotated[str, Field(max_length=100, min_length=1, title="Name")])
 """
 A name the shop knows the store by.
 """
 
 
-Name1 = TypeAliasType("Name1", Annotated[str, Field(max_length=100, min_length=1, title="Name")])
+Name2 = TypeAliasType("Name2", Annotated[str, Field(max_length=100, min_length=1, title="Name")])
 
 
 NameEn = TypeAliasType("NameEn", Annotated[str, Field(max_length=100, min_length=1, title="Name En")])
@@ -484,8 +656,28 @@ Not collected within N hours.
 
 Number = TypeAliasType("Number", Annotated[str, Field(max_length=40, min_length=6, title="Number")])
 """
-A number the seller typed; taken from the pool when absent.
+A number the seller typed (one parcel only); taken from the pool when absent.
 """
+
+
+class OrderAlertOut(BaseModel):
+    id: Annotated[int, Field(title="Id")]
+    order_id: Annotated[str, Field(title="Order Id")]
+    kind: Annotated[str, Field(title="Kind")]
+    """
+    late_to_ship (the ship-by time is within the shop's lead time), ship_by_passed, address_invalid (the order is held until its address is fixed), not_collected_by_ship_by, address_change_after_collection.
+    """
+    state: Annotated[str, Field(title="State")]
+    """
+    open, acknowledged (seen by the seller), resolved (by itself: it no longer holds).
+    """
+    message: Annotated[str, Field(title="Message")]
+    """
+    What is wrong, in Chinese for the seller; times in the shop's time zone.
+    """
+    opened_at: Annotated[AwareDatetime, Field(title="Opened At")]
+    acknowledged_at: Annotated[AwareDatetime | None, Field(title="Acknowledged At")]
+    resolved_at: Annotated[AwareDatetime | None, Field(title="Resolved At")]
 
 
 class OrderCreate(BaseModel):
@@ -513,6 +705,10 @@ class OrderCreate(BaseModel):
     Amount in integer cents (分)
     """
     items: Annotated[list[Item] | None, Field(max_length=500, title="Items")] = None
+    ship_by: Annotated[AwareDatetime | None, Field(title="Ship By")] = None
+    """
+    Ship by then (发货超时), with its time zone. Absent: 48 hours after creation (SHIPPING_SHIP_BY_DEFAULT_OWN_H).
+    """
 
 
 class OrderEventOut(BaseModel):
@@ -571,6 +767,14 @@ class OrderOut(BaseModel):
     created_at: Annotated[AwareDatetime, Field(title="Created At")]
     updated_at: Annotated[AwareDatetime, Field(title="Updated At")]
     shipped_at: Annotated[AwareDatetime | None, Field(title="Shipped At")]
+    ship_by: Annotated[AwareDatetime, Field(title="Ship By")]
+    """
+    Ship by then (发货超时): the channel's deadline (Pinduoduo's last_ship_time), else paid time plus the channel's default (48 h).
+    """
+    held: Annotated[str | None, Field(title="Held")]
+    """
+    Why the order may not ship (`address_invalid`: its flags say what is wrong; fix the receiver with PUT /v1/orders/{id}/receiver or on the marketplace); null: not held.
+    """
 
 
 class OrderTrackingOut(BaseModel):
@@ -652,6 +856,36 @@ class PageAlertSettingOut(BaseModel):
     """
 
 
+class PageAutoShipRuleOut(BaseModel):
+    data: Annotated[list[AutoShipRuleOut], Field(title="Data")]
+    """
+    The items of this page, in the order the operation names
+    """
+    has_more: Annotated[bool, Field(title="Has More")]
+    """
+    More items follow: ask again with `cursor` set to `next_cursor`
+    """
+    next_cursor: Annotated[str | None, Field(title="Next Cursor")] = None
+    """
+    The `cursor` of the next page; null on the last page
+    """
+
+
+class PageAutoShipRunOut(BaseModel):
+    data: Annotated[list[AutoShipRunOut], Field(title="Data")]
+    """
+    The items of this page, in the order the operation names
+    """
+    has_more: Annotated[bool, Field(title="Has More")]
+    """
+    More items follow: ask again with `cursor` set to `next_cursor`
+    """
+    next_cursor: Annotated[str | None, Field(title="Next Cursor")] = None
+    """
+    The `cursor` of the next page; null on the last page
+    """
+
+
 class PageBatchItemOut(BaseModel):
     data: Annotated[list[BatchItemOut], Field(title="Data")]
     """
@@ -699,6 +933,21 @@ class PageCarrierOptionOut(BaseModel):
 
 class PageCarrierOut(BaseModel):
     data: Annotated[list[CarrierOut], Field(title="Data")]
+    """
+    The items of this page, in the order the operation names
+    """
+    has_more: Annotated[bool, Field(title="Has More")]
+    """
+    More items follow: ask again with `cursor` set to `next_cursor`
+    """
+    next_cursor: Annotated[str | None, Field(title="Next Cursor")] = None
+    """
+    The `cursor` of the next page; null on the last page
+    """
+
+
+class PageOrderAlertOut(BaseModel):
+    data: Annotated[list[OrderAlertOut], Field(title="Data")]
     """
     The items of this page, in the order the operation names
     """
@@ -862,6 +1111,51 @@ class PageWebhookEndpointOut(BaseModel):
     """
 
 
+ParcelCount = TypeAliasType("ParcelCount", Annotated[int, Field(ge=1, le=50, title="Parcel Count")])
+"""
+Ship in this many boxes (一单多包), each with its own number.
+"""
+
+
+class ParcelIn(BaseModel):
+    weight_g: Annotated[WeightG | None, Field(title="Weight G")] = None
+    """
+    The box's weight; shared evenly when absent.
+    """
+    lines: Annotated[list[int] | None, Field(max_length=500, title="Lines")] = None
+    """
+    The order's lines (1-based positions in its items) in this box, for the label and the record.
+    """
+
+
+class ParcelOut(BaseModel):
+    id: Annotated[str, Field(title="Id")]
+    seq: Annotated[int, Field(title="Seq")]
+    number: Annotated[str, Field(title="Number")]
+    parent_number: Annotated[str | None, Field(title="Parent Number")]
+    """
+    Multi-piece freight (子母件): the parent's number, on children.
+    """
+    weight_g: Annotated[int | None, Field(title="Weight G")]
+    lines: Annotated[list[int], Field(title="Lines")]
+    status: Annotated[str, Field(title="Status")]
+    """
+    live, released (its shipment failed or was cancelled) or voided.
+    """
+    label_prints: Annotated[int, Field(title="Label Prints")]
+    tracking_status: Annotated[str | None, Field(title="Tracking Status")]
+    collected_at: Annotated[AwareDatetime | None, Field(title="Collected At")]
+
+
+Parcels = TypeAliasType(
+    "Parcels",
+    Annotated[list[ParcelIn], Field(max_length=50, min_length=1, title="Parcels")],
+)
+"""
+The boxes one by one (weight, lines); or parcel_count.
+"""
+
+
 class PoolCounts(BaseModel):
     available: Annotated[int, Field(title="Available")] = 0
     allocated: Annotated[int, Field(title="Allocated")] = 0
@@ -892,6 +1186,9 @@ class PoolUpdate(BaseModel):
     """
     Buy this package when stock falls below the threshold.
     """
+
+
+Priority = TypeAliasType("Priority", Annotated[int, Field(ge=0, le=10000, title="Priority")])
 
 
 class ProviderSubscriptionOut(BaseModel):
@@ -1024,6 +1321,36 @@ NumberRule = TypeAliasType(
 )
 
 
+class RuleConditions(BaseModel):
+    """
+    Which paid orders a rule takes; every condition given must hold, an empty one holds for any order.
+    """
+
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    provinces: Annotated[list[str] | None, Field(max_length=34, title="Provinces")] = None
+    """
+    The receiver's province, with or without its 省/市/自治区 suffix (浙江 = 浙江省); empty: any
+    """
+    weight_min_g: Annotated[WeightMinG | None, Field(title="Weight Min G")] = None
+    """
+    Lowest weight in grams, included
+    """
+    weight_max_g: Annotated[WeightMaxG | None, Field(title="Weight Max G")] = None
+    """
+    Highest weight in grams, included
+    """
+    stores: Annotated[list[str] | None, Field(max_length=100, title="Stores")] = None
+    """
+    The shop's store ids, and `own` for its own (REST) orders; empty: any
+    """
+    time_windows: Annotated[list[TimeWindow] | None, Field(max_length=20, title="Time Windows")] = None
+    """
+    The rule runs only inside one of them; empty: always
+    """
+
+
 SellerId = TypeAliasType("SellerId", Annotated[str, Field(max_length=64, min_length=1, title="Seller Id")])
 """
 Who the seller is on the marketplace (Taobao's seller nick, Pinduoduo's mall id). Optional: the marketplace says whose the token is; when given, it must be that seller.
@@ -1076,6 +1403,20 @@ class SettingsIn(BaseModel):
     """
     The shop's time zone (an IANA name), in which the seller reads times; the API itself answers UTC.
     """
+    late_to_ship_lead_minutes: Annotated[
+        int, Field(examples=[240], ge=0, le=10080, title="Late To Ship Lead Minutes")
+    ] = 240
+    """
+    A `late_to_ship` order alert opens this many minutes before an unshipped order's ship-by time (0: none before it passes; at most 10080, 7 days).
+    """
+    confirm_mode: ConfirmMode = "at_print"
+    """
+    When the marketplace is told an order shipped: `at_print`, as soon as its label is made; `at_collection`, once the courier collects a parcel (揽收, as tracking reports it) or at `confirm_time`, whichever comes first (a store may set its own). A held parcel not collected by the order's ship-by time raises a `not_collected_by_ship_by` alert and is never confirmed silently.
+    """
+    confirm_time: Annotated[ConfirmTime | None, Field(examples=["18:00"], title="Confirm Time")] = None
+    """
+    at_collection: held shipments are confirmed at this time of day (HH:MM, shop time) at the latest.
+    """
 
 
 class SettingsOut(BaseModel):
@@ -1091,6 +1432,18 @@ class SettingsOut(BaseModel):
     """
     The shop's time zone (an IANA name).
     """
+    late_to_ship_lead_minutes: Annotated[int, Field(title="Late To Ship Lead Minutes")] = 240
+    """
+    Minutes before ship-by that a late_to_ship alert opens.
+    """
+    confirm_mode: Annotated[str, Field(title="Confirm Mode")] = "at_print"
+    """
+    at_print or at_collection.
+    """
+    confirm_time: Annotated[str | None, Field(title="Confirm Time")] = None
+    """
+    at_collection's latest confirmation time of day (HH:MM).
+    """
 
 
 class ShipRequest(BaseModel):
@@ -1100,7 +1453,19 @@ class ShipRequest(BaseModel):
     """
     number: Annotated[Number | None, Field(title="Number")] = None
     """
-    A number the seller typed; taken from the pool when absent.
+    A number the seller typed (one parcel only); taken from the pool when absent.
+    """
+    parcel_count: Annotated[ParcelCount | None, Field(title="Parcel Count")] = None
+    """
+    Ship in this many boxes (一单多包), each with its own number.
+    """
+    parcels: Annotated[Parcels | None, Field(title="Parcels")] = None
+    """
+    The boxes one by one (weight, lines); or parcel_count.
+    """
+    lines: Annotated[Lines | None, Field(title="Lines")] = None
+    """
+    Ship only these lines of the order (1-based positions in its items): a split order (拆单), whose other lines ship later; every line not shipping yet when absent.
     """
 
 
@@ -1109,8 +1474,12 @@ class ShipmentOut(BaseModel):
     order_id: Annotated[str, Field(title="Order Id")]
     carrier: Annotated[str, Field(title="Carrier")]
     number: Annotated[str, Field(title="Number")]
+    """
+    The main number: parcel 1's.
+    """
     number_source: Annotated[str, Field(title="Number Source")]
     status: Annotated[str, Field(title="Status")]
+    confirm_mode: Annotated[str, Field(title="Confirm Mode")] = "at_print"
     attempts: Annotated[int, Field(title="Attempts")]
     reallocations: Annotated[int, Field(title="Reallocations")]
     error_code: Annotated[str | None, Field(title="Error Code")]
@@ -1118,8 +1487,14 @@ class ShipmentOut(BaseModel):
     history: Annotated[list[dict[str, Any]], Field(title="History")]
     batch_id: Annotated[str | None, Field(title="Batch Id")]
     label_prints: Annotated[int, Field(title="Label Prints")]
+    parcel_count: Annotated[int, Field(title="Parcel Count")] = 1
+    parcels: Annotated[list[ParcelOut] | None, Field(title="Parcels")] = None
+    """
+    Every box with its own number, in order.
+    """
     created_at: Annotated[AwareDatetime, Field(title="Created At")]
     confirmed_at: Annotated[AwareDatetime | None, Field(title="Confirmed At")]
+    voided_at: Annotated[AwareDatetime | None, Field(title="Voided At")] = None
 
 
 class ShopCreate(BaseModel):
@@ -1144,6 +1519,45 @@ class ShopOut(BaseModel):
     id: Annotated[str, Field(title="Id")]
     name: Annotated[str, Field(title="Name")]
     created_at: Annotated[AwareDatetime, Field(title="Created At")]
+
+
+SkipReason = TypeAliasType(
+    "SkipReason",
+    Annotated[
+        Literal[
+            "held",
+            "recently_failed",
+            "taken_by_rule",
+            "outside_window",
+            "store_not_in_list",
+            "province_not_in_list",
+            "weight_out_of_range",
+            "too_young",
+            "over_max_batch",
+        ]
+        | str,
+        Field(title="SkipReason"),
+    ],
+)
+"""
+Why a rule did not take an order (stable codes; the message beside each is for the seller).
+"""
+
+
+class SkippedOrder(BaseModel):
+    order_id: Annotated[str, Field(title="Order Id")]
+    reason: SkipReason
+    """
+    Stable code
+    """
+    message: Annotated[str, Field(title="Message")]
+    """
+    For the seller (Chinese)
+    """
+    rule_id: Annotated[str | None, Field(title="Rule Id")] = None
+    """
+    taken_by_rule: the earlier rule the order is
+    """
 
 
 class StockEventOut(BaseModel):
@@ -1180,7 +1594,7 @@ class StoreIn(BaseModel):
     """
     Who the seller is on the marketplace (Taobao's seller nick, Pinduoduo's mall id). Optional: the marketplace says whose the token is; when given, it must be that seller.
     """
-    name: Annotated[Name | None, Field(title="Name")] = None
+    name: Annotated[Name1 | None, Field(title="Name")] = None
     """
     A name the shop knows the store by.
     """
@@ -1199,6 +1613,10 @@ class StoreOut(BaseModel):
     """
     False once unbound: its seller's messages no longer reach the shop.
     """
+    confirm_mode: Annotated[str | None, Field(title="Confirm Mode")] = None
+    """
+    at_print or at_collection; null: the shop's setting.
+    """
     created_at: Annotated[AwareDatetime, Field(title="Created At")]
     updated_at: Annotated[AwareDatetime, Field(title="Updated At")]
 
@@ -1211,7 +1629,45 @@ class StoreUpdate(BaseModel):
     """
     A renewed authorisation; it must belong to the same seller.
     """
-    name: Annotated[Name1 | None, Field(title="Name")] = None
+    name: Annotated[Name2 | None, Field(title="Name")] = None
+    confirm_mode: ConfirmMode | None = None
+    """
+    This store's confirmation mode (`at_print`, `at_collection`: see PUT /v1/settings); null: the shop's.
+    """
+
+
+class TimeWindow(BaseModel):
+    """
+    When a rule runs, in the shop's time zone: from (included) until to (not included). A `to` at or before
+    `from` crosses midnight: 22:00 to 02:00 is that evening and the next morning.
+    """
+
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    from_: Annotated[
+        str,
+        Field(
+            alias="from",
+            examples=["09:00"],
+            pattern="^([01]\\d|2[0-3]):([0-5]\\d)$",
+            title="From",
+        ),
+    ]
+    """
+    HH:MM, 00:00 to 23:59
+    """
+    to: Annotated[
+        str,
+        Field(examples=["17:30"], pattern="^([01]\\d|2[0-3]):([0-5]\\d)$", title="To"),
+    ]
+    """
+    HH:MM; 00:00 is midnight
+    """
+    days: Annotated[Days | None, Field(title="Days")] = None
+    """
+    ISO weekdays the window starts on (1 Monday .. 7 Sunday); null: every day
+    """
 
 
 Token = TypeAliasType("Token", Annotated[str, Field(max_length=400, min_length=1, title="Token")])
@@ -1345,6 +1801,13 @@ class VoidInfo(BaseModel):
     """
 
 
+class VoidRequest(BaseModel):
+    reason: Annotated[str, Field(max_length=200, title="Reason")] = "voided by the shop"
+    """
+    Kept on the shipment and in the event.
+    """
+
+
 class WaybillInfo(BaseModel):
     number: Annotated[str, Field(title="Number")]
     carrier: CarrierCode
@@ -1428,3 +1891,21 @@ class WebhookEndpointOut(BaseModel):
     """
     Signing secret; shown only when the endpoint is created.
     """
+
+
+WeightG = TypeAliasType("WeightG", Annotated[int, Field(ge=0, le=1000000, title="Weight G")])
+"""
+The box's weight; shared evenly when absent.
+"""
+
+
+WeightMaxG = TypeAliasType("WeightMaxG", Annotated[int, Field(ge=0, le=1000000, title="Weight Max G")])
+"""
+Highest weight in grams, included
+"""
+
+
+WeightMinG = TypeAliasType("WeightMinG", Annotated[int, Field(ge=0, le=1000000, title="Weight Min G")])
+"""
+Lowest weight in grams, included
+"""

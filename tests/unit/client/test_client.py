@@ -203,9 +203,10 @@ def test_a_client_given_an_http_client_leaves_it_open(mock: respx.MockRouter) ->
 
 def test_the_methods_keep_their_names_signatures_and_docs(client: WaybillClient) -> None:
     assert client.list_orders.__name__ == "list_orders"
-    assert "newest first" in (client.list_orders.__doc__ or "")
+    assert "oldest first" in (client.list_orders.__doc__ or "")
     assert list(inspect.signature(client.list_orders).parameters) == [
-        "status", "external_id", "channel", "store_id", "limit", "cursor",
+        "status", "external_id", "channel", "store_id", "ship_by_before", "ship_by_after", "held", "sort", "limit",
+        "cursor",
     ]  # fmt: skip
     with pytest.raises(TypeError):
         client.get_order()  # type: ignore[call-arg]
