@@ -12,7 +12,16 @@ from typing import Any
 import pytest
 
 from devstack import demo
-from devstack.demo_report import BatchSeen, DemoSummary, OrderSeen, ShipmentSeen, invariant_breaks
+from devstack.demo_report import (
+    BatchSeen,
+    DemoSummary,
+    OrderSeen,
+    ParcelSeen,
+    SceneSeen,
+    ShipmentSeen,
+    VoidSeen,
+    invariant_breaks,
+)
 from services.shipping import labels
 
 
@@ -61,15 +70,164 @@ def test_a_number_on_two_orders_is_caught() -> None:
     assert any("waybill number(s) used on two orders" in b for b in invariant_breaks(s))
 
 
-def test_an_order_with_two_live_shipments_is_caught() -> None:
+def test_an_order_with_two_live_shipments_of_all_its_lines_is_caught() -> None:
     s = _summary()
     again = ShipmentSeen("shp_again", s.orders[0].id, "70000000099", "confirmed")
-    assert any("shipped twice" in b for b in invariant_breaks(dataclasses.replace(s, shipments=[*s.shipments, again])))
-    # A failed attempt before the one that shipped is not shipping twice.
-    failed = dataclasses.replace(again, status="failed")
-    assert not any(
-        "shipped twice" in b for b in invariant_breaks(dataclasses.replace(s, shipments=[*s.shipments, failed]))
+    broken = invariant_breaks(dataclasses.replace(s, shipments=[*s.shipments, again]))
+    assert any("order line(s) on two live shipments (an order shipped twice), e.g. ord_0 line 1" in b for b in broken)
+    # A failed attempt, or a voided shipment, before the one that shipped is not shipping twice.
+    for status in ("failed", "voided", "cancelled"):
+        gone = dataclasses.replace(again, status=status)
+        assert invariant_breaks(dataclasses.replace(s, shipments=[*s.shipments, gone])) == []
+
+
+def _split_day(first: str = "confirmed", second: str = "confirmed", status: str = "shipped") -> DemoSummary:
+    """Order 0 has three lines, shipped as line 1, then lines 2 and 3 in a parcel each."""
+    s = _summary()
+    orders = [dataclasses.replace(s.orders[0], lines=3, status=status), *s.orders[1:]]
+    part1 = ShipmentSeen("shp_0", "ord_0", "70000000000", first, (ParcelSeen("70000000000", lines=(1,)),))
+    part2 = ShipmentSeen(
+        "shp_0b",
+        "ord_0",
+        "70000000010",
+        second,
+        (ParcelSeen("70000000010", lines=(2,)), ParcelSeen("70000000011", lines=(3,))),
     )
+    owners = {**s.waybill_orders, "70000000010": "tid0:P2", "70000000011": "tid0:P3"}
+    return _by_scene(
+        dataclasses.replace(s, orders=orders, shipments=[part1, part2, *s.shipments[1:]], waybill_orders=owners),
+        "split",
+        "ord_0",
+    )
+
+
+def _by_scene(s: DemoSummary, scene: str, order_id: str) -> DemoSummary:
+    """The order shipped by a scene of the demo, one by one, rather than by the batch."""
+    batch = s.batches[0]
+    items = {o: status for o, status in batch.items.items() if o != order_id}
+    batch = dataclasses.replace(batch, total=len(items), done=len(items), items=items)
+    return dataclasses.replace(s, batches=[batch], scenes={scene: SceneSeen(scene, [order_id])})
+
+
+def test_a_split_order_s_parts_carry_different_lines_and_one_line_on_two_is_caught() -> None:
+    assert invariant_breaks(_split_day()) == []
+    s = _split_day()
+    overlapping = ShipmentSeen("shp_0c", "ord_0", "70000000020", "pending", (ParcelSeen("70000000020", lines=(3,)),))
+    broken = invariant_breaks(dataclasses.replace(s, shipments=[*s.shipments, overlapping]))
+    assert any("order line(s) on two live shipments" in b and "ord_0 line 3 (shp_0b, shp_0c)" in b for b in broken)
+
+
+def test_a_split_order_is_shipped_with_its_last_line_and_not_before() -> None:
+    # The second part not confirmed yet: partly shipped is right, shipped is not.
+    assert invariant_breaks(_split_day(second="pending", status="partly_shipped")) == []
+    early = invariant_breaks(_split_day(second="pending", status="shipped"))
+    assert any(
+        "with lines left to ship are not partly shipped, e.g. ord_0 (shipped, lines [1] of 3" in b for b in early
+    )
+    # Every line confirmed: the order must have moved on.
+    late = invariant_breaks(_split_day(status="partly_shipped"))
+    assert any("with every line confirmed are not shipped, e.g. ord_0 (partly_shipped)" in b for b in late)
+
+
+def _multi_parcel(s: DemoSummary, numbers: tuple[str, ...], index: int = 0) -> DemoSummary:
+    """Order ``index`` shipped in parcels of these numbers (parcel 1 the order's reference, the others its own)."""
+    o = s.orders[index]
+    boxes = tuple(ParcelSeen(n) for n in numbers)
+    shipments = list(s.shipments)
+    shipments[index] = dataclasses.replace(shipments[index], number=numbers[0], parcels=boxes)
+    owners = {**s.waybill_orders, **{n: f"{o.external_id}:P{i}" for i, n in enumerate(numbers[1:], start=2)}}
+    return dataclasses.replace(s, shipments=shipments, waybill_orders=owners)
+
+
+def test_parcels_with_numbers_of_their_own_hold_and_a_number_on_two_live_parcels_is_caught() -> None:
+    s = _summary()
+    assert invariant_breaks(_multi_parcel(s, ("70000000000", "70000000050", "70000000051"))) == []
+    within = invariant_breaks(_multi_parcel(s, ("70000000000", "70000000050", "70000000050")))
+    assert any("1 waybill number(s) on two live parcels, e.g. 70000000050" in b for b in within)
+    # Order 1's second parcel has order 2's number.
+    across = invariant_breaks(_multi_parcel(s, ("70000000001", "70000000002"), index=1))
+    assert any("waybill number(s) on two live parcels, e.g. 70000000002" in b for b in across)
+    # A voided parcel gave its number up: the same number live elsewhere is not two live parcels.
+    gone = _multi_parcel(s, ("70000000001", "70000000060"), index=1)
+    shipments = list(gone.shipments)
+    shipments[1] = dataclasses.replace(
+        shipments[1], parcels=(ParcelSeen("70000000001"), ParcelSeen("70000000002", "voided"))
+    )
+    voids = {"70000000002": VoidSeen("70000000002", "discarded", "full", 0)}
+    assert not any(
+        "live parcels" in b for b in invariant_breaks(dataclasses.replace(gone, shipments=shipments, voids=voids))
+    )
+
+
+def test_a_parcel_number_allocation_holds_for_another_order_s_parcel_is_caught() -> None:
+    s = _multi_parcel(_summary(), ("70000000000", "70000000050"))
+    owners = {**s.waybill_orders, "70000000050": "tid1:P2"}
+    broken = invariant_breaks(dataclasses.replace(s, waybill_orders=owners))
+    assert any("held by allocation for another order, e.g. 70000000050 (allocation: tid1:P2)" in b for b in broken)
+
+
+def _voided_day(courier: str = "discarded", credited: int = 300, credits: int = 1) -> DemoSummary:
+    """Order 2 refunded before pickup: its two-parcel shipment voided, both numbers cancelled and credited."""
+    s = _summary()
+    numbers = ("70000000002", "70000000052")
+    voided = ShipmentSeen("shp_2", "ord_2", numbers[0], "voided", tuple(ParcelSeen(n, "voided") for n in numbers))
+    orders = [*s.orders[:2], dataclasses.replace(s.orders[2], status="cancelled", number=None)]
+    day = dataclasses.replace(
+        s,
+        orders=orders,
+        shipments=[*s.shipments[:2], voided],
+        voids={n: VoidSeen(n, courier, "full", credited) for n in numbers},
+        void_credits=[(n, credited) for n in numbers for _ in range(credits)],
+    )
+    return _by_scene(day, "refunded before pickup", "ord_2")
+
+
+def test_voided_numbers_credited_once_hold_and_twice_or_never_are_caught() -> None:
+    assert invariant_breaks(_voided_day()) == []
+    twice = invariant_breaks(_voided_day(credits=2))
+    assert any(
+        "2 voided number(s) not credited exactly once, e.g. 70000000002 (credited 2 time(s), 600 cents; "
+        "void record: 300)" in b
+        for b in twice
+    )
+    never = invariant_breaks(_voided_day(credits=0))
+    assert any("not credited exactly once, e.g. 70000000002 (credited 0 time(s)" in b for b in never)
+
+
+def test_a_voided_number_not_cancelled_at_the_courier_or_unknown_to_allocation_is_caught() -> None:
+    collected = invariant_breaks(_voided_day(courier="collected", credited=0, credits=0))
+    assert any("not cancelled at the courier, e.g. 70000000002 (courier: collected)" in b for b in collected)
+    s = _voided_day()
+    unknown = dataclasses.replace(s, voids={k: v for k, v in s.voids.items() if k != "70000000052"})
+    broken = invariant_breaks(unknown)
+    assert any("1 voided number(s) without a void in allocation, e.g. 70000000052" in b for b in broken)
+    assert any("1 void credit(s) for a number no parcel gave up, e.g. 70000000052" in b for b in broken)
+
+
+def _marketplace_day(held: set[str]) -> DemoSummary:
+    s = _multi_parcel(_summary(), ("70000000000", "70000000050"))
+    orders = [dataclasses.replace(s.orders[0], channel="taobao"), *s.orders[1:]]
+    return dataclasses.replace(s, orders=orders, marketplace_numbers={"ord_0": held})
+
+
+def test_every_live_parcel_on_its_marketplace_holds_and_one_missing_is_caught() -> None:
+    assert invariant_breaks(_marketplace_day({"70000000000", "70000000050"})) == []
+    broken = invariant_breaks(_marketplace_day({"70000000000"}))
+    assert broken == [
+        "1 live parcel number(s) of confirmed shipments not on their marketplace, e.g. ord_0: 70000000050"
+    ]
+    # The shop's own orders have no marketplace to hold their numbers.
+    own = _multi_parcel(_summary(), ("70000000000", "70000000050"))
+    assert invariant_breaks(own) == []
+
+
+def test_orders_a_scene_shipped_one_by_one_are_accounted_for_without_a_batch() -> None:
+    s = _summary()
+    batch = dataclasses.replace(s.batches[0], total=2, done=2, items={o.id: "shipped" for o in s.orders[1:]})
+    alone = dataclasses.replace(s, batches=[batch])
+    assert any("not accounted for by any batch, e.g. ord_0" in b for b in invariant_breaks(alone))
+    scenes = {"multi-parcel": SceneSeen("multi-parcel", ["ord_0"], 1, 2)}
+    assert invariant_breaks(dataclasses.replace(alone, scenes=scenes)) == []
 
 
 def test_a_number_allocation_holds_for_another_order_is_caught() -> None:
@@ -165,3 +323,54 @@ def test_the_summary_counts_orders_and_shipped_orders_by_channel(
     rows = {line.split("│")[1].strip(): line.split("│")[2:4] for line in out.splitlines() if line.count("│") >= 4}
     assert [c.strip() for c in rows["own"]] == ["2", "1"]
     assert [c.strip() for c in rows["pinduoduo"]] == ["1", "1"]
+
+
+def test_the_plan_takes_a_few_orders_of_each_channel_for_the_scenes_and_batches_the_rest() -> None:
+    plan = demo.plan_day(2000)
+    assert (plan.taobao, plan.pinduoduo, plan.own) == demo.channel_shares(2000)
+    assert sum(plan.sources.values()) == 2000
+    assert (plan.split, plan.refunded) == (3, 10)
+    assert plan.multi_parcel == {"taobao": 39, "pinduoduo": 15, "own": 6}
+    sources = {name: [f"{name}-{i}" for i in range(n)] for name, n in plan.sources.items()}
+    picked, batched = demo.pick_orders(plan, sources)
+    assert set(picked) == {scene.name for scene in demo.SCENES}
+    every = [o for ids in picked.values() for o in ids] + batched
+    assert sorted(every) == sorted(o for ids in sources.values() for o in ids)  # each order once
+    assert picked["split"] == sources["split"]
+    assert len(picked["refunded before pickup"]) == 10
+    assert all(o.startswith("own-") for o in picked["refunded before pickup"])
+    assert [o.split("-")[0] for o in picked["number change"]] == ["taobao", "pinduoduo"]
+    assert len(batched) == 2000 - 39 - 15 - 6 - 3 - 10 - 2
+    # A small day still batches most of its orders; a tiny one has no scene at all.
+    small = demo.pick_orders(
+        demo.plan_day(200), {n: [f"{n}{i}" for i in range(c)] for n, c in demo.plan_day(200).sources.items()}
+    )
+    assert len(small[1]) >= 100
+    assert demo.pick_orders(demo.plan_day(7), {n: ["x"] * c for n, c in demo.plan_day(7).sources.items()})[0] == {}
+
+
+def test_an_order_settles_when_all_its_parcels_ended_as_the_order_shows() -> None:
+    delivered = {"finished": True, "aborted": False, "final_state": "3"}
+    travelling = {"finished": False, "aborted": False, "final_state": "3"}
+    assert demo.order_settled([delivered, delivered], "delivered")
+    assert not demo.order_settled([delivered, delivered], "in_transit")
+    assert not demo.order_settled([delivered, travelling], "in_transit")
+    # Parcels ending differently, or one never collected, leave nothing to compare.
+    assert demo.order_settled([delivered, {**delivered, "final_state": "4"}], "exception")
+    assert demo.order_settled([delivered, {"finished": False, "aborted": True}], "in_transit")
+
+
+def test_the_summary_shows_the_scenes_and_the_voids(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    day = _voided_day()
+    scenes = {
+        "refunded before pickup": SceneSeen("refunded before pickup", ["ord_2"], 1, 2, {"numbers voided": 2}),
+        "split": SceneSeen("split", [], 2, 3, {"parts": 2}),
+    }
+    assert _run_main(monkeypatch, dataclasses.replace(day, scenes=scenes)) == 0
+    out = capsys.readouterr().out
+    assert "orders worked one by one" in out
+    assert "refunded before pickup" in out
+    assert "numbers voided 2" in out
+    assert "voids: 1 shipments, 2 numbers, 2 credited (¥6.00)" in out
