@@ -76,6 +76,8 @@ def order(**changes: Any) -> dict[str, Any]:
         "created_at": AT,
         "updated_at": AT,
         "shipped_at": None,
+        "ship_by": "2026-11-30T04:00:00+00:00",  # 48 hours after AT
+        "held": None,
         **changes,
     }
 

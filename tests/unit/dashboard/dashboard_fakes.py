@@ -152,6 +152,8 @@ def order(
         "created_at": created_at,
         "updated_at": created_at,
         "shipped_at": None,
+        "ship_by": "2026-11-30T02:00:00+00:00",
+        "held": None,
     }
 
 
