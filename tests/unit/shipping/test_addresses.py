@@ -61,10 +61,14 @@ def test_bad_regions_say_exactly_what_is_wrong(
 
 def test_every_sandbox_receiver_passes() -> None:
     """The sandbox marketplaces' receivers are realistic: none of them is held."""
-    from services.sandbox.addresses import CITIES
+    import random
+
+    from services.sandbox.addresses import CITIES, mobile
 
     bad = [(c.province, c.name, d) for c in CITIES for d in c.districts if check_region(c.province, c.name, d)]
     assert bad == []
+    rng = random.Random(7)
+    assert [m for m in (mobile(rng) for _ in range(2000)) if check_phone(m)] == []
 
 
 @pytest.mark.parametrize(
