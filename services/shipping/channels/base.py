@@ -223,7 +223,9 @@ class Channel(Protocol):
         carrier: str,
         *,
         lines: Sequence[str] | None = None,
+        first: bool = True,
     ) -> None:
-        """Replace the numbers a shipped order (or its ``lines``) holds on the channel with ``numbers``
-        (main one first); ChannelError on a refusal."""
+        """Replace the numbers a shipped order (or its ``lines``: a part of a split order) holds on the channel
+        with ``numbers`` (main one first); ``first`` False: a later part of a split order, whose numbers are not
+        the order's main one. ChannelError on a refusal."""
         ...

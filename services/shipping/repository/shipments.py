@@ -161,6 +161,16 @@ class ShipmentRepository(OwnedRepository[Shipment]):
             found[order_id].add(line)
         return found
 
+    async def first_confirmed(self, order_id: str) -> str | None:
+        """The order's earliest confirmed shipment (a split order's first part)."""
+        found: str | None = await self.session.scalar(
+            select(Shipment.id)
+            .where(Shipment.order_id == order_id, Shipment.status == ShipmentStatus.CONFIRMED)
+            .order_by(Shipment.confirmed_at, Shipment.id)
+            .limit(1)
+        )
+        return found
+
     async def others_confirmed(self, order_id: str, shipment_id: str) -> bool:
         """Whether another shipment of the order is confirmed (this one is a later part of a split order)."""
         found = await self.session.scalar(

@@ -44,7 +44,14 @@ from shared.allocation import MarkItem, MarkState
 
 log = get_logger(__name__)
 
-FINISHED = (ShipmentStatus.CONFIRMED, ShipmentStatus.FAILED, ShipmentStatus.CANCELLED)
+# Nothing to confirm: settled, or held until collection (its release queues the confirmation again).
+FINISHED = (
+    ShipmentStatus.CONFIRMED,
+    ShipmentStatus.FAILED,
+    ShipmentStatus.CANCELLED,
+    ShipmentStatus.VOIDED,
+    ShipmentStatus.HELD,
+)
 
 
 class ConfirmOutcome(StrEnum):

@@ -23,8 +23,8 @@ from runtime.service_client import ServiceError
 from services.shipping import parcels, states
 from services.shipping.channels.base import ChannelError, Refusal, StoreAccess
 from services.shipping.channels.registry import Channels
-from services.shipping.models import ParcelStatus, Shipment, ShipmentStatus
-from services.shipping.parcels import allocation_ref
+from services.shipping.models import Order, ParcelStatus, Shipment, ShipmentStatus
+from services.shipping.parcels import allocation_ref, line_count
 from services.shipping.repository.orders import OrderRepository
 from services.shipping.repository.parcels import ParcelRepository
 from services.shipping.repository.shipments import ShipmentRepository
@@ -53,6 +53,10 @@ class _Plan:
     old: list[str]  # the live parcels' numbers, parcel 1 first
     refs: list[str]  # the new numbers' allocation references, in the same order
     ordinals: list[int]
+    # A part of a split order: the channel's ids of its lines (None: the whole order), and whether it was the
+    # order's first part confirmed (the one whose number is the marketplace's main one).
+    lines: tuple[str, ...] | None = None
+    first: bool = True
 
 
 async def change_numbers(res: ShippingResources, shop_id: str, shipment_id: str, carrier: str | None) -> Shipment:
@@ -92,6 +96,7 @@ async def _plan(res: ShippingResources, shop_id: str, shipment_id: str, carrier:
         boxes = await ParcelRepository(uow.session).live_of_shipment(shipment.id)
         not_collected(shipment, boxes)
         store = await StoreRepository(uow.session).get(order.store_id) if order.store_id else None
+        lines, first = await _part(res, uow, order, shipment)
         ordinals = list(range(order.parcel_seq + 1, order.parcel_seq + 1 + len(boxes)))
         return _Plan(
             shipment_id=shipment.id,
@@ -103,7 +108,23 @@ async def _plan(res: ShippingResources, shop_id: str, shipment_id: str, carrier:
             old=[p.number for p in boxes],
             refs=[allocation_ref(order.external_id, o) for o in ordinals],
             ordinals=ordinals,
+            lines=lines,
+            first=first,
         )
+
+
+async def _part(
+    res: ShippingResources, uow: UnitOfWork, order: Order, shipment: Shipment
+) -> tuple[tuple[str, ...] | None, bool]:
+    """A split order's part: its lines as the channel names them (None for a whole order, or the own channel),
+    and whether it is the order's first confirmed part (the earliest one)."""
+    shipments = ShipmentRepository(uow.session)
+    carried = await shipments.lines_of(shipment.id)
+    if not carried or set(carried) >= set(range(1, line_count(order.items) + 1)) or Channels.is_own(order.channel):
+        return None, True
+    ids = res.channels.marketplace(order.channel).line_ids(order.items)
+    lines = tuple(ids[line - 1] for line in carried if line <= len(ids))
+    return lines, await shipments.first_confirmed(order.id) == shipment.id
 
 
 async def _allocate(res: ShippingResources, shop_id: str, plan: _Plan) -> list[str]:
@@ -124,7 +145,7 @@ async def _tell_channel(res: ShippingResources, plan: _Plan, new: list[str]) -> 
         )
     channel = res.channels.marketplace(plan.channel)
     try:
-        await channel.change_numbers(plan.store, plan.tid, new, plan.carrier)
+        await channel.change_numbers(plan.store, plan.tid, new, plan.carrier, lines=plan.lines, first=plan.first)
     except ChannelError as exc:
         if exc.refusal is Refusal.RETRY:
             raise channel_unavailable("changing the numbers", exc) from exc

@@ -141,11 +141,17 @@ class PinduoduoChannel:
         carrier: str,
         *,
         lines: Sequence[str] | None = None,
+        first: bool = True,
     ) -> None:
         """online.send with redelivery_type 2 (修改发货) replaces the main number with ``numbers[0]``; the rest
-        are added as extra numbers (extra numbers sent before stay: Pinduoduo cannot remove one)."""
+        are added as extra numbers (extra numbers sent before stay: Pinduoduo cannot remove one). A later part of
+        a split order (``first`` False) never held the main number: its new numbers are uploaded as extras only,
+        the first part's main number left as it is."""
         found = checked_numbers(self.name, numbers, lines)
         logistics_id = await self._logistics_id(self._carrier(carrier))
+        if not first:
+            await self._upload_extra(store, external_id, logistics_id, found)
+            return
         sent = self._client.online_send(store.token, external_id, logistics_id, found[0], protocol.REDELIVERY_CHANGE)
         self._succeeded(await _classified(sent, found[:1]), "online send (redelivery)")
         if len(found) > 1:

@@ -216,6 +216,7 @@ class TaobaoChannel:
         carrier: str,
         *,
         lines: Sequence[str] | None = None,
+        first: bool = True,  # Taobao names a split part by its lines: nothing else to say
     ) -> None:
         """taobao.logistics.consign.resend for one number, alibaba.ascp.logistics.consign.resend for several:
         the numbers given replace those the trade (or its lines) holds. P07 (nothing changed) is success: the
