@@ -20,6 +20,9 @@ from waybill_client.models import (
     AlertState,
     AllocateRequest,
     Allocation,
+    AutoShipRuleIn,
+    AutoShipRuleOut,
+    AutoShipRuleUpdate,
     BalanceOut,
     BatchAllocateRequest,
     BatchAllocation,
@@ -30,6 +33,8 @@ from waybill_client.models import (
     CarrierCode,
     CarrierOut,
     CarrierUpdate,
+    ChangeNumbersRequest,
+    DryRunOut,
     ExtendOut,
     ExtendRequest,
     KeyCreate,
@@ -44,6 +49,8 @@ from waybill_client.models import (
     PackageOut,
     PageAlertOut,
     PageAlertSettingOut,
+    PageAutoShipRuleOut,
+    PageAutoShipRunOut,
     PageBatchItemOut,
     PageBatchSummaryOut,
     PageCarrierOptionOut,
@@ -79,6 +86,7 @@ from waybill_client.models import (
     StoreUpdate,
     TopupRequest,
     TrackingOut,
+    VoidRequest,
     WaybillInfo,
     WebhookDeliveryOut,
     WebhookEndpointIn,
@@ -277,8 +285,8 @@ class Operations:
 
     @operation("shipping", "PUT", "/v1/orders/{order_id}/receiver", OrderOut)
     def update_receiver(self, order_id: str, body: Receiver) -> None:
-        """Correct the receiver of an order not shipped yet; checked again (a hold for an invalid address is
-        released when it passes)."""
+        """Change the receiver of an order (改址), checked again: a hold for an invalid address is released when
+        it passes; once the courier collected a parcel, 409 ``already_collected``."""
 
     @operation("shipping", "GET", "/v1/order-alerts", PageOrderAlertOut)
     def list_order_alerts(
@@ -313,9 +321,25 @@ class Operations:
     def cancel_shipment(self, shipment_id: str) -> None:
         """Cancel a shipment before it is confirmed."""
 
+    @operation("shipping", "POST", "/v1/shipments/{shipment_id}/void", ShipmentOut)
+    def void_shipment(self, shipment_id: str, body: VoidRequest | None = None) -> None:
+        """Void a shipment's labels before collection (回收单号): every parcel's number is voided and the order
+        can ship again. Confirmed on a marketplace: 409 ``cannot_withdraw`` (change the numbers instead); a
+        parcel collected: 409 ``already_collected``. Not retried (a POST the API guide does not make
+        idempotent; a repeat answers the same voided shipment)."""
+
+    @operation("shipping", "POST", "/v1/shipments/{shipment_id}/change-numbers", ShipmentOut)
+    def change_numbers(self, shipment_id: str, body: ChangeNumbersRequest | None = None) -> None:
+        """Give a confirmed shipment's parcels new numbers (换单号; with another carrier when ``body`` names
+        one): the channel is told them in place of the old ones, which are voided. Before collection only."""
+
     @operation("shipping", "GET", "/v1/shipments/{shipment_id}/label.pdf", bytes)
     def get_shipment_label(self, shipment_id: str) -> None:
-        """The shipment's label: a PDF (100 x 150 mm), as bytes."""
+        """The shipment's label: a PDF (100 x 150 mm, a page per parcel), as bytes."""
+
+    @operation("shipping", "GET", "/v1/shipments/{shipment_id}/parcels/{seq}/label.pdf", bytes)
+    def get_parcel_label(self, shipment_id: str, seq: int) -> None:
+        """One parcel's label (``seq`` 1-based), to reprint one box of a multi-parcel shipment: a PDF, as bytes."""
 
     @operation("shipping", "POST", "/v1/shipment-batches", BatchOut)
     def create_batch(self, body: BatchCreate) -> None:
@@ -340,6 +364,36 @@ class Operations:
     def get_batch_labels(self, batch_id: str) -> None:
         """Every label of a batch in one PDF, as bytes."""
 
+    # --- shipping: auto-ship rules (自动发货规则) -----------------------------------------------------
+
+    @operation("shipping", "GET", "/v1/auto-ship/rules", PageAutoShipRuleOut)
+    def list_auto_ship_rules(self, *, limit: int | None = None, cursor: str | None = None) -> None:
+        """The shop's auto-ship rules in the order they are tried (priority, then age), one page."""
+
+    @operation("shipping", "POST", "/v1/auto-ship/rules", AutoShipRuleOut)
+    def create_auto_ship_rule(self, body: AutoShipRuleIn) -> None:
+        """Add an auto-ship rule (at most 50 per shop: 409 ``conflict``)."""
+
+    @operation("shipping", "GET", "/v1/auto-ship/rules/{rule_id}", AutoShipRuleOut)
+    def get_auto_ship_rule(self, rule_id: str) -> None:
+        """One auto-ship rule, with its last run."""
+
+    @operation("shipping", "PATCH", "/v1/auto-ship/rules/{rule_id}", AutoShipRuleOut)
+    def update_auto_ship_rule(self, rule_id: str, body: AutoShipRuleUpdate) -> None:
+        """Change an auto-ship rule (``active=False`` pauses it; ``conditions``, when given, replace the old)."""
+
+    @operation("shipping", "DELETE", "/v1/auto-ship/rules/{rule_id}", None)
+    def revoke_auto_ship_rule(self, rule_id: str) -> None:
+        """Delete an auto-ship rule and its runs (the batches it made stay)."""
+
+    @operation("shipping", "POST", "/v1/auto-ship/rules/{rule_id}/dry-run", DryRunOut)
+    def apply_rule_dry_run(self, rule_id: str) -> None:
+        """What the rule would take now, and why it leaves the rest (nothing is shipped or recorded)."""
+
+    @operation("shipping", "GET", "/v1/auto-ship/rules/{rule_id}/runs", PageAutoShipRunOut)
+    def list_auto_ship_runs(self, rule_id: str, *, limit: int | None = None, cursor: str | None = None) -> None:
+        """A rule's runs, newest first (each with its batch, the orders taken and what it left), one page."""
+
     # --- shipping: marketplace stores ---------------------------------------------------------------
 
     @operation("shipping", "POST", "/v1/stores", StoreOut)
@@ -360,7 +414,8 @@ class Operations:
 
     @operation("shipping", "PATCH", "/v1/stores/{store_id}", StoreOut)
     def update_store(self, store_id: str, body: StoreUpdate) -> None:
-        """Rename a store or renew its token (checked with the channel: the same seller's, else 422)."""
+        """Rename a store, renew its token (checked with the channel: the same seller's, else 422) or set its own
+        confirmation mode (``confirm_mode=None`` given: the shop's again)."""
 
     @operation("shipping", "DELETE", "/v1/stores/{store_id}", StoreOut)
     def unbind_store(self, store_id: str) -> None:
@@ -375,8 +430,9 @@ class Operations:
 
     @operation("shipping", "PUT", "/v1/settings", SettingsOut)
     def put_shop_settings(self, body: SettingsIn) -> None:
-        """Set the shop's sender and courier preferences (``seller_nick``/``session``: its first Taobao store,
-        kept for older clients; ``bind_store`` binds any number of stores)."""
+        """Set the shop's sender, courier preferences, time zone, ship-by alert lead and confirmation mode
+        (``confirm_mode``, ``confirm_time``); ``seller_nick``/``session``: its first Taobao store, kept for older
+        clients (``bind_store`` binds any number of stores)."""
 
     @operation("shipping", "GET", "/v1/webhook-endpoints", PageWebhookEndpointOut)
     def list_webhook_endpoints(self) -> None:
@@ -442,6 +498,8 @@ class Operations:
     iter_shops = pages(list_shops)
     iter_orders = pages(list_orders)
     iter_order_alerts = pages(list_order_alerts)
+    iter_auto_ship_rules = pages(list_auto_ship_rules)
+    iter_auto_ship_runs = pages(list_auto_ship_runs)
     iter_stores = pages(list_stores)
     iter_shipments = pages(list_shipments)
     iter_batches = pages(list_batches)

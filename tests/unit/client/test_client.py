@@ -14,11 +14,14 @@ from waybill_client import AsyncWaybillClient, WaybillClient
 from waybill_client.models import (
     AllocateRequest,
     Allocation,
+    ChangeNumbersRequest,
     OrderCreate,
     OrderOut,
     PageOrderOut,
     Receiver,
+    StoreUpdate,
     TrackingOut,
+    VoidRequest,
 )
 
 from tests.unit.client.support import KEY, URLS, async_client, example, page, sync_client
@@ -210,3 +213,49 @@ def test_the_methods_keep_their_names_signatures_and_docs(client: WaybillClient)
     ]  # fmt: skip
     with pytest.raises(TypeError):
         client.get_order()  # type: ignore[call-arg]
+
+
+def test_voids_number_changes_and_one_parcels_label(mock: respx.MockRouter, client: WaybillClient) -> None:
+    shipment = example("ShipmentOut")
+    void = mock.post(f"{URLS['shipping']}/v1/shipments/s-1/void").respond(200, json={**shipment, "status": "voided"})
+    change = mock.post(f"{URLS['shipping']}/v1/shipments/s-1/change-numbers").respond(200, json=shipment)
+    pdf = b"%PDF-1.7 parcel 2"
+    mock.get(f"{URLS['shipping']}/v1/shipments/s-1/parcels/2/label.pdf").respond(
+        200, content=pdf, headers={"Content-Type": "application/pdf"}
+    )
+    assert client.void_shipment("s-1", VoidRequest(reason="买家退款")).status == "voided"
+    assert json.loads(void.calls.last.request.content) == {"reason": "买家退款"}
+    client.void_shipment("s-1")
+    assert void.calls.last.request.content == b""  # the server's default reason
+    assert client.change_numbers("s-1", ChangeNumbersRequest(carrier="YTO")).parcels
+    assert json.loads(change.calls.last.request.content) == {"carrier": "YTO"}
+    assert client.get_parcel_label("s-1", 2) == pdf
+
+
+def test_a_stores_confirm_mode_given_as_none_is_sent_as_null(mock: respx.MockRouter, client: WaybillClient) -> None:
+    route = mock.patch(f"{URLS['shipping']}/v1/stores/sto-1").respond(200, json=example("StoreOut"))
+    client.update_store("sto-1", StoreUpdate(confirm_mode=None))  # back to the shop's mode
+    assert json.loads(route.calls.last.request.content) == {"confirm_mode": None}
+    client.update_store("sto-1", StoreUpdate(confirm_mode="at_collection"))
+    assert json.loads(route.calls.last.request.content) == {"confirm_mode": "at_collection"}
+
+
+def test_auto_ship_rules_and_their_runs_page_by_page(mock: respx.MockRouter, client: WaybillClient) -> None:
+    rule, run = example("AutoShipRuleOut"), example("AutoShipRunOut")
+    rules = mock.get(f"{URLS['shipping']}/v1/auto-ship/rules").mock(
+        side_effect=[
+            httpx.Response(200, json={"data": [rule], "has_more": True, "next_cursor": "c2"}),
+            httpx.Response(200, json={"data": [rule], "has_more": False, "next_cursor": None}),
+        ]
+    )
+    assert [r.id for r in client.iter_auto_ship_rules(limit=1)] == [rule["id"], rule["id"]]
+    assert rules.calls.last.request.url.params["cursor"] == "c2"
+    runs = mock.get(f"{URLS['shipping']}/v1/auto-ship/rules/asp-1/runs").respond(
+        200, json={"data": [run], "has_more": False, "next_cursor": None}
+    )
+    assert [r.batch_id for r in client.iter_auto_ship_runs("asp-1")] == [run["batch_id"]]
+    assert runs.calls.last.request.url.params == httpx.QueryParams()
+    mock.post(f"{URLS['shipping']}/v1/auto-ship/rules/asp-1/dry-run").respond(200, json=example("DryRunOut"))
+    assert client.apply_rule_dry_run("asp-1").would_take == example("DryRunOut")["would_take"]
+    mock.delete(f"{URLS['shipping']}/v1/auto-ship/rules/asp-1").respond(204)
+    assert client.revoke_auto_ship_rule("asp-1") is None
