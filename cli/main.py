@@ -12,12 +12,15 @@ import typer
 
 from cli.commands import (
     alerts,
+    auto_ship,
     batches,
     carriers,
     labels,
+    order_alerts,
     orders,
     purchases,
     settings,
+    shipments,
     shops,
     stock,
     stores,
@@ -85,7 +88,9 @@ app.add_typer(orders.orders, name="orders")
 app.command("ship")(orders.ship)
 app.command("cancel")(orders.cancel)
 app.command("void")(orders.void)
-app.add_typer(orders.shipments, name="shipments")
+app.add_typer(shipments.shipments, name="shipments")
+app.add_typer(order_alerts.order_alerts, name="order-alerts")
+app.add_typer(auto_ship.auto_ship, name="auto-ship")
 app.add_typer(batches.batches, name="batch")
 app.command("label")(labels.label)
 app.add_typer(stores.stores, name="stores")

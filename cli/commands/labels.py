@@ -60,10 +60,23 @@ def label(
     out: Out = None,
     printer: Printer = None,
     batch: Annotated[bool, typer.Option(help="SHIPMENT_ID is a batch id: all its labels in one PDF.")] = False,
+    parcel: Annotated[
+        int | None,
+        typer.Option(min=1, max=1000, help="Only this parcel's label (1, 2...: `shipments show`), to reprint one box."),
+    ] = None,
     profile: Profile = None,
     as_json: JsonOut = False,
 ) -> None:
-    """A shipment's label (or a batch's labels) as PDF: to a file, or to a printer."""
+    """A shipment's labels (a page per parcel), one parcel's, or a batch's, as PDF: to a file, or to a
+    printer."""
+    if batch and parcel is not None:
+        raise CliError(ExitCode.USAGE, "invalid_input", "--batch and --parcel: a parcel is a shipment's")
     with connect(profile) as client:
-        pdf = client.get_batch_labels(shipment_id) if batch else client.get_shipment_label(shipment_id)
-    report(deliver(pdf, out, printer, Path("label.pdf")), "the label", as_json)
+        if batch:
+            pdf = client.get_batch_labels(shipment_id)
+        elif parcel is not None:
+            pdf = client.get_parcel_label(shipment_id, parcel)
+        else:
+            pdf = client.get_shipment_label(shipment_id)
+    what = f"parcel {parcel}'s label" if parcel is not None else "the label"
+    report(deliver(pdf, out, printer, Path("label.pdf")), what, as_json)

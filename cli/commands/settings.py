@@ -1,10 +1,11 @@
 """The shop's shipping settings: the marketplace store it is bound to, the sender on labels, courier
-preferences, its time zone. (The CLI's own times keep the profile's timezone: reading the shop's zone would
+preferences, its time zone, the ship-by alert's lead time and when shipments are confirmed (at print, or at
+collection). (The CLI's own times keep the profile's timezone: reading the shop's zone would
 cost every command a call.)"""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import typer
 from waybill_client.models import SettingsIn, SettingsOut
@@ -69,10 +70,15 @@ def settings_set(
     weight: Annotated[
         list[str] | None, typer.Option(help="A weight of the recommendation, NAME=NUMBER (price, coverage...).")
     ] = None,
+    late_to_ship_lead_minutes: Annotated[
+        int | None,
+        typer.Option(help="Open a late_to_ship order alert this many minutes before an order's ship-by time."),
+    ] = None,
     profile: Profile = None,
     as_json: JsonOut = False,
 ) -> None:
-    """Change the sender, courier preferences or the shop's time zone; what is not given keeps its value."""
+    """Change the sender, courier preferences, the shop's time zone or the ship-by alert's lead time; what is
+    not given keeps its value."""
     values: dict[str, Any] = {
         k: v
         for k, v in {
@@ -81,6 +87,7 @@ def settings_set(
             "sender_address": sender_address,
             "default_carrier": default_carrier,
             "time_zone": time_zone,
+            "late_to_ship_lead_minutes": late_to_ship_lead_minutes,
         }.items()
         if v is not None
     }
@@ -113,3 +120,49 @@ def settings_session(
 ) -> None:
     """Renew the session of the shop's first Taobao store (`waybill stores renew` renews any store's)."""
     _put({"session": session}, profile, as_json)
+
+
+ConfirmModeName = Literal["at_print", "at_collection"]
+NO_TIME = ("none", "-", "")
+
+
+def _confirm_time(value: str) -> str | None:
+    return None if value.strip().lower() in NO_TIME else value.strip()
+
+
+@settings.command("confirm-mode")
+@handled
+def settings_confirm_mode(
+    mode: Annotated[
+        ConfirmModeName,
+        typer.Argument(
+            help="at_print: the marketplace is told as soon as the label is made; at_collection: once the courier "
+            "collects a parcel, or at the confirmation time."
+        ),
+    ],
+    time: Annotated[
+        str | None,
+        typer.Option("--time", help="at_collection: confirm held shipments at this time of day at the latest (HH:MM)."),
+    ] = None,
+    profile: Profile = None,
+    as_json: JsonOut = False,
+) -> None:
+    """When the shop's shipments are confirmed on the marketplace (a store may set its own: `stores
+    confirm-mode`)."""
+    values: dict[str, Any] = {"confirm_mode": mode}
+    if time is not None:
+        values["confirm_time"] = _confirm_time(time)
+    _put(values, profile, as_json)
+
+
+@settings.command("confirm-time")
+@handled
+def settings_confirm_time(
+    time: Annotated[
+        str, typer.Argument(help="HH:MM in the shop's time zone (18:00), or none: only the collection confirms.")
+    ],
+    profile: Profile = None,
+    as_json: JsonOut = False,
+) -> None:
+    """At collection: the time of day by which held shipments are confirmed, collected or not."""
+    _put({"confirm_time": _confirm_time(time)}, profile, as_json)

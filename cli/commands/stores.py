@@ -25,7 +25,7 @@ stores = typer.Typer(
     "confirmed there.",
     no_args_is_help=True,
 )
-COLUMNS = ["id", "channel", "seller_id", "name", "active", "token_set", "created_at"]
+COLUMNS = ["id", "channel", "seller_id", "name", "active", "token_set", "confirm_mode", "created_at"]
 WIDE = [*COLUMNS, "updated_at"]
 # A token is at most 400 characters (the API's limit); a file much larger is not a token (or is /dev/zero),
 # so no more than this is read of it.
@@ -171,6 +171,28 @@ def _update(store_id: str, body: StoreUpdate, done: str, profile: str | None, as
         emit_json(store)
     else:
         _store_line(done, store)
+
+
+@stores.command("confirm-mode")
+@handled
+def stores_confirm_mode(
+    store_id: StoreId,
+    mode: Annotated[
+        Literal["at_print", "at_collection", "shop"],
+        typer.Argument(help="at_print, at_collection, or shop: the shop's own setting (`settings confirm-mode`)."),
+    ],
+    profile: Profile = None,
+    as_json: JsonOut = False,
+) -> None:
+    """When this store's shipments are confirmed on its marketplace: at print, at collection, or as the shop."""
+    body = request(StoreUpdate, confirm_mode=None if mode == "shop" else mode)
+    with connect(profile) as client:
+        store = client.update_store(store_id, body)
+    if as_json:
+        emit_json(store)
+    else:
+        mode_text = f"confirms {store.confirm_mode}" if store.confirm_mode else "confirms as the shop does"
+        say("store ", bold(store.id), f" {mode_text}")
 
 
 @stores.command("unbind")

@@ -371,3 +371,108 @@ def tracking(**changes: Any) -> dict[str, Any]:
         "alerts": [],
         **changes,
     }
+
+
+def parcel(seq: int, number: str, **changes: Any) -> dict[str, Any]:
+    return {
+        "id": f"pcl_{seq}",
+        "seq": seq,
+        "number": number,
+        "parent_number": None,
+        "weight_g": None,
+        "lines": [],
+        "status": "live",
+        "label_prints": 1,
+        "tracking_status": None,
+        "collected_at": None,
+        **changes,
+    }
+
+
+def shipment_in_parcels(*numbers: str, **changes: Any) -> dict[str, Any]:
+    """A shipment of one parcel per number (the first is the main number), as ShipmentOut has them now."""
+    boxes = [parcel(i, n) for i, n in enumerate(numbers, 1)]
+    return shipment(
+        number=numbers[0], parcel_count=len(numbers), parcels=boxes, confirm_mode="at_print", voided_at=None, **changes
+    )
+
+
+def order_alert(**changes: Any) -> dict[str, Any]:
+    return {
+        "id": 1042,
+        "order_id": ORDER_ID,
+        "kind": "late_to_ship",
+        "state": "open",
+        "message": "订单 3927481123456789 须在 2026-11-30 12:00 前发货，还剩 3 小时 40 分",
+        "opened_at": AT,
+        "acknowledged_at": None,
+        "resolved_at": None,
+        **changes,
+    }
+
+
+RULE_ID = "asp_2d4f6a8c0e1b3d5f7a9c"
+
+
+def skipped(order_id: str = "ord_7a9c", **changes: Any) -> dict[str, Any]:
+    return {
+        "order_id": order_id,
+        "reason": "weight_out_of_range",
+        "message": "重量 4200 克不在 不限 至 3000 克 之间",
+        "rule_id": None,
+        **changes,
+    }
+
+
+def auto_ship_run(**changes: Any) -> dict[str, Any]:
+    return {
+        "id": "asr_5c7e9a1b",
+        "rule_id": RULE_ID,
+        "batch_id": BATCH_ID,
+        "carrier": "ZTO",
+        "at": AT,
+        "taken": 2,
+        "order_ids": [ORDER_ID, "ord_9e1c"],
+        "skipped": 1,
+        "skipped_by_reason": {"weight_out_of_range": 1},
+        "skipped_orders": [skipped()],
+        **changes,
+    }
+
+
+def auto_ship_rule(**changes: Any) -> dict[str, Any]:
+    return {
+        "id": RULE_ID,
+        "name": "江浙沪小件走中通",
+        "priority": 10,
+        "active": True,
+        "carrier": "ZTO",
+        "conditions": {
+            "provinces": ["浙江", "江苏省"],
+            "weight_min_g": None,
+            "weight_max_g": 3000,
+            "stores": ["own"],
+            "time_windows": [{"from": "09:00", "to": "17:30", "days": [1, 2, 3, 4, 5]}],
+        },
+        "min_age_minutes": 30,
+        "max_batch": 500,
+        "created_at": AT,
+        "updated_at": AT,
+        "last_run": auto_ship_run(),
+        **changes,
+    }
+
+
+def dry_run(**changes: Any) -> dict[str, Any]:
+    return {
+        "rule_id": RULE_ID,
+        "carrier": "ZTO",
+        "at": AT,
+        "running": True,
+        "would_take": 2,
+        "order_ids": [ORDER_ID, "ord_9e1c"],
+        "skipped": 1,
+        "skipped_by_reason": {"weight_out_of_range": 1},
+        "skipped_orders": [skipped()],
+        **changes,
+    }

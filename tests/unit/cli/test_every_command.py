@@ -34,7 +34,10 @@ LEAVES = [(p, c) for p, c in commands(typer.main.get_command(app)) if not is_gro
 def test_the_walk_finds_the_commands() -> None:
     names = {" ".join(path) for path, _ in LEAVES}
     expected = {"orders list", "ship", "void", "batch create", "batch labels", "purchases refund", "alerts ack"}
-    expected |= {f"stores {name}" for name in ("bind", "list", "show", "rename", "renew", "unbind")}
+    expected |= {f"stores {name}" for name in ("bind", "list", "show", "rename", "renew", "unbind", "confirm-mode")}
+    expected |= {"shipments void", "shipments change-numbers", "orders receiver update", "order-alerts ack"}
+    expected |= {"settings confirm-mode", "settings confirm-time"}
+    expected |= {f"auto-ship rules {name}" for name in ("list", "create", "update", "delete", "dry-run", "runs")}
     assert expected <= names
     assert len(LEAVES) >= 50
 
