@@ -323,6 +323,41 @@ class ReleaseResult(BaseModel):
     )
 
 
+class Recipient(BaseModel):
+    """Who a parcel goes to, as the courier's waybill records it (an address change before collection: 改址)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "张三",
+                    "phone": "13800138000",
+                    "province": "浙江省",
+                    "city": "杭州市",
+                    "district": "余杭区",
+                    "address": "文一西路 969 号",
+                    "order_id": "3927481123456789",
+                }
+            ]
+        }
+    )
+
+    name: str = Field(min_length=1, max_length=100)
+    phone: str = Field(min_length=1, max_length=40)
+    province: str = Field(min_length=1, max_length=50)
+    city: str = Field(min_length=1, max_length=50)
+    district: str = Field("", max_length=50)
+    address: str = Field(min_length=1, max_length=300)
+    order_id: OrderId | None = Field(None, description="When given, the number must belong to this order.")
+
+
+class RecipientUpdated(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"number": "783456789012", "carrier": "ZTO"}]})
+
+    number: str
+    carrier: str
+
+
 class ManualWaybillRequest(BaseModel):
     """A number the seller typed in: validated and registered so that it can never be used twice."""
 

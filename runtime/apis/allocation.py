@@ -19,6 +19,8 @@ from shared.allocation import (
     MarkItem,
     MarkRequest,
     MarkState,
+    Recipient,
+    RecipientUpdated,
     ReleaseRequest,
     ReleaseResult,
     WaybillInfo,
@@ -55,6 +57,10 @@ class AllocationApi(Protocol):
         ...
 
     async def release(self, shop_id: str, number: str, order_id: str | None = None) -> ReleaseResult: ...
+
+    async def update_recipient(self, shop_id: str, number: str, recipient: Recipient) -> RecipientUpdated:
+        """The courier told the parcel's new receiver (before collection); ServiceError already_collected after."""
+        ...
 
     async def carriers(self, shop_id: str) -> list[CarrierOut]: ...
 
@@ -99,6 +105,10 @@ class HttpAllocationApi:
         path = f"/v1/waybills/{_segment(number)}/release"
         body = ReleaseRequest.model_construct(order_id=order_id)
         return await self._client.call("POST", path, ReleaseResult, shop_id=shop_id, body=body)
+
+    async def update_recipient(self, shop_id: str, number: str, recipient: Recipient) -> RecipientUpdated:
+        path = f"/v1/waybills/{_segment(number)}/recipient"
+        return await self._client.call("POST", path, RecipientUpdated, shop_id=shop_id, body=recipient)
 
     async def carriers(self, shop_id: str) -> list[CarrierOut]:
         now = time.monotonic()

@@ -21,6 +21,7 @@ from runtime.worker import Ctx, build_worker_settings, job_try, resources
 from services.shipping.models import DeliveryStatus, Outbox
 from services.shipping.resources import ShippingResources, open_resources
 from services.shipping.service import (
+    address_changes,
     auto_ship,
     batches,
     confirmation,
@@ -132,6 +133,25 @@ async def sweep_auto_ship(ctx: Ctx) -> int:
     return await auto_ship.sweep(_res(ctx))
 
 
+async def update_recipient(ctx: Ctx, shop_id: str, order_id: str, number: str) -> str:
+    """Tell a parcel's courier its order's current receiver (an address change before collection); retried
+    while allocation or the courier cannot answer, a refusal recorded on the order."""
+    res = _res(ctx)
+    async with res.transaction() as uow:
+        target = await address_changes.current_recipient(uow, shop_id, order_id, number)
+    if target is None:
+        return "gone"
+    try:
+        await res.allocation.update_recipient(shop_id, number, target)
+    except ServiceError as exc:
+        if exc.transient:
+            raise _retry(ctx, ALLOCATION_RETRY) from exc
+        async with res.transaction() as uow:
+            await address_changes.courier_refused(uow, shop_id, order_id, number, exc.code, exc.message)
+        return f"refused: {exc.code}"
+    return "updated"
+
+
 async def release_number(ctx: Ctx, shop_id: str, number: str, order_ref: str, void: bool = False) -> str:
     try:
         return await numbers.release(_res(ctx).allocation, shop_id, number, order_ref, void=void)
@@ -222,6 +242,7 @@ def _worker_settings() -> type:
             confirm_shipment,
             func(process_batch, timeout=BATCH_JOB_TIMEOUT_S),
             release_number,
+            update_recipient,
             mark_number,
             mark_numbers,
             subscribe_tracking,

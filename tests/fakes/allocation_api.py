@@ -23,6 +23,8 @@ from shared.allocation import (
     MarkItem,
     MarkOutcome,
     MarkState,
+    Recipient,
+    RecipientUpdated,
     ReleaseResult,
     WaybillInfo,
     WaybillState,
@@ -107,6 +109,7 @@ class FakeAllocationApi:
         self.waybills: dict[tuple[str, str], Waybill] = {}  # (shop, number) -> its state
         self.keys: dict[tuple[str, str], str] = {}  # (key id, secret hash) -> shop
         self.calls: list[str] = []  # the method of every call, in order
+        self.recipients: dict[str, Recipient] = {}  # number -> the receiver the courier was last told
         self._failures: dict[str, list[ServiceError]] = defaultdict(list)
 
     # --- arranging a test ---------------------------------------------------------------------
@@ -198,7 +201,7 @@ class FakeAllocationApi:
         belongs = order_id is None or waybill.order_id == order_id
         if waybill.status is WaybillState.VOIDED and belongs:
             return ReleaseResult(number=number, status=WaybillState.VOIDED)  # a repeated release
-        if waybill.status not in (WaybillState.ALLOCATED, WaybillState.PRINTED):
+        if waybill.status not in (WaybillState.ALLOCATED, WaybillState.PRINTED, WaybillState.SHIPPED):
             raise self._invalid(waybill, "release it")
         self._check_order(waybill, order_id)
         if waybill.status is WaybillState.ALLOCATED and waybill.source == "courier":
@@ -206,6 +209,14 @@ class FakeAllocationApi:
         else:
             waybill.status = WaybillState.VOIDED  # printed (a label may exist), or typed by the shop
         return ReleaseResult(number=number, status=waybill.status)
+
+    async def update_recipient(self, shop_id: str, number: str, recipient: Recipient) -> RecipientUpdated:
+        self._call("update_recipient")
+        waybill = self._own(shop_id, number)
+        if waybill.status not in (WaybillState.ALLOCATED, WaybillState.PRINTED, WaybillState.SHIPPED):
+            raise self._invalid(waybill, "change its receiver")
+        self.recipients[number] = recipient
+        return RecipientUpdated(number=number, carrier=waybill.carrier)
 
     async def carriers(self, shop_id: str) -> list[CarrierOut]:
         self._call("carriers")

@@ -144,10 +144,15 @@ async def _build_shop_a(http: httpx.AsyncClient, system: LiveSystem, env: Env) -
         ),
         201,
     )
+    rule = _ok(
+        await http.post(f"{ship}/v1/auto-ship/rules", json={"name": f"iso-{tag}", "carrier": "ZTO"}, headers=h), 201
+    )
     delivery_id = await _delivery(env, shop_id, endpoint["id"])
     a.resources["shipping"] = {
         "order_id": order_ids[0],
         "shipment_id": str(shipments[0]["id"]),
+        "seq": "1",  # the parcel of a shipment: reached through the shipment, which must be A's
+        "rule_id": str(rule["id"]),
         "batch_id": str(batch["id"]),
         "endpoint_id": str(endpoint["id"]),
         "delivery_id": delivery_id,

@@ -47,6 +47,11 @@ class CourierClient:
     async def discard(self, carrier: str, seller_id: str, number: str) -> None:
         await self._call("TMS_WAYBILL_DISCARD", {"cp_code": carrier, "seller_id": seller_id, "waybill_code": number})
 
+    async def update_recipient(self, carrier: str, seller_id: str, number: str, recipient: dict[str, Any]) -> None:
+        """The waybill's new receiver (TMS_WAYBILL_UPDATE), accepted until the courier collects the parcel."""
+        body = {"cp_code": carrier, "seller_id": seller_id, "waybill_code": number, "recipient": recipient}
+        await self._call("TMS_WAYBILL_UPDATE", body)
+
     async def subscription(self, carrier: str, seller_id: str) -> list[SubscriptionCounters]:
         body = await self._call("TMS_WAYBILL_SUBSCRIPTION_QUERY", {"cp_code": carrier, "seller_id": seller_id})
         return protocol.parse_subscription(body)

@@ -8,7 +8,7 @@ from runtime.app import UowDep
 from runtime.auth import InternalShopIdDep, ShopIdDep
 from runtime.openapi import responses
 from services.allocation.resources import AllocationResourcesDep
-from services.allocation.service import manual, waybills
+from services.allocation.service import manual, recipients, waybills
 from shared.allocation import (
     Allocation,
     BatchMarkRequest,
@@ -16,6 +16,8 @@ from shared.allocation import (
     ManualWaybillRequest,
     MarkRequest,
     ReleaseRequest,
+    Recipient,
+    RecipientUpdated,
     ReleaseResult,
     WaybillInfo,
 )
@@ -201,6 +203,23 @@ async def release_waybill(
     number: str, shop_id: ShopIdDep, uow: UowDep, body: ReleaseRequest | None = None
 ) -> ReleaseResult:
     return await waybills.release(uow, shop_id, number, body.order_id if body else None)
+
+
+@router.post(
+    "/{number}/recipient",
+    summary="Tell the courier a parcel's new receiver (services)",
+    description=(
+        "An address change before collection (改址): the courier's waybill records the new receiver "
+        "(TMS_WAYBILL_UPDATE) and the number stays the same. A number not live (voided, expired...) or not the "
+        "given order's: 409 `invalid_transition`; collected by the courier already: 409 `already_collected`; "
+        "the courier not answering: 503 with Retry-After (the update is idempotent)."
+    ),
+    responses=responses(404, 409, 503),
+)
+async def update_waybill_recipient(
+    number: str, body: Recipient, shop_id: ShopIdDep, res: AllocationResourcesDep
+) -> RecipientUpdated:
+    return await recipients.update_recipient(res, shop_id, number, body)
 
 
 @router.post(

@@ -25,7 +25,7 @@ from shared.carriers import CarrierCode
 from shared.errors import ErrorCode
 
 
-async def _own_waybill(uow: UnitOfWork, shop_id: str, number: str, *, for_update: bool = False) -> Waybill:
+async def own_waybill(uow: UnitOfWork, shop_id: str, number: str, *, for_update: bool = False) -> Waybill:
     found = await WaybillRepository(uow.session).get(number.strip().upper(), shop_id, for_update=for_update)
     if found is None:
         raise NotFound(f"waybill {number} not found")
@@ -75,7 +75,7 @@ def _incident(w: Waybill, shop_id: str, reason: str | None) -> QuarantineInciden
 
 
 async def get_waybill(uow: UnitOfWork, shop_id: str, number: str) -> WaybillInfo:
-    w = await _own_waybill(uow, shop_id, number)
+    w = await own_waybill(uow, shop_id, number)
     void = await voids.void_of(uow, w.id) if w.status == WaybillStatus.VOIDED else None
     return _info(w, void)
 
@@ -84,7 +84,7 @@ async def release(uow: UnitOfWork, shop_id: str, number: str, order_id: str | No
     """Unprinted: back to the pool. Printed or shipped: voided (a physical label may exist), never reused; the
     courier is asked to cancel it after this commits, and the shop credited per the purchase's policy once it
     has (not when it had collected the parcel)."""
-    w = await _own_waybill(uow, shop_id, number, for_update=True)
+    w = await own_waybill(uow, shop_id, number, for_update=True)
     current = WaybillStatus(w.status)
     if current == WaybillStatus.VOIDED and (order_id is None or w.order_ref == order_id):
         # A repeated release: the void as it stands now (settled, once the courier has answered).
@@ -109,7 +109,7 @@ def _marked(w: Waybill, wanted: MarkState, order_id: str | None) -> WaybillStatu
 
 
 async def mark(uow: UnitOfWork, shop_id: str, number: str, body: MarkRequest) -> WaybillInfo:
-    w = await _own_waybill(uow, shop_id, number, for_update=True)
+    w = await own_waybill(uow, shop_id, number, for_update=True)
     target = _marked(w, body.status, body.order_id)
     if w.status != target:
         repo = WaybillRepository(uow.session)

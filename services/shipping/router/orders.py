@@ -26,7 +26,14 @@ from services.shipping.schemas.orders import (
     Receiver,
 )
 from services.shipping.schemas.shipments import ShipmentOut, ShipRequest
-from services.shipping.service import cancellation, courier_choice, order_holds, order_intake, orders, shipments
+from services.shipping.service import (
+    address_changes,
+    cancellation,
+    courier_choice,
+    order_intake,
+    orders,
+    shipments,
+)
 from shared.pages import Page
 
 router = APIRouter(prefix="/v1/orders", tags=["orders"])
@@ -161,8 +168,6 @@ async def ship_order(
     order_id: str, shop_id: ShopIdDep, uow: UowDep, res: ShippingResourcesDep, body: ShipRequest | None = None
 ) -> ShipmentOut:
     body = body or ShipRequest()
-    # Until service/shipments.py refuses held orders itself (ensure_shippable), they are refused here.
-    await order_holds.refuse_held(uow, shop_id, order_id)
     carrier = body.carrier.value if body.carrier else None
     wanted = parcels.specs(body.parcel_count, [ParcelSpec(p.weight_g, tuple(p.lines)) for p in body.parcels or []])
     shipment = await shipments.ship_order(
@@ -173,17 +178,29 @@ async def ship_order(
 
 @router.put(
     "/{order_id}/receiver",
-    summary="Correct the receiver of an order not shipped yet",
+    summary="Change the receiver of an order before the courier collects it (改址)",
     description=(
         "The receiver as a whole, checked as at creation: an order held for its address (`address_invalid`) is "
-        "released when the new one passes (its alert resolves), and held when it fails. After its label was "
-        "printed, the order is flagged `label_outdated` (reprint it). Shipped or cancelled: 409 "
-        "`invalid_transition`."
+        "released when the new one passes (its alert resolves), and held when it fails. Printed but not yet "
+        "collected (before or after the marketplace confirmation): the numbers stay, each parcel's courier "
+        "waybill is told the new receiver, and the order is flagged `label_outdated` (print the labels again: "
+        "they carry the new address). Collected by the courier (or on its way): 409 `already_collected` and an "
+        "`address_change_after_collection` order alert. Cancelled: 409 `invalid_transition`."
     ),
     responses=responses(404, 409),
 )
-async def update_receiver(order_id: str, body: Receiver, shop_id: ShopIdDep, uow: UowDep) -> OrderOut:
-    return await order_intake.update_receiver(uow, shop_id, order_id, body)
+async def update_receiver(
+    order_id: str, body: Receiver, shop_id: ShopIdDep, uow: UowDep, res: ShippingResourcesDep
+) -> OrderOut:
+    try:
+        return await order_intake.update_receiver(uow, shop_id, order_id, body)
+    except address_changes.AlreadyCollected:
+        # The refusal rolls this request's transaction back (releasing its lock on the order first): the alert
+        # is written in a transaction of its own.
+        await uow.rollback()
+        async with res.transaction() as tx:
+            await order_intake.refuse_collected(tx, shop_id, order_id)
+        raise
 
 
 @router.post(

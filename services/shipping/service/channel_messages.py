@@ -27,7 +27,7 @@ from services.shipping.models import Order, Store
 from services.shipping.repository.messages import MessageRepository
 from services.shipping.repository.orders import OrderRepository
 from services.shipping.repository.stores import StoreRepository
-from services.shipping.service import order_alerts, order_holds
+from services.shipping.service import address_changes, order_alerts, order_holds
 from services.shipping.service.cancellation import cancel_unshipped
 from services.shipping.service.errors import channel_unavailable
 from services.shipping.service.events import emit
@@ -126,18 +126,21 @@ async def _on_address_changed(uow: UnitOfWork, read: _OrderReader, order: Order 
     receiver = {k: v for k, v in _order_values(found).items() if k.startswith("receiver_")}
     if all(getattr(order, k) == v for k, v in receiver.items()):
         return _not_confirmed(order, message, "address_unchanged")
-    if OrderStatus(order.status) not in states.UNSHIPPED:
-        flag(order, "address_change_refused", f"address changed on the marketplace after shipping ({message.id})")
+    source = f"{message.channel.value} message {message.id}"
+    try:
+        live = await address_changes.changeable(uow, order)
+    except (address_changes.AlreadyCollected, states.InvalidTransition):
+        # Collected (or on its way, or cancelled): the change cannot reach the parcel; the seller is told.
+        await address_changes.refused_collected(uow, order, source)
         await emit(
-            uow, order.shop_id, "order.flagged", {"order_id": order.id, "reason": "address_changed_after_shipping"}
+            uow, order.shop_id, "order.flagged", {"order_id": order.id, "reason": "address_changed_after_collection"}
         )
         return "refused_shipped"
     for k, v in receiver.items():
         setattr(order, k, v)
     order.updated_at = datetime.now(UTC)
     OrderRepository(uow.session).add_event(states.noted(order, OrderNote.ADDRESS_CHANGED, f"message {message.id}"))
-    if order.status == OrderStatus.LABEL_PRINTED:
-        flag(order, "label_outdated", "the address changed after the label was printed: reprint it")
+    address_changes.tell_couriers(uow, order, live, source)
     await order_holds.recheck(uow, order, f"{message.channel.value} message {message.id}")
     return "address_updated"
 

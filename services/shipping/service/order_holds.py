@@ -81,10 +81,3 @@ async def recheck(uow: UnitOfWork, order: Order, why: str) -> AddressCheck:
             flag(order, OrderHold.ADDRESS_INVALID.value, found.message)
             await order_alerts.open_alert(uow, order, AlertKind.ADDRESS_INVALID, found.message)
     return found
-
-
-async def refuse_held(uow: UnitOfWork, shop_id: str, order_id: str) -> None:
-    """``ensure_shippable`` for the shop's order by id (an unknown one is left to the shipping call's 404)."""
-    order = await OrderRepository(uow.session).get_owned(shop_id, order_id)
-    if order is not None:
-        ensure_shippable(order)

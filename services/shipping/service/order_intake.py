@@ -12,11 +12,11 @@ from services.shipping import addresses, ship_by, states
 from services.shipping.channels.base import ChannelName
 from services.shipping.repository.orders import OrderRepository
 from services.shipping.schemas.orders import OrderCreate, OrderOut, Receiver
-from services.shipping.service import order_holds
+from services.shipping.service import address_changes, order_holds
 from services.shipping.service.ids import new_id
-from services.shipping.service.orders import flag, order_out, own_order
+from services.shipping.service.orders import order_out, own_order
 from services.shipping.settings import get_settings
-from services.shipping.states import OrderNote, OrderStatus
+from services.shipping.states import OrderNote
 
 
 async def insert_paid(uow: UnitOfWork, values: dict[str, Any], note: str) -> bool:
@@ -77,14 +77,10 @@ async def create_order(uow: UnitOfWork, shop_id: str, body: OrderCreate) -> tupl
 
 
 async def update_receiver(uow: UnitOfWork, shop_id: str, order_id: str, body: Receiver) -> OrderOut:
-    """The seller corrects the receiver of an order not shipped yet; checked again (a hold is released when it
-    passes now). After the label was printed, the order is flagged for a reprint."""
+    """The seller corrects the receiver; checked again (a hold is released when it passes now). Printed but not
+    collected yet (before or after confirmation): the numbers stay, the couriers are told and the labels marked
+    outdated (``address_changes``); collected: AlreadyCollected, recorded by ``refuse_collected``."""
     order = await own_order(uow, shop_id, order_id, for_update=True)
-    if OrderStatus(order.status) not in states.UNSHIPPED:
-        raise states.InvalidTransition(
-            f"order {order.id} is {order.status}; its receiver can no longer change",
-            details={"order_id": order.id, "status": order.status},
-        )
     values = {
         "receiver_name": body.name,
         "receiver_phone": body.phone,
@@ -96,12 +92,18 @@ async def update_receiver(uow: UnitOfWork, shop_id: str, order_id: str, body: Re
     }
     if all(getattr(order, k) == v for k, v in values.items()):
         return order_out(order)
+    live = await address_changes.changeable(uow, order)
     for k, v in values.items():
         setattr(order, k, v)
     order.updated_at = datetime.now(UTC)
     OrderRepository(uow.session).add_event(states.noted(order, OrderNote.ADDRESS_CHANGED, "updated over REST"))
-    if order.status == OrderStatus.LABEL_PRINTED:
-        flag(order, "label_outdated", "the address changed after the label was printed: reprint it")
+    address_changes.tell_couriers(uow, order, live, "updated over REST")
     await order_holds.recheck(uow, order, "receiver updated over REST")
     await uow.session.flush()
     return order_out(order)
+
+
+async def refuse_collected(uow: UnitOfWork, shop_id: str, order_id: str) -> None:
+    """A receiver change refused after collection, recorded (flag and alert) in ``uow``, which commits."""
+    order = await own_order(uow, shop_id, order_id, for_update=True)
+    await address_changes.refused_collected(uow, order, "updated over REST")

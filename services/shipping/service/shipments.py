@@ -24,6 +24,7 @@ from services.shipping.repository.settings import SettingsRepository
 from services.shipping.repository.shipments import ShipmentRepository
 from services.shipping.repository.stores import StoreRepository
 from services.shipping.schemas.shipments import ParcelOut, ShipmentOut
+from services.shipping.service import order_holds
 from services.shipping.service.courier_choice import recommend
 from services.shipping.service.ids import new_id
 from services.shipping.service.orders import own_order, transition
@@ -46,6 +47,7 @@ async def ship_order(
     in one allocation call, the labels ready at once, the marketplace confirmation queued (or held until
     collection, per the store's or shop's mode). A partly shipped order ships its remaining lines without moving."""
     order = await own_order(uow, shop_id, order_id, for_update=True)
+    order_holds.ensure_shippable(order)  # held for its address: 409 address_invalid, before any number is taken
     later_part = order.status == OrderStatus.PARTLY_SHIPPED
     # Checked before any outside call: a second concurrent request waits for the lock, then stops here.
     if not later_part:

@@ -11,6 +11,7 @@ import pytest
 
 from tests.integration.allocation_support import zto_numbers
 from tests.integration.shipping.conftest import BoundShop, World, bind_shop, worker_ctx
+from tests.integration.shipping.test_shipping_at_collection import _collected as collected
 from tests.support import Env
 
 GOOD = {
@@ -135,10 +136,11 @@ async def test_fixing_the_address_over_rest_releases_the_hold(world: World, shop
     shipped = await world.shipping.post(f"/v1/orders/{order['id']}/ship", json={"carrier": "ZTO"}, headers=shop.headers)
     assert shipped.status_code == 202, shipped.text
     await world.run_jobs()
-    # Shipped: its receiver can no longer change.
+    # Collected by the courier: its receiver can no longer change (test_shipping_address_changes.py has the rest).
+    await collected(world, shop, order["id"], shipped.json()["number"])
     late = await world.shipping.put(f"/v1/orders/{order['id']}/receiver", json=BAD, headers=shop.headers)
     assert late.status_code == 409
-    assert late.json()["error"]["code"] == "invalid_transition"
+    assert late.json()["error"]["code"] == "already_collected"
 
 
 async def test_a_good_address_changed_to_a_bad_one_holds_the_order(world: World, shop: BoundShop) -> None:

@@ -10,6 +10,7 @@ import httpx
 from tests.integration.conftest import ShopCreds
 from tests.integration.shipping.conftest import World, bind_shop
 from tests.integration.shipping.fakes import sign
+from tests.integration.shipping.test_shipping_at_collection import _collected as collected
 from tests.support import Env
 
 
@@ -144,14 +145,23 @@ async def test_address_change_updates_unshipped_and_is_flagged_once_shipped(worl
     assert order["receiver"]["state"] == "广东"
     assert order["receiver"]["address"] == "粤海街道科技南路 88 号"
 
-    await world.shipping.post(f"/v1/orders/{order['id']}/ship", json={"carrier": "ZTO"}, headers=shop.headers)
+    shipped = await world.shipping.post(f"/v1/orders/{order['id']}/ship", json={"carrier": "ZTO"}, headers=shop.headers)
     await world.run_jobs()
+    # Shipped, not collected yet: the change reaches the courier, the label is outdated.
+    trade.receiver_address = "改到公司前台"
+    moved = await _push(world, world.market.message(trade, topic="taobao_trade_TradeLogisticsAddressChanged"))
+    assert moved.json()["status"] == "address_updated"
+    (order,) = await _orders(world, shop)
+    assert order["receiver"]["address"] == "改到公司前台"
+    assert order["flags"][-1]["kind"] == "label_outdated"
+    # Collected: refused, flagged.
+    await collected(world, shop, order["id"], shipped.json()["number"])
     trade.receiver_address = "又改了"
     refused = await _push(world, world.market.message(trade, topic="taobao_trade_TradeLogisticsAddressChanged"))
     assert refused.json()["status"] == "refused_shipped"
     (order,) = await _orders(world, shop)
-    assert order["receiver"]["address"] == "粤海街道科技南路 88 号"
-    assert order["status"] == "shipped"
+    assert order["receiver"]["address"] == "改到公司前台"
+    assert order["status"] == "in_transit"
     assert order["flags"][-1]["kind"] == "address_change_refused"
 
 
