@@ -1271,6 +1271,28 @@ class Receiver(BaseModel):
     zip: Annotated[str, Field(max_length=12, title="Zip")] = ""
 
 
+class Recipient(BaseModel):
+    """
+    Who a parcel goes to, as the courier's waybill records it (an address change before collection: 改址).
+    """
+
+    name: Annotated[str, Field(max_length=100, min_length=1, title="Name")]
+    phone: Annotated[str, Field(max_length=40, min_length=1, title="Phone")]
+    province: Annotated[str, Field(max_length=50, min_length=1, title="Province")]
+    city: Annotated[str, Field(max_length=50, min_length=1, title="City")]
+    district: Annotated[str, Field(max_length=50, title="District")] = ""
+    address: Annotated[str, Field(max_length=300, min_length=1, title="Address")]
+    order_id: Annotated[OrderId1 | None, Field(title="Order Id")] = None
+    """
+    When given, the number must belong to this order.
+    """
+
+
+class RecipientUpdated(BaseModel):
+    number: Annotated[str, Field(title="Number")]
+    carrier: Annotated[str, Field(title="Carrier")]
+
+
 Reference = TypeAliasType("Reference", Annotated[str, Field(max_length=200, title="Reference")])
 
 
