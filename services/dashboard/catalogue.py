@@ -1,21 +1,15 @@
 """What sellers read about the services' answers, in Chinese and English, keyed by the API's own stable
-values: alert kinds (shared.tracking.AlertKind), error codes (shared.errors.ErrorCode) and statuses. The
+values: alert kinds (shared.tracking.AlertKind), error codes (shared.errors.ErrorCode) and statuses (orders' own
+words, order alerts, flags, parcels, auto-ship reasons, confirmation modes: catalogue_orders.py). The
 API's ``message`` stays English for developers; the seller reads the entry here, with the code beside it."""
 
 from __future__ import annotations
 
-from typing import Literal
+from services.dashboard import catalogue_orders
+from services.dashboard.catalogue_base import LANGS, Entry, Lang, entry
+from services.dashboard.catalogue_orders import CONFIRM_MODES, ORDER_ALERT_KINDS, ORDER_FLAGS, SKIP_REASONS
 
-Lang = Literal["zh", "en"]
-LANGS: tuple[Lang, ...] = ("zh", "en")
-
-
-class Entry(dict[Lang, str]):
-    """One text in every language."""
-
-
-def entry(zh: str, en: str) -> Entry:
-    return Entry(zh=zh, en=en)
+__all__ = ["LANGS", "ORDER_ALERT_KINDS", "ORDER_FLAGS", "SKIP_REASONS", "Entry", "Lang", "entry"]
 
 
 # 物流预警: what happened, and what the seller can do about it.
@@ -135,6 +129,7 @@ STATUSES: dict[str, dict[str, Entry]] = {
         "cancelled": entry("已取消", "cancelled"),
         "voided": entry("已回收单号", "voided"),
     },
+    "parcel": catalogue_orders.PARCEL_STATUSES,
     "batch": {
         "processing": entry("处理中", "processing"),
         "completed": entry("已完成", "completed"),
@@ -177,7 +172,6 @@ STATUSES: dict[str, dict[str, Entry]] = {
 # What a redirect after a form says happened (``?notice=<key>``): only these keys are ever shown.
 NOTICES: dict[str, Entry] = {
     "shipped": entry("已发货，可以打印面单了。", "Shipped: the label is ready to print."),
-    "voided": entry("运单已作废，订单回到待发货。", "Shipment voided; the order is back to ship."),
     "cancelled": entry("订单已取消。", "Order cancelled."),
     "batch_created": entry("批量发货已开始，进度会自动刷新。", "The batch has started; its progress refreshes."),
     "purchased": entry("已下单购买，单号到账后库存会更新。", "Bought; the stock updates when the numbers arrive."),
@@ -194,6 +188,7 @@ NOTICES: dict[str, Entry] = {
     "store_renamed": entry("店铺名称已保存。", "Store renamed."),
     "store_renewed": entry("店铺授权已更新。", "The store's authorisation is renewed."),
     "store_unbound": entry("店铺已解绑，其订单不再进入。", "Store unbound: its orders no longer arrive."),
+    **catalogue_orders.NOTICES,
 }
 
 
@@ -209,7 +204,10 @@ def alert_text(kind: str, lang: Lang) -> str:
 
 def alert_title(kind: str, lang: Lang) -> str:
     """The kind's short name: its text up to the colon."""
-    text = alert_text(kind, lang)
+    return _title(alert_text(kind, lang))
+
+
+def _title(text: str) -> str:
     for colon in ("：", ":"):
         if colon in text:
             return text.split(colon, 1)[0]
@@ -238,3 +236,35 @@ def status_text(of: str, value: str, lang: Lang) -> str:
 def notice_text(key: str, lang: Lang) -> str | None:
     found = NOTICES.get(key)
     return found[lang] if found else None
+
+
+def order_alert_text(kind: str, lang: Lang) -> str:
+    """An order alert kind this version does not know still reads as one."""
+    found = ORDER_ALERT_KINDS.get(kind)
+    return found[lang] if found else ("订单异常" if lang == "zh" else "Order alert")
+
+
+def order_alert_title(kind: str, lang: Lang) -> str:
+    """The kind's short name: its text up to the colon."""
+    return _title(order_alert_text(kind, lang))
+
+
+def flag_text(kind: str, lang: Lang) -> str:
+    """A flag this version does not know is shown as the API spells it."""
+    found = ORDER_FLAGS.get(kind)
+    return found[lang] if found else kind
+
+
+def skip_text(reason: str, lang: Lang) -> str:
+    found = SKIP_REASONS.get(reason)
+    return found[lang] if found else reason
+
+
+def confirm_mode_text(mode: str, lang: Lang) -> str:
+    found = CONFIRM_MODES.get(mode)
+    return found[lang] if found else mode
+
+
+def confirm_mode_title(mode: str, lang: Lang) -> str:
+    """The mode's short name: its text up to the colon."""
+    return _title(confirm_mode_text(mode, lang))

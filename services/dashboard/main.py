@@ -24,9 +24,12 @@ from services.dashboard.api import make_client
 from services.dashboard.pages import (
     alerts,
     auth,
+    auto_ship,
     batches,
     home,
     operations,
+    order,
+    order_alerts,
     orders,
     purchases,
     shipments,
@@ -40,7 +43,10 @@ from services.dashboard.web import State
 
 SERVICE = "dashboard"
 HERE = Path(__file__).parent
-PAGES = (auth, home, orders, shipments, batches, purchases, alerts, stores, shop_settings, operations)
+PAGES = (
+    *(auth, home, orders, order, shipments, batches, auto_ship, purchases, order_alerts, alerts, stores),
+    *(shop_settings, operations),
+)
 log = get_logger(__name__)
 
 

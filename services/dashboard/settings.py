@@ -70,13 +70,9 @@ class DashboardSettings(BaseSettings):
         "sign-in, the operators' overview, a shop whose settings cannot be read. A shop's pages use its "
         "settings' time_zone; the services answer UTC.",
     )
-    ship_within_hours: float = Field(
-        48.0,
-        gt=0,
-        description="Hours after an order arrives by which it should ship (the marketplace's usual promise): "
-        "its ship-by time on the orders page. The orders API carries no ship-by time of its own.",
-    )
     alerts_shown: int = Field(100, ge=1, le=1000, description="Open alerts shown a page at a time per shop.")
+    rules_shown: int = Field(50, ge=1, le=50, description="Auto-ship rules shown a page at a time per shop.")
+    runs_shown: int = Field(10, ge=1, le=100, description="An auto-ship rule's last runs shown on its page.")
     overview_shops: int = Field(
         100, ge=1, le=1000, description="Shops summarised a page at a time on the operators' overview."
     )

@@ -1,9 +1,12 @@
-"""The shop's settings: sender, default carrier and time zone (shipping's settings), the marketplace binding,
-and each carrier's low-stock threshold (allocation's pools)."""
+"""The shop's settings: sender, default carrier and time zone (shipping's settings), when shipments are
+confirmed on the marketplace (at print, or at collection with a time of day) and how long before an order's
+ship-by time its late-to-ship alert opens, the marketplace binding, and each carrier's low-stock threshold
+(allocation's pools)."""
 
 from __future__ import annotations
 
 import asyncio
+import re
 from functools import cache
 from typing import Annotated, Any
 from zoneinfo import available_timezones
@@ -19,6 +22,9 @@ from services.dashboard.pages.home import pools
 from services.dashboard.pages.orders import carrier_or_none
 
 router = APIRouter(include_in_schema=False)
+
+CONFIRM_MODES = ("at_print", "at_collection")  # shipping's ConfirmMode
+_HHMM = re.compile(r"([01]\d|2[0-3]):[0-5]\d")
 
 
 @cache
@@ -54,6 +60,7 @@ async def settings_page(request: Request, shop_id: str) -> Response:
         carriers=catalogue,
         alerting=alerting,
         zones=zone_names(),
+        confirm_modes=CONFIRM_MODES,
         tab="settings",
     )
 
@@ -97,6 +104,38 @@ async def save(
     except WaybillError as exc:
         return web.failed(back, exc)
     return web.done(back, "settings_saved")
+
+
+@router.post("/shops/{shop_id}/settings/confirmation")
+async def save_confirmation(
+    request: Request,
+    shop_id: str,
+    csrf_token: Annotated[str, Form()] = "",
+    confirm_mode: Annotated[str, Form()] = "",
+    confirm_time: Annotated[str, Form()] = "",
+    late_to_ship_lead_minutes: Annotated[str, Form()] = "",
+) -> Response:
+    """The confirmation mode and its time of day ("": none, only the collection confirms), and the ship-by
+    alert's lead; what is left empty of the lead keeps its value."""
+    access = await web.shop_form(request, shop_id, csrf_token)
+    if isinstance(access, Response):
+        return access
+    back = f"{access.base}/settings"
+    time = confirm_time.strip()
+    if confirm_mode not in CONFIRM_MODES or (time and not _HHMM.fullmatch(time)):
+        return web.refused(back, "validation_error", "#confirmation")
+    fields: dict[str, Any] = {"confirm_mode": confirm_mode, "confirm_time": time or None}
+    try:
+        if late_to_ship_lead_minutes.strip():
+            fields["late_to_ship_lead_minutes"] = int(late_to_ship_lead_minutes)
+        body = SettingsIn(**fields)
+    except (ValueError, PydanticError):
+        return web.refused(back, "validation_error", "#confirmation")
+    try:
+        await access.client.put_shop_settings(body)
+    except WaybillError as exc:
+        return web.failed(back, exc, "#confirmation")
+    return web.done(back, "confirmation_saved", "#confirmation")
 
 
 @router.post("/shops/{shop_id}/pools/{carrier}")

@@ -1,6 +1,6 @@
 """平台店铺: the shop's marketplace stores (Taobao, Pinduoduo) and their forms: bind one (the token is checked
-with the marketplace by shipping), rename it, renew its token, and unbind it after a page that says what that
-does and asks to confirm.
+with the marketplace by shipping), rename it, renew its token, set when its shipments are confirmed (its own
+confirmation mode, or the shop's), and unbind it after a page that says what that does and asks to confirm.
 
 What the form names each marketplace's authorisation and seller (shipping's StoreIn documents the same):
 Taobao's is the ``session`` system parameter of a TOP call (the official Java SDK's
@@ -28,6 +28,7 @@ router = APIRouter(include_in_schema=False)
 STORES_SHOWN = 100  # a page of stores: a shop binds a handful
 Marketplace = Literal["taobao", "pinduoduo"]
 MARKETPLACES: tuple[str, ...] = get_args(Marketplace)
+CONFIRM_MODES = ("at_print", "at_collection")  # shipping's ConfirmMode; "" on the form: the shop's
 
 
 @router.get("/shops/{shop_id}/stores")
@@ -37,7 +38,15 @@ async def stores_page(request: Request, shop_id: str, cursor: Cursor = None) -> 
         return access
     listed = await paged(access.client.list_stores(limit=STORES_SHOWN, cursor=cursor))
     return web.render(
-        request, "stores.html", access=access, stores=listed, cursor=cursor, marketplaces=MARKETPLACES, tab="stores"
+        request,
+        "stores.html",
+        access=access,
+        stores=listed,
+        cursor=cursor,
+        marketplaces=MARKETPLACES,
+        confirm_modes=CONFIRM_MODES,
+        shop_mode=access.settings.data.confirm_mode if access.settings and access.settings.data else None,
+        tab="stores",
     )
 
 
@@ -119,6 +128,28 @@ async def _update(
     except WaybillError as exc:
         return web.failed(back, exc)
     return web.done(back, notice)
+
+
+@router.post("/shops/{shop_id}/stores/{store_id}/confirm-mode")
+async def confirm_mode(
+    request: Request,
+    shop_id: str,
+    store_id: str,
+    csrf_token: Annotated[str, Form()] = "",
+    confirm_mode: Annotated[str, Form()] = "",
+) -> Response:
+    """The store's own confirmation mode; "" sends null: the shop's mode again."""
+    access = await web.shop_form(request, shop_id, csrf_token)
+    if isinstance(access, Response):
+        return access
+    back = f"{access.base}/stores"
+    if confirm_mode and confirm_mode not in CONFIRM_MODES:
+        return web.refused(back, "validation_error")
+    try:
+        await access.client.update_store(store_id, StoreUpdate(confirm_mode=confirm_mode or None))
+    except WaybillError as exc:
+        return web.failed(back, exc)
+    return web.done(back, "store_confirm_saved")
 
 
 @router.get("/shops/{shop_id}/stores/{store_id}/unbind")

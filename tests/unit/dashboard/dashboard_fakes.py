@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 
 import respx
@@ -122,9 +123,15 @@ def event(at: str, status: str, description: str) -> dict[str, Any]:
 
 
 def order(
-    i: int, created_at: str = "2026-11-28T02:00:00+00:00", channel: str = "taobao", store_id: str | None = "sto-tb"
+    i: int,
+    created_at: str = "2026-11-28T02:00:00+00:00",
+    channel: str = "taobao",
+    store_id: str | None = "sto-tb",
+    **changes: Any,
 ) -> dict[str, Any]:
-    """A paid order waiting to ship (OrderOut), of the Taobao store unless told."""
+    """A paid order waiting to ship (OrderOut), of the Taobao store unless told; due 48 hours after it arrived
+    (shipping's default ship-by) unless ``ship_by`` says when."""
+    due = (datetime.fromisoformat(created_at) + timedelta(hours=48)).isoformat()
     return {
         "id": f"ord-{i}",
         "external_id": f"T{1000 + i}",
@@ -152,8 +159,41 @@ def order(
         "created_at": created_at,
         "updated_at": created_at,
         "shipped_at": None,
-        "ship_by": "2026-11-30T02:00:00+00:00",
+        "ship_by": due,
         "held": None,
+        **changes,
+    }
+
+
+def parcel(seq: int, number: str, **changes: Any) -> dict[str, Any]:
+    """One box of a shipment (ParcelOut)."""
+    return {
+        "id": f"pcl-{number}",
+        "seq": seq,
+        "number": number,
+        "parent_number": None,
+        "weight_g": None,
+        "lines": [],
+        "status": "live",
+        "label_prints": 1,
+        "tracking_status": None,
+        "collected_at": None,
+        **changes,
+    }
+
+
+def order_alert(
+    alert_id: int, kind: str = "late_to_ship", state: str = "open", order_id: str = "ord-5"
+) -> dict[str, Any]:
+    return {
+        "id": alert_id,
+        "order_id": order_id,
+        "kind": kind,
+        "state": state,
+        "message": "订单 T1005 须在 2026-11-30 10:00 前发货，还剩 3 小时 40 分",
+        "opened_at": "2026-11-28T05:00:00+00:00",
+        "acknowledged_at": None,
+        "resolved_at": None,
     }
 
 
@@ -280,8 +320,14 @@ def shop_settings(shop_id: str = SHOP, time_zone: str = "Asia/Shanghai") -> dict
 
 def mock_shop(router: respx.MockRouter, shop_id: str = SHOP) -> dict[str, respx.Route]:
     """A shop with two pools (YTO low), a batch in progress and a finished one, four shipments, one alert,
-    two orders to ship (of its Taobao store), a Taobao and a Pinduoduo store."""
+    two orders to ship (of its Taobao store) and one order alert, a Taobao and a Pinduoduo store, no auto-ship
+    rule."""
+    # Each order read on its own: those to ship, and the shipments' (a test's route of the same URL replaces one).
+    one_by_one = {
+        f"order-{i}": router.get(f"{SHIP}/v1/orders/ord-{i}").respond(json=order(i)) for i in (0, 1, 2, 3, 5, 6)
+    }
     return {
+        **one_by_one,
         "orders": router.get(f"{SHIP}/v1/orders").respond(json=list_page([order(5), order(6)])),
         "stores": router.get(f"{SHIP}/v1/stores").respond(
             json=list_page(
@@ -291,6 +337,8 @@ def mock_shop(router: respx.MockRouter, shop_id: str = SHOP) -> dict[str, respx.
                 ]
             )
         ),
+        "order-alerts": router.get(f"{SHIP}/v1/order-alerts").respond(json=list_page([order_alert(1042)])),
+        "rules": router.get(f"{SHIP}/v1/auto-ship/rules").respond(json=list_page([])),
         "options": router.get(url__regex=rf"{SHIP}/v1/orders/[^/]+/carrier-options").respond(
             json=list_page([carrier_option("ZTO", recommended=True), carrier_option("YTO")])
         ),

@@ -10,6 +10,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
+from services.dashboard import catalogue
 from tests.unit.dashboard.conftest import Services
 from tests.unit.dashboard.dashboard_app import csrf_of
 from tests.unit.dashboard.dashboard_fakes import (
@@ -47,6 +48,14 @@ FORMS = [
     (f"{BASE}/stores/sto-tb/rename", {"name": "x"}),
     (f"{BASE}/stores/sto-tb/token", {"token": "t"}),
     (f"{BASE}/stores/sto-tb/unbind", {}),
+    (f"{BASE}/stores/sto-tb/confirm-mode", {"confirm_mode": "at_print"}),
+    (f"{BASE}/shipments/shp-2/change-numbers", {}),
+    (f"{BASE}/orders/ord-5/receiver", {"name": "x", "phone": "1", "state": "s", "city": "c", "address": "a"}),
+    (f"{BASE}/order-alerts/1042/ack", {}),
+    (f"{BASE}/settings/confirmation", {"confirm_mode": "at_print"}),
+    (f"{BASE}/auto-ship", {"name": "x", "carrier": "ZTO"}),
+    (f"{BASE}/auto-ship/asp-1/active", {"active": "0"}),
+    (f"{BASE}/auto-ship/asp-1/delete", {}),
 ]
 WRITES = ("POST", "PUT", "PATCH", "DELETE")
 
@@ -178,18 +187,37 @@ async def test_a_batch_of_nothing_asks_to_select_first(shop: httpx.AsyncClient, 
 
 
 async def test_void_a_shipment(shop: httpx.AsyncClient, services: Services) -> None:
-    void = services.post(f"{SHIP}/v1/shipments/shp-2/cancel").respond(json=shipment(2, "ZTO", None, "cancelled"))
-    resp = await shop.post(f"{BASE}/shipments/shp-2/void", data={"csrf_token": await token(shop)})
+    void = services.post(f"{SHIP}/v1/shipments/shp-2/void").respond(json=shipment(2, "ZTO", None, "voided"))
+    csrf = await token(shop)
+    resp = await shop.post(f"{BASE}/shipments/shp-2/void", data={"csrf_token": csrf})
     assert resp.headers["location"] == f"{BASE}/shipments/shp-2?notice=voided"
-    assert void.called
+    assert void.calls.last.request.content in (b"", b"null")  # shipping's own reason
+    await shop.post(f"{BASE}/shipments/shp-2/void", data={"csrf_token": csrf, "reason": " 买家退款 "})
+    assert sent_json([c.request for c in void.calls]) == {"reason": "买家退款"}
+    services.get(f"{SHIP}/v1/shipments/shp-2").respond(json=shipment(2, "ZTO", None, "voided"))
+    page = await shop.get(resp.headers["location"])
+    assert 'data-testid="notice">单号已回收作废，订单回到待发货。' in page.text
+    assert not services.calls("POST")[-1].url.path.endswith("/cancel")
 
 
-async def test_void_refused_once_confirmed(shop: httpx.AsyncClient, services: Services) -> None:
-    services.post(f"{SHIP}/v1/shipments/shp-2/cancel").mock(
-        return_value=error(409, "invalid_transition", "shipment shp-2 is confirmed")
-    )
+@pytest.mark.parametrize(
+    ("code", "said"),
+    [
+        ("cannot_withdraw", "平台不能撤回已确认的发货：请改用换单号。"),
+        ("already_collected", "快递员已揽收，面单不能再作废、换号或改址。"),
+    ],
+)
+async def test_a_refused_void_says_why_in_chinese(
+    shop: httpx.AsyncClient, services: Services, code: str, said: str
+) -> None:
+    services.post(f"{SHIP}/v1/shipments/shp-2/void").mock(return_value=error(409, code, f"refused: {code}"))
     resp = await shop.post(f"{BASE}/shipments/shp-2/void", data={"csrf_token": await token(shop)})
-    assert query(resp)["error"] == "invalid_transition"
+    assert query(resp) == {"error": code, "request_id": "req-1", "detail": f"refused: {code}"}
+    services.get(f"{SHIP}/v1/shipments/shp-2").respond(json=shipment(2, "ZTO", None))
+    page = await shop.get(resp.headers["location"])
+    assert f'data-testid="error">{said} <code data-testid="error-code">{code}</code>' in page.text
+    english = await shop.get(resp.headers["location"] + "&lang=en")
+    assert f"{catalogue.ERROR_CODES[code]['en']} <code" in english.text
 
 
 async def test_buy_a_package_once_however_often_the_form_is_sent(shop: httpx.AsyncClient, services: Services) -> None:

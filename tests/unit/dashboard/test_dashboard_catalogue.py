@@ -12,9 +12,13 @@ from waybill_client import models
 
 from services.dashboard import catalogue
 from services.dashboard.catalogue import ALERT_KINDS, ERROR_CODES, LANGS, STATUSES
+from services.dashboard.catalogue_orders import CONFIRM_MODES
 from services.dashboard.ui_text_en import EN
+from services.shipping.auto_ship_rules import SkipReason
 from services.shipping.channels.base import ChannelName
-from services.shipping.models import ItemStatus, ShipmentStatus
+from services.shipping.models import AlertKind as OrderAlertKind
+from services.shipping.models import ConfirmMode, ItemStatus, OrderHold, ParcelStatus, ShipmentStatus
+from services.shipping.schemas.order_alerts import AlertKindName
 from services.shipping.states import OrderStatus
 from shared.errors import ErrorCode
 from shared.tracking import AlertKind, AlertState
@@ -68,6 +72,7 @@ def test_every_error_code_reads_in_both_languages() -> None:
         ("shipment", {s.value for s in ShipmentStatus}),
         ("batch_item", {s.value for s in ItemStatus}),
         ("alert", {s.value for s in AlertState}),
+        ("parcel", {s.value for s in ParcelStatus}),
         ("tracking", literal_values(models.TrackingStatus)),
     ],
 )
@@ -117,3 +122,52 @@ def test_every_channel_of_shipping_reads_in_both_languages() -> None:
 def test_a_shipment_failed_for_an_unbound_store_says_why() -> None:
     assert catalogue.error_text("store_unbound", "zh") == "店铺已解绑，无法在平台确认发货。"
     assert catalogue.error_text("store_unbound", "en").startswith("The store was unbound")
+
+
+def test_every_order_alert_kind_reads_in_both_languages() -> None:
+    kinds = {k.value for k in OrderAlertKind}
+    assert kinds == set(typing.get_args(AlertKindName))  # what the API documents is what its model holds
+    assert set(catalogue.ORDER_ALERT_KINDS) == kinds
+    for kind in kinds:
+        assert HAN.search(catalogue.order_alert_text(kind, "zh")), kind
+        assert not HAN.search(catalogue.order_alert_text(kind, "en")), kind
+        assert catalogue.order_alert_title(kind, "zh") != catalogue.order_alert_text(kind, "zh")
+    assert catalogue.order_alert_title("late_to_ship", "zh") == "即将超时"
+    assert catalogue.order_alert_text("lost_in_space", "en") == "Order alert"
+
+
+def test_every_skip_reason_hold_flag_and_confirmation_mode_reads_in_both_languages() -> None:
+    assert set(catalogue.SKIP_REASONS) == {r.value for r in SkipReason}
+    assert {r.value for r in SkipReason} == literal_values(models.SkipReason)
+    assert set(CONFIRM_MODES) == {m.value for m in ConfirmMode}
+    assert {h.value for h in OrderHold} <= set(catalogue.ORDER_FLAGS)
+    for table, read in (
+        (catalogue.SKIP_REASONS, catalogue.skip_text),
+        (catalogue.ORDER_FLAGS, catalogue.flag_text),
+        (CONFIRM_MODES, catalogue.confirm_mode_text),
+    ):
+        for key in table:
+            assert HAN.search(read(key, "zh")), key
+            assert not HAN.search(read(key, "en")), key
+    assert catalogue.skip_text("new_reason", "zh") == "new_reason"
+    assert catalogue.flag_text("new_flag", "en") == "new_flag"
+    assert catalogue.confirm_mode_title("at_collection", "zh") == "揽收后发货"
+
+
+def test_every_flag_shipping_sets_on_an_order_reads_in_both_languages() -> None:
+    """The kinds shipping's code flags an order with (``flag(order, "<kind>", ...)``), read from its source."""
+    source = Path(catalogue.__file__).parents[1] / "shipping"
+    kinds = {
+        m.group(1)
+        for path in source.rglob("*.py")
+        for m in re.finditer(r'flag\(\w+, "([a-z_]+)"', path.read_text(encoding="utf-8"))
+    }
+    assert "label_outdated" in kinds
+    assert sorted(kinds - set(catalogue.ORDER_FLAGS)) == []
+
+
+def test_the_refusals_of_a_void_say_what_to_do() -> None:
+    assert catalogue.error_text("cannot_withdraw", "zh") == "平台不能撤回已确认的发货：请改用换单号。"
+    assert catalogue.error_text("already_collected", "zh").startswith("快递员已揽收")
+    assert catalogue.status_text("shipment", "voided", "zh") == "已回收单号"
+    assert catalogue.status_text("order", "partly_shipped", "en") == "partly shipped"

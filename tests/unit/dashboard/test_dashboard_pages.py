@@ -92,9 +92,10 @@ async def test_orders_due_soon_and_in_time_are_marked_apart(shop: httpx.AsyncCli
     from datetime import UTC, datetime, timedelta
 
     now = datetime.now(UTC)
-    soon = (now - timedelta(hours=40)).isoformat()
-    fresh = (now - timedelta(hours=1)).isoformat()
-    services.get(f"{SHIP}/v1/orders").respond(json=list_page([order(1, soon), order(2, fresh)]))
+    # Due within the shop's late-to-ship lead (240 minutes by default), and not for two days.
+    soon = order(1, (now - timedelta(hours=40)).isoformat(), ship_by=(now + timedelta(hours=2)).isoformat())
+    fresh = order(2, (now - timedelta(hours=1)).isoformat(), ship_by=(now + timedelta(hours=47)).isoformat())
+    services.get(f"{SHIP}/v1/orders").respond(json=list_page([soon, fresh]))
     options(services)
     text = (await shop.get(f"{BASE}/orders")).text
     assert re.search(r'<tr data-order="ord-1" class="soon">.*?即将超时', text, re.S)
