@@ -71,6 +71,8 @@ from waybill_client.models import (
     PurchaseCreate,
     PurchaseOut,
     Receiver,
+    Recipient,
+    RecipientUpdated,
     RefundOut,
     ReleaseRequest,
     ReleaseResult,
@@ -139,6 +141,10 @@ class Operations:
     @operation("allocation", "POST", "/v1/waybills/{number}/release", ReleaseResult)
     def release_waybill(self, number: str, body: ReleaseRequest | None = None) -> None:
         """Release a number."""
+
+    @operation("allocation", "POST", "/v1/waybills/{number}/recipient", RecipientUpdated)
+    def update_waybill_recipient(self, number: str, body: Recipient) -> None:
+        """Tell the courier a parcel's new receiver before collection (改址; services): the number stays."""
 
     @operation("allocation", "POST", "/v1/waybills/batch-mark", BatchMarkResult)
     def mark_waybills(self, body: BatchMarkRequest) -> None:
