@@ -15,9 +15,9 @@ from shared.allocation import (
     BatchMarkResult,
     ManualWaybillRequest,
     MarkRequest,
-    ReleaseRequest,
     Recipient,
     RecipientUpdated,
+    ReleaseRequest,
     ReleaseResult,
     WaybillInfo,
 )

@@ -247,7 +247,9 @@ async def _refused(
 async def _confirmed(res: ShippingResources, attempt: _Attempt, note: str = CONFIRMED_NOTE) -> Result:
     try:
         if len(attempt.numbers) == 1:
-            await res.allocation.mark(attempt.shop_id, attempt.number, MarkState.SHIPPED, attempt.tid)
+            await res.allocation.mark(
+                attempt.shop_id, attempt.number, MarkState.SHIPPED, attempt.ref_of(attempt.number)
+            )
         else:
             items = [MarkItem(number=n, order_id=ref) for n, ref in attempt.parcels]
             await mark_many(res.allocation, attempt.shop_id, MarkState.SHIPPED, items)
