@@ -32,6 +32,14 @@ class ConfirmMode(StrEnum):
     AT_COLLECTION = "at_collection"  # ... when the courier collects it, or at the shop's confirmation time
 
 
+class LabelSize(StrEnum):
+    """The standard e-waybill (电子面单) sizes, width x height in mm."""
+
+    S100X150 = "100x150"  # the common one-part thermal label (一联单)
+    S100X180 = "100x180"  # the two-part label (二联单): the courier's stub below the main part
+    S76X130 = "76x130"  # the small label of couriers' own narrow printers
+
+
 class ParcelStatus(StrEnum):
     LIVE = "live"  # on a live shipment: holds its number
     RELEASED = "released"  # its shipment failed or was cancelled: the number went as that outcome says

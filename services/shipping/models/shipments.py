@@ -125,5 +125,9 @@ class Parcel(Base):
     label_prints: Mapped[int] = mapped_column(Integer, server_default="0")
     tracking_status: Mapped[str | None] = mapped_column(Text)
     collected_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The courier's routing for the number's destination, from its e-waybill service: the sort code (三段码 /
+    # 大头笔) printed large, and the consolidation centre (集包地). Null until the courier has answered.
+    sort_code: Mapped[str | None] = mapped_column(Text)
+    package_center: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

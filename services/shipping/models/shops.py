@@ -20,7 +20,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from services.shipping.channels.base import MARKETPLACES
-from services.shipping.models.base import MAX_LEAD_MINUTES, Base, ConfirmMode, one_of
+from services.shipping.models.base import MAX_LEAD_MINUTES, Base, ConfirmMode, LabelSize, one_of
 
 
 class ShopSettings(Base):
@@ -30,6 +30,7 @@ class ShopSettings(Base):
     # Bounded, so the ship-by sweep reads one index range: deadlines within the longest lead of any shop.
     __table_args__ = (
         CheckConstraint(f"late_to_ship_lead_minutes BETWEEN 0 AND {MAX_LEAD_MINUTES}", name="late_to_ship_lead"),
+        CheckConstraint(one_of("label_size", LabelSize), name="label_size"),
     )
 
     shop_id: Mapped[str] = mapped_column(Text, primary_key=True)
@@ -44,6 +45,11 @@ class ShopSettings(Base):
     confirm_mode: Mapped[str] = mapped_column(Text, server_default=ConfirmMode.AT_PRINT.value)
     # at_collection: held shipments are confirmed at this time of day (shop's time zone, "HH:MM") at the latest.
     confirm_time: Mapped[str | None] = mapped_column(Text)
+    # Labels: the size for every carrier but those in label_sizes (carrier code -> a LabelSize), and whether the
+    # receiver's name and phone are masked on them (隐私面单, on unless the shop turns it off).
+    label_size: Mapped[str] = mapped_column(Text, server_default=LabelSize.S100X150.value)
+    label_sizes: Mapped[dict[str, str]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
+    privacy_labels: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
