@@ -290,6 +290,10 @@ class Waybill(Base):
     # Last release back to the pool: the number was handed out before, so a refund does not count it as
     # unused (a released number may have been given out anyway). Unknown for releases before a0003.
     released_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # First marked shipped, and for which store and channel (shipping says so in the mark): spend reports.
+    shipped_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    store_id: Mapped[str | None] = mapped_column(Text)
+    channel: Mapped[str | None] = mapped_column(Text)
 
 
 class WaybillVoid(Base):
