@@ -61,6 +61,10 @@ class LabelData:
     pieces: int = 1
     parent_number: str | None = None  # a child piece of multi-piece freight (子单) names its parent (母单)
     parent_child: bool = False
+    # The courier's routing for the destination (from its e-waybill service): the sort code (三段码 / 大头笔),
+    # printed largest, and the consolidation centre (集包地). Empty until the courier answered.
+    sort_code: str = ""
+    package_center: str = ""
 
     @property
     def piece_line(self) -> str:
