@@ -211,12 +211,34 @@ class MarkState(StrEnum):
     EXPIRED = "expired"
 
 
+# Where a shipped number was used, as shipping says in its marks (allocation knows no stores): spend reports
+# by store and channel. Optional, so older senders (and jobs they queued) still mark.
+StoreRef = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:\-]+$"),
+]
+ChannelRef = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32, pattern=r"^[a-z0-9_]+$")
+]
+_STORE_DOC = "A shipped mark: the store the number shipped for (null: the shop's own orders, or not said)."
+_CHANNEL_DOC = "A shipped mark: the sales channel it shipped for (`taobao`, `pinduoduo`, `own`)."
+
+
 class MarkRequest(BaseModel):
-    model_config = ConfigDict(json_schema_extra={"examples": [{"status": "printed", "order_id": "3927481123456789"}]})
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"status": "printed", "order_id": "3927481123456789"},
+                {"status": "shipped", "order_id": "3927481123456789", "store_id": "sto-8f2a1c", "channel": "taobao"},
+            ]
+        }
+    )
 
     status: MarkState
     order_id: OrderId | None = Field(None, description="When given, the number must belong to this order.")
     reason: str | None = Field(None, max_length=500, description="Why (kept for quarantine and expiry).")
+    store_id: StoreRef | None = Field(None, description=_STORE_DOC)
+    channel: ChannelRef | None = Field(None, description=_CHANNEL_DOC)
 
 
 MAX_BATCH_MARK = 1000
@@ -225,6 +247,8 @@ MAX_BATCH_MARK = 1000
 class MarkItem(BaseModel):
     number: str = Field(min_length=1, max_length=40, description="The waybill number (case and spaces ignored).")
     order_id: OrderId | None = Field(None, description="When given, the number must belong to this order.")
+    store_id: StoreRef | None = Field(None, description=_STORE_DOC)
+    channel: ChannelRef | None = Field(None, description=_CHANNEL_DOC)
 
     @field_validator("number")
     @classmethod
@@ -237,7 +261,19 @@ class BatchMarkRequest(BaseModel):
 
     model_config = ConfigDict(
         json_schema_extra={
-            "examples": [{"status": "shipped", "items": [{"number": "783456789012", "order_id": "3927481123456789"}]}]
+            "examples": [
+                {
+                    "status": "shipped",
+                    "items": [
+                        {
+                            "number": "783456789012",
+                            "order_id": "3927481123456789",
+                            "store_id": "sto-8f2a1c",
+                            "channel": "taobao",
+                        }
+                    ],
+                }
+            ]
         }
     )
 

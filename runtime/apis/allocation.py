@@ -47,8 +47,19 @@ class AllocationApi(Protocol):
     async def register_manual(self, shop_id: str, carrier: str, number: str, order_id: str) -> Allocation: ...
 
     async def mark(
-        self, shop_id: str, number: str, state: MarkState, order_id: str | None = None, reason: str | None = None
-    ) -> WaybillInfo: ...
+        self,
+        shop_id: str,
+        number: str,
+        state: MarkState,
+        order_id: str | None = None,
+        reason: str | None = None,
+        *,
+        store_id: str | None = None,
+        channel: str | None = None,
+    ) -> WaybillInfo:
+        """``store_id``, ``channel``: a shipped number's store and channel (spend reports; each MarkItem of
+        ``mark_many`` carries its own)."""
+        ...
 
     async def mark_many(
         self, shop_id: str, state: MarkState, items: Sequence[MarkItem], reason: str | None = None
@@ -89,9 +100,19 @@ class HttpAllocationApi:
         return await self._client.call("POST", "/v1/waybills/manual", Allocation, shop_id=shop_id, body=body)
 
     async def mark(
-        self, shop_id: str, number: str, state: MarkState, order_id: str | None = None, reason: str | None = None
+        self,
+        shop_id: str,
+        number: str,
+        state: MarkState,
+        order_id: str | None = None,
+        reason: str | None = None,
+        *,
+        store_id: str | None = None,
+        channel: str | None = None,
     ) -> WaybillInfo:
-        body = MarkRequest.model_construct(status=state, order_id=order_id, reason=_reason(reason))
+        body = MarkRequest.model_construct(
+            status=state, order_id=order_id, reason=_reason(reason), store_id=store_id, channel=channel
+        )
         path = f"/v1/waybills/{_segment(number)}/mark"
         return await self._client.call("POST", path, WaybillInfo, shop_id=shop_id, body=body)
 

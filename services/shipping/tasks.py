@@ -159,22 +159,41 @@ async def release_number(ctx: Ctx, shop_id: str, number: str, order_ref: str, vo
         raise _retry(ctx, ALLOCATION_RETRY) from exc
 
 
-async def mark_number(ctx: Ctx, shop_id: str, number: str, status: str, order_ref: str) -> str:
+async def mark_number(
+    ctx: Ctx,
+    shop_id: str,
+    number: str,
+    status: str,
+    order_ref: str,
+    store_id: str | None = None,
+    channel: str | None = None,
+) -> str:
+    """``store_id``, ``channel``: a shipped number's store and channel (jobs queued before they were sent
+    have neither: allocation then leaves them unknown)."""
     try:
-        return await numbers.mark(_res(ctx).allocation, shop_id, number, MarkState(status), order_ref)
+        return await numbers.mark(
+            _res(ctx).allocation, shop_id, number, MarkState(status), order_ref, store_id=store_id, channel=channel
+        )
     except ServiceError as exc:
         raise _retry(ctx, ALLOCATION_RETRY) from exc
 
 
-async def mark_numbers(ctx: Ctx, shop_id: str, status: str, pairs: list[list[str]]) -> int:
-    """Record many numbers' progress in allocation ([number, order ref] pairs). Allocation unreachable: the
-    whole job retries (marking is idempotent)."""
+async def mark_numbers(ctx: Ctx, shop_id: str, status: str, pairs: list[list[str | None]]) -> int:
+    """Record many numbers' progress in allocation: [number, order ref] pairs, or [number, order ref, store id,
+    channel] (a shipped number's store and channel). Allocation unreachable: the whole job retries (marking
+    is idempotent)."""
     # Built unvalidated, as the typed client sends them: allocation is the one that validates.
-    items = [MarkItem.model_construct(number=number, order_id=order_ref) for number, order_ref in pairs]
+    items = [
+        MarkItem.model_construct(number=str(p[0]), order_id=p[1], store_id=_at(p, 2), channel=_at(p, 3)) for p in pairs
+    ]
     try:
         return await numbers.mark_many(_res(ctx).allocation, shop_id, MarkState(status), items)
     except ServiceError as exc:
         raise _retry(ctx, ALLOCATION_RETRY) from exc
+
+
+def _at(values: list[str | None], index: int) -> str | None:
+    return values[index] if len(values) > index else None
 
 
 async def subscribe_tracking(ctx: Ctx, shipment_id: str) -> int:

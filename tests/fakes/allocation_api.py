@@ -164,7 +164,15 @@ class FakeAllocationApi:
         return self._allocation(known, created=True)
 
     async def mark(
-        self, shop_id: str, number: str, state: MarkState, order_id: str | None = None, reason: str | None = None
+        self,
+        shop_id: str,
+        number: str,
+        state: MarkState,
+        order_id: str | None = None,
+        reason: str | None = None,
+        *,
+        store_id: str | None = None,
+        channel: str | None = None,
     ) -> WaybillInfo:
         self._call("mark")
         waybill = self._mark(shop_id, number, state, order_id, reason)

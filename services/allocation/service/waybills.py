@@ -8,6 +8,7 @@ from runtime.errors import AppError, Conflict, NotFound
 from services.allocation.lifecycle import MARK_RULES, mark_target, public_state, release_target
 from services.allocation.models import QuarantineIncident, Waybill, WaybillSource, WaybillStatus
 from services.allocation.repository.statements import AllocationStatements
+from services.allocation.repository.waybill_use import Use, WaybillUseRepository
 from services.allocation.repository.waybills import WaybillRepository
 from services.allocation.service import voids
 from shared.allocation import (
@@ -111,12 +112,15 @@ def _marked(w: Waybill, wanted: MarkState, order_id: str | None) -> WaybillStatu
 async def mark(uow: UnitOfWork, shop_id: str, number: str, body: MarkRequest) -> WaybillInfo:
     w = await own_waybill(uow, shop_id, number, for_update=True)
     target = _marked(w, body.status, body.order_id)
-    if w.status != target:
+    first = w.status != target
+    if first:
         repo = WaybillRepository(uow.session)
         await repo.set_status(w.id, target)
         if target == WaybillStatus.QUARANTINED:
             await repo.add_incidents([_incident(w, shop_id, body.reason)])
         w.status = int(target)
+    if target == WaybillStatus.SHIPPED:
+        await WaybillUseRepository(uow.session).record_shipped([Use(w.id, first, body.store_id, body.channel)])
     return _info(w)
 
 
@@ -127,6 +131,7 @@ async def mark_many(uow: UnitOfWork, shop_id: str, body: BatchMarkRequest) -> Ba
     found = await repo.lock_many([i.number for i in body.items], shop_id)
     target = MARK_RULES[body.status].target
     changing: list[Waybill] = []
+    uses: list[Use] = []
     results: list[MarkOutcome] = []
     for item in body.items:
         w = found.get(item.number)
@@ -141,8 +146,11 @@ async def mark_many(uow: UnitOfWork, shop_id: str, body: BatchMarkRequest) -> Ba
             continue
         if w.status != target:
             changing.append(w)
+        uses.append(Use(w.id, w.status != target, item.store_id, item.channel))
         results.append(MarkOutcome(number=w.number, status=public_state(target)))
     await repo.set_status_many([w.id for w in changing], target)
+    if target == WaybillStatus.SHIPPED:
+        await WaybillUseRepository(uow.session).record_shipped(uses)
     if target == WaybillStatus.QUARANTINED and changing:
         await repo.add_incidents([_incident(w, shop_id, body.reason) for w in changing])
     refused = sum(1 for r in results if r.error_code)

@@ -45,6 +45,7 @@ class _Send:
     carrier: str
     channel: str
     store: StoreAccess | None = None  # None for the shop's own orders
+    store_id: str | None = None  # the order's store, told to allocation with the marks
 
 
 @dataclass(frozen=True)
@@ -114,7 +115,7 @@ async def _claim(run: BatchRun, chunk_no: int) -> _Todo:
     todo = _Todo()
     for s in claimed:
         order = orders[s.order_id]
-        send = _Send(s.id, order.external_id, s.number, s.carrier, order.channel)
+        send = _Send(s.id, order.external_id, s.number, s.carrier, order.channel, store_id=order.store_id)
         if Channels.is_own(order.channel):
             todo.own.append(send)
         elif (store := access(stores.get(order.store_id or ""))) is not None:
@@ -138,7 +139,7 @@ async def _finish(run: BatchRun, sent: Sequence[_Send], note: str) -> None:
                     "mark_numbers",
                     shop_id=run.shop_id,
                     status=MarkState.SHIPPED.value,
-                    pairs=[[s.number, s.tid] for s in sent],
+                    pairs=[[s.number, s.tid, s.store_id, s.channel] for s in sent],
                 )
 
 

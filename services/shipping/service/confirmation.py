@@ -96,6 +96,7 @@ class _Attempt:
     # it is the order's first part to be confirmed.
     lines: tuple[str, ...] | None = None
     first: bool = True
+    store_id: str | None = None  # the order's store (None: an own-channel order), told to allocation with the marks
 
     @property
     def numbers(self) -> list[str]:
@@ -218,6 +219,7 @@ async def _claim(res: ShippingResources, shipment_id: str) -> _Attempt | Result:
             parcels=tuple((p.number, allocation_ref(order.external_id, p.ordinal)) for p in boxes),
             lines=lines,
             first=first,
+            store_id=order.store_id,
         )
 
 
@@ -245,13 +247,15 @@ async def _refused(
 
 
 async def _confirmed(res: ShippingResources, attempt: _Attempt, note: str = CONFIRMED_NOTE) -> Result:
+    store_id, channel = attempt.store_id, attempt.channel  # where the numbers were used: spend reports
     try:
         if len(attempt.numbers) == 1:
+            ref = attempt.ref_of(attempt.number)
             await res.allocation.mark(
-                attempt.shop_id, attempt.number, MarkState.SHIPPED, attempt.ref_of(attempt.number)
+                attempt.shop_id, attempt.number, MarkState.SHIPPED, ref, store_id=store_id, channel=channel
             )
         else:
-            items = [MarkItem(number=n, order_id=ref) for n, ref in attempt.parcels]
+            items = [MarkItem(number=n, order_id=ref, store_id=store_id, channel=channel) for n, ref in attempt.parcels]
             await mark_many(res.allocation, attempt.shop_id, MarkState.SHIPPED, items)
     except ServiceError as exc:
         # The channel has it: the shipment is confirmed whatever allocation says; the marks are retried.
@@ -264,6 +268,8 @@ async def _confirmed(res: ShippingResources, attempt: _Attempt, note: str = CONF
                     number=number,
                     status=MarkState.SHIPPED.value,
                     order_ref=attempt.ref_of(number),
+                    store_id=store_id,
+                    channel=channel,
                 )
     async with res.transaction() as uow:
         await finish_confirmed(uow, [attempt.shipment_id], note)

@@ -205,6 +205,8 @@ async def _record(uow: UnitOfWork, shop_id: str, plan: _Plan, new: list[str]) ->
             number=number,
             status=MarkState.SHIPPED.value,
             order_ref=allocation_ref(order.external_id, ordinal),
+            store_id=order.store_id,
+            channel=order.channel,
         )
     await uow.session.flush()  # the old parcels give their places up before their successors take them
     await repo.insert_many(successors)

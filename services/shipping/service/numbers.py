@@ -41,9 +41,19 @@ async def _printed(allocation: AllocationApi, shop_id: str, number: str, order_r
         # Already past printed (or never ours): the release says what it is.
 
 
-async def mark(allocation: AllocationApi, shop_id: str, number: str, state: MarkState, order_ref: str) -> str:
+async def mark(
+    allocation: AllocationApi,
+    shop_id: str,
+    number: str,
+    state: MarkState,
+    order_ref: str,
+    *,
+    store_id: str | None = None,
+    channel: str | None = None,
+) -> str:
+    """``store_id``, ``channel``: where a shipped number was used (allocation's spend reports)."""
     try:
-        await allocation.mark(shop_id, number, state, order_ref)
+        await allocation.mark(shop_id, number, state, order_ref, store_id=store_id, channel=channel)
     except ServiceError as exc:
         if exc.transient:
             raise
