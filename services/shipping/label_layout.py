@@ -10,8 +10,11 @@ and the printable ASCII advances are tabulated below (so no font file is read he
 from __future__ import annotations
 
 import unicodedata
+from bisect import bisect_right
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import lru_cache
+from itertools import accumulate, repeat
 from typing import TYPE_CHECKING, Literal
 
 from services.shipping.models.base import LabelSize
@@ -33,6 +36,8 @@ _ASCII_WIDTHS = (
     578, 531, 586, 463, 586, 536, 330, 519, 589, 259, 259, 497, 259, 896, 589, 578,
     586, 586, 399, 452, 339, 589, 480, 747, 500, 489, 441, 355, 551, 355, 551,
 )  # fmt: skip
+
+_WIDTHS = {chr(32 + i): w / 1000 for i, w in enumerate(_ASCII_WIDTHS)}
 
 Align = Literal["left", "center", "right"]
 
@@ -112,46 +117,46 @@ def page_size(size: LabelSize) -> tuple[float, float]:
 
 def char_width(ch: str) -> float:
     """Advance width in em. Characters outside the table count as one em (never narrower than drawn)."""
-    code = ord(ch)
-    if 32 <= code < 127:
-        return _ASCII_WIDTHS[code - 32] / 1000
-    return 1.0
+    return _WIDTHS.get(ch, 1.0)
 
 
 def text_width(text: str, size: float) -> float:
-    return sum(char_width(c) for c in text) * size
+    return sum(map(_WIDTHS.get, text, repeat(1.0))) * size
 
 
 def clean(text: str) -> str:
     """Control characters (a newline in an address, a stray tab or escape) become spaces, runs of spaces one."""
-    return " ".join("".join(" " if unicodedata.category(c)[0] == "C" else c for c in text).split())
+    if not text.isprintable():
+        text = "".join(" " if unicodedata.category(c)[0] == "C" else c for c in text)
+    return " ".join(text.split())
 
 
+@lru_cache(maxsize=8192)  # a batch repeats its sender, store and carrier lines on every label
 def wrap(text: str, size: float, width: float, max_lines: int) -> tuple[str, ...]:
     """Breaks anywhere (Chinese has no spaces to break at); a line never starts with a space. Text that
     needs more lines is cut, and its last line ends in an ellipsis so it is seen to be cut."""
+    text = clean(text)
+    if not text:
+        return ()
+    limit = width / size
+    ends = list(accumulate(map(_WIDTHS.get, text, repeat(1.0))))  # em from the start to each character's end
+    if ends[-1] <= limit:
+        return (text,)
     lines: list[str] = []
-    line = ""
-    used = 0.0
-    for ch in clean(text):
-        w = char_width(ch) * size
-        if used + w > width and line:
-            lines.append(line.rstrip())
-            line, used = "", 0.0
-            if len(lines) == max_lines:
-                break
-        if ch == " " and not line:
+    start = 0
+    while start < len(text) and len(lines) < max_lines:
+        if text[start] == " ":  # clean() left single spaces only
+            start += 1
             continue
-        line += ch
-        used += w
-    else:
-        if line:
-            lines.append(line)
-        return tuple(lines)
-    last = lines[-1]
-    while last and text_width(last + ELLIPSIS, size) > width:
-        last = last[:-1]
-    lines[-1] = last.rstrip() + ELLIPSIS
+        base = ends[start - 1] if start else 0.0
+        end = max(bisect_right(ends, base + limit, lo=start), start + 1)  # a character wider than the line
+        lines.append(text[start:end].rstrip())
+        start = end
+    if start < len(text):
+        last = lines[-1]
+        while last and text_width(last + ELLIPSIS, size) > width:
+            last = last[:-1]
+        lines[-1] = last.rstrip() + ELLIPSIS
     return tuple(lines)
 
 
