@@ -1,4 +1,4 @@
-"""Couriers' electronic waybill service (Cainiao style): one signed gateway, five message types.
+"""Couriers' electronic waybill service (Cainiao style): one signed gateway, six message types.
 
 Request: form POST with ``msg_type``, ``logistic_provider_id``, ``logistics_interface`` (a JSON string) and
 ``data_digest`` = base64(md5(logistics_interface + secret)). Answers are JSON with ``success`` and, on failure,
@@ -19,13 +19,15 @@ from starlette.datastructures import FormData
 
 from services.sandbox.clock import china_midnight_after_days, iso_china
 from services.sandbox.faults import COURIER_ENDPOINTS, FaultInjector, endpoint_or_group
-from services.sandbox.numbers import CARRIERS, Issue, NumberRegistry, NumberState
+from services.sandbox.numbers import CARRIERS, Issue, IssuedNumber, NumberRegistry, NumberState
+from services.sandbox.routing import Destination, routing_info
 from services.sandbox.settings import SandboxSettings
 from services.sandbox.signing import courier_digest
 
 MAX_OBJECTS = 10
 MAX_QUANTITY = 100_000
 MAX_VALIDITY_DAYS = 3650
+MAX_ROUTE_WAYBILLS = 100
 
 router = APIRouter(prefix="/courier", tags=["couriers"])
 
@@ -84,6 +86,7 @@ class Couriers:
             "TMS_WAYBILL_DISCARD": self.discard,
             "TMS_WAYBILL_QUERY_BY_OBJECT": self.query_by_object,
             "TMS_WAYBILL_UPDATE": self.update,
+            "TMS_WAYBILL_ROUTE": self.route,
         }
         return handlers[msg_type](body)
 
@@ -154,7 +157,44 @@ class Couriers:
             # The sandbox's choice of code: the service publishes none for a cancelled waybill.
             raise CourierError("waybill.already-discarded", f"waybill {code} was cancelled and cannot change")
         record.recipient = recipient
-        return {"success": True}
+        record.destination = recipient["address"]
+        # The new destination's routing: the label reprinted for it carries the new sort code.
+        return {"success": True, "routingInfo": routing_of(record)}
+
+    def route(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Bind each waybill to its destination and answer its routing (the sort code the label prints). Each
+        waybill answers on its own; a malformed list refuses the whole message before anything is bound."""
+        cp_code = _cp_code(body)
+        seller_id = _text(body, "seller_id")
+        waybills = body.get("waybills")
+        if not isinstance(waybills, list) or not waybills:
+            raise CourierError("isv.invalid-parameter", "waybills must be a non-empty list")
+        if len(waybills) > MAX_ROUTE_WAYBILLS:
+            raise CourierError("isv.too-many-objects", f"at most {MAX_ROUTE_WAYBILLS} waybills per request")
+        if not all(isinstance(w, dict) for w in waybills):
+            raise CourierError("isv.invalid-parameter", "each waybill must be an object")
+        codes = [_text(w, "waybill_code") for w in waybills]
+        pairs = zip(codes, waybills, strict=True)
+        cols = [self._route_one(cp_code, seller_id, code, w.get("address")) for code, w in pairs]
+        return {"success": True, "waybill_route_cols": cols}
+
+    def _route_one(self, cp_code: str, seller_id: str, code: str, address: Any) -> dict[str, Any]:
+        try:
+            where = _address(address)
+            record = self.registry.numbers.get(code)
+            if record is None or record.cp_code != cp_code or record.seller_id != seller_id:
+                raise CourierError("waybill.not-exist", f"waybill {code} was not issued to {seller_id} at {cp_code}")
+            if record.state is NumberState.DISCARDED:
+                raise CourierError("waybill.already-discarded", f"waybill {code} was cancelled")
+            collected = record.state is NumberState.COLLECTED and record.destination is not None
+            if collected and _place(record.destination) != _place(where):
+                # The courier has the parcel: it goes where it was bound for, not somewhere new.
+                raise CourierError("waybill.already-collected", f"waybill {code} was collected: it cannot go elsewhere")
+        except CourierError as exc:
+            return {"waybill_code": code, "success": False, "errorCode": exc.code, "errorMsg": exc.message}
+        if not collected:
+            record.destination = where
+        return {"waybill_code": code, "success": True, "routingInfo": routing_of(record)}
 
     def query_by_object(self, body: dict[str, Any]) -> dict[str, Any]:
         cp_code = _cp_code(body)
@@ -164,6 +204,31 @@ class Couriers:
         if issue is None:
             raise CourierError("object.not-exist", f"no waybill was issued for object_id {object_id}")
         return {"success": True, "waybill_apply_new_cols": [_issue_view(issue)]}
+
+
+def _place(address: dict[str, str] | None) -> Destination | None:
+    if address is None:
+        return None
+    return Destination(address["province"], address["city"], address.get("district", ""))
+
+
+def routing_of(record: IssuedNumber) -> dict[str, Any] | None:
+    """The routing of the number's destination, once it has one."""
+    place = _place(record.destination)
+    return routing_info(record.cp_code, place) if place is not None else None
+
+
+def _address(value: Any) -> dict[str, str]:
+    """``{province, city, district?, detail?}``: province and city non-empty (the routing needs no more)."""
+    if not isinstance(value, dict):
+        raise CourierError("isv.invalid-parameter", "address must be an object")
+    extra = {}
+    for name in ("district", "detail"):
+        text = value.get(name, "")
+        if not isinstance(text, str):
+            raise CourierError("isv.invalid-parameter", f"address.{name} must be a string")
+        extra[name] = text.strip()
+    return {"province": _text(value, "province"), "city": _text(value, "city"), **extra}
 
 
 def _recipient(value: Any) -> dict[str, Any]:

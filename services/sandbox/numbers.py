@@ -117,6 +117,8 @@ class IssuedNumber:
     state: NumberState = NumberState.ISSUED
     # The receiver the waybill was last updated to (TMS_WAYBILL_UPDATE), while not collected.
     recipient: dict[str, Any] | None = None
+    # Where it goes ({province, city, district, detail}): bound by TMS_WAYBILL_ROUTE or an update's receiver.
+    destination: dict[str, str] | None = None
 
 
 @dataclass(slots=True)

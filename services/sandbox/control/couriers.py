@@ -1,4 +1,5 @@
-"""Control of the couriers: an outage, expired numbers, and what they know of a number."""
+"""Control of the couriers: an outage, expired numbers, what they know of a number, and how they route a
+destination."""
 
 from __future__ import annotations
 
@@ -9,6 +10,9 @@ from fastapi import APIRouter, HTTPException, Request
 from pydantic import BaseModel, Field
 
 from services.sandbox.clock import utc_iso
+from services.sandbox.couriers import routing_of
+from services.sandbox.numbers import CARRIERS
+from services.sandbox.routing import Destination, routing_info
 from services.sandbox.world import world_of
 
 router = APIRouter(prefix="/control", tags=["control"])
@@ -20,6 +24,13 @@ class Down(BaseModel):
 
 class NumberList(BaseModel):
     waybill_codes: list[str] = Field(max_length=100_000)
+
+
+class Place(BaseModel):
+    cp_code: str = Field(description="The carrier, e.g. ZTO.")
+    province: str = Field(min_length=1, max_length=50)
+    city: str = Field(min_length=1, max_length=50)
+    district: str = Field("", max_length=50)
 
 
 @router.post("/courier/down", summary="Take the couriers down for N seconds")
@@ -56,4 +67,13 @@ async def courier_number(request: Request, code: str) -> dict[str, Any]:
         "expire_at": utc_iso(record.expire_at),
         "state": record.state.name.lower(),
         "recipient": record.recipient,
+        "destination": record.destination,
+        "routing": routing_of(record),
     }
+
+
+@router.post("/courier/routing", summary="How a carrier routes a destination (its routingInfo)")
+async def courier_routing(place: Place) -> dict[str, Any]:
+    if place.cp_code not in CARRIERS:
+        raise HTTPException(404, f"unknown cp_code {place.cp_code!r}")
+    return routing_info(place.cp_code, Destination(place.province.strip(), place.city.strip(), place.district.strip()))
