@@ -12,9 +12,22 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from enum import StrEnum
 from typing import Any, Protocol
+
+# Both marketplaces write their times as Beijing time without a zone ("2026-11-28 09:59:58").
+BEIJING = timezone(timedelta(hours=8))
+
+
+def beijing_time(value: object) -> datetime | None:
+    """A marketplace's "yyyy-MM-dd HH:mm:ss" (Beijing time) as an aware datetime; None when absent or unreadable."""
+    if not isinstance(value, str) or not value.strip():
+        return None
+    try:
+        return datetime.strptime(value.strip(), "%Y-%m-%d %H:%M:%S").replace(tzinfo=BEIJING)
+    except ValueError:
+        return None
 
 
 class ChannelName(StrEnum):
@@ -130,6 +143,9 @@ class ChannelOrder:
     shipped_numbers: tuple[str, ...] = ()
     # The channel's ship-by deadline (Pinduoduo's last_ship_time); None where the channel gives none (Taobao).
     ship_by: datetime | None = None
+    # When the buyer paid (Taobao's and Pinduoduo's pay_time): a default ship-by counts from it, not from when
+    # the paid message happened to reach us (a redelivered or late message would push the deadline back).
+    paid_at: datetime | None = None
 
     @property
     def has_address(self) -> bool:

@@ -200,6 +200,7 @@ def _order_values(found: ChannelOrder) -> dict[str, Any]:
         "payment_cents": found.payment_cents,
         "items": found.items,
         "ship_by": found.ship_by,
+        "paid_at": found.paid_at,
     }
 
 

@@ -22,11 +22,13 @@ from services.shipping.states import OrderNote
 async def insert_paid(uow: UnitOfWork, values: dict[str, Any], note: str) -> bool:
     """A new order (shop, external id, channel, receiver, and ``ship_by`` when its channel gave one) in the
     machine's first state, with its first audit row, held when its receiver fails the checks; False when the
-    shop has an order of that external id already."""
+    shop has an order of that external id already. ``paid_at``, the channel's payment time when it gave one
+    (else now), is what a default ship-by counts from."""
     repo = OrderRepository(uow.session)
     order_id = new_id("ord")
-    now = datetime.now(UTC)
-    deadline = ship_by.ship_by(values["channel"], values.get("ship_by"), now, get_settings())
+    values = dict(values)
+    paid_at = values.pop("paid_at", None) or datetime.now(UTC)
+    deadline = ship_by.ship_by(values["channel"], values.get("ship_by"), paid_at, get_settings())
     if not await repo.insert_if_absent({**values, "ship_by": deadline, "id": order_id, "status": states.INITIAL}):
         return False
     repo.add_event(states.created(order_id, note))

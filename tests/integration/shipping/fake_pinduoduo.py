@@ -71,6 +71,7 @@ class PddOrder:
     tracking_number: str = ""
     logistics_id: int = 0
     last_ship_time: str = ""  # "YYYY-MM-DD HH:MM:SS", Beijing time; empty: the order gives none
+    pay_time: str = ""  # the same form
     items: list[PddItem] = field(default_factory=lambda: [PddItem()])
     extra_tracks: list[ExtraTrack] = field(default_factory=list)
 
@@ -82,6 +83,7 @@ class PddOrder:
     def info(self) -> dict[str, Any]:
         return {
             **({"last_ship_time": self.last_ship_time} if self.last_ship_time else {}),
+            **({"pay_time": self.pay_time} if self.pay_time else {}),
             "order_sn": self.order_sn,
             "order_status": self.order_status,
             "refund_status": self.refund_status,

@@ -122,6 +122,7 @@ class FakeTrade:
     status: str = "WAIT_SELLER_SEND_GOODS"
     receiver_state: str = "广东省"
     receiver_address: str = "科技园南区高新南七道 4 栋 1201 室"
+    pay_time: str = ""  # "YYYY-MM-DD HH:MM:SS", Beijing time; empty: the trade gives none
     lines: list[FakeLine] = field(default_factory=list)  # none given: one line, oid tid + 1
     consignments: list[FakeConsignment] = field(default_factory=list)
 
@@ -210,6 +211,7 @@ class FakeTrade:
             "receiver_zip": "518000",
             "weight_g": 1250,
             "orders": {"order": [self._order_view(line) for line in self.lines]},
+            **({"pay_time": self.pay_time} if self.pay_time else {}),
         }
 
 

@@ -106,6 +106,29 @@ async def test_ship_by_comes_from_the_channel_or_its_default(world: World, shop:
     assert _at(pdd["ship_by"]) == datetime.fromisoformat("2026-11-30T23:59:59+08:00")
 
 
+async def test_a_default_ship_by_counts_from_the_channels_pay_time_not_the_messages_arrival(
+    world: World, shop: BoundShop
+) -> None:
+    """A paid message redelivered for hours (an outage, a backlog) must not push the deadline back: Taobao's and
+    Pinduoduo's pay_time is what the 48 hours count from."""
+    trade = world.market.new_trade(shop.nick, pay_time="2026-11-28 09:30:00")
+    assert (await world.shipping.post("/webhooks/marketplace", data=world.market.message(trade))).status_code == 200
+    (taobao,) = (await _get(world, shop, "/v1/orders", channel="taobao"))["data"]
+    assert _at(taobao["ship_by"]) == datetime.fromisoformat("2026-11-30T09:30:00+08:00")
+
+    mall_id, token = world.pdd.add_mall()
+    bound = await world.shipping.post(
+        "/v1/stores", json={"channel": "pinduoduo", "token": token, "name": "拼多多店"}, headers=shop.headers
+    )
+    assert bound.status_code == 201, bound.text
+    pdd_order = world.pdd.new_order(mall_id)
+    pdd_order.pay_time = "2026-11-28 21:15:00"  # no last_ship_time: the default counts from the payment
+    body, headers = world.pdd.message(pdd_order)
+    assert (await world.shipping.post("/webhooks/pinduoduo", content=body, headers=headers)).status_code == 200
+    (pdd,) = (await _get(world, shop, "/v1/orders", channel="pinduoduo"))["data"]
+    assert _at(pdd["ship_by"]) == datetime.fromisoformat("2026-11-30T21:15:00+08:00")
+
+
 async def test_the_sweep_opens_at_the_shops_lead_time_and_when_the_deadline_passed(
     world: World, shop: BoundShop, redis: Any
 ) -> None:

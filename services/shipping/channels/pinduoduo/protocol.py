@@ -52,7 +52,7 @@ from datetime import datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from services.shipping.channels.base import ChannelOrder, OrderState
+from services.shipping.channels.base import ChannelOrder, OrderState, beijing_time
 from services.shipping.channels.pinduoduo.carriers import CARRIER_OF_ID
 from services.shipping.channels.pinduoduo.errors import PddError, network_error
 from services.shipping.channels.pinduoduo.messages import BadMessage, BadSignature, verify_message
@@ -244,6 +244,7 @@ def parse_order(body: dict[str, Any]) -> ChannelOrder:
         shipped_carrier=carrier.value if number and carrier else None,
         shipped_numbers=_shipped_numbers(number, o),
         ship_by=parse_ship_by(o.get("last_ship_time")),
+        paid_at=beijing_time(o.get("pay_time")),
     )
 
 
@@ -261,12 +262,7 @@ def _shipped_numbers(number: str, o: dict[str, Any]) -> tuple[str, ...]:
 
 def parse_ship_by(value: object) -> datetime | None:
     """``last_ship_time`` (Beijing time) as an aware datetime; None when absent or unreadable."""
-    if not isinstance(value, str) or not value.strip():
-        return None
-    try:
-        return datetime.strptime(value.strip(), "%Y-%m-%d %H:%M:%S").replace(tzinfo=CHINA)
-    except ValueError:
-        return None
+    return beijing_time(value)
 
 
 def parse_mall_id(body: dict[str, Any]) -> str:

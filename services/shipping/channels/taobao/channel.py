@@ -111,6 +111,7 @@ def channel_order(trade: Trade) -> ChannelOrder:
         shipped_number=trade.shipped_number,
         shipped_carrier=trade.shipped_company or None,
         shipped_numbers=trade.shipped_numbers,
+        paid_at=trade.pay_time,
     )
 
 

@@ -25,6 +25,8 @@ from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Any
 
+from services.shipping.channels.base import beijing_time
+
 CHINA = timezone(timedelta(hours=8))
 OFFLINE_SEND = "taobao.logistics.offline.send"
 ASCP_OFFLINE_SEND = "alibaba.ascp.logistics.offline.send"
@@ -258,6 +260,7 @@ class Trade:
     shipped_number: str | None = None
     shipped_company: str | None = None
     shipped_numbers: tuple[str, ...] = ()
+    pay_time: datetime | None = None
 
     @property
     def has_address(self) -> bool:
@@ -305,6 +308,7 @@ def parse_trade(body: dict[str, Any]) -> Trade:
         shipped_number=str(shipped["invoice_no"]) if shipped else None,
         shipped_company=str(shipped.get("logistics_company") or "") if shipped else None,
         shipped_numbers=tuple(numbers),
+        pay_time=beijing_time(t.get("pay_time")),
     )
 
 
