@@ -1,13 +1,15 @@
-"""Thermal labels (100 x 150 mm) as PDF: one per shipment, or a whole batch streamed page by page.
+"""Thermal labels as PDF, in each label size (``LabelSize``): one per shipment, or a whole batch streamed page by
+page. What goes where comes from ``label_layout`` (the ZPL renderer draws the same layout).
 
-reportlab encodes the Code 128 symbol (code sets, check character) and gives the font metrics; the pages
-are written here as PDF objects directly, because reportlab's document keeps every page in memory until
-it is saved, and a batch of 10,000 labels must stream. Chinese text uses the CID font STSong-Light
-(one of the PDF viewers' built-in Asian fonts, so nothing is embedded) with the UniGB-UCS2-H encoding.
+The pages are written here as PDF objects directly, because reportlab's document keeps every page in memory
+until it is saved, and a batch of 10,000 labels must stream. reportlab encodes the Code 128 symbols and cuts the
+font subsets: every character is drawn in the embedded WenQuanYi Micro Hei (``label_font``), so the labels need
+no font on the machine that shows or prints them. The font objects come last, when every character is known.
 """
 
 from __future__ import annotations
 
+import threading
 import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -15,30 +17,23 @@ from functools import lru_cache
 
 from reportlab.graphics.barcode.code128 import Code128
 
+from services.shipping import label_layout
+from services.shipping.label_font import FontSubsets
 from services.shipping.metrics import LABELS
+from services.shipping.models.base import LabelSize
 
 MM = 72 / 25.4
-PAGE_W = round(100 * MM, 3)
-PAGE_H = round(150 * MM, 3)
-MARGIN = 4 * MM
+DEFAULT_SIZE = LabelSize.S100X150
 
 HEADER = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n"
-# Objects 1-4 are fixed: catalog, pages (written last), Helvetica, STSong-Light; pages start at 5.
-FIRST_PAGE_OBJ = 5
+# Objects 1-3 are fixed: catalog, pages and the pages' shared resources (both written last); the rest from 4.
+FIRST_FREE_OBJ = 4
 _CATALOG = b"1 0 obj\n<< /Type /Catalog /Pages 2 0 R >>\nendobj\n"
-_HELVETICA = b"3 0 obj\n<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>\nendobj\n"
-_CJK = (
-    b"4 0 obj\n<< /Type /Font /Subtype /Type0 /BaseFont /STSong-Light /Encoding /UniGB-UCS2-H /DescendantFonts [ "
-    b"<< /Type /Font /Subtype /CIDFontType0 /BaseFont /STSong-Light "
-    b"/CIDSystemInfo << /Registry (Adobe) /Ordering (GB1) /Supplement 2 >> /DW 1000 "
-    b"/W [ 1 [ 207 270 342 467 462 797 710 239 374 ] 10 [ 374 423 605 238 375 238 334 462 ] 18 26 462 27 28 238 "
-    b"29 31 605 32 [ 344 748 684 560 695 739 563 511 729 793 318 312 666 526 896 758 772 544 772 628 465 607 753 "
-    b"711 972 647 620 607 374 333 374 606 500 239 417 503 427 529 415 264 444 518 241 230 495 228 793 527 524 ] "
-    b"81 [ 524 504 338 336 277 517 450 652 466 452 407 370 258 370 605 ] ] "
-    b"/FontDescriptor << /Type /FontDescriptor /FontName /STSongStd-Light /Flags 6 "
-    b"/FontBBox [ -25 -254 1000 880 ] /ItalicAngle 0 /Ascent 752 /Descent -271 /CapHeight 737 /StemV 58 >> "
-    b">> ] >>\nendobj\n"
-)
+BOLD_STROKE = 0.025  # em: text filled and stroked this wide reads as bold (the font has no bold face)
+MAX_MODULE = 0.56  # mm, a Code 128 module at most (a short number does not grow into wide bars)
+QUIET_MODULES = 10  # each side of the symbol
+# reportlab's font subsetting reads the font file through one shared position: one document at a time.
+_FONT_LOCK = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -87,109 +82,81 @@ def code128_pattern(value: str) -> str:
     return "".join(str(ord(ch.upper()) - ord("A") + 1) for ch in symbol.decomposed)
 
 
-def _ascii_text(text: str) -> str:
-    safe = text.encode("latin-1", "replace").decode("latin-1")
-    return "(" + safe.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)") + ")"
-
-
-def _cjk_text(text: str) -> str:
-    # UCS-2: characters beyond the BMP have no code in this encoding.
-    return "<" + "".join(f"{ord(c):04X}" if ord(c) < 0x10000 else "003F" for c in text) + ">"
-
-
-def _width(text: str, size: float) -> float:
-    return sum(size * (0.5 if ord(c) < 0x2E80 else 1.0) for c in text)
-
-
-def _wrap(text: str, size: float, width: float, max_lines: int) -> list[str]:
-    lines: list[str] = []
-    line = ""
-    for ch in text:
-        if _width(line + ch, size) > width:
-            lines.append(line)
-            line = ch
-            if len(lines) == max_lines:
-                break
-        else:
-            line += ch
-    else:
-        if line:
-            lines.append(line)
-    return lines[:max_lines]
-
-
-def _text(font: str, size: float, x: float, y: float, text: str) -> str:
-    encoded = _cjk_text(text) if font == "F2" else _ascii_text(text)
-    return f"BT /{font} {size:g} Tf {x:.2f} {y:.2f} Td {encoded} Tj ET\n"
-
-
-def _barcode(number: str, x: float, y: float, width: float, height: float) -> tuple[str, float]:
-    pattern = code128_pattern(number)
+def _barcode(bar: label_layout.Barcode, page_h: float) -> str:
+    pattern = code128_pattern(bar.value)
     modules = sum(int(d) for d in pattern)
-    module = min(1.6, width / (modules + 20))  # 10 modules of quiet zone each side
-    start = x + (width - modules * module) / 2
+    module = min(MAX_MODULE, bar.width / (modules + 2 * QUIET_MODULES)) * MM
+    pos = bar.x * MM + (bar.width * MM - modules * module) / 2
+    y, h = (page_h - bar.y - bar.height) * MM, bar.height * MM
     parts = []
-    pos = start
     for i, d in enumerate(pattern):
         w = int(d) * module
         if i % 2 == 0:
-            parts.append(f"{pos:.3f} {y:.2f} {w:.3f} {height:.2f} re")
+            parts.append(f"{pos:.3f} {y:.2f} {w:.3f} {h:.2f} re")
         pos += w
-    return "\n".join(parts) + "\nf\n", module
+    return "\n".join(parts) + "\nf\n"
 
 
-def page_content(label: LabelData) -> bytes:
-    inner_w = PAGE_W - 2 * MARGIN
-    top = PAGE_H - MARGIN
-    out: list[str] = ["0.8 w\n", f"{MARGIN:.2f} {MARGIN:.2f} {inner_w:.2f} {PAGE_H - 2 * MARGIN:.2f} re S\n"]
-    # carrier
-    out.append(_text("F2", 18, MARGIN + 6, top - 24, label.carrier_name))
-    out.append(_text("F1", 12, PAGE_W - MARGIN - 6 - _width(label.carrier, 12), top - 22, label.carrier))
-    out.append(f"{MARGIN:.2f} {top - 32:.2f} m {PAGE_W - MARGIN:.2f} {top - 32:.2f} l S\n")
-    # barcode and number
-    bars, _ = _barcode(label.number, MARGIN, top - 112, inner_w, 72)
-    out.append(bars)
-    out.append(_text("F1", 14, (PAGE_W - _width(label.number, 14) * 1.12) / 2, top - 128, label.number))
-    out.append(f"{MARGIN:.2f} {top - 136:.2f} m {PAGE_W - MARGIN:.2f} {top - 136:.2f} l S\n")
-    # receiver
-    y = top - 154
-    out.append(_text("F2", 11, MARGIN + 6, y, f"收件人: {label.receiver_name}  {label.receiver_phone}"))
-    for line in _wrap(label.receiver_address, 11, inner_w - 12, 3):
-        y -= 15
-        out.append(_text("F2", 11, MARGIN + 6, y, line))
-    y -= 12
-    out.append(f"{MARGIN:.2f} {y:.2f} m {PAGE_W - MARGIN:.2f} {y:.2f} l S\n")
-    # sender
-    y -= 16
-    out.append(_text("F2", 9, MARGIN + 6, y, f"寄件人: {label.sender_name}  {label.sender_phone}"))
-    for line in _wrap(label.sender_address, 9, inner_w - 12, 2):
-        y -= 12
-        out.append(_text("F2", 9, MARGIN + 6, y, line))
-    y -= 10
-    out.append(f"{MARGIN:.2f} {y:.2f} m {PAGE_W - MARGIN:.2f} {y:.2f} l S\n")
-    # order and weight
-    y -= 16
-    out.append(
-        _text("F2", 9, MARGIN + 6, y, f"订单号: {label.order_ref}" + (f"  {label.store}" if label.store else ""))
-    )
-    y -= 13
-    out.append(_text("F2", 9, MARGIN + 6, y, f"重量: {label.weight_g / 1000:.2f} kg"))
-    if label.piece_line:
-        y -= 13
-        out.append(_text("F2", 10, MARGIN + 6, y, label.piece_line))
-    footer = f"{label.shipment_id}" + (f"  reprint {label.reprint}" if label.reprint else "")
-    out.append(_text("F1", 7, MARGIN + 6, MARGIN + 6, footer))
-    return "".join(out).encode("latin-1")
+def _text(text: label_layout.Text, page_h: float, fonts: FontSubsets) -> str:
+    size = text.size * MM
+    out = [f"q {BOLD_STROKE * size:.2f} w 2 Tr\n" if text.bold else ""]
+    for x, y, line in text.placed():
+        base = (page_h - y - label_layout.BASELINE * text.size) * MM
+        out.append(f"BT {x * MM:.2f} {base:.2f} Td {fonts.shown(size, line)} ET\n")
+    if text.bold:
+        out.append("Q\n")
+    return "".join(out)
+
+
+def _rule(rule: label_layout.Rule, page_h: float) -> str:
+    t = rule.thickness * MM
+    if rule.vertical:
+        x0 = x1 = (rule.x + rule.thickness / 2) * MM
+        y0, y1 = (page_h - rule.y) * MM, (page_h - rule.y - rule.length) * MM
+    else:
+        x0, x1 = rule.x * MM, (rule.x + rule.length) * MM
+        y0 = y1 = (page_h - rule.y - rule.thickness / 2) * MM
+    dash = f"[{2 * MM:.2f} {1.5 * MM:.2f}] 0 d " if rule.dashed else ""
+    return f"q {dash}{t:.2f} w {x0:.2f} {y0:.2f} m {x1:.2f} {y1:.2f} l S Q\n"
+
+
+def _box(box: label_layout.Box, page_h: float) -> str:
+    t = box.thickness
+    x, y = (box.x + t / 2) * MM, (page_h - box.y - box.height + t / 2) * MM
+    w, h = (box.width - t) * MM, (box.height - t) * MM
+    return f"{t * MM:.2f} w {x:.2f} {y:.2f} {w:.2f} {h:.2f} re S\n"
+
+
+def page_content(label: LabelData, size: LabelSize, fonts: FontSubsets) -> bytes:
+    """The page's content stream, drawn from the layout (mm from the top-left) in PDF points from the bottom-left."""
+    lay = label_layout.layout(label, size)
+    out: list[str] = []
+    for e in lay.elements:
+        if isinstance(e, label_layout.Text):
+            out.append(_text(e, lay.height, fonts))
+        elif isinstance(e, label_layout.Barcode):
+            out.append(_barcode(e, lay.height))
+        elif isinstance(e, label_layout.Rule):
+            out.append(_rule(e, lay.height))
+        else:
+            out.append(_box(e, lay.height))
+    return "".join(out).encode("ascii")
 
 
 class PdfStream:
-    """Writes a PDF one page at a time: only byte offsets and page object numbers are kept."""
+    """Writes a PDF one page at a time: only byte offsets, page object numbers and the font's codes are kept."""
 
     def __init__(self) -> None:
         self.offset = 0
         self.offsets: dict[int, int] = {}
         self.pages: list[int] = []
-        self.next_obj = FIRST_PAGE_OBJ
+        self.next_obj = FIRST_FREE_OBJ
+        self.fonts = FontSubsets(self._reserve)
+
+    def _reserve(self, count: int) -> int:
+        first = self.next_obj
+        self.next_obj += count
+        return first
 
     def _emit(self, data: bytes, obj: int | None = None) -> bytes:
         if obj is not None:
@@ -197,36 +164,35 @@ class PdfStream:
         self.offset += len(data)
         return data
 
-    def start(self) -> bytes:
-        out = self._emit(HEADER)
-        out += self._emit(_CATALOG, 1)
-        out += self._emit(_HELVETICA, 3)
-        out += self._emit(_CJK, 4)
-        return out
+    def _object(self, obj: int, body: bytes) -> bytes:
+        return self._emit(f"{obj} 0 obj\n".encode() + body + b"\nendobj\n", obj)
 
-    def page(self, label: LabelData) -> bytes:
-        content = zlib.compress(page_content(label), 6)
-        content_obj, page_obj = self.next_obj, self.next_obj + 1
-        self.next_obj += 2
+    def start(self) -> bytes:
+        return self._emit(HEADER) + self._emit(_CATALOG, 1)
+
+    def page(self, label: LabelData, size: LabelSize = DEFAULT_SIZE) -> bytes:
+        content = zlib.compress(page_content(label, size, self.fonts), 6)
+        content_obj, page_obj = self._reserve(2), self.next_obj - 1
         self.pages.append(page_obj)
-        out = self._emit(
-            f"{content_obj} 0 obj\n<< /Length {len(content)} /Filter /FlateDecode >>\nstream\n".encode()
-            + content
-            + b"\nendstream\nendobj\n",
+        w, h = label_layout.page_size(size)
+        out = self._object(
             content_obj,
+            f"<< /Length {len(content)} /Filter /FlateDecode >>\nstream\n".encode() + content + b"\nendstream",
         )
-        out += self._emit(
-            (
-                f"{page_obj} 0 obj\n<< /Type /Page /Parent 2 0 R /MediaBox [0 0 {PAGE_W} {PAGE_H}] "
-                f"/Resources << /Font << /F1 3 0 R /F2 4 0 R >> >> /Contents {content_obj} 0 R >>\nendobj\n"
-            ).encode(),
+        return out + self._object(
             page_obj,
+            (
+                f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 {w * MM:.3f} {h * MM:.3f}] "
+                f"/Resources 3 0 R /Contents {content_obj} 0 R >>"
+            ).encode(),
         )
-        return out
 
     def finish(self) -> bytes:
+        with _FONT_LOCK:
+            out = b"".join(self._object(obj, body) for obj, body in self.fonts.finish())
+        out += self._object(3, f"<< /Font {self.fonts.resources()} >>".encode())
         kids = " ".join(f"{p} 0 R" for p in self.pages)
-        out = self._emit(f"2 0 obj\n<< /Type /Pages /Kids [{kids}] /Count {len(self.pages)} >>\nendobj\n".encode(), 2)
+        out += self._object(2, f"<< /Type /Pages /Kids [{kids}] /Count {len(self.pages)} >>".encode())
         size = self.next_obj
         xref_at = self.offset
         rows = ["xref", f"0 {size}", "0000000000 65535 f "]
@@ -235,28 +201,28 @@ class PdfStream:
         return out + self._emit(("\n".join(rows[:-1]) + "\n" + rows[-1]).encode())
 
 
-def render_one(label: LabelData) -> bytes:
+def render_one(label: LabelData, size: LabelSize = DEFAULT_SIZE) -> bytes:
     pdf = PdfStream()
-    out = pdf.start() + pdf.page(label) + pdf.finish()
+    out = pdf.start() + pdf.page(label, size) + pdf.finish()
     LABELS.labels("single").inc()
     return out
 
 
-def stream(labels: Iterable[LabelData]) -> Iterator[bytes]:
+def stream(labels: Iterable[LabelData], size: LabelSize = DEFAULT_SIZE) -> Iterator[bytes]:
     """A multi-page PDF, yielded in pieces as the labels come."""
     pdf = PdfStream()
     pages = LABELS.labels("batch")
     yield pdf.start()
     buffer: list[bytes] = []
-    size = 0
+    length = 0
     for label in labels:
-        piece = pdf.page(label)
+        piece = pdf.page(label, size)
         pages.inc()
         buffer.append(piece)
-        size += len(piece)
-        if size >= 256 * 1024:
+        length += len(piece)
+        if length >= 256 * 1024:
             yield b"".join(buffer)
-            buffer, size = [], 0
+            buffer, length = [], 0
     if buffer:
         yield b"".join(buffer)
     yield pdf.finish()
