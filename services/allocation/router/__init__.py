@@ -3,7 +3,17 @@ and shape the answer. ``ROUTERS`` is the order the app mounts them in (and the O
 
 from __future__ import annotations
 
-from services.allocation.router import allocations, balance, carriers, internal, pools, purchases, shops, waybills
+from services.allocation.router import (
+    allocations,
+    balance,
+    carriers,
+    internal,
+    pools,
+    purchases,
+    reports,
+    shops,
+    waybills,
+)
 
 ROUTERS = [
     allocations.router,
@@ -11,6 +21,7 @@ ROUTERS = [
     purchases.router,
     pools.router,
     balance.router,
+    reports.router,
     carriers.router,
     shops.router,
     internal.router,
