@@ -388,10 +388,19 @@ class Recipient(BaseModel):
 
 
 class RecipientUpdated(BaseModel):
-    model_config = ConfigDict(json_schema_extra={"examples": [{"number": "783456789012", "carrier": "ZTO"}]})
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"number": "783456789012", "carrier": "ZTO", "sort_code": "571-H27 40", "package_center": "杭州包"}
+            ]
+        }
+    )
 
     number: str
     carrier: str
+    # The courier's routing for the new destination, when its answer carried a usable one.
+    sort_code: str | None = Field(None, description="三段码 / 大头笔 for the new destination (null: none given).")
+    package_center: str | None = Field(None, description="集包地 for the new destination (null: none given).")
 
 
 class ManualWaybillRequest(BaseModel):

@@ -76,6 +76,8 @@ from waybill_client.models import (
     RefundOut,
     ReleaseRequest,
     ReleaseResult,
+    RoutesRequest,
+    RoutesResult,
     SettingsIn,
     SettingsOut,
     ShipmentOut,
@@ -145,6 +147,11 @@ class Operations:
     @operation("allocation", "POST", "/v1/waybills/{number}/recipient", RecipientUpdated)
     def update_waybill_recipient(self, number: str, body: Recipient) -> None:
         """Tell the courier a parcel's new receiver before collection (改址; services): the number stays."""
+
+    @operation("allocation", "POST", "/v1/waybills/routes", RoutesResult)
+    def get_waybill_routes(self, body: RoutesRequest) -> None:
+        """The courier's sort code (三段码) and consolidation centre (集包地) for up to 1,000 of the shop's numbers'
+        destinations, each answering on its own."""
 
     @operation("allocation", "POST", "/v1/waybills/batch-mark", BatchMarkResult)
     def mark_waybills(self, body: BatchMarkRequest) -> None:

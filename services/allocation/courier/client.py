@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import httpx
 
-from services.allocation.courier import protocol
+from services.allocation.courier import protocol, routing
 from services.allocation.courier.protocol import CourierError, IssuedNumbers, IssueRequest, SubscriptionCounters
+from services.allocation.courier.routing import Destination, RouteRefusal, Routing
 
 
 class CourierClient:
@@ -47,10 +49,19 @@ class CourierClient:
     async def discard(self, carrier: str, seller_id: str, number: str) -> None:
         await self._call("TMS_WAYBILL_DISCARD", {"cp_code": carrier, "seller_id": seller_id, "waybill_code": number})
 
-    async def update_recipient(self, carrier: str, seller_id: str, number: str, recipient: dict[str, Any]) -> None:
-        """The waybill's new receiver (TMS_WAYBILL_UPDATE), accepted until the courier collects the parcel."""
+    async def update_recipient(self, carrier: str, seller_id: str, number: str, recipient: dict[str, Any]) -> Routing:
+        """The waybill's new receiver (TMS_WAYBILL_UPDATE), accepted until the courier collects the parcel; the
+        answer's routing for the new destination (empty when the courier gave none)."""
         body = {"cp_code": carrier, "seller_id": seller_id, "waybill_code": number, "recipient": recipient}
-        await self._call("TMS_WAYBILL_UPDATE", body)
+        return routing.parse_routing((await self._call("TMS_WAYBILL_UPDATE", body)).get("routingInfo"))
+
+    async def route(
+        self, carrier: str, seller_id: str, waybills: Sequence[Destination]
+    ) -> dict[str, Routing | RouteRefusal]:
+        """Bind up to MAX_WAYBILLS_PER_REQUEST numbers to their destinations (TMS_WAYBILL_ROUTE): each one's
+        routing, or the courier's refusal of it; a number the courier left out of its answer has no entry."""
+        body = routing.route_body(carrier, seller_id, waybills)
+        return routing.parse_routes(await self._call("TMS_WAYBILL_ROUTE", body), [w.number for w in waybills])
 
     async def subscription(self, carrier: str, seller_id: str) -> list[SubscriptionCounters]:
         body = await self._call("TMS_WAYBILL_SUBSCRIPTION_QUERY", {"cp_code": carrier, "seller_id": seller_id})

@@ -8,7 +8,7 @@ from runtime.app import UowDep
 from runtime.auth import InternalShopIdDep, ShopIdDep
 from runtime.openapi import responses
 from services.allocation.resources import AllocationResourcesDep
-from services.allocation.service import manual, recipients, waybills
+from services.allocation.service import manual, recipients, routes, waybills
 from shared.allocation import (
     Allocation,
     BatchMarkRequest,
@@ -22,6 +22,7 @@ from shared.allocation import (
     WaybillInfo,
 )
 from shared.errors import ErrorBody, ErrorCode
+from shared.routing import RoutesRequest, RoutesResult
 
 router = APIRouter(prefix="/v1/waybills", tags=["waybills"])
 
@@ -220,6 +221,34 @@ async def update_waybill_recipient(
     number: str, body: Recipient, shop_id: ShopIdDep, res: AllocationResourcesDep
 ) -> RecipientUpdated:
     return await recipients.update_recipient(res, shop_id, number, body)
+
+
+_ROUTES_DOC = """Each number's routing at its courier for the parcel's destination, for the label: `sort_code`
+(三段码, the courier's `routeCode`, or its 大头笔 when it gives no route code), printed largest, and
+`package_center` (集包地). Up to 1,000 of the shop's numbers per call, each with its receiver's province, city,
+district and (optionally) street address; no name or phone is sent. The courier binds each number to that
+destination (`TMS_WAYBILL_ROUTE`, grouped per carrier, 100 numbers a message); asking again is harmless.
+
+Each number answers on its own, in the order asked: its `sort_code` and `package_center` (either may be null
+when the courier gave none usable), or `error_code`: `not_found` (not one of the shop's numbers: another shop's
+answers the same), `invalid_transition` (not allocated, printed or shipped), `already_collected` (the courier
+has the parcel, bound for another destination), `upstream_error` (the courier refused it, or answered no
+usable routing). The courier's strings are printed on labels and sent to printers: a value that is longer than
+32 characters (a sort code) or 40 (a centre), or holds anything but letters, digits, spaces and `-_/.#()·`, is
+dropped (null), never cut or patched.
+
+A courier that cannot answer (down, busy) is asked once more after a short pause; still not answering: 503
+`upstream_error` with `Retry-After`, for the whole call (retry it: binding is idempotent)."""
+
+
+@router.post(
+    "/routes",
+    summary="The courier's sort code and consolidation centre for numbers' destinations",
+    description=_ROUTES_DOC,
+    responses=responses(422, 503),
+)
+async def get_waybill_routes(body: RoutesRequest, shop_id: ShopIdDep, res: AllocationResourcesDep) -> RoutesResult:
+    return await routes.route_waybills(res, shop_id, body)
 
 
 @router.post(

@@ -1,5 +1,6 @@
 """A number's receiver changed before the courier collected its parcel (改址): the courier's waybill is told
-the new one (TMS_WAYBILL_UPDATE), the number stays the same. Only a live number of the shop's (allocated,
+the new one (TMS_WAYBILL_UPDATE), the number stays the same, and the answer carries the new destination's
+routing (sort code, consolidation centre) when the courier gave one. Only a live number of the shop's (allocated,
 printed or shipped) is updated; a courier that already collected the parcel refuses (409 already_collected),
 and one that cannot answer now is a 503 for the caller to retry (the update is idempotent)."""
 
@@ -34,7 +35,7 @@ async def update_recipient(res: AllocationResources, shop_id: str, number: str, 
     }
     try:
         # Outside the transaction: no connection held across the courier's answer.
-        await res.courier.update_recipient(carrier, shop_id, w.number, recipient)
+        routing = await res.courier.update_recipient(carrier, shop_id, w.number, recipient)
     except CourierError as exc:
         if exc.code == COLLECTED:
             raise Conflict(
@@ -54,4 +55,6 @@ async def update_recipient(res: AllocationResources, shop_id: str, number: str, 
             code=ErrorCode.UPSTREAM_ERROR,
             details={"number": w.number, "courier_code": exc.code},
         ) from exc
-    return RecipientUpdated(number=w.number, carrier=carrier)
+    return RecipientUpdated(
+        number=w.number, carrier=carrier, sort_code=routing.sort_code, package_center=routing.package_center
+    )
