@@ -19,6 +19,7 @@ from cli.commands import (
     order_alerts,
     orders,
     purchases,
+    reports,
     settings,
     shipments,
     shops,
@@ -83,6 +84,7 @@ app.add_typer(purchases.purchases, name="purchases")
 app.add_typer(stock.pools, name="pools")
 app.command("allocate")(stock.allocate)
 app.add_typer(stock.waybills, name="waybills")
+app.add_typer(reports.reports, name="reports")
 # Shipping
 app.add_typer(orders.orders, name="orders")
 app.command("ship")(orders.ship)
