@@ -37,7 +37,7 @@ _ASCII_WIDTHS = (
     586, 586, 399, 452, 339, 589, 480, 747, 500, 489, 441, 355, 551, 355, 551,
 )  # fmt: skip
 
-_WIDTHS = {chr(32 + i): w / 1000 for i, w in enumerate(_ASCII_WIDTHS)}
+WIDTHS = {chr(32 + i): w / 1000 for i, w in enumerate(_ASCII_WIDTHS)}
 
 Align = Literal["left", "center", "right"]
 
@@ -63,10 +63,13 @@ class Text:
 
     def placed(self) -> Iterator[tuple[float, float, str]]:
         """Each line with the top-left corner it is drawn at (alignment applied)."""
+        leading = self.leading
         for i, line in enumerate(self.lines):
-            slack = self.max_width - text_width(line, self.size)
-            dx = 0.0 if self.align == "left" else slack if self.align == "right" else slack / 2
-            yield self.x + dx, self.y + i * self.leading, line
+            x = self.x
+            if self.align != "left":
+                slack = self.max_width - text_width(line, self.size)
+                x += slack if self.align == "right" else slack / 2
+            yield x, self.y + i * leading, line
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,18 +113,20 @@ class Layout:
     elements: tuple[Element, ...]
 
 
+_SIZES = {size: (float(size.value.split("x")[0]), float(size.value.split("x")[1])) for size in LabelSize}
+
+
 def page_size(size: LabelSize) -> tuple[float, float]:
-    w, h = size.value.split("x")
-    return float(w), float(h)
+    return _SIZES[size]
 
 
 def char_width(ch: str) -> float:
     """Advance width in em. Characters outside the table count as one em (never narrower than drawn)."""
-    return _WIDTHS.get(ch, 1.0)
+    return WIDTHS.get(ch, 1.0)
 
 
 def text_width(text: str, size: float) -> float:
-    return sum(map(_WIDTHS.get, text, repeat(1.0))) * size
+    return sum(map(WIDTHS.get, text, repeat(1.0))) * size
 
 
 def clean(text: str) -> str:
@@ -139,7 +144,7 @@ def wrap(text: str, size: float, width: float, max_lines: int) -> tuple[str, ...
     if not text:
         return ()
     limit = width / size
-    ends = list(accumulate(map(_WIDTHS.get, text, repeat(1.0))))  # em from the start to each character's end
+    ends = list(accumulate(map(WIDTHS.get, text, repeat(1.0))))  # em from the start to each character's end
     if ends[-1] <= limit:
         return (text,)
     lines: list[str] = []
@@ -183,6 +188,12 @@ _SPECS = {
 RULE = 0.3  # mm: 2-3 dots on a thermal printer
 STUB_GAP = 2.0  # between the perforation and either part's border
 
+# Rows that do not change from label to label come out as the same objects, so a renderer can remember what it
+# drew for them by identity (the ZPL batch rate rests on it).
+_text = lru_cache(maxsize=4096)(Text)
+_rule = lru_cache(maxsize=256)(Rule)
+_box = lru_cache(maxsize=64)(Box)
+
 
 @dataclass
 class _Stack:
@@ -199,12 +210,13 @@ class _Stack:
     ) -> None:
         size *= self.s
         lines = wrap(text, size, self.width, max_lines)
-        self.out.append(Text(self.x, self.y, size, lines, self.width, bold, align, name))
+        if lines:
+            self.out.append(_text(self.x, self.y, size, lines, self.width, bold, align, name))
         self.y += size + size * LEADING * (max_lines - 1) + 0.8 * self.s
 
     def rule(self, page_x: float, page_w: float) -> None:
         self.y += 0.7 * self.s
-        self.out.append(Rule(page_x, self.y, page_w, RULE))
+        self.out.append(_rule(page_x, self.y, page_w, RULE))
         self.y += RULE + 1.5 * self.s
 
 
@@ -215,12 +227,12 @@ def _main_part(label: LabelData, width: float, spec: _Spec) -> list[Element]:
     bottom = spec.part_h - margin
     st = _Stack(x, w, margin + pad, s)
     out = st.out
-    out.append(Box(margin, margin, width - 2 * margin, bottom - margin, RULE))
+    out.append(_box(margin, margin, width - 2 * margin, bottom - margin, RULE))
     # carrier: its name on the left, its code on the right of the same row
     code_w = text_width(label.carrier, 4 * s) + 0.5
-    out.append(
-        Text(x + w - code_w, st.y + 1.5 * s, 4 * s, wrap(label.carrier, 4 * s, code_w, 1), code_w, name="carrier")
-    )
+    if label.carrier:
+        carrier = wrap(label.carrier, 4 * s, code_w, 1)
+        out.append(_text(x + w - code_w, st.y + 1.5 * s, 4 * s, carrier, code_w, False, "left", "carrier"))
     st.width = w - code_w - 2 * s
     st.text(label.carrier_name, 6, "carrier_name", bold=True)
     st.width = w
@@ -249,8 +261,9 @@ def _main_part(label: LabelData, width: float, spec: _Spec) -> list[Element]:
     st.text(label.piece_line, 4, "piece_line", bold=True)
     footer = label.shipment_id + (f"  reprint {label.reprint}" if label.reprint else "")
     size = 2.8 * s
-    out.append(Text(x, bottom - pad - size, size, wrap(footer, size, w, 1), w, name="footer"))
-    return [e for e in out if not isinstance(e, Text) or e.lines]
+    if lines := wrap(footer, size, w, 1):
+        out.append(_text(x, bottom - pad - size, size, lines, w, False, "left", "footer"))
+    return out
 
 
 def _stub(label: LabelData, width: float, top: float, bottom: float) -> list[Element]:
@@ -258,20 +271,20 @@ def _stub(label: LabelData, width: float, top: float, bottom: float) -> list[Ele
     margin, pad = 3.0, 2.0
     x, w = margin + pad, width - 2 * (margin + pad)
     st = _Stack(x, w, top + pad, 1.0)
-    st.out.append(Box(margin, top, width - 2 * margin, bottom - top, RULE))
+    st.out.append(_box(margin, top, width - 2 * margin, bottom - top, RULE))
     st.out.append(Barcode(x, st.y, w, 9, label.number, name="stub_barcode"))
     st.y += 10
     st.text(label.number, 3.5, "stub_number", align="center")
     st.text(f"收件人: {label.receiver_name}  {label.receiver_phone}", 3.2, "stub_receiver", bold=True)
     st.text(label.receiver_address, 3.2, "stub_receiver_address", max_lines=2)
-    return [e for e in st.out if not isinstance(e, Text) or e.lines]
+    return st.out
 
 
 def layout(label: LabelData, size: LabelSize) -> Layout:
-    width, height = page_size(size)
+    width, height = _SIZES[size]
     spec = _SPECS[size]
     elements = _main_part(label, width, spec)
     if spec.part_h < height:
-        elements.append(Rule(0, spec.part_h, width, RULE, dashed=True))
+        elements.append(_rule(0, spec.part_h, width, RULE, False, True))
         elements += _stub(label, width, spec.part_h + STUB_GAP, height - 3.0)
     return Layout(width, height, tuple(elements))

@@ -186,3 +186,19 @@ def test_fit_size() -> None:
     assert L.fit_size("一二", 10, 10, 2) == 5
     assert L.fit_size("一二", 10, 1, 2) == 2
     assert L.fit_size("", 10, 1, 2) == 10
+
+
+def test_rows_that_do_not_change_are_the_same_objects_label_after_label() -> None:
+    """Renderers remember what they drew for an element by identity (the ZPL batch rate rests on it)."""
+    a = L.layout(LABEL, LabelSize.S100X150).elements
+    b = L.layout(dataclasses.replace(LABEL, number="712345678902"), LabelSize.S100X150).elements
+    by_name = {getattr(e, "name", None): e for e in b}
+    for e in a:
+        if isinstance(e, L.Text) and e.name in ("sender", "sender_address", "receiver", "carrier_name", "weight"):
+            assert by_name[e.name] is e
+    assert [e for e in a if isinstance(e, L.Rule)] == [e for e in b if isinstance(e, L.Rule)]
+    assert all(x is y for x, y in zip(a, b, strict=True) if isinstance(x, L.Rule | L.Box))
+    changed = {e.name for e in a if isinstance(e, L.Text | L.Barcode)} - {
+        e.name for e in a if isinstance(e, L.Text) and by_name[e.name] is e
+    }
+    assert changed == {"barcode", "number"}
