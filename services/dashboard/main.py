@@ -32,6 +32,7 @@ from services.dashboard.pages import (
     order_alerts,
     orders,
     purchases,
+    reports,
     shipments,
     shop_settings,
     stores,
@@ -44,7 +45,7 @@ from services.dashboard.web import State
 SERVICE = "dashboard"
 HERE = Path(__file__).parent
 PAGES = (
-    *(auth, home, orders, order, shipments, batches, auto_ship, purchases, order_alerts, alerts, stores),
+    *(auth, home, orders, order, shipments, batches, auto_ship, purchases, reports, order_alerts, alerts, stores),
     *(shop_settings, operations),
 )
 log = get_logger(__name__)
