@@ -17,6 +17,8 @@ from services.shipping.models import (
     ChunkStatus,
     ItemStatus,
     Order,
+    Parcel,
+    ParcelStatus,
     Shipment,
     ShipmentBatch,
 )
@@ -25,11 +27,13 @@ ITEM_ROWS_PER_INSERT = 2000
 
 
 class LabelRow(NamedTuple):
-    """A batch item with a label: its place in the batch, its shipment and its order."""
+    """A batch item with a label: its place in the batch, its shipment, its order and the shipment's first
+    parcel (whose number is the shipment's, with the courier's sort code)."""
 
     seq: int
     shipment: Shipment
     order: Order
+    parcel: Parcel | None
 
 
 class BatchRepository(OwnedRepository[ShipmentBatch]):
@@ -232,9 +236,13 @@ class BatchRepository(OwnedRepository[ShipmentBatch]):
 
     async def label_rows(self, batch_id: str, after_seq: int, limit: int) -> list[LabelRow]:
         rows = await self.session.execute(
-            select(BatchItem.seq, Shipment, Order)
+            select(BatchItem.seq, Shipment, Order, Parcel)
             .join(Shipment, Shipment.id == BatchItem.shipment_id)
             .join(Order, Order.id == Shipment.order_id)
+            .outerjoin(
+                Parcel,
+                (Parcel.shipment_id == Shipment.id) & (Parcel.seq == 1) & (Parcel.status == ParcelStatus.LIVE),
+            )
             .where(
                 BatchItem.batch_id == batch_id,
                 BatchItem.seq > after_seq,
@@ -243,4 +251,4 @@ class BatchRepository(OwnedRepository[ShipmentBatch]):
             .order_by(BatchItem.seq)
             .limit(limit)
         )
-        return [LabelRow(seq, shipment, order) for seq, shipment, order in rows]
+        return [LabelRow(seq, shipment, order, parcel) for seq, shipment, order, parcel in rows]

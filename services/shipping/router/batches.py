@@ -14,6 +14,7 @@ from runtime.pagination import PageRequest, page_params
 from runtime.params import Offset
 from services.shipping.resources import ShippingResourcesDep
 from services.shipping.schemas.batches import BatchCreate, BatchItemOut, BatchOut, BatchSummaryOut
+from services.shipping.schemas.labels import SizeQuery
 from services.shipping.service import batches, label_pdfs
 from shared.pages import Page
 
@@ -85,14 +86,17 @@ async def get_batch(
 @router.get(
     "/{batch_id}/labels.pdf",
     summary="Every label of a batch in one PDF (streamed)",
-    description="Pages are produced as they are sent, a few hundred at a time, so any batch size fits in memory.",
-    responses={**responses(404), 200: {"content": {"application/pdf": {}}}},
+    description=(
+        "Pages are produced as they are sent, a few hundred at a time, so any batch size fits in memory. Each "
+        "label at the shop's size for its carrier unless `size` names one for all."
+    ),
+    responses={**responses(404, 422), 200: {"content": {"application/pdf": {}}}},
     response_class=StreamingResponse,
 )
 async def get_batch_labels(
-    batch_id: str, shop_id: ShopIdDep, uow: UowDep, res: ShippingResourcesDep
+    batch_id: str, shop_id: ShopIdDep, uow: UowDep, res: ShippingResourcesDep, size: SizeQuery = None
 ) -> StreamingResponse:
-    found = await label_pdfs.batch_labels(uow, res, shop_id, batch_id)
+    found = await label_pdfs.batch_labels(uow, res, shop_id, batch_id, size)
     return StreamingResponse(
         found.pages,
         media_type="application/pdf",

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from services.shipping.models import MAX_LEAD_MINUTES, ConfirmMode
+from services.shipping.models import MAX_LEAD_MINUTES, ConfirmMode, LabelSize
 from shared.carriers import CarrierCode
 
 # The column's server default too (migration s0006): shops set up before time zones read Beijing time.
@@ -32,6 +32,9 @@ class SettingsIn(BaseModel):
                     "late_to_ship_lead_minutes": 240,
                     "confirm_mode": "at_collection",
                     "confirm_time": "18:00",
+                    "label_size": "100x180",
+                    "label_sizes": {"SF": "100x150", "YTO": "76x130"},
+                    "privacy_labels": True,
                 }
             ]
         }
@@ -78,6 +81,31 @@ class SettingsIn(BaseModel):
         examples=["18:00"],
     )
 
+    label_size: LabelSize = Field(
+        LabelSize.S100X150,
+        description=(
+            "The labels' size (width x height, mm; the standard e-waybill sizes): `100x150` one part, `100x180` "
+            "two parts (the courier's stub below a perforation), `76x130` compact one part. For every carrier "
+            "but those in `label_sizes`."
+        ),
+        examples=["100x180"],
+    )
+    label_sizes: dict[CarrierCode, LabelSize] = Field(
+        default_factory=dict,
+        description=(
+            "A carrier's own label size where it differs from `label_size` (carrier code -> size). Given, it "
+            "replaces the whole map: a carrier left out prints at `label_size`."
+        ),
+        examples=[{"SF": "100x150", "YTO": "76x130"}],
+    )
+    privacy_labels: bool = Field(
+        True,
+        description=(
+            "Privacy labels (隐私面单): the receiver's name and phone are masked on labels (张*, 138****5678; "
+            "the address stays whole). On unless the shop turns it off."
+        ),
+    )
+
     @field_validator("time_zone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
@@ -112,6 +140,9 @@ class SettingsOut(BaseModel):
                     "late_to_ship_lead_minutes": 240,
                     "confirm_mode": "at_collection",
                     "confirm_time": "18:00",
+                    "label_size": "100x180",
+                    "label_sizes": {"SF": "100x150", "YTO": "76x130"},
+                    "privacy_labels": True,
                 }
             ]
         }
@@ -131,3 +162,8 @@ class SettingsOut(BaseModel):
     )
     confirm_mode: str = Field(ConfirmMode.AT_PRINT.value, description="at_print or at_collection.")
     confirm_time: str | None = Field(None, description="at_collection's latest confirmation time of day (HH:MM).")
+    label_size: str = Field(
+        LabelSize.S100X150.value, description="The labels' size (mm) for every carrier but those in label_sizes."
+    )
+    label_sizes: dict[str, str] = Field(default_factory=dict, description="Carriers' own label sizes (code -> size).")
+    privacy_labels: bool = Field(True, description="Whether labels mask the receiver's name and phone (隐私面单).")

@@ -1,5 +1,6 @@
 """Labels as PDF files: one shipment's (every print counted), or a whole batch's, streamed page by page
-(``services.shipping.labels`` draws them)."""
+(``services.shipping.labels`` draws them), each at its shop's size for its carrier unless the request names one,
+with the receiver masked on privacy labels (the shop's setting, on by default)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,18 @@ from dataclasses import dataclass
 from runtime.db import UnitOfWork
 from runtime.errors import NotFound
 from services.shipping import labels, parcels
+from services.shipping.label_privacy import mask_name, mask_phone
 from services.shipping.metrics import LABELS
-from services.shipping.models import Order, Parcel, ParcelStatus, Shipment, ShipmentStatus, ShopSettings, Store
+from services.shipping.models import (
+    LabelSize,
+    Order,
+    Parcel,
+    ParcelStatus,
+    Shipment,
+    ShipmentStatus,
+    ShopSettings,
+    Store,
+)
 from services.shipping.repository.batches import BatchRepository
 from services.shipping.repository.orders import OrderRepository
 from services.shipping.repository.parcels import ParcelRepository
@@ -57,6 +68,14 @@ def store_line(order: Order, store: Store | None) -> str:
     return f"{name} {store.name}".strip() if store is not None else name
 
 
+def label_size(shop: ShopSettings | None, carrier: str) -> LabelSize:
+    """The shop's size for this carrier's labels: the carrier's own, else the shop's, else 100x150."""
+    if shop is None:
+        return labels.DEFAULT_SIZE
+    chosen = (shop.label_sizes or {}).get(carrier) or shop.label_size
+    return LabelSize(chosen) if chosen else labels.DEFAULT_SIZE
+
+
 def label_data(
     shipment: Shipment,
     order: Order,
@@ -66,6 +85,9 @@ def label_data(
     parcel: Parcel | None = None,
 ) -> labels.LabelData:
     weight = parcel.weight_g if parcel is not None and parcel.weight_g is not None else order.weight_g
+    name, phone = order.receiver_name, order.receiver_phone
+    if shop is None or shop.privacy_labels is not False:  # 隐私面单 unless the shop turned it off
+        name, phone = mask_name(name), mask_phone(phone)
     return labels.LabelData(
         shipment_id=shipment.id,
         order_ref=order.external_id,
@@ -79,25 +101,29 @@ def label_data(
         sender_name=shop.sender_name if shop else "",
         sender_phone=shop.sender_phone if shop else "",
         sender_address=shop.sender_address if shop else "",
-        receiver_name=order.receiver_name,
-        receiver_phone=order.receiver_phone,
+        receiver_name=name,
+        receiver_phone=phone,
         receiver_address=" ".join(
             p for p in (order.receiver_state, order.receiver_city, order.receiver_district, order.receiver_address) if p
         ),
         weight_g=weight,
         reprint=reprint,
         store=store_line(order, store),
+        sort_code=(parcel.sort_code or "") if parcel is not None else "",
+        package_center=(parcel.package_center or "") if parcel is not None else "",
     )
 
 
-async def shipment_label(uow: UnitOfWork, shop_id: str, shipment_id: str) -> LabelFile:
+async def shipment_label(uow: UnitOfWork, shop_id: str, shipment_id: str, size: LabelSize | None = None) -> LabelFile:
     """Every live parcel's label, one page each (a one-parcel shipment: one page)."""
     shipment = await own_shipment(uow, shop_id, shipment_id)
     boxes = [p for p in await ParcelRepository(uow.session).of_shipment(shipment.id) if p.status == ParcelStatus.LIVE]
-    return await _render(uow, shop_id, shipment, boxes, f"{shipment.number}.pdf")
+    return await _render(uow, shop_id, shipment, boxes, f"{shipment.number}.pdf", size)
 
 
-async def parcel_label(uow: UnitOfWork, shop_id: str, shipment_id: str, seq: int) -> LabelFile:
+async def parcel_label(
+    uow: UnitOfWork, shop_id: str, shipment_id: str, seq: int, size: LabelSize | None = None
+) -> LabelFile:
     """One parcel's label (a box reprinted on its own)."""
     shipment = await own_shipment(uow, shop_id, shipment_id)
     parcel = next((p for p in await ParcelRepository(uow.session).of_shipment(shipment.id) if p.seq == seq), None)
@@ -105,11 +131,16 @@ async def parcel_label(uow: UnitOfWork, shop_id: str, shipment_id: str, seq: int
         raise NotFound(f"shipment {shipment_id} has no parcel {seq}")
     if parcel.status != ParcelStatus.LIVE:
         raise NotFound(f"parcel {seq} of shipment {shipment_id} is {parcel.status}: it has no label")
-    return await _render(uow, shop_id, shipment, [parcel], f"{parcel.number}.pdf")
+    return await _render(uow, shop_id, shipment, [parcel], f"{parcel.number}.pdf", size)
 
 
 async def _render(
-    uow: UnitOfWork, shop_id: str, shipment: Shipment, boxes: Sequence[Parcel | None], filename: str
+    uow: UnitOfWork,
+    shop_id: str,
+    shipment: Shipment,
+    boxes: Sequence[Parcel | None],
+    filename: str,
+    size: LabelSize | None,
 ) -> LabelFile:
     if shipment.status in NO_LABEL:
         raise NotFound(f"shipment {shipment.id} is {shipment.status}: it has no label")
@@ -123,20 +154,24 @@ async def _render(
     store = await StoreRepository(uow.session).get(order.store_id) if order.store_id else None
     # A shipment written without parcel rows (none is, since parcels exist) prints as its one number.
     pages = [label_data(shipment, order, shop, prints - 1, store, p) for p in boxes or [None]]
-    pdf = labels.render_one(pages[0]) if len(pages) == 1 else b"".join(labels.stream(pages))
+    size = size or label_size(shop, shipment.carrier)
+    pdf = labels.render_one(pages[0], size) if len(pages) == 1 else b"".join(labels.stream(pages, size))
     return LabelFile(pdf, filename, prints)
 
 
-async def batch_labels(uow: UnitOfWork, res: ShippingResources, shop_id: str, batch_id: str) -> BatchLabels:
-    """Every live label of the batch, produced as it is sent (the print is counted in ``uow``)."""
+async def batch_labels(
+    uow: UnitOfWork, res: ShippingResources, shop_id: str, batch_id: str, size: LabelSize | None = None
+) -> BatchLabels:
+    """Every live label of the batch, produced as it is sent (the print is counted in ``uow``): each at the
+    given size, or at its shop's size for its carrier."""
     batch = await own_batch(uow, shop_id, batch_id)
     await BatchRepository(uow.session).count_print(batch_id)
     shop = await SettingsRepository(uow.session).get(shop_id)
-    return BatchLabels(_pages(res, batch_id, shop, batch.label_prints), f"{batch_id}.pdf")
+    return BatchLabels(_pages(res, batch_id, shop, batch.label_prints, size), f"{batch_id}.pdf")
 
 
 async def _pages(
-    res: ShippingResources, batch_id: str, shop: ShopSettings | None, reprint: int
+    res: ShippingResources, batch_id: str, shop: ShopSettings | None, reprint: int, size: LabelSize | None
 ) -> AsyncIterator[bytes]:
     pdf = labels.PdfStream()
     yield pdf.start()
@@ -151,7 +186,11 @@ async def _pages(
         if not rows:
             break
         yield b"".join(
-            pdf.page(label_data(r.shipment, r.order, shop, reprint, stores.get(r.order.store_id or ""))) for r in rows
+            pdf.page(
+                label_data(r.shipment, r.order, shop, reprint, stores.get(r.order.store_id or ""), r.parcel),
+                size or label_size(shop, r.shipment.carrier),
+            )
+            for r in rows
         )
         LABELS.labels("batch").inc(len(rows))
         after = rows[-1].seq

@@ -6,7 +6,7 @@ from __future__ import annotations
 from runtime.db import UnitOfWork
 from services.shipping.channels.base import ChannelName
 from services.shipping.channels.registry import Channels
-from services.shipping.models import ConfirmMode, ShopSettings, Store
+from services.shipping.models import ConfirmMode, LabelSize, ShopSettings, Store
 from services.shipping.repository.settings import SettingsRepository
 from services.shipping.schemas.settings import (
     DEFAULT_LATE_TO_SHIP_LEAD_MINUTES,
@@ -31,6 +31,9 @@ def settings_out(shop_id: str, s: ShopSettings | None, taobao: Store | None) -> 
         late_to_ship_lead_minutes=s.late_to_ship_lead_minutes if s else DEFAULT_LATE_TO_SHIP_LEAD_MINUTES,
         confirm_mode=s.confirm_mode if s else ConfirmMode.AT_PRINT.value,
         confirm_time=s.confirm_time if s else None,
+        label_size=s.label_size if s else LabelSize.S100X150.value,
+        label_sizes=dict(s.label_sizes) if s else {},
+        privacy_labels=s.privacy_labels if s else True,
     )
 
 
@@ -61,6 +64,10 @@ async def put_settings(uow: UnitOfWork, channels: Channels, shop_id: str, body: 
         )
     if "confirm_mode" in values:
         values["confirm_mode"] = str(values["confirm_mode"])
+    if "label_size" in values:
+        values["label_size"] = str(values["label_size"])
+    if "label_sizes" in values:
+        values["label_sizes"] = {str(carrier): str(size) for carrier, size in values["label_sizes"].items()}
     if "default_carrier" in values and values["default_carrier"] is not None:
         values["default_carrier"] = str(values["default_carrier"])
     saved = await SettingsRepository(uow.session).upsert(shop_id, values)
