@@ -7,9 +7,11 @@ over REST (a tenth, shipped with no marketplace). Most orders ship in batches wi
 the batches, scenes (`SCENES`) work on a few orders one by one: a share shipped in 2-3 parcels (一单多包), a few
 trades of several lines shipped in two parts (拆单), own-store orders refunded before pickup (shipped, voided:
 回收单号, the credit checked, cancelled), and confirmed marketplace orders whose numbers are changed (换单号, after
-the void is refused). Labels rendered; parcels followed through the sandbox provider with time acceleration and
-push faults until tracking settles. Then a summary, and the invariants (`devstack.demo_report`): the exit status
-is non-zero when any breaks.
+the void is refused), a second Taobao store confirming at collection (its shipments held once printed, the
+marketplace told when the courier collects a parcel: 揽收后发货), and orders whose buyer moves after the labels
+were printed (改址: the couriers told, the labels printed again). Labels rendered; parcels followed through the
+sandbox provider with time acceleration and push faults until tracking settles. Then a summary, and the
+invariants (`devstack.demo_report`): the exit status is non-zero when any breaks.
 
 `run_demo(urls, ...)` is the reusable part (it never exits); `main()` is the command, which starts
 `make run`'s stack itself when nothing answers on the ports and stops it afterwards.
@@ -18,6 +20,7 @@ is non-zero when any breaks.
 from __future__ import annotations
 
 import asyncio
+import io
 import os
 import re
 import signal
@@ -28,18 +31,21 @@ import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
 from contextlib import asynccontextmanager, contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
 from pydantic import BaseModel
+from pypdf import PdfReader
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from waybill_client import AsyncWaybillClient, WaybillError
 
 from devstack.demo_report import (
     MARKETPLACES,
+    AddressChangeSeen,
     BatchSeen,
     DemoSummary,
     OrderSeen,
@@ -101,6 +107,35 @@ def channel_shares(total: int) -> tuple[int, int, int]:
 # Lines of each trade a split scene ships in two parts: line 1, then lines 2 and 3 in a parcel each.
 SPLIT_LINES = 3
 REFUND_REASON = "买家退款，取消发货 (demo: refunded before pickup)"
+# The shop confirms shipments held until collection at this time of day at the latest (its own time zone).
+CONFIRM_TIME = "18:00"
+# Where the address change scene's buyers move to (valid addresses: the order is not held for its new one).
+MOVED_RECEIVERS = (
+    {
+        "name": "周杰",
+        "phone": "13957112345",
+        "state": "浙江省",
+        "city": "杭州市",
+        "district": "西湖区",
+        "address": "文三路 90 号 2 幢 501 室",
+    },
+    {
+        "name": "陈静",
+        "phone": "13612345678",
+        "state": "广东省",
+        "city": "深圳市",
+        "district": "福田区",
+        "address": "深南大道 6008 号",
+    },
+    {
+        "name": "赵磊",
+        "phone": "18611112222",
+        "state": "北京市",
+        "city": "北京市",
+        "district": "海淀区",
+        "address": "中关村大街 27 号",
+    },
+)
 
 
 @dataclass(frozen=True)
@@ -116,11 +151,20 @@ class DayPlan:
     multi_parcel: dict[str, int]  # channel -> orders shipped one by one in 2 or 3 parcels
     refunded: int  # own-store orders refunded before pickup: shipped, voided, cancelled
     number_changes: dict[str, int]  # marketplace -> confirmed orders whose numbers are changed
+    at_collection: int = 0  # Taobao trades (out of its share) of a second store, which confirms at collection
+    address_changes: dict[str, int] = field(default_factory=dict)  # channel -> orders whose receiver moves (改址)
 
     @property
     def sources(self) -> dict[str, int]:
-        """How many orders each source delivers: the channels, and the split trades apart from Taobao's others."""
-        return {"taobao": self.taobao - self.split, "split": self.split, "pinduoduo": self.pinduoduo, "own": self.own}
+        """How many orders each source delivers: the channels, the split trades apart from Taobao's others, and the
+        at-collection store's trades."""
+        return {
+            "taobao": self.taobao - self.split - self.at_collection,
+            "split": self.split,
+            "at_collection": self.at_collection,
+            "pinduoduo": self.pinduoduo,
+            "own": self.own,
+        }
 
 
 def plan_day(total: int) -> DayPlan:
@@ -133,6 +177,12 @@ def plan_day(total: int) -> DayPlan:
         multi_parcel={"taobao": taobao * 3 // 100, "pinduoduo": pinduoduo * 3 // 100, "own": own * 3 // 100},
         refunded=min(10, own // 20),
         number_changes={"taobao": int(taobao >= 100), "pinduoduo": int(pinduoduo >= 50)},
+        at_collection=min(5, taobao // 25),
+        address_changes={
+            "taobao": min(2, taobao // 50),
+            "pinduoduo": min(2, pinduoduo // 25),
+            "own": min(1, own // 20),
+        },
     )
 
 
@@ -383,6 +433,30 @@ async def receive_pinduoduo(api: Api, phases: Phases, shop_id: str, count: int, 
         return await _orders_of(api, phases, task, "pinduoduo", sns, within)
 
 
+async def receive_at_collection_store(
+    api: Api, phases: Phases, shop_id: str, count: int, within: float
+) -> tuple[list[str], list[str]]:
+    """A second Taobao store for the shop (a sandbox seller of its own, bound through POST /v1/stores) that
+    confirms at collection (PATCH confirm_mode at_collection; the shop confirms held shipments at CONFIRM_TIME at
+    the latest), paid trades on it, and the wait until each is an order of the shop: its trades and orders."""
+    u = api.urls
+    with phases.phase("at-collection store's trades received", total=count) as task:
+        nick = {"seller_nick": f"演示揽收-{shop_id}"}
+        seller = await api.send("POST", f"{u.sandbox}/control/marketplace/sellers", json=nick)
+        body = {"channel": "taobao", "token": seller["session"], "seller_id": seller["seller_nick"],
+                "name": "演示店铺 揽收后发货"}  # fmt: skip
+        store = await api.send("POST", f"{u.shipping}/v1/stores", 201, 200, headers=api.shop, json=body)
+        store = await api.send(
+            "PATCH", f"{u.shipping}/v1/stores/{store['id']}", headers=api.shop, json={"confirm_mode": "at_collection"}
+        )
+        if store["confirm_mode"] != "at_collection":
+            raise DemoError(f"store {store['id']} kept confirm_mode {store['confirm_mode']} (asked: at_collection)")
+        await api.send("PUT", f"{u.shipping}/v1/settings", headers=api.shop, json={"confirm_time": CONFIRM_TIME})
+        body = {"seller_nick": seller["seller_nick"], "count": count, "paid": True}
+        tids: list[str] = (await api.send("POST", f"{u.sandbox}/control/marketplace/trades", json=body))["tids"]
+        return tids, await _orders_of(api, phases, task, "taobao", tids, within)
+
+
 async def create_own_orders(api: Api, phases: Phases, count: int) -> list[str]:
     """Orders of the shop's own web store, created over REST as its ERP would: shipped with no marketplace."""
     u = api.urls
@@ -452,11 +526,13 @@ async def ship_all(
 #
 # Each scene takes a few orders out of the batches (``Scene.wants``: how many of each source, sized by the
 # DayPlan) and works on them through the public API while the batches run; what it did goes to the summary
-# (SceneSeen), and the invariants check the outcome on every order alike. To add one (next: an at-collection
-# store, whose shipments are held until the courier collects them; an address change after printing and the
-# label reprinted): give DayPlan its count, write ``async def <scene>(day, order_ids) -> SceneSeen`` and list it
-# in SCENES. Sources: "taobao", "split" (Taobao trades of SPLIT_LINES lines), "pinduoduo", "own"; a scene that
-# needs orders of a kind of their own (a store bound with confirm_mode at_collection) adds its source in arun_demo.
+# (SceneSeen), and the invariants check the outcome on every order alike. To add one: give DayPlan its count,
+# write ``async def <scene>(day, order_ids) -> SceneSeen`` and list it in SCENES. Sources: "taobao", "split"
+# (Taobao trades of SPLIT_LINES lines), "at_collection" (the trades of a Taobao store bound with confirm_mode
+# at_collection), "pinduoduo", "own"; a scene that needs orders of a kind of their own adds its source in
+# arun_demo. A scene that must wait for the couriers (a collection: hours of the sandbox's clock) gives
+# ``Scene.settle`` too: it runs with the clock fast, beside tracking, after the batches (before, the clock runs
+# at real speed so that no parcel is collected under the other scenes: a refund's void, an address change).
 
 
 @dataclass(frozen=True)
@@ -610,11 +686,211 @@ async def number_change(day: Day, order_ids: list[str]) -> SceneSeen:
     return SceneSeen("number change", order_ids, len(shipped), 2 * _parcels(shipped), counts)
 
 
+async def shipments_of(api: Api, order_id: str) -> list[dict[str, Any]]:
+    page = await api.get(f"{api.urls.shipping}/v1/shipments", api.shop, order_id=order_id, limit=100)
+    found: list[dict[str, Any]] = page["data"]
+    return found
+
+
+def _live_numbers(shipment: dict[str, Any]) -> list[str]:
+    return [p["number"] for p in shipment["parcels"] if p["status"] == "live"]
+
+
+async def _external_ids(api: Api, order_ids: Iterable[str]) -> dict[str, str]:
+    return {o: (await api.get(f"{api.urls.shipping}/v1/orders/{o}", api.shop))["external_id"] for o in order_ids}
+
+
+async def _marketplace_told(api: Api, shipment: dict[str, Any], external_id: str) -> list[str]:
+    """The numbers of a held shipment its marketplace holds, read before the shipment is seen still held (so a
+    release meanwhile, with its confirmation, is not taken for the marketplace told early)."""
+    there = await marketplace_numbers(api, "taobao", external_id)
+    again = await api.get(f"{api.urls.shipping}/v1/shipments/{shipment['id']}", api.shop)
+    return [n for n in _live_numbers(again) if n in there] if again["status"] == "held" else []
+
+
+async def at_collection_store(day: Day, order_ids: list[str]) -> SceneSeen:
+    """Orders of the store that confirms at collection (揽收后发货): shipped one by one (every other one in 2
+    parcels), each shipment held once its label is made; tracking follows its parcels, and the marketplace is not
+    told (the trade has no consignment). The rest waits for the couriers, with the clock fast (``released``)."""
+    api = day.api
+    with day.phases.phase("at-collection orders printed, held", total=len(order_ids)) as task:
+        shipped = [await ship_one(api, o, {"parcel_count": 1 + i % 2}) for i, o in enumerate(order_ids)]
+        wrong = [f"{s['id']} ({s['status']}, {s['confirm_mode']})" for s in shipped if s["status"] != "held"]
+        if wrong:
+            raise DemoError(f"shipments of the at-collection store not held once printed: {', '.join(wrong)}")
+        numbers = [n for s in shipped for n in _live_numbers(s)]
+
+        async def followed() -> bool:
+            return all(t.get("subscribed") for t in await truths(api, numbers))
+
+        # Shipping hands held parcels to tracking at once (their collection is what releases them); by the time
+        # the provider has them, a confirmation queued as at print would have been sent too.
+        await _poll(followed, day.options.subscribe_wait_s, "tracking to follow the held parcels", every=0.5)
+        external = await _external_ids(api, order_ids)
+        for shipment in shipped:
+            told = await _marketplace_told(api, shipment, external[shipment["order_id"]])
+            if told:
+                raise DemoError(f"shipment {shipment['id']} is held, but its marketplace has {', '.join(told)}")
+            day.phases.progress.advance(task)
+    counts = {"held, marketplace not told": len(shipped)}
+    return SceneSeen("at-collection store", order_ids, len(shipped), _parcels(shipped), counts)
+
+
+def release_of(shipment: dict[str, Any]) -> tuple[datetime, str] | None:
+    """When shipping released a held shipment and why (its history's ``released: ...`` event), if it did."""
+    for event in shipment.get("history") or []:
+        text = str(event.get("event", ""))
+        if text.startswith("released: ") and event.get("at"):
+            return datetime.fromisoformat(str(event["at"])), text.removeprefix("released: ")
+    return None
+
+
+async def released(day: Day, seen: SceneSeen) -> SceneSeen:
+    """With the clock fast: each held shipment waits for its courier, released when tracking reports a parcel
+    collected (揽收) or at the shop's CONFIRM_TIME, then confirmed with the marketplace holding every parcel's
+    number. A shipment whose parcels the courier never collects (the sandbox's never_collected journeys) stays
+    held, its marketplace not told: counted, as it is never confirmed silently."""
+    api, u = day.api, day.api.urls
+    with day.phases.phase("at-collection shipments released", total=len(seen.orders)) as task:
+        external = await _external_ids(api, seen.orders)
+        held = [s for o in seen.orders for s in await shipments_of(api, o) if s["confirm_mode"] == "at_collection"]
+        views: dict[str, dict[str, Any]] = {}
+        done: set[str] = set()
+        never: set[str] = set()
+
+        async def all_released() -> bool:
+            for shipment in held:
+                sid = shipment["id"]
+                if sid in done:
+                    continue
+                views[sid] = view = await api.get(f"{u.shipping}/v1/shipments/{sid}", api.shop)
+                if view["status"] in ("failed", "cancelled", "voided"):
+                    raise DemoError(f"held shipment {sid} {view['status']}: {view.get('error')}")
+                if view["status"] == "confirmed":
+                    there = await marketplace_numbers(api, "taobao", external[view["order_id"]])
+                    if set(_live_numbers(view)) <= there:
+                        done.add(sid)
+                        never.discard(sid)
+                elif view["status"] == "held":
+                    kinds = {t.get("kind") for t in await truths(api, _live_numbers(view))}
+                    if kinds == {"never_collected"}:
+                        never.add(sid)
+            day.phases.progress.update(task, completed=len(done) + len(never))
+            return len(done) + len(never) == len(held)
+
+        await _poll(all_released, day.options.orders_wait_s, f"{len(held)} held shipments to be released", every=0.5)
+        for sid in never:
+            told = await _marketplace_told(api, views[sid], external[views[sid]["order_id"]])
+            if told:
+                raise DemoError(f"shipment {sid} is held, but its marketplace has {', '.join(told)}")
+    reasons = [release_of(views[sid]) for sid in done]
+    by_collection = sum(1 for r in reasons if r is not None and "collected" in r[1])
+    counts = {
+        **seen.counts,
+        "released by collection": by_collection,
+        "released at confirm_time": len(done) - by_collection,
+        "never collected (still held)": len(never),
+    }
+    return replace(seen, shipments=len(views), parcels=_parcels(views.values()), counts=counts)
+
+
+def label_address(receiver: dict[str, Any]) -> str:
+    """The receiver's address as a label prints it."""
+    return " ".join(str(receiver[k]) for k in ("state", "city", "district", "address") if receiver.get(k))
+
+
+def courier_recipient(receiver: dict[str, Any]) -> dict[str, Any]:
+    """A receiver as the courier's waybill record holds it once told (allocation's TMS_WAYBILL_UPDATE)."""
+    address = {"province": receiver["state"], "city": receiver["city"], "district": receiver.get("district", "")}
+    return {"name": receiver["name"], "phone": receiver["phone"], "address": {**address, "detail": receiver["address"]}}
+
+
+async def courier_record(api: Api, number: str) -> dict[str, Any]:
+    """The sandbox courier's record of an issued number (its state, and the receiver it was last told)."""
+    found: dict[str, Any] = await api.get(f"{api.urls.sandbox}/control/courier/numbers/{number}")
+    return found
+
+
+async def shipment_labels(api: Api, shipment_id: str) -> tuple[list[str], int]:
+    """The shipment's label PDF, a page per parcel: each page's text, and the prints counted so far."""
+    async with api.gate:
+        resp = await api.http.get(f"{api.urls.shipping}/v1/shipments/{shipment_id}/label.pdf", headers=api.shop)
+    if resp.status_code != 200:
+        _check(resp)
+    return pdf_texts(resp.content), int(resp.headers.get("x-label-prints", "0"))
+
+
+def moved_receiver(i: int, current: dict[str, Any]) -> dict[str, Any]:
+    """Where the i-th buyer moves: one of MOVED_RECEIVERS that is not where the order goes now."""
+    for k in range(len(MOVED_RECEIVERS)):
+        moved = MOVED_RECEIVERS[(i + k) % len(MOVED_RECEIVERS)]
+        if label_address(moved) != label_address(current):
+            return dict(moved)
+    raise AssertionError("MOVED_RECEIVERS holds more than one address")
+
+
+async def address_change(day: Day, order_ids: list[str]) -> SceneSeen:
+    """Orders whose buyer moves after the labels were printed, before the courier came (改址): shipped (every other
+    one in 2 parcels) and confirmed, then PUT /v1/orders/{id}/receiver with a new address: the numbers stay, the
+    order is flagged label_outdated, every parcel's courier waybill is told the new receiver (the sandbox
+    courier's record of the number shows it), and the labels printed again carry the new address."""
+    api, u = day.api, day.api.urls
+    with day.phases.phase("addresses changed after printing, reprinted", total=len(order_ids)) as task:
+        shipped = [await ship_one(api, o, {"parcel_count": 1 + i % 2}) for i, o in enumerate(order_ids)]
+        first = {s["id"]: (await shipment_labels(api, s["id"]))[0] for s in shipped}
+        await confirmed(api, [s["id"] for s in shipped], day.options.orders_wait_s)
+        changes: list[AddressChangeSeen] = []
+        moved_to: dict[str, dict[str, Any]] = {}
+        for i, shipment in enumerate(shipped):
+            order_id, numbers = shipment["order_id"], _live_numbers(shipment)
+            order = await api.get(f"{u.shipping}/v1/orders/{order_id}", api.shop)
+            moved_to[shipment["id"]] = new = moved_receiver(i, order["receiver"])
+            if any(squeezed(label_address(new)) in page for page in first[shipment["id"]]):
+                raise DemoError(f"the first label of shipment {shipment['id']} already has {label_address(new)}")
+            changed = await api.send("PUT", f"{u.shipping}/v1/orders/{order_id}/receiver", headers=api.shop, json=new)
+            if changed["held"] or not any(f["kind"] == "label_outdated" for f in changed["flags"]):
+                raise DemoError(f"order {order_id}: its receiver changed after printing, but it is held "
+                                f"({changed['held']}) or not flagged label_outdated: {changed['flags']}")  # fmt: skip
+            after = _live_numbers(await api.get(f"{u.shipping}/v1/shipments/{shipment['id']}", api.shop))
+            if after != numbers:
+                raise DemoError(f"order {order_id}: numbers {numbers} became {after} when its receiver changed")
+            changes.append(AddressChangeSeen(order_id, tuple(numbers), courier_recipient(new)))
+        wanted = {n: change.recipient for change in changes for n in change.numbers}
+        told: set[str] = set()
+
+        async def couriers_told() -> bool:
+            for number in set(wanted) - told:
+                if (await courier_record(api, number)).get("recipient") == wanted[number]:
+                    told.add(number)
+            return len(told) == len(wanted)
+
+        await _poll(couriers_told, day.options.orders_wait_s, f"the couriers of {len(wanted)} numbers to be told")
+        reprinted = 0
+        for shipment in shipped:
+            pages, prints = await shipment_labels(api, shipment["id"])
+            numbers = _live_numbers(shipment)
+            address = label_address(moved_to[shipment["id"]])
+            wrong = [n for n in numbers if not any(n in page and squeezed(address) in page for page in pages)]
+            if len(pages) != len(numbers) or wrong or prints < 2:
+                which = ", ".join(wrong) or "every parcel"
+                raise DemoError(f"the labels of shipment {shipment['id']} printed again ({len(pages)} pages, print "
+                                f"{prints}) do not carry {address} for {which}")  # fmt: skip
+            reprinted += len(pages)
+            day.phases.progress.advance(task)
+    counts = {"receivers changed": len(changes), "courier updates": len(told), "labels reprinted": reprinted}
+    return replace(
+        SceneSeen("address change reprint", order_ids, len(shipped), _parcels(shipped), counts),
+        address_changes=tuple(changes),
+    )
+
+
 @dataclass(frozen=True)
 class Scene:
     name: str
     wants: Callable[[DayPlan], dict[str, int]]  # source -> how many of its orders the scene takes
     run: Callable[[Day, list[str]], Awaitable[SceneSeen]]
+    # What the scene waits for with the clock fast, beside tracking (after the batches), given what ``run`` saw.
+    settle: Callable[[Day, SceneSeen], Awaitable[SceneSeen]] | None = None
 
 
 SCENES: tuple[Scene, ...] = (
@@ -622,7 +898,8 @@ SCENES: tuple[Scene, ...] = (
     Scene("split", lambda p: {"split": p.split}, split_orders),
     Scene("refunded before pickup", lambda p: {"own": p.refunded}, refunded_before_pickup),
     Scene("number change", lambda p: dict(p.number_changes), number_change),
-    # Next: Scene("at-collection store", ...), Scene("address change reprint", ...).
+    Scene("at-collection store", lambda p: {"at_collection": p.at_collection}, at_collection_store, released),
+    Scene("address change reprint", lambda p: dict(p.address_changes), address_change),
 )
 
 
@@ -649,6 +926,15 @@ async def run_scenes(
     chosen = [scene for scene in scenes if picked.get(scene.name)]
     seen = await asyncio.gather(*(scene.run(day, picked[scene.name]) for scene in chosen))
     return {scene.name: found for scene, found in zip(chosen, seen, strict=True)}
+
+
+async def settle_scenes(
+    day: Day, seen: dict[str, SceneSeen], scenes: tuple[Scene, ...] = SCENES
+) -> dict[str, SceneSeen]:
+    """Every scene that ran and waits for the couriers, at once (with the clock fast); the others as they were."""
+    waiting = [scene for scene in scenes if scene.settle is not None and scene.name in seen]
+    settled = await asyncio.gather(*(scene.settle(day, seen[scene.name]) for scene in waiting if scene.settle))
+    return {**seen, **{scene.name: found for scene, found in zip(waiting, settled, strict=True)}}
 
 
 async def render_labels(api: Api, phases: Phases, batch: dict[str, Any], out_dir: Path) -> tuple[Path, Path, int]:
@@ -695,6 +981,16 @@ def pdf_pages(data: bytes) -> int:
     return int(found[-1]) if found else 0
 
 
+def pdf_texts(data: bytes) -> list[str]:
+    """The text on each page of a PDF as pypdf reads it, without its whitespace: a receiver's address wrapped
+    over lines (or spaced) reads as one; compare with ``squeezed``."""
+    return [squeezed(page.extract_text() or "") for page in PdfReader(io.BytesIO(data)).pages]
+
+
+def squeezed(text: str) -> str:
+    return "".join(text.split())
+
+
 async def truths(api: Api, numbers: list[str]) -> list[dict[str, Any]]:
     chunks = [numbers[i : i + 100] for i in range(0, len(numbers), 100)]
     pages = await asyncio.gather(
@@ -738,10 +1034,15 @@ def order_settled(parcels: list[dict[str, Any]], order_status: str | None) -> bo
 
 
 async def follow_parcels(
-    api: Api, phases: Phases, numbers: dict[str, str], options: DemoOptions
+    api: Api,
+    phases: Phases,
+    numbers: dict[str, str],
+    options: DemoOptions,
+    alongside: Callable[[], Awaitable[None]] | None = None,
 ) -> tuple[list[dict[str, Any]], int]:
-    """Waits until every parcel is subscribed, then runs the journeys fast with faults until they settle.
-    ``numbers``: every live parcel's number -> its order."""
+    """Waits until every parcel is subscribed, then runs the journeys fast with faults until they settle, and
+    ``alongside`` (the scenes waiting for the couriers) meanwhile. ``numbers``: every followed parcel's number ->
+    its order."""
     wanted = sorted(numbers)
     with phases.phase("parcels subscribed with the provider", total=len(wanted)) as task:
 
@@ -768,11 +1069,14 @@ async def follow_parcels(
                 phases.progress.update(task, completed=settled)
                 return settled == len(wanted)
 
-            try:
-                await _poll(all_settled, options.tracking_wait_s, "tracking to settle", every=3.0)
-            except DemoError:
-                # Bounded: the summary says how many settled; the invariants do not depend on it.
-                console.print(f"[yellow]tracking had not settled after {options.tracking_wait_s:.0f} s[/]")
+            async def tracked() -> None:
+                try:
+                    await _poll(all_settled, options.tracking_wait_s, "tracking to settle", every=3.0)
+                except DemoError:
+                    # Bounded: the summary says how many settled; the invariants do not depend on it.
+                    console.print(f"[yellow]tracking had not settled after {options.tracking_wait_s:.0f} s[/]")
+
+            await asyncio.gather(tracked(), *([alongside()] if alongside else []))
         # One more alert scan sees the final states (the scan runs every few seconds).
         await asyncio.sleep(6)
     return seen, settled
@@ -796,17 +1100,28 @@ async def list_shipments(api: Api) -> list[dict[str, Any]]:
         cursor = page["next_cursor"]
 
 
+def _when(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
 def shipment_seen(s: dict[str, Any]) -> ShipmentSeen:
-    boxes = tuple(ParcelSeen(p["number"], p["status"], tuple(p["lines"])) for p in s["parcels"])
-    return ShipmentSeen(s["id"], s["order_id"], s["number"], s["status"], boxes)
+    boxes = tuple(
+        ParcelSeen(p["number"], p["status"], tuple(p["lines"]), _when(p.get("collected_at"))) for p in s["parcels"]
+    )
+    release = release_of(s)
+    return ShipmentSeen(
+        s["id"], s["order_id"], s["number"], s["status"], boxes, s.get("confirm_mode", "at_print"),
+        _when(s.get("confirmed_at")), release[0] if release else None, release[1] if release else None,
+    )  # fmt: skip
 
 
 def followed_numbers(shipments: list[dict[str, Any]]) -> dict[str, str]:
-    """Every live parcel of a confirmed shipment (what tracking follows) -> its order."""
+    """Every live parcel of a confirmed shipment, or of one held until its collection (what tracking follows) ->
+    its order."""
     return {
         p["number"]: s["order_id"]
         for s in shipments
-        if s["status"] == "confirmed"
+        if s["status"] in ("confirmed", "held")
         for p in s["parcels"]
         if p["status"] == "live"
     }
@@ -827,17 +1142,28 @@ async def marketplace_numbers(api: Api, channel: str, external_id: str) -> set[s
 VOID_NOTE = re.compile(r"void credit: number (\S+),")
 
 
-async def gather_checks(
-    api: Api, phases: Phases, orders: list[dict[str, Any]]
-) -> tuple[list[ShipmentSeen], dict[str, str | None], dict[str, VoidSeen], dict[str, set[str]]]:
+@dataclass(frozen=True)
+class Checked:
+    """What the invariants are checked on, read at the day's end."""
+
+    shipments: list[ShipmentSeen]
+    owners: dict[str, str | None]  # number -> allocation's order reference
+    voids: dict[str, VoidSeen]
+    on_marketplace: dict[str, set[str]]  # marketplace order (ours) -> the numbers its marketplace holds
+    courier_recipients: dict[str, dict[str, Any] | None]  # number of an address-changed order -> courier's receiver
+
+
+async def gather_checks(api: Api, phases: Phases, orders: list[dict[str, Any]], moved: Iterable[str] = ()) -> Checked:
     """Every shipment with its parcels (shipping); each number's owner and void (allocation); the numbers each
-    shipped marketplace order holds on its marketplace (the sandbox), for the invariants."""
+    shipped or held marketplace order holds on its marketplace, and the receiver the couriers of the ``moved``
+    numbers (address changes) hold (the sandbox), for the invariants."""
     u = api.urls
     raw = await list_shipments(api)
     numbers = sorted({p["number"] for s in raw for p in s["parcels"]} | {o["number"] for o in orders if o["number"]})
-    shipped = {s["order_id"] for s in raw if s["status"] == "confirmed"}
+    shipped = {s["order_id"] for s in raw if s["status"] in ("confirmed", "held")}
     marketplace = [o for o in orders if o["channel"] in MARKETPLACES and o["id"] in shipped]
-    with phases.phase("invariants checked", total=len(numbers) + len(marketplace)) as task:
+    moved = sorted(set(moved))
+    with phases.phase("invariants checked", total=len(numbers) + len(marketplace) + len(moved)) as task:
 
         async def waybill(number: str) -> tuple[str, dict[str, Any]]:
             info = await api.get(f"{u.allocation}/v1/waybills/{number}", api.shop)
@@ -849,15 +1175,21 @@ async def gather_checks(
             phases.progress.advance(task)
             return order["id"], found
 
+        async def courier(number: str) -> tuple[str, dict[str, Any] | None]:
+            found = (await courier_record(api, number)).get("recipient")
+            phases.progress.advance(task)
+            return number, found
+
         infos = dict(await asyncio.gather(*(waybill(n) for n in numbers)))
         on_marketplace = dict(await asyncio.gather(*(held(o) for o in marketplace)))
+        recipients = dict(await asyncio.gather(*(courier(n) for n in moved)))
     voids = {
         n: VoidSeen(n, i["void"]["courier"], i["void"]["credit_policy"], i["void"]["credited_cents"])
         for n, i in infos.items()
         if i.get("void")
     }
     owners = {n: i["order_id"] for n, i in infos.items()}
-    return [shipment_seen(s) for s in raw], owners, voids, on_marketplace
+    return Checked([shipment_seen(s) for s in raw], owners, voids, on_marketplace, recipients)
 
 
 # --- the day --------------------------------------------------------------------------------------------
@@ -878,28 +1210,42 @@ async def arun_demo(urls: DemoUrls, options: DemoOptions, progress: Progress | N
             shop_id, api_key = await open_shop(api, phases)
             plan = plan_day(options.trades)
             seller, tids, taobao_ids = await receive_trades(
-                api, phases, shop_id, plan.taobao, options.orders_wait_s, split=plan.split
+                api, phases, shop_id, plan.taobao - plan.at_collection, options.orders_wait_s, split=plan.split
             )
             pinduoduo_ids = await receive_pinduoduo(api, phases, shop_id, plan.pinduoduo, options.orders_wait_s)
+            at_collection_tids: list[str] = []
+            at_collection_ids: list[str] = []
+            if plan.at_collection:
+                at_collection_tids, at_collection_ids = await receive_at_collection_store(
+                    api, phases, shop_id, plan.at_collection, options.orders_wait_s
+                )
+            tids += at_collection_tids
             own_ids = await create_own_orders(api, phases, plan.own)
-            plain = plan.taobao - plan.split
+            plain = plan.sources["taobao"]
             sources = {
                 "taobao": taobao_ids[:plain],
                 "split": taobao_ids[plain:],
+                "at_collection": at_collection_ids,
                 "pinduoduo": pinduoduo_ids,
                 "own": own_ids,
             }
             picked, batched = pick_orders(plan, sources)
+            day = Day(api, phases, options)
             # The batches and the scenes at once: the scenes' few orders ride in the batches' time.
             batches, scenes = await asyncio.gather(
                 ship_all(api, phases, batched, options.batch_size, options.batches_wait_s),
-                run_scenes(Day(api, phases, options), picked),
+                run_scenes(day, picked),
             )
             label, batch_pdf, pages = await render_labels(api, phases, batches[0], options.out_dir)
             shipped = followed_numbers(await list_shipments(api))
-            parcels, settled = await follow_parcels(api, phases, shipped, options)
+
+            async def settle() -> None:
+                scenes.update(await settle_scenes(day, scenes))
+
+            parcels, settled = await follow_parcels(api, phases, shipped, options, alongside=settle)
             orders = await list_orders(api)
-            shipments, owners, voids, on_marketplace = await gather_checks(api, phases, orders)
+            moved = [n for scene in scenes.values() for change in scene.address_changes for n in change.numbers]
+            checked = await gather_checks(api, phases, orders, moved)
         alerts = await list_alerts(api)
         pools = (await api.get(f"{urls.allocation}/v1/pools", api.shop))["data"]  # a whole list: one page
         balance = await api.get(f"{urls.allocation}/v1/balance", api.shop, limit=1000)
@@ -922,12 +1268,12 @@ async def arun_demo(urls: DemoUrls, options: DemoOptions, progress: Progress | N
             )
             for o in orders
         ],
-        shipments=shipments,
+        shipments=checked.shipments,
         batches=[
             BatchSeen(**{k: b[k] for k in BATCH_FIELDS}, items={i["order_id"]: i["status"] for i in b["items"]})
             for b in batches
         ],
-        waybill_orders=owners,
+        waybill_orders=checked.owners,
         pools={p["carrier"]: dict(p["counts"]) for p in pools},
         alerts=alerts,
         balance_cents=balance["balance_cents"],
@@ -942,9 +1288,10 @@ async def arun_demo(urls: DemoUrls, options: DemoOptions, progress: Progress | N
         tracking_kinds=Counter(str(p.get("kind")) for p in parcels),
         pushes=pushes,
         scenes=scenes,
-        voids=voids,
+        voids=checked.voids,
         void_credits=void_credits,
-        marketplace_numbers=on_marketplace,
+        marketplace_numbers=checked.on_marketplace,
+        courier_recipients=checked.courier_recipients,
     )
 
 
@@ -1013,7 +1360,9 @@ def report(summary: DemoSummary) -> int:
     console.print(
         "[green]invariants hold[/]: no order line shipped twice, no number on two orders or two live parcels, "
         "every voided number credited once, every live parcel on its marketplace, split orders shipped with "
-        "their last line, ledger = balance, every marketplace order accounted for, every batch finished"
+        "their last line, at-collection shipments confirmed only once released (none on the marketplace while "
+        "held), every changed address at the courier with its numbers kept, ledger = balance, every marketplace "
+        "order accounted for, every batch finished"
     )
     return 0
 

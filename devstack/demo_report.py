@@ -6,7 +6,9 @@ with a number used twice) and so other tools (the dashboard test) can reuse the 
 A shipment is one or more parcels (一单多包), each with its own number; an order is shipped in one or more
 shipments (拆单), each carrying some of its lines. The invariants are stated on parcels and lines: no number on
 two live parcels, no line of an order on two live shipments, every live parcel of a confirmed marketplace
-shipment on its marketplace, every voided number credited once.
+shipment on its marketplace, every voided number credited once; a shipment held until collection confirmed only
+once released, none of its numbers on the marketplace while held; an address changed after printing (改址) at
+the courier for every number, which stays.
 """
 
 from __future__ import annotations
@@ -16,7 +18,9 @@ import re
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 from rich.table import Table
@@ -53,6 +57,9 @@ class ParcelSeen:
     number: str
     status: str = "live"
     lines: tuple[int, ...] = ()
+    # When the courier collected it (揽收), as tracking reported it: the provider's clock, which in the demo is
+    # the sandbox's fast one, so it is not compared with shipping's times.
+    collected_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -63,6 +70,12 @@ class ShipmentSeen:
     status: str
     # Every parcel; none listed: one parcel with ``number``, live while the shipment is.
     parcels: tuple[ParcelSeen, ...] = ()
+    confirm_mode: str = "at_print"
+    confirmed_at: datetime | None = None
+    # A shipment held until collection (at_collection): when shipping released it and why, from its history
+    # ("parcel <number> collected (...)", or "the shop's confirmation time"); None while it is held.
+    released_at: datetime | None = None
+    release: str | None = None
 
     @property
     def live(self) -> bool:
@@ -95,6 +108,17 @@ class VoidSeen:
 
 
 @dataclass(frozen=True)
+class AddressChangeSeen:
+    """An order whose receiver changed after its labels were printed (改址): its parcels' numbers then, and the
+    receiver its couriers must hold for each, as the sandbox courier records it (name, phone, address with
+    province, city, district, detail)."""
+
+    order_id: str
+    numbers: tuple[str, ...]
+    recipient: dict[str, Any]
+
+
+@dataclass(frozen=True)
 class SceneSeen:
     """What one scene of the day did with the orders it took out of the batches (``devstack.demo.SCENES``)."""
 
@@ -104,6 +128,8 @@ class SceneSeen:
     parcels: int = 0
     # Scene-specific counts, shown as they are (e.g. voids refused with cannot_withdraw, numbers changed).
     counts: dict[str, int] = field(default_factory=dict)
+    # The address change scene's orders, for the invariants.
+    address_changes: tuple[AddressChangeSeen, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -151,6 +177,13 @@ class DemoSummary:
     void_credits: list[tuple[str, int]] = field(default_factory=list)
     # Marketplace order id (ours) -> every number its marketplace holds (read from the sandbox's control API).
     marketplace_numbers: dict[str, set[str]] = field(default_factory=dict)
+    # Every number of an address-changed order -> the receiver its courier holds (the sandbox courier's record;
+    # None: never told one).
+    courier_recipients: dict[str, dict[str, Any] | None] = field(default_factory=dict)
+
+    @property
+    def address_changes(self) -> list[AddressChangeSeen]:
+        return [change for scene in self.scenes.values() for change in scene.address_changes]
 
     @property
     def individually(self) -> dict[str, str]:
@@ -176,6 +209,8 @@ def invariant_breaks(s: DemoSummary) -> list[str]:
 
     broken += voids_credited_once(s)
     broken += marketplaces_hold_every_parcel(s)
+    broken += held_until_released(s)
+    broken += address_changes_at_the_courier(s)
     broken += split_orders_shipped_with_their_lines(s)
     broken += every_order_accounted_for(s)
     return broken
@@ -307,6 +342,65 @@ def marketplaces_hold_every_parcel(s: DemoSummary) -> list[str]:
         return []
     n, first = _example(missing)
     return [f"{n} live parcel number(s) of confirmed shipments not on their marketplace, e.g. {first}"]
+
+
+def held_until_released(s: DemoSummary) -> list[str]:
+    """A shipment confirmed at collection (at_collection) is held once its label is made and confirmed only
+    after shipping released it: a parcel collected (that parcel has its collection recorded) or the shop's
+    confirmation time; while held, its marketplace holds none of its numbers. (That a confirmed one's marketplace
+    holds every parcel's number is ``marketplaces_hold_every_parcel``'s, as for any shipment.)"""
+    channel = {o.id: o.channel for o in s.orders}
+    unreleased, early, uncollected, told = [], [], [], []
+    for sh in s.shipments:
+        if sh.confirm_mode != "at_collection":
+            continue
+        if sh.status == "confirmed":
+            if sh.released_at is None:
+                unreleased.append(sh.id)
+            elif sh.confirmed_at is None or sh.confirmed_at < sh.released_at:
+                early.append(f"{sh.id} (confirmed {sh.confirmed_at}, released {sh.released_at})")
+            collected = re.match(r"parcel (\S+) collected", sh.release or "")
+            if collected and not any(p.number == collected[1] and p.collected_at for p in sh.boxes):
+                uncollected.append(f"{sh.id} ({sh.release})")
+        elif sh.status == "held" and channel.get(sh.order_id) in MARKETPLACES:
+            there = s.marketplace_numbers.get(sh.order_id, set())
+            told += [f"{sh.order_id}: {n}" for n in sh.live_numbers if n in there]
+    broken = []
+    for found, what in (
+        (unreleased, "at-collection shipment(s) confirmed but never released (no collection, no confirmation time)"),
+        (early, "at-collection shipment(s) confirmed before their release"),
+        (uncollected, "at-collection shipment(s) released by a collection their parcel does not record"),
+        (told, "number(s) of held shipments already on their marketplace"),
+    ):
+        if found:
+            n, first = _example(found)
+            broken.append(f"{n} {what}, e.g. {first}")
+    return broken
+
+
+def address_changes_at_the_courier(s: DemoSummary) -> list[str]:
+    """An order whose receiver changed after printing (改址) keeps its parcels' numbers, and the courier of each
+    holds the new receiver."""
+    live: dict[str, set[str]] = {}
+    for sh in s.shipments:
+        live.setdefault(sh.order_id, set()).update(sh.live_numbers)
+    renumbered, stale = [], []
+    for change in s.address_changes:
+        now = live.get(change.order_id, set())
+        if now != set(change.numbers):
+            renumbered.append(f"{change.order_id} ({', '.join(change.numbers)} now {', '.join(sorted(now)) or 'none'})")
+        for number in change.numbers:
+            held = s.courier_recipients.get(number)
+            if held != change.recipient:
+                stale.append(f"{number} of {change.order_id} (courier: {held})")
+    broken = []
+    if renumbered:
+        n, first = _example(renumbered)
+        broken.append(f"{n} address-changed order(s) whose numbers changed, e.g. {first}")
+    if stale:
+        n, first = _example(stale)
+        broken.append(f"{n} number(s) of address-changed orders without the new receiver at the courier, e.g. {first}")
+    return broken
 
 
 def split_orders_shipped_with_their_lines(s: DemoSummary) -> list[str]:

@@ -11,11 +11,17 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
+from devstack.demo import plan_day
 from tests.e2e.harness import Harness
 
 pytestmark = pytest.mark.e2e
 
 TRADES = int(os.environ.get("DEMO_E2E_TRADES", "200"))
+
+
+def _parcels(orders: int) -> int:
+    """The parcels of a scene's orders shipped in 1 and 2 parcels, turn about."""
+    return sum(1 + i % 2 for i in range(orders))
 
 
 def test_demo_ships_a_day_of_trades_and_exits_zero_with_its_summary(own_harness: Harness, tmp_path: Path) -> None:
@@ -42,6 +48,23 @@ def test_demo_ships_a_day_of_trades_and_exits_zero_with_its_summary(own_harness:
         assert title in out, out[-4000:]
     assert "invariants hold" in out
     assert re.search(rf"│ total\s+│\s+{TRADES} │", out), out[-4000:]  # every trade became an order
+    # The at-collection store's shipments, held once printed, each released (by its collection, or at the shop's
+    # confirm_time) or never collected; every parcel of the address change scene's orders told to its courier and
+    # printed again. Both scenes ship their orders in 1 or 2 parcels, turn about.
+    plan = plan_day(TRADES)
+    held, moved = plan.at_collection, sum(plan.address_changes.values())
+    found = re.search(
+        rf"│ at-collection store\s+│\s+{held} │\s+{held} │\s+{_parcels(held)} │ held, marketplace not told {held}, "
+        r"released by collection (\d+), released at confirm_time (\d+), never collected \(still held\) (\d+)",
+        out,
+    )
+    assert found, out[-4000:]
+    assert sum(int(n) for n in found.groups()) == held
+    reprinted = (
+        rf"│ address change reprint\s+│\s+{moved} │\s+{moved} │\s+{_parcels(moved)} │ receivers changed {moved}, "
+        rf"courier updates {_parcels(moved)}, labels reprinted {_parcels(moved)}"
+    )
+    assert re.search(reprinted, out), out[-4000:]
     # The shop's own seller, so a second demo on the same database (the sandbox restarted in between, its
     # generated seller names starting over) does not find the seller bound to the first demo's shop.
     assert re.search(r"shop (s-\w+) \(seller 演示卖家-\1\)", out), out[-4000:]

@@ -6,6 +6,7 @@ import contextlib
 import dataclasses
 from collections import Counter
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ import pytest
 
 from devstack import demo
 from devstack.demo_report import (
+    AddressChangeSeen,
     BatchSeen,
     DemoSummary,
     OrderSeen,
@@ -340,7 +342,12 @@ def test_the_plan_takes_a_few_orders_of_each_channel_for_the_scenes_and_batches_
     assert len(picked["refunded before pickup"]) == 10
     assert all(o.startswith("own-") for o in picked["refunded before pickup"])
     assert [o.split("-")[0] for o in picked["number change"]] == ["taobao", "pinduoduo"]
-    assert len(batched) == 2000 - 39 - 15 - 6 - 3 - 10 - 2
+    # The at-collection store's trades come out of Taobao's share, and only that scene ships them.
+    assert plan.at_collection == 5
+    assert plan.sources["taobao"] == plan.taobao - plan.split - plan.at_collection
+    assert picked["at-collection store"] == sources["at_collection"]
+    assert [o.split("-")[0] for o in picked["address change reprint"]] == ["taobao"] * 2 + ["pinduoduo"] * 2 + ["own"]
+    assert len(batched) == 2000 - 39 - 15 - 6 - 3 - 10 - 2 - 5 - 5
     # A small day still batches most of its orders; a tiny one has no scene at all.
     small = demo.pick_orders(
         demo.plan_day(200), {n: [f"{n}{i}" for i in range(c)] for n, c in demo.plan_day(200).sources.items()}
@@ -374,3 +381,149 @@ def test_the_summary_shows_the_scenes_and_the_voids(
     assert "refunded before pickup" in out
     assert "numbers voided 2" in out
     assert "voids: 1 shipments, 2 numbers, 2 credited (¥6.00)" in out
+
+
+T0 = datetime(2026, 11, 28, 2, 0, tzinfo=UTC)
+
+
+def _held_day(
+    status: str = "confirmed",
+    released: datetime | None = T0,
+    confirmed: datetime | None = T0 + timedelta(seconds=1),
+    release: str | None = "parcel 70000000000 collected (collected)",
+    collected: datetime | None = T0 + timedelta(hours=3),  # the provider's (fast) clock: not compared
+    on_marketplace: frozenset[str] = frozenset({"70000000000"}),
+) -> DemoSummary:
+    """Order 0 of a Taobao store that confirms at collection: its shipment held once printed, released by its
+    parcel's collection and confirmed."""
+    s = _summary()
+    orders = [dataclasses.replace(s.orders[0], channel="taobao"), *s.orders[1:]]
+    if status == "held":
+        orders[0] = dataclasses.replace(orders[0], status="label_printed")
+    held = ShipmentSeen(
+        "shp_0", "ord_0", "70000000000", status, (ParcelSeen("70000000000", collected_at=collected),),
+        "at_collection", confirmed, released, release,
+    )  # fmt: skip
+    day = dataclasses.replace(
+        s, orders=orders, shipments=[held, *s.shipments[1:]], marketplace_numbers={"ord_0": set(on_marketplace)}
+    )
+    return _by_scene(day, "at-collection store", "ord_0")
+
+
+def test_an_at_collection_shipment_confirmed_after_its_release_holds() -> None:
+    assert invariant_breaks(_held_day()) == []
+    by_time = _held_day(release="the shop's confirmation time", collected=None)
+    assert invariant_breaks(by_time) == []
+    # Still held (the courier never came): nothing on the marketplace, nothing broken.
+    assert invariant_breaks(_held_day("held", None, None, None, None, frozenset())) == []
+
+
+def test_an_at_collection_shipment_confirmed_unreleased_early_or_uncollected_is_caught() -> None:
+    never = invariant_breaks(_held_day(released=None, release=None))
+    assert never == [
+        "1 at-collection shipment(s) confirmed but never released (no collection, no confirmation time), e.g. shp_0"
+    ]
+    early = invariant_breaks(_held_day(confirmed=T0 - timedelta(seconds=1)))
+    assert len(early) == 1
+    assert "1 at-collection shipment(s) confirmed before their release, e.g. shp_0" in early[0]
+    uncollected = invariant_breaks(_held_day(collected=None))
+    assert uncollected == [
+        "1 at-collection shipment(s) released by a collection their parcel does not record, e.g. shp_0 "
+        "(parcel 70000000000 collected (collected))"
+    ]
+
+
+def test_a_held_shipment_already_on_its_marketplace_is_caught() -> None:
+    told = invariant_breaks(_held_day("held", None, None, None, None))
+    assert told == ["1 number(s) of held shipments already on their marketplace, e.g. ord_0: 70000000000"]
+
+
+MOVED: dict[str, Any] = {
+    "name": "周杰",
+    "phone": "13957112345",
+    "address": {"province": "浙江省", "city": "杭州市", "district": "西湖区", "detail": "文三路 90 号"},
+}
+
+
+def _moved_day(courier: dict[str, Any] | None = MOVED, numbers: tuple[str, ...] = ("70000000001",)) -> DemoSummary:
+    """Order 1's buyer moved after printing: its number kept, its courier told the new receiver."""
+    s = _by_scene(_summary(), "address change reprint", "ord_1")
+    scene = dataclasses.replace(
+        s.scenes["address change reprint"], address_changes=(AddressChangeSeen("ord_1", numbers, MOVED),)
+    )
+    return dataclasses.replace(s, scenes={scene.name: scene}, courier_recipients=dict.fromkeys(numbers, courier))
+
+
+def test_an_address_change_at_the_courier_with_its_number_kept_holds() -> None:
+    assert invariant_breaks(_moved_day()) == []
+
+
+def test_an_address_change_the_courier_never_got_or_a_number_changed_is_caught() -> None:
+    untold = invariant_breaks(_moved_day(courier=None))
+    assert untold == [
+        "1 number(s) of address-changed orders without the new receiver at the courier, e.g. 70000000001 of ord_1 "
+        "(courier: None)"
+    ]
+    old = {**MOVED, "address": {**MOVED["address"], "detail": "中山北路 30 号"}}
+    assert "without the new receiver at the courier" in invariant_breaks(_moved_day(courier=old))[0]
+    renumbered = invariant_breaks(_moved_day(numbers=("70000000099",)))
+    assert any(
+        "1 address-changed order(s) whose numbers changed, e.g. ord_1 (70000000099 now 70000000001)" in b
+        for b in renumbered
+    )
+
+
+def test_a_shipment_as_the_api_lists_it_says_its_release_and_collections() -> None:
+    api = {
+        "id": "shp_1", "order_id": "ord_1", "number": "7001", "status": "confirmed", "confirm_mode": "at_collection",
+        "confirmed_at": "2026-11-28T02:00:05Z",
+        "history": [
+            {"number": "7001", "event": "assigned", "at": "2026-11-28T02:00:00+00:00"},
+            {"event": "released: parcel 7001 collected (collected)", "at": "2026-11-28T02:00:04+00:00"},
+        ],
+        "parcels": [{"number": "7001", "status": "live", "lines": [], "collected_at": "2026-11-28T09:00:00+08:00"}],
+    }  # fmt: skip
+    seen = demo.shipment_seen(api)
+    assert seen.confirm_mode == "at_collection"
+    assert seen.release == "parcel 7001 collected (collected)"
+    assert seen.released_at == datetime(2026, 11, 28, 2, 0, 4, tzinfo=UTC)
+    assert seen.confirmed_at == datetime(2026, 11, 28, 2, 0, 5, tzinfo=UTC)
+    assert seen.boxes[0].collected_at == datetime(2026, 11, 28, 1, 0, tzinfo=UTC)
+    held = demo.shipment_seen({**api, "status": "held", "confirmed_at": None, "history": api["history"][:1]})
+    assert (held.released_at, held.release, held.confirmed_at) == (None, None, None)
+    assert demo.followed_numbers([{**api, "status": "held"}]) == {"7001": "ord_1"}  # tracking follows held ones
+
+
+def test_pdf_texts_reads_each_label_page_with_its_address_wrapped_or_not() -> None:
+    address = "浙江省 杭州市 西湖区 文三路 90 号 2 幢 501 室，" + "很长的地址" * 6
+    label = labels.LabelData(
+        shipment_id="shp_1", order_ref="tid1", carrier="ZTO", carrier_name="中通快递", number="70000000001",
+        sender_name="s", sender_phone="1", sender_address="a", receiver_name="周杰", receiver_phone="13957112345",
+        receiver_address=address, weight_g=100, reprint=1,
+    )  # fmt: skip
+    [page] = demo.pdf_texts(labels.render_one(label))
+    assert demo.squeezed(address) in page  # wrapped over lines, read as one
+    assert "70000000001" in page
+    assert "reprint1" in page
+    pages = demo.pdf_texts(b"".join(labels.stream([label, dataclasses.replace(label, number="70000000002")])))
+    assert ["70000000001" in p for p in pages] == [True, False]
+    assert "70000000002" in pages[1]
+    assert demo.label_address({"state": "北京市", "city": "北京市", "district": "", "address": "建国路 88 号"}) == (
+        "北京市 北京市 建国路 88 号"
+    )
+
+
+async def test_the_scenes_waiting_for_couriers_settle_and_the_others_stay_as_they_were() -> None:
+    async def settle(_: demo.Day, seen: SceneSeen) -> SceneSeen:
+        return dataclasses.replace(seen, counts={**seen.counts, "released": 1})
+
+    async def run(_: demo.Day, orders: list[str]) -> SceneSeen:
+        return SceneSeen("x", orders)
+
+    scenes = (demo.Scene("a", lambda p: {}, run, settle), demo.Scene("b", lambda p: {}, run))
+    seen = {"a": SceneSeen("a", ["o1"], counts={"held": 1}), "b": SceneSeen("b", ["o2"])}
+    day = demo.Day(None, None, demo.DemoOptions())  # type: ignore[arg-type]
+    settled = await demo.settle_scenes(day, seen, scenes)
+    assert settled["a"].counts == {"held": 1, "released": 1}
+    assert settled["b"] is seen["b"]
+    assert await demo.settle_scenes(day, {"b": seen["b"]}, scenes) == {"b": seen["b"]}
