@@ -13,7 +13,7 @@ from waybill_client import WaybillClient
 from waybill_client.models import BatchCreate, BatchOut
 
 from cli.api import CliError, ExitCode, connect, handled, request
-from cli.commands.labels import Out, Printer, deliver, report
+from cli.commands.labels import Out, Printer, Size, checked_size, deliver, report
 from cli.options import Cursor, Every, JsonOut, Profile, Wide
 from cli.output import console, emit_json, fields, line, next_page, read_list, table
 
@@ -191,9 +191,15 @@ def batch_items(
 @batches.command("labels")
 @handled
 def batch_labels(
-    batch_id: BatchId, out: Out = None, printer: Printer = None, profile: Profile = None, as_json: JsonOut = False
+    batch_id: BatchId,
+    out: Out = None,
+    printer: Printer = None,
+    size: Size = None,
+    profile: Profile = None,
+    as_json: JsonOut = False,
 ) -> None:
     """Every label of a batch in one PDF: to a file (BATCH_ID.pdf by default), or to a printer."""
+    size = checked_size(size)
     with connect(profile) as client:
-        pdf = client.get_batch_labels(batch_id)
+        pdf = client.get_batch_labels(batch_id, size=size)
     report(deliver(pdf, out, printer, Path(f"{batch_id}.pdf")), f"batch {batch_id}'s labels", as_json)

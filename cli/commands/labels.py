@@ -17,6 +17,12 @@ Out = Annotated[Path | None, typer.Option("--out", "-o", help="Where to write th
 Printer = Annotated[
     str | None, typer.Option("--printer", help="Print on this queue (`lp -d QUEUE`) instead of writing a file.")
 ]
+Size = Annotated[
+    str | None,
+    typer.Option(
+        "--size", help="This print's label size: 100x150, 100x180 or 76x130 (the shop's for the carrier if not given)."
+    ),
+]
 LP_TIMEOUT_S = 60.0
 
 
@@ -54,6 +60,15 @@ def report(done: dict[str, Any], what: str, as_json: bool) -> None:
         line(f"sent {what} to printer {done['printer']} ({done['bytes']:,} bytes): {done['lp']}".rstrip(": "))
 
 
+LABEL_SIZES = ("100x150", "100x180", "76x130")
+
+
+def checked_size(size: str | None) -> str | None:
+    if size is not None and size not in LABEL_SIZES:
+        raise CliError(ExitCode.USAGE, "invalid_input", f"--size {size!r}: one of {', '.join(LABEL_SIZES)}")
+    return size
+
+
 @handled
 def label(
     shipment_id: str,
@@ -64,6 +79,7 @@ def label(
         int | None,
         typer.Option(min=1, max=1000, help="Only this parcel's label (1, 2...: `shipments show`), to reprint one box."),
     ] = None,
+    size: Size = None,
     profile: Profile = None,
     as_json: JsonOut = False,
 ) -> None:
@@ -71,12 +87,13 @@ def label(
     printer."""
     if batch and parcel is not None:
         raise CliError(ExitCode.USAGE, "invalid_input", "--batch and --parcel: a parcel is a shipment's")
+    size = checked_size(size)
     with connect(profile) as client:
         if batch:
-            pdf = client.get_batch_labels(shipment_id)
+            pdf = client.get_batch_labels(shipment_id, size=size)
         elif parcel is not None:
-            pdf = client.get_parcel_label(shipment_id, parcel)
+            pdf = client.get_parcel_label(shipment_id, parcel, size=size)
         else:
-            pdf = client.get_shipment_label(shipment_id)
+            pdf = client.get_shipment_label(shipment_id, size=size)
     what = f"parcel {parcel}'s label" if parcel is not None else "the label"
     report(deliver(pdf, out, printer, Path("label.pdf")), what, as_json)

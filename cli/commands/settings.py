@@ -1,7 +1,7 @@
 """The shop's shipping settings: the marketplace store it is bound to, the sender on labels, courier
-preferences, its time zone, the ship-by alert's lead time and when shipments are confirmed (at print, or at
-collection). (The CLI's own times keep the profile's timezone: reading the shop's zone would
-cost every command a call.)"""
+preferences, its time zone, the ship-by alert's lead time, when shipments are confirmed (at print, or at
+collection), and its labels (their size, per carrier where it differs, and privacy labels). (The CLI's own
+times keep the profile's timezone: reading the shop's zone would cost every command a call.)"""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import typer
 from waybill_client.models import SettingsIn, SettingsOut
 
 from cli.api import CliError, ExitCode, connect, handled, request
+from cli.commands.labels import LABEL_SIZES
 from cli.options import JsonOut, Profile
 from cli.output import emit_json, fields
 
@@ -18,6 +19,7 @@ settings = typer.Typer(
     help="The shop's settings: its marketplace store, sender, courier preferences.", no_args_is_help=True
 )
 WEIGHTS = ("price", "coverage", "transit", "stock")
+SHOP_SIZE = "shop"  # a carrier's labels back at the shop's own size (as stores' confirm-mode says "shop")
 
 
 def _show(s: SettingsOut, as_json: bool) -> None:
@@ -74,11 +76,27 @@ def settings_set(
         int | None,
         typer.Option(help="Open a late_to_ship order alert this many minutes before an order's ship-by time."),
     ] = None,
+    label_size: Annotated[
+        str | None,
+        typer.Option(help="The labels' size in mm: 100x150, 100x180 (two parts) or 76x130, for every carrier."),
+    ] = None,
+    carrier_label_size: Annotated[
+        list[str] | None,
+        typer.Option(
+            help=f"A carrier's own label size, CARRIER=SIZE (SF=76x130), or CARRIER={SHOP_SIZE} for the shop's."
+        ),
+    ] = None,
+    privacy: Annotated[
+        bool | None,
+        typer.Option(
+            "--privacy/--no-privacy", help="Privacy labels (隐私面单): mask the receiver's name and phone (张*)."
+        ),
+    ] = None,
     profile: Profile = None,
     as_json: JsonOut = False,
 ) -> None:
-    """Change the sender, courier preferences, the shop's time zone or the ship-by alert's lead time; what is
-    not given keeps its value."""
+    """Change the sender, courier preferences, the shop's time zone, the ship-by alert's lead time or the
+    labels; what is not given keeps its value."""
     values: dict[str, Any] = {
         k: v
         for k, v in {
@@ -88,14 +106,41 @@ def settings_set(
             "default_carrier": default_carrier,
             "time_zone": time_zone,
             "late_to_ship_lead_minutes": late_to_ship_lead_minutes,
+            "label_size": _label_size(label_size, "--label-size") if label_size is not None else None,
+            "privacy_labels": privacy,
         }.items()
         if v is not None
     }
     if weight:
         values["weights"] = _weights(weight)
-    if not values:
+    if not values and not carrier_label_size:
         raise CliError(ExitCode.USAGE, "invalid_input", "nothing to change: give at least one option")
+    if carrier_label_size:
+        changes = _carrier_sizes(carrier_label_size)
+        # The API replaces the whole map: the carriers not named keep theirs.
+        with connect(profile) as client:
+            current = dict(client.get_shop_settings().label_sizes or {})
+        values["label_sizes"] = {c: size for c, size in {**current, **changes}.items() if size != SHOP_SIZE}
     _put(values, profile, as_json)
+
+
+def _label_size(value: str, option: str) -> str:
+    if value not in LABEL_SIZES:
+        raise CliError(ExitCode.USAGE, "invalid_input", f"{option} {value!r}: one of {', '.join(LABEL_SIZES)}")
+    return value
+
+
+def _carrier_sizes(given: list[str]) -> dict[str, str]:
+    sizes: dict[str, str] = {}
+    for item in given:
+        carrier, sep, size = item.partition("=")
+        if not sep or not carrier.strip():
+            raise CliError(
+                ExitCode.USAGE, "invalid_input", f"--carrier-label-size {item!r}: CARRIER=SIZE or CARRIER={SHOP_SIZE}"
+            )
+        carrier = carrier.strip().upper()
+        sizes[carrier] = size if size == SHOP_SIZE else _label_size(size, f"--carrier-label-size {carrier}")
+    return sizes
 
 
 @settings.command("store")
