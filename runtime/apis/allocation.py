@@ -30,6 +30,7 @@ from shared.catalogue import CarrierOut
 from shared.keys import IntrospectRequest, IntrospectResponse
 from shared.pages import Page
 from shared.pools import PoolOut
+from shared.routing import RoutesRequest, RoutesResult, WaybillDestination
 
 # Requests are built with model_construct: the called service is the one that validates (a typed number it
 # refuses answers 422 invalid_waybill, which the shop must see), not a copy of its rules here.
@@ -71,6 +72,13 @@ class AllocationApi(Protocol):
 
     async def update_recipient(self, shop_id: str, number: str, recipient: Recipient) -> RecipientUpdated:
         """The courier told the parcel's new receiver (before collection); ServiceError already_collected after."""
+        ...
+
+    async def routes(
+        self, shop_id: str, waybills: Sequence[WaybillDestination], *, timeout_s: float | None = None
+    ) -> RoutesResult:
+        """The courier's sort code and consolidation centre for each number's destination (at most MAX_ROUTES),
+        each answering on its own; ServiceError 503 upstream_error while the courier cannot answer."""
         ...
 
     async def carriers(self, shop_id: str) -> list[CarrierOut]: ...
@@ -130,6 +138,14 @@ class HttpAllocationApi:
     async def update_recipient(self, shop_id: str, number: str, recipient: Recipient) -> RecipientUpdated:
         path = f"/v1/waybills/{_segment(number)}/recipient"
         return await self._client.call("POST", path, RecipientUpdated, shop_id=shop_id, body=recipient)
+
+    async def routes(
+        self, shop_id: str, waybills: Sequence[WaybillDestination], *, timeout_s: float | None = None
+    ) -> RoutesResult:
+        body = RoutesRequest.model_construct(waybills=list(waybills))
+        return await self._client.call(
+            "POST", "/v1/waybills/routes", RoutesResult, shop_id=shop_id, body=body, timeout_s=timeout_s
+        )
 
     async def carriers(self, shop_id: str) -> list[CarrierOut]:
         now = time.monotonic()

@@ -28,6 +28,7 @@ from services.shipping.service import (
     held,
     numbers,
     order_alerts,
+    routing,
     shipments,
     tmc_intake,
     tracking_handoff,
@@ -45,6 +46,9 @@ log = get_logger(__name__)
 ALLOCATION_RETRY = Backoff(base_s=1.0, cap_s=300.0)
 TRACKING_RETRY = Backoff(base_s=2.0, cap_s=300.0)
 WEBHOOK_RETRY_CAP_S = 3600.0
+# A courier that cannot route for this long (about an hour of tries) leaves the labels without sort codes.
+ROUTING_RETRY = Backoff(base_s=2.0, cap_s=600.0)
+ROUTING_MAX_TRIES = 12
 # A process_batch job loops over chunks; its chunks carry their own leases, so a long job is not an error.
 BATCH_JOB_TIMEOUT_S = 3600
 # A sweep reads and batches every shop with an active rule, one after another.
@@ -142,14 +146,31 @@ async def update_recipient(ctx: Ctx, shop_id: str, order_id: str, number: str) -
     if target is None:
         return "gone"
     try:
-        await res.allocation.update_recipient(shop_id, number, target)
+        updated = await res.allocation.update_recipient(shop_id, number, target)
     except ServiceError as exc:
         if exc.transient:
             raise _retry(ctx, ALLOCATION_RETRY) from exc
         async with res.transaction() as uow:
             await address_changes.courier_refused(uow, shop_id, order_id, number, exc.code, exc.message)
         return f"refused: {exc.code}"
+    # The courier's routing for the new destination, on the parcel (its label's sort code).
+    async with res.transaction() as uow:
+        await address_changes.rerouted(uow, shop_id, number, target, updated)
     return "updated"
+
+
+async def route_parcels(ctx: Ctx, shop_id: str, shipment_ids: list[str]) -> int:
+    """Ask again for the routing the ship path could not get (allocation or the courier not answering), or for
+    a destination that moved meanwhile: every live parcel of these shipments, retried with backoff."""
+    res = _res(ctx)
+    async with res.transaction() as uow:
+        wanted = await routing.to_route(uow, shop_id, shipment_ids)
+    routed = await routing.ask(res.allocation, shop_id, wanted)
+    if routed.again and job_try(ctx) < ROUTING_MAX_TRIES:
+        # Nothing written yet: the next try asks for every parcel again (the courier's binding is idempotent).
+        raise _retry(ctx, ROUTING_RETRY)
+    async with res.transaction() as uow:
+        return await routing.store(uow, shop_id, dict(wanted), routed)
 
 
 async def release_number(ctx: Ctx, shop_id: str, number: str, order_ref: str, void: bool = False) -> str:
@@ -262,6 +283,7 @@ def _worker_settings() -> type:
             func(process_batch, timeout=BATCH_JOB_TIMEOUT_S),
             release_number,
             update_recipient,
+            func(route_parcels, max_tries=ROUTING_MAX_TRIES),
             mark_number,
             mark_numbers,
             subscribe_tracking,

@@ -33,6 +33,7 @@ from shared.carriers import CarrierCode
 from shared.catalogue import CarrierOut, PackageOut
 from shared.errors import ErrorCode
 from shared.pools import PoolCounts, PoolOut
+from shared.routing import RoutesResult, WaybillDestination, WaybillRoute
 
 SERVICE = "allocation"
 VALIDITY = timedelta(days=30)
@@ -97,6 +98,11 @@ class Waybill:
     source: str = "courier"
     reason: str | None = None
     expires_at: datetime = field(default_factory=lambda: datetime.now(UTC) + VALIDITY)
+
+
+def route_of(carrier: str, city: str, district: str) -> tuple[str, str]:
+    """The fake courier's sort code and consolidation centre for a destination: stable, one per place."""
+    return f"{carrier}-{len(city)}{len(district)} {sum(map(ord, city + district)) % 100:02d}", f"{city}包"
 
 
 def _refusal(http_status: int, code: str, message: str, **details: object) -> ServiceError:
@@ -225,6 +231,26 @@ class FakeAllocationApi:
             raise self._invalid(waybill, "change its receiver")
         self.recipients[number] = recipient
         return RecipientUpdated(number=number, carrier=waybill.carrier)
+
+    async def routes(
+        self, shop_id: str, waybills: Sequence[WaybillDestination], *, timeout_s: float | None = None
+    ) -> RoutesResult:
+        """Each live number of the shop's routed as ``route_of`` says for its city and district."""
+        self._call("routes")
+        answers = []
+        for w in waybills:
+            known = self.waybills.get((shop_id, w.number))
+            if known is None or known.status not in (
+                WaybillState.ALLOCATED,
+                WaybillState.PRINTED,
+                WaybillState.SHIPPED,
+            ):
+                answers.append(WaybillRoute(number=w.number, error_code=ErrorCode.NOT_FOUND, error="not routable"))
+                continue
+            sort_code, centre = route_of(known.carrier, w.city, w.district)
+            answers.append(WaybillRoute(number=w.number, sort_code=sort_code, package_center=centre))
+        refused = sum(1 for a in answers if a.error_code)
+        return RoutesResult(routed=len(answers) - refused, refused=refused, routes=answers)
 
     async def carriers(self, shop_id: str) -> list[CarrierOut]:
         self._call("carriers")

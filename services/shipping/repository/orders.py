@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any, NamedTuple
 
 from sqlalchemy import insert, select
@@ -55,6 +55,12 @@ class OrderRepository(OwnedRepository[Order]):
         if for_update:
             stmt = stmt.with_for_update()
         return await self.session.scalar(stmt)
+
+    async def by_ids(self, order_ids: Iterable[str]) -> dict[str, Order]:
+        wanted = list(order_ids)
+        if not wanted:
+            return {}
+        return {o.id: o for o in await self.session.scalars(select(Order).where(Order.id.in_(wanted)))}
 
     async def lock_many(self, order_ids: Sequence[str], *, shop_id: str | None = None) -> dict[str, Order]:
         """The orders, locked in id order (concurrent lockers never deadlock); with ``shop_id``, only that

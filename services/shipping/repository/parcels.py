@@ -64,6 +64,30 @@ class ParcelRepository(OwnedRepository[Parcel]):
             stmt = stmt.with_for_update()
         return await self.session.scalar(stmt.execution_options(populate_existing=True))
 
+    async def live_of_shipments(self, shop_id: str, shipment_ids: Sequence[str]) -> list[Parcel]:
+        if not shipment_ids:
+            return []
+        rows = await self.session.scalars(
+            select(Parcel)
+            .where(
+                Parcel.shop_id == shop_id,
+                Parcel.shipment_id.in_(list(shipment_ids)),
+                Parcel.status == ParcelStatus.LIVE,
+            )
+            .order_by(Parcel.shipment_id, Parcel.seq)
+        )
+        return list(rows)
+
+    async def live_by_numbers(self, shop_id: str, numbers: Sequence[str], *, for_update: bool = False) -> list[Parcel]:
+        if not numbers:
+            return []
+        stmt = select(Parcel).where(
+            Parcel.shop_id == shop_id, Parcel.number.in_(list(numbers)), Parcel.status == ParcelStatus.LIVE
+        )
+        if for_update:
+            stmt = stmt.order_by(Parcel.id).with_for_update()
+        return list(await self.session.scalars(stmt.execution_options(populate_existing=True)))
+
     async def gave_up(self, order_id: str, number: str) -> bool:
         """Whether one of the order's parcels held ``number`` and gave it up (voided, released), with no live one
         holding it now."""

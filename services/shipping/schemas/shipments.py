@@ -87,7 +87,23 @@ class ParcelOut(BaseModel):
                     "label_prints": 1,
                     "tracking_status": "in_transit",
                     "collected_at": "2026-11-28T16:20:00+08:00",
-                }
+                    "sort_code": "571-A12 03",
+                    "package_center": "杭州包",
+                },
+                {
+                    "id": "pcl_8b0d2f4a6c8e0b1d3f5a",
+                    "seq": 2,
+                    "number": "78345678901235",
+                    "parent_number": None,
+                    "weight_g": 800,
+                    "lines": [2],
+                    "status": "live",
+                    "label_prints": 0,
+                    "tracking_status": None,
+                    "collected_at": None,
+                    "sort_code": None,
+                    "package_center": None,
+                },
             ]
         },
     )
@@ -102,6 +118,17 @@ class ParcelOut(BaseModel):
     label_prints: int
     tracking_status: str | None
     collected_at: datetime | None
+    sort_code: str | None = Field(
+        None,
+        description=(
+            "The courier's sort code for the destination (三段码, or its 大头笔), printed largest on the label. "
+            "Null until the courier has answered (the label prints a placeholder; it is asked again in the "
+            "background), and again for a moment after an address change."
+        ),
+    )
+    package_center: str | None = Field(
+        None, description="The consolidation centre the courier bags the parcel for (集包地); null until known."
+    )
 
 
 class ShipmentOut(BaseModel):

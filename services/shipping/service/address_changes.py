@@ -1,8 +1,10 @@
 """A receiver's address changing after the label was printed (改址): before the courier collects a parcel the
 numbers stay, each parcel's courier waybill is told the new receiver (the ``update_recipient`` job, retried
 while the courier cannot answer), and the printed labels are marked outdated (the next print carries the new
-address). Once the courier has collected a parcel the change is refused (409 ``already_collected``) and an
-``address_change_after_collection`` alert opens: the seller must reach the courier or the buyer.
+address). The parcels' routing is cleared at once (the old destination's sort code must not be printed for the
+new one) and the courier's answer to the new receiver brings the new sort code. Once the courier has collected
+a parcel the change is refused (409 ``already_collected``) and an ``address_change_after_collection`` alert
+opens: the seller must reach the courier or the buyer.
 """
 
 from __future__ import annotations
@@ -13,10 +15,11 @@ from services.shipping import states
 from services.shipping.models import AlertKind, Order, Parcel
 from services.shipping.repository.orders import OrderRepository
 from services.shipping.repository.parcels import ParcelRepository
+from services.shipping.service import routing
 from services.shipping.service.order_alerts import open_alert
 from services.shipping.service.orders import flag
 from services.shipping.states import OrderStatus
-from shared.allocation import Recipient
+from shared.allocation import Recipient, RecipientUpdated
 from shared.errors import ErrorCode
 
 # Shipped, but maybe not collected yet: the parcels say.
@@ -65,6 +68,7 @@ def tell_couriers(uow: UnitOfWork, order: Order, live: list[Parcel], source: str
         states.noted(order, states.OrderNote.ADDRESS_CHANGED, f"couriers told for {numbers} ({source})")
     )
     for parcel in live:
+        parcel.sort_code, parcel.package_center = None, None
         uow.enqueue("update_recipient", shop_id=order.shop_id, order_id=order.id, number=parcel.number)
 
 
@@ -89,6 +93,18 @@ async def current_recipient(uow: UnitOfWork, shop_id: str, order_id: str, number
     if parcel is None or parcel.order_id != order.id:
         return None
     return recipient(order)
+
+
+async def rerouted(uow: UnitOfWork, shop_id: str, number: str, sent: Recipient, updated: RecipientUpdated) -> None:
+    """The courier took the new receiver: its routing for the new destination on the parcel (if the order still
+    goes there); a courier whose answer carried none is asked for it."""
+    if updated.sort_code is not None or updated.package_center is not None:
+        got = routing.Routed(values={number: (updated.sort_code, updated.package_center)})
+        await routing.store(uow, shop_id, {number: routing.recipient_place(sent)}, got)
+        return
+    parcel = await ParcelRepository(uow.session).live_by_number(shop_id, number)
+    if parcel is not None:
+        uow.enqueue("route_parcels", shop_id=shop_id, shipment_ids=[parcel.shipment_id])
 
 
 async def courier_refused(uow: UnitOfWork, shop_id: str, order_id: str, number: str, code: str, message: str) -> None:

@@ -1,6 +1,7 @@
 """Step 2 of a batch chunk: numbers for the claimed orders that have none yet (one bulk allocation per
 carrier and MAX_BATCH_ALLOCATION orders, and, when the pool cannot fill a bulk request, as many as it has
-one by one), then their shipments and labels.
+one by one), their courier's sort codes (one routing call for the chunk, see ``routing``), then their
+shipments and labels.
 
 The label of a batch shipment exists as soon as the shipment does (the batch PDF renders it); its number is
 not marked printed one by one (a call per order): it goes from allocated to shipped, and a batch shipment
@@ -25,6 +26,7 @@ from services.shipping.repository.batches import BatchRepository
 from services.shipping.repository.orders import OrderRepository
 from services.shipping.repository.parcels import ParcelRepository
 from services.shipping.repository.shipments import ShipmentRepository
+from services.shipping.service import routing
 from services.shipping.service.batches import BatchRun, ItemResult, count_results
 from services.shipping.service.ids import new_id
 from services.shipping.service.orders import transition_many
@@ -41,6 +43,7 @@ class Planned:
     order_id: str
     order_ref: str
     carrier: str
+    place: routing.Place = ("", "", "", "")  # the destination when the numbers were asked for
 
 
 @dataclass
@@ -91,8 +94,12 @@ async def assign_numbers(run: BatchRun, chunk_no: int) -> None:
     if not plan:
         return
     numbers = await allocate_numbers(run.res.allocation, run.shop_id, plan)
+    # Outside any transaction, as the numbers were: no order locked across the courier's answer.
+    routed = await routing.ask(
+        run.res.allocation, run.shop_id, [(n, p.place) for p in plan if (n := numbers.by_ref.get(p.order_ref))]
+    )
     async with run.res.transaction() as uow:
-        await _record_numbers(uow, run, plan, numbers)
+        await _record_numbers(uow, run, plan, numbers, routed)
 
 
 async def _to_number(run: BatchRun, chunk_no: int) -> list[Planned]:
@@ -105,7 +112,7 @@ async def _to_number(run: BatchRun, chunk_no: int) -> list[Planned]:
         orders = await OrderRepository(uow.session).lock_many([i.order_id for i in items]) if items else {}
         # Orders still waybill_assigned have no shipment yet (a chunk redone after a crash may have some done).
         return [
-            Planned(i.seq, o.id, o.external_id, o.carrier or "")
+            Planned(i.seq, o.id, o.external_id, o.carrier or "", routing.place(o))
             for i in items
             if (o := orders[i.order_id]).status == OrderStatus.WAYBILL_ASSIGNED
         ]
@@ -124,11 +131,14 @@ class _Recorded:
     unnumbered: list[Change[Order]] = field(default_factory=list)
 
 
-async def _record_numbers(uow: UnitOfWork, run: BatchRun, plan: Sequence[Planned], numbers: Numbers) -> None:
+async def _record_numbers(
+    uow: UnitOfWork, run: BatchRun, plan: Sequence[Planned], numbers: Numbers, routed: routing.Routed
+) -> None:
     orders_repo = OrderRepository(uow.session)
     orders = await orders_repo.lock_many([p.order_id for p in plan])
     now = datetime.now(UTC)
     out = _Recorded()
+    unrouted: list[str] = []
     for p in plan:
         order = orders[p.order_id]
         number = numbers.by_ref.get(p.order_ref)
@@ -145,7 +155,11 @@ async def _record_numbers(uow: UnitOfWork, run: BatchRun, plan: Sequence[Planned
         else:
             shipment = _shipment_row(run, p, number, now)
             out.shipments.append(shipment)
-            out.parcels.append(_parcel_row(shipment, order.weight_g))
+            # Routed for the destination asked about: one that moved since is the job's to ask again.
+            moved = routing.place(order) != p.place
+            out.parcels.append({**_parcel_row(shipment, order.weight_g), **routed.of("" if moved else number)})
+            if moved or (routed.again and number not in routed.values):
+                unrouted.append(shipment["id"])
             out.lines += [
                 {"shipment_id": shipment["id"], "order_id": order.id, "line": line}
                 for line in range(1, parcels.line_count(order.items) + 1)
@@ -155,6 +169,8 @@ async def _record_numbers(uow: UnitOfWork, run: BatchRun, plan: Sequence[Planned
             out.item_rows.append({"seq": p.seq, "shipment_id": shipment["id"], "number": number})
     await ShipmentRepository(uow.session).insert_many(out.shipments)
     await ParcelRepository(uow.session).insert_many(out.parcels)
+    if unrouted:
+        uow.enqueue("route_parcels", shop_id=run.shop_id, shipment_ids=unrouted)
     await ShipmentRepository(uow.session).claim_lines(out.lines)
     for carrier, count in Counter(str(r["carrier"]) for r in out.shipments).items():
         SHIPMENTS.labels(carrier, "created").inc(count)

@@ -223,6 +223,7 @@ async def _record(uow: UnitOfWork, shop_id: str, plan: _Plan, new: list[str]) ->
     orders.add_event(states.noted(order, OrderNote.NUMBERS_CHANGED, f"{', '.join(plan.old)} -> {', '.join(new)}"))
     flag(order, "label_outdated", f"numbers changed to {', '.join(new)}: print the new labels")
     uow.enqueue("subscribe_tracking_many", shipment_ids=[shipment.id])
+    uow.enqueue("route_parcels", shop_id=shop_id, shipment_ids=[shipment.id])  # the new numbers' sort codes
     data = {
         "shipment_id": shipment.id,
         "order_id": order.id,

@@ -248,4 +248,7 @@ async def replace_number(uow: UnitOfWork, shipment_id: str, old: str, new: str, 
             flag(order, "label_outdated", f"number {old} was refused and replaced by {new}: reprint the label")
     if main:
         await BatchRepository(uow.session).set_number_for_shipment(shipment_id, new)
+    # The new number bound to the destination at the courier; its routing (the old one's meanwhile: same
+    # carrier, same destination) comes with the answer.
+    uow.enqueue("route_parcels", shop_id=shipment.shop_id, shipment_ids=[shipment_id])
     await uow.session.flush()

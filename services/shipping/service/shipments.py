@@ -24,7 +24,7 @@ from services.shipping.repository.settings import SettingsRepository
 from services.shipping.repository.shipments import ShipmentRepository
 from services.shipping.repository.stores import StoreRepository
 from services.shipping.schemas.shipments import ParcelOut, ShipmentOut
-from services.shipping.service import order_holds
+from services.shipping.service import order_holds, routing
 from services.shipping.service.courier_choice import recommend
 from services.shipping.service.ids import new_id
 from services.shipping.service.orders import own_order, transition
@@ -73,6 +73,8 @@ async def ship_order(
         numbers = await _numbers(allocation, shop_id, chosen, planned, number)
     except ServiceError as exc:
         raise exc.as_app_error() from exc
+    # The courier's sort codes for the labels, at once (never holding the shipment up: see routing).
+    routed = await routing.on_ship(allocation, shop_id, order, numbers)
     mode = await confirm_mode(uow, order, shop)
     now = datetime.now(UTC)
     shipment = Shipment(
@@ -93,7 +95,7 @@ async def ship_order(
     )
     uow.session.add(shipment)
     await uow.session.flush()
-    await ParcelRepository(uow.session).insert_many(parcel_rows(shipment, planned, numbers))
+    await ParcelRepository(uow.session).insert_many(parcel_rows(shipment, planned, numbers, routed))
     await ShipmentRepository(uow.session).claim_lines(
         [{"shipment_id": shipment.id, "order_id": order.id, "line": line} for line in carried]
     )
@@ -114,6 +116,8 @@ async def ship_order(
         uow.enqueue("subscribe_tracking_many", shipment_ids=[shipment.id])
     else:
         uow.enqueue("confirm_shipment", shipment_id=shipment.id)
+    if routed.again:
+        uow.enqueue("route_parcels", shop_id=shop_id, shipment_ids=[shipment.id])
     return shipment
 
 
@@ -143,8 +147,14 @@ async def shipment_lines(uow: UnitOfWork, order: Order, wanted: Sequence[int] | 
     return carried
 
 
-def parcel_rows(shipment: Shipment, planned: Sequence[PlannedParcel], numbers: Sequence[str]) -> list[dict[str, Any]]:
+def parcel_rows(
+    shipment: Shipment,
+    planned: Sequence[PlannedParcel],
+    numbers: Sequence[str],
+    routed: routing.Routed | None = None,
+) -> list[dict[str, Any]]:
     parent = numbers[0] if parcels.parent_child(shipment.carrier, len(planned)) else None
+    routed = routed or routing.Routed()
     return [
         {
             "id": new_id("pcl"),
@@ -158,6 +168,7 @@ def parcel_rows(shipment: Shipment, planned: Sequence[PlannedParcel], numbers: S
             "parent_number": parent if p.seq > 1 else None,
             "weight_g": p.weight_g,
             "lines": p.lines,
+            **routed.of(n),
         }
         for p, n in zip(planned, numbers, strict=True)
     ]

@@ -1,5 +1,6 @@
 """Shipping integration fixtures: the shipping app in-process, the allocation app behind
-http://allocation.test, and respx fakes for the marketplace, tracking and shop webhook receivers."""
+http://allocation.test, and respx fakes for the marketplace, tracking, the courier behind allocation and shop
+webhook receivers."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import respx
 
 from tests.integration.allocation_support import seed_numbers
 from tests.integration.conftest import ShopCreds, make_shop
+from tests.integration.shipping.fake_courier import FakeCourier
 from tests.integration.shipping.fake_pinduoduo import FakePinduoduo
 from tests.integration.shipping.fakes import FakeMarketplace, FakeTracking, Recorder
 from tests.support import Env, app_client, restore_env, set_in_process_env
@@ -127,6 +129,7 @@ class World:
         self.pdd = FakePinduoduo()
         self.tracking = FakeTracking()
         self.hooks = Recorder()
+        self.courier = FakeCourier()  # behind allocation: its TMS_WAYBILL_* calls
         self.mock: respx.MockRouter | None = None  # the routes below; a test may add its own
         self.allocation_calls: list[str] = []  # "METHOD path" of every call shipping made to allocation
 
@@ -152,6 +155,7 @@ async def world(shipping_client: httpx.AsyncClient, allocation_client: httpx.Asy
         mock.route(host="pdd.test").mock(side_effect=w.pdd)
         mock.route(host="tracking.test").mock(side_effect=w.tracking)
         mock.route(host="hooks.test").mock(side_effect=w.hooks)
+        mock.route(host="courier.test").mock(side_effect=w.courier)
         w.mock = mock
         yield w
 

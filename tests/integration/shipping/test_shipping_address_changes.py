@@ -4,15 +4,14 @@ after collection the change is refused (409 already_collected) and an alert open
 
 from __future__ import annotations
 
-import json
 from typing import Any
-from urllib.parse import parse_qsl
 
 import httpx
 import pytest
 
 from tests.integration.allocation_support import zto_numbers
 from tests.integration.shipping.conftest import BoundShop, World, bind_shop
+from tests.integration.shipping.fake_courier import FakeCourier
 from tests.integration.shipping.test_shipping_at_collection import _collected as collected
 from tests.integration.shipping.test_shipping_channels import RECEIVER, _own_order
 from tests.support import Env
@@ -21,34 +20,9 @@ NEW = {"name": "李雷", "phone": "13912345678", "state": "浙江省", "city": "
        "address": "文三路 90 号"}  # fmt: skip
 
 
-class FakeCourier:
-    """The courier's e-waybill gateway as allocation calls it: TMS_WAYBILL_UPDATE accepted, or refused as
-    collected for the numbers in ``collected``."""
-
-    def __init__(self) -> None:
-        self.updates: list[dict[str, Any]] = []
-        self.collected: set[str] = set()
-
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        form = dict(parse_qsl(request.content.decode()))
-        body = json.loads(form["logistics_interface"])
-        if form.get("msg_type") != "TMS_WAYBILL_UPDATE":
-            return httpx.Response(200, json={"success": True})
-        if body["waybill_code"] in self.collected:
-            return httpx.Response(
-                200,
-                json={"success": False, "errorCode": "waybill.already-collected", "errorMsg": "collected"},
-            )
-        self.updates.append(body)
-        return httpx.Response(200, json={"success": True})
-
-
 @pytest.fixture
 async def courier(world: World) -> FakeCourier:
-    fake = FakeCourier()
-    assert world.mock is not None
-    world.mock.route(host="courier.test").mock(side_effect=fake)
-    return fake
+    return world.courier
 
 
 @pytest.fixture

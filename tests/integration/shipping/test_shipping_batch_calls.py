@@ -49,8 +49,9 @@ async def test_batch_calls_allocation_per_chunk_and_follow_ups_reach_every_shipm
     assert len(numbers) == 120
 
     calls = Counter(c.rsplit("/", 1)[-1] if "/waybills/" in c else c for c in world.allocation_calls)
-    # One allocation and one mark call per chunk; never a call per number.
-    assert calls == {"POST /v1/allocations/batch": 3, "batch-mark": 3}
+    # One allocation, one routing (the labels' sort codes) and one mark call per chunk; never a call per number.
+    assert calls == {"POST /v1/allocations/batch": 3, "routes": 3, "batch-mark": 3}
+    assert sorted(len(m["waybills"]) for m in world.courier.routed) == [20, 50, 50]
     pool = (await world.allocation.get("/v1/pools", headers=shop.headers)).json()["data"][0]
     assert pool["counts"]["shipped"] == 120
 
