@@ -76,6 +76,7 @@ NOTICES: dict[str, Entry] = {
     "receiver_saved": entry("收件人已更新。", "Receiver saved."),
     "order_alert_acknowledged": entry("订单预警已确认。", "Order alert acknowledged."),
     "confirmation_saved": entry("发货确认方式已保存。", "Confirmation settings saved."),
+    "labels_saved": entry("面单设置已保存，之后打印的面单按新设置。", "Label settings saved for the labels to come."),
     "store_confirm_saved": entry("店铺的发货确认方式已保存。", "The store's confirmation mode is saved."),
     "rule_created": entry("自动发货规则已创建。", "Auto-ship rule created."),
     "rule_paused": entry("规则已暂停。", "Rule paused."),

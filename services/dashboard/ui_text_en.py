@@ -255,6 +255,19 @@ EN: dict[str, str] = {
     "最晚发货前多少分钟提醒即将超时": "Minutes before the ship-by time to warn it is due",
     "平台店铺可以单独设置确认方式。": "A store may set its own.",
     "同店铺设置": "as the shop",
+    # Labels
+    "面单设置": "Labels",
+    "面单尺寸": "Label size",
+    "该快递的面单尺寸": "This carrier's label size",
+    "100×150 一联单（常用）": "100×150 one part (the common one)",
+    "100×180 二联单（含快递员存根）": "100×180 two parts (with the courier's stub)",
+    "76×130 一联单（小尺寸）": "76×130 one part (compact)",
+    "隐私面单：隐藏收件人姓名和电话（如 张*、138****5678），地址照常打印": (
+        "Privacy labels: hide the receiver's name and phone (as Z*, 138****5678); the address prints as usual"
+    ),
+    "平台要求使用隐私面单，关闭前请确认店铺所在平台允许。": (
+        "Marketplaces require privacy labels: check that yours allows it before turning them off."
+    ),
     # Auto-ship rules
     "自动发货": "Auto-ship",
     "自动发货规则": "Auto-ship rules",

@@ -1,7 +1,7 @@
 """The shop's settings: sender, default carrier and time zone (shipping's settings), when shipments are
 confirmed on the marketplace (at print, or at collection with a time of day) and how long before an order's
-ship-by time its late-to-ship alert opens, the marketplace binding, and each carrier's low-stock threshold
-(allocation's pools)."""
+ship-by time its late-to-ship alert opens, its labels (size, a carrier's own, privacy labels), the marketplace
+binding, and each carrier's low-stock threshold (allocation's pools)."""
 
 from __future__ import annotations
 
@@ -24,6 +24,8 @@ from services.dashboard.pages.orders import carrier_or_none
 router = APIRouter(include_in_schema=False)
 
 CONFIRM_MODES = ("at_print", "at_collection")  # shipping's ConfirmMode
+LABEL_SIZES = ("100x150", "100x180", "76x130")  # shipping's LabelSize (the page words each)
+_SIZE_FIELD = re.compile(r"size_([A-Z0-9_]{1,32})")
 _HHMM = re.compile(r"([01]\d|2[0-3]):[0-5]\d")
 
 
@@ -61,6 +63,7 @@ async def settings_page(request: Request, shop_id: str) -> Response:
         alerting=alerting,
         zones=zone_names(),
         confirm_modes=CONFIRM_MODES,
+        label_sizes=LABEL_SIZES,
         tab="settings",
     )
 
@@ -136,6 +139,43 @@ async def save_confirmation(
     except WaybillError as exc:
         return web.failed(back, exc, "#confirmation")
     return web.done(back, "confirmation_saved", "#confirmation")
+
+
+@router.post("/shops/{shop_id}/settings/labels")
+async def save_labels(
+    request: Request,
+    shop_id: str,
+    csrf_token: Annotated[str, Form()] = "",
+    label_size: Annotated[str, Form()] = "",
+    privacy_labels: Annotated[str, Form()] = "",
+) -> Response:
+    """The labels' size, each carrier's own (``size_<CODE>``, "": the shop's) and privacy labels (an unticked
+    box is not sent: off)."""
+    access = await web.shop_form(request, shop_id, csrf_token)
+    if isinstance(access, Response):
+        return access
+    back = f"{access.base}/settings"
+    sizes = set(LABEL_SIZES)
+    form = await request.form()
+    own: dict[str, str] = {}
+    for name, value in form.multi_items():
+        found = _SIZE_FIELD.fullmatch(name)
+        if found and isinstance(value, str) and value:
+            own[found.group(1)] = value
+    if label_size not in sizes or not set(own.values()) <= sizes:
+        return web.refused(back, "validation_error", "#labels")
+    try:
+        # The whole map: a carrier set back to the shop's size is left out of it.
+        body = SettingsIn.model_validate(
+            {"label_size": label_size, "label_sizes": own, "privacy_labels": privacy_labels == "on"}
+        )
+    except PydanticError:
+        return web.refused(back, "validation_error", "#labels")
+    try:
+        await access.client.put_shop_settings(body)
+    except WaybillError as exc:
+        return web.failed(back, exc, "#labels")
+    return web.done(back, "labels_saved", "#labels")
 
 
 @router.post("/shops/{shop_id}/pools/{carrier}")
