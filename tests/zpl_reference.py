@@ -66,6 +66,12 @@ def _fh(params: str) -> bool:
     return params == "_"  # the hex indicator we use (the default)
 
 
+def _a_at(params: str) -> bool:
+    # ^A@o,h,w,d:f.x: a font by name; orientation N/R/I/B, height and width 10-32000 dots
+    m = re.fullmatch(r"[NRIB],([1-9][0-9]*),([1-9][0-9]*),[A-Z]:[A-Z0-9_]{1,16}\.(TTF|TTE|FNT)", params)
+    return m is not None and all(10 <= int(v) <= 32000 for v in m.groups()[:2])
+
+
 def _fd(params: str) -> bool:
     return 0 < len(params.encode()) <= 3072  # field data: up to 3072 bytes
 
@@ -79,6 +85,7 @@ COMMANDS: dict[str, tuple[str, Callable[[str], bool], str]] = {
     "LL": ("^", _ints((1, 32000)), "format"),  # label length in dots
     "LH": ("^", _ints((0, 32000), (0, 32000)), "format"),  # label home
     "FO": ("^", _ints((0, 32000), (0, 32000)), "format"),  # field origin: opens a field
+    "FT": ("^", _ints((0, 32000), (0, 32000)), "format"),  # field typeset (text by its baseline): opens one too
     "FS": ("^", lambda p: p == "", "field"),  # field separator: closes it
     "GB": ("^", _gb, "field"),
     "BY": ("^", _by, "format"),  # barcode defaults
@@ -87,8 +94,13 @@ COMMANDS: dict[str, tuple[str, Callable[[str], bool], str]] = {
     "FD": ("^", _fd, "field"),
     "XG": ("^", _xg, "field"),
     "ID": ("^", _id, "format"),
+    "A@": ("^", _a_at, "field"),
     "DG": ("~", lambda p: True, "outside"),  # checked by _download
+    "DU": ("~", lambda p: True, "outside"),  # checked by _download
 }
+
+
+_COMMAND = r"([\^~])([A-Z][A-Z0-9@])([^\^~]*)"
 
 
 @dataclass
@@ -103,15 +115,21 @@ class ZplError(AssertionError):
     pass
 
 
-def _download(params: str) -> tuple[str, bytes]:
-    """~DGd:o.x,t,w,data: t total bytes, w bytes per row; data as hex (2t digits) or :Z64:/:B64: with the
-    CRC-16 of the base64 text."""
-    m = re.fullmatch(rf"{_DEVICE}({_NAME})\.GRF,([1-9][0-9]*),([1-9][0-9]*),(.+)", params, re.S)
-    if not m:
-        raise ZplError(f"~DG parameters: {params[:60]!r}")
-    name, total, row, data = m.group(2), int(m.group(3)), int(m.group(4)), m.group(5)
-    if total % row:
-        raise ZplError(f"~DG {name}: {total} bytes is not whole rows of {row}")
+def _download(params: str, code: str = "DG") -> tuple[str, bytes]:
+    """~DGd:o.x,t,w,data: t total bytes, w bytes per row; ~DUd:o.x,s,data: a font file of s bytes. Data as hex
+    (2 digits a byte) or :Z64:/:B64: with the CRC-16 of the base64 text."""
+    if code == "DU":
+        m = re.fullmatch(rf"{_DEVICE}([A-Z0-9_]{{1,16}})\.(TTF|TTE),([1-9][0-9]*),(.+)", params, re.S)
+        if not m:
+            raise ZplError(f"~DU parameters: {params[:60]!r}")
+        name, total, data = m.group(2), int(m.group(4)), m.group(5)
+    else:
+        m = re.fullmatch(rf"{_DEVICE}({_NAME})\.GRF,([1-9][0-9]*),([1-9][0-9]*),(.+)", params, re.S)
+        if not m:
+            raise ZplError(f"~DG parameters: {params[:60]!r}")
+        name, total, row, data = m.group(2), int(m.group(3)), int(m.group(4)), m.group(5)
+        if total % row:
+            raise ZplError(f"~DG {name}: {total} bytes is not whole rows of {row}")
     z = re.fullmatch(r":(Z64|B64):([A-Za-z0-9+/=]+):([0-9A-F]{4})", data)
     if z:
         if f"{binascii.crc_hqx(z.group(2).encode(), 0):04X}" != z.group(3):
@@ -135,12 +153,12 @@ def _unescape(data: str) -> str:
 
 
 def parse(zpl: bytes) -> Parsed:
-    text = zpl.decode("ascii")  # everything we send is ASCII: UTF-8 only ever inside escapes
+    text = zpl.decode()  # ^CI28: field data is UTF-8
     out = Parsed()
     state = "outside"
     escaped = False
     stored: set[str] = set()
-    for m in re.finditer(r"([\^~])([A-Z]{2})([^\^~]*)", text):
+    for m in re.finditer(_COMMAND, text):
         prefix, code, params = m.groups()
         params = params.removesuffix("\n")  # line breaks between commands only: none inside one
         if "\n" in params or "\r" in params:
@@ -149,8 +167,8 @@ def parse(zpl: bytes) -> Parsed:
         if spec is None or spec[0] != prefix:
             raise ZplError(f"unknown command {prefix}{code}")
         _, check, where = spec
-        if code == "DG":
-            name, bitmap = _download(params)
+        if code in ("DG", "DU"):
+            name, bitmap = _download(params, code)
             out.downloads[name] = bitmap
             stored.add(name)
         elif not check(params):
@@ -168,9 +186,9 @@ def parse(zpl: bytes) -> Parsed:
                 raise ZplError("^XZ with a field open")
             state = "outside"
             out.formats += 1
-        elif code == "FO":
+        elif code in ("FO", "FT"):
             if state != "format":
-                raise ZplError("^FO with a field open")
+                raise ZplError(f"^{code} with a field open")
             state, escaped = "field", False
         elif code == "FS":
             state = "format"
@@ -187,7 +205,7 @@ def parse(zpl: bytes) -> Parsed:
             stored = {n for n in stored if not fnmatch.fnmatchcase(n, pattern)}
             state = "deleted"  # its ^FS follows, as in the Guide's examples
         out.commands.append((prefix + code, params))
-    leftover = re.sub(r"([\^~])([A-Z]{2})([^\^~]*)", "", text)
+    leftover = re.sub(_COMMAND, "", text)
     if leftover.strip("\n"):
         raise ZplError(f"text outside any command: {leftover[:60]!r}")
     if state != "outside":

@@ -5,7 +5,8 @@ Code 128 (``^BC``, automatic code sets: subset C for digits), and all text as st
 
 No text of a label reaches the printer as field data: names and addresses are pictures, whatever they hold. The
 one field, the barcode's number, is hex-escaped (``^FH``) but for letters and digits, so a ``^`` or ``~`` in it
-can never start a command.
+can never start a command. (The other mode, text in a font the printer holds, is ``zpl_font``'s: faster and
+smaller, for printers that have the font.)
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from services.shipping.label_layout import Barcode, Element, Layout, Rule, Text,
 from services.shipping.labels import LabelData, code128_pattern
 from services.shipping.metrics import LABELS
 from services.shipping.models.base import LabelSize
+from services.shipping.zpl_font import check_font_name, text_fields
 from services.shipping.zpl_glyphs import PREFIX, Glyph, cells
 
 DOTS_PER_MM = {203: 8.0, 300: 300 / 25.4, 600: 600 / 25.4}
@@ -59,17 +61,17 @@ _NOTHING: tuple[Glyph, ...] = ()
 
 # What each element drew, by identity: the layout hands out the same objects for rows that do not change, so a
 # batch draws its rules, captions and sender once. Each entry holds its element, so an id is never reused under it.
-_MEMO: dict[tuple[int, float], tuple[Element, _Drawn]] = {}
+_MEMO: dict[tuple[int, float, str], tuple[Element, _Drawn]] = {}
 _MEMO_SIZE = 8192
 
 
-def _draw(e: Element, d: float) -> _Drawn:
-    key = (id(e), d)
+def _draw(e: Element, d: float, font: str) -> _Drawn:
+    key = (id(e), d, font)
     hit = _MEMO.get(key)
     if hit is not None and hit[0] is e:
         return hit[1]
     if isinstance(e, Text):
-        drawn = _text(e, d)
+        drawn = _text(e, d) if not font else _Drawn(text_fields(e, d, font), _NOTHING, ())
     elif isinstance(e, Barcode):
         drawn = _Drawn(_barcode(e, d), _NOTHING, ())
     elif isinstance(e, Rule):
@@ -127,11 +129,13 @@ def _rule(e: Rule, d: float) -> str:
 
 
 class ZplDocument:
-    """One printer job: remembers which glyphs it stored, so each is downloaded once."""
+    """One printer job: remembers which glyphs it stored, so each is downloaded once. With ``font`` (a TrueType
+    font's name on the printer, see ``zpl_font``) text is drawn in that font instead, and nothing is stored."""
 
-    def __init__(self, size: LabelSize, dpi: int = 203) -> None:
+    def __init__(self, size: LabelSize, dpi: int = 203, font: str | None = None) -> None:
         if dpi not in DOTS_PER_MM:
             raise ValueError(f"dpi must be one of {sorted(DOTS_PER_MM)}")
+        self.font = check_font_name(font) if font is not None else ""
         self.size = size
         self.d = DOTS_PER_MM[dpi]
         width, height = page_size(size)
@@ -149,9 +153,9 @@ class ZplDocument:
             self.stored.clear()
             self.stored_bytes = 0
         body = [self.header]
-        d, stored = self.d, self.stored
+        d, font, stored = self.d, self.font, self.stored
         for e in lay.elements:
-            drawn = _draw(e, d)
+            drawn = _draw(e, d, font)
             body.append(drawn.zpl)
             if drawn.names and not stored.issuperset(drawn.names):
                 for g in drawn.glyphs:
@@ -166,16 +170,18 @@ class ZplDocument:
         return CLEANUP if self.stored else ""
 
 
-def render_zpl(label: LabelData, size: LabelSize, dpi: int = 203) -> bytes:
-    doc = ZplDocument(size, dpi)
+def render_zpl(label: LabelData, size: LabelSize, dpi: int = 203, *, font: str | None = None) -> bytes:
+    doc = ZplDocument(size, dpi, font)
     out = doc.label(label) + doc.finish()
     LABELS.labels("single").inc()
-    return out.encode("ascii")
+    return out.encode()
 
 
-def stream_zpl(labels: Iterable[LabelData], size: LabelSize, dpi: int = 203) -> Iterator[bytes]:
+def stream_zpl(
+    labels: Iterable[LabelData], size: LabelSize, dpi: int = 203, *, font: str | None = None
+) -> Iterator[bytes]:
     """A batch as one ZPL job, yielded in pieces as the labels come."""
-    doc = ZplDocument(size, dpi)
+    doc = ZplDocument(size, dpi, font)
     counted = LABELS.labels("batch")
     buffer: list[str] = []
     held = 0
@@ -185,7 +191,7 @@ def stream_zpl(labels: Iterable[LabelData], size: LabelSize, dpi: int = 203) -> 
         buffer.append(piece)
         held += len(piece)
         if held >= _CHUNK:
-            yield "".join(buffer).encode("ascii")
+            yield "".join(buffer).encode()
             buffer, held = [], 0
     buffer.append(doc.finish())
-    yield "".join(buffer).encode("ascii")
+    yield "".join(buffer).encode()

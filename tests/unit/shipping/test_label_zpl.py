@@ -10,16 +10,14 @@ import random
 from collections.abc import Iterator
 
 import pytest
-import zplkit
-from PIL import Image, ImageChops, ImageDraw, ImageFont
-from zplkit.rendering import Limits
+from PIL import Image, ImageChops
 
 from services.shipping import label_layout, zpl, zpl_glyphs
-from services.shipping.label_font import FONT_FACE, FONT_FILE
 from services.shipping.labels import LabelData, code128_pattern
 from services.shipping.models.base import LabelSize
 from tests.label_support import barcodes
 from tests.zpl_reference import ZplError, parse
+from tests.zpl_support import expected_text, inked, render, text_boxes
 
 LABEL = LabelData(
     shipment_id="shp_0123456789abcdef0123",
@@ -47,76 +45,21 @@ TOLERANCE = 0.01
 DPIS = [203, 300]
 
 
-# zplkit's defaults suit one label; a batch of labels each recalling its glyphs needs more
-_LIMITS = Limits(input_bytes=64 << 20, labels=1000, segments=10**8, stored_graphic_segments=10**8, recall_calls=10**7)
-
-
-def _render(doc: bytes, size: LabelSize, dpi: int) -> list[Image.Image]:
-    """Every label of the document as zplkit prints it (zplkit has no ^ID: the clean-up format, which prints
-    nothing, is checked by the reference reader instead)."""
-    assert doc.endswith(zpl.CLEANUP.encode())
-    body = doc.replace(zpl.CLEANUP.encode(), b"")
-    d = zpl.DOTS_PER_MM[dpi]
-    w, h = (round(v * d) for v in label_layout.page_size(size))
-    options = zplkit.Options(profile="specification", width=w, height=h, dpi=dpi)
-    rendered = zplkit.render(body, options, limits=_LIMITS)
-    assert rendered.warnings == []
-    out = []
-    for scene in rendered.labels:
-        raster = scene.rasterize()
-        out.append(Image.frombytes("L", (raster.width, raster.height), raster.pixels))
-    return out
-
-
-def _expected_text(label: LabelData, size: LabelSize, dpi: int) -> Image.Image:
-    """The label's text as the layout places it, each character drawn by Pillow from the font file on its own
-    (the ZPL writer's glyph code is not used), bold as a one-dot overstrike; ink is 1."""
-    d = zpl.DOTS_PER_MM[dpi]
-    w, h = (round(v * d) for v in label_layout.page_size(size))
-    img = Image.new("1", (w, h), 0)
-    draw = ImageDraw.Draw(img)
-    for e in label_layout.layout(label, size).elements:
-        if not isinstance(e, label_layout.Text):
-            continue
-        scale = e.size * d
-        font = ImageFont.truetype(str(FONT_FILE), round(scale), index=FONT_FACE)
-        shifts = range(max(1, round(round(scale) / 24)) + 1) if e.bold else range(1)
-        for x, y, line in e.placed():
-            at = 0.0
-            for ch in line:
-                base_x = round(x * d) + round(at * scale)
-                base_y = round(y * d) + round(label_layout.BASELINE * round(scale))
-                for s in shifts:
-                    draw.text((base_x + s, base_y), ch, font=font, fill=1, anchor="ls")
-                at += label_layout.char_width(ch)
-    return img
-
-
-def _inked(image: Image.Image) -> int:
-    return image.width * image.height - image.histogram()[0]
-
-
 def _text_mismatch(printed: Image.Image, label: LabelData, size: LabelSize, dpi: int, only: str = "") -> float:
     """Dots that differ from the expected text, within the text's boxes (or only the one named), as a share of
     the expected ink."""
-    expected = _expected_text(label, size, dpi)
+    expected = expected_text(label, size, dpi)
     ink = printed.point(lambda v: 255 if v < 128 else 0).convert("1")
-    boxes = Image.new("1", expected.size, 0)
-    d = zpl.DOTS_PER_MM[dpi]
-    for e in label_layout.layout(label, size).elements:
-        if isinstance(e, label_layout.Text) and only in ("", e.name):
-            x0, y0 = round(e.x * d), round(e.y * d)
-            box = (x0, y0, round((e.x + e.max_width) * d), round((e.y + e.height) * d) + 2)
-            ImageDraw.Draw(boxes).rectangle(box, fill=1)
+    boxes = text_boxes(label, size, dpi, only)
     diff = ImageChops.logical_and(ImageChops.logical_xor(ink, expected), boxes)
-    return _inked(diff) / max(1, _inked(ImageChops.logical_and(expected, boxes)))
+    return inked(diff) / max(1, inked(ImageChops.logical_and(expected, boxes)))
 
 
 @pytest.mark.parametrize("dpi", DPIS)
 @pytest.mark.parametrize("size", SIZES)
 def test_each_size_prints_its_barcodes_and_its_text(size: LabelSize, dpi: int) -> None:
     doc = zpl.render_zpl(LABEL, size, dpi)
-    [image] = _render(doc, size, dpi)
+    [image] = render(doc, size, dpi)
     w, h = label_layout.page_size(size)
     assert (image.width, image.height) == (round(w * zpl.DOTS_PER_MM[dpi]), round(h * zpl.DOTS_PER_MM[dpi]))
     assert barcodes(image) == [LABEL.number] * (2 if size == LabelSize.S100X180 else 1)
@@ -126,7 +69,7 @@ def test_each_size_prints_its_barcodes_and_its_text(size: LabelSize, dpi: int) -
 def test_the_text_check_sees_a_wrong_character() -> None:
     # the comparison above would catch a label that drew other characters (or none) in the receiver's place
     doc = zpl.render_zpl(dataclasses.replace(LABEL, receiver_name="李*"), LabelSize.S100X150)
-    [image] = _render(doc, LabelSize.S100X150, 203)
+    [image] = render(doc, LabelSize.S100X150, 203)
     assert _text_mismatch(image, LABEL, LabelSize.S100X150, 203, only="receiver") > 0.05
     assert _text_mismatch(image, LABEL, LabelSize.S100X150, 203, only="receiver_address") < TOLERANCE
     blank = Image.new("L", image.size, 255)
@@ -176,7 +119,7 @@ def test_a_batch_downloads_each_glyph_once_and_every_label_reads_back() -> None:
     hanzi = {ch for label in batch for ch in label.receiver_address}
     assert len(hanzi) >= 1500
     assert len(doc.downloads) > len(hanzi)  # and each at each of its sizes and weights
-    images = _render(raw, LabelSize.S100X150, 203)
+    images = render(raw, LabelSize.S100X150, 203)
     assert len(images) == len(batch)
     for i in (0, 31, 59):
         assert barcodes(images[i]) == [batch[i].number]
@@ -191,7 +134,7 @@ def test_a_long_batch_clears_the_printers_memory_as_it_goes(monkeypatch: pytest.
     cleanups = [p for c, p in doc.commands if c == "^ID"]
     assert len(cleanups) >= 3
     assert raw.endswith(zpl.CLEANUP.encode())
-    images = _render(raw, LabelSize.S100X150, 203)
+    images = render(raw, LabelSize.S100X150, 203)
     assert len(images) == len(batch)
     assert _text_mismatch(images[-1], batch[-1], LabelSize.S100X150, 203) < TOLERANCE
 
@@ -238,7 +181,7 @@ def test_hostile_text_never_reaches_the_printer_as_a_command() -> None:
     assert all(name.startswith(zpl_glyphs.PREFIX) for name in doc.downloads)
     assert doc.field_data == [HOSTILE.number]
     # ...and the receiver's name is printed as it was given, ^ and ~ included
-    [image] = _render(raw, LabelSize.S100X150, 203)
+    [image] = render(raw, LabelSize.S100X150, 203)
     assert _text_mismatch(image, HOSTILE, LabelSize.S100X150, 203) < TOLERANCE
 
 
