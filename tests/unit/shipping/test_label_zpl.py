@@ -168,6 +168,7 @@ HOSTILE = dataclasses.replace(
 
 def test_hostile_text_never_reaches_the_printer_as_a_command() -> None:
     raw = zpl.render_zpl(HOSTILE, LabelSize.S100X150)
+    assert raw.isascii()  # no UTF-8 to misread on a printer left in another code page
     doc = parse(raw)  # only our commands: no ~JR (reset), ~JA (cancel), ~WC, stray ^XZ or a foreign download
     codes = {c for c, _ in doc.commands}
     assert codes <= {"^XA", "^XZ", "^CI", "^PW", "^LL", "^LH", "^FO", "^FS", "^GB", "^BY", "^BC"} | {
