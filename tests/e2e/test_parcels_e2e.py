@@ -439,8 +439,9 @@ async def test_split_orders_ship_their_lines_in_two_parts(harness: Harness) -> N
         await asyncio.sleep(2)  # the other part ships later
         # Part two: the other lines (every line not shipped yet, by default); Taobao's in a box per line.
         tb2 = await _ship(h, http, shop, tb_order, parcels=[{"lines": [2]}, {"lines": [3]}])
-        pdd2 = await _ship(h, http, shop, pdd_order)
+        # Read at once: the worker confirms the part within moments (not after Pinduoduo's ship below).
         assert (await _order(h, http, shop, tb_order))["status"] == "partly_shipped"  # until it is confirmed
+        pdd2 = await _ship(h, http, shop, pdd_order)
         tb2 = await _confirmed(h, http, shop, tb2["id"])
         pdd2 = await _confirmed(h, http, shop, pdd2["id"])
         n2, n3 = _live(tb2)
