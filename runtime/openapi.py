@@ -57,9 +57,10 @@ shop endpoints, which need to know the shop). `/healthz` and `/readyz` need no k
 key, or a key the service has not confirmed yet) is limited too, with the same answer, before the key is
 checked. The admin and internal keys are not limited.
 
-**Idempotency.** Calls that spend money or create things are safe to retry: a purchase takes an
-`Idempotency-Key` header (the same key and body return the same purchase; the same key with another body
-answers 409 `idempotency_conflict`); allocation, order creation and shipping are idempotent on the order.
+**Idempotency.** Calls that spend money or create things are safe to retry: a purchase, and a refund of a
+count of its numbers, take an `Idempotency-Key` header (the same key and body return the same purchase or
+refund; the same key with another body answers 409 `idempotency_conflict`); allocation, order creation and
+shipping are idempotent on the order.
 A repeat returns what the first call created: 200 instead of 201/202, or `created: false` for an allocation.
 
 **Errors.** Every 4xx and 5xx has one shape: `{"error": {"code", "message", "details", "request_id"}}`.

@@ -55,6 +55,10 @@ class ErrorCode(StrEnum):
     ALREADY_COLLECTED = "already_collected"
     # The marketplace cannot take a confirmation back: change the numbers instead (POST .../change-numbers).
     CANNOT_WITHDRAW = "cannot_withdraw"
+    # A shop price whose period overlaps another of the same shop and package (revoke that one first).
+    PRICE_OVERLAP = "price_overlap"
+    # A partial refund of more numbers than the purchase has unused.
+    NOT_ENOUGH_UNUSED = "not_enough_unused"
 
 
 _DETAIL_EXAMPLE: JsonDict = {

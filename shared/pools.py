@@ -54,6 +54,7 @@ class PoolOut(BaseModel):
                     "low_stock_threshold": 500,
                     "low_stock": True,
                     "auto_replenish_package": "ZTO-1000",
+                    "cost_per_number_cents": 256.4,
                 }
             ]
         }
@@ -66,3 +67,12 @@ class PoolOut(BaseModel):
     low_stock_threshold: int
     low_stock: bool
     auto_replenish_package: str | None
+    # A default, so that an answer from before the field (and fakes) still reads.
+    cost_per_number_cents: float | None = Field(
+        None,
+        description=(
+            "What this shop paid per number for the numbers available in the pool: each purchase's price per "
+            "number (`price_cents / quantity`, negotiated or catalogue), averaged over its available numbers. "
+            "Null when none is available (or none came from a purchase)."
+        ),
+    )

@@ -250,6 +250,8 @@ class Env:
             "ALLOCATION_ALLOCATION_POOL_SIZE": "8",
             "TRACKING_WEBHOOK_POOL_SIZE": "4",
             "ALLOCATION_COURIER_URL": "http://courier.test/courier",
+            # Purchase events relayed to shipping's webhooks: a respx route where a test wants them.
+            "ALLOCATION_SHIPPING_URL": "http://shipping.test",
         }
 
 

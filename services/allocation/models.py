@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from enum import IntEnum, StrEnum
 from typing import Any
 
 from sqlalchemy import (
@@ -26,6 +25,14 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from runtime.db import service_metadata
 from runtime.jobs import outbox_table
+from services.allocation.kinds import EXPIRY_EVENTS, one_of
+from services.allocation.kinds import LedgerKind as LedgerKind
+from services.allocation.kinds import OnExpiry as OnExpiry
+from services.allocation.kinds import PriceSource as PriceSource
+from services.allocation.kinds import PurchaseStatus as PurchaseStatus
+from services.allocation.kinds import StockEventKind as StockEventKind
+from services.allocation.kinds import WaybillSource as WaybillSource
+from services.allocation.kinds import WaybillStatus as WaybillStatus
 from services.allocation.voids import VoidPolicy
 
 SCHEMA = "allocation"
@@ -36,65 +43,6 @@ class Base(DeclarativeBase):
 
 
 Outbox = outbox_table(Base.metadata)
-
-
-class WaybillStatus(IntEnum):
-    """Stored as a small integer: the free-number index's predicate is ``status = 0``, and it must be
-    written as that literal in the hot statement (a bind parameter defeats the partial index)."""
-
-    AVAILABLE = 0
-    ALLOCATED = 1
-    PRINTED = 2
-    SHIPPED = 3
-    VOIDED = 4
-    EXPIRED = 5
-    QUARANTINED = 6
-    # Lost its number to another entry: a typed number a paid purchase received from the courier before it
-    # was printed, or a purchase's number that a typed entry had already printed (the purchase is credited).
-    # The only status outside uq_waybills_number: a superseded row holds no number and no order.
-    SUPERSEDED = 7
-
-
-class WaybillSource(StrEnum):
-    """Where a number came from (``waybills.source``)."""
-
-    COURIER = "courier"  # issued to this shop's purchase: verified
-    MANUAL = "manual"  # typed by the shop: unverified
-
-
-class PurchaseStatus(StrEnum):
-    """``purchases.status``: pending until the courier issues the numbers, then completed, or failed (and
-    refunded) when it never does."""
-
-    PENDING = "pending"
-    COMPLETED = "completed"
-    FAILED = "failed"
-
-
-class LedgerKind(StrEnum):
-    """``ledger_entries.kind``: why a balance changed."""
-
-    TOPUP = "topup"
-    PURCHASE = "purchase"
-    PURCHASE_REFUND = "purchase_refund"  # the courier never issued the numbers
-    REFUND = "refund"  # numbers never handed out
-    EXTENSION = "extension"
-    # A number a purchase paid for but a typed entry had already printed.
-    NUMBER_TAKEN_BY_MANUAL_ENTRY = "number_taken_by_manual_entry"
-    # A number the courier issued twice (quarantined: nobody can use it).
-    NUMBER_ISSUED_TWICE = "number_issued_twice"
-    # A printed number voided before collection, cancelled at the courier: the purchase's void-credit policy.
-    VOID_CREDIT = "void_credit"
-
-
-class StockEventKind(StrEnum):
-    """``stock_events.kind``."""
-
-    LOW_STOCK = "low_stock"
-    REPLENISH_ORDERED = "replenish_ordered"
-    REPLENISH_FAILED = "replenish_failed"
-    # A purchase took over one of the shop's typed numbers.
-    MANUAL_SUPERSEDED = "manual_superseded"
 
 
 class Carrier(Base):
@@ -143,12 +91,22 @@ class CarrierPackage(Base):
 
 class Shop(Base):
     __tablename__ = "shops"
-    __table_args__ = (CheckConstraint("balance_cents >= 0", name="balance_not_negative"),)
+    __table_args__ = (
+        CheckConstraint("balance_cents >= 0", name="balance_not_negative"),
+        CheckConstraint("expiring_notice_days BETWEEN 0 AND 90", name="expiring_notice_days_range"),
+        CheckConstraint(one_of("on_expiry", OnExpiry), name="on_expiry_known"),
+        CheckConstraint("auto_extend_days BETWEEN 1 AND 365", name="auto_extend_days_range"),
+    )
 
     id: Mapped[str] = mapped_column(Text, primary_key=True)
     name: Mapped[str] = mapped_column(Text)
     balance_cents: Mapped[int] = mapped_column(BigInteger, server_default="0")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    # The shop's expiry settings (GET/PUT /v1/expiry-settings): the `expiring` notice this many days before a
+    # purchase's numbers expire (0: none), and what happens to them then (an OnExpiry).
+    expiring_notice_days: Mapped[int] = mapped_column(SmallInteger, server_default="7")
+    on_expiry: Mapped[str] = mapped_column(Text, server_default="nothing")
+    auto_extend_days: Mapped[int] = mapped_column(SmallInteger, server_default="30")
 
 
 class ApiKey(Base):
@@ -166,6 +124,10 @@ class LedgerEntry(Base):
     """Every change to a balance, written in the same transaction as the change."""
 
     __tablename__ = "ledger_entries"
+    __table_args__ = (
+        CheckConstraint(one_of("kind", LedgerKind), name="kind_known"),
+        CheckConstraint("note <> ''", name="note_not_empty"),
+    )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
     shop_id: Mapped[str] = mapped_column(ForeignKey(Shop.id), index=True)
@@ -173,7 +135,8 @@ class LedgerEntry(Base):
     balance_after_cents: Mapped[int] = mapped_column(BigInteger)
     kind: Mapped[str] = mapped_column(Text)  # a LedgerKind
     reference: Mapped[str | None] = mapped_column(Text)
-    note: Mapped[str | None] = mapped_column(Text)
+    # Why, in words, with the particulars (the package, the count, the number): never empty (a0006).
+    note: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
@@ -192,9 +155,38 @@ class Pool(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
+class ShopPrice(Base):
+    """A shop's negotiated price of a package (an operator's override of the catalogue) for a period:
+    ``valid_from`` up to ``valid_to`` (exclusive; None: open-ended). Two periods of one shop and package never
+    overlap among prices not revoked: the trigger ``shop_prices_no_overlap`` (migration a0006) refuses it,
+    whatever statement tries. A revoked price stays, as the record of what purchases were charged."""
+
+    __tablename__ = "shop_prices"
+    __table_args__ = (
+        CheckConstraint("price_cents >= 0", name="price_not_negative"),
+        CheckConstraint("valid_to IS NULL OR valid_to > valid_from", name="validity_ordered"),
+        Index("ix_shop_prices_shop_package", "shop_id", "package_id", "valid_from"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    shop_id: Mapped[str] = mapped_column(ForeignKey(Shop.id))
+    package_id: Mapped[str] = mapped_column(ForeignKey(CarrierPackage.id))
+    price_cents: Mapped[int] = mapped_column(BigInteger)
+    valid_from: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    valid_to: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    note: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
 class Purchase(Base):
     __tablename__ = "purchases"
-    __table_args__ = (UniqueConstraint("shop_id", "idempotency_key"),)
+    __table_args__ = (
+        UniqueConstraint("shop_id", "idempotency_key"),
+        CheckConstraint(one_of("price_source", PriceSource), name="price_source_known"),
+        # The worker's look for purchases about to expire (their notice, the shop's on_expiry).
+        Index("ix_purchases_expiring", "expires_at", postgresql_where=text("status = 'completed'")),
+    )
 
     id: Mapped[str] = mapped_column(Text, primary_key=True)
     shop_id: Mapped[str] = mapped_column(ForeignKey(Shop.id), index=True)
@@ -203,6 +195,9 @@ class Purchase(Base):
     package_id: Mapped[str] = mapped_column(ForeignKey(CarrierPackage.id))
     quantity: Mapped[int] = mapped_column(Integer)
     price_cents: Mapped[int] = mapped_column(BigInteger)
+    # Where the price came from (a PriceSource), and the shop price when negotiated.
+    price_source: Mapped[str] = mapped_column(Text, server_default="catalogue")
+    shop_price_id: Mapped[int | None] = mapped_column(ForeignKey(ShopPrice.id))
     validity_days: Mapped[int] = mapped_column(Integer)
     idempotency_key: Mapped[str] = mapped_column(Text)
     request_hash: Mapped[str] = mapped_column(Text)
@@ -343,9 +338,22 @@ class QuarantineIncident(Base):
 
 
 class StockEvent(Base):
-    """Low-stock crossings and replenishments, for notification and the dashboard."""
+    """Low-stock crossings and replenishments, typed numbers taken over, and each purchase's expiry (its
+    notice and what the shop's on_expiry did), for notification and the dashboard. The expiry kinds are one
+    per purchase and expiry date (uq_stock_events_expiry): however often the worker looks, a shop is told
+    once, and its numbers extended or refunded once."""
 
     __tablename__ = "stock_events"
+    __table_args__ = (
+        Index(
+            "uq_stock_events_expiry",
+            "purchase_id",
+            "kind",
+            "expires_at",
+            unique=True,
+            postgresql_where=text(one_of("kind", EXPIRY_EVENTS)),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
     shop_id: Mapped[str] = mapped_column(Text, index=True)
@@ -357,4 +365,28 @@ class StockEvent(Base):
     # manual_superseded: the shop's typed number and the order it was typed for.
     number: Mapped[str | None] = mapped_column(Text)
     order_ref: Mapped[str | None] = mapped_column(Text)
+    # The expiry kinds: the purchase's expiry date concerned, its numbers concerned, and the particulars of
+    # the kind (notice days, the action and when; the fee, the refund, the new expiry).
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    numbers: Mapped[int | None] = mapped_column(Integer)
+    details: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class PurchaseRefund(Base):
+    """A refund asked with an ``Idempotency-Key``: its answer, returned again for the same key and body
+    (a partial refund repeated must not refund another ``count``)."""
+
+    __tablename__ = "purchase_refunds"
+    __table_args__ = (UniqueConstraint("shop_id", "idempotency_key"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    shop_id: Mapped[str] = mapped_column(ForeignKey(Shop.id))
+    purchase_id: Mapped[str] = mapped_column(ForeignKey(Purchase.id), index=True)
+    idempotency_key: Mapped[str] = mapped_column(Text)
+    request_hash: Mapped[str] = mapped_column(Text)
+    count: Mapped[int | None] = mapped_column(Integer)  # asked for; None: every unused number
+    refunded_quantity: Mapped[int] = mapped_column(Integer)
+    refunded_cents: Mapped[int] = mapped_column(BigInteger)
+    balance_cents: Mapped[int] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

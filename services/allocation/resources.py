@@ -8,6 +8,7 @@ from typing import Annotated
 import asyncpg
 from fastapi import Depends
 
+from runtime.apis.shipping import HttpShippingApi, ShippingApi
 from runtime.app import resources_dependency
 from runtime.resources import Resources
 from runtime.settings import to_asyncpg_dsn
@@ -25,6 +26,8 @@ class AllocationResources(Resources):
     statements: AllocationStatements
     keys: DbKeyResolver
     courier: CourierClient
+    # Where purchase events go to reach the shops' webhooks (shipping owns the endpoints).
+    shipping: ShippingApi
 
     async def aclose(self) -> None:
         await self.pg.close()
@@ -49,7 +52,12 @@ async def open_resources(core: Resources) -> AllocationResources:
         settings.courier_timeout_s,
     )
     return AllocationResources.extend(
-        core, pg=pool, statements=AllocationStatements(pool), keys=DbKeyResolver(core.engine), courier=courier
+        core,
+        pg=pool,
+        statements=AllocationStatements(pool),
+        keys=DbKeyResolver(core.engine),
+        courier=courier,
+        shipping=HttpShippingApi(core.internal_client("shipping", settings.shipping_url, settings.service_timeout_s)),
     )
 
 

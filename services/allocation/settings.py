@@ -51,6 +51,20 @@ class AllocationSettings(ServiceSettings):
     expiring_soon_days: int = Field(
         7, ge=1, description="Numbers expiring within this many days count as expiring soon."
     )
+    shipping_url: str = Field(
+        "http://127.0.0.1:8002",
+        description="Base URL of the shipping service: purchase events reach the shops' webhooks through it.",
+    )
+    service_timeout_s: float = Field(10.0, gt=0, description="Timeout of one call to the shipping service.")
+    expiry_action_lead_hours: int = Field(
+        24,
+        ge=1,
+        le=24,
+        description=(
+            "A shop's on_expiry (extend or refund) acts on a purchase's unused numbers this many hours before "
+            "they expire (at most 24: an extension of at least a day then always ends beyond it)."
+        ),
+    )
     manual_unverified_max: int = Field(
         1000,
         ge=0,

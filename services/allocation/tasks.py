@@ -15,11 +15,12 @@ from arq import Retry, cron
 
 from runtime.backoff import Backoff
 from runtime.logging import get_logger
+from runtime.service_client import ServiceError
 from runtime.worker import Ctx, build_worker_settings, job_transaction, job_try, resources
 from services.allocation.courier.protocol import CourierError, IssueRequest
 from services.allocation.models import Outbox, PurchaseStatus
 from services.allocation.resources import AllocationResources, open_resources
-from services.allocation.service import fulfilment, pools, voids, waybills
+from services.allocation.service import expiry, fulfilment, pools, voids, waybills
 from services.allocation.settings import get_settings
 from shared.allocation import VoidCourierOutcome
 
@@ -28,6 +29,8 @@ log = get_logger(__name__)
 EXPIRE_BATCH = 10_000
 # Unanswered voids asked about again per sweep (each its own job).
 VOID_RESEND_BATCH = 500
+# Purchases about to expire looked at per sweep, for their notice and for their shop's action.
+EXPIRY_BATCH = 500
 
 
 class Outcome(StrEnum):
@@ -176,6 +179,41 @@ async def resend_unanswered_voids(ctx: Ctx) -> int:
         return await voids.resend_unanswered(uow, after, VOID_RESEND_BATCH)
 
 
+async def check_expiring(ctx: Ctx) -> int:
+    """Purchases about to expire: the ``expiring`` notices due, then each shop's on_expiry action due (each
+    purchase in a transaction of its own, so that one shop's failure stops nobody else's)."""
+    lead = timedelta(hours=_res(ctx).settings.expiry_action_lead_hours)
+    async with job_transaction(ctx) as uow:
+        done = await expiry.notify_expiring(uow, lead, EXPIRY_BATCH)
+    async with job_transaction(ctx) as uow:
+        due = await expiry.due_actions(uow, lead, EXPIRY_BATCH)
+    for purchase_id in due:
+        async with job_transaction(ctx) as uow:
+            acted = await expiry.act_on_expiry(uow, purchase_id, lead)
+        if acted is not None:
+            log.info("expiry_action", purchase_id=purchase_id, outcome=acted.value)
+            done += 1
+    return done
+
+
+async def relay_stock_event(ctx: Ctx, event_id: int) -> str:
+    """Send a purchase's expiry event to the shop's webhook endpoints (through shipping, which owns them);
+    retried with backoff while shipping cannot take it."""
+    async with job_transaction(ctx) as uow:
+        event = await expiry.relayed_event(uow, event_id)
+    if event is None:
+        return "nothing to relay"
+    try:
+        receipt = await _res(ctx).shipping.shop_event(event.shop_id, event)
+    except ServiceError as exc:
+        if exc.transient and job_try(ctx) < _res(ctx).settings.courier_max_tries:
+            log.warning("relay_retry", event_id=event_id, error=str(exc), job_try=job_try(ctx))
+            raise Retry(defer=retry_delay(ctx)) from exc
+        log.error("relay_failed", event_id=event_id, error=str(exc))
+        return f"failed: {exc.code}"
+    return f"queued for {receipt.deliveries} endpoints"
+
+
 async def handle_low_stock(ctx: Ctx, pool_id: int, since: str) -> str | None:
     async with job_transaction(ctx) as uow:
         return await pools.replenish(uow, pool_id, since)
@@ -210,6 +248,7 @@ def _worker_settings() -> type:
         cron(check_low_stock, second={15, 45}, unique=True),
         cron(expire_numbers, second={5}, unique=True),
         cron(resend_unanswered_voids, second={35}, unique=True),
+        cron(check_expiring, second={25}, unique=True),
     ]
     if settings.vacuum_interval_s:
         cron_jobs.append(cron(vacuum_waybills, second=_every(settings.vacuum_interval_s), unique=True))
@@ -218,7 +257,14 @@ def _worker_settings() -> type:
         get_settings,
         Outbox,
         resources_factory=open_resources,
-        functions=[fetch_purchase_numbers, resync_purchase, discard_numbers, discard_voided_number, handle_low_stock],
+        functions=[
+            fetch_purchase_numbers,
+            resync_purchase,
+            discard_numbers,
+            discard_voided_number,
+            handle_low_stock,
+            relay_stock_event,
+        ],
         cron_jobs=cron_jobs,
         max_tries=max(settings.courier_max_tries, 2),
     )

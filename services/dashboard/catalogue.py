@@ -89,6 +89,13 @@ ERROR_CODES: dict[str, Entry] = {
         "平台不能撤回已确认的发货：请改用换单号。",
         "The marketplace cannot take a confirmation back: change the numbers.",
     ),
+    "price_overlap": entry(
+        "该店铺此套餐在这段时间已有协议价：请先撤销那条，或换一个时间段。",
+        "The shop already has a price for that package in that period: revoke it first, or pick other dates.",
+    ),
+    "not_enough_unused": entry(
+        "未使用的单号不足所填数量，请减少退款数量。", "Fewer numbers are unused than asked; refund fewer."
+    ),
     # The client's own codes: no answer at all, or an answer without the error shape.
     "network_error": entry("服务没有响应，请稍后再试。", "The service did not answer; try again shortly."),
     # The dashboard's own refusals.

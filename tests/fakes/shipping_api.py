@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from runtime.service_client import ServiceError
+from shared.purchase_events import EventReceipt, RelayedEvent
 from shared.tracking import TrackingUpdate, TrackingUpdateBatchResult, TrackingUpdateOutcome, TrackingUpdateResult
 
 
@@ -37,6 +38,7 @@ class FakeShippingApi:
         self._refused: dict[uuid.UUID, str] = {}
         self._batch_refusal: ServiceError | None = None
         self._failures: list[ServiceError] = []
+        self.events: list[RelayedEvent] = []  # events relayed to the shop's webhooks, in order
 
     def refuse(self, event_id: uuid.UUID, error: str = "not_found") -> None:
         """This update can never be applied (its order is unknown to the shop)."""
@@ -65,6 +67,12 @@ class FakeShippingApi:
         if outcome.error is not None:
             raise ServiceError("shipping", 404, outcome.error, f"no order {update.order_id} for this shop")
         return TrackingUpdateResult(applied=outcome.applied, duplicate=outcome.duplicate)
+
+    async def shop_event(self, shop_id: str, event: RelayedEvent) -> EventReceipt:
+        if self._failures:
+            raise self._failures.pop(0)
+        self.events.append(event)
+        return EventReceipt(event_id=event.id, deliveries=1)
 
     def _called(self, endpoint: Literal["batch", "single"], shop_id: str, updates: list[TrackingUpdate]) -> None:
         self.calls.append(Call(endpoint, shop_id, tuple(u.event_id for u in updates)))

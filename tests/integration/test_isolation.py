@@ -102,11 +102,20 @@ async def _build_shop_a(http: httpx.AsyncClient, system: LiveSystem, env: Env) -
         ),
         202,
     )
+    price = _ok(
+        await http.post(
+            f"{alloc}/v1/shops/{shop_id}/prices",
+            json={"package_id": "ZTO-5000", "price_cents": 1_200_000},
+            headers=bearer(ADMIN_KEY),
+        ),
+        201,
+    )
     a.resources["allocation"] = {
         "shop_id": shop_id,
         "key_id": key.split("_")[1],
         "number": allocated["number"],
         "purchase_id": str(purchase["id"]),
+        "price_id": str(price["id"]),
     }
 
     nick = f"iso-nick-{tag}"

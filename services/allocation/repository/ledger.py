@@ -14,9 +14,10 @@ class LedgerRepository(OwnedRepository[LedgerEntry]):
     model = LedgerEntry
 
     async def apply(
-        self, shop_id: str, amount_cents: int, kind: LedgerKind, reference: str | None = None, note: str | None = None
+        self, shop_id: str, amount_cents: int, kind: LedgerKind, reference: str | None, note: str
     ) -> int | None:
-        """Add ``amount_cents`` (negative to debit) unless the balance would go negative.
+        """Add ``amount_cents`` (negative to debit) unless the balance would go negative. ``note`` says why, in
+        words, with the particulars (never empty: the database refuses a row without it).
 
         The conditional UPDATE takes the shop row's lock, so racing debits are serialised and each
         sees the balance the previous one left. Returns the new balance, or None if refused.

@@ -11,7 +11,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from runtime.pagination import Keyset, PageRequest, Slice
 from runtime.repository import OwnedRepository
-from services.allocation.models import Pool, StockEvent, Waybill, WaybillStatus
+from services.allocation.models import Pool, Purchase, StockEvent, Waybill, WaybillStatus
 
 
 @dataclass
@@ -72,6 +72,28 @@ class PoolRepository(OwnedRepository[Pool]):
             if status == WaybillStatus.AVAILABLE:
                 out[pool_id].expiring_soon = int(expiring)
         return out
+
+    async def unit_costs(self, pool_ids: Sequence[int]) -> dict[int, float]:
+        """Per pool: the price paid per number, averaged over its available unexpired numbers (each at its
+        purchase's ``price_cents / quantity``). Pools with none priced are left out."""
+        if not pool_ids:
+            return {}
+        rows = await self.session.execute(
+            select(Waybill.pool_id, Purchase.price_cents, Purchase.quantity, func.count())
+            .join(Purchase, Purchase.id == Waybill.purchase_id)
+            .where(
+                Waybill.pool_id.in_(pool_ids),
+                Waybill.status == WaybillStatus.AVAILABLE,
+                Waybill.expires_at > func.now(),
+            )
+            .group_by(Waybill.pool_id, Purchase.id)
+        )
+        paid: dict[int, float] = {}
+        counted: dict[int, int] = {}
+        for pool_id, price, quantity, count in rows:
+            paid[pool_id] = paid.get(pool_id, 0.0) + price * count / quantity
+            counted[pool_id] = counted.get(pool_id, 0) + count
+        return {pool_id: round(paid[pool_id] / counted[pool_id], 2) for pool_id in paid}
 
     async def available(self, pool_id: int) -> int:
         value = await self.session.scalar(

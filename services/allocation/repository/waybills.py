@@ -235,30 +235,53 @@ class WaybillRepository:
             )
         )
 
-    async def void_unused(self, purchase_id: str) -> int:
-        """Refund path: void the purchase's unexpired numbers never handed out (locking them, so an
-        allocation racing this either got the row first or does not see it). A released number is available
-        again but not unused: it may have been given out while allocated, so it stays in the pool instead."""
+    async def void_unused(self, purchase_id: str, limit: int | None = None) -> list[str]:
+        """Refund path: void the purchase's unexpired numbers never handed out and return them. A released
+        number is available again but not unused: it may have been given out while allocated, so it stays in
+        the pool instead.
+
+        All of them (``limit`` None): the update locks them, so an allocation racing it either got the row
+        first or does not see it. At most ``limit``: the ones the pool would hand out last (latest expiry,
+        then highest id: allocation takes the other end of ix_waybills_free), skipping rows an allocation
+        holds this instant (it is taking them: not unused)."""
+        unused = [
+            Waybill.purchase_id == purchase_id,
+            Waybill.status == WaybillStatus.AVAILABLE,
+            Waybill.released_at.is_(None),
+            Waybill.expires_at > func.now(),
+        ]
+        if limit is not None:
+            picked = (
+                select(Waybill.id)
+                .where(*unused)
+                .order_by(Waybill.expires_at.desc(), Waybill.id.desc())
+                .limit(limit)
+                .with_for_update(skip_locked=True)
+                .scalar_subquery()
+            )
+            unused = [Waybill.id.in_(picked)]
         result = await self.session.execute(
             update(Waybill)
+            .where(*unused)
+            .values(status=WaybillStatus.VOIDED, updated_at=func.now())
+            .returning(Waybill.number)
+            .execution_options(synchronize_session=False)
+        )
+        return list(result.scalars())
+
+    async def unused_count(self, purchase_id: str) -> int:
+        """The purchase's numbers a refund would void now (as ``void_unused``)."""
+        value = await self.session.scalar(
+            select(func.count())
+            .select_from(Waybill)
             .where(
                 Waybill.purchase_id == purchase_id,
                 Waybill.status == WaybillStatus.AVAILABLE,
                 Waybill.released_at.is_(None),
                 Waybill.expires_at > func.now(),
             )
-            .values(status=WaybillStatus.VOIDED, updated_at=func.now())
-            .returning(Waybill.number)
         )
-        return len(result.all())
-
-    async def voided_numbers(self, purchase_id: str, since: datetime) -> list[str]:
-        rows = await self.session.scalars(
-            select(Waybill.number).where(
-                Waybill.purchase_id == purchase_id, Waybill.status == WaybillStatus.VOIDED, Waybill.updated_at >= since
-            )
-        )
-        return list(rows)
+        return int(value or 0)
 
     async def extend(self, purchase_id: str, days: int) -> int:
         """Push back expiry of the purchase's numbers that can still be used."""

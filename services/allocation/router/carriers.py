@@ -21,21 +21,26 @@ router = APIRouter(prefix="/v1/carriers", tags=["carriers"])
     description=(
         "Every carrier with its number rule, coverage, transit days and packages on sale. Each package says its "
         "`void_credit`: what a printed number voided before the courier collected it earns back (`percent` of "
-        "the price paid for it, less `fee_cents`; see `POST /v1/waybills/{number}/release`)."
+        "the price paid for it, less `fee_cents`; see `POST /v1/waybills/{number}/release`), and its "
+        "`shop_price`: what the shop asking would pay for it now, its negotiated price in force "
+        "(`price_source: negotiated`, with the price's validity) or the catalogue's (`catalogue`)."
     ),
 )
-async def list_carriers(uow: UowDep, _: PrincipalDep) -> Page[CarrierOut]:
-    return Page.whole(await catalogue.list_carriers(uow))
+async def list_carriers(uow: UowDep, principal: PrincipalDep) -> Page[CarrierOut]:
+    return Page.whole(await catalogue.list_carriers(uow, principal.shop_id))
 
 
 @router.get(
     "/{code}",
     summary="One carrier",
-    description="The carrier's number rule, coverage, transit days and the packages on sale. Unknown code: 422.",
+    description=(
+        "The carrier's number rule, coverage, transit days and the packages on sale, each with the `shop_price` "
+        "the shop asking would pay. Unknown code: 422."
+    ),
     responses=responses(404),
 )
-async def get_carrier(code: CarrierCode, uow: UowDep, _: PrincipalDep) -> CarrierOut:
-    return await catalogue.get_carrier(uow, code)
+async def get_carrier(code: CarrierCode, uow: UowDep, principal: PrincipalDep) -> CarrierOut:
+    return await catalogue.get_carrier(uow, code, principal.shop_id)
 
 
 @router.patch(

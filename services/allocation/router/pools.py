@@ -20,7 +20,13 @@ router = APIRouter(prefix="/v1/pools", tags=["pools"])
 
 
 @router.get(
-    "", summary="Stock per carrier", description="Counts by state, numbers expiring soon and the low-stock threshold."
+    "",
+    summary="Stock per carrier",
+    description=(
+        "Counts by state, numbers expiring soon, the low-stock threshold, and `cost_per_number_cents`: what the "
+        "shop paid per number for its available stock (each purchase's `price_cents / quantity`, negotiated or "
+        "catalogue, averaged over the available numbers; shipping's carrier recommendation ranks by it)."
+    ),
 )
 async def list_pools(
     shop_id: ShopIdDep, uow: UowDep, expiring_within_days: Annotated[int, Query(ge=1, le=365)] = 7
@@ -34,7 +40,11 @@ async def list_pools(
     description=(
         "Newest first: `low_stock` when available stock falls below the threshold, `replenish_ordered` and "
         "`replenish_failed` for the automatic purchase that follows, `manual_superseded` when a purchase took "
-        "over one of the shop's typed numbers (`number` and `order_id` say which)."
+        "over one of the shop's typed numbers (`number` and `order_id` say which). A purchase's expiry "
+        "(`GET /v1/expiry-settings`), each once per purchase and expiry date, with `expires_at`, `numbers` "
+        "(its numbers concerned) and `details`: `expiring` (the notice), `auto_extended`, `auto_extend_failed` "
+        "(the balance could not pay the fee), `auto_refunded`; each is also the shop's `purchase.<kind>` "
+        "webhook (shipping's endpoints)."
     ),
 )
 async def list_stock_events(

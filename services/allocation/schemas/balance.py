@@ -29,7 +29,8 @@ class LedgerEntryOut(BaseModel):
                     "balance_after_cents": 720000,
                     "kind": "purchase",
                     "reference": "p-3f9c2a1b7d4e6f80",
-                    "note": "ZTO-1000",
+                    "note": "bought package ZTO-1000: 1000 numbers at the catalogue price",
+                    "reason": "a package of numbers bought, at the price in force (negotiated or catalogue)",
                     "created_at": "2026-11-28T09:30:00Z",
                 }
             ]
@@ -39,9 +40,11 @@ class LedgerEntryOut(BaseModel):
     id: int
     amount_cents: int
     balance_after_cents: int
-    kind: str
-    reference: str | None
-    note: str | None
+    kind: str = Field(description="Why, as a stable code (see `GET /v1/balance`).")
+    reference: str | None = Field(description="What it concerns: a purchase id, the operator's top-up reference.")
+    note: str | None = Field(description="Why, in words, with the particulars: set on every entry.")
+    # A default, so that a client built before the field (and its fakes) still reads an entry.
+    reason: str = Field("", description="What the kind means, in words (the same for every entry of a kind).")
     created_at: datetime
 
 
@@ -60,7 +63,8 @@ class BalanceOut(BaseModel):
                             "balance_after_cents": 720000,
                             "kind": "purchase",
                             "reference": "p-3f9c2a1b7d4e6f80",
-                            "note": "ZTO-1000",
+                            "note": "bought package ZTO-1000: 1000 numbers at the shop's negotiated price #12",
+                            "reason": "a package of numbers bought, at the price in force (negotiated or catalogue)",
                             "created_at": "2026-11-28T09:30:00Z",
                         },
                         {
@@ -69,7 +73,8 @@ class BalanceOut(BaseModel):
                             "balance_after_cents": 1000000,
                             "kind": "topup",
                             "reference": "bank-2026-11-28",
-                            "note": None,
+                            "note": "top-up by an operator (bank-2026-11-28)",
+                            "reason": "balance topped up by an operator",
                             "created_at": "2026-11-28T09:00:00Z",
                         },
                     ],

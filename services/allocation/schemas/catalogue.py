@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from services.allocation.schemas.prices import ShopPackagePrice
 from shared import catalogue
 from shared.catalogue import RuleAlternativeIn
 from shared.money import Cents
@@ -71,6 +72,13 @@ _PACKAGE_EXAMPLE: dict[str, Any] = {
     "extension_fee_cents_per_30_days": 3000,
     "active": True,
     "void_credit": {"percent": 100, "fee_cents": 0},
+    "shop_price": {
+        "price_cents": 240000,
+        "price_source": "negotiated",
+        "price_id": 12,
+        "valid_from": "2026-12-31T16:00:00Z",
+        "valid_to": "2027-06-30T16:00:00Z",
+    },
 }
 
 
@@ -81,8 +89,16 @@ class PackageOut(catalogue.PackageOut):
 
     model_config = ConfigDict(from_attributes=True, json_schema_extra={"examples": [_PACKAGE_EXAMPLE]})
 
-    # A default, so that a client built before the field (and its fakes) still reads a package.
+    # Defaults, so that a client built before the fields (and its fakes) still reads a package.
     void_credit: VoidCredit = Field(default_factory=VoidCredit, description=_VOID_CREDIT_DOC)
+    shop_price: ShopPackagePrice | None = Field(
+        None,
+        description=(
+            "What the shop asking (its key, or X-Shop-Id) pays for this package bought now: its negotiated price "
+            "in force (`price_source: negotiated`, with the price's id and validity), else the catalogue's "
+            "`price_cents`. Null for the admin key without X-Shop-Id."
+        ),
+    )
 
 
 class CarrierOut(catalogue.CarrierOut):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
@@ -45,6 +46,26 @@ class StockEventOut(BaseModel):
                     "order_id": "39274811",
                     "created_at": "2026-11-28T10:02:00Z",
                 },
+                {
+                    "id": 19,
+                    "carrier": "ZTO",
+                    "kind": "expiring",
+                    "available": 412,
+                    "threshold": 500,
+                    "purchase_id": "p-3f9c2a1b7d4e6f80",
+                    "number": None,
+                    "order_id": None,
+                    "expires_at": "2027-02-26T09:30:02Z",
+                    "numbers": 312,
+                    "details": {
+                        "package_id": "ZTO-1000",
+                        "notice_days": 7,
+                        "on_expiry": "extend",
+                        "action_at": "2027-02-25T09:30:02Z",
+                        "auto_extend_days": 30,
+                    },
+                    "created_at": "2027-02-19T09:30:25Z",
+                },
             ]
         },
     )
@@ -60,5 +81,15 @@ class StockEventOut(BaseModel):
         None,
         validation_alias=AliasChoices("order_ref", "order_id"),
         description="`manual_superseded`: the order it had been typed for.",
+    )
+    expires_at: datetime | None = Field(None, description="A purchase's expiry events: the expiry date concerned.")
+    numbers: int | None = Field(None, description="A purchase's expiry events: its numbers concerned.")
+    details: dict[str, Any] | None = Field(
+        None,
+        description=(
+            "A purchase's expiry events: `expiring` the notice days, `on_expiry` and `action_at`; "
+            "`auto_extended` the days, `fee_cents`, `new_expires_at`; `auto_extend_failed` the fee the balance "
+            "could not pay; `auto_refunded` `refunded_cents`; each with `package_id` and `balance_cents`."
+        ),
     )
     created_at: datetime

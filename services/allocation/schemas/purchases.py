@@ -28,7 +28,9 @@ class PurchaseOut(BaseModel):
                     "carrier": "ZTO",
                     "package_id": "ZTO-1000",
                     "quantity": 1000,
-                    "price_cents": 280000,
+                    "price_cents": 240000,
+                    "price_source": "negotiated",
+                    "shop_price_id": 12,
                     "validity_days": 90,
                     "status": "completed",
                     "attempts": 1,
@@ -39,7 +41,7 @@ class PurchaseOut(BaseModel):
                     "numbers_credited": 0,
                     "void_credit": {"percent": 100, "fee_cents": 0},
                     "voids_credited": 2,
-                    "void_credited_cents": 560,
+                    "void_credited_cents": 480,
                     "error": None,
                     "expires_at": "2027-02-26T09:30:02Z",
                     "created_at": "2026-11-28T09:30:00Z",
@@ -53,7 +55,13 @@ class PurchaseOut(BaseModel):
     carrier: str
     package_id: str
     quantity: int
-    price_cents: int
+    price_cents: int = Field(description="What the purchase was charged: the price in force when it was made.")
+    # Defaults, so that a client built before these fields (and its fakes) still reads a purchase.
+    price_source: Literal["catalogue", "negotiated"] = Field(
+        "catalogue",
+        description="`negotiated`: the shop's own price of the package (`shop_price_id`); else the catalogue's.",
+    )
+    shop_price_id: int | None = Field(None, description="The negotiated price charged (GET /v1/shops/{id}/prices).")
     validity_days: int
     status: Literal["pending", "completed", "failed"]
     attempts: int
@@ -85,6 +93,20 @@ class PurchaseOut(BaseModel):
     expires_at: datetime | None
     created_at: datetime
     completed_at: datetime | None
+
+
+class RefundRequest(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"count": 200}, {}]})
+
+    count: int | None = Field(
+        None,
+        ge=1,
+        le=1_000_000,
+        description=(
+            "Refund exactly this many of the numbers never handed out (those the pool would hand out last); "
+            "absent: all of them. Needs an `Idempotency-Key`."
+        ),
+    )
 
 
 class RefundOut(BaseModel):

@@ -6,6 +6,7 @@ from typing import Any
 
 from runtime.db import UnitOfWork
 from runtime.errors import AppError, NotFound
+from services.allocation import ledger_reasons
 from services.allocation.models import LedgerKind, Purchase
 from services.allocation.repository.ledger import LedgerRepository
 from services.allocation.schemas.balance import BalanceOut, LedgerEntryOut
@@ -16,7 +17,8 @@ async def topup(uow: UnitOfWork, shop_id: str, amount_cents: int, reference: str
     ledger = LedgerRepository(uow.session)
     if await ledger.balance(shop_id) is None:
         raise NotFound(f"shop {shop_id} not found")
-    await ledger.apply(shop_id, amount_cents, LedgerKind.TOPUP, reference)
+    note = "top-up by an operator" + (f" ({reference})" if reference else "")
+    await ledger.apply(shop_id, amount_cents, LedgerKind.TOPUP, reference, note)
     return await balance(uow, shop_id)
 
 
@@ -29,7 +31,10 @@ async def balance(uow: UnitOfWork, shop_id: str, limit: int = 100) -> BalanceOut
         shop_id=shop_id,
         balance_cents=current,
         ledger_total_cents=await ledger.total(shop_id),
-        ledger=[LedgerEntryOut.model_validate(e) for e in await ledger.recent(shop_id, limit)],
+        ledger=[
+            LedgerEntryOut.model_validate(e).model_copy(update={"reason": ledger_reasons.reason(e.kind)})
+            for e in await ledger.recent(shop_id, limit)
+        ],
     )
 
 

@@ -10,6 +10,7 @@ from runtime.errors import AppError, Conflict, NotFound
 from services.allocation.models import CarrierPackage
 from services.allocation.repository.catalogue import CatalogueRepository
 from services.allocation.schemas.catalogue import CarrierOut, CarrierUpdate, PackageCreate, PackageOut
+from services.allocation.service import prices
 from shared.catalogue import RuleAlternativeIn
 from shared.errors import ErrorCode
 from shared.waybill import CheckDigit, NumberRule, RuleAlternative, pattern_problem
@@ -44,23 +45,29 @@ def checked_number_rule(alternatives: Sequence[RuleAlternativeIn]) -> list[dict[
     return stored
 
 
-async def list_carriers(uow: UnitOfWork) -> list[CarrierOut]:
+async def _package_outs(uow: UnitOfWork, packages: Sequence[CarrierPackage], shop_id: str | None) -> list[PackageOut]:
+    """The packages as the API shows them, each with what ``shop_id`` would pay for it (None: nobody's)."""
+    priced = await prices.package_prices(uow, shop_id, packages) if shop_id is not None else {}
+    return [PackageOut.model_validate(p).model_copy(update={"shop_price": priced.get(p.id)}) for p in packages]
+
+
+async def list_carriers(uow: UnitOfWork, shop_id: str | None = None) -> list[CarrierOut]:
     repo = CatalogueRepository(uow.session)
     packages: dict[str, list[PackageOut]] = {}
-    for p in await repo.packages():
-        packages.setdefault(p.carrier, []).append(PackageOut.model_validate(p))
+    for p in await _package_outs(uow, await repo.packages(), shop_id):
+        packages.setdefault(p.carrier, []).append(p)
     return [
         CarrierOut.model_validate(c).model_copy(update={"packages": packages.get(c.code, [])})
         for c in await repo.carriers()
     ]
 
 
-async def get_carrier(uow: UnitOfWork, code: str) -> CarrierOut:
+async def get_carrier(uow: UnitOfWork, code: str, shop_id: str | None = None) -> CarrierOut:
     repo = CatalogueRepository(uow.session)
     carrier = await repo.carrier(code)
     if carrier is None:
         raise NotFound(f"carrier {code} not found")
-    packages = [PackageOut.model_validate(p) for p in await repo.packages(code)]
+    packages = await _package_outs(uow, await repo.packages(code), shop_id)
     return CarrierOut.model_validate(carrier).model_copy(update={"packages": packages})
 
 

@@ -12,3 +12,4 @@ class Job(StrEnum):
     DISCARD = "discard_numbers"
     DISCARD_VOIDED = "discard_voided_number"
     LOW_STOCK = "handle_low_stock"
+    RELAY_EVENT = "relay_stock_event"

@@ -23,7 +23,7 @@ from shared.pages import Page
 from shared.pools import PoolCounts, PoolOut
 
 
-def _pool_out(pool: Pool, tally: PoolTally, days: int) -> PoolOut:
+def _pool_out(pool: Pool, tally: PoolTally, days: int, cost: float | None) -> PoolOut:
     available = tally.by_status.get(WaybillStatus.AVAILABLE, 0)
     return PoolOut(
         carrier=pool.carrier,
@@ -33,14 +33,19 @@ def _pool_out(pool: Pool, tally: PoolTally, days: int) -> PoolOut:
         low_stock_threshold=pool.low_stock_threshold,
         low_stock=available < pool.low_stock_threshold,
         auto_replenish_package=pool.auto_replenish_package,
+        cost_per_number_cents=cost,
     )
 
 
 async def pools(uow: UnitOfWork, shop_id: str, days: int) -> list[PoolOut]:
     repo = PoolRepository(uow.session)
     shop_pools = await repo.for_shop(shop_id)
-    tallies = await repo.counts([p.id for p in shop_pools], datetime.now(UTC) + timedelta(days=days))
-    return [_pool_out(p, tallies.get(p.id, PoolTally()), days) for p in shop_pools]
+    ids = [p.id for p in shop_pools]
+    tallies = await repo.counts(ids, datetime.now(UTC) + timedelta(days=days))
+    # The average over the stock, not the next number's price: a recommendation is asked once per province
+    # for a whole batch, which draws many numbers, and the average does not swing as one purchase runs out.
+    costs = await repo.unit_costs(ids)
+    return [_pool_out(p, tallies.get(p.id, PoolTally()), days, costs.get(p.id)) for p in shop_pools]
 
 
 async def update_pool(uow: UnitOfWork, shop_id: str, carrier: CarrierCode, body: PoolUpdate) -> PoolOut:

@@ -1,5 +1,6 @@
-"""Purchases of waybill numbers as a shop makes them: buying (paid up front), reading, asking for a resync,
-refunding the numbers never handed out, extending their validity. The courier's side is ``fulfilment``."""
+"""Purchases of waybill numbers as a shop makes them: buying (paid up front, at the shop's negotiated price
+when one is in force), reading, asking for a resync, extending their validity. Refunds are ``refunds``; the
+courier's side is ``fulfilment``."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import hashlib
 import json
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from runtime.db import UnitOfWork
@@ -20,8 +21,9 @@ from services.allocation.repository.ledger import LedgerRepository
 from services.allocation.repository.pools import PoolRepository
 from services.allocation.repository.purchases import PurchaseRepository
 from services.allocation.repository.waybills import WaybillRepository
-from services.allocation.schemas.purchases import ExtendOut, PurchaseCreate, PurchaseOut, RefundOut
-from services.allocation.service.balance import extension_fee, insufficient_balance, pay_back
+from services.allocation.schemas.purchases import ExtendOut, PurchaseCreate, PurchaseOut
+from services.allocation.service import prices
+from services.allocation.service.balance import extension_fee, insufficient_balance
 from services.allocation.service.jobs import Job
 from shared.errors import ErrorCode
 from shared.pages import Page
@@ -46,12 +48,13 @@ async def create_purchase(uow: UnitOfWork, shop_id: str, body: PurchaseCreate, i
         return PurchaseOutcome(_same_request(existing, digest, idempotency_key), created=False)
     package = await _package_on_sale(uow, body)
     pool = await PoolRepository(uow.session).get_or_create(shop_id, body.carrier)
-    purchase = _new_purchase(shop_id, pool.id, package, idempotency_key, digest)
+    charge = await prices.charge_for(uow, shop_id, package)
+    purchase = _new_purchase(shop_id, pool.id, package, charge, idempotency_key, digest)
     if not await purchases.add_if_new(purchase):
         winner = await purchases.by_key(shop_id, idempotency_key)
         assert winner is not None
         return PurchaseOutcome(_same_request(winner, digest, idempotency_key), created=False)
-    await _charge(uow, purchase)
+    await _charge(uow, purchase, f"bought package {package.id}: {package.quantity} numbers {charge.words}")
     uow.enqueue(Job.FETCH_NUMBERS, purchase_id=purchase.id)
     PURCHASES.labels(body.carrier, "created").inc()
     return PurchaseOutcome(PurchaseOut.model_validate(purchase), created=True)
@@ -67,7 +70,9 @@ async def _package_on_sale(uow: UnitOfWork, body: PurchaseCreate) -> CarrierPack
     return package
 
 
-def _new_purchase(shop_id: str, pool_id: int, package: CarrierPackage, idempotency_key: str, digest: str) -> Purchase:
+def _new_purchase(
+    shop_id: str, pool_id: int, package: CarrierPackage, charge: prices.Charge, idempotency_key: str, digest: str
+) -> Purchase:
     return Purchase(
         id="p-" + secrets.token_hex(8),
         shop_id=shop_id,
@@ -75,7 +80,10 @@ def _new_purchase(shop_id: str, pool_id: int, package: CarrierPackage, idempoten
         carrier=package.carrier,
         package_id=package.id,
         quantity=package.quantity,
-        price_cents=package.price_cents,
+        # The price in force now (the shop's negotiated one, else the catalogue's), and which it was.
+        price_cents=charge.price_cents,
+        price_source=charge.source,
+        shop_price_id=charge.shop_price_id,
         validity_days=package.validity_days,
         idempotency_key=idempotency_key,
         request_hash=digest,
@@ -94,9 +102,9 @@ def _new_purchase(shop_id: str, pool_id: int, package: CarrierPackage, idempoten
     )
 
 
-async def _charge(uow: UnitOfWork, purchase: Purchase) -> None:
+async def _charge(uow: UnitOfWork, purchase: Purchase, note: str) -> None:
     ledger = LedgerRepository(uow.session)
-    if await ledger.apply(purchase.shop_id, -purchase.price_cents, LedgerKind.PURCHASE, purchase.id) is None:
+    if await ledger.apply(purchase.shop_id, -purchase.price_cents, LedgerKind.PURCHASE, purchase.id, note) is None:
         # Raising rolls the whole transaction back: no purchase, no charge.
         current = await ledger.balance(purchase.shop_id)
         raise insufficient_balance(
@@ -142,65 +150,55 @@ async def request_resync(uow: UnitOfWork, shop_id: str, purchase_id: str) -> Pur
     return PurchaseOut.model_validate(purchase)
 
 
-async def refund_purchase(uow: UnitOfWork, shop_id: str, purchase_id: str) -> RefundOut:
-    """Void the purchase's unexpired numbers never handed out and credit their share of the price. A number
-    allocated and released is back in the pool but not refundable: it stays there for the shop to use.
-
-    Repeating it is harmless: the second call finds nothing left to void and credits nothing."""
-    purchase = await _own_purchase(uow, shop_id, purchase_id, for_update=True)
-    if purchase.status != PurchaseStatus.COMPLETED:
-        raise Conflict(
-            f"purchase {purchase_id} is {purchase.status}; only completed purchases can be refunded",
-            details={"status": purchase.status},
-        )
-    started = datetime.now(UTC)
-    waybills = WaybillRepository(uow.session)
-    voided = await waybills.void_unused(purchase_id)
-    ledger = LedgerRepository(uow.session)
-    amount = 0
-    if voided:
-        amount = pay_back(purchase, voided)
-        if amount:
-            note = f"{voided} numbers never handed out"
-            await ledger.apply(shop_id, amount, LedgerKind.REFUND, purchase_id, note)
-        numbers = await waybills.voided_numbers(purchase_id, started)
-        uow.enqueue(Job.DISCARD, carrier=purchase.carrier, shop_id=shop_id, numbers=numbers)
-    await uow.session.flush()
-    current = await ledger.balance(shop_id)
-    return RefundOut(
-        purchase_id=purchase_id, refunded_quantity=voided, refunded_cents=amount, balance_cents=current or 0
-    )
-
-
 async def extend_purchase(uow: UnitOfWork, shop_id: str, purchase_id: str, days: int) -> ExtendOut:
     """Push back the expiry of the purchase's numbers that can still be used (available or allocated, not
     expired), for the package's fee. Refused when none can: a fee for nothing."""
     purchase = await _own_purchase(uow, shop_id, purchase_id, for_update=True)
     if purchase.status != PurchaseStatus.COMPLETED or purchase.expires_at is None:
         raise Conflict(f"purchase {purchase_id} is {purchase.status}; only completed purchases can be extended")
+    done = await extend_numbers(uow, purchase, days, LedgerKind.EXTENSION)
+    assert purchase.expires_at is not None
+    return ExtendOut(
+        purchase_id=purchase_id,
+        fee_cents=done.fee_cents,
+        numbers_extended=done.numbers,
+        expires_at=purchase.expires_at,
+        balance_cents=await LedgerRepository(uow.session).balance(shop_id) or 0,
+    )
+
+
+@dataclass(frozen=True)
+class Extended:
+    numbers: int
+    fee_cents: int
+
+
+async def extend_numbers(uow: UnitOfWork, purchase: Purchase, days: int, kind: LedgerKind, why: str = "") -> Extended:
+    """Extend a completed purchase's usable numbers by ``days`` and charge the fee (``kind``; ``why`` before the
+    note's particulars), under the caller's lock of the purchase. Raises no_usable_numbers (409) or
+    insufficient_balance (402); raising rolls the extension back with the caller's transaction (or savepoint).
+    """
+    assert purchase.expires_at is not None
     # Extended before charging: the refusal and the ledger note follow what was really extended (the update
-    # locks those rows), and raising rolls the extension back with everything else.
-    extended = await WaybillRepository(uow.session).extend(purchase_id, days)
+    # locks those rows).
+    extended = await WaybillRepository(uow.session).extend(purchase.id, days)
     if not extended:
         raise AppError(
-            f"no number of purchase {purchase_id} can still be used (printed, shipped, voided, refunded, expired "
+            f"no number of purchase {purchase.id} can still be used (printed, shipped, voided, refunded, expired "
             "or superseded); there is nothing to extend",
             code=ErrorCode.NO_USABLE_NUMBERS,
             status_code=409,
-            details={"purchase_id": purchase_id},
+            details={"purchase_id": purchase.id},
         )
     package = await CatalogueRepository(uow.session).package(purchase.package_id)
     fee = extension_fee(package.extension_fee_cents_per_30_days if package else 0, days)
-    ledger = LedgerRepository(uow.session)
     note = f"+{days} days for {extended} usable numbers"
-    if fee and await ledger.apply(shop_id, -fee, LedgerKind.EXTENSION, purchase_id, note) is None:
-        raise insufficient_balance(f"balance is less than the extension fee {fee} cents", {"fee_cents": fee})
+    note = f"{why}: {note}" if why else note
+    ledger = LedgerRepository(uow.session)
+    if fee and await ledger.apply(purchase.shop_id, -fee, kind, purchase.id, note) is None:
+        raise insufficient_balance(
+            f"balance is less than the extension fee {fee} cents", {"fee_cents": fee, "purchase_id": purchase.id}
+        )
     purchase.expires_at = purchase.expires_at + timedelta(days=days)
     await uow.session.flush()
-    return ExtendOut(
-        purchase_id=purchase_id,
-        fee_cents=fee,
-        numbers_extended=extended,
-        expires_at=purchase.expires_at,
-        balance_cents=await ledger.balance(shop_id) or 0,
-    )
+    return Extended(extended, fee)

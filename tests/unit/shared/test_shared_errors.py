@@ -76,5 +76,7 @@ def test_error_codes_are_the_stable_list() -> None:
         "address_invalid",
         "already_collected",
         "cannot_withdraw",
+        "price_overlap",
+        "not_enough_unused",
     ]
     assert str(ErrorCode.NOT_FOUND) == "not_found"
