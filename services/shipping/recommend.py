@@ -1,6 +1,10 @@
 """Courier recommendation: every carrier scored from price, coverage, transit days and stock, with reasons.
 
-Pure: the catalogue and the shop's stock come in, a ranking goes out.
+The price of a carrier is what this shop pays per number of it: what it paid for the numbers in its pool
+(allocation's ``cost_per_number_cents``, its purchases' prices, negotiated or not), and for a carrier it has no
+priced stock of, the catalogue's cheapest package.
+
+Pure: the catalogue, the shop's stock and what it cost come in, a ranking goes out.
 """
 
 from __future__ import annotations
@@ -25,6 +29,8 @@ class CarrierOption:
     score: float
     usable: bool
     price_per_number_cents: float | None
+    # "stock": what the shop paid for the numbers in its pool; "catalogue": the cheapest package on sale.
+    price_source: str
     covers_destination: bool
     transit_days: int | None
     available: int
@@ -53,34 +59,56 @@ def transit_for(carrier: CarrierOut, province: str) -> int | None:
     return carrier.transit_days.get("default")
 
 
+@dataclass(frozen=True)
+class _Price:
+    cents: float | None
+    source: str  # CarrierOption.price_source
+
+
+def _price(c: CarrierOut, costs: Mapping[str, float]) -> _Price:
+    """What the shop pays per number of ``c``: its stock's cost when it has priced stock, else the catalogue's."""
+    cost = costs.get(c.code.value)
+    if cost is not None and cost > 0:
+        return _Price(cost, "stock")
+    return _Price(price_per_number(c), "catalogue")
+
+
 def rank(
     catalogue: Sequence[CarrierOut],
     stock: Mapping[str, int],
     province: str,
     weights: Mapping[str, float] | None = None,
     default_carrier: str | None = None,
+    costs: Mapping[str, float] | None = None,
 ) -> list[CarrierOption]:
+    """``costs``: per carrier, what the shop paid per number of its available stock (allocation's pools)."""
     # The marketplace writes "北京", the catalogue "北京市": compare one spelling.
     province = canonical_province(province)
     w = {**DEFAULT_WEIGHTS, **(weights or {})}
     active = [c for c in catalogue if c.active]
-    prices = [p for c in active if (p := price_per_number(c))]
+    priced = {c.code: _price(c, costs or {}) for c in active}
+    prices = [p.cents for p in priced.values() if p.cents]
     days = [d for c in active if (d := transit_for(c, province)) is not None]
     compared = _Field(province, min(prices) if prices else None, min(days) if days else None)
-    options = [_option(c, stock.get(c.code, 0), compared, w, default_carrier) for c in active]
+    options = [_option(c, stock.get(c.code, 0), priced[c.code], compared, w, default_carrier) for c in active]
     options.sort(key=lambda o: (not o.usable, -o.score, o.carrier))
     return options
 
 
 def _option(
-    c: CarrierOut, available: int, compared: _Field, w: Mapping[str, float], default_carrier: str | None
+    c: CarrierOut,
+    available: int,
+    priced: _Price,
+    compared: _Field,
+    w: Mapping[str, float],
+    default_carrier: str | None,
 ) -> CarrierOption:
     province = compared.province
     covers = not c.coverage or province in c.coverage
     transit = transit_for(c, province)
-    price = price_per_number(c)
+    price = priced.cents
     reasons = [
-        _price_reason(price, compared.cheapest),
+        _price_reason(priced, compared.cheapest),
         f"covers {province}" if covers else f"does not cover {province}",
     ]
     if transit is not None:
@@ -109,6 +137,7 @@ def _option(
         score=round(score, 4),
         usable=usable,
         price_per_number_cents=price,
+        price_source=priced.source,
         covers_destination=covers,
         transit_days=transit,
         available=available,
@@ -117,10 +146,12 @@ def _option(
     )
 
 
-def _price_reason(price: float | None, cheapest: float | None) -> str:
+def _price_reason(priced: _Price, cheapest: float | None) -> str:
+    price = priced.cents
     if price is None:
         return "no package on sale"
-    return f"¥{price / 100:.2f} per number" + (" (cheapest)" if price == cheapest else "")
+    paid = " paid for this shop's stock" if priced.source == "stock" else ""
+    return f"¥{price / 100:.2f} per number{paid}" + (" (cheapest)" if price == cheapest else "")
 
 
 def _transit_score(transit: int | None, fastest: int | None) -> float:

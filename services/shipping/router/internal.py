@@ -1,13 +1,15 @@
-"""Endpoints other services call with the internal key: tracking's updates."""
+"""Endpoints other services call with the internal key: tracking's updates, and events to send shops."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, status
 
 from runtime.app import UowDep
 from runtime.auth import InternalShopIdDep
 from runtime.openapi import responses
+from services.shipping.service import relayed_events
 from services.shipping.service import tracking_updates as updates
+from shared.purchase_events import EventReceipt, PurchaseEventType, RelayedEvent
 from shared.tracking import (
     MAX_BATCH_TRACKING_UPDATES,
     TrackingUpdate,
@@ -49,3 +51,20 @@ async def apply_tracking_updates(
     body: TrackingUpdateBatch, shop_id: InternalShopIdDep, uow: UowDep
 ) -> TrackingUpdateBatchResult:
     return TrackingUpdateBatchResult(results=await updates.apply_tracking_updates(uow, shop_id, body.updates))
+
+
+@router.post(
+    "/events",
+    status_code=status.HTTP_202_ACCEPTED,
+    summary="Another service's event for the shop's webhooks",
+    description=(
+        "Allocation's purchase events ("
+        + ", ".join(f"`{t.value}`" for t in PurchaseEventType)
+        + ") are sent to the shop's webhook endpoints that want them, as shipping's own events are, with the "
+        "event's own id (a relay repeated is delivered again with the same id: consumers deduplicate on it). "
+        "Another type, or an event of another shop than X-Shop-Id's: 422. `deliveries`: the endpoints queued."
+    ),
+    responses=responses(403, 422),
+)
+async def receive_shop_event(body: RelayedEvent, shop_id: InternalShopIdDep, uow: UowDep) -> EventReceipt:
+    return await relayed_events.receive_event(uow, shop_id, body)

@@ -132,7 +132,10 @@ async def list_order_events(order_id: str, shop_id: ShopIdDep, uow: UowDep) -> P
     summary="Carriers ranked for this order, with reasons",
     description=(
         "Every active carrier scored from price per number, coverage of the destination province, typical "
-        "transit days and the shop's stock (weights from the shop settings). Carriers without stock or coverage "
+        "transit days and the shop's stock (weights from the shop settings). The price is what this shop pays "
+        "per number: what it paid for the numbers in its pool (`price_source: stock`; its purchases' prices, "
+        "negotiated or not, averaged over the numbers available; reason `¥2.56 per number paid for this shop's "
+        "stock`), else the catalogue's cheapest package (`catalogue`). Carriers without stock or coverage "
         "are listed last, unusable. `recommended` marks the one shipping would pick (the shop default when usable)."
     ),
     responses=responses(404, 503),

@@ -254,13 +254,14 @@ class CarrierOptionOut(BaseModel):
                     "score": 0.87,
                     "usable": True,
                     "recommended": True,
-                    "price_per_number_cents": 280.0,
+                    "price_per_number_cents": 256.4,
+                    "price_source": "stock",
                     "covers_destination": True,
                     "transit_days": 2,
                     "available": 412,
                     "is_default": True,
                     "reasons": [
-                        "¥2.80 per number (cheapest)",
+                        "¥2.56 per number paid for this shop's stock (cheapest)",
                         "covers 广东省",
                         "typically 2 day(s) to 广东省 (fastest)",
                         "412 numbers in stock",
@@ -275,7 +276,14 @@ class CarrierOptionOut(BaseModel):
     score: float
     usable: bool
     recommended: bool
-    price_per_number_cents: float | None
+    price_per_number_cents: float | None = Field(
+        description=(
+            "What this shop pays per number of the carrier, the price it is ranked by: what it paid for the "
+            "numbers in its pool (`price_source: stock`), else the catalogue's cheapest package (`catalogue`)."
+        )
+    )
+    # A default, so that a client built before the field (and its fakes) still reads an option.
+    price_source: Literal["stock", "catalogue"] = "catalogue"
     covers_destination: bool
     transit_days: int | None
     available: int

@@ -1,5 +1,5 @@
-"""Which carrier ships an order: the catalogue and the shop's stock from allocation, ranked by
-``services.shipping.recommend``."""
+"""Which carrier ships an order: the catalogue, the shop's stock and what its stock cost it, from allocation,
+ranked by ``services.shipping.recommend``."""
 
 from __future__ import annotations
 
@@ -38,7 +38,11 @@ async def ranked(
     except ServiceError as exc:
         raise exc.as_app_error() from exc
     stock = {p.carrier: p.counts.available for p in pools}
-    return rank(catalogue, stock, province, shop.weights if shop else None, shop.default_carrier if shop else None)
+    # What the shop paid per number of each pool's stock: the price it ranks by (the catalogue's is the same
+    # for every shop, and cached across them).
+    costs = {p.carrier: p.cost_per_number_cents for p in pools if p.cost_per_number_cents is not None}
+    weights, default = (shop.weights, shop.default_carrier) if shop else (None, None)
+    return rank(catalogue, stock, province, weights, default, costs)
 
 
 async def recommend(allocation: AllocationApi, shop_id: str, shop: ShopSettings | None, province: str) -> str:

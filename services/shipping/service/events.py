@@ -9,7 +9,7 @@ from typing import Any
 from runtime.db import UnitOfWork
 from services.shipping.models import DeliveryStatus, WebhookEndpoint
 from services.shipping.repository.webhooks import WebhookEndpointRepository, WebhookRepository
-from shared.events import new_event
+from shared.events import Event, new_event
 
 
 class Endpoints:
@@ -41,10 +41,17 @@ async def emit(
     caller has them already)."""
     if endpoints is None:
         endpoints = await active_endpoints(uow, shop_id)
+    if any(not e.events or event_type in e.events for e in endpoints):
+        await deliver(uow, new_event(event_type, shop_id, data), endpoints)
+
+
+async def deliver(uow: UnitOfWork, event: Event, endpoints: list[WebhookEndpoint]) -> int:
+    """A delivery of ``event`` (its id kept: another service's, relayed) to each endpoint that wants it.
+    Returns how many."""
+    shop_id, event_type = event.shop_id, event.type
     wanted = [e for e in endpoints if not e.events or event_type in e.events]
     if not wanted:
-        return
-    event = new_event(event_type, shop_id, data)
+        return 0
     rows = []
     for endpoint in wanted:
         delivery_id = uuid.uuid4()
@@ -61,3 +68,4 @@ async def emit(
         )
         uow.enqueue("deliver_webhook", delivery_id=str(delivery_id))
     await WebhookRepository(uow.session).add_deliveries(rows)
+    return len(rows)
