@@ -61,6 +61,7 @@ def service_env(ports: Ports) -> dict[str, str]:
         "SANDBOX_PORT": str(ports.sandbox),
         "DASHBOARD_PORT": str(ports.dashboard),
         "ALLOCATION_COURIER_URL": f"{sandbox}/courier",
+        "ALLOCATION_SHIPPING_URL": f"{base}:{ports.shipping}",
         "SHIPPING_ALLOCATION_URL": f"{base}:{ports.allocation}",
         "SHIPPING_TRACKING_URL": f"{base}:{ports.tracking}",
         "SHIPPING_MARKETPLACE_URL": f"{sandbox}/router/rest",

@@ -143,7 +143,13 @@ def test_workers_serve_their_metrics_on_the_annotated_port() -> None:
 def test_urls_between_services_name_existing_services_and_ports() -> None:
     services = {n: s["spec"]["ports"][0]["port"] for n, s in _kind("Service").items()}
     internal = {k: v for k, v in _config_env().items() if k.endswith("_URL") and ".svc" in v}
-    calls = {"SHIPPING_ALLOCATION_URL", "SHIPPING_TRACKING_URL", "TRACKING_ALLOCATION_URL", "TRACKING_SHIPPING_URL"}
+    calls = {
+        "SHIPPING_ALLOCATION_URL",
+        "SHIPPING_TRACKING_URL",
+        "TRACKING_ALLOCATION_URL",
+        "TRACKING_SHIPPING_URL",
+        "ALLOCATION_SHIPPING_URL",
+    }
     assert calls <= set(internal)
     for var, url in internal.items():
         parts = urlsplit(url)
