@@ -4,16 +4,28 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
 from runtime.app import UowDep
 from runtime.auth import ShopIdDep
 from runtime.openapi import responses
 from runtime.pagination import PageRequest, page_params
+from services.shipping.label_formats import DEFAULT_DPI
 from services.shipping.resources import ShippingResourcesDep
-from services.shipping.schemas.labels import SizeQuery
+from services.shipping.router.label_answers import (
+    LABEL_ERRORS,
+    NEGOTIATED,
+    NEGOTIATION,
+    PDF_ANSWER,
+    ZPL_ANSWER,
+    asked,
+    label_file,
+    zpl,
+)
+from services.shipping.schemas.labels import DpiQuery, SizeQuery
 from services.shipping.schemas.shipments import ChangeNumbersRequest, ShipmentOut, VoidRequest
 from services.shipping.service import cancellation, label_pdfs, number_changes, shipments, voids
+from services.shipping.service.label_pdfs import LabelAsk
 from shared.pages import Page
 
 router = APIRouter(prefix="/v1/shipments", tags=["shipments"])
@@ -100,47 +112,108 @@ async def change_numbers(
     return await shipments.get_shipment(uow, shop_id, changed.id)
 
 
-@router.get(
-    "/{shipment_id}/parcels/{seq}/label.pdf",
-    summary="One parcel's label (PDF)",
-    description=(
-        "The label of parcel `seq` (1-based) alone, to reprint one box of a multi-parcel shipment. Counted as a "
-        "print of the parcel and of the shipment. At the shop's size for the carrier unless `size` names one."
-    ),
-    responses={**responses(404, 422), 200: {"content": {"application/pdf": {}}}},
-    response_class=Response,
+SHIPMENT_LABEL = (
+    "Carrier, the courier's sort code (三段码) largest, the consolidation centre, a Code 128 barcode of the "
+    "number, receiver, sender, order id, store, weight; a multi-parcel shipment has a page per parcel, marked "
+    "第 i/n 件 (母单/子单 for multi-piece freight). At the shop's size for the carrier (`label_sizes`, else "
+    "`label_size`) unless `size` names one; privacy labels (the shop's `privacy_labels`, on by default) mask the "
+    "receiver's name and phone (张*, 138****5678). Every print is counted."
 )
-async def get_parcel_label(
-    shipment_id: str,
-    seq: Annotated[int, Path(ge=1, le=1000)],
-    shop_id: ShopIdDep,
-    uow: UowDep,
-    size: SizeQuery = None,
-) -> Response:
-    return _pdf(await label_pdfs.parcel_label(uow, shop_id, shipment_id, seq, size))
-
-
-def _pdf(found: label_pdfs.LabelFile) -> Response:
-    return Response(
-        found.pdf,
-        media_type="application/pdf",
-        headers={"Content-Disposition": f'inline; filename="{found.filename}"', "X-Label-Prints": str(found.prints)},
-    )
+PARCEL_LABEL = (
+    "The label of parcel `seq` (1-based) alone, to reprint one box of a multi-parcel shipment. Counted as a "
+    "print of the parcel and of the shipment. At the shop's size for the carrier unless `size` names one."
+)
+ZPL = (
+    " ZPL II for Zebra-language thermal printers at `dpi`, every character drawn as a stored graphic (so the "
+    "printer needs no Chinese font)."
+)
+Seq = Annotated[int, Path(ge=1, le=1000)]
 
 
 @router.get(
     "/{shipment_id}/label.pdf",
     summary="The shipment's labels (PDF, a page per parcel)",
-    description=(
-        "Carrier, the courier's sort code (三段码) largest, the consolidation centre, a Code 128 barcode of the "
-        "number, receiver, sender, order id, store, weight; a multi-parcel shipment has a page per parcel, marked "
-        "第 i/n 件 (母单/子单 for multi-piece freight). The font is embedded: any viewer or printer shows the "
-        "Chinese. At the shop's size for the carrier (`label_sizes`, else `label_size`) unless `size` names one; "
-        "privacy labels (the shop's `privacy_labels`, on by default) mask the receiver's name and phone (张*, "
-        "138****5678). Every print is counted."
-    ),
-    responses={**responses(404, 422), 200: {"content": {"application/pdf": {}}}},
+    description=SHIPMENT_LABEL + " The font is embedded: any viewer or printer shows the Chinese.",
+    responses={**LABEL_ERRORS, **PDF_ANSWER},
     response_class=Response,
 )
 async def get_shipment_label(shipment_id: str, shop_id: ShopIdDep, uow: UowDep, size: SizeQuery = None) -> Response:
-    return _pdf(await label_pdfs.shipment_label(uow, shop_id, shipment_id, size))
+    return label_file(await label_pdfs.shipment_label(uow, shop_id, shipment_id, LabelAsk(size=size)))
+
+
+@router.get(
+    "/{shipment_id}/label.zpl",
+    summary="The shipment's labels (ZPL II, a label per parcel)",
+    description=SHIPMENT_LABEL + ZPL,
+    responses={**LABEL_ERRORS, **ZPL_ANSWER},
+    response_class=Response,
+)
+async def get_shipment_label_zpl(
+    shipment_id: str, shop_id: ShopIdDep, uow: UowDep, size: SizeQuery = None, dpi: DpiQuery = DEFAULT_DPI
+) -> Response:
+    return label_file(await label_pdfs.shipment_label(uow, shop_id, shipment_id, zpl(size, dpi)))
+
+
+@router.get(
+    "/{shipment_id}/label",
+    summary="The shipment's labels, PDF or ZPL as Accept asks",
+    description=SHIPMENT_LABEL + NEGOTIATION,
+    responses={**LABEL_ERRORS, **NEGOTIATED},
+    response_class=Response,
+)
+async def get_shipment_label_as(
+    shipment_id: str,
+    shop_id: ShopIdDep,
+    uow: UowDep,
+    request: Request,
+    size: SizeQuery = None,
+    dpi: DpiQuery = DEFAULT_DPI,
+) -> Response:
+    ask = asked(request.headers.get("accept"), size, dpi)
+    return label_file(await label_pdfs.shipment_label(uow, shop_id, shipment_id, ask), negotiated=True)
+
+
+@router.get(
+    "/{shipment_id}/parcels/{seq}/label.pdf",
+    summary="One parcel's label (PDF)",
+    description=PARCEL_LABEL,
+    responses={**LABEL_ERRORS, **PDF_ANSWER},
+    response_class=Response,
+)
+async def get_parcel_label(
+    shipment_id: str, seq: Seq, shop_id: ShopIdDep, uow: UowDep, size: SizeQuery = None
+) -> Response:
+    return label_file(await label_pdfs.parcel_label(uow, shop_id, shipment_id, seq, LabelAsk(size=size)))
+
+
+@router.get(
+    "/{shipment_id}/parcels/{seq}/label.zpl",
+    summary="One parcel's label (ZPL II)",
+    description=PARCEL_LABEL + ZPL,
+    responses={**LABEL_ERRORS, **ZPL_ANSWER},
+    response_class=Response,
+)
+async def get_parcel_label_zpl(
+    shipment_id: str, seq: Seq, shop_id: ShopIdDep, uow: UowDep, size: SizeQuery = None, dpi: DpiQuery = DEFAULT_DPI
+) -> Response:
+    return label_file(await label_pdfs.parcel_label(uow, shop_id, shipment_id, seq, zpl(size, dpi)))
+
+
+@router.get(
+    "/{shipment_id}/parcels/{seq}/label",
+    summary="One parcel's label, PDF or ZPL as Accept asks",
+    description=PARCEL_LABEL + NEGOTIATION,
+    responses={**LABEL_ERRORS, **NEGOTIATED},
+    response_class=Response,
+)
+async def get_parcel_label_as(
+    shipment_id: str,
+    seq: Seq,
+    shop_id: ShopIdDep,
+    uow: UowDep,
+    request: Request,
+    size: SizeQuery = None,
+    dpi: DpiQuery = DEFAULT_DPI,
+) -> Response:
+    ask = asked(request.headers.get("accept"), size, dpi)
+    return label_file(await label_pdfs.parcel_label(uow, shop_id, shipment_id, seq, ask), negotiated=True)

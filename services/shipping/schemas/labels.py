@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import Query
 
+from services.shipping.label_formats import LabelDpi
 from services.shipping.models import LabelSize
 
 SizeQuery = Annotated[
@@ -20,6 +21,6 @@ SizeQuery = Annotated[
     ),
 ]
 DpiQuery = Annotated[
-    Literal[203, 300],
+    LabelDpi,
     Query(description="ZPL only: the printer's dot density (203 dpi = 8 dots/mm, 300 dpi = 12 dots/mm)."),
 ]

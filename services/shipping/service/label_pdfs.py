@@ -1,6 +1,6 @@
-"""Labels as PDF files: one shipment's (every print counted), or a whole batch's, streamed page by page
-(``services.shipping.labels`` draws them), each at its shop's size for its carrier unless the request names one,
-with the receiver masked on privacy labels (the shop's setting, on by default)."""
+"""Label files, PDF or ZPL: one shipment's (every print counted), or a whole batch's, streamed page by page
+(``label_formats`` writes them), each at its shop's size for its carrier unless the request names one, with the
+receiver masked on privacy labels (the shop's setting, on by default)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from dataclasses import dataclass
 
 from runtime.db import UnitOfWork
 from runtime.errors import NotFound
-from services.shipping import labels, parcels
+from services.shipping import label_formats, labels, parcels
+from services.shipping.label_formats import DEFAULT_DPI, MEDIA_TYPES, LabelFormat
 from services.shipping.label_privacy import mask_name, mask_phone
 from services.shipping.metrics import LABELS
 from services.shipping.models import (
@@ -40,8 +41,25 @@ BATCH_PAGE_ROWS = 500
 
 
 @dataclass(frozen=True)
+class LabelAsk:
+    """What a request asks of its labels: the format, a size of its own (else the shop's), ZPL's dot density."""
+
+    fmt: LabelFormat = LabelFormat.PDF
+    size: LabelSize | None = None
+    dpi: int = DEFAULT_DPI
+
+    @property
+    def media_type(self) -> str:
+        return MEDIA_TYPES[self.fmt]
+
+
+PDF = LabelAsk()
+
+
+@dataclass(frozen=True)
 class LabelFile:
-    pdf: bytes
+    content: bytes
+    media_type: str
     filename: str
     prints: int
 
@@ -49,6 +67,7 @@ class LabelFile:
 @dataclass(frozen=True)
 class BatchLabels:
     pages: AsyncIterator[bytes]
+    media_type: str
     filename: str
 
 
@@ -114,16 +133,14 @@ def label_data(
     )
 
 
-async def shipment_label(uow: UnitOfWork, shop_id: str, shipment_id: str, size: LabelSize | None = None) -> LabelFile:
+async def shipment_label(uow: UnitOfWork, shop_id: str, shipment_id: str, ask: LabelAsk = PDF) -> LabelFile:
     """Every live parcel's label, one page each (a one-parcel shipment: one page)."""
     shipment = await own_shipment(uow, shop_id, shipment_id)
     boxes = [p for p in await ParcelRepository(uow.session).of_shipment(shipment.id) if p.status == ParcelStatus.LIVE]
-    return await _render(uow, shop_id, shipment, boxes, f"{shipment.number}.pdf", size)
+    return await _render(uow, shop_id, shipment, boxes, shipment.number, ask)
 
 
-async def parcel_label(
-    uow: UnitOfWork, shop_id: str, shipment_id: str, seq: int, size: LabelSize | None = None
-) -> LabelFile:
+async def parcel_label(uow: UnitOfWork, shop_id: str, shipment_id: str, seq: int, ask: LabelAsk = PDF) -> LabelFile:
     """One parcel's label (a box reprinted on its own)."""
     shipment = await own_shipment(uow, shop_id, shipment_id)
     parcel = next((p for p in await ParcelRepository(uow.session).of_shipment(shipment.id) if p.seq == seq), None)
@@ -131,16 +148,11 @@ async def parcel_label(
         raise NotFound(f"shipment {shipment_id} has no parcel {seq}")
     if parcel.status != ParcelStatus.LIVE:
         raise NotFound(f"parcel {seq} of shipment {shipment_id} is {parcel.status}: it has no label")
-    return await _render(uow, shop_id, shipment, [parcel], f"{parcel.number}.pdf", size)
+    return await _render(uow, shop_id, shipment, [parcel], parcel.number, ask)
 
 
 async def _render(
-    uow: UnitOfWork,
-    shop_id: str,
-    shipment: Shipment,
-    boxes: Sequence[Parcel | None],
-    filename: str,
-    size: LabelSize | None,
+    uow: UnitOfWork, shop_id: str, shipment: Shipment, boxes: Sequence[Parcel | None], name: str, ask: LabelAsk
 ) -> LabelFile:
     if shipment.status in NO_LABEL:
         raise NotFound(f"shipment {shipment.id} is {shipment.status}: it has no label")
@@ -154,27 +166,34 @@ async def _render(
     store = await StoreRepository(uow.session).get(order.store_id) if order.store_id else None
     # A shipment written without parcel rows (none is, since parcels exist) prints as its one number.
     pages = [label_data(shipment, order, shop, prints - 1, store, p) for p in boxes or [None]]
-    size = size or label_size(shop, shipment.carrier)
-    pdf = labels.render_one(pages[0], size) if len(pages) == 1 else b"".join(labels.stream(pages, size))
-    return LabelFile(pdf, filename, prints)
+    size = ask.size or label_size(shop, shipment.carrier)
+    content = label_formats.render(pages, size, ask.fmt, ask.dpi)
+    return LabelFile(content, ask.media_type, f"{name}.{ask.fmt}", prints)
 
 
 async def batch_labels(
-    uow: UnitOfWork, res: ShippingResources, shop_id: str, batch_id: str, size: LabelSize | None = None
+    uow: UnitOfWork, res: ShippingResources, shop_id: str, batch_id: str, ask: LabelAsk = PDF
 ) -> BatchLabels:
     """Every live label of the batch, produced as it is sent (the print is counted in ``uow``): each at the
-    given size, or at its shop's size for its carrier."""
+    size asked, or at its shop's size for its carrier. A ZPL job has one size, the roll in the printer: the
+    one asked, or the shop's for the batch's carrier."""
     batch = await own_batch(uow, shop_id, batch_id)
     await BatchRepository(uow.session).count_print(batch_id)
     shop = await SettingsRepository(uow.session).get(shop_id)
-    return BatchLabels(_pages(res, batch_id, shop, batch.label_prints, size), f"{batch_id}.pdf")
+    job = label_formats.writer(ask.fmt, ask.size or label_size(shop, batch.carrier or ""), ask.dpi)
+    pages = _pages(res, batch_id, shop, batch.label_prints, ask.size, job)
+    return BatchLabels(pages, ask.media_type, f"{batch_id}.{ask.fmt}")
 
 
 async def _pages(
-    res: ShippingResources, batch_id: str, shop: ShopSettings | None, reprint: int, size: LabelSize | None
+    res: ShippingResources,
+    batch_id: str,
+    shop: ShopSettings | None,
+    reprint: int,
+    size: LabelSize | None,
+    out: label_formats.LabelWriter,
 ) -> AsyncIterator[bytes]:
-    pdf = labels.PdfStream()
-    yield pdf.start()
+    yield out.start()
     after = -1
     while True:
         # Each page of rows in its own short transaction: no connection held across slow clients.
@@ -186,7 +205,7 @@ async def _pages(
         if not rows:
             break
         yield b"".join(
-            pdf.page(
+            out.page(
                 label_data(r.shipment, r.order, shop, reprint, stores.get(r.order.store_id or ""), r.parcel),
                 size or label_size(shop, r.shipment.carrier),
             )
@@ -194,4 +213,4 @@ async def _pages(
         )
         LABELS.labels("batch").inc(len(rows))
         after = rows[-1].seq
-    yield pdf.finish()
+    yield out.finish()

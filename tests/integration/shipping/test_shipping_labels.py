@@ -1,5 +1,6 @@
 """Labels as a shop sets them: the size for each carrier (or one print's own), privacy labels on by default and off
-by the shop's choice, the courier's sort code printed when the parcel has one, on one shipment and in a batch."""
+by the shop's choice, the courier's sort code printed when the parcel has one, on one shipment and in a batch; as
+PDF or ZPL, by the file's name or by Accept (406 for anything else)."""
 
 from __future__ import annotations
 
@@ -9,12 +10,14 @@ from typing import Any
 import pypdf
 import pytest
 
+from services.shipping.models import LabelSize
 from tests.integration.allocation_support import zto_numbers
 from tests.integration.shipping.conftest import BoundShop, World, bind_shop
 from tests.integration.shipping.test_shipping_channels import RECEIVER
 from tests.integration.shipping.test_shipping_parcels import sf_numbers
 from tests.label_support import barcodes, page_texts, render
 from tests.support import Env
+from tests.zpl_support import render as zpl_render
 
 
 @pytest.fixture
@@ -184,3 +187,87 @@ async def test_a_batchs_labels_carry_sizes_privacy_and_sort_codes(world: World, 
     assert barcodes(render(pdf, 2)) == [view["items"][2]["number"]] * 2
     sized = await _label(world, shop, f"/v1/shipment-batches/{batch['id']}/labels.pdf", size="76x130")
     assert [_size_mm(sized, i) for i in range(3)] == [(76, 130)] * 3
+
+
+async def test_a_label_comes_as_pdf_or_zpl_as_asked(world: World, shop: BoundShop) -> None:
+    shipment = await _shipped(world, shop, "erp-formats")
+    base = f"/v1/shipments/{shipment['id']}"
+    zpl_file = await world.shipping.get(f"{base}/label.zpl", headers=shop.headers)
+    assert zpl_file.status_code == 200, zpl_file.text
+    assert zpl_file.headers["content-type"] == "application/zpl"
+    assert zpl_file.headers["content-disposition"] == f'inline; filename="{shipment["number"]}.zpl"'
+    [printed] = zpl_render(zpl_file.content, LabelSize.S100X150, 203)
+    assert barcodes(printed) == [shipment["number"]]
+    small = await world.shipping.get(f"{base}/label.zpl", params={"size": "76x130", "dpi": 300}, headers=shop.headers)
+    [printed] = zpl_render(small.content, LabelSize.S76X130, 300)
+    assert barcodes(printed) == [shipment["number"]]
+    # one URL, the format Accept asks for
+    as_zpl = await world.shipping.get(f"{base}/label", headers={**shop.headers, "Accept": "application/zpl"})
+    assert (as_zpl.status_code, as_zpl.headers["content-type"]) == (200, "application/zpl")
+    assert as_zpl.headers["vary"] == "Accept"
+    assert as_zpl.content.startswith((b"~DG", b"^XA"))
+    for accept in ("application/pdf", "*/*", "application/*", "application/zpl;q=0.5, application/pdf"):
+        as_pdf = await world.shipping.get(f"{base}/label", headers={**shop.headers, "Accept": accept})
+        assert (as_pdf.status_code, as_pdf.headers["content-type"]) == (200, "application/pdf"), accept
+        assert as_pdf.content.startswith(b"%PDF-")
+    printed_so_far = (await world.shipping.get(base, headers=shop.headers)).json()["label_prints"]
+    for accept in ("text/html", "application/json", "application/pdf;q=0, application/zpl;q=0"):
+        refused = await world.shipping.get(f"{base}/label", headers={**shop.headers, "Accept": accept})
+        assert refused.status_code == 406, accept
+        assert refused.json()["error"]["code"] == "not_acceptable"
+        assert refused.json()["error"]["details"]["available"] == ["application/pdf", "application/zpl"]
+    bad_dpi = await world.shipping.get(f"{base}/label.zpl", params={"dpi": 600}, headers=shop.headers)
+    assert bad_dpi.status_code == 422
+    # every print counted, whatever its format; a refused one not at all
+    after = (await world.shipping.get(base, headers=shop.headers)).json()["label_prints"]
+    assert (printed_so_far, after) == (7, 7)
+    # a parcel's, on its own
+    parcel = await world.shipping.get(f"{base}/parcels/1/label.zpl", headers=shop.headers)
+    assert barcodes(zpl_render(parcel.content, LabelSize.S100X150, 203)[0]) == [shipment["number"]]
+    negotiated = await world.shipping.get(
+        f"{base}/parcels/1/label", headers={**shop.headers, "Accept": "application/zpl"}
+    )
+    assert negotiated.headers["content-type"] == "application/zpl"
+    assert (await world.shipping.get(f"{base}/parcels/1/label", headers=shop.headers)).content.startswith(b"%PDF-")
+    refused = await world.shipping.get(f"{base}/parcels/1/label", headers={**shop.headers, "Accept": "image/png"})
+    assert refused.status_code == 406
+
+
+async def test_a_batchs_labels_as_one_zpl_job(world: World, shop: BoundShop) -> None:
+    trades = [world.market.new_trade(shop.nick) for _ in range(3)]
+    for t in trades:
+        await world.shipping.post("/webhooks/marketplace", data=world.market.message(t))
+    orders = (await world.shipping.get("/v1/orders", params={"limit": 100}, headers=shop.headers)).json()["data"]
+    by_tid = {o["external_id"]: o["id"] for o in orders}
+    resp = await world.shipping.post(
+        "/v1/shipment-batches",
+        json={"order_ids": [by_tid[t.tid] for t in trades], "carrier": "ZTO"},
+        headers=shop.headers,
+    )
+    batch = resp.json()
+    await world.run_jobs()
+    numbers = [
+        i["number"]
+        for i in (await world.shipping.get(f"/v1/shipment-batches/{batch['id']}", headers=shop.headers)).json()["items"]
+    ]
+    await _settings(world, shop, label_sizes={"ZTO": "100x180"})  # the batch's carrier's size: the job's
+    job = await world.shipping.get(f"/v1/shipment-batches/{batch['id']}/labels.zpl", headers=shop.headers)
+    assert (job.status_code, job.headers["content-type"]) == (200, "application/zpl")
+    assert job.headers["content-disposition"] == f'inline; filename="{batch["id"]}.zpl"'
+    printed = zpl_render(job.content, LabelSize.S100X180, 203)
+    assert [barcodes(p) for p in printed] == [[n, n] for n in numbers]  # each with its stub's barcode
+    asked = await world.shipping.get(
+        f"/v1/shipment-batches/{batch['id']}/labels",
+        params={"size": "76x130"},
+        headers={**shop.headers, "Accept": "application/zpl"},
+    )
+    assert asked.headers["vary"] == "Accept"
+    assert [barcodes(p) for p in zpl_render(asked.content, LabelSize.S76X130, 203)] == [[n] for n in numbers]
+    pdf = await world.shipping.get(f"/v1/shipment-batches/{batch['id']}/labels", headers=shop.headers)
+    assert pdf.headers["content-type"] == "application/pdf"
+    refused = await world.shipping.get(
+        f"/v1/shipment-batches/{batch['id']}/labels", headers={**shop.headers, "Accept": "text/csv"}
+    )
+    assert refused.status_code == 406
+    view = (await world.shipping.get(f"/v1/shipment-batches/{batch['id']}", headers=shop.headers)).json()
+    assert view["label_prints"] == 3  # the refused one not counted
