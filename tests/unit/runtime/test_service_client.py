@@ -140,7 +140,7 @@ async def test_the_allocation_api_sends_its_requests_unvalidated(http: httpx.Asy
     assert caught.value.code == "invalid_waybill"
     assert json.loads(manual.calls.last.request.content) == {"carrier": "ZTO", "number": "??", "order_id": "o-1"}
     sent = json.loads(mark.calls.last.request.content)
-    assert sent["items"] == [{"number": "N1", "order_id": "o-1"}]
+    assert sent["items"] == [{"number": "N1", "order_id": "o-1", "store_id": None, "channel": None}]
     assert len(sent["reason"]) == 500  # cut to what allocation keeps
     assert result.marked == 1
     assert release.called  # a number is one path segment, whatever it holds
