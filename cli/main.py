@@ -15,9 +15,11 @@ from cli.commands import (
     auto_ship,
     batches,
     carriers,
+    expiry,
     labels,
     order_alerts,
     orders,
+    prices,
     purchases,
     reports,
     settings,
@@ -76,6 +78,7 @@ def _main(
 app.add_typer(shops.shops, name="shops")
 app.add_typer(shops.keys, name="keys")
 app.command("topup")(shops.topup)
+app.add_typer(prices.prices, name="prices")
 # Numbers: catalogue, balance, purchases, stock
 app.add_typer(carriers.carriers, name="carriers")
 app.command("balance")(purchases.balance)
@@ -97,6 +100,7 @@ app.add_typer(batches.batches, name="batch")
 app.command("label")(labels.label)
 app.add_typer(stores.stores, name="stores")
 app.add_typer(settings.settings, name="settings")
+settings.settings.command("expiry")(expiry.settings_expiry)  # allocation's, beside shipping's settings
 app.add_typer(webhooks.webhooks, name="webhooks")
 # Tracking
 app.command("track")(tracking.track)

@@ -10,7 +10,7 @@ from waybill_client.models import CarrierOut, CarrierUpdate, PackageCreate, Pack
 
 from cli.api import CliError, ExitCode, connect, handled, request
 from cli.options import JsonOut, Profile, Wide
-from cli.output import bold, emit_json, fields, say, table, to_cents, yuan
+from cli.output import bold, emit_json, fields, say, table, to_cents, when, yuan
 
 carriers = typer.Typer(
     help="The carrier catalogue: alone, the list; show one; operators edit it (admin key).",
@@ -28,10 +28,20 @@ def _void_credit(p: PackageOut) -> str:
     return f" void {credit.percent}%{fee}"
 
 
+def _shop_price(p: PackageOut) -> str:
+    """The shop's own price of the package, when it negotiated one (the catalogue's is shown anyway)."""
+    mine = p.shop_price
+    if mine is None or mine.price_source != "negotiated":
+        return ""
+    until = f" until {when(mine.valid_to)}" if mine.valid_to else ""
+    return f" (yours {yuan(mine.price_cents)}{until})"
+
+
 def _packages(c: CarrierOut, every: bool, *, void_credit: bool = False) -> str:
     on_sale = [p for p in c.packages if p.active or every]
     return ", ".join(
-        f"{p.id} {yuan(p.price_cents)}/{p.validity_days}d" + (_void_credit(p) if void_credit else "") for p in on_sale
+        f"{p.id} {yuan(p.price_cents)}/{p.validity_days}d" + _shop_price(p) + (_void_credit(p) if void_credit else "")
+        for p in on_sale
     )
 
 

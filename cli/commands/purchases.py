@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 from waybill_client import WaybillClient
-from waybill_client.models import ExtendRequest, PurchaseCreate, PurchaseOut
+from waybill_client.models import ExtendRequest, PurchaseCreate, PurchaseOut, RefundRequest
 
 from cli.api import ExitCode, connect, handled, request
 from cli.options import Cursor, Every, JsonOut, Profile, Wide
@@ -23,7 +23,10 @@ purchases = typer.Typer(
 PurchaseId = Annotated[str, typer.Argument(help="The purchase's id (from `purchases`).")]
 Limit = Annotated[int, typer.Option(min=1, max=500, help="Purchases per page.")]
 COLUMNS = ["id", "carrier", "package_id", "status", "numbers_received", "price", "refunded", "expires_at"]
-WIDE = [*COLUMNS, "quantity", "numbers_quarantined", "numbers_credited", "attempts", "created_at", "error"]
+WIDE = [
+    *COLUMNS,
+    *("price_source", "quantity", "numbers_quarantined", "numbers_credited", "attempts", "created_at", "error"),
+]
 MONEY = ("price_cents", "refunded_cents")
 POLL_S = 1.0
 
@@ -125,10 +128,23 @@ def purchases_show(purchase_id: PurchaseId, profile: Profile = None, as_json: Js
 
 @purchases.command("refund")
 @handled
-def purchases_refund(purchase_id: PurchaseId, profile: Profile = None, as_json: JsonOut = False) -> None:
-    """Refund a purchase's numbers never handed out (pro rata); the numbers allocated stay yours."""
+def purchases_refund(
+    purchase_id: PurchaseId,
+    count: Annotated[
+        int | None,
+        typer.Option(min=1, help="Refund exactly this many (those the pool would hand out last); default: all."),
+    ] = None,
+    key: Annotated[str | None, typer.Option(help="Idempotency key (repeat it to retry safely).")] = None,
+    profile: Profile = None,
+    as_json: JsonOut = False,
+) -> None:
+    """Refund a purchase's numbers never handed out (pro rata), all or --count of them; the numbers allocated
+    stay yours. Fewer unused than --count: nothing refunded (exit 5, not_enough_unused)."""
+    body = request(RefundRequest, count=count) if count is not None else None
+    # Our own key, printed: the same command with --key after a crash refunds once, never --count twice.
+    idem = key or f"cli-{uuid.uuid4().hex}"
     with connect(profile) as client:
-        r = client.refund_purchase(purchase_id)
+        r = client.refund_purchase(purchase_id, body, idempotency_key=idem)
     if as_json:
         emit_json(r)
         return
@@ -136,6 +152,7 @@ def purchases_refund(purchase_id: PurchaseId, profile: Profile = None, as_json: 
         f"purchase {r.purchase_id}: {r.refunded_quantity} numbers refunded, {yuan(r.refunded_cents)} credited; "
         "balance ",
         bold(yuan(r.balance_cents)),
+        f" ({idem})" if count is not None else "",
     )
 
 
@@ -176,10 +193,11 @@ def purchases_resync(purchase_id: PurchaseId, profile: Profile = None, as_json: 
 @handled
 def balance(
     limit: Annotated[int, typer.Option(min=1, max=1000, help="Ledger entries to show.")] = 100,
+    wide: Wide = False,
     profile: Profile = None,
     as_json: JsonOut = False,
 ) -> None:
-    """The shop's balance and its latest ledger entries."""
+    """The shop's balance and its latest ledger entries, each with why (--wide: what its kind means too)."""
     with connect(profile) as client:
         data = client.get_balance(limit=limit)
     if as_json:
@@ -187,4 +205,5 @@ def balance(
         return
     say("balance ", bold(yuan(data.balance_cents)))
     rows = [{**dict(e), "amount": yuan(e.amount_cents), "after": yuan(e.balance_after_cents)} for e in data.ledger]
-    table("ledger", rows, ["created_at", "kind", "amount", "after", "reference", "note"])
+    columns = ["created_at", "kind", "amount", "after", "reference", "note"]
+    table("ledger", rows, [*columns, "reason"] if wide else columns)

@@ -24,6 +24,8 @@ def _pool_row(p: PoolOut) -> dict[str, object]:
         "threshold": p.low_stock_threshold,
         "replenish": p.auto_replenish_package,
         "low": "LOW" if p.low_stock else "",
+        # What the shop paid per number of its available stock (shipping's recommendation ranks by it).
+        "cost/number": yuan(p.cost_per_number_cents),
     }
 
 
@@ -40,7 +42,7 @@ def pools_list(
     if as_json:
         emit_json(page)
         return
-    columns = ["carrier", *COUNTS, "expiring soon", "threshold", "replenish", "low"]
+    columns = ["carrier", *COUNTS, "expiring soon", "cost/number", "threshold", "replenish", "low"]
     table("stock", [_pool_row(p) for p in page.data], columns)
 
 
@@ -73,14 +75,18 @@ def pools_events(
     profile: Profile = None,
     as_json: JsonOut = False,
 ) -> None:
-    """Low-stock and replenishment events, newest first, a page at a time."""
+    """Low-stock, replenishment and expiry events (expiring, auto_extended, auto_extend_failed, auto_refunded),
+    newest first, a page at a time."""
     with connect(profile) as client:
         page = read_list(every, client.iter_stock_events, client.list_stock_events, limit=limit, cursor=cursor)
     if as_json:
         emit_json(page)
         return
     columns = ["id", "created_at", "carrier", "kind", "available", "threshold", "purchase_id", "number", "order_id"]
-    table("stock events", page.data, columns)
+    rows = [{**dict(e), "expires_at": when(e.expires_at)} for e in page.data]
+    if any(e.expires_at is not None for e in page.data):
+        columns += ["expires_at", "numbers"]
+    table("stock events", rows, columns)
     next_page(page.has_more, page.next_cursor)
 
 
