@@ -6,7 +6,7 @@ a method here of the same HTTP method and path, with the operation's parameters,
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Literal
 from uuid import UUID
 
@@ -35,10 +35,14 @@ from waybill_client.models import (
     CarrierUpdate,
     ChangeNumbersRequest,
     DryRunOut,
+    ExpirySettingsIn,
+    ExpirySettingsOut,
     ExtendOut,
     ExtendRequest,
     KeyCreate,
     KeyCreated,
+    LabelDpi,
+    LabelSize,
     ManualWaybillRequest,
     MarkRequest,
     OrderAlertOut,
@@ -62,6 +66,7 @@ from waybill_client.models import (
     PagePurchaseOut,
     PageShipmentOut,
     PageShopOut,
+    PageShopPriceOut,
     PageStockEventOut,
     PageStoreOut,
     PageWebhookDeliveryOut,
@@ -74,6 +79,7 @@ from waybill_client.models import (
     Recipient,
     RecipientUpdated,
     RefundOut,
+    RefundRequest,
     ReleaseRequest,
     ReleaseResult,
     RoutesRequest,
@@ -85,6 +91,11 @@ from waybill_client.models import (
     ShopCreate,
     ShopCreated,
     ShopOut,
+    ShopPriceCreate,
+    ShopPriceOut,
+    SpendGroup,
+    SpendInterval,
+    SpendReport,
     StoreIn,
     StoreOut,
     StoreUpdate,
@@ -181,9 +192,22 @@ class Operations:
     def resync_purchase(self, purchase_id: str) -> None:
         """Reconcile a purchase with the courier."""
 
-    @operation("allocation", "POST", "/v1/purchases/{purchase_id}/refund", RefundOut)
-    def refund_purchase(self, purchase_id: str) -> None:
-        """Refund a purchase's unused numbers."""
+    @operation("allocation", "POST", "/v1/purchases/{purchase_id}/refund", RefundOut, replay=Replay.KEYED)
+    def refund_purchase(
+        self, purchase_id: str, body: RefundRequest | None = None, *, idempotency_key: str | None = None
+    ) -> None:
+        """Refund a purchase's unused numbers: all of them, or ``RefundRequest(count=N)`` exactly N (409
+        ``not_enough_unused`` when fewer are). The ``Idempotency-Key`` is made for you (the same for every retry
+        of this call) unless you give one; give your own to make a repeat of *your* call refund once."""
+
+    @operation("allocation", "GET", "/v1/expiry-settings", ExpirySettingsOut)
+    def get_expiry_settings(self) -> None:
+        """The shop's expiry settings: the notice days before its numbers expire, and what happens then."""
+
+    @operation("allocation", "PUT", "/v1/expiry-settings", ExpirySettingsOut)
+    def put_expiry_settings(self, body: ExpirySettingsIn) -> None:
+        """Set the shop's expiry settings (``expiring_notice_days``, ``on_expiry``: nothing, extend or refund,
+        ``auto_extend_days``); the fields left out keep their value."""
 
     @operation("allocation", "POST", "/v1/purchases/{purchase_id}/extend", ExtendOut)
     def extend_purchase(self, purchase_id: str, body: ExtendRequest) -> None:
@@ -205,6 +229,22 @@ class Operations:
     def get_balance(self, *, limit: int | None = None) -> None:
         """The shop's balance and its latest ``limit`` ledger entries."""
 
+    @operation("allocation", "GET", "/v1/reports/spend", SpendReport)
+    def get_spend_report(
+        self,
+        from_date: date,
+        to_date: date,
+        *,
+        interval: SpendInterval | None = None,
+        group_by: SpendGroup | None = None,
+        tz: str | None = None,
+        shop_id: str | None = None,
+    ) -> None:
+        """What the shop's numbers cost it, ``from_date`` to ``to_date`` (both included, dates in ``tz``, the
+        shop's zone: Asia/Shanghai by default), per ``interval`` (day, week, month) and ``group_by`` (carrier,
+        store, channel), with the totals. The admin key: ``shop_id`` for one shop, none for every shop.
+        ``get_spend_report_csv`` answers the same as CSV."""
+
     # --- allocation: carriers (operators edit them) ---------------------------------------------------
 
     @operation("allocation", "GET", "/v1/carriers", PageCarrierOut)
@@ -222,6 +262,22 @@ class Operations:
     @operation("allocation", "POST", "/v1/carriers/{code}/packages", PackageOut)
     def add_carrier_package(self, code: CarrierCode, body: PackageCreate) -> None:
         """Put a package on sale (operators)."""
+
+    # --- allocation: a shop's negotiated prices (the admin key) ---------------------------------------
+
+    @operation("allocation", "GET", "/v1/shops/{shop_id}/prices", PageShopPriceOut)
+    def list_shop_prices(self, shop_id: str) -> None:
+        """Every negotiated price of the shop, revoked ones too (the whole list); ``in_force`` marks those
+        charged now."""
+
+    @operation("allocation", "POST", "/v1/shops/{shop_id}/prices", ShopPriceOut)
+    def add_shop_price(self, shop_id: str, body: ShopPriceCreate) -> None:
+        """Set the shop's price of a package from ``valid_from`` to ``valid_to``; an overlap with another of the
+        same package answers 409 ``price_overlap``."""
+
+    @operation("allocation", "DELETE", "/v1/shops/{shop_id}/prices/{price_id}", ShopPriceOut)
+    def revoke_shop_price(self, shop_id: str, price_id: int) -> None:
+        """Revoke one of the shop's negotiated prices (purchases made before keep theirs)."""
 
     # --- allocation: shops and keys (the admin key) ---------------------------------------------------
 
@@ -347,12 +403,40 @@ class Operations:
         one): the channel is told them in place of the old ones, which are voided. Before collection only."""
 
     @operation("shipping", "GET", "/v1/shipments/{shipment_id}/label.pdf", bytes)
-    def get_shipment_label(self, shipment_id: str) -> None:
-        """The shipment's label: a PDF (100 x 150 mm, a page per parcel), as bytes."""
+    def get_shipment_label(self, shipment_id: str, *, size: LabelSize | None = None) -> None:
+        """The shipment's label: a PDF (a page per parcel), as bytes; at the shop's size for the carrier, or
+        ``size`` ("100x150", "100x180", "76x130")."""
+
+    @operation("shipping", "GET", "/v1/shipments/{shipment_id}/label.zpl", bytes)
+    def get_shipment_label_zpl(
+        self, shipment_id: str, *, size: LabelSize | None = None, dpi: LabelDpi | None = None
+    ) -> None:
+        """The shipment's label as ZPL II (a label per parcel) for a printer of ``dpi`` (203 by default), as
+        bytes to send to the printer as they are."""
+
+    @operation("shipping", "GET", "/v1/shipments/{shipment_id}/label", bytes)
+    def get_shipment_label_as(
+        self, shipment_id: str, *, size: LabelSize | None = None, dpi: LabelDpi | None = None
+    ) -> None:
+        """The shipment's label in the format the client's ``Accept`` asks (PDF by default; ZPL with
+        ``with_options(headers={"Accept": "application/zpl"})``), as bytes."""
 
     @operation("shipping", "GET", "/v1/shipments/{shipment_id}/parcels/{seq}/label.pdf", bytes)
-    def get_parcel_label(self, shipment_id: str, seq: int) -> None:
-        """One parcel's label (``seq`` 1-based), to reprint one box of a multi-parcel shipment: a PDF, as bytes."""
+    def get_parcel_label(self, shipment_id: str, seq: int, *, size: LabelSize | None = None) -> None:
+        """One parcel's label (``seq`` 1-based), to reprint one box of a multi-parcel shipment: a PDF, as bytes
+        (``size`` as for ``get_shipment_label``)."""
+
+    @operation("shipping", "GET", "/v1/shipments/{shipment_id}/parcels/{seq}/label.zpl", bytes)
+    def get_parcel_label_zpl(
+        self, shipment_id: str, seq: int, *, size: LabelSize | None = None, dpi: LabelDpi | None = None
+    ) -> None:
+        """One parcel's label as ZPL II, as bytes."""
+
+    @operation("shipping", "GET", "/v1/shipments/{shipment_id}/parcels/{seq}/label", bytes)
+    def get_parcel_label_as(
+        self, shipment_id: str, seq: int, *, size: LabelSize | None = None, dpi: LabelDpi | None = None
+    ) -> None:
+        """One parcel's label in the format ``Accept`` asks (as ``get_shipment_label_as``), as bytes."""
 
     @operation("shipping", "POST", "/v1/shipment-batches", BatchOut)
     def create_batch(self, body: BatchCreate) -> None:
@@ -374,8 +458,19 @@ class Operations:
         them with ``list_batch_items``)."""
 
     @operation("shipping", "GET", "/v1/shipment-batches/{batch_id}/labels.pdf", bytes)
-    def get_batch_labels(self, batch_id: str) -> None:
-        """Every label of a batch in one PDF, as bytes."""
+    def get_batch_labels(self, batch_id: str, *, size: LabelSize | None = None) -> None:
+        """Every label of a batch in one PDF, as bytes (each at the shop's size for its carrier, or ``size``)."""
+
+    @operation("shipping", "GET", "/v1/shipment-batches/{batch_id}/labels.zpl", bytes)
+    def get_batch_labels_zpl(
+        self, batch_id: str, *, size: LabelSize | None = None, dpi: LabelDpi | None = None
+    ) -> None:
+        """Every label of a batch as one ZPL II job, as bytes (every label at ``size``, else the shop's size for
+        the batch's carrier)."""
+
+    @operation("shipping", "GET", "/v1/shipment-batches/{batch_id}/labels", bytes)
+    def get_batch_labels_as(self, batch_id: str, *, size: LabelSize | None = None, dpi: LabelDpi | None = None) -> None:
+        """Every label of a batch in the format ``Accept`` asks (as ``get_shipment_label_as``), as bytes."""
 
     # --- shipping: auto-ship rules (自动发货规则) -----------------------------------------------------
 

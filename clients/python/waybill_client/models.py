@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
@@ -114,6 +115,12 @@ class Allocation(BaseModel):
     """
     False when the order already had this number (an idempotent repeat).
     """
+
+
+AutoExtendDays = TypeAliasType("AutoExtendDays", Annotated[int, Field(ge=1, le=365, title="Auto Extend Days")])
+"""
+Days an `extend` adds. Absent: unchanged.
+"""
 
 
 class AutoShipRuleIn(BaseModel):
@@ -357,6 +364,10 @@ class CarrierOptionOut(BaseModel):
     usable: Annotated[bool, Field(title="Usable")]
     recommended: Annotated[bool, Field(title="Recommended")]
     price_per_number_cents: Annotated[float | None, Field(title="Price Per Number Cents")]
+    """
+    What this shop pays per number of the carrier, the price it is ranked by: what it paid for the numbers in its pool (`price_source: stock`), else the catalogue's cheapest package (`catalogue`).
+    """
+    price_source: Annotated[Literal["stock", "catalogue"] | str, Field(title="Price Source")] = "catalogue"
     covers_destination: Annotated[bool, Field(title="Covers Destination")]
     transit_days: Annotated[int | None, Field(title="Transit Days")]
     available: Annotated[int, Field(title="Available")]
@@ -398,6 +409,15 @@ class ChangeNumbersRequest(BaseModel):
     """
 
 
+Channel = TypeAliasType(
+    "Channel",
+    Annotated[str, Field(max_length=32, min_length=1, pattern="^[a-z0-9_]+$", title="Channel")],
+)
+"""
+A shipped mark: the sales channel it shipped for (`taobao`, `pinduoduo`, `own`).
+"""
+
+
 ConfirmMode = TypeAliasType(
     "ConfirmMode",
     Annotated[Literal["at_print", "at_collection"] | str, Field(title="ConfirmMode")],
@@ -417,6 +437,12 @@ ConfirmTime = TypeAliasType(
 )
 """
 at_collection: held shipments are confirmed at this time of day (HH:MM, shop time) at the latest.
+"""
+
+
+Count = TypeAliasType("Count", Annotated[int, Field(ge=1, le=1000000, title="Count")])
+"""
+Refund exactly this many of the numbers never handed out (those the pool would hand out last); absent: all of them. Needs an `Idempotency-Key`.
 """
 
 
@@ -492,6 +518,46 @@ class EventOut(BaseModel):
     """
 
 
+ExpiringNoticeDays = TypeAliasType(
+    "ExpiringNoticeDays",
+    Annotated[int, Field(ge=0, le=90, title="Expiring Notice Days")],
+)
+"""
+The `expiring` event (and `purchase.expiring` webhook) this many days before a purchase's unused numbers expire, once per purchase and expiry date; 0: no notice. Absent: unchanged.
+"""
+
+
+class ExpirySettingsIn(BaseModel):
+    expiring_notice_days: Annotated[ExpiringNoticeDays | None, Field(title="Expiring Notice Days")] = None
+    """
+    The `expiring` event (and `purchase.expiring` webhook) this many days before a purchase's unused numbers expire, once per purchase and expiry date; 0: no notice. Absent: unchanged.
+    """
+    on_expiry: Annotated[Literal["nothing", "extend", "refund"] | str | None, Field(title="On Expiry")] = None
+    """
+    What happens to a purchase's unused numbers shortly before they expire (`action_lead_hours`): `nothing` (they expire), `extend` (by `auto_extend_days`, for the package's fee: ledger `auto_extension`; a balance too low is an `auto_extend_failed` event and webhook, tried again until they expire) or `refund` (as `POST /v1/purchases/{id}/refund` would: ledger `auto_refund`). Absent: unchanged.
+    """
+    auto_extend_days: Annotated[AutoExtendDays | None, Field(title="Auto Extend Days")] = None
+    """
+    Days an `extend` adds. Absent: unchanged.
+    """
+
+
+class ExpirySettingsOut(BaseModel):
+    expiring_notice_days: Annotated[int, Field(title="Expiring Notice Days")]
+    """
+    The `expiring` event (and `purchase.expiring` webhook) this many days before a purchase's unused numbers expire, once per purchase and expiry date; 0: no notice.
+    """
+    on_expiry: Annotated[Literal["nothing", "extend", "refund"] | str, Field(title="On Expiry")]
+    """
+    What happens to a purchase's unused numbers shortly before they expire (`action_lead_hours`): `nothing` (they expire), `extend` (by `auto_extend_days`, for the package's fee: ledger `auto_extension`; a balance too low is an `auto_extend_failed` event and webhook, tried again until they expire) or `refund` (as `POST /v1/purchases/{id}/refund` would: ledger `auto_refund`).
+    """
+    auto_extend_days: Annotated[int, Field(title="Auto Extend Days")]
+    action_lead_hours: Annotated[int, Field(title="Action Lead Hours")]
+    """
+    How long before the numbers expire `on_expiry` acts (the service's setting, the same for all).
+    """
+
+
 class ExtendOut(BaseModel):
     purchase_id: Annotated[str, Field(title="Purchase Id")]
     fee_cents: Annotated[int, Field(title="Fee Cents")]
@@ -525,6 +591,21 @@ class KeyCreated(BaseModel):
     """
 
 
+LabelDpi = TypeAliasType("LabelDpi", Annotated[Literal[203, 300] | int, Field(title="LabelDpi")])
+"""
+ZPL's dot density: the common thermal heads (8 and 12 dots per mm). PDF is resolution-free.
+"""
+
+
+LabelSize = TypeAliasType(
+    "LabelSize",
+    Annotated[Literal["100x150", "100x180", "76x130"] | str, Field(title="LabelSize")],
+)
+"""
+The standard e-waybill (电子面单) sizes, width x height in mm.
+"""
+
+
 LateGraceHours = TypeAliasType(
     "LateGraceHours",
     Annotated[float, Field(ge=0.0, le=1440.0, title="Late Grace Hours")],
@@ -539,8 +620,21 @@ class LedgerEntryOut(BaseModel):
     amount_cents: Annotated[int, Field(title="Amount Cents")]
     balance_after_cents: Annotated[int, Field(title="Balance After Cents")]
     kind: Annotated[str, Field(title="Kind")]
+    """
+    Why, as a stable code (see `GET /v1/balance`).
+    """
     reference: Annotated[str | None, Field(title="Reference")]
+    """
+    What it concerns: a purchase id, the operator's top-up reference.
+    """
     note: Annotated[str | None, Field(title="Note")]
+    """
+    Why, in words, with the particulars: set on every entry.
+    """
+    reason: Annotated[str, Field(title="Reason")] = ""
+    """
+    What the kind means, in words (the same for every entry of a kind).
+    """
     created_at: Annotated[AwareDatetime, Field(title="Created At")]
 
 
@@ -580,6 +674,14 @@ class MarkItem(BaseModel):
     """
     When given, the number must belong to this order.
     """
+    store_id: Annotated[StoreId | None, Field(title="Store Id")] = None
+    """
+    A shipped mark: the store the number shipped for (null: the shop's own orders, or not said).
+    """
+    channel: Annotated[Channel | None, Field(title="Channel")] = None
+    """
+    A shipped mark: the sales channel it shipped for (`taobao`, `pinduoduo`, `own`).
+    """
 
 
 class MarkOutcome(BaseModel):
@@ -603,6 +705,14 @@ class MarkRequest(BaseModel):
     reason: Annotated[Reason | None, Field(title="Reason")] = None
     """
     Why (kept for quarantine and expiry).
+    """
+    store_id: Annotated[StoreId | None, Field(title="Store Id")] = None
+    """
+    A shipped mark: the store the number shipped for (null: the shop's own orders, or not said).
+    """
+    channel: Annotated[Channel | None, Field(title="Channel")] = None
+    """
+    A shipped mark: the sales channel it shipped for (`taobao`, `pinduoduo`, `own`).
     """
 
 
@@ -651,6 +761,12 @@ NotCollectedHours = TypeAliasType(
 )
 """
 Not collected within N hours.
+"""
+
+
+Note = TypeAliasType("Note", Annotated[str, Field(max_length=200, title="Note")])
+"""
+The operator's words: a contract, a reason.
 """
 
 
@@ -823,6 +939,10 @@ class PackageOut(BaseModel):
     void_credit: VoidCredit | None = None
     """
     What a printed number voided before collection earns back, once the courier has cancelled it: `percent` of the price paid for that number, less `fee_cents`. A purchase keeps its package's policy.
+    """
+    shop_price: ShopPackagePrice | None = None
+    """
+    What the shop asking (its key, or X-Shop-Id) pays for this package bought now: its negotiated price in force (`price_source: negotiated`, with the price's id and validity), else the catalogue's `price_cents`. Null for the admin key without X-Shop-Id.
     """
 
 
@@ -1051,6 +1171,21 @@ class PageShopOut(BaseModel):
     """
 
 
+class PageShopPriceOut(BaseModel):
+    data: Annotated[list[ShopPriceOut], Field(title="Data")]
+    """
+    The items of this page, in the order the operation names
+    """
+    has_more: Annotated[bool, Field(title="Has More")]
+    """
+    More items follow: ask again with `cursor` set to `next_cursor`
+    """
+    next_cursor: Annotated[str | None, Field(title="Next Cursor")] = None
+    """
+    The `cursor` of the next page; null on the last page
+    """
+
+
 class PageStockEventOut(BaseModel):
     data: Annotated[list[StockEventOut], Field(title="Data")]
     """
@@ -1145,6 +1280,14 @@ class ParcelOut(BaseModel):
     label_prints: Annotated[int, Field(title="Label Prints")]
     tracking_status: Annotated[str | None, Field(title="Tracking Status")]
     collected_at: Annotated[AwareDatetime | None, Field(title="Collected At")]
+    sort_code: Annotated[str | None, Field(title="Sort Code")] = None
+    """
+    The courier's sort code for the destination (三段码, or its 大头笔), printed largest on the label. Null until the courier has answered (the label prints a placeholder; it is asked again in the background), and again for a moment after an address change.
+    """
+    package_center: Annotated[str | None, Field(title="Package Center")] = None
+    """
+    The consolidation centre the courier bags the parcel for (集包地); null until known.
+    """
 
 
 Parcels = TypeAliasType(
@@ -1178,6 +1321,10 @@ class PoolOut(BaseModel):
     low_stock_threshold: Annotated[int, Field(title="Low Stock Threshold")]
     low_stock: Annotated[bool, Field(title="Low Stock")]
     auto_replenish_package: Annotated[str | None, Field(title="Auto Replenish Package")]
+    cost_per_number_cents: Annotated[float | None, Field(title="Cost Per Number Cents")] = None
+    """
+    What this shop paid per number for the numbers available in the pool: each purchase's price per number (`price_cents / quantity`, negotiated or catalogue), averaged over its available numbers. Null when none is available (or none came from a purchase).
+    """
 
 
 class PoolUpdate(BaseModel):
@@ -1217,6 +1364,17 @@ class PurchaseOut(BaseModel):
     package_id: Annotated[str, Field(title="Package Id")]
     quantity: Annotated[int, Field(title="Quantity")]
     price_cents: Annotated[int, Field(title="Price Cents")]
+    """
+    What the purchase was charged: the price in force when it was made.
+    """
+    price_source: Annotated[Literal["catalogue", "negotiated"] | str, Field(title="Price Source")] = "catalogue"
+    """
+    `negotiated`: the shop's own price of the package (`shop_price_id`); else the catalogue's.
+    """
+    shop_price_id: Annotated[int | None, Field(title="Shop Price Id")] = None
+    """
+    The negotiated price charged (GET /v1/shops/{id}/prices).
+    """
     validity_days: Annotated[int, Field(title="Validity Days")]
     status: Annotated[Literal["pending", "completed", "failed"] | str, Field(title="Status")]
     attempts: Annotated[int, Field(title="Attempts")]
@@ -1291,6 +1449,14 @@ class Recipient(BaseModel):
 class RecipientUpdated(BaseModel):
     number: Annotated[str, Field(title="Number")]
     carrier: Annotated[str, Field(title="Carrier")]
+    sort_code: Annotated[str | None, Field(title="Sort Code")] = None
+    """
+    三段码 / 大头笔 for the new destination (null: none given).
+    """
+    package_center: Annotated[str | None, Field(title="Package Center")] = None
+    """
+    集包地 for the new destination (null: none given).
+    """
 
 
 Reference = TypeAliasType("Reference", Annotated[str, Field(max_length=200, title="Reference")])
@@ -1309,6 +1475,13 @@ class RefundOut(BaseModel):
     balance_cents: Annotated[int, Field(title="Balance Cents")]
 
 
+class RefundRequest(BaseModel):
+    count: Annotated[Count | None, Field(title="Count")] = None
+    """
+    Refund exactly this many of the numbers never handed out (those the pool would hand out last); absent: all of them. Needs an `Idempotency-Key`.
+    """
+
+
 class ReleaseRequest(BaseModel):
     order_id: Annotated[OrderId1 | None, Field(title="Order Id")] = None
     """
@@ -1325,6 +1498,19 @@ class ReleaseResult(BaseModel):
     void: VoidInfo | None = None
     """
     A voided number's courier outcome and credit (null when it went back to the pool, or was voided by a refund). `courier` is `pending` on the first answer: `GET /v1/waybills/{number}` (or the same release again) shows the outcome once the courier has answered.
+    """
+
+
+class RoutesRequest(BaseModel):
+    waybills: Annotated[list[WaybillDestination], Field(max_length=1000, min_length=1, title="Waybills")]
+
+
+class RoutesResult(BaseModel):
+    routed: Annotated[int, Field(title="Routed")]
+    refused: Annotated[int, Field(title="Refused")]
+    routes: Annotated[list[WaybillRoute], Field(title="Routes")]
+    """
+    One per asked number, in the order asked.
     """
 
 
@@ -1439,6 +1625,21 @@ class SettingsIn(BaseModel):
     """
     at_collection: held shipments are confirmed at this time of day (HH:MM, shop time) at the latest.
     """
+    label_size: Annotated[LabelSize, Field(examples=["100x180"])] = "100x150"
+    """
+    The labels' size (width x height, mm; the standard e-waybill sizes): `100x150` one part, `100x180` two parts (the courier's stub below a perforation), `76x130` compact one part. For every carrier but those in `label_sizes`.
+    """
+    label_sizes: Annotated[
+        dict[CarrierCode, LabelSize] | None,
+        Field(examples=[{"SF": "100x150", "YTO": "76x130"}], title="Label Sizes"),
+    ] = None
+    """
+    A carrier's own label size where it differs from `label_size` (carrier code -> size). Given, it replaces the whole map: a carrier left out prints at `label_size`.
+    """
+    privacy_labels: Annotated[bool, Field(title="Privacy Labels")] = True
+    """
+    Privacy labels (隐私面单): the receiver's name and phone are masked on labels (张*, 138****5678; the address stays whole). On unless the shop turns it off.
+    """
 
 
 class SettingsOut(BaseModel):
@@ -1465,6 +1666,18 @@ class SettingsOut(BaseModel):
     confirm_time: Annotated[str | None, Field(title="Confirm Time")] = None
     """
     at_collection's latest confirmation time of day (HH:MM).
+    """
+    label_size: Annotated[str, Field(title="Label Size")] = "100x150"
+    """
+    The labels' size (mm) for every carrier but those in label_sizes.
+    """
+    label_sizes: Annotated[dict[str, str] | None, Field(title="Label Sizes")] = None
+    """
+    Carriers' own label sizes (code -> size).
+    """
+    privacy_labels: Annotated[bool, Field(title="Privacy Labels")] = True
+    """
+    Whether labels mask the receiver's name and phone (隐私面单).
     """
 
 
@@ -1543,6 +1756,72 @@ class ShopOut(BaseModel):
     created_at: Annotated[AwareDatetime, Field(title="Created At")]
 
 
+class ShopPackagePrice(BaseModel):
+    """
+    What the shop asking would pay for a package bought now: its negotiated price in force, else the
+    catalogue's.
+    """
+
+    price_cents: Annotated[int, Field(title="Price Cents")]
+    price_source: Annotated[Literal["catalogue", "negotiated"] | str, Field(title="Price Source")]
+    price_id: Annotated[int | None, Field(title="Price Id")] = None
+    """
+    The negotiated price's id (GET /v1/shops/{id}/prices).
+    """
+    valid_from: Annotated[AwareDatetime | None, Field(title="Valid From")] = None
+    """
+    Negotiated: in force from.
+    """
+    valid_to: Annotated[AwareDatetime | None, Field(title="Valid To")] = None
+    """
+    Negotiated: in force until (null: open-ended).
+    """
+
+
+class ShopPriceCreate(BaseModel):
+    package_id: Annotated[str, Field(max_length=64, min_length=1, title="Package Id")]
+    price_cents: Annotated[int, Field(ge=0, le=1000000000000, title="Price Cents")]
+    """
+    What the shop pays for the whole package, in integer cents.
+    """
+    valid_from: Annotated[AwareDatetime | None, Field(title="Valid From")] = None
+    """
+    From this moment (inclusive); default: now.
+    """
+    valid_to: Annotated[AwareDatetime | None, Field(title="Valid To")] = None
+    """
+    Up to this moment (exclusive); null: open-ended.
+    """
+    note: Annotated[Note | None, Field(title="Note")] = None
+    """
+    The operator's words: a contract, a reason.
+    """
+
+
+class ShopPriceOut(BaseModel):
+    id: Annotated[int, Field(title="Id")]
+    shop_id: Annotated[str, Field(title="Shop Id")]
+    package_id: Annotated[str, Field(title="Package Id")]
+    carrier: Annotated[str, Field(title="Carrier")]
+    price_cents: Annotated[int, Field(title="Price Cents")]
+    catalogue_price_cents: Annotated[int, Field(title="Catalogue Price Cents")]
+    """
+    The package's catalogue price now, for comparison.
+    """
+    valid_from: Annotated[AwareDatetime, Field(title="Valid From")]
+    valid_to: Annotated[AwareDatetime | None, Field(title="Valid To")]
+    note: Annotated[str | None, Field(title="Note")]
+    created_at: Annotated[AwareDatetime, Field(title="Created At")]
+    revoked_at: Annotated[AwareDatetime | None, Field(title="Revoked At")]
+    """
+    Revoked: no longer charged (kept as the record).
+    """
+    in_force: Annotated[bool, Field(title="In Force")]
+    """
+    Charged by a purchase made now.
+    """
+
+
 SkipReason = TypeAliasType(
     "SkipReason",
     Annotated[
@@ -1582,6 +1861,158 @@ class SkippedOrder(BaseModel):
     """
 
 
+class SpendFigures(BaseModel):
+    """
+    What one bucket (and group) counted, or the whole report's totals. Money in integer cents.
+    """
+
+    bought: Annotated[int, Field(title="Bought")]
+    """
+    Numbers received by purchases completed in the period (by completed_at).
+    """
+    used: Annotated[int, Field(title="Used")]
+    """
+    Numbers first marked shipped in the period (old rows: by their last change).
+    """
+    voided: Annotated[int, Field(title="Voided")]
+    """
+    Printed or shipped numbers voided in the period (回收单号; one each).
+    """
+    expired: Annotated[int, Field(title="Expired")]
+    """
+    Numbers that expired in the period unused.
+    """
+    refunded: Annotated[int, Field(title="Refunded")]
+    """
+    Unused numbers refunded in the period (a shop's refund or an auto-refund).
+    """
+    spent_cents: Annotated[int, Field(title="Spent Cents")]
+    """
+    Paid for purchases (ledger `purchase`).
+    """
+    refunded_cents: Annotated[int, Field(title="Refunded Cents")]
+    """
+    Paid back: refunds, failed purchases, void credits and the credits for numbers a purchase could not hold (every credit kind of the ledger).
+    """
+    extension_fees_cents: Annotated[int, Field(title="Extension Fees Cents")]
+    """
+    Fees for extending numbers' validity (by hand or automatic).
+    """
+    net_cents: Annotated[int, Field(title="Net Cents")]
+    """
+    spent + extension fees - refunded: minus the sum of the period's ledger rows but top-ups.
+    """
+    used_cost_cents: Annotated[int, Field(title="Used Cost Cents")]
+    """
+    What the numbers used cost, each at its own purchase's price per number (price / quantity, not the catalogue's); typed numbers cost 0. Rounded to the cent.
+    """
+    average_cost_cents: Annotated[float | None, Field(title="Average Cost Cents")]
+    """
+    used_cost / used, in cents to 2 decimals (null when nothing was used).
+    """
+
+
+SpendGroup = TypeAliasType(
+    "SpendGroup",
+    Annotated[Literal["carrier", "store", "channel"] | str, Field(title="SpendGroup")],
+)
+"""
+What a report's rows are split by besides the bucket.
+"""
+
+
+SpendInterval = TypeAliasType(
+    "SpendInterval",
+    Annotated[Literal["day", "week", "month"] | str, Field(title="SpendInterval")],
+)
+"""
+A report's buckets, each a calendar period in the report's zone.
+"""
+
+
+class SpendReport(BaseModel):
+    shop_id: Annotated[str | None, Field(title="Shop Id")]
+    """
+    The shop reported; null: every shop (the admin key), rows per shop.
+    """
+    from_date: Annotated[date, Field(title="From Date")]
+    to_date: Annotated[date, Field(title="To Date")]
+    """
+    The last day reported (inclusive).
+    """
+    interval: SpendInterval
+    group_by: SpendGroup
+    tz: Annotated[str, Field(title="Tz")]
+    """
+    The zone days are counted in (an IANA name).
+    """
+    buckets: Annotated[list[date], Field(title="Buckets")]
+    """
+    Every bucket of the period, in order, with rows or not.
+    """
+    rows: Annotated[list[SpendRow], Field(title="Rows")]
+    """
+    One per bucket, shop and group that has anything; by bucket, shop, group.
+    """
+    totals: SpendFigures
+
+
+class SpendRow(BaseModel):
+    bought: Annotated[int, Field(title="Bought")]
+    """
+    Numbers received by purchases completed in the period (by completed_at).
+    """
+    used: Annotated[int, Field(title="Used")]
+    """
+    Numbers first marked shipped in the period (old rows: by their last change).
+    """
+    voided: Annotated[int, Field(title="Voided")]
+    """
+    Printed or shipped numbers voided in the period (回收单号; one each).
+    """
+    expired: Annotated[int, Field(title="Expired")]
+    """
+    Numbers that expired in the period unused.
+    """
+    refunded: Annotated[int, Field(title="Refunded")]
+    """
+    Unused numbers refunded in the period (a shop's refund or an auto-refund).
+    """
+    spent_cents: Annotated[int, Field(title="Spent Cents")]
+    """
+    Paid for purchases (ledger `purchase`).
+    """
+    refunded_cents: Annotated[int, Field(title="Refunded Cents")]
+    """
+    Paid back: refunds, failed purchases, void credits and the credits for numbers a purchase could not hold (every credit kind of the ledger).
+    """
+    extension_fees_cents: Annotated[int, Field(title="Extension Fees Cents")]
+    """
+    Fees for extending numbers' validity (by hand or automatic).
+    """
+    net_cents: Annotated[int, Field(title="Net Cents")]
+    """
+    spent + extension fees - refunded: minus the sum of the period's ledger rows but top-ups.
+    """
+    used_cost_cents: Annotated[int, Field(title="Used Cost Cents")]
+    """
+    What the numbers used cost, each at its own purchase's price per number (price / quantity, not the catalogue's); typed numbers cost 0. Rounded to the cent.
+    """
+    average_cost_cents: Annotated[float | None, Field(title="Average Cost Cents")]
+    """
+    used_cost / used, in cents to 2 decimals (null when nothing was used).
+    """
+    bucket: Annotated[date, Field(title="Bucket")]
+    """
+    The bucket's first day in the report's zone (a Monday for weeks, the 1st).
+    """
+    shop_id: Annotated[str, Field(title="Shop Id")]
+    group: Annotated[str | None, Field(title="Group")]
+    """
+    The carrier, store id or channel; null where the figure has none (a typed number's store, and every figure but used and used_cost when grouped by store or channel).
+    """
+
+
 class StockEventOut(BaseModel):
     id: Annotated[int, Field(title="Id")]
     carrier: Annotated[str, Field(title="Carrier")]
@@ -1597,7 +2028,36 @@ class StockEventOut(BaseModel):
     """
     `manual_superseded`: the order it had been typed for.
     """
+    expires_at: Annotated[AwareDatetime | None, Field(title="Expires At")] = None
+    """
+    A purchase's expiry events: the expiry date concerned.
+    """
+    numbers: Annotated[int | None, Field(title="Numbers")] = None
+    """
+    A purchase's expiry events: its numbers concerned.
+    """
+    details: Annotated[dict[str, Any] | None, Field(title="Details")] = None
+    """
+    A purchase's expiry events: `expiring` the notice days, `on_expiry` and `action_at`; `auto_extended` the days, `fee_cents`, `new_expires_at`; `auto_extend_failed` the fee the balance could not pay; `auto_refunded` `refunded_cents`; each with `package_id` and `balance_cents`.
+    """
     created_at: Annotated[AwareDatetime, Field(title="Created At")]
+
+
+StoreId = TypeAliasType(
+    "StoreId",
+    Annotated[
+        str,
+        Field(
+            max_length=64,
+            min_length=1,
+            pattern="^[A-Za-z0-9_.:\\-]+$",
+            title="Store Id",
+        ),
+    ],
+)
+"""
+A shipped mark: the store the number shipped for (null: the shop's own orders, or not said).
+"""
 
 
 class StoreIn(BaseModel):
@@ -1830,6 +2290,35 @@ class VoidRequest(BaseModel):
     """
 
 
+class WaybillDestination(BaseModel):
+    """
+    One number and where its parcel goes (the receiver's place: no name or phone is needed to route it).
+    """
+
+    number: Annotated[str, Field(max_length=40, min_length=1, title="Number")]
+    """
+    The waybill number (case and spaces ignored).
+    """
+    province: Annotated[
+        str,
+        Field(
+            max_length=50,
+            min_length=1,
+            pattern="^[^\\x00-\\x1f\\x7f]*$",
+            title="Province",
+        ),
+    ]
+    city: Annotated[
+        str,
+        Field(max_length=50, min_length=1, pattern="^[^\\x00-\\x1f\\x7f]*$", title="City"),
+    ]
+    district: Annotated[str, Field(max_length=50, pattern="^[^\\x00-\\x1f\\x7f]*$", title="District")] = ""
+    address: Annotated[str, Field(max_length=300, pattern="^[^\\x00-\\x1f\\x7f]*$", title="Address")] = ""
+    """
+    Street and house; routing may use it.
+    """
+
+
 class WaybillInfo(BaseModel):
     number: Annotated[str, Field(title="Number")]
     carrier: CarrierCode
@@ -1850,6 +2339,25 @@ class WaybillInfo(BaseModel):
     """
     A number voided before collection: what the courier said and what it credited.
     """
+
+
+class WaybillRoute(BaseModel):
+    """
+    One number's routing (``sort_code``, ``package_center``; either may be null when the courier gave none
+    usable), or why it has none (``error_code``, ``error``).
+    """
+
+    number: Annotated[str, Field(title="Number")]
+    sort_code: Annotated[str | None, Field(title="Sort Code")] = None
+    """
+    三段码 (or the courier's 大头笔): printed largest on the label.
+    """
+    package_center: Annotated[str | None, Field(title="Package Center")] = None
+    """
+    集包地: the centre the parcel is bagged for.
+    """
+    error_code: Annotated[str | None, Field(title="Error Code")] = None
+    error: Annotated[str | None, Field(title="Error")] = None
 
 
 WaybillState = TypeAliasType(

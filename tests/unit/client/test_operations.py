@@ -26,7 +26,7 @@ BY_ID = {e.operation.operation_id: e for e in ENDPOINTS.values()}
 
 # The POSTs the API guide makes safe to repeat: keyed by the caller's Idempotency-Key, or by design (an
 # allocation and a shipment by their order, an order by its external_id).
-KEYED = {"createPurchase"}
+KEYED = {"createPurchase", "refundPurchase"}
 BY_DESIGN = {"allocate", "allocateBatch", "createOrder", "shipOrder"}
 
 

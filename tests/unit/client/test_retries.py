@@ -30,6 +30,7 @@ from waybill_client.models import (
     OrderCreate,
     PurchaseCreate,
     Receiver,
+    RefundRequest,
     SettingsIn,
     ShipRequest,
 )
@@ -139,6 +140,15 @@ def test_a_purchase_is_retried_with_one_idempotency_key_made_for_it(mock: respx.
     assert json.loads(route.calls[0].request.content) == {"carrier": "ZTO", "package_id": "ZTO-1000"}
 
 
+def test_a_refund_is_retried_with_its_key_and_its_count(mock: respx.MockRouter, waits: list[float]) -> None:
+    route = mock.post(f"{A}/v1/purchases/p-1/refund").mock(side_effect=[_unavailable(), _ok("RefundOut")])
+    with sync_client() as client:
+        client.refund_purchase("p-1", RefundRequest(count=3))
+    keys = [call.request.headers["Idempotency-Key"] for call in route.calls]
+    assert keys[0] == keys[1], "one refund: every try repeats its key"
+    assert [json.loads(c.request.content) for c in route.calls] == [{"count": 3}, {"count": 3}]
+
+
 async def test_async_purchase_keeps_the_callers_key(mock: respx.MockRouter, waits: list[float]) -> None:
     route = mock.post(f"{A}/v1/purchases").mock(side_effect=[_unavailable(), _ok("PurchaseOut")])
     async with async_client() as client:
@@ -163,7 +173,7 @@ async def test_async_get_is_retried(mock: respx.MockRouter, waits: list[float]) 
 NOT_IDEMPOTENT = [
     ("POST", f"{S}/v1/orders/o-1/cancel", lambda c: c.cancel_order("o-1")),
     ("POST", f"{S}/v1/shipment-batches", lambda c: c.create_batch(BatchCreate(order_ids=["o-1"]))),
-    ("POST", f"{A}/v1/purchases/p-1/refund", lambda c: c.refund_purchase("p-1")),
+    ("POST", f"{A}/v1/purchases/p-1/resync", lambda c: c.resync_purchase("p-1")),
     ("POST", f"{T}/v1/alerts/7/ack", lambda c: c.acknowledge_alert(7)),
     ("POST", f"{S}/v1/webhook-deliveries/d-1/resend", lambda c: c.resend_webhook_delivery("d-1")),
     ("PATCH", f"{A}/v1/carriers/ZTO", lambda c: c.update_carrier("ZTO", CarrierUpdate(active=False))),
@@ -176,7 +186,7 @@ NOT_IDEMPOTENT = [
 NOT_IDEMPOTENT_IDS = [
     "cancel_order",
     "create_batch",
-    "refund_purchase",
+    "resync_purchase",
     "acknowledge_alert",
     "resend",
     "patch",
