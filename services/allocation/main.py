@@ -45,6 +45,10 @@ def create_app(settings: AllocationSettings | None = None) -> FastAPI:
             {"name": "pools", "description": "Stock per carrier, low-stock thresholds, auto-replenish."},
             {"name": "waybills", "description": "A number's lifecycle: release, void, mark, manual numbers."},
             {"name": "balance", "description": "Prepaid balance and its ledger."},
+            {
+                "name": "reports",
+                "description": "Spend reports: numbers bought, used, voided, expired, refunded, and their money.",
+            },
             {"name": "carriers", "description": "Carrier catalogue: rules, coverage, transit, packages."},
             {"name": "shops", "description": "Shops and their API keys (admin)."},
             {"name": "internal", "description": "Endpoints other services call with the internal key."},
