@@ -5,7 +5,7 @@ API's ``message`` stays English for developers; the seller reads the entry here,
 
 from __future__ import annotations
 
-from services.dashboard import catalogue_orders
+from services.dashboard import catalogue_money, catalogue_orders
 from services.dashboard.catalogue_base import LANGS, Entry, Lang, entry
 from services.dashboard.catalogue_orders import CONFIRM_MODES, ORDER_ALERT_KINDS, ORDER_FLAGS, SKIP_REASONS
 
@@ -196,6 +196,7 @@ NOTICES: dict[str, Entry] = {
     "store_renewed": entry("店铺授权已更新。", "The store's authorisation is renewed."),
     "store_unbound": entry("店铺已解绑，其订单不再进入。", "Store unbound: its orders no longer arrive."),
     **catalogue_orders.NOTICES,
+    **catalogue_money.NOTICES,
 }
 
 

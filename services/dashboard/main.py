@@ -27,6 +27,7 @@ from services.dashboard.pages import (
     auto_ship,
     batches,
     home,
+    money,
     operations,
     order,
     order_alerts,
@@ -45,7 +46,8 @@ from services.dashboard.web import State
 SERVICE = "dashboard"
 HERE = Path(__file__).parent
 PAGES = (
-    *(auth, home, orders, order, shipments, batches, auto_ship, purchases, reports, order_alerts, alerts, stores),
+    *(auth, home, orders, order, shipments, batches, auto_ship, purchases, money, reports, order_alerts, alerts),
+    stores,
     *(shop_settings, operations),
 )
 log = get_logger(__name__)

@@ -1,5 +1,6 @@
-"""Buying waybill numbers: the packages on sale (the carrier catalogue), the shop's purchases, and
-refunding a purchase's unused numbers or extending their validity."""
+"""Buying waybill numbers: the packages on sale (the carrier catalogue, at the shop's own price where it has
+one), the shop's purchases, and refunding a purchase's unused numbers (all, or a count) or extending their
+validity."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Request, Response
 from waybill_client import WaybillError
-from waybill_client.models import BalanceOut, CarrierOut, ExtendRequest, PurchaseCreate, PurchaseOut
+from waybill_client.models import BalanceOut, CarrierOut, ExtendRequest, PurchaseCreate, PurchaseOut, RefundRequest
 
 from services.dashboard import web
 from services.dashboard.api import Panel, paged, panel
@@ -19,7 +20,7 @@ from services.dashboard.web import Cursor
 
 router = APIRouter(include_in_schema=False)
 
-_KEY = re.compile(r"[A-Za-z0-9-]{8,64}")
+_KEY = re.compile(r"[A-Za-z0-9-]{8,80}")
 _PACKAGE = re.compile(r"([A-Z0-9]{1,16}):([A-Za-z0-9_-]{1,64})")
 
 
@@ -76,16 +77,30 @@ async def buy(
 
 
 @router.post("/shops/{shop_id}/purchases/{purchase_id}/refund")
-async def refund(request: Request, shop_id: str, purchase_id: str, csrf_token: Annotated[str, Form()] = "") -> Response:
+async def refund(
+    request: Request,
+    shop_id: str,
+    purchase_id: str,
+    csrf_token: Annotated[str, Form()] = "",
+    count: Annotated[str, Form()] = "",
+    idempotency_key: Annotated[str, Form()] = "",
+) -> Response:
+    """``count`` empty: every unused number; else exactly that many. The form's key makes a form sent twice
+    (a double click) refund the count once."""
     access = await web.shop_form(request, shop_id, csrf_token)
     if isinstance(access, Response):
         return access
     back = f"{access.base}/purchases"
     try:
-        await access.client.refund_purchase(purchase_id)
+        body = RefundRequest(count=int(count)) if count.strip() else None
+    except ValueError:  # not a number, or below 1 (pydantic's error is a ValueError)
+        return web.refused(back, "validation_error")
+    key = idempotency_key if _KEY.fullmatch(idempotency_key) else None
+    try:
+        await access.client.refund_purchase(purchase_id, body, idempotency_key=key)
     except WaybillError as exc:
         return web.failed(back, exc)
-    return web.done(back, "refunded")
+    return web.done(back, "refunded" if body is None else "refunded_count")
 
 
 @router.post("/shops/{shop_id}/purchases/{purchase_id}/extend")
