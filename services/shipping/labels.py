@@ -2,14 +2,13 @@
 page. What goes where comes from ``label_layout`` (the ZPL renderer draws the same layout).
 
 The pages are written here as PDF objects directly, because reportlab's document keeps every page in memory
-until it is saved, and a batch of 10,000 labels must stream. reportlab encodes the Code 128 symbols and cuts the
-font subsets: every character is drawn in the embedded WenQuanYi Micro Hei (``label_font``), so the labels need
+until it is saved, and a batch of 10,000 labels must stream. reportlab encodes the Code 128 symbols and gives the
+font's codes: every character is drawn in the embedded WenQuanYi Micro Hei (``label_font``), so the labels need
 no font on the machine that shows or prints them. The font objects come last, when every character is known.
 """
 
 from __future__ import annotations
 
-import threading
 import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -32,8 +31,6 @@ _CATALOG = b"1 0 obj\n<< /Type /Catalog /Pages 2 0 R >>\nendobj\n"
 BOLD_STROKE = 0.025  # em: text filled and stroked this wide reads as bold (the font has no bold face)
 MAX_MODULE = 0.56  # mm, a Code 128 module at most (a short number does not grow into wide bars)
 QUIET_MODULES = 10  # each side of the symbol
-# reportlab's font subsetting reads the font file through one shared position: one document at a time.
-_FONT_LOCK = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -188,8 +185,7 @@ class PdfStream:
         )
 
     def finish(self) -> bytes:
-        with _FONT_LOCK:
-            out = b"".join(self._object(obj, body) for obj, body in self.fonts.finish())
+        out = b"".join(self._object(obj, body) for obj, body in self.fonts.finish())
         out += self._object(3, f"<< /Font {self.fonts.resources()} >>".encode())
         kids = " ".join(f"{p} 0 R" for p in self.pages)
         out += self._object(2, f"<< /Type /Pages /Kids [{kids}] /Count {len(self.pages)} >>".encode())
