@@ -13,7 +13,7 @@ from waybill_client import WaybillClient
 from waybill_client.models import BatchCreate, BatchOut
 
 from cli.api import CliError, ExitCode, connect, handled, request
-from cli.commands.labels import Out, Printer, Size, checked_size, deliver, report
+from cli.commands.labels import Dpi, Format, Out, Printer, Size, checked_format, checked_size, deliver, report
 from cli.options import Cursor, Every, JsonOut, Profile, Wide
 from cli.output import console, emit_json, fields, line, next_page, read_list, table
 
@@ -195,11 +195,19 @@ def batch_labels(
     out: Out = None,
     printer: Printer = None,
     size: Size = None,
+    fmt: Format = "pdf",
+    dpi: Dpi = None,
     profile: Profile = None,
     as_json: JsonOut = False,
 ) -> None:
-    """Every label of a batch in one PDF: to a file (BATCH_ID.pdf by default), or to a printer."""
+    """Every label of a batch in one PDF (or one ZPL job): to a file (BATCH_ID.pdf by default), or to a
+    printer."""
     size = checked_size(size)
+    fmt, dpi = checked_format(fmt, dpi)
     with connect(profile) as client:
-        pdf = client.get_batch_labels(batch_id, size=size)
-    report(deliver(pdf, out, printer, Path(f"{batch_id}.pdf")), f"batch {batch_id}'s labels", as_json)
+        if fmt == "zpl":
+            data = client.get_batch_labels_zpl(batch_id, size=size, dpi=dpi)
+        else:
+            data = client.get_batch_labels(batch_id, size=size)
+    where = Path(f"{batch_id}.{fmt}")
+    report(deliver(data, out, printer, where, raw=fmt == "zpl"), f"batch {batch_id}'s labels", as_json)

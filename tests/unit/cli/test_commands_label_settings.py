@@ -1,10 +1,11 @@
-"""The labels' settings from the command line (size, a carrier's own size, privacy labels) and one print's own
-size: only what is given is sent, a carrier's size joins the others the shop has, and what no size is is refused
-before any call."""
+"""The labels' settings from the command line (size, a carrier's own size, privacy labels), one print's own size
+and its format (ZPL to a file, or raw to a printer): only what is given is sent, a carrier's size joins the others
+the shop has, and what no size or format is is refused before any call."""
 
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -87,3 +88,53 @@ def test_a_print_may_ask_for_its_own_size(tmp_path: Path, monkeypatch: pytest.Mo
     assert dict(box.calls[0].request.url.params) == {"size": "100x180"}
     assert dict(all_.calls[0].request.url.params) == {"size": "100x150"}
     assert dict(one.calls[1].request.url.params) == {}  # the shop's size for the carrier
+
+
+ZPL = b"^XA^CI28^PW800^LL1200^LH0,0\n^XZ\n"
+
+
+def test_labels_as_zpl_to_a_file_and_raw_to_a_printer(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.unit.cli.test_commands_shipping import fake_lp
+
+    monkeypatch.chdir(tmp_path)
+    bin_dir = fake_lp(tmp_path / "bin")
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    headers = {"content-type": "application/zpl"}
+    with respx.mock:
+        one = respx.get(f"{SHIP}/v1/shipments/{SHIPMENT_ID}/label.zpl").respond(content=ZPL, headers=headers)
+        box = respx.get(f"{SHIP}/v1/shipments/{SHIPMENT_ID}/parcels/2/label.zpl").respond(content=ZPL, headers=headers)
+        job = respx.get(f"{SHIP}/v1/shipment-batches/{BATCH_ID}/labels.zpl").respond(content=ZPL * 2, headers=headers)
+        to_file = runner.invoke(app, ["label", SHIPMENT_ID, "--format", "zpl"])
+        sized = runner.invoke(app, ["label", SHIPMENT_ID, "--parcel", "2", "--format", "zpl", "--dpi", "300"])
+        printed = runner.invoke(app, ["batch", "labels", BATCH_ID, "--format", "zpl", "--printer", "Zebra_1"])
+        old_way = runner.invoke(
+            app, ["label", BATCH_ID, "--batch", "--format", "zpl", "--size", "76x130", "-o", "b.zpl"]
+        )
+    assert to_file.exit_code == 0, to_file.output
+    assert (tmp_path / "label.zpl").read_bytes() == ZPL
+    assert dict(one.calls[0].request.url.params) == {}
+    assert sized.exit_code == 0, sized.output
+    assert dict(box.calls[0].request.url.params) == {"dpi": "300"}
+    assert printed.exit_code == 0, printed.output
+    # raw: CUPS passes ZPL to the printer as it is, no driver in between
+    assert (bin_dir / "args").read_text().strip() == "-d Zebra_1 -o raw"
+    assert (bin_dir / "printed").read_bytes() == ZPL * 2
+    assert old_way.exit_code == 0, old_way.output
+    assert dict(job.calls[1].request.url.params) == {"size": "76x130"}
+    assert (tmp_path / "b.zpl").read_bytes() == ZPL * 2
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["label", SHIPMENT_ID, "--format", "png"],
+        ["label", SHIPMENT_ID, "--format", "zpl", "--dpi", "600"],
+        ["label", SHIPMENT_ID, "--dpi", "300"],  # a dot density is ZPL's
+        ["batch", "labels", BATCH_ID, "--format", "epl"],
+    ],
+)
+def test_what_is_no_label_format_is_a_usage_error(args: list[str]) -> None:
+    with respx.mock:
+        result = runner.invoke(app, args)
+    assert result.exit_code == 2, result.output
+    assert "invalid_input" in result.output
