@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, and_, exists, func, select, text
+from sqlalchemy import ColumnElement, and_, exists, func, literal_column, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -49,11 +49,20 @@ def _unused(*, never_handed_out: bool = False) -> ColumnElement[bool]:
     return and_(*where)
 
 
+# Literals, as the partial indexes' predicates (a bind parameter in a generic plan proves none of them):
+# ix_purchases_expiring (completed purchases) and uq_stock_events_expiry (the expiry kinds).
+_COMPLETED = Purchase.status == literal_column(f"'{PurchaseStatus.COMPLETED.value}'")
+
+
+def _kind_in(kinds: tuple[StockEventKind, ...]) -> ColumnElement[bool]:
+    return StockEvent.kind.in_([literal_column(f"'{k.value}'") for k in kinds])
+
+
 def _not_yet(kinds: tuple[StockEventKind, ...]) -> ColumnElement[bool]:
     """No event of these kinds yet for the purchase's current expiry date."""
     return ~exists().where(
         StockEvent.purchase_id == Purchase.id,
-        StockEvent.kind.in_(kinds),
+        _kind_in(kinds),
         StockEvent.expires_at == Purchase.expires_at,
     )
 
@@ -81,7 +90,7 @@ class ExpiryRepository:
             )
             .join(Shop, Shop.id == Purchase.shop_id)
             .where(
-                Purchase.status == PurchaseStatus.COMPLETED,
+                _COMPLETED,
                 Shop.expiring_notice_days > 0,
                 Purchase.expires_at > func.now(),
                 Purchase.expires_at <= func.now() + func.make_interval(0, 0, 0, Shop.expiring_notice_days),
@@ -102,7 +111,7 @@ class ExpiryRepository:
             select(Purchase.id)
             .join(Shop, Shop.id == Purchase.shop_id)
             .where(
-                Purchase.status == PurchaseStatus.COMPLETED,
+                _COMPLETED,
                 Shop.on_expiry.in_([OnExpiry.EXTEND, OnExpiry.REFUND]),
                 Purchase.expires_at > func.now(),
                 Purchase.expires_at <= func.now() + lead,
@@ -119,7 +128,7 @@ class ExpiryRepository:
             select(StockEvent.id)
             .where(
                 StockEvent.purchase_id == purchase_id,
-                StockEvent.kind.in_(kinds),
+                _kind_in(kinds),
                 StockEvent.expires_at == expires_at,
             )
             .limit(1)
