@@ -241,3 +241,28 @@ async def test_numbers_about_to_expire_are_refunded_once(
     counts = (await allocation_client.get("/v1/pools", headers=shop.headers)).json()["data"][0]["counts"]
     assert (counts["voided"], counts["allocated"], counts.get("available", 0)) == (8, 2, 0)
     assert "purchase.auto_refunded" in [e["type"] for e in shipping.events]
+
+
+async def test_numbers_handed_out_and_back_are_extended_but_not_refunded(
+    allocation_client: httpx.AsyncClient, shop: ShopCreds, admin: dict[str, str], env: Env
+) -> None:
+    """A released number is back in the pool (an extension keeps it usable) but not unused (no refund)."""
+    purchase = await _bought(allocation_client, shop, admin)
+    got = await allocation_client.post(
+        "/v1/allocations/batch",
+        json={"carrier": "ZTO", "order_ids": [f"hb-{i}" for i in range(QUANTITY)]},
+        headers=shop.headers,
+    )
+    for a in got.json()["allocations"][:2]:
+        await allocation_client.post(f"/v1/waybills/{a['number']}/release", headers=shop.headers)
+    await _settings(allocation_client, shop, on_expiry="refund")
+    await _expire_in(env, purchase["id"], timedelta(hours=2))
+    await _check()
+    assert await _events(allocation_client, shop, "auto_refunded") == []
+
+    await _settings(allocation_client, shop, on_expiry="extend")
+    await allocation_client.post(f"/v1/shops/{shop.id}/topups", json={"amount_cents": FEE_PER_30}, headers=admin)
+    await _check()
+    await _relay()
+    (event,) = await _events(allocation_client, shop, "auto_extended")
+    assert event["numbers"] == QUANTITY  # the 2 back in the pool and the 8 still allocated

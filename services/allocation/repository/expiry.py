@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, and_, exists, func, literal_column, select, text
+from sqlalchemy import ColumnElement, and_, exists, func, literal_column, or_, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -112,11 +112,14 @@ class ExpiryRepository:
             .join(Shop, Shop.id == Purchase.shop_id)
             .where(
                 _COMPLETED,
-                Shop.on_expiry.in_([OnExpiry.EXTEND, OnExpiry.REFUND]),
                 Purchase.expires_at > func.now(),
                 Purchase.expires_at <= func.now() + lead,
                 _not_yet(acted),
-                exists().where(_unused(never_handed_out=True)),
+                # Numbers the action would act on: an extension any in the pool, a refund those never handed out.
+                or_(
+                    and_(Shop.on_expiry == OnExpiry.EXTEND, exists().where(_unused())),
+                    and_(Shop.on_expiry == OnExpiry.REFUND, exists().where(_unused(never_handed_out=True))),
+                ),
             )
             .order_by(Purchase.expires_at, Purchase.id)
             .limit(limit)
