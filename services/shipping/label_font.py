@@ -2,10 +2,9 @@
 a label shows its Chinese on any machine, viewer and printer driver without a system font.
 
 A document embeds only the characters it uses, as TrueType subsets of up to 256 characters each: reportlab's
-``TTFont`` gives each new character a (subset, code), and ``font_subset`` cuts the subset from the font file
-(reportlab's file, faster). Every object a subset
-needs (font, descriptor, font file, ToUnicode map) gets its numbers when the subset is first used and is written
-when the document ends, so a batch streams its pages while the subsets still grow.
+``TTFont`` gives each new character a (subset, code), and ``font_subset`` cuts the subset from the font file.
+Every object a subset needs (font, descriptor, font file, ToUnicode map) gets its numbers when the subset is
+first used and is written when the document ends, so a batch streams its pages while the subsets still grow.
 """
 
 from __future__ import annotations
@@ -21,7 +20,6 @@ from services.shipping.font_subset import Subsetter
 
 FONT_FILE = files("paperang_p2_fonts_cjk") / "fonts/wqy-microhei.ttc"
 FONT_FACE = 0  # the collection's first face, Micro Hei (the second is its monospaced cut)
-FONT_LICENCE = "Apache-2.0"
 
 
 @lru_cache(maxsize=1)
