@@ -1,5 +1,6 @@
 """The README's label pictures: a sample label in each size, drawn by shipping's PDF writer and rendered by PDFium
-at a thermal printer's 203 dpi, as docs/label-<size>.png. Run again after a layout change:
+at a thermal printer's 203 dpi, as docs/label-<size>.png, and the same label as ZPL II, printed by zplkit (an
+offline ZPL engine, a dev dependency) at 203 dpi, as docs/label-zpl-100x150.png. Run again after a layout change:
 
     .venv/bin/python -m devstack.label_samples [--out docs]
 """
@@ -9,7 +10,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from services.shipping import labels
+from services.shipping import label_layout, labels, zpl
 from services.shipping.label_privacy import mask_name, mask_phone
 from services.shipping.models.base import LabelSize
 
@@ -49,6 +50,24 @@ def picture(label: labels.LabelData, size: LabelSize, dpi: int = DPI) -> bytes:
     return out.getvalue()
 
 
+def zpl_picture(label: labels.LabelData, size: LabelSize, dpi: int = DPI) -> bytes:
+    """The label's ZPL as a thermal printer prints it (zplkit's render), a grayscale PNG."""
+    import io
+
+    import zplkit  # a dev dependency (OSL-3.0): a test and docs tool, never in the image
+    from PIL import Image
+
+    d = zpl.DOTS_PER_MM[dpi]
+    w, h = (round(v * d) for v in label_layout.page_size(size))
+    # zplkit has no ^ID (the job's clean-up of its stored glyphs, which prints nothing)
+    body = zpl.render_zpl(label, size, dpi).replace(zpl.CLEANUP.encode(), b"")
+    (scene,) = zplkit.render(body, zplkit.Options(profile="specification", width=w, height=h, dpi=dpi)).labels
+    raster = scene.rasterize()
+    out = io.BytesIO()
+    Image.frombytes("L", (raster.width, raster.height), raster.pixels).save(out, format="PNG", optimize=True)
+    return out.getvalue()
+
+
 def write(out: Path, label: labels.LabelData = SAMPLE) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     written = []
@@ -56,6 +75,9 @@ def write(out: Path, label: labels.LabelData = SAMPLE) -> list[Path]:
         path = out / f"label-{size.value}.png"
         path.write_bytes(picture(label, size))
         written.append(path)
+    path = out / "label-zpl-100x150.png"
+    path.write_bytes(zpl_picture(label, LabelSize.S100X150))
+    written.append(path)
     return written
 
 
