@@ -6,6 +6,7 @@ barcode and Chinese text in the same embedded font (WenQuanYi Micro Hei, subset)
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import io
 import os
 import resource
@@ -20,20 +21,17 @@ from bench.common import BenchDb, heading, row
 from services.shipping import labels, zpl
 from services.shipping.models.base import LabelSize
 from tests.e2e.harness import Harness
+from tests.label_support import SAMPLE_LABEL
 
-LABEL = labels.LabelData(
-    shipment_id="shp_0123456789abcdef0123",
-    order_ref="3000000000123456789",
-    carrier="ZTO",
-    carrier_name="中通快递",
-    number="712345678901",
-    sender_name="杭州小铺",
-    sender_phone="0571-88886666",
+LABEL = dataclasses.replace(
+    SAMPLE_LABEL,
     sender_address="浙江省杭州市余杭区文一西路969号 阿里巴巴西溪园区",
     receiver_name="王小明",
     receiver_phone="13712345678",
     receiver_address="广东省 深圳市 南山区 科技园南区高新南七道 深圳软件产业基地 4 栋 B 座 1201 室",
-    weight_g=1250,
+    store="",
+    sort_code="",
+    package_center="",
 )
 
 

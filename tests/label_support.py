@@ -11,7 +11,29 @@ import pypdfium2  # type: ignore[import-untyped]
 import zxingcpp
 from PIL import Image
 
+from services.shipping.labels import LabelData
+
 THERMAL_DPI = 203  # 8 dots per mm, the common thermal printer
+
+# The label tests' and benches' label: a Taobao store's order, masked as a privacy label prints it, with the
+# courier's routing. Each test varies it with dataclasses.replace.
+SAMPLE_LABEL = LabelData(
+    shipment_id="shp_0123456789abcdef0123",
+    order_ref="3000000000123456789",
+    carrier="ZTO",
+    carrier_name="中通快递",
+    number="712345678901",
+    sender_name="杭州小铺",
+    sender_phone="0571-88886666",
+    sender_address="浙江省杭州市余杭区文一西路969号",
+    receiver_name="王*",
+    receiver_phone="137****5678",
+    receiver_address="广东省 深圳市 南山区 科技园南区高新南七道 4 栋 1201 室",
+    weight_g=1250,
+    store="淘宝 杭州小铺",
+    sort_code="380D-56-04",
+    package_center="金华包",
+)
 
 
 def render(pdf: bytes, page: int = 0, dpi: int = THERMAL_DPI) -> Image.Image:

@@ -11,28 +11,18 @@ import pytest
 from services.shipping import label_layout as L  # noqa: N812  (the layout vocabulary: L.Text, L.Rule...)
 from services.shipping.labels import LabelData
 from services.shipping.models.base import LabelSize
+from tests.label_support import SAMPLE_LABEL
 
-LABEL = LabelData(
-    shipment_id="shp_0123456789abcdef0123",
-    order_ref="3000000000123456789",
-    carrier="ZTO",
-    carrier_name="中通快递",
-    number="712345678901",
-    sender_name="杭州小铺",
-    sender_phone="0571-88886666",
+LABEL = dataclasses.replace(
+    SAMPLE_LABEL,
     sender_address="浙江省杭州市余杭区文一西路969号 阿里巴巴西溪园区",
     receiver_name="王小明",
-    receiver_phone="137****5678",
     receiver_address="广东省 深圳市 南山区 科技园南区高新南七道 深圳软件产业基地 4 栋 B 座 1201 室",
-    weight_g=1250,
     reprint=2,
-    store="淘宝 杭州小铺",
     piece=2,
     pieces=3,
     parent_number="712345678900",
     parent_child=True,
-    sort_code="380D-56-04",
-    package_center="金华包",
 )
 # Everything as long as it can get: wrapping and cutting must keep it all in its box.
 LONG = dataclasses.replace(

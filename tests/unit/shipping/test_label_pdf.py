@@ -12,25 +12,9 @@ import pytest
 
 from services.shipping import label_layout, labels
 from services.shipping.models.base import LabelSize
-from tests.label_support import barcodes, fonts, ink, page_texts, render
+from tests.label_support import SAMPLE_LABEL, barcodes, fonts, ink, page_texts, render
 
-LABEL = labels.LabelData(
-    shipment_id="shp_0123456789abcdef0123",
-    order_ref="3000000000123456789",
-    carrier="ZTO",
-    carrier_name="中通快递",
-    number="712345678901",
-    sender_name="杭州小铺",
-    sender_phone="0571-88886666",
-    sender_address="浙江省杭州市余杭区文一西路969号",
-    receiver_name="王*",
-    receiver_phone="137****5678",
-    receiver_address="广东省 深圳市 南山区 科技园南区高新南七道 4 栋 1201 室",
-    weight_g=1250,
-    store="淘宝 杭州小铺",
-    sort_code="380D-56-04",
-    package_center="金华包",
-)
+LABEL = SAMPLE_LABEL
 
 
 def _lines(label: labels.LabelData, size: LabelSize) -> list[str]:

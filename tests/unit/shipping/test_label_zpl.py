@@ -15,29 +15,11 @@ from PIL import Image, ImageChops
 from services.shipping import label_layout, zpl, zpl_glyphs
 from services.shipping.labels import LabelData, code128_pattern
 from services.shipping.models.base import LabelSize
-from tests.label_support import barcodes
+from tests.label_support import SAMPLE_LABEL, barcodes
 from tests.zpl_reference import ZplError, parse
 from tests.zpl_support import expected_text, inked, render, text_boxes
 
-LABEL = LabelData(
-    shipment_id="shp_0123456789abcdef0123",
-    order_ref="3000000000123456789",
-    carrier="ZTO",
-    carrier_name="中通快递",
-    number="712345678901",
-    sender_name="杭州小铺",
-    sender_phone="0571-****6666",
-    sender_address="浙江省杭州市余杭区文一西路969号",
-    receiver_name="王*",
-    receiver_phone="137****5678",
-    receiver_address="广东省 深圳市 南山区 科技园南区高新南七道 4 栋 1201 室",
-    weight_g=1250,
-    store="淘宝 杭州小铺",
-    sort_code="380D-56-04",
-    package_center="金华包",
-    piece=2,
-    pieces=3,
-)
+LABEL = dataclasses.replace(SAMPLE_LABEL, sender_phone="0571-****6666", piece=2, pieces=3)
 SIZES = list(LabelSize)
 # Share of a text's dots that may differ from Pillow's own drawing of the expected characters (they match
 # exactly today: both are the same rasterizer; a wrong character in a line is several percent)

@@ -13,27 +13,11 @@ from PIL import Image, ImageChops, ImageFilter, ImageFont
 from services.shipping import label_layout, zpl, zpl_font
 from services.shipping.labels import LabelData
 from services.shipping.models.base import LabelSize
-from tests.label_support import barcodes
+from tests.label_support import SAMPLE_LABEL, barcodes
 from tests.zpl_reference import parse
 from tests.zpl_support import expected_text, inked, render, text_boxes
 
-LABEL = LabelData(
-    shipment_id="shp_0123456789abcdef0123",
-    order_ref="3000000000123456789",
-    carrier="ZTO",
-    carrier_name="中通快递",
-    number="712345678901",
-    sender_name="杭州小铺",
-    sender_phone="0571-****6666",
-    sender_address="浙江省杭州市余杭区文一西路969号",
-    receiver_name="王*",
-    receiver_phone="137****5678",
-    receiver_address="广东省 深圳市 南山区 科技园南区高新南七道 4 栋 1201 室",
-    weight_g=1250,
-    store="淘宝 杭州小铺",
-    sort_code="380D-56-04",
-    package_center="金华包",
-)
+LABEL = dataclasses.replace(SAMPLE_LABEL, sender_phone="0571-****6666")
 HOSTILE = dataclasses.replace(
     LABEL, receiver_name="^XZ~JR_41", receiver_address="~DGR:EVIL.GRF,1,1,FF\x00\x1b 收件\\^FS", store="\u200b_5E"
 )
