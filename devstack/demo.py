@@ -35,6 +35,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 from pydantic import BaseModel
@@ -66,6 +67,8 @@ ALERT_SETTINGS = {"not_collected_hours": 48, "no_update_hours": 72, "transit_day
 PUSH_FAULTS = {"push_duplicate_rate": 0.1, "push_out_of_order_rate": 0.1, "push_drop_rate": 0.05}
 NO_PUSH_FAULTS = {"push_duplicate_rate": 0, "push_out_of_order_rate": 0, "push_drop_rate": 0}
 CONCURRENCY = 16
+# The demo shop keeps the default time zone: its spend report counts days as Shanghai does.
+SPEND_ZONE = ZoneInfo("Asia/Shanghai")
 BATCH_FIELDS = ("id", "status", "total", "done", "failed", "skipped", "pending")
 
 
@@ -1199,6 +1202,7 @@ async def arun_demo(urls: DemoUrls, options: DemoOptions, progress: Progress | N
     """The whole day against a running system. Raises DemoError when a step cannot be done; broken
     invariants are reported by the summary (``summary.invariant_breaks()``), not raised."""
     started = time.monotonic()
+    first_day = datetime.now(SPEND_ZONE).date()
     progress = progress or Progress(
         TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
     )
@@ -1249,6 +1253,10 @@ async def arun_demo(urls: DemoUrls, options: DemoOptions, progress: Progress | N
         alerts = await list_alerts(api)
         pools = (await api.get(f"{urls.allocation}/v1/pools", api.shop))["data"]  # a whole list: one page
         balance = await api.get(f"{urls.allocation}/v1/balance", api.shop, limit=1000)
+        spend = await api.get(
+            f"{urls.allocation}/v1/reports/spend", api.shop, from_date=first_day.isoformat(),
+            to_date=datetime.now(SPEND_ZONE).date().isoformat(), interval="day", group_by="carrier", tz=str(SPEND_ZONE),
+        )  # fmt: skip
     void_credits = [
         (found[1], entry["amount_cents"])
         for entry in balance["ledger"]
@@ -1278,6 +1286,9 @@ async def arun_demo(urls: DemoUrls, options: DemoOptions, progress: Progress | N
         alerts=alerts,
         balance_cents=balance["balance_cents"],
         ledger_total_cents=balance["ledger_total_cents"],
+        topups_cents=sum(e["amount_cents"] for e in balance["ledger"] if e["kind"] == "topup"),
+        spend=spend["totals"],
+        spend_by_carrier=_spend_by_carrier(spend["rows"]),
         phases=phases.took,
         total_s=time.monotonic() - started,
         label_path=label,
@@ -1293,6 +1304,16 @@ async def arun_demo(urls: DemoUrls, options: DemoOptions, progress: Progress | N
         marketplace_numbers=checked.on_marketplace,
         courier_recipients=checked.courier_recipients,
     )
+
+
+def _spend_by_carrier(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """The spend report's rows summed per carrier over the day's buckets (a demo may run across midnight)."""
+    summed: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        into = summed.setdefault(str(row["group"]), {"used": 0, "used_cost_cents": 0, "net_cents": 0})
+        for key in into:
+            into[key] += row[key]
+    return summed
 
 
 def run_demo(urls: DemoUrls, options: DemoOptions | None = None, **overrides: Any) -> DemoSummary:
@@ -1361,8 +1382,8 @@ def report(summary: DemoSummary) -> int:
         "[green]invariants hold[/]: no order line shipped twice, no number on two orders or two live parcels, "
         "every voided number credited once, every live parcel on its marketplace, split orders shipped with "
         "their last line, at-collection shipments confirmed only once released (none on the marketplace while "
-        "held), every changed address at the courier with its numbers kept, ledger = balance, every marketplace "
-        "order accounted for, every batch finished"
+        "held), every changed address at the courier with its numbers kept, ledger = balance = the spend "
+        "report, every marketplace order accounted for, every batch finished"
     )
     return 0
 

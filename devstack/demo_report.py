@@ -180,6 +180,11 @@ class DemoSummary:
     # Every number of an address-changed order -> the receiver its courier holds (the sandbox courier's record;
     # None: never told one).
     courier_recipients: dict[str, dict[str, Any] | None] = field(default_factory=dict)
+    # The ledger's top-ups, and the day's spend report (GET /v1/reports/spend over the demo's days): its totals
+    # and, per carrier, the numbers used, what they cost and the net spend.
+    topups_cents: int = 0
+    spend: dict[str, Any] = field(default_factory=dict)
+    spend_by_carrier: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def address_changes(self) -> list[AddressChangeSeen]:
@@ -207,6 +212,7 @@ def invariant_breaks(s: DemoSummary) -> list[str]:
     if s.balance_cents != s.ledger_total_cents:
         broken.append(f"the ledger sums to {s.ledger_total_cents} cents but the balance is {s.balance_cents}")
 
+    broken += spend_report_is_the_ledger(s)
     broken += voids_credited_once(s)
     broken += marketplaces_hold_every_parcel(s)
     broken += held_until_released(s)
@@ -524,11 +530,37 @@ def render(s: DemoSummary, console: Console) -> None:
         f"tracking: {s.tracking_settled} of {s.tracking_parcels} parcels settled; journeys: {kinds}; pushes: {pushes}"
     )
     console.print(f"balance ¥{s.balance_cents / 100:,.2f} (ledger ¥{s.ledger_total_cents / 100:,.2f})")
+    if s.spend:
+        console.print(spend_line(s))
     console.print(f"shop {s.shop_id} (seller {s.seller_nick})")
     if s.batch_labels_path:
         console.print(f"a batch's labels ({s.label_pages} pages): {s.batch_labels_path}")
     if s.label_path:
         console.print(f"sample label PDF: [bold]{s.label_path}[/]")
+
+
+def spend_report_is_the_ledger(s: DemoSummary) -> list[str]:
+    """The spend report's net over the demo's days is the ledger's rows but top-ups, to the cent (the shop was
+    made by the demo: its whole ledger is the day's)."""
+    if not s.spend:
+        return ["no spend report was read"]
+    ledger_net = s.topups_cents - s.ledger_total_cents
+    if s.spend["net_cents"] != ledger_net:
+        return [
+            f"the spend report's net is {s.spend['net_cents']} cents but the ledger's rows but top-ups are {ledger_net}"
+        ]
+    return []
+
+
+def spend_line(s: DemoSummary) -> str:
+    """The day's spend as the report says it, in yuan."""
+    t = s.spend
+    average = "-" if t.get("average_cost_cents") is None else f"¥{t['average_cost_cents'] / 100:,.4f}"
+    return (
+        f"spend report: spent ¥{t['spent_cents'] / 100:,.2f}, refunded ¥{t['refunded_cents'] / 100:,.2f}, extension "
+        f"fees ¥{t['extension_fees_cents'] / 100:,.2f}, net ¥{t['net_cents'] / 100:,.2f} (the ledger's, to the cent); "
+        f"{t['used']} numbers used at {average} a parcel"
+    )
 
 
 def parcel_counts(s: DemoSummary) -> dict[str, int]:

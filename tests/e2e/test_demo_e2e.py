@@ -47,6 +47,9 @@ def test_demo_ships_a_day_of_trades_and_exits_zero_with_its_summary(own_harness:
     for title in ("orders by state", "numbers by state per carrier", "alerts by kind", "time taken"):
         assert title in out, out[-4000:]
     assert "invariants hold" in out
+    assert re.search(r"spend report: spent ¥[\d,]+\.\d\d, .* net ¥[\d,]+\.\d\d \(the ledger's, to the cent\)", out), (
+        out[-4000:]
+    )
     assert re.search(rf"│ total\s+│\s+{TRADES} │", out), out[-4000:]  # every trade became an order
     # The at-collection store's shipments, held once printed, each released (by its collection, or at the shop's
     # confirm_time) or never collected; every parcel of the address change scene's orders told to its courier and

@@ -23,6 +23,7 @@ from devstack.demo_report import (
     ShipmentSeen,
     VoidSeen,
     invariant_breaks,
+    spend_line,
 )
 from services.shipping import labels
 
@@ -52,7 +53,30 @@ def _summary(n: int = 3) -> DemoSummary:
         tracking_settled=n,
         tracking_kinds=Counter({"normal": n}),
         pushes=Counter({"acked": n}),
+        topups_cents=8000,
+        spend=_SPEND,
     )
+
+
+# 8,000 topped up, 5,000 left: the day spent 3,000 net, as its spend report says.
+_SPEND = {
+    "bought": 10, "used": 3, "voided": 0, "expired": 0, "refunded": 0, "spent_cents": 3000, "refunded_cents": 0,
+    "extension_fees_cents": 0, "net_cents": 3000, "used_cost_cents": 900, "average_cost_cents": 300.0,
+}  # fmt: skip
+
+
+def test_a_spend_report_that_is_not_the_ledger_is_caught() -> None:
+    s = dataclasses.replace(_summary(), spend={**_SPEND, "net_cents": 2999})
+    assert any("spend report's net is 2999 cents but the ledger's rows but top-ups are 3000" in b
+               for b in invariant_breaks(s))  # fmt: skip
+    assert any("no spend report was read" in b for b in invariant_breaks(dataclasses.replace(_summary(), spend={})))
+
+
+def test_the_summary_says_the_days_spend() -> None:
+    line = spend_line(_summary())
+    assert "spent ¥30.00" in line
+    assert "net ¥30.00" in line
+    assert "3 numbers used at ¥3.0000 a parcel" in line
 
 
 def _with_number(s: DemoSummary, index: int, number: str) -> DemoSummary:
@@ -242,8 +266,8 @@ def test_a_number_allocation_holds_for_another_order_is_caught() -> None:
 
 
 def test_ledger_not_summing_to_the_balance_is_caught() -> None:
-    broken = invariant_breaks(dataclasses.replace(_summary(), ledger_total_cents=4999))
-    assert broken == ["the ledger sums to 4999 cents but the balance is 5000"]
+    broken = invariant_breaks(dataclasses.replace(_summary(), balance_cents=5001))
+    assert broken == ["the ledger sums to 5000 cents but the balance is 5001"]
 
 
 def test_a_trade_without_an_order_and_an_order_in_no_batch_are_caught() -> None:
