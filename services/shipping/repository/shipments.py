@@ -196,6 +196,18 @@ class ShipmentRepository(OwnedRepository[Shipment]):
         )
         return [ShipmentWithOrder(s, o) for s, o in rows]
 
+    async def held_of_shop(self, shop_id: str) -> list[Shipment]:
+        """The shop's held shipments, locked: their confirmation time is moved under the same locks a release
+        takes (held shipments are the few printed and not yet collected, so all of them at once)."""
+        return list(
+            await self.session.scalars(
+                select(Shipment)
+                .where(Shipment.shop_id == shop_id, Shipment.status == ShipmentStatus.HELD)
+                .order_by(Shipment.id)
+                .with_for_update()
+            )
+        )
+
     async def held_due(self, limit: int) -> list[str]:
         """Held shipments whose confirmation time has come, oldest due first."""
         rows = await self.session.scalars(

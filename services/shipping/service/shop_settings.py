@@ -8,12 +8,14 @@ from services.shipping.channels.base import ChannelName
 from services.shipping.channels.registry import Channels
 from services.shipping.models import ConfirmMode, LabelSize, ShopSettings, Store
 from services.shipping.repository.settings import SettingsRepository
+from services.shipping.repository.shipments import ShipmentRepository
 from services.shipping.schemas.settings import (
     DEFAULT_LATE_TO_SHIP_LEAD_MINUTES,
     DEFAULT_TIME_ZONE,
     SettingsIn,
     SettingsOut,
 )
+from services.shipping.service.shipments import confirm_due
 from services.shipping.service.stores import bind_store, not_verified, taobao_binding
 
 
@@ -70,5 +72,18 @@ async def put_settings(uow: UnitOfWork, channels: Channels, shop_id: str, body: 
         values["label_sizes"] = {str(carrier): str(size) for carrier, size in values["label_sizes"].items()}
     if "default_carrier" in values and values["default_carrier"] is not None:
         values["default_carrier"] = str(values["default_carrier"])
-    saved = await SettingsRepository(uow.session).upsert(shop_id, values)
+    repo = SettingsRepository(uow.session)
+    before = await repo.get(shop_id)
+    was = (before.confirm_time, before.time_zone) if before is not None else (None, DEFAULT_TIME_ZONE)
+    saved = await repo.upsert(shop_id, values)
+    if (saved.confirm_time, saved.time_zone) != was:
+        await _move_held_confirmations(uow, saved)
     return settings_out(shop_id, saved, taobao)
+
+
+async def _move_held_confirmations(uow: UnitOfWork, shop: ShopSettings) -> None:
+    """A new confirmation time (or zone) holds for shipments held already: each is confirmed at the first such
+    time after it was printed, as if it had been set then (so one due by now goes at the next sweep), and none
+    by time once the shop clears it. Without this they kept the time of day they were printed under."""
+    for shipment in await ShipmentRepository(uow.session).held_of_shop(shop.shop_id):
+        shipment.confirm_due_at = confirm_due(shop, shipment.created_at)

@@ -8,6 +8,7 @@ import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import asyncpg
 import pytest
@@ -129,6 +130,54 @@ async def test_the_shops_confirmation_time_confirms_what_is_still_held(
         assert await release_held_shipments(ctx) == 0  # released once
     await world.run_jobs()
     assert (await _get(world, shop, f"/v1/shipments/{shipment['id']}"))["status"] == "confirmed"
+
+
+async def _due_and_printed(env: Env, shipment_id: str) -> tuple[datetime | None, datetime]:
+    conn = await asyncpg.connect(env.database_url)
+    try:
+        row = await conn.fetchrow(
+            "SELECT confirm_due_at, created_at FROM shipping.shipments WHERE id = $1", shipment_id
+        )
+    finally:
+        await conn.close()
+    assert row is not None
+    return row["confirm_due_at"], row["created_at"]
+
+
+def _next_at(hhmm: str, zone: str, after: datetime) -> datetime:
+    """The first hh:mm in ``zone`` after ``after``, worked out here independently of the service."""
+    local = after.astimezone(ZoneInfo(zone))
+    at = local.replace(hour=int(hhmm[:2]), minute=int(hhmm[3:]), second=0, microsecond=0)
+    return (at if at > local else at + timedelta(days=1)).astimezone(UTC)
+
+
+async def test_a_new_confirmation_time_holds_for_shipments_held_already(
+    world: World, shop: BoundShop, shipping_env: Env, redis: Any
+) -> None:
+    await world.shipping.put("/v1/settings", json={"confirm_time": "18:00"}, headers=shop.headers)
+    order = await _own(world, shop, "erp-held-move")
+    shipment = (
+        await world.shipping.post(f"/v1/orders/{order['id']}/ship", json={"carrier": "ZTO"}, headers=shop.headers)
+    ).json()
+    assert shipment["status"] == "held"
+    due, printed = await _due_and_printed(shipping_env, shipment["id"])
+    assert due == _next_at("18:00", "Asia/Shanghai", printed)
+
+    # The shop hands over earlier from now on: its held shipment goes at the new time, counted from its print.
+    earlier = (printed.astimezone(ZoneInfo("Asia/Shanghai")) + timedelta(minutes=3)).strftime("%H:%M")
+    await world.shipping.put("/v1/settings", json={"confirm_time": earlier}, headers=shop.headers)
+    assert (await _due_and_printed(shipping_env, shipment["id"]))[0] == _next_at(earlier, "Asia/Shanghai", printed)
+    # Another zone moves it too (the time of day is the shop's).
+    await world.shipping.put("/v1/settings", json={"time_zone": "America/New_York"}, headers=shop.headers)
+    assert (await _due_and_printed(shipping_env, shipment["id"]))[0] == _next_at(earlier, "America/New_York", printed)
+    # No time any more: only the collection releases it.
+    await world.shipping.put("/v1/settings", json={"confirm_time": None}, headers=shop.headers)
+    assert (await _due_and_printed(shipping_env, shipment["id"]))[0] is None
+    from services.shipping.tasks import release_held_shipments
+
+    async with worker_ctx(redis) as ctx:
+        assert await release_held_shipments(ctx) == 0
+    assert (await _get(world, shop, f"/v1/shipments/{shipment['id']}"))["status"] == "held"
 
 
 async def test_a_parcel_not_collected_by_its_ship_by_time_alerts_and_stays_held(
