@@ -125,5 +125,5 @@ def render(pages: Sequence[LabelData], size: LabelSize, fmt: LabelFormat, dpi: i
         return labels.render_one(one, size) if fmt == LabelFormat.PDF else zpl.render_zpl(one, size, dpi)
     out = writer(fmt, size, dpi)
     body = [out.start(), *(out.page(p, size) for p in pages), out.finish()]
-    LABELS.labels("batch").inc(len(pages))
+    LABELS.labels("batch", str(fmt)).inc(len(pages))
     return b"".join(body)

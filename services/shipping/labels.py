@@ -200,14 +200,14 @@ class PdfStream:
 def render_one(label: LabelData, size: LabelSize = DEFAULT_SIZE) -> bytes:
     pdf = PdfStream()
     out = pdf.start() + pdf.page(label, size) + pdf.finish()
-    LABELS.labels("single").inc()
+    LABELS.labels("single", "pdf").inc()
     return out
 
 
 def stream(labels: Iterable[LabelData], size: LabelSize = DEFAULT_SIZE) -> Iterator[bytes]:
     """A multi-page PDF, yielded in pieces as the labels come."""
     pdf = PdfStream()
-    pages = LABELS.labels("batch")
+    pages = LABELS.labels("batch", "pdf")
     yield pdf.start()
     buffer: list[bytes] = []
     length = 0

@@ -40,7 +40,10 @@ BATCH_CHUNK_SECONDS = Histogram(
     buckets=(0.5, 1, 2.5, 5, 10, 20, 30, 60, 120, 300),
 )
 LABELS = Counter(
-    "waybill_label_renders_total", "Labels rendered: single (one PDF) or batch (a page of a batch PDF)", ["kind"]
+    "waybill_label_renders_total",
+    "Labels rendered: single (one file) or batch (a label of a batch's or a multi-parcel shipment's file), by "
+    "format (pdf, zpl)",
+    ["kind", "format"],
 )
 
 _OUTCOMES = {

@@ -173,7 +173,7 @@ class ZplDocument:
 def render_zpl(label: LabelData, size: LabelSize, dpi: int = 203, *, font: str | None = None) -> bytes:
     doc = ZplDocument(size, dpi, font)
     out = doc.label(label) + doc.finish()
-    LABELS.labels("single").inc()
+    LABELS.labels("single", "zpl").inc()
     return out.encode()
 
 
@@ -182,7 +182,7 @@ def stream_zpl(
 ) -> Iterator[bytes]:
     """A batch as one ZPL job, yielded in pieces as the labels come."""
     doc = ZplDocument(size, dpi, font)
-    counted = LABELS.labels("batch")
+    counted = LABELS.labels("batch", "zpl")
     buffer: list[str] = []
     held = 0
     for label in labels:

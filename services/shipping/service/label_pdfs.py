@@ -181,7 +181,7 @@ async def batch_labels(
     await BatchRepository(uow.session).count_print(batch_id)
     shop = await SettingsRepository(uow.session).get(shop_id)
     job = label_formats.writer(ask.fmt, ask.size or label_size(shop, batch.carrier or ""), ask.dpi)
-    pages = _pages(res, batch_id, shop, batch.label_prints, ask.size, job)
+    pages = _pages(res, batch_id, shop, batch.label_prints, ask.size, job, str(ask.fmt))
     return BatchLabels(pages, ask.media_type, f"{batch_id}.{ask.fmt}")
 
 
@@ -192,6 +192,7 @@ async def _pages(
     reprint: int,
     size: LabelSize | None,
     out: label_formats.LabelWriter,
+    fmt: str,
 ) -> AsyncIterator[bytes]:
     yield out.start()
     after = -1
@@ -211,6 +212,6 @@ async def _pages(
             )
             for r in rows
         )
-        LABELS.labels("batch").inc(len(rows))
+        LABELS.labels("batch", fmt).inc(len(rows))
         after = rows[-1].seq
     yield out.finish()

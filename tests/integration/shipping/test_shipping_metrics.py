@@ -28,8 +28,9 @@ SAMPLES = {
     "batch_failed": ("waybill_batch_orders_total", {"result": "failed"}),
     "batch_skipped": ("waybill_batch_orders_total", {"result": "skipped"}),
     "chunks": ("waybill_batch_chunk_seconds_count", {}),
-    "single_labels": ("waybill_label_renders_total", {"kind": "single"}),
-    "batch_labels": ("waybill_label_renders_total", {"kind": "batch"}),
+    "single_labels": ("waybill_label_renders_total", {"kind": "single", "format": "pdf"}),
+    "batch_labels": ("waybill_label_renders_total", {"kind": "batch", "format": "pdf"}),
+    "single_zpl": ("waybill_label_renders_total", {"kind": "single", "format": "zpl"}),
 }
 
 
@@ -103,4 +104,6 @@ async def test_label_renders_are_counted(world: World, shop: BoundShop) -> None:
     assert pdf.status_code == 200
     one = await world.shipping.get(f"/v1/shipments/{view['items'][0]['shipment_id']}/label.pdf", headers=shop.headers)
     assert one.status_code == 200
-    assert moved() == {"batch_labels": 3, "single_labels": 1}
+    zpl = await world.shipping.get(f"/v1/shipments/{view['items'][0]['shipment_id']}/label.zpl", headers=shop.headers)
+    assert zpl.status_code == 200
+    assert moved() == {"batch_labels": 3, "single_labels": 1, "single_zpl": 1}
