@@ -1,5 +1,10 @@
 """What the marketplace's answer to a confirmation does to the shipment, its order and its batch item
-(called by the confirmation job and the batch worker)."""
+(called by the confirmation job and the batch worker).
+
+Rows are locked in the order every writer in shipping uses: orders, then shipments, then parcels. A worker
+holds only a shipment's id, so it reads the shipment unlocked to learn its order, locks the order, then the
+shipment: locking the shipment first deadlocked with the sort-code writer (order, then parcels) and with voids
+and number changes (order, then shipment)."""
 
 from __future__ import annotations
 
@@ -40,12 +45,12 @@ async def finish_confirmed(uow: UnitOfWork, shipment_ids: Sequence[str], note: s
     if not shipment_ids:
         return 0
     srepo = ShipmentRepository(uow.session)
+    orders = OrderRepository(uow.session)
+    locked = await orders.lock_many(sorted({s.order_id for s in await srepo.by_ids(shipment_ids)}))
     confirmed = await srepo.confirm_many(shipment_ids)
     if not confirmed:
         return 0
-    orders = OrderRepository(uow.session)
     shipments = {s.id: s for s in await srepo.by_ids(confirmed)}
-    locked = await orders.lock_many([s.order_id for s in shipments.values()])
     shipped: list[Change[Order]] = []
     parts: list[Change[Order]] = []  # a split order's first part: some lines remain
     endpoints = Endpoints(uow)
@@ -105,8 +110,11 @@ async def finish_failed(
     back to the pool; printed, it stays the order's (shipping it again with the same carrier reuses it and its
     label), unless the order closed (voided). A number the channel said is bad is put out of use as
     ``retire`` says (quarantined, expired), printed or not."""
-    shipment = await ShipmentRepository(uow.session).get(shipment_id, for_update=True)
-    if shipment is None or shipment.status not in (ShipmentStatus.PENDING, ShipmentStatus.CONFIRMING):
+    found = await _lock_with_order(uow, shipment_id)
+    if found is None:
+        return
+    shipment, order = found
+    if shipment.status not in (ShipmentStatus.PENDING, ShipmentStatus.CONFIRMING):
         return
     shipment.status, shipment.error_code, shipment.error, shipment.lease_until = (
         ShipmentStatus.FAILED,
@@ -118,8 +126,6 @@ async def finish_failed(
     if shipment.batch_id:
         BATCH_ORDERS.labels(ItemStatus.FAILED.value).inc()
     orders = OrderRepository(uow.session)
-    order = await orders.get(shipment.order_id, for_update=True)
-    assert order is not None
     printed = await label_printed(uow, shipment)
     main = next((p for p in await ParcelRepository(uow.session).live_of_shipment(shipment.id) if p.seq == 1), None)
     main_ref = allocation_ref(order.external_id, main.ordinal) if main is not None else order.external_id
@@ -166,6 +172,20 @@ async def finish_failed(
     }
     await emit(uow, shipment.shop_id, "shipment.failed", data)
     await uow.session.flush()
+
+
+async def _lock_with_order(uow: UnitOfWork, shipment_id: str) -> tuple[Shipment, Order] | None:
+    """The shipment and its order, both locked, the order first (the module's lock order); None when there is
+    no such shipment. A shipment never changes its order, so the unlocked read names the right one."""
+    shipments = ShipmentRepository(uow.session)
+    seen = await shipments.get(shipment_id)
+    if seen is None:
+        return None
+    order = await OrderRepository(uow.session).get(seen.order_id, for_update=True)
+    shipment = await shipments.get(shipment_id, for_update=True)
+    assert order is not None
+    assert shipment is not None
+    return shipment, order
 
 
 async def release_other_parcels(
@@ -217,8 +237,9 @@ async def back_to_pending(uow: UnitOfWork, shipment_id: str, code: str, message:
 async def replace_number(uow: UnitOfWork, shipment_id: str, old: str, new: str, reason: str) -> None:
     """The marketplace refused ``old`` (used, invalid, expired): the shipment, its order and its batch item
     carry ``new`` from now on, and the shipment is pending again."""
-    shipment = await ShipmentRepository(uow.session).get(shipment_id, for_update=True)
-    assert shipment is not None
+    found = await _lock_with_order(uow, shipment_id)
+    assert found is not None
+    shipment, order = found
     now = datetime.now(UTC).isoformat()
     shipment.history = [
         *shipment.history,
@@ -238,8 +259,6 @@ async def replace_number(uow: UnitOfWork, shipment_id: str, old: str, new: str, 
     shipment.reallocations += 1
     shipment.status, shipment.lease_until = ShipmentStatus.PENDING, None
     orders = OrderRepository(uow.session)
-    order = await orders.get(shipment.order_id, for_update=True)
-    assert order is not None
     if order.shipment_id == shipment.id:
         if main:
             order.number = new

@@ -154,3 +154,36 @@ async def test_a_batch_routes_each_chunk_in_one_call(world: World, shop: BoundSh
         assert sort_code is not None, shipment
         assert sort_code == world.courier.sort_code(shipment["number"])
         assert centre is not None
+
+
+async def test_a_refused_numbers_replacement_and_a_sort_code_write_never_deadlock(
+    world: World, shop: BoundShop, redis: Any
+) -> None:
+    """The sort-code writer locks the order, then its parcels; the confirmation replacing a refused number
+    must take the order before the parcels too. Here the writer holds the order while the replacement starts,
+    then asks for the parcels: in the other lock order the two waited on each other until PostgreSQL killed
+    one (a deadlock CI saw as a flaky test)."""
+    from services.shipping.repository.orders import OrderRepository
+    from services.shipping.service import routing, shipment_outcomes
+
+    shipped = await _ship(world, shop, "erp-sort-lock")
+    number, fresh = shipped["number"], zto_numbers(13)[12]
+    where = (RECEIVER["state"], RECEIVER["city"], "", RECEIVER["address"])
+    async with worker_ctx(redis) as ctx:
+        res = ctx["resources"]
+
+        async def replace() -> None:
+            async with res.transaction() as uow:
+                await shipment_outcomes.replace_number(uow, shipped["id"], number, fresh, "quarantined (B60)")
+
+        async with res.transaction() as uow:
+            await OrderRepository(uow.session).lock_many([shipped["order_id"]])
+            replacing = asyncio.create_task(replace())
+            await asyncio.sleep(0.5)  # the replacement is waiting on a lock by now
+            assert not replacing.done()
+            answer = routing.Routed(values={number: ("300-01 02", "杭州包")})
+            assert await asyncio.wait_for(routing.store(uow, shop.id, {number: where}, answer), 5) == 1
+        await asyncio.wait_for(replacing, 5)
+    after = await _shipment(world, shop, shipped["id"])
+    assert after["number"] == fresh
+    assert [(p["number"], p["sort_code"]) for p in after["parcels"]] == [(fresh, "300-01 02")]
