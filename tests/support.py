@@ -309,3 +309,30 @@ async def run_jobs(
 
 
 __all__ = ["asyncio", "job_deserializer", "job_serializer"]
+
+
+def cpu_seconds(pids: dict[str, int]) -> dict[str, float]:
+    """CPU time (user + system) each named process has used so far, its children included, and the machine's
+    PostgreSQL and Redis (shared servers, so a delta over a quiet interval is what a run made them do; exited
+    backends count through the postmaster's reaped children). A process that is gone is left out."""
+    import psutil
+
+    out: dict[str, float] = {}
+    for name, pid in pids.items():
+        try:
+            p = psutil.Process(pid)
+            out[name] = sum(t.user + t.system for t in (q.cpu_times() for q in [p, *p.children(recursive=True)]))
+        except psutil.Error:
+            continue
+    servers = {"postgres": 0.0, "redis": 0.0}
+    for p in psutil.process_iter(["name"]):
+        name = p.info["name"] or ""
+        key = "postgres" if name.startswith("postgres") else "redis" if name.startswith("redis-server") else None
+        if key is None:
+            continue
+        try:
+            t = p.cpu_times()
+        except psutil.Error:
+            continue
+        servers[key] += t.user + t.system + t.children_user + t.children_system
+    return out | servers

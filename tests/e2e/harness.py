@@ -28,7 +28,7 @@ import httpx
 
 from devstack.infra import free_port
 from devstack.processes import Ports, ProcessSpec, all_processes, service_env
-from tests.support import ADMIN_KEY, INTERNAL_KEY, bearer, outside_env
+from tests.support import ADMIN_KEY, INTERNAL_KEY, bearer, cpu_seconds, outside_env
 
 UTC8 = timezone(timedelta(hours=8))
 APP_KEY, APP_SECRET = "sandbox-app", "sandbox-secret"
@@ -190,22 +190,9 @@ class Harness:
         self.start([name])
 
     def cpu_seconds(self) -> dict[str, float]:
-        """CPU time (user + system) each running process has used so far, children included."""
-        import psutil
-
-        out: dict[str, float] = {}
-        for name, proc in self.procs.items():
-            try:
-                p = psutil.Process(proc.pid)
-                total = 0.0
-                for q in [p, *p.children(recursive=True)]:
-                    t = q.cpu_times()
-                    total += t.user + t.system
-                out[name] = total
-            except psutil.Error:
-                continue
-        out |= _server_cpu_seconds()
-        return out
+        """CPU time (user + system) each running process has used so far, children included, and the
+        machine's PostgreSQL and Redis."""
+        return cpu_seconds({name: proc.pid for name, proc in self.procs.items()})
 
     def stop(self) -> None:
         self._stop(list(self.procs.values()))
@@ -497,25 +484,6 @@ async def wait_for(check: Callable[[], Awaitable[Any]], within: float, what: str
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {within:.0f} s waiting for {what}")
         await asyncio.sleep(every)
-
-
-def _server_cpu_seconds() -> dict[str, float]:
-    """CPU time of the machine's PostgreSQL and Redis (shared servers, so a delta over a quiet interval is
-    what this run made them do). Exited backends count through the postmaster's reaped children."""
-    import psutil
-
-    out = {"postgres": 0.0, "redis": 0.0}
-    for p in psutil.process_iter(["name"]):
-        name = p.info["name"] or ""
-        key = "postgres" if name.startswith("postgres") else "redis" if name.startswith("redis-server") else None
-        if key is None:
-            continue
-        try:
-            t = p.cpu_times()
-        except psutil.Error:
-            continue
-        out[key] += t.user + t.system + t.children_user + t.children_system
-    return out
 
 
 def sum_samples(text: str, name: str, labels: dict[str, str]) -> float:
