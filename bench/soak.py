@@ -1,15 +1,17 @@
-"""``make soak``: ten minutes of mixed load on the whole system at about 80% of its measured capacity.
+"""``make soak``: ten minutes of mixed load on the whole system at half of its measured capacity.
 
 The real processes `make run` starts (through the e2e harness, on a database and Redis database of
 their own) take three kinds of traffic at once: allocations (``POST /v1/allocations``), single
 shipments (``POST /v1/orders/{id}/ship``), and the tracking provider's pushes that those shipments
 cause (the sandbox runs their journeys on an accelerated clock). A two-minute closed-loop run measures
 what the mix carries (its last minute: the first overstates it, before the shipments' follow-up work
-piles up); the soak then paces requests open-loop at ``SOAK_LOAD`` (0.8) of that, measuring
+piles up); the soak then paces requests open-loop at ``SOAK_LOAD`` (0.5) of that, measuring
 each request's latency from the moment it was due (so a stall shows up as latency instead of hiding as
-fewer requests). Every minute it prints the rates, p99 per kind, errors and each process's memory;
-at the end: errors (target 0), the p99 spread across minutes (target: at most 3x), memory growth per
-process from the first to the last minute (target under 10%) and whether every push the sandbox sent
+fewer requests). The tracking provider's pushes are timed by the sandbox (each acknowledged push's round
+trip, drained every few seconds). Every minute it prints the rates, p99 per kind, errors and each process's
+memory; at the end: errors (target 0), the worst minute's p99 of each kind against its target (allocations
+50 ms, shipments 300 ms, pushes acknowledged 50 ms), the p99 spread across minutes (at most 3x), memory
+growth per process from the first to the last minute (under 10%) and whether every push the sandbox sent
 was processed.
 
 Not a test and not in CI: ``SOAK_SECONDS`` (600) of load plus set-up takes about 15 minutes.
@@ -38,6 +40,8 @@ from tests.support import base_redis_url, empty_redis_db
 
 CARRIERS = ("ZTO", "YTO", "YUNDA")
 P99_SPREAD = 3.0  # "p99 stable minute to minute": the worst minute's p99 at most this many times the best
+# The worst minute's p99 each kind must stay within (issue 20), in ms.
+P99_TARGET_MS = {"allocations": 50.0, "shipments": 300.0, "pushes": 50.0}
 PACKAGE = 20_000
 ACCELERATION = 1200.0
 ALLOC_CONNECTIONS, SHIP_CONNECTIONS = 16, 8
@@ -169,16 +173,29 @@ def _rss_mib(h: Harness) -> dict[str, float]:
     return out
 
 
-async def _sample_memory(h: Harness, seconds: float, samples: dict[int, dict[str, float]]) -> None:
-    start = time.perf_counter()
+async def _sample(
+    h: Harness, http: httpx.AsyncClient, seconds: float, samples: dict[int, dict[str, float]], pushes: Stream
+) -> None:
+    """Every 5 s: each process's memory (the last sample of a minute stands for it) and the pushes the
+    sandbox had acknowledged since the last look, by the minute they were answered in."""
+    start, wall_start = time.perf_counter(), time.time()
+
+    async def drain() -> None:
+        answer = await http.post(f"{h.sandbox}/control/tracking/push-latencies/drain")
+        for at, took in answer.json()["latencies"]:
+            if at >= wall_start:
+                pushes.record(int((at - wall_start) // 60), took, 200, True)
+
     while (elapsed := time.perf_counter() - start) < seconds:
-        samples[int(elapsed // 60)] = _rss_mib(h)  # the last sample of each minute stands for it
+        samples[int(elapsed // 60)] = _rss_mib(h)
+        await drain()
         await asyncio.sleep(5)
+    await drain()
 
 
 async def _soak(h: Harness) -> dict[str, float]:
     duration = float(os.environ.get("SOAK_SECONDS", 600))
-    load = float(os.environ.get("SOAK_LOAD", 0.8))
+    load = float(os.environ.get("SOAK_LOAD", 0.5))
     calibrate_s = max(120.0, float(os.environ.get("SOAK_CALIBRATE_SECONDS", 120)))
     soak = Soak(h)
     async with h.client(timeout=120) as http:
@@ -220,35 +237,44 @@ async def _soak(h: Harness) -> dict[str, float]:
         heading(f"soak: {duration:.0f} s at {alloc_rate:,.0f} allocations/s + {ship_rate:,.0f} shipments/s")
         pushes0 = (await http.get(f"{h.sandbox}/control/tracking/stats")).json()["pushes"]
         memory: dict[int, dict[str, float]] = {}
-        sampler = asyncio.create_task(_sample_memory(h, duration, memory))
+        pushes = Stream("pushes")
+        await http.post(f"{h.sandbox}/control/tracking/push-latencies/drain")  # the calibration's are not judged
+        sampler = asyncio.create_task(_sample(h, http, duration, memory, pushes))
         allocs, ships = await soak.mix(shop, alloc_rate, ship_rate, duration)
         await sampler
         pushes1 = (await http.get(f"{h.sandbox}/control/tracking/stats")).json()["pushes"]
 
         minutes = sorted(set(allocs.latencies) | set(ships.latencies))
-        print(f"  {'minute':>6} {'alloc/s':>8} {'p99 ms':>7} {'ship/s':>7} {'p99 ms':>7} {'errors':>6}  RSS MiB")
+        print(
+            f"  {'minute':>6} {'alloc/s':>8} {'p99 ms':>7} {'ship/s':>7} {'p99 ms':>7} {'push/s':>7} {'p99 ms':>7}"
+            f" {'errors':>6}  RSS MiB"
+        )
         for m in minutes:
             rss = " ".join(f"{k}={v:.0f}" for k, v in sorted(memory.get(m, {}).items()))
             print(
                 f"  {m + 1:>6} {allocs.count(m) / 60:>8,.0f} {allocs.p99(m) * 1000:>7.1f} {ships.count(m) / 60:>7,.0f}"
-                f" {ships.p99(m) * 1000:>7.1f} {allocs.errors.get(m, 0) + ships.errors.get(m, 0):>6}  {rss}",
+                f" {ships.p99(m) * 1000:>7.1f} {pushes.count(m) / 60:>7,.0f} {pushes.p99(m) * 1000:>7.1f}"
+                f" {allocs.errors.get(m, 0) + ships.errors.get(m, 0):>6}  {rss}",
                 flush=True,
             )
         full = [m for m in minutes if allocs.count(m) and (m + 1) * 60 <= duration]
         errors = allocs.total_errors + ships.total_errors
         row("errors (target 0)", f"{errors:,}", f"statuses: allocations {allocs.statuses}, shipments {ships.statuses}")
-        figures: dict[str, float] = {"errors": errors, "p99_spread": 0.0}
-        for s in (allocs, ships):
-            p99s = [s.p99(m) * 1000 for m in full]
+        figures: dict[str, float] = {"errors": errors, "p99_spread": 0.0, "p99_over_target": 0.0}
+        for s in (allocs, ships, pushes):
+            p99s = [s.p99(m) * 1000 for m in full if s.count(m)]
             if p99s:
                 spread = max(p99s) / min(p99s)
+                target = P99_TARGET_MS[s.name]
+                verdict = "met" if max(p99s) <= target else "NOT MET"
                 row(
                     f"{s.name} p99 per minute, min / max",
                     f"{min(p99s):.1f} / {max(p99s):.1f} ms",
-                    f"max / min {spread:.1f} (stable: at most {P99_SPREAD:g})",
+                    f"target <= {target:g} ms every minute: {verdict}; max / min {spread:.1f} (at most {P99_SPREAD:g})",
                 )
                 figures[f"{s.name}_p99_max_ms"] = max(p99s)
                 figures["p99_spread"] = max(figures["p99_spread"], spread)
+                figures["p99_over_target"] += max(p99s) > target
         if full:
             first, last_rss = memory.get(full[0], {}), memory.get(full[-1], {})
             worst = 0.0
@@ -298,6 +324,7 @@ def main() -> int:
         figures.get("errors", 1) == 0
         and figures.get("memory_growth", 1.0) < 0.10
         and figures.get("p99_spread", math.inf) <= P99_SPREAD
+        and figures.get("p99_over_target", 1) == 0
     )
     print(f"\nsoak {'passed' if ok else 'FAILED'}; process logs in {h.log_dir}")
     return 0 if ok else 1

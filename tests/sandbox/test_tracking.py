@@ -6,6 +6,7 @@ import asyncio
 import itertools
 import json
 import re
+import time
 from collections import Counter
 from datetime import datetime
 from typing import Any
@@ -262,6 +263,21 @@ async def test_failed_pushes_are_repeated_with_the_newest_state() -> None:
         # The answers that failed were not "delivered"; what finally got through carries the whole history.
         assert len(pushes_of(sb, "781234567890")) == view["pushes"]["attempts"]
         assert len(pushes_of(sb, "781234567890")[-1]["lastResult"]["data"]) == view["events_total"]
+
+
+async def test_acknowledged_pushes_latencies_are_drained_once_and_failed_ones_not_counted() -> None:
+    async with running(time_acceleration=FAST, tracking_push_retry_s=[0.02, 0.05]) as sb:
+        sb.receiver.fail_pushes = 2
+        await force_kind(sb, {"781234567890": "normal"})
+        before = time.time()
+        await sb.subscribe("zhongtong", "781234567890")
+        await wait_for(lambda: finished(sb, "781234567890"), what="final push")
+        view = await truth(sb, "781234567890")
+        drained = (await sb.client.post("/control/tracking/push-latencies/drain")).json()["latencies"]
+        assert len(drained) == view["pushes"]["acked"]  # one per acknowledged push; the two refused ones not
+        assert all(before <= at <= time.time() and 0 < took < 5 for at, took in drained)
+        assert [at for at, _ in drained] == sorted(at for at, _ in drained)
+        assert (await sb.client.post("/control/tracking/push-latencies/drain")).json()["latencies"] == []
 
 
 async def test_bad_sign_pushes_are_refused_by_us_and_repeated() -> None:

@@ -39,6 +39,16 @@ async def tracking_stats(request: Request) -> dict[str, Any]:
     return world_of(request).tracking.stats()
 
 
+@router.post(
+    "/tracking/push-latencies/drain",
+    summary="The acknowledged pushes' latencies since the last drain, and forget them",
+)
+async def tracking_push_latencies(request: Request) -> dict[str, list[tuple[float, float]]]:
+    """Each acknowledged push as ``[answered_at, seconds]`` (answered_at: Unix time), oldest first: what a
+    load run needs to judge the subscriber's acknowledgement latency minute by minute."""
+    return {"latencies": world_of(request).tracking.pushes.drain_latencies()}
+
+
 @router.put("/tracking/kinds", summary="Force the journey kind of given numbers (before they are subscribed)")
 async def tracking_kinds(request: Request, body: KindOverrides) -> dict[str, int]:
     provider = world_of(request).tracking

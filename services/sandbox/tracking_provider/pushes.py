@@ -8,6 +8,8 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -21,6 +23,8 @@ from services.sandbox.tracking_provider.parcels import Parcel
 
 log = logging.getLogger("sandbox.tracking")
 
+MAX_LATENCIES = 500_000
+
 
 @dataclass
 class Pushes:
@@ -30,6 +34,9 @@ class Pushes:
     parcels: dict[str, Parcel]
     _queue: asyncio.Queue[str] = field(default_factory=asyncio.Queue)
     _timers: Timers = field(default_factory=Timers)
+    # (wall-clock time answered, seconds it took) of each acknowledged push, for a load run to judge how fast
+    # its subscriber answers; bounded, so a run that never drains them does not grow the sandbox.
+    ack_latencies: deque[tuple[float, float]] = field(default_factory=lambda: deque(maxlen=MAX_LATENCIES))
 
     def want(self, parcel: Parcel) -> None:
         """Something happened to ``parcel`` that its subscriber has not been told."""
@@ -41,6 +48,7 @@ class Pushes:
 
     async def _send(self, http: httpx.AsyncClient, parcel: Parcel, param: str, sign: str) -> bool:
         parcel.stats.attempts += 1
+        started = time.perf_counter()
         try:
             response = await http.post(
                 parcel.callback, data={"param": param, "sign": sign}, timeout=self.settings.tracking_push_timeout_s
@@ -56,7 +64,16 @@ class Pushes:
         except ValueError:
             return False
         # The documented answer, exactly: JSON true and the string "200".
-        return isinstance(answer, dict) and answer.get("result") is True and answer.get("returnCode") == "200"
+        acked = isinstance(answer, dict) and answer.get("result") is True and answer.get("returnCode") == "200"
+        if acked:
+            self.ack_latencies.append((time.time(), time.perf_counter() - started))
+        return acked
+
+    def drain_latencies(self) -> list[tuple[float, float]]:
+        """The acknowledged pushes' latencies recorded since the last drain, oldest first."""
+        out = list(self.ack_latencies)
+        self.ack_latencies.clear()
+        return out
 
     async def _push(self, http: httpx.AsyncClient, parcel: Parcel) -> None:
         version, upto, aborted = parcel.version, parcel.revealed, parcel.aborted
