@@ -36,7 +36,7 @@ async def allocate(request: Request) -> Response:
             [{**e, "loc": ("body", *e["loc"])} for e in exc.errors(include_url=False)]
         ) from None
     res: AllocationResources = request.app.state.resources
-    allocation = await allocations.allocate(res.statements, shop_id, body.carrier, body.order_id)
+    allocation = await allocations.allocate(res.statements, shop_id, body.carrier, body.order_id, res.coalescer)
     return Response(allocation.model_dump_json(), media_type="application/json")
 
 

@@ -7,7 +7,7 @@ has issued the numbers, created by auto-replenish): it serves its own registry o
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Gauge
+from prometheus_client import Counter, Gauge, Histogram
 
 ALLOCATIONS = Counter(
     "waybill_allocations_total",
@@ -26,4 +26,9 @@ VOIDS = Counter(
     "Printed numbers voided before collection, by the courier's answer (discarded: credited; collected, refused: "
     "not credited). Counted by the worker, which settles them",
     ["carrier", "outcome"],
+)
+ALLOCATION_FLUSH_SIZE = Histogram(
+    "waybill_allocation_flush_size",
+    "Orders per allocation statement of the coalescer (1: a request alone on its pool went straight out)",
+    buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256, 512),
 )

@@ -12,6 +12,7 @@ from runtime.apis.shipping import HttpShippingApi, ShippingApi
 from runtime.app import resources_dependency
 from runtime.resources import Resources
 from runtime.settings import to_asyncpg_dsn
+from services.allocation.coalescer import Coalescer
 from services.allocation.courier.client import CourierClient
 from services.allocation.repository.shops import DbKeyResolver
 from services.allocation.repository.statements import AllocationStatements, skip_reset
@@ -24,12 +25,16 @@ class AllocationResources(Resources):
     # The hot path runs on raw asyncpg: one round trip per allocation, no ORM (see repository).
     pg: asyncpg.Pool
     statements: AllocationStatements
+    # Concurrent single allocations of one pool in one statement (None: ALLOCATION_COALESCE=false).
+    coalescer: Coalescer | None
     keys: DbKeyResolver
     courier: CourierClient
     # Where purchase events go to reach the shops' webhooks (shipping owns the endpoints).
     shipping: ShippingApi
 
     async def aclose(self) -> None:
+        if self.coalescer is not None:
+            await self.coalescer.aclose()
         await self.pg.close()
         await super().aclose()
 
@@ -51,10 +56,17 @@ async def open_resources(core: Resources) -> AllocationResources:
         settings.courier_secret.get_secret_value(),
         settings.courier_timeout_s,
     )
+    statements = AllocationStatements(pool)
+    coalescer = (
+        Coalescer(statements, max_batch=settings.coalesce_max_batch, in_flight=settings.coalesce_in_flight)
+        if settings.coalesce
+        else None
+    )
     return AllocationResources.extend(
         core,
         pg=pool,
-        statements=AllocationStatements(pool),
+        statements=statements,
+        coalescer=coalescer,
         keys=DbKeyResolver(core.engine),
         courier=courier,
         shipping=HttpShippingApi(core.internal_client("shipping", settings.shipping_url, settings.service_timeout_s)),

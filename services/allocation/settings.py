@@ -44,6 +44,17 @@ class AllocationSettings(ServiceSettings):
         ),
     )
     allocation_pool_size: int = Field(12, ge=1, description="Connections in the raw asyncpg pool of the hot path.")
+    coalesce: bool = Field(
+        True,
+        description=(
+            "Single allocations of one pool that arrive while a statement for it is in flight go together in the "
+            "next one (one round trip, one commit); a request alone goes out at once (no added latency)."
+        ),
+    )
+    coalesce_max_batch: int = Field(256, ge=1, le=1000, description="Orders per coalesced allocation statement.")
+    coalesce_in_flight: int = Field(
+        1, ge=1, le=8, description="Coalesced allocation statements in flight per pool and process."
+    )
     vacuum_interval_s: int = Field(
         10, ge=0, description="How often the worker vacuums the waybill table (0: leave it to autovacuum)."
     )

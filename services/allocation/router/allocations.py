@@ -30,7 +30,7 @@ async def allocate(body: AllocateRequest, request: Request) -> Allocation:
     # this endpoint's CPU. The OpenAPI security requirement is declared app-wide.
     shop_id = await require_shop(request)
     res: AllocationResources = request.app.state.resources
-    return await allocations.allocate(res.statements, shop_id, body.carrier, body.order_id)
+    return await allocations.allocate(res.statements, shop_id, body.carrier, body.order_id, res.coalescer)
 
 
 @router.post(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from runtime.errors import AppError
+from services.allocation.coalescer import Coalescer
 from services.allocation.metrics import ALLOCATIONS
 from services.allocation.repository.statements import AllocationStatements, ShortOfStock
 from shared.allocation import Allocation, BatchAllocation
@@ -21,9 +22,20 @@ def _exhausted(shop_id: str, carrier: str, details: dict[str, Any] | None = None
     )
 
 
-async def allocate(stmts: AllocationStatements, shop_id: str, carrier: CarrierCode, order_id: str) -> Allocation:
+async def allocate(
+    stmts: AllocationStatements,
+    shop_id: str,
+    carrier: CarrierCode,
+    order_id: str,
+    coalescer: Coalescer | None = None,
+) -> Allocation:
     pool_id = await stmts.pool_id(shop_id, carrier)
-    row = None if pool_id is None else await stmts.allocate_one(pool_id, order_id)
+    if pool_id is None:
+        row = None
+    elif coalescer is not None:
+        row = await coalescer.allocate(pool_id, order_id)
+    else:
+        row = await stmts.allocate_one(pool_id, order_id)
     if row is None:
         ALLOCATIONS.labels(carrier, "exhausted").inc()
         raise _exhausted(shop_id, carrier)
