@@ -283,9 +283,11 @@ class Harness:
             await self.buy(http, shop, carrier, package_id)
         return await self.bind_seller(http, shop)
 
-    async def paid_trades(self, http: httpx.AsyncClient, shop: Shop, count: int) -> list[str]:
+    async def paid_trades(self, http: httpx.AsyncClient, shop: Shop, count: int, **fields: Any) -> list[str]:
+        """``count`` paid trades of the shop's seller (``fields``: the control API's others, such as ``lines``)."""
         resp = await http.post(
-            f"{self.sandbox}/control/marketplace/trades", json={"seller_nick": shop.nick, "count": count, "paid": True}
+            f"{self.sandbox}/control/marketplace/trades",
+            json={"seller_nick": shop.nick, "count": count, "paid": True, **fields},
         )
         resp.raise_for_status()
         tids: list[str] = resp.json()["tids"]
@@ -359,6 +361,159 @@ class Harness:
 
         found: dict[str, Any] = await wait_for(finished, within, f"batch {batch_id}")
         return found
+
+    # -- orders, shipments, numbers ------------------------------------------------------------
+
+    async def order(self, http: httpx.AsyncClient, shop: Shop, order_id: str) -> dict[str, Any]:
+        """One order as shipping holds it."""
+        resp = await http.get(f"{self.shipping}/v1/orders/{order_id}", headers=shop.headers)
+        resp.raise_for_status()
+        body: dict[str, Any] = resp.json()
+        return body
+
+    async def order_becomes(
+        self, http: httpx.AsyncClient, shop: Shop, order_id: str, status: str, within: float = 90
+    ) -> None:
+        async def there() -> bool:
+            return bool((await self.order(http, shop, order_id))["status"] == status)
+
+        await wait_for(there, within, f"order {order_id} {status}", every=0.5)
+
+    async def ship_response(
+        self, http: httpx.AsyncClient, shop: Shop, order_id: str, carrier: str | None = "ZTO", **body: Any
+    ) -> httpx.Response:
+        """``POST /v1/orders/{id}/ship`` as the shop, by ``carrier`` (None: none named, shipping's choice) and
+        ``body``'s other fields (parcel_count, lines, parcels...); the answer as it came."""
+        payload = {"carrier": carrier, **body} if carrier is not None else body
+        return await http.post(f"{self.shipping}/v1/orders/{order_id}/ship", json=payload, headers=shop.headers)
+
+    async def ship(
+        self, http: httpx.AsyncClient, shop: Shop, order_id: str, carrier: str | None = "ZTO", **body: Any
+    ) -> dict[str, Any]:
+        """The order shipped (``ship_response``, which must be a 202): the new shipment."""
+        resp = await self.ship_response(http, shop, order_id, carrier, **body)
+        assert resp.status_code == 202, resp.text
+        shipment: dict[str, Any] = resp.json()
+        return shipment
+
+    async def shipment(self, http: httpx.AsyncClient, shop: Shop, shipment_id: str) -> dict[str, Any]:
+        resp = await http.get(f"{self.shipping}/v1/shipments/{shipment_id}", headers=shop.headers)
+        resp.raise_for_status()
+        body: dict[str, Any] = resp.json()
+        return body
+
+    async def settled(
+        self, http: httpx.AsyncClient, shop: Shop, shipment_id: str, within: float = 90, every: float = 0.3
+    ) -> dict[str, Any]:
+        """The shipment once its confirmation has come to an end: confirmed or failed."""
+
+        async def final() -> dict[str, Any] | None:
+            body = await self.shipment(http, shop, shipment_id)
+            return body if body["status"] in ("confirmed", "failed") else None
+
+        found: dict[str, Any] = await wait_for(final, within, f"shipment {shipment_id} settled", every=every)
+        return found
+
+    async def confirmed(
+        self, http: httpx.AsyncClient, shop: Shop, shipment_id: str, within: float = 90, every: float = 0.3
+    ) -> dict[str, Any]:
+        """The shipment once settled, which must be as confirmed."""
+        found = await self.settled(http, shop, shipment_id, within, every)
+        assert found["status"] == "confirmed", found
+        return found
+
+    async def waybills_become(
+        self, http: httpx.AsyncClient, shop: Shop, numbers: list[str], status: str, within: float = 60
+    ) -> None:
+        """Allocation learns of a shipment's outcome through jobs (a mark, a release): wait until it has, for
+        each of ``numbers``."""
+
+        async def all_there() -> bool:
+            for number in numbers:
+                if (await self.waybill(http, shop, number))["status"] != status:
+                    return False
+            return True
+
+        await wait_for(all_there, within, f"{numbers} {status} in allocation", every=0.5)
+
+    async def taobao_orders(
+        self, http: httpx.AsyncClient, shop: Shop, count: int, **fields: Any
+    ) -> list[tuple[str, str]]:
+        """Paid trades (``fields``: as ``paid_trades`` takes them), once they are our orders: (tid, order id) each."""
+        tids = await self.paid_trades(http, shop, count, **fields)
+        return list(zip(tids, await self.orders_for(http, shop, tids), strict=True))
+
+    async def pdd_order_id(self, http: httpx.AsyncClient, shop: Shop, order_sn: str) -> str:
+        """Our order id of a confirmed Pinduoduo order, once its message has made it."""
+
+        async def there() -> str | None:
+            found = await self.orders_where(http, shop, external_id=order_sn)
+            return found[0]["id"] if found else None
+
+        await self.pdd_messages_delivered(http)
+        order_id: str = await wait_for(there, 60, f"Pinduoduo order {order_sn} taken in", every=0.5)
+        return order_id
+
+    async def pdd_orders_taken_in(
+        self, http: httpx.AsyncClient, shop: Shop, mall_id: int, count: int, **fields: Any
+    ) -> list[tuple[str, str]]:
+        """``count`` confirmed orders of the mall (``fields``: as ``pdd_orders`` takes them), once they are our
+        orders: (order_sn, order id) each."""
+        sns = await self.pdd_orders(http, mall_id, count, **fields)
+        return [(sn, await self.pdd_order_id(http, shop, sn)) for sn in sns]
+
+    async def two_store_shop(
+        self, http: httpx.AsyncClient, name: str
+    ) -> tuple[Shop, dict[str, dict[str, Any]], dict[str, Any], dict[str, Any]]:
+        """A shop with ZTO numbers (ZTO-1000 bought), a Taobao store (``shop.nick``) and a Pinduoduo mall bound as
+        a store: the shop, its stores by channel, the mall and the purchase."""
+        shop = await self.create_shop(http, name)
+        await self.top_up(http, shop, 100_000_000)
+        purchase = await self.buy(http, shop, "ZTO", "ZTO-1000")
+        taobao = await self.taobao_store(http, shop)
+        mall = await self.pdd_mall(http, f"{name}{uuid.uuid4().hex[:6]}")
+        bound = await self.bind_store(http, shop, "pinduoduo", mall["access_token"], seller_id=str(mall["mall_id"]))
+        assert bound.status_code == 201, bound.text
+        return shop, {"taobao": taobao, "pinduoduo": bound.json()}, mall, purchase
+
+    # -- journeys: the sandbox's tracking provider and clock -----------------------------------
+
+    async def truths(self, http: httpx.AsyncClient, numbers: list[str]) -> dict[str, dict[str, Any]]:
+        """Each number's journey as the sandbox's tracking provider holds it (``subscribed``, ``kind``,
+        ``finished``...), by number."""
+        resp = await http.get(
+            f"{self.sandbox}/control/tracking/parcels", params={"number": numbers, "include_events": "false"}
+        )
+        resp.raise_for_status()
+        return {t["number"]: t for t in resp.json()}
+
+    async def followed(self, http: httpx.AsyncClient, shop: Shop, order_id: str, numbers: list[str]) -> None:
+        """The tracking provider holds a subscription of each number (ours: its callback is tracking's), and
+        tracking's view of the order lists them subscribed."""
+
+        async def subscribed() -> bool:
+            truths = await self.truths(http, numbers)
+            if not all(truths[n]["subscribed"] for n in numbers):
+                return False
+            resp = await http.get(f"{self.tracking}/v1/orders/{order_id}/tracking", headers=shop.headers)
+            if resp.status_code != 200:
+                return False
+            states = {p["number"]: p["subscription"]["state"] for p in resp.json()["parcels"]}
+            return all(states.get(n) == "subscribed" for n in numbers)
+
+        await wait_for(subscribed, 90, f"{numbers} followed", every=0.5)
+
+    async def journey_kinds(self, http: httpx.AsyncClient, kinds: dict[str, str]) -> None:
+        """Journeys forced, by number (normal, stall, never_collected...): set before tracking subscribes them."""
+        (await http.put(f"{self.sandbox}/control/tracking/kinds", json={"kinds": kinds})).raise_for_status()
+
+    async def advance(self, http: httpx.AsyncClient, seconds: float) -> None:
+        """The sandbox's clock jumped ahead (journeys' events happen), and tracking's clock set to the same time."""
+        clock = (await http.post(f"{self.sandbox}/control/clock/advance", json={"seconds": seconds})).json()
+        ours = await http.put(
+            f"{self.tracking}/internal/v1/clock", json={"now": clock["now"], "factor": 1.0}, headers=bearer(ADMIN_KEY)
+        )
+        assert ours.status_code == 200, ours.text
 
     # -- channels: stores, Pinduoduo, TMC ------------------------------------------------------
 

@@ -78,27 +78,6 @@ async def _confirmed_once(h: Harness, http: httpx.AsyncClient, shop: Shop, order
     return number
 
 
-async def _settled_shipment(h: Harness, http: httpx.AsyncClient, shop: Shop, shipment_id: str) -> dict[str, Any]:
-    async def final() -> dict[str, Any] | None:
-        body: dict[str, Any] = (await http.get(f"{h.shipping}/v1/shipments/{shipment_id}", headers=shop.headers)).json()
-        return body if body["status"] in ("confirmed", "failed") else None
-
-    found: dict[str, Any] = await wait_for(final, 60, f"shipment {shipment_id} settled")
-    return found
-
-
-async def _waybills_become(h: Harness, http: httpx.AsyncClient, shop: Shop, numbers: list[str], status: str) -> None:
-    """Allocation learns of a shipment's outcome through a job (a mark, a release): wait until it has."""
-
-    async def all_there() -> bool:
-        for number in numbers:
-            if (await h.waybill(http, shop, number))["status"] != status:
-                return False
-        return True
-
-    await wait_for(all_there, 30, f"{len(numbers)} numbers {status} in allocation", every=0.5)
-
-
 async def _bind_pinduoduo(h: Harness, http: httpx.AsyncClient, shop: Shop) -> tuple[dict[str, Any], dict[str, Any]]:
     """The mall bound as a store, after showing that the binding is the sandbox's answer to pdd.mall.info.get."""
     mall = await h.pdd_mall(http, f"端到端拼多多{uuid.uuid4().hex[:6]}")
@@ -160,12 +139,7 @@ async def _pinduoduo_intake(
 
 async def _refund_cancels(h: Harness, http: httpx.AsyncClient, shop: Shop, order: dict[str, Any]) -> None:
     await h.pdd_refund(http, order["external_id"], agree=True)
-
-    async def cancelled() -> bool:
-        body = (await http.get(f"{h.shipping}/v1/orders/{order['id']}", headers=shop.headers)).json()
-        return bool(body["status"] == "cancelled")
-
-    await wait_for(cancelled, 30, f"order {order['external_id']} cancelled by its refund")
+    await h.order_becomes(http, shop, order["id"], "cancelled", within=30)
 
 
 async def _own_orders(h: Harness, http: httpx.AsyncClient, shop: Shop, tag: str) -> list[dict[str, Any]]:
@@ -200,7 +174,7 @@ async def _ship_pinduoduo_and_own(
         for path in (f"marketplace/trades/{order['external_id']}", f"pinduoduo/orders/{order['external_id']}"):
             assert (await http.get(f"{h.sandbox}/control/{path}")).status_code == 404
         assert await _confirmed_once(h, http, shop, order["id"]) == numbers[order["id"]]
-    await _waybills_become(h, http, shop, list(numbers.values()), "shipped")
+    await h.waybills_become(http, shop, list(numbers.values()), "shipped", within=30)
     # Every confirmation went to its own channel, and none to another (the worker counts each answer).
     assert await _confirmations(h, http, "pinduoduo", outcome="success") - counts["pinduoduo"] == len(pdd)
     assert await _confirmations(h, http, "pinduoduo") - counts["pinduoduo"] == len(pdd)
@@ -218,9 +192,7 @@ async def _paid_pdd_order(
 
 
 async def _ship_one(h: Harness, http: httpx.AsyncClient, shop: Shop, order_id: str) -> dict[str, Any]:
-    resp = await http.post(f"{h.shipping}/v1/orders/{order_id}/ship", json={"carrier": "ZTO"}, headers=shop.headers)
-    assert resp.status_code == 202, resp.text
-    shipment: dict[str, Any] = resp.json()
+    shipment = await h.ship(http, shop, order_id)
     assert (await h.waybill(http, shop, shipment["number"]))["status"] == "allocated"
     return shipment
 
@@ -229,11 +201,11 @@ async def _number_back_in_pool(
     h: Harness, http: httpx.AsyncClient, shop: Shop, sn: str, order_id: str, shipment: dict[str, Any]
 ) -> dict[str, Any]:
     """The refused shipment failed, its unprinted number is available again and the order may ship anew."""
-    failed = await _settled_shipment(h, http, shop, shipment["id"])
+    failed = await h.settled(http, shop, shipment["id"], within=60)
     assert failed["status"] == "failed", failed
     # The release is a job the failure enqueues (release_number), run by the worker soon after.
-    await _waybills_become(h, http, shop, [shipment["number"]], "available")
-    after = (await http.get(f"{h.shipping}/v1/orders/{order_id}", headers=shop.headers)).json()
+    await h.waybills_become(http, shop, [shipment["number"]], "available", within=30)
+    after = await h.order(http, shop, order_id)
     assert after["number"] is None, after
     held = await h.pdd_order(http, sn)
     assert (held["order_status"], held["tracking_number"]) == (1, "")  # never shipped on the platform

@@ -21,8 +21,10 @@ from tests.e2e.harness import Harness, Shop, wait_for
 pytestmark = pytest.mark.e2e
 
 
-def waybill(h: Harness, *args: str, key: str = "", cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    env = {
+def cli_env(h: Harness, key: str = "") -> dict[str, str]:
+    """The environment the CLI runs in: the running system's URLs and admin key, the shop's API key (``key``), no
+    config file of the machine's, and a terminal wide enough that tables are not cut."""
+    return {
         **os.environ,
         "WAYBILL_CONFIG": "/nonexistent/waybill.toml",
         "WAYBILL_ALLOCATION_URL": h.allocation,
@@ -32,8 +34,16 @@ def waybill(h: Harness, *args: str, key: str = "", cwd: Path | None = None) -> s
         "WAYBILL_API_KEY": key,
         "COLUMNS": "200",
     }
+
+
+def waybill(h: Harness, *args: str, key: str = "", cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "cli.main", *args], env=env, capture_output=True, text=True, timeout=180, cwd=cwd
+        [sys.executable, "-m", "cli.main", *args],
+        env=cli_env(h, key),
+        capture_output=True,
+        text=True,
+        timeout=180,
+        cwd=cwd,
     )
 
 
@@ -85,18 +95,13 @@ def installed(
     """The `waybill` command installed in the venv (its console script), as a seller runs it."""
     command = Path(sys.executable).with_name("waybill")
     assert command.exists(), f"{command}: the project is not installed (make install)"
-    base = {
-        **os.environ,
-        "WAYBILL_CONFIG": "/nonexistent/waybill.toml",
-        "WAYBILL_ALLOCATION_URL": h.allocation,
-        "WAYBILL_SHIPPING_URL": h.shipping,
-        "WAYBILL_TRACKING_URL": h.tracking,
-        "WAYBILL_ADMIN_KEY": h.admin_key,
-        "WAYBILL_API_KEY": key,
-        "COLUMNS": "200",
-    }
     return subprocess.run(
-        [str(command), *args], env={**base, **(env or {})}, capture_output=True, text=True, timeout=180, cwd=cwd
+        [str(command), *args],
+        env={**cli_env(h, key), **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=180,
+        cwd=cwd,
     )
 
 

@@ -71,31 +71,6 @@ BAD_MOBILE = "12000000000"
 # -- setting up ---------------------------------------------------------------------------------------------
 
 
-async def _shop(h: Harness, http: httpx.AsyncClient, name: str) -> tuple[Shop, dict[str, str], dict[str, Any]]:
-    """A shop with ZTO numbers, a Taobao store (``shop.nick``) and a Pinduoduo mall bound as a store: the shop,
-    its store ids by channel, and the mall."""
-    shop = await h.create_shop(http, name)
-    await h.top_up(http, shop, 100_000_000)
-    await h.buy(http, shop, "ZTO", "ZTO-1000")
-    taobao = await h.taobao_store(http, shop)
-    mall = await h.pdd_mall(http, f"{name}{uuid.uuid4().hex[:6]}")
-    bound = await h.bind_store(http, shop, "pinduoduo", mall["access_token"], seller_id=str(mall["mall_id"]))
-    assert bound.status_code == 201, bound.text
-    return shop, {"taobao": taobao["id"], "pinduoduo": bound.json()["id"]}, mall
-
-
-async def _taken_in(h: Harness, http: httpx.AsyncClient, shop: Shop, external_ids: list[str]) -> list[str]:
-    """Our order ids for these marketplace orders, once their messages have made them all."""
-    wanted = set(external_ids)
-
-    async def all_there() -> dict[str, str] | None:
-        found = {o["external_id"]: o["id"] for o in await h.orders_where(http, shop) if o["external_id"] in wanted}
-        return found if len(found) == len(wanted) else None
-
-    by_external: dict[str, str] = await wait_for(all_there, 60, f"{len(wanted)} orders taken in", every=0.5)
-    return [by_external[e] for e in external_ids]
-
-
 async def _taobao(h: Harness, http: httpx.AsyncClient, shop: Shop, count: int = 1, **receiver: str) -> list[str]:
     """Trades paid after their receiver was set on the marketplace (``receiver``: the control API's fields; none:
     the sandbox's own realistic one), once they are our orders: our order ids. The address change of an unpaid
@@ -116,22 +91,13 @@ async def _pdd(
     h: Harness, http: httpx.AsyncClient, shop: Shop, mall: dict[str, Any], count: int = 1, **fields: Any
 ) -> list[str]:
     """Confirmed Pinduoduo orders made with ``fields`` (receiver fields, ship_within_hours), once they are ours."""
-    sns = await h.pdd_orders(http, mall["mall_id"], count, **fields)
-    await h.pdd_messages_delivered(http)
-    return await _taken_in(h, http, shop, sns)
+    return [order_id for _, order_id in await h.pdd_orders_taken_in(http, shop, mall["mall_id"], count, **fields)]
 
 
 async def _own(h: Harness, http: httpx.AsyncClient, shop: Shop, **body: Any) -> dict[str, Any]:
     payload = {"external_id": f"erp-{uuid.uuid4().hex[:12]}", "receiver": GOOD_RECEIVER, "weight_g": 500, **body}
     resp = await http.post(f"{h.shipping}/v1/orders", json=payload, headers=shop.headers)
     assert resp.status_code == 201, resp.text
-    order: dict[str, Any] = resp.json()
-    return order
-
-
-async def _order(h: Harness, http: httpx.AsyncClient, shop: Shop, order_id: str) -> dict[str, Any]:
-    resp = await http.get(f"{h.shipping}/v1/orders/{order_id}", headers=shop.headers)
-    resp.raise_for_status()
     order: dict[str, Any] = resp.json()
     return order
 
@@ -172,7 +138,7 @@ async def _marketplace_number(h: Harness, http: httpx.AsyncClient, order: dict[s
 
 
 async def _shipped_with_our_number(h: Harness, http: httpx.AsyncClient, shop: Shop, order_id: str) -> None:
-    order = await _order(h, http, shop, order_id)
+    order = await h.order(http, shop, order_id)
     assert (order["status"], order["carrier"]) == ("shipped", "ZTO"), order
     if order["channel"] != "own":
         assert await _marketplace_number(h, http, order) == order["number"], order
@@ -181,25 +147,12 @@ async def _shipped_with_our_number(h: Harness, http: httpx.AsyncClient, shop: Sh
 
 async def _unshipped(h: Harness, http: httpx.AsyncClient, shop: Shop, order_id: str) -> None:
     """Paid with us, no number, no shipment, and waiting for shipping on its marketplace."""
-    order = await _order(h, http, shop, order_id)
+    order = await h.order(http, shop, order_id)
     assert (order["status"], order["number"], order["shipment_id"]) == ("paid", None, None), order
     resp = await http.get(f"{h.shipping}/v1/shipments", params={"order_id": order_id}, headers=shop.headers)
     assert resp.json()["data"] == [], resp.text
     if order["channel"] != "own":
         assert await _marketplace_number(h, http, order) is None
-
-
-async def _ship(h: Harness, http: httpx.AsyncClient, shop: Shop, order_id: str) -> httpx.Response:
-    return await http.post(f"{h.shipping}/v1/orders/{order_id}/ship", json={"carrier": "ZTO"}, headers=shop.headers)
-
-
-async def _confirmed(h: Harness, http: httpx.AsyncClient, shop: Shop, shipment_id: str) -> None:
-    async def settled() -> dict[str, Any] | None:
-        body: dict[str, Any] = (await http.get(f"{h.shipping}/v1/shipments/{shipment_id}", headers=shop.headers)).json()
-        return body if body["status"] in ("confirmed", "failed") else None
-
-    found = await wait_for(settled, 60, f"shipment {shipment_id} settled", every=0.3)
-    assert found["status"] == "confirmed", found
 
 
 async def _batch(h: Harness, http: httpx.AsyncClient, shop: Shop, batch_id: str) -> dict[str, Any]:
@@ -276,7 +229,7 @@ async def test_auto_ship_rules_ship_matching_orders_of_both_channels_and_say_why
 ) -> None:
     h = harness
     async with h.client() as http:
-        shop, stores, mall = await _shop(h, http, "自动发货店")
+        shop, stores, mall, _ = await h.two_store_shop(http, "自动发货店")
         # Orders first (the rules after), each sweep sees them all: oldest first is the order they were taken in.
         tb_match, tb_heavy, ceiling = await _weighed_jiangsu_trades(h, http, shop)
         pdd_match = await _pdd(h, http, shop, mall, 2, **PDD_JIANGSU)
@@ -306,7 +259,7 @@ async def test_auto_ship_rules_ship_matching_orders_of_both_channels_and_say_why
             priority=10,
             conditions={
                 "provinces": ["江苏"],
-                "stores": [stores["taobao"], stores["pinduoduo"]],
+                "stores": [stores["taobao"]["id"], stores["pinduoduo"]["id"]],
                 "weight_max_g": ceiling,
             },
             max_batch=len(matching) - 1,
@@ -408,11 +361,11 @@ def _problem(order: dict[str, Any]) -> str | None:
 async def _held_for(h: Harness, http: httpx.AsyncClient, shop: Shop, order_id: str, message: str) -> None:
     """Held, flagged with exactly ``message``, one open address_invalid alert saying it; shipping it alone is a
     409 address_invalid with the reason, and leaves no shipment."""
-    order = await _order(h, http, shop, order_id)
+    order = await h.order(http, shop, order_id)
     assert (order["status"], order["held"], _problem(order)) == ("paid", "address_invalid", message), order
     open_ = await _alerts(h, http, shop, order_id=order_id, kind="address_invalid", state="open")
     assert [a["message"] for a in open_] == [message], open_
-    resp = await _ship(h, http, shop, order_id)
+    resp = await h.ship_response(http, shop, order_id)
     assert resp.status_code == 409, resp.text
     error = resp.json()["error"]
     assert (error["code"], error["details"]["held"], error["details"]["reason"]) == (
@@ -424,7 +377,7 @@ async def _held_for(h: Harness, http: httpx.AsyncClient, shop: Shop, order_id: s
 
 
 async def _released(h: Harness, http: httpx.AsyncClient, shop: Shop, order_id: str) -> None:
-    order = await _order(h, http, shop, order_id)
+    order = await h.order(http, shop, order_id)
     assert (order["status"], order["held"]) == ("paid", None), order
     alerts = await _alerts(h, http, shop, order_id=order_id, kind="address_invalid")
     assert alerts, order
@@ -436,7 +389,7 @@ async def test_a_bad_receiver_holds_the_order_with_what_is_wrong_until_it_is_fix
 ) -> None:
     h = harness
     async with h.client() as http:
-        shop, _, mall = await _shop(h, http, "地址校验店")
+        shop, _, mall, _ = await h.two_store_shop(http, "地址校验店")
         (tb_city,) = await _taobao(h, http, shop, state="江苏省", city="杭州市", district="西湖区")
         (tb_two,) = await _taobao(h, http, shop, state="火星", mobile="138****1234")
         (pdd_district,) = await _pdd(h, http, shop, mall, province="浙江省", city="宁波市", town="西湖区")
@@ -455,7 +408,7 @@ async def test_a_bad_receiver_holds_the_order_with_what_is_wrong_until_it_is_fix
         for order_id, message in bad.items():
             await _held_for(h, http, shop, order_id, message)
         for order_id in (tb_good, tb_moved, pdd_good):
-            order = await _order(h, http, shop, order_id)
+            order = await h.order(http, shop, order_id)
             assert (order["held"], order["flags"]) == (None, []), order
         held = await h.orders_where(http, shop, held="true")
         assert sorted(o["id"] for o in held) == sorted(bad)
@@ -485,7 +438,7 @@ async def test_a_bad_receiver_holds_the_order_with_what_is_wrong_until_it_is_fix
             await _shipped_with_our_number(h, http, shop, order_id)
 
         # On the marketplace: a receiver changed after intake holds its order, changed back releases it.
-        moved = await _order(h, http, shop, tb_moved)
+        moved = await h.order(http, shop, tb_moved)
         wrong = "区县「南山区」不属于「广州市」（它在「深圳市」）"
         for change, held_as in (
             ({"state": "广东省", "city": "广州市", "district": "南山区"}, "address_invalid"),
@@ -495,7 +448,7 @@ async def test_a_bad_receiver_holds_the_order_with_what_is_wrong_until_it_is_fix
             (await http.post(address, json=change)).raise_for_status()
 
             async def changed(held_as: str | None = held_as, city: str = change["city"]) -> bool:
-                order = await _order(h, http, shop, tb_moved)
+                order = await h.order(http, shop, tb_moved)
                 return bool(order["receiver"]["city"] == city and order["held"] == held_as)
 
             await wait_for(changed, 30, f"order {tb_moved} held {held_as}", every=0.3)
@@ -513,9 +466,8 @@ async def test_a_bad_receiver_holds_the_order_with_what_is_wrong_until_it_is_fix
             assert _problem(resp.json()) == bad[order_id]
             await _released(h, http, shop, order_id)
         for order_id in [*bad, tb_moved]:
-            resp = await _ship(h, http, shop, order_id)
-            assert resp.status_code == 202, resp.text
-            await _confirmed(h, http, shop, resp.json()["id"])
+            shipment = await h.ship(http, shop, order_id)
+            await h.confirmed(http, shop, shipment["id"], within=60)
             await _shipped_with_our_number(h, http, shop, order_id)
         assert await h.orders_where(http, shop, held="true") == []
 
@@ -546,7 +498,7 @@ def _kinds(alerts: list[dict[str, Any]]) -> dict[str, set[str]]:
 async def test_orders_carry_their_ship_by_and_alerts_open_before_and_after_it(harness: Harness) -> None:
     h = harness
     async with h.client() as http:
-        shop, _, mall = await _shop(h, http, "发货时限店")
+        shop, _, mall, _ = await h.two_store_shop(http, "发货时限店")
         resp = await http.put(f"{h.shipping}/v1/settings", json={"late_to_ship_lead_minutes": 60}, headers=shop.headers)
         assert resp.status_code == 200, resp.text
         assert resp.json()["late_to_ship_lead_minutes"] == 60
@@ -618,9 +570,8 @@ async def test_orders_carry_their_ship_by_and_alerts_open_before_and_after_it(ha
             assert sorted(o["id"] for o in far) == sorted([pdd_default, *taobao, own_default["id"]])
 
             # Shipped, or cancelled: its alert resolves itself.
-            shipped = await _ship(h, http, shop, pdd_soon)
-            assert shipped.status_code == 202, shipped.text
-            await _confirmed(h, http, shop, shipped.json()["id"])
+            shipped = await h.ship(http, shop, pdd_soon)
+            await h.confirmed(http, shop, shipped["id"], within=60)
             cancelled = await http.post(f"{h.shipping}/v1/orders/{own_urgent}/cancel", headers=shop.headers)
             assert cancelled.status_code == 200, cancelled.text
 
@@ -653,7 +604,7 @@ async def test_a_taobao_order_taken_in_late_ships_by_its_pay_time_plus_48_hours(
         finally:
             await h.faults(http, error_rate={})
         (order_id,) = await h.orders_for(http, shop, [tid], within=60)
-        order = await _order(h, http, shop, order_id)
+        order = await h.order(http, shop, order_id)
         paid = _beijing((await h.trade(http, tid))["pay_time"])
         late_by = _at(order["ship_by"]) - (paid + DEFAULT_SHIP_BY)
         # To the second: the deadline counts from the trade's pay_time, not from when the message got through.

@@ -40,7 +40,6 @@ import asyncio
 import io
 import re
 import time
-import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -49,7 +48,6 @@ import httpx
 import pytest
 
 from tests.e2e.harness import Harness, Shop, wait_for
-from tests.support import ADMIN_KEY, bearer
 
 pytestmark = pytest.mark.e2e
 
@@ -76,16 +74,8 @@ def _receiver(name: str, phone: str, detail: str) -> dict[str, str]:
 async def _shop(
     h: Harness, http: httpx.AsyncClient, name: str
 ) -> tuple[Shop, dict[str, dict[str, Any]], dict[str, Any]]:
-    """A shop with ZTO numbers, a Taobao store (``shop.nick``) and a Pinduoduo mall bound as a store; the shop,
-    its stores by channel, and the mall."""
-    shop = await h.create_shop(http, name)
-    await h.top_up(http, shop, 100_000_000)
-    await h.buy(http, shop, "ZTO", "ZTO-1000")
-    taobao = await h.taobao_store(http, shop)
-    mall = await h.pdd_mall(http, f"{name}{uuid.uuid4().hex[:6]}")
-    bound = await h.bind_store(http, shop, "pinduoduo", mall["access_token"], seller_id=str(mall["mall_id"]))
-    assert bound.status_code == 201, bound.text
-    stores = {"taobao": taobao, "pinduoduo": bound.json()}
+    """The harness's shop of two stores (Taobao, Pinduoduo): the shop, its stores by channel, and the mall."""
+    shop, stores, mall, _ = await h.two_store_shop(http, name)
     assert all(s["confirm_mode"] is None for s in stores.values()), stores  # the shop's mode, until set
     return shop, stores, mall
 
@@ -107,53 +97,14 @@ async def _store_mode(
     return body
 
 
-async def _taobao_orders(h: Harness, http: httpx.AsyncClient, shop: Shop, count: int) -> list[tuple[str, str]]:
-    """Paid trades, once they are our orders: (tid, order id) each."""
-    tids = await h.paid_trades(http, shop, count)
-    return list(zip(tids, await h.orders_for(http, shop, tids), strict=True))
-
-
-async def _pdd_orders(
-    h: Harness, http: httpx.AsyncClient, shop: Shop, mall: dict[str, Any], count: int, **fields: Any
-) -> list[tuple[str, str]]:
-    """Confirmed Pinduoduo orders, once they are our orders: (order_sn, order id) each."""
-    sns = await h.pdd_orders(http, mall["mall_id"], count, **fields)
-    await h.pdd_messages_delivered(http)
-    found: list[tuple[str, str]] = []
-    for sn in sns:
-
-        async def there(sn: str = sn) -> str | None:
-            orders = await h.orders_where(http, shop, external_id=sn)
-            return orders[0]["id"] if orders else None
-
-        found.append((sn, await wait_for(there, 60, f"Pinduoduo order {sn} taken in", every=0.5)))
-    return found
-
-
 # -- our side -----------------------------------------------------------------------------------------------
-
-
-async def _ship(h: Harness, http: httpx.AsyncClient, shop: Shop, order_id: str, **body: Any) -> dict[str, Any]:
-    resp = await http.post(
-        f"{h.shipping}/v1/orders/{order_id}/ship", json={"carrier": "ZTO", **body}, headers=shop.headers
-    )
-    assert resp.status_code == 202, resp.text
-    shipment: dict[str, Any] = resp.json()
-    return shipment
-
-
-async def _shipment(h: Harness, http: httpx.AsyncClient, shop: Shop, shipment_id: str) -> dict[str, Any]:
-    resp = await http.get(f"{h.shipping}/v1/shipments/{shipment_id}", headers=shop.headers)
-    resp.raise_for_status()
-    body: dict[str, Any] = resp.json()
-    return body
 
 
 async def _becomes(
     h: Harness, http: httpx.AsyncClient, shop: Shop, shipment_id: str, status: str, within: float = 90
 ) -> dict[str, Any]:
     async def there() -> dict[str, Any] | None:
-        body = await _shipment(h, http, shop, shipment_id)
+        body = await h.shipment(http, shop, shipment_id)
         assert body["status"] in ("held", "pending", "confirming", status), body  # never failed, voided...
         return body if body["status"] == status else None
 
@@ -178,13 +129,6 @@ def _released_by_collection_of(shipment: dict[str, Any]) -> str | None:
     return found[1] if found else None
 
 
-async def _order(h: Harness, http: httpx.AsyncClient, shop: Shop, order_id: str) -> dict[str, Any]:
-    resp = await http.get(f"{h.shipping}/v1/orders/{order_id}", headers=shop.headers)
-    resp.raise_for_status()
-    body: dict[str, Any] = resp.json()
-    return body
-
-
 async def _alerts(h: Harness, http: httpx.AsyncClient, shop: Shop, order_id: str, kind: str) -> list[dict[str, Any]]:
     resp = await http.get(
         f"{h.shipping}/v1/order-alerts", params={"order_id": order_id, "kind": kind}, headers=shop.headers
@@ -202,13 +146,6 @@ async def _put_receiver(
 
 async def _waybill_statuses(h: Harness, http: httpx.AsyncClient, shop: Shop, numbers: list[str]) -> set[str]:
     return {(await h.waybill(http, shop, n))["status"] for n in numbers}
-
-
-async def _waybills_become(h: Harness, http: httpx.AsyncClient, shop: Shop, numbers: list[str], status: str) -> None:
-    async def all_there() -> bool:
-        return await _waybill_statuses(h, http, shop, numbers) == {status}
-
-    await wait_for(all_there, 60, f"{numbers} {status} in allocation", every=0.5)
 
 
 async def _label_text(h: Harness, http: httpx.AsyncClient, shop: Shop, path: str) -> tuple[str, int]:
@@ -299,45 +236,6 @@ async def _told(h: Harness, http: httpx.AsyncClient, tid: str, tb_numbers: list[
     assert (held["order_status"], held["tracking_number"], held["logistics_id"]) == (2, pdd_number, ZTO_LOGISTICS_ID)
 
 
-async def _truths(h: Harness, http: httpx.AsyncClient, numbers: list[str]) -> dict[str, dict[str, Any]]:
-    resp = await http.get(
-        f"{h.sandbox}/control/tracking/parcels", params={"number": numbers, "include_events": "false"}
-    )
-    resp.raise_for_status()
-    return {t["number"]: t for t in resp.json()}
-
-
-async def _followed(h: Harness, http: httpx.AsyncClient, shop: Shop, order_id: str, numbers: list[str]) -> None:
-    """The tracking provider holds a subscription of each number, and tracking's view of the order lists them
-    subscribed: a held shipment is followed from its label on, since its collection is what releases it."""
-
-    async def subscribed() -> bool:
-        truths = await _truths(h, http, numbers)
-        if not all(truths[n]["subscribed"] for n in numbers):
-            return False
-        resp = await http.get(f"{h.tracking}/v1/orders/{order_id}/tracking", headers=shop.headers)
-        if resp.status_code != 200:
-            return False
-        states = {p["number"]: p["subscription"]["state"] for p in resp.json()["parcels"]}
-        return all(states.get(n) == "subscribed" for n in numbers)
-
-    await wait_for(subscribed, 90, f"{numbers} followed", every=0.5)
-
-
-async def _kinds(h: Harness, http: httpx.AsyncClient, kinds: dict[str, str]) -> None:
-    """Journeys forced (before tracking subscribes the numbers): left to the seed, 2 % are never collected."""
-    (await http.put(f"{h.sandbox}/control/tracking/kinds", json={"kinds": kinds})).raise_for_status()
-
-
-async def _advance(h: Harness, http: httpx.AsyncClient, seconds: float) -> None:
-    """The sandbox's clock jumped ahead (journeys' events happen), and tracking's clock set to the same time."""
-    clock = (await http.post(f"{h.sandbox}/control/clock/advance", json={"seconds": seconds})).json()
-    ours = await http.put(
-        f"{h.tracking}/internal/v1/clock", json={"now": clock["now"], "factor": 1.0}, headers=bearer(ADMIN_KEY)
-    )
-    assert ours.status_code == 200, ours.text
-
-
 async def _messages_delivered(h: Harness, http: httpx.AsyncClient) -> None:
     """Every message either marketplace published so far acknowledged (stored and acted on by us)."""
 
@@ -360,18 +258,18 @@ async def test_a_held_shipment_is_confirmed_once_the_courier_collects_and_its_ad
         shop, _, mall = await _shop(h, http, "揽收回传店")
         settings = await _settings(h, http, shop, confirm_mode="at_collection")
         assert (settings["confirm_mode"], settings["confirm_time"]) == ("at_collection", None)
-        ((tid, tb_order),) = await _taobao_orders(h, http, shop, 1)
-        ((sn, pdd_order),) = await _pdd_orders(h, http, shop, mall, 1)
-        receivers = {o: (await _order(h, http, shop, o))["receiver"] for o in (tb_order, pdd_order)}
+        ((tid, tb_order),) = await h.taobao_orders(http, shop, 1)
+        ((sn, pdd_order),) = await h.pdd_orders_taken_in(http, shop, mall["mall_id"], 1)
+        receivers = {o: (await h.order(http, shop, o))["receiver"] for o in (tb_order, pdd_order)}
 
         # The worker waits while the journeys are forced (before tracking subscribes the numbers): the Taobao
         # order's second parcel is never collected, every other parcel is.
         h.kill("shipping-worker")
         try:
-            tb = await _ship(h, http, shop, tb_order, parcel_count=2)
-            pdd = await _ship(h, http, shop, pdd_order)
+            tb = await h.ship(http, shop, tb_order, parcel_count=2)
+            pdd = await h.ship(http, shop, pdd_order)
             (tb1, tb2), (p1,) = _live(tb), _live(pdd)
-            await _kinds(h, http, {tb1: "normal", tb2: "never_collected", p1: "normal"})
+            await h.journey_kinds(http, {tb1: "normal", tb2: "never_collected", p1: "normal"})
         finally:
             h.start(["shipping-worker"])
         every = [tb1, tb2, p1]
@@ -384,15 +282,15 @@ async def test_a_held_shipment_is_confirmed_once_the_courier_collects_and_its_ad
             ), shipment
 
         # Held: followed by tracking, the labels printable, the marketplaces untold, the numbers not shipped.
-        await _followed(h, http, shop, tb_order, [tb1, tb2])
-        await _followed(h, http, shop, pdd_order, [p1])
+        await h.followed(http, shop, tb_order, [tb1, tb2])
+        await h.followed(http, shop, pdd_order, [p1])
         text, _ = await _label_text(h, http, shop, f"/v1/shipments/{tb['id']}/label.pdf")
         _shows(text, tb1, tb2)
         await asyncio.sleep(1)  # time for a wrong confirmation job to have run, had one been queued
         for shipment in (tb, pdd):
-            assert (await _shipment(h, http, shop, shipment["id"]))["status"] == "held"
+            assert (await h.shipment(http, shop, shipment["id"]))["status"] == "held"
         for order_id in (tb_order, pdd_order):
-            assert (await _order(h, http, shop, order_id))["status"] == "label_printed"
+            assert (await h.order(http, shop, order_id))["status"] == "label_printed"
         await _untold(h, http, tid, sn)
         assert "shipped" not in await _waybill_statuses(h, http, shop, every)
         for n in every:
@@ -402,14 +300,14 @@ async def test_a_held_shipment_is_confirmed_once_the_courier_collects_and_its_ad
         # release is seen before its confirmation runs.
         h.kill("shipping-worker")
         try:
-            await _advance(h, http, PAST_THE_FIRST_MILE_S)
+            await h.advance(http, PAST_THE_FIRST_MILE_S)
             tb = await _becomes(h, http, shop, tb["id"], "pending")
             pdd = await _becomes(h, http, shop, pdd["id"], "pending")
             assert [p["collected_at"] is not None for p in tb["parcels"]] == [True, False], tb
             assert pdd["parcels"][0]["collected_at"] is not None, pdd
             assert _released_by_collection_of(tb) == tb1, tb["history"]
             assert _released_by_collection_of(pdd) == p1, pdd["history"]
-            truths = await _truths(h, http, every)
+            truths = await h.truths(http, every)
             assert [truths[n]["events_happened"] > 0 for n in every] == [True, False, True], truths
             assert [(await _courier(h, http, n))["state"] for n in every] == ["collected", "issued", "collected"]
             await _untold(h, http, tid, sn)  # released, not confirmed yet
@@ -433,7 +331,7 @@ async def test_a_held_shipment_is_confirmed_once_the_courier_collects_and_its_ad
         finally:
             h.start(["shipping-worker"])
         for order_id in (tb_order, pdd_order):
-            order = await _order(h, http, shop, order_id)
+            order = await h.order(http, shop, order_id)
             assert order["receiver"] == receivers[order_id], order  # neither change taken
             refusals = [f["message"] for f in order["flags"] if f["kind"] == "address_change_refused"]
             assert len(refusals) == 2, order["flags"]  # by the marketplace's message, then over REST
@@ -449,9 +347,9 @@ async def test_a_held_shipment_is_confirmed_once_the_courier_collects_and_its_ad
         pdd = await _becomes(h, http, shop, pdd["id"], "confirmed")
         assert (_live(tb), _live(pdd)) == ([tb1, tb2], [p1])
         await _told(h, http, tid, [tb1, tb2], sn, p1)
-        await _waybills_become(h, http, shop, every, "shipped")
+        await h.waybills_become(http, shop, every, "shipped")
         for order_id in (tb_order, pdd_order):
-            assert (await _order(h, http, shop, order_id))["status"] in ("shipped", "in_transit")
+            assert (await h.order(http, shop, order_id))["status"] in ("shipped", "in_transit")
 
 
 # -- 2. released at the shop's confirmation time ------------------------------------------------------------
@@ -463,8 +361,8 @@ async def test_held_shipments_are_confirmed_at_the_shops_confirmation_time_not_b
         shop, stores, mall = await _shop(h, http, "定时回传店")
         for store in stores.values():
             await _store_mode(h, http, shop, store, "at_collection")  # the shop itself confirms at print
-        ((tid, tb_order),) = await _taobao_orders(h, http, shop, 1)
-        ((sn, pdd_order),) = await _pdd_orders(h, http, shop, mall, 1)
+        ((tid, tb_order),) = await h.taobao_orders(http, shop, 1)
+        ((sn, pdd_order),) = await h.pdd_orders_taken_in(http, shop, mall["mall_id"], 1)
 
         # The next whole minute in the shop's zone, at least 15 s away (the shipments are made before it).
         local = datetime.now(ZoneInfo(ZONE))
@@ -475,8 +373,8 @@ async def test_held_shipments_are_confirmed_at_the_shops_confirmation_time_not_b
             due.strftime("%H:%M"),
             ZONE,
         ), settings
-        tb = await _ship(h, http, shop, tb_order, parcel_count=2)
-        pdd = await _ship(h, http, shop, pdd_order)
+        tb = await h.ship(http, shop, tb_order, parcel_count=2)
+        pdd = await h.ship(http, shop, pdd_order)
         assert datetime.now(UTC) < due, "shipped after the confirmation time: it would be due tomorrow"
         assert (tb["status"], pdd["status"]) == ("held", "held"), (tb, pdd)
         tb_numbers, (p1,) = _live(tb), _live(pdd)
@@ -485,7 +383,7 @@ async def test_held_shipments_are_confirmed_at_the_shops_confirmation_time_not_b
         for wake in (datetime.now(UTC), due - timedelta(seconds=2)):
             await asyncio.sleep(max(0.0, (wake - datetime.now(UTC)).total_seconds()))
             for shipment in (tb, pdd):
-                assert (await _shipment(h, http, shop, shipment["id"]))["status"] == "held"
+                assert (await h.shipment(http, shop, shipment["id"]))["status"] == "held"
             await _untold(h, http, tid, sn)
         assert datetime.now(UTC) < due, "looked at after the confirmation time"
 
@@ -502,9 +400,9 @@ async def test_held_shipments_are_confirmed_at_the_shops_confirmation_time_not_b
         for n in [*tb_numbers, p1]:
             assert (await _courier(h, http, n))["state"] == "issued", n
         await _told(h, http, tid, tb_numbers, sn, p1)
-        await _waybills_become(h, http, shop, [*tb_numbers, p1], "shipped")
-        await _followed(h, http, shop, tb_order, tb_numbers)
-        await _followed(h, http, shop, pdd_order, [p1])
+        await h.waybills_become(http, shop, [*tb_numbers, p1], "shipped")
+        await h.followed(http, shop, tb_order, tb_numbers)
+        await h.followed(http, shop, pdd_order, [p1])
 
 
 # -- 3. ship-by passed while held ---------------------------------------------------------------------------
@@ -517,28 +415,30 @@ async def test_a_held_shipment_past_its_ship_by_alerts_and_stays_held_until_coll
     async with h.client() as http:
         shop, _, mall = await _shop(h, http, "超时未揽收店")
         await _settings(h, http, shop, confirm_mode="at_collection")
-        ((tid, tb_order),) = await _taobao_orders(h, http, shop, 1)
-        ((sn, pdd_order),) = await _pdd_orders(h, http, shop, mall, 1, ship_within_hours=SHIP_BY_HOURS)
+        ((tid, tb_order),) = await h.taobao_orders(http, shop, 1)
+        ((sn, pdd_order),) = await h.pdd_orders_taken_in(
+            http, shop, mall["mall_id"], 1, ship_within_hours=SHIP_BY_HOURS
+        )
         last_ship = datetime.strptime((await h.pdd_order(http, sn))["last_ship_time"], "%Y-%m-%d %H:%M:%S")
-        pdd_ship_by = datetime.fromisoformat((await _order(h, http, shop, pdd_order))["ship_by"])
+        pdd_ship_by = datetime.fromisoformat((await h.order(http, shop, pdd_order))["ship_by"])
         assert pdd_ship_by == last_ship.replace(tzinfo=BEIJING), (pdd_ship_by, last_ship)
 
         h.kill("shipping-worker")
         try:
-            tb = await _ship(h, http, shop, tb_order)
-            pdd = await _ship(h, http, shop, pdd_order)
+            tb = await h.ship(http, shop, tb_order)
+            pdd = await h.ship(http, shop, pdd_order)
             numbers = {tb_order: _live(tb)[0], pdd_order: _live(pdd)[0]}
-            await _kinds(h, http, dict.fromkeys(numbers.values(), "normal"))
+            await h.journey_kinds(http, dict.fromkeys(numbers.values(), "normal"))
         finally:
             h.start(["shipping-worker"])
         assert (tb["status"], pdd["status"]) == ("held", "held")
         # The Taobao order's deadline: the shortened default after the trade's payment.
         paid = datetime.strptime((await h.trade(http, tid))["pay_time"], "%Y-%m-%d %H:%M:%S")
-        tb_ship_by = datetime.fromisoformat((await _order(h, http, shop, tb_order))["ship_by"])
+        tb_ship_by = datetime.fromisoformat((await h.order(http, shop, tb_order))["ship_by"])
         expected = paid.replace(tzinfo=BEIJING) + timedelta(hours=SHIP_BY_HOURS)
         assert abs(tb_ship_by - expected) < timedelta(milliseconds=1), (tb_ship_by, paid)
         for order_id, number in numbers.items():
-            await _followed(h, http, shop, order_id, [number])
+            await h.followed(http, shop, order_id, [number])
 
         # The sweep finds them held past their ship-by: one alert each, naming the number.
         async def alerted() -> dict[str, dict[str, Any]] | None:
@@ -555,16 +455,16 @@ async def test_a_held_shipment_past_its_ship_by_alerts_and_stays_held_until_coll
         next_sweep = (last // SWEEP_EVERY_S + 1) * SWEEP_EVERY_S
         await asyncio.sleep(max(0.0, next_sweep - time.time()) + 3)
         for shipment in (tb, pdd):
-            assert (await _shipment(h, http, shop, shipment["id"]))["status"] == "held"
+            assert (await h.shipment(http, shop, shipment["id"]))["status"] == "held"
         for order_id in numbers:
             alerts = await _alerts(h, http, shop, order_id, "not_collected_by_ship_by")
             assert [(a["id"], a["state"]) for a in alerts] == [(opened[order_id]["id"], "open")], alerts
-            assert (await _order(h, http, shop, order_id))["status"] == "label_printed"
+            assert (await h.order(http, shop, order_id))["status"] == "label_printed"
         await _untold(h, http, tid, sn)
         assert "shipped" not in await _waybill_statuses(h, http, shop, list(numbers.values()))
 
         # Collected at last: confirmed, the marketplaces told, the alerts resolved.
-        await _advance(h, http, PAST_THE_FIRST_MILE_S)
+        await h.advance(http, PAST_THE_FIRST_MILE_S)
         for shipment in (tb, pdd):
             done = await _becomes(h, http, shop, shipment["id"], "confirmed")
             assert _released_by_collection_of(done) == done["number"], done["history"]
@@ -584,12 +484,12 @@ async def test_an_address_changed_before_collection_keeps_the_numbers_and_reache
     h = harness
     async with h.client() as http:
         shop, stores, mall = await _shop(h, http, "改址店")
-        (tb_a, tb_b) = await _taobao_orders(h, http, shop, 2)
-        (pdd_a, pdd_b) = await _pdd_orders(h, http, shop, mall, 2)
+        (tb_a, tb_b) = await h.taobao_orders(http, shop, 2)
+        (pdd_a, pdd_b) = await h.pdd_orders_taken_in(http, shop, mall["mall_id"], 2)
 
         # Over REST, orders confirmed at print (shipped on the marketplace, not collected).
-        tb = await _becomes(h, http, shop, (await _ship(h, http, shop, tb_a[1], parcel_count=2))["id"], "confirmed")
-        pdd = await _becomes(h, http, shop, (await _ship(h, http, shop, pdd_a[1]))["id"], "confirmed")
+        tb = await _becomes(h, http, shop, (await h.ship(http, shop, tb_a[1], parcel_count=2))["id"], "confirmed")
+        pdd = await _becomes(h, http, shop, (await h.ship(http, shop, pdd_a[1]))["id"], "confirmed")
         numbers = {tb_a[1]: _live(tb), pdd_a[1]: _live(pdd)}
         await _told(h, http, tb_a[0], numbers[tb_a[1]], pdd_a[0], numbers[pdd_a[1]][0])
         new = {
@@ -597,7 +497,7 @@ async def test_an_address_changed_before_collection_keeps_the_numbers_and_reache
             pdd_a[1]: _receiver("韩梅梅", "13812345679", "天目山路176号7楼"),
         }
         for shipment in (tb, pdd):
-            order = await _order(h, http, shop, shipment["order_id"])
+            order = await h.order(http, shop, shipment["order_id"])
             old = _squeezed(order["receiver"]["address"])
             text, prints = await _label_text(h, http, shop, f"/v1/shipments/{shipment['id']}/label.pdf")
             assert (old in text, prints) == (True, 1), text
@@ -617,21 +517,21 @@ async def test_an_address_changed_before_collection_keeps_the_numbers_and_reache
             _shows(text, receiver["address"], *numbers[order["id"]])
             _shows_receiver(text, receiver)
             assert old not in text, text
-            after = await _shipment(h, http, shop, shipment["id"])
+            after = await h.shipment(http, shop, shipment["id"])
             assert (after["status"], _live(after)) == ("confirmed", numbers[order["id"]]), after
         text, _ = await _label_text(h, http, shop, f"/v1/shipments/{tb['id']}/parcels/2/label.pdf")
         _shows(text, new[tb_a[1]]["address"], numbers[tb_a[1]][1])
         # The marketplaces keep the same numbers; allocation counts them shipped.
         await _told(h, http, tb_a[0], numbers[tb_a[1]], pdd_a[0], numbers[pdd_a[1]][0])
-        await _waybills_become(h, http, shop, [*numbers[tb_a[1]], *numbers[pdd_a[1]]], "shipped")
+        await h.waybills_become(http, shop, [*numbers[tb_a[1]], *numbers[pdd_a[1]]], "shipped")
 
         # Through the marketplace: the stores now hold shipments until collection, so the buyer may still move
         # (nothing shipped there); each channel's address-changed message reaches us.
         for store in stores.values():
             await _store_mode(h, http, shop, store, "at_collection")
         held = {
-            tb_b[1]: await _ship(h, http, shop, tb_b[1], parcel_count=2),
-            pdd_b[1]: await _ship(h, http, shop, pdd_b[1]),
+            tb_b[1]: await h.ship(http, shop, tb_b[1], parcel_count=2),
+            pdd_b[1]: await h.ship(http, shop, pdd_b[1]),
         }
         assert {s["status"] for s in held.values()} == {"held"}, held
         for shipment in held.values():
@@ -657,7 +557,7 @@ async def test_an_address_changed_before_collection_keeps_the_numbers_and_reache
         for order_id, shipment in held.items():
 
             async def updated(order_id: str = order_id) -> dict[str, Any] | None:
-                order = await _order(h, http, shop, order_id)
+                order = await h.order(http, shop, order_id)
                 return order if order["receiver"]["address"] == moved[order_id]["address"] else None
 
             order = await wait_for(updated, 30, f"order {order_id} moved by its marketplace message")
@@ -669,7 +569,7 @@ async def test_an_address_changed_before_collection_keeps_the_numbers_and_reache
             assert prints == 2
             _shows(text, moved[order_id]["address"], *_live(shipment))
             _shows_receiver(text, moved[order_id])
-            after = await _shipment(h, http, shop, shipment["id"])
+            after = await h.shipment(http, shop, shipment["id"])
             assert (after["status"], _live(after)) == ("held", _live(shipment)), after
         # The marketplaces hold the new receivers (what our orders now say) and still no number.
         trade_view = await h.trade(http, tb_b[0])

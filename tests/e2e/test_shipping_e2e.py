@@ -3,32 +3,12 @@
 from __future__ import annotations
 
 import io
-from typing import Any
 
-import httpx
 import pytest
 
-from tests.e2e.harness import Harness, Shop, wait_for
+from tests.e2e.harness import Harness
 
 pytestmark = pytest.mark.e2e
-
-
-async def _ship(h: Harness, http: httpx.AsyncClient, shop: Shop, order_id: str, **body: Any) -> dict[str, Any]:
-    resp = await http.post(f"{h.shipping}/v1/orders/{order_id}/ship", json=body, headers=shop.headers)
-    assert resp.status_code == 202, resp.text
-    found: dict[str, Any] = resp.json()
-    return found
-
-
-async def _settled(
-    h: Harness, http: httpx.AsyncClient, shop: Shop, shipment_id: str, within: float = 60
-) -> dict[str, Any]:
-    async def final() -> dict[str, Any] | None:
-        body: dict[str, Any] = (await http.get(f"{h.shipping}/v1/shipments/{shipment_id}", headers=shop.headers)).json()
-        return body if body["status"] in ("confirmed", "failed") else None
-
-    found: dict[str, Any] = await wait_for(final, within, f"shipment {shipment_id}")
-    return found
 
 
 async def test_paid_trade_is_pushed_shipped_confirmed_and_labelled(harness: Harness) -> None:
@@ -40,7 +20,7 @@ async def test_paid_trade_is_pushed_shipped_confirmed_and_labelled(harness: Harn
         shop = await h.ready_shop(http)
         (tid,) = await h.paid_trades(http, shop, 1)
         (order_id,) = await h.orders_for(http, shop, [tid])
-        order = (await http.get(f"{h.shipping}/v1/orders/{order_id}", headers=shop.headers)).json()
+        order = await h.order(http, shop, order_id)
         assert order["status"] == "paid"
         assert order["receiver"]["address"]  # fetched with fullinfo: the message had no address
         listed = await http.get(f"{h.shipping}/v1/orders/{order_id}/carrier-options", headers=shop.headers)
@@ -50,8 +30,8 @@ async def test_paid_trade_is_pushed_shipped_confirmed_and_labelled(harness: Harn
         options = page["data"]
         assert options[0]["carrier"] == "ZTO"
         assert options[0]["recommended"]
-        shipment = await _ship(h, http, shop, order_id)
-        done = await _settled(h, http, shop, shipment["id"])
+        shipment = await h.ship(http, shop, order_id, carrier=None)  # no carrier named: shipping picks one
+        done = await h.settled(http, shop, shipment["id"], within=60)
         assert done["status"] == "confirmed", done
         trade = await h.trade(http, tid)
         assert trade["status"] == "WAIT_BUYER_CONFIRM_GOODS"
@@ -60,7 +40,7 @@ async def test_paid_trade_is_pushed_shipped_confirmed_and_labelled(harness: Harn
         label = await http.get(f"{h.shipping}/v1/shipments/{shipment['id']}/label.pdf", headers=shop.headers)
         image = pypdfium2.PdfDocument(io.BytesIO(label.content))[0].render(scale=3).to_pil()
         assert [c.text for c in zxingcpp.read_barcodes(image)] == [shipment["number"]]
-        final = (await http.get(f"{h.shipping}/v1/orders/{order_id}", headers=shop.headers)).json()
+        final = await h.order(http, shop, order_id)
         assert final["status"] == "shipped"
 
 
@@ -98,7 +78,7 @@ async def test_every_offline_send_answer_against_the_sandbox(harness: Harness) -
         cases["own"] = ("1234567", rest.json()["id"])
 
         h.kill("shipping-worker")
-        shipped = {name: await _ship(h, http, shop, oid, carrier="ZTO") for name, (_, oid) in cases.items()}
+        shipped = {name: await h.ship(http, shop, oid, carrier="ZTO") for name, (_, oid) in cases.items()}
         number = {name: s["number"] for name, s in shipped.items()}
         send = "taobao.logistics.offline.send"
         # B04 with our number: the marketplace took our send but the answer was lost.
@@ -117,7 +97,7 @@ async def test_every_offline_send_answer_against_the_sandbox(harness: Harness) -
         await http.post(f"{h.sandbox}/control/courier/expire", json={"waybill_codes": [number["f01"]]})
         h.start(["shipping-worker"])
 
-        results = {name: await _settled(h, http, shop, s["id"]) for name, s in shipped.items()}
+        results = {name: await h.settled(http, shop, s["id"], within=60) for name, s in shipped.items()}
         assert results["same"]["status"] == "confirmed"
         assert results["same"]["number"] == number["same"]
         assert results["other"]["status"] == "failed"
@@ -135,7 +115,7 @@ async def test_every_offline_send_answer_against_the_sandbox(harness: Harness) -
         assert results["own"]["status"] == "confirmed"
         unknown = await http.get(f"{h.sandbox}/control/marketplace/trades/1234567")
         assert unknown.status_code == 404  # the marketplace never heard of it
-        failed_order = (await http.get(f"{h.shipping}/v1/orders/{cases['other'][1]}", headers=shop.headers)).json()
+        failed_order = await h.order(http, shop, cases["other"][1])
         assert failed_order["status"] == "paid"
         assert failed_order["flags"][-1]["kind"] == "shipment_failed"
 
@@ -148,8 +128,8 @@ async def test_transient_platform_errors_are_retried(harness: Harness) -> None:
         ids = await h.orders_for(http, shop, tids)
         await h.faults(http, error_rate={"taobao.logistics.offline.send": 0.6}, seed=11)
         try:
-            shipments = [await _ship(h, http, shop, oid, carrier="ZTO") for oid in ids]
-            results = [await _settled(h, http, shop, s["id"]) for s in shipments]
+            shipments = [await h.ship(http, shop, oid, carrier="ZTO") for oid in ids]
+            results = [await h.settled(http, shop, s["id"], within=60) for s in shipments]
         finally:
             await h.faults(http, error_rate={})
         assert [r["status"] for r in results] == ["confirmed"] * 6
