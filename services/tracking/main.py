@@ -50,7 +50,7 @@ def create_app(settings: TrackingSettings | None = None) -> FastAPI:
             {"name": "operations", "description": "Health and metrics."},
         ],
     )
-    fastpath.install(app.router.routes)  # type: ignore[arg-type]
+    fastpath.install(app, SERVICE, settings.max_body_bytes)
     return app
 
 

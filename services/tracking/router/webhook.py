@@ -48,7 +48,7 @@ def _refuse(code: str, message: str) -> Response:
 
 # One answer for a wrong sign and for a number we do not follow (for which no sign can be right): the
 # webhook must not tell a stranger which numbers we track. Both cost the same one statement.
-_NOT_VERIFIED = failure_body("400", "bad sign")
+NOT_VERIFIED = failure_body("400", "bad sign")
 
 
 @router.post(
@@ -66,7 +66,7 @@ _NOT_VERIFIED = failure_body("400", "bad sign")
     openapi_extra=_PUSH_FORM,
 )
 async def receive_kuaidi100_push(request: Request) -> Response:
-    """Served by the lean route of ``services.tracking.fastpath`` (this one documents it and does the same)."""
+    """Served by the bare endpoint of ``services.tracking.fastpath`` (this one documents it and does the same)."""
     return await handle_push(request)
 
 
@@ -86,4 +86,4 @@ async def handle_push(request: Request) -> Response:
         return Response(ACK_BODY, media_type="application/json")
     if outcome is PushOutcome.UNREADABLE:
         return _refuse("400", "param is not a readable push")
-    return Response(_NOT_VERIFIED, status_code=400, media_type="application/json")
+    return Response(NOT_VERIFIED, status_code=400, media_type="application/json")

@@ -44,6 +44,13 @@ async def take_push(webhook: WebhookStatements, waker: Waker, param: str, sign: 
         metrics.INGEST_UNREADABLE.inc()
         log.warning("push_refused", reason="unreadable param")
         return PushOutcome.UNREADABLE
+    if "\x00" in found.number or "\x00" in sign:
+        # PostgreSQL text cannot hold a NUL: sent on, it would fail the statement of every push stored with
+        # this one. No followed number and no MD5 sign has one, so it is refused as any unverified push is.
+        outcome = PushOutcome.UNKNOWN_NUMBER if "\x00" in found.number else PushOutcome.BAD_SIGNATURE
+        _REFUSED_COUNTERS[outcome].inc()
+        log.warning("push_refused", reason=outcome.value, com=found.com)
+        return outcome
     outcome = await webhook.store(found.number, param, sign)
     if outcome is not PushOutcome.STORED:
         _REFUSED_COUNTERS[outcome].inc()

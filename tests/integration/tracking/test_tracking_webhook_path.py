@@ -120,28 +120,81 @@ async def test_a_failed_statement_acknowledges_none_of_its_pushes(
     assert await statements.store(j.number, p, sign(p, s)) is PushOutcome.STORED
 
 
-async def test_the_lean_route_serves_the_webhook_and_fastapi_documents_it(
+async def test_the_bare_endpoint_serves_the_webhook_and_fastapi_documents_it(
     tracking: TrackingApp, shop_id: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from services.tracking import fastpath
     from services.tracking.router import webhook
+    from services.tracking.service import ingestion
 
-    served: list[str] = []
-    real = webhook.handle_push
+    taken: list[str] = []
+    documented: list[str] = []
+    real_take, real_handle = ingestion.take_push, webhook.handle_push
 
-    async def spy(request: Any) -> Any:
-        served.append(request.url.path)
-        return await real(request)
+    async def take_spy(*args: Any) -> Any:
+        taken.append("push")
+        return await real_take(*args)
 
-    monkeypatch.setattr(fastpath, "handle_push", spy)
+    async def handle_spy(request: Any) -> Any:
+        documented.append(request.url.path)
+        return await real_handle(request)
+
+    monkeypatch.setattr(ingestion, "take_push", take_spy)
+    monkeypatch.setattr(webhook, "handle_push", handle_spy)  # what FastAPI's documented route would call
     [(journey, salt)] = await _parcels(tracking, shop_id, 1)
-    assert (await push(tracking.client, journey.param(1), salt)).json() == ACK
+    ok = await push(tracking.client, journey.param(1), salt)
+    assert ok.json() == ACK
+    assert ok.headers["content-type"] == "application/json"
+    assert ok.headers["x-request-id"]  # the request-context middleware ran around it, as for any route
     refused = await push(tracking.client, journey.param(1), salt, bad=True)
     assert refused.status_code == 400
     assert refused.json() == {"result": False, "returnCode": "400", "message": "bad sign"}
-    assert served == [fastpath.PATH, fastpath.PATH]
+    assert taken == ["push", "push"]
+    assert documented == []  # never reached
     doc = (await tracking.client.get("/openapi.json")).json()
     assert "application/x-www-form-urlencoded" in str(doc["paths"][fastpath.PATH]["post"]["requestBody"])
+    # Only POST of that path is taken off: another method still gets FastAPI's answer.
+    assert (await tracking.client.get(fastpath.PATH)).status_code == 405
+
+
+async def test_a_multipart_push_is_served_by_the_documented_handler(tracking: TrackingApp, shop_id: str) -> None:
+    [(journey, salt)] = await _parcels(tracking, shop_id, 1)
+    param = journey.param(1)
+    files = {"param": (None, param), "sign": (None, sign(param, salt))}
+    assert (await tracking.client.post("/webhooks/tracking/kuaidi100", files=files)).json() == ACK
+
+
+async def test_an_oversized_push_gets_413_in_the_error_shape(tracking: TrackingApp) -> None:
+    limit = tracking.runtime.settings.max_body_bytes
+    body = b"param=" + b"x" * limit
+    answer = await tracking.client.post(
+        "/webhooks/tracking/kuaidi100", content=body, headers={"content-type": "application/x-www-form-urlencoded"}
+    )
+    assert answer.status_code == 413
+    assert answer.json()["error"]["code"] == "payload_too_large"
+
+
+async def test_a_nul_in_the_sign_or_number_is_refused_and_spoils_no_other_push(
+    tracking: TrackingApp, shop_id: str
+) -> None:
+    parcels = await _parcels(tracking, shop_id, 4)
+    good = [j.param(1) for j, _ in parcels]
+    nul_number = parcels[0][0].param(2).replace(parcels[0][0].number, parcels[0][0].number + "\\u0000", 1)
+    hostile = [
+        {"param": parcels[0][0].param(2), "sign": sign(parcels[0][0].param(2), parcels[0][1])[:-1] + "\x00"},
+        {"param": nul_number, "sign": sign(nul_number, parcels[0][1])},
+    ]
+
+    async def post(form: dict[str, str]) -> Any:
+        return await tracking.client.post("/webhooks/tracking/kuaidi100", data=form)
+
+    signed = [{"param": p, "sign": sign(p, s)} for p, (_, s) in zip(good, parcels, strict=True)]
+    answers = await asyncio.gather(*(post(f) for f in [*hostile, *signed]))
+    for refused in answers[:2]:
+        assert refused.status_code == 400
+        assert refused.json() == {"result": False, "returnCode": "400", "message": "bad sign"}
+    assert [a.json() for a in answers[2:]] == [ACK] * 4  # stored together, none spoilt by the hostile ones
+    assert len(await _stored_params(tracking.runtime.pg, [j.number for j, _ in parcels])) == 4
 
 
 async def test_the_wake_hint_is_published_at_most_once_per_interval_and_wakes_a_listener(redis: Any) -> None:
