@@ -78,10 +78,17 @@ class ShippingSettings(ServiceSettings):
     )
     batch_chunk_size: int = Field(500, ge=1, le=1000, description="Orders per claimed chunk of a shipment batch.")
     batch_lease_s: float = Field(
-        60.0, gt=0, description="A chunk whose worker stopped renewing its claim this long ago is taken over."
+        10.0,
+        gt=0,
+        description=(
+            "A chunk whose worker stopped renewing its claim this long ago is taken over (a live worker renews "
+            "it four times per lease, with the confirmations it claimed for the chunk)."
+        ),
     )
     batch_concurrency: int = Field(32, ge=1, le=256, description="Calls in flight at once inside one chunk.")
-    batch_sweep_s: int = Field(5, ge=1, le=60, description="How often the worker looks for abandoned chunks.")
+    batch_sweep_s: int = Field(
+        2, ge=1, le=60, description="How often (seconds) the worker looks for abandoned chunks and lost jobs."
+    )
     ship_by_default_taobao_h: float = Field(
         48.0, gt=0, description="Hours after payment a Taobao order must ship by when the order says no ship-by time."
     )

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any, NamedTuple
 
-from sqlalchemy import and_, func, insert, or_, select, text, update
+from sqlalchemy import ColumnElement, and_, func, insert, or_, select, text, update
 
 from runtime.pagination import Keyset, PageRequest, Slice
 from runtime.repository import OwnedRepository, read_page
@@ -36,6 +36,24 @@ class LabelRow(NamedTuple):
     parcel: Parcel | None
 
 
+class ChunkClaim(NamedTuple):
+    """A worker's hold on a chunk. ``token`` is the chunk's claim count when it was taken: a holder whose lease
+    lapsed and was taken over renews and finishes nothing any more (the new holder's token is higher)."""
+
+    batch_id: str
+    chunk_no: int
+    token: int
+
+
+def _held(claim: ChunkClaim) -> tuple[ColumnElement[bool], ...]:
+    return (
+        BatchChunk.batch_id == claim.batch_id,
+        BatchChunk.chunk_no == claim.chunk_no,
+        BatchChunk.status == ChunkStatus.CLAIMED,
+        BatchChunk.claims == claim.token,
+    )
+
+
 class BatchRepository(OwnedRepository[ShipmentBatch]):
     model = ShipmentBatch
 
@@ -51,7 +69,7 @@ class BatchRepository(OwnedRepository[ShipmentBatch]):
         if rows:
             await self.session.execute(insert(BatchChunk), rows)
 
-    async def claim_chunk(self, batch_id: str, lease_s: float) -> int | None:
+    async def claim_chunk(self, batch_id: str, lease_s: float) -> ChunkClaim | None:
         """A chunk nobody holds: pending, or claimed by a worker that stopped renewing its lease."""
         picked = (
             select(BatchChunk.batch_id, BatchChunk.chunk_no)
@@ -75,28 +93,31 @@ class BatchRepository(OwnedRepository[ShipmentBatch]):
                 lease_until=func.now() + timedelta(seconds=lease_s),
                 claims=BatchChunk.claims + 1,
             )
+            .returning(BatchChunk.chunk_no, BatchChunk.claims)
+        )
+        found = (await self.session.execute(stmt)).one_or_none()
+        return ChunkClaim(batch_id, int(found.chunk_no), int(found.claims)) if found is not None else None
+
+    async def renew(self, claim: ChunkClaim, lease_s: float) -> bool:
+        """Extend the lease while its holder works; False when it is no longer this claim's (it lapsed and
+        another worker took the chunk over, or the chunk is done)."""
+        renewed = await self.session.scalar(
+            update(BatchChunk)
+            .where(*_held(claim))
+            .values(lease_until=func.now() + timedelta(seconds=lease_s))
             .returning(BatchChunk.chunk_no)
         )
-        found = (await self.session.execute(stmt)).scalar_one_or_none()
-        return int(found) if found is not None else None
+        return renewed is not None
 
-    async def renew(self, batch_id: str, chunk_no: int, lease_s: float) -> None:
-        await self.session.execute(
+    async def finish_chunk(self, claim: ChunkClaim) -> bool:
+        """The chunk done, by the claim that did it (False: another worker holds it now, and finishes it)."""
+        done = await self.session.scalar(
             update(BatchChunk)
-            .where(
-                BatchChunk.batch_id == batch_id,
-                BatchChunk.chunk_no == chunk_no,
-                BatchChunk.status == ChunkStatus.CLAIMED,
-            )
-            .values(lease_until=func.now() + timedelta(seconds=lease_s))
-        )
-
-    async def finish_chunk(self, batch_id: str, chunk_no: int) -> None:
-        await self.session.execute(
-            update(BatchChunk)
-            .where(BatchChunk.batch_id == batch_id, BatchChunk.chunk_no == chunk_no)
+            .where(*_held(claim))
             .values(status=ChunkStatus.DONE, lease_until=None)
+            .returning(BatchChunk.chunk_no)
         )
+        return done is not None
 
     async def chunk_items(self, batch_id: str, chunk_no: int) -> list[BatchItem]:
         return list(

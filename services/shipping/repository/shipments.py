@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from typing import Any, NamedTuple
 
-from sqlalchemy import ColumnElement, Update, and_, func, insert, or_, select, update
+from sqlalchemy import ColumnElement, Update, and_, func, insert, or_, select, tuple_, update
 
 from runtime.pagination import Keyset, PageRequest, Slice
 from runtime.repository import OwnedRepository
@@ -75,6 +75,22 @@ class ShipmentRepository(OwnedRepository[Shipment]):
         if not shipment_ids:
             return []
         return list((await self.session.execute(_claim(Shipment.id.in_(shipment_ids), lease_s))).scalars())
+
+    async def renew_claims(self, claims: Mapping[str, int], lease_s: float) -> int:
+        """Extend the leases of confirmations still held by these claims (shipment id: its ``attempts`` when
+        claimed, which a later claim raises), as a batch's heartbeat does; answers how many."""
+        if not claims:
+            return 0
+        renewed = await self.session.scalars(
+            update(Shipment)
+            .where(
+                tuple_(Shipment.id, Shipment.attempts).in_(list(claims.items())),
+                Shipment.status == ShipmentStatus.CONFIRMING,
+            )
+            .values(lease_until=func.now() + timedelta(seconds=lease_s))
+            .returning(Shipment.id)
+        )
+        return len(list(renewed))
 
     async def insert_many(self, rows: list[dict[str, Any]]) -> None:
         if rows:

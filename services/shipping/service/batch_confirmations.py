@@ -9,7 +9,7 @@ import asyncio
 import time
 from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from runtime.logging import get_logger
 from services.shipping.channels.base import ChannelError, Refusal, StoreAccess
@@ -30,6 +30,9 @@ from services.shipping.service.shipment_outcomes import (
 )
 from services.shipping.service.stores import access
 from shared.allocation import MarkState
+
+if TYPE_CHECKING:
+    from services.shipping.service.batch_runner import ChunkLease
 
 log = get_logger(__name__)
 T = TypeVar("T")
@@ -69,9 +72,9 @@ class _Todo:
     retries: list[_Retry] = field(default_factory=list)
 
 
-async def confirm_chunk(run: BatchRun, chunk_no: int) -> dict[str, float]:
+async def confirm_chunk(run: BatchRun, lease: ChunkLease) -> dict[str, float]:
     """Confirm the chunk's shipments; answers the seconds spent sending and finishing."""
-    todo = await _claim(run, chunk_no)
+    todo = await _claim(run, lease)
     limit = asyncio.Semaphore(run.res.settings.batch_concurrency)
     t0 = time.perf_counter()
     results = await _gather(limit, [_send(run, s) for s in todo.sends])
@@ -97,11 +100,15 @@ async def _gather(limit: asyncio.Semaphore, coros: Sequence[Awaitable[T]]) -> li
     return list(await asyncio.gather(*(limited(c) for c in coros)))
 
 
-async def _claim(run: BatchRun, chunk_no: int) -> _Todo:
-    lease_s = run.res.settings.confirm_lease_s
+async def _claim(run: BatchRun, lease: ChunkLease) -> _Todo:
+    # On the chunk's lease, not a confirmation job's: the chunk's heartbeat renews them, so a dead worker's
+    # confirmations lapse with its chunk (seconds) rather than after confirm_lease_s.
+    lease_s = lease.lease_s
     async with run.res.transaction() as uow:
         batches = BatchRepository(uow.session)
-        items = await batches.chunk_items(run.batch_id, chunk_no)
+        if not await batches.renew(lease.claim, lease_s):
+            return _Todo()  # taken over meanwhile: the new holder confirms them
+        items = await batches.chunk_items(run.batch_id, lease.claim.chunk_no)
         ids = [i.shipment_id for i in items if i.status == ItemStatus.SHIPPING and i.shipment_id]
         # Claimed by this batch but cancelled before it got a shipment: nothing left to do for them.
         orphans = [i.seq for i in items if i.status == ItemStatus.SHIPPING and not i.shipment_id]
@@ -109,7 +116,9 @@ async def _claim(run: BatchRun, chunk_no: int) -> _Todo:
             run.batch_id, orphans, status=ItemStatus.SKIPPED, message="order changed while the batch ran"
         )
         BATCH_ORDERS.labels(ItemStatus.SKIPPED.value).inc(len(orphans))
+        # At the same now() (the transaction's) as the chunk's renewal above: the two leases end together.
         claimed = await ShipmentRepository(uow.session).claim_many(ids, lease_s)
+        lease.confirming.update({s.id: s.attempts for s in claimed})
         orders = await OrderRepository(uow.session).routes([s.order_id for s in claimed])
         stores = await StoreRepository(uow.session).by_ids(sorted({o.store_id for o in orders.values() if o.store_id}))
     todo = _Todo()
