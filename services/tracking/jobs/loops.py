@@ -44,8 +44,14 @@ async def ingest_step(res: TrackingResources) -> int:
     return result.pushes
 
 
-async def run_loop(res: TrackingResources, name: str, step: Step, wake_up: asyncio.Event) -> None:
-    """``step`` again at once while it finds work; else at the next hint, or after ``ingest_idle_s``."""
+async def run_loop(
+    res: TrackingResources, name: str, step: Step, wake_up: asyncio.Event, *, full: int = 0, gather_s: float = 0.0
+) -> None:
+    """``step`` again at once while it finds work; else at the next hint, or after ``ingest_idle_s``. A step
+    that did less than half of ``full`` waits ``gather_s`` before the next: under a steady flow of pushes a
+    processor woken by every hint would run batches of a few pushes each, paying a transaction's fixed cost
+    (a session, seven statements, a commit) per handful; a short wait lets a batch gather, and the pushes
+    are acknowledged already, so only their processing waits."""
     idle = res.settings.ingest_idle_s
     while True:
         try:
@@ -56,6 +62,8 @@ async def run_loop(res: TrackingResources, name: str, step: Step, wake_up: async
             log.exception("loop_step_failed", loop=name, error=repr(exc))
             done = 0
             await asyncio.sleep(idle)
+        if 0 < done < full // 2 and gather_s > 0:
+            await asyncio.sleep(gather_s)
         if done == 0:
             wake_up.clear()
             with contextlib.suppress(TimeoutError):
@@ -65,6 +73,10 @@ async def run_loop(res: TrackingResources, name: str, step: Step, wake_up: async
 def start_loops(res: TrackingResources) -> None:
     loops = res.loops
     loops.tasks.append(asyncio.create_task(wake.listen(res.redis, loops.ingest_wake)))
-    loops.tasks.append(asyncio.create_task(run_loop(res, "ingest", ingest_step, loops.ingest_wake)))
+    s = res.settings
+    ingest = run_loop(
+        res, "ingest", ingest_step, loops.ingest_wake, full=s.ingest_batch_size, gather_s=s.ingest_gather_s
+    )
+    loops.tasks.append(asyncio.create_task(ingest))
     if res.settings.notify_shipping:
         loops.tasks.append(asyncio.create_task(run_loop(res, "notify", send_notifications, loops.notify_wake)))

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import any_, func, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.tracking.domain.states import PushSource
 from services.tracking.models import RawPush
-from services.tracking.repository.arrays import id_array
 
 
 @dataclass(frozen=True)
@@ -34,22 +32,29 @@ class PushRepository:
         return push.id
 
     async def claim(self, limit: int) -> list[ClaimedPush]:
-        """Unprocessed pushes, oldest first, locked for this transaction; rows another worker holds are
-        skipped. If this transaction never commits (the worker died), the rows are free again."""
-        stmt = (
-            select(RawPush.id, RawPush.subscription_id, RawPush.source, RawPush.param, RawPush.received_at)
+        """Unprocessed pushes, oldest first, locked for this transaction and marked processed in the same
+        statement (one statement and one rewrite of each row, where a select and an update made two); rows
+        another worker holds are skipped. If this transaction never commits (the worker died), the rows are
+        unprocessed and free again."""
+        oldest = (
+            select(RawPush.id)
             .where(RawPush.processed_at.is_(None))
             .order_by(RawPush.id)
             .limit(limit)
             .with_for_update(skip_locked=True)
         )
-        return [ClaimedPush(*row) for row in (await self.session.execute(stmt)).all()]
-
-    async def mark_processed(self, ids: Sequence[int], errors: dict[int, str]) -> None:
-        await self.session.execute(
-            update(RawPush).where(RawPush.id == any_(id_array(ids))).values(processed_at=func.now()),
-            execution_options={"synchronize_session": False},
+        stmt = (
+            update(RawPush)
+            .where(RawPush.id.in_(oldest.scalar_subquery()))
+            .values(processed_at=func.now())
+            .returning(RawPush.id, RawPush.subscription_id, RawPush.source, RawPush.param, RawPush.received_at)
+            .execution_options(synchronize_session=False)
         )
+        rows = (await self.session.execute(stmt)).all()
+        return sorted((ClaimedPush(*row) for row in rows), key=lambda p: p.id)  # RETURNING keeps no order
+
+    async def record_errors(self, errors: dict[int, str]) -> None:
+        """Why each unreadable push of a claimed batch could not be read (kept with the push)."""
         for push_id, error in errors.items():
             await self.session.execute(
                 update(RawPush).where(RawPush.id == push_id).values(error=error),

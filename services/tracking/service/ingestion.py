@@ -160,7 +160,7 @@ async def process_pushes(uow: UnitOfWork, now: datetime, limit: int) -> BatchRes
         await _apply(batch, sub, by_sub.get(sub.id, []), parsed[sub.id], active[sub.id])
     await subs_repo.save_states(touched)
     await batch.notes.flush()
-    await pushes.mark_processed([p.id for p in claimed], errors)
+    await pushes.record_errors(errors)
     await session.flush()
     return result
 
