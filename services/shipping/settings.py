@@ -78,11 +78,11 @@ class ShippingSettings(ServiceSettings):
     )
     batch_chunk_size: int = Field(500, ge=1, le=1000, description="Orders per claimed chunk of a shipment batch.")
     batch_lease_s: float = Field(
-        10.0,
+        5.0,
         gt=0,
         description=(
             "A chunk whose worker stopped renewing its claim this long ago is taken over (a live worker renews "
-            "it four times per lease, with the confirmations it claimed for the chunk)."
+            "it five times per lease, with the confirmations it claimed for the chunk)."
         ),
     )
     batch_concurrency: int = Field(32, ge=1, le=256, description="Calls in flight at once inside one chunk.")

@@ -1,15 +1,15 @@
 """Step 3 of a batch chunk: its confirmations, claimed in one statement, sent concurrently (each on its
-order's channel and store: a batch may mix them), finished in bulk; the shop's own orders are confirmed at
-once, with no marketplace. Anything but a plain success goes to the confirm_shipment job, which knows every
-answer of every channel."""
+order's channel and store: a batch may mix them), finished in groups as they are answered; the shop's own
+orders are confirmed at once, with no marketplace. Anything but a plain success goes to the confirm_shipment
+job, which knows every answer of every channel."""
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING
 
 from runtime.logging import get_logger
 from services.shipping.channels.base import ChannelError, Refusal, StoreAccess
@@ -35,9 +35,10 @@ if TYPE_CHECKING:
     from services.shipping.service.batch_runner import ChunkLease
 
 log = get_logger(__name__)
-T = TypeVar("T")
 
 FINISH_PER_TRANSACTION = 500
+# Confirmed shipments finished together while the chunk's other confirmations are in flight.
+FINISH_EVERY = 100
 
 
 @dataclass(frozen=True)
@@ -73,31 +74,53 @@ class _Todo:
 
 
 async def confirm_chunk(run: BatchRun, lease: ChunkLease) -> dict[str, float]:
-    """Confirm the chunk's shipments; answers the seconds spent sending and finishing."""
+    """Confirm the chunk's shipments; answers the seconds spent sending and finishing. Confirmed ones are
+    finished FINISH_EVERY at a time while the rest are still being sent: the batch shows progress as it goes
+    (a chunk redone after a crash too), and the database's work overlaps the marketplace's."""
     todo = await _claim(run, lease)
     limit = asyncio.Semaphore(run.res.settings.batch_concurrency)
+    answers: asyncio.Queue[_Sent] = asyncio.Queue()
+    groups: asyncio.Queue[list[_Send] | None] = asyncio.Queue()
+    failed: list[_Send] = []
     t0 = time.perf_counter()
-    results = await _gather(limit, [_send(run, s) for s in todo.sends])
-    t1 = time.perf_counter()
-    await _finish(run, [r.send for r in results if r.ok], CONFIRMED_NOTE)
+
+    async def send(s: _Send) -> None:
+        async with limit:
+            answers.put_nowait(await _send(run, s))
+
+    async def finisher() -> None:
+        # One group at a time: a chunk holds one connection for its finishing, whatever its size.
+        while (group := await groups.get()) is not None:
+            await _finish(run, group, CONFIRMED_NOTE)
+
+    async with asyncio.TaskGroup() as tasks:
+        finishing = tasks.create_task(finisher())
+        for s in todo.sends:
+            tasks.create_task(send(s))
+        confirmed: list[_Send] = []
+        for _ in todo.sends:
+            answer = await answers.get()
+            if not answer.ok:
+                failed.append(answer.send)
+                continue
+            confirmed.append(answer.send)
+            if len(confirmed) >= FINISH_EVERY:
+                groups.put_nowait(confirmed)
+                confirmed = []
+        t1 = time.perf_counter()
+        groups.put_nowait(confirmed)
+        groups.put_nowait(None)
+        await finishing
     CONFIRMATIONS.labels("own", "success").inc(len(todo.own))
     await _finish(run, todo.own, OWN_CONFIRMED_NOTE)
     timings = {"send_s": t1 - t0, "finish_s": time.perf_counter() - t1}
-    retries = [_Retry(r.send.shipment_id, 0.0) for r in results if not r.ok] + todo.retries
+    retries = [_Retry(s.shipment_id, 0.0) for s in failed] + todo.retries
     if retries:
         async with run.res.transaction() as uow:
             for r in retries:
                 # _defer_by goes to arq with the outbox row: the retry waits out the delay.
                 uow.enqueue("confirm_shipment", shipment_id=r.shipment_id, _defer_by=r.delay_s)
     return timings
-
-
-async def _gather(limit: asyncio.Semaphore, coros: Sequence[Awaitable[T]]) -> list[T]:
-    async def limited(c: Awaitable[T]) -> T:
-        async with limit:
-            return await c
-
-    return list(await asyncio.gather(*(limited(c) for c in coros)))
 
 
 async def _claim(run: BatchRun, lease: ChunkLease) -> _Todo:

@@ -7,7 +7,7 @@ skipped, ``batch_claims``); allocation returns the same number for the same orde
 created is not created again (``batch_numbers``); a shipment already confirmed is not sent again
 (``batch_confirmations``); the database refuses a second live shipment for an order or a number.
 
-Leases are short (``batch_lease_s``, 10 s) and renewed by a heartbeat while the chunk is worked on, so a dead
+Leases are short (``batch_lease_s``, 5 s) and renewed by a heartbeat while the chunk is worked on, so a dead
 holder is noticed within seconds and a live slow one keeps its chunk; each renewal is conditional on the claim
 still being its own (a fencing token), so a holder whose lease lapsed stops rather than working beside its
 successor. The chunk's confirmations are claimed on the same lease and renewed with it.
@@ -32,7 +32,7 @@ from services.shipping.service.batches import BatchRun
 log = get_logger(__name__)
 
 # Beats per lease: a holder may miss all but one of them (a loaded machine, a slow statement) and keep it.
-HEARTBEATS_PER_LEASE = 4
+HEARTBEATS_PER_LEASE = 5
 
 
 @dataclass
@@ -81,6 +81,9 @@ class ChunkRunner:
             async with self.res.transaction() as uow:
                 await BatchRepository(uow.session).complete_if_done(self.batch_id)
             return None
+        if claim.token > 1:
+            # Its earlier holder stopped renewing (killed, or cut off from the database): redone from here.
+            log.warning("batch_chunk_taken_over", batch_id=self.batch_id, chunk_no=claim.chunk_no, claims=claim.token)
         return _Claimed(run, claim)
 
     async def _heartbeat(self, lease: ChunkLease, work: asyncio.Task[None]) -> None:
