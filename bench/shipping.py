@@ -17,10 +17,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import httpx
+
 from bench.common import BenchDb, heading, row
+from bench.cpu import RUNS, measure
 from services.shipping import labels, zpl
 from services.shipping.models.base import LabelSize
-from tests.e2e.harness import Harness
+from services.shipping.settings import ShippingSettings
+from tests.e2e.harness import Harness, Shop
 from tests.label_support import SAMPLE_LABEL
 
 LABEL = dataclasses.replace(
@@ -33,6 +37,9 @@ LABEL = dataclasses.replace(
     sort_code="",
     package_center="",
 )
+
+# Issue 20: a 10,000-order batch end to end (26.0 s on a quiet machine before).
+BATCH_TARGET_S = 15.0
 
 
 def _label(i: int) -> labels.LabelData:
@@ -208,80 +215,119 @@ def run_labels() -> dict[str, float]:
     return figures | run_zpl(single_n, batch_n, ref_single, ref_rate)
 
 
-async def _end_to_end(h: Harness, orders: int) -> dict[str, float]:
+async def _shop_with_orders(h: Harness, http: httpx.AsyncClient, orders: int) -> tuple[Shop, list[str]]:
+    """A shop with numbers for ``orders`` orders and that many paid orders stored (not measured)."""
+    package = "ZTO-20000" if orders > 4000 else "ZTO-5000"
+    t0 = time.perf_counter()
+    # ready_shop, with room for a loaded machine: buying 20,000 numbers can outlast its minute.
+    shop = await h.create_shop(http)
+    await h.top_up(http, shop, 100_000_000)
+    await h.buy(http, shop, "ZTO", package, within=600)
+    shop = await h.bind_seller(http, shop)
+    row("  shop, top-up, numbers bought from the sandbox courier", f"{time.perf_counter() - t0:.1f} s")
+    t0 = time.perf_counter()
+    tids: list[str] = []
+    for start in range(0, orders, 5000):
+        tids += await h.paid_trades(http, shop, min(5000, orders - start))
+    # Intake is not what this measures, and a shared machine can make it slow: wait it out.
+    order_ids = await h.orders_for(http, shop, tids, within=1800)
+    intake = time.perf_counter() - t0
+    row(f"  {orders:,} paid trades pushed, fetched and stored", f"{intake:.1f} s", f"{orders / intake:,.0f} orders/s")
+    return shop, order_ids
+
+
+@dataclasses.dataclass(frozen=True)
+class BatchRun:
+    """One measured batch: its seconds end to end, what it shipped, and each process's CPU seconds."""
+
+    seconds: float
+    done: int
+    failed: int
+    cpu: dict[str, float]
+
+
+async def _one_batch(h: Harness, orders: int) -> BatchRun:
     async with h.client(timeout=120) as http:
-        package = "ZTO-20000" if orders > 4000 else "ZTO-5000"
-        t0 = time.perf_counter()
-        # ready_shop, with room for a loaded machine: buying 20,000 numbers can outlast its minute.
-        shop = await h.create_shop(http)
-        await h.top_up(http, shop, 100_000_000)
-        await h.buy(http, shop, "ZTO", package, within=600)
-        shop = await h.bind_seller(http, shop)
-        row("shop, top-up, numbers bought from the sandbox courier", f"{time.perf_counter() - t0:.1f} s")
-        t0 = time.perf_counter()
-        cpu0 = h.cpu_seconds()
-        tids: list[str] = []
-        for start in range(0, orders, 5000):
-            tids += await h.paid_trades(http, shop, min(5000, orders - start))
-        # Intake is not what this measures, and a shared machine can make it slow: wait it out.
-        order_ids = await h.orders_for(http, shop, tids, within=1800)
-        intake = time.perf_counter() - t0
-        row(f"{orders:,} paid trades pushed, fetched and stored", f"{intake:.1f} s", f"{orders / intake:,.0f} orders/s")
-        cpu = {k: v - cpu0.get(k, 0.0) for k, v in h.cpu_seconds().items()}
+        shop, order_ids = await _shop_with_orders(h, http, orders)
+        await asyncio.sleep(3)  # the intake's last jobs out of the measured stretch
+        with measure(h.procs) as used:
+            t0 = time.perf_counter()
+            resp = await http.post(
+                f"{h.shipping}/v1/shipment-batches",
+                json={"order_ids": order_ids, "carrier": "ZTO"},
+                headers=shop.headers,
+            )
+            resp.raise_for_status()
+            batch = await h.wait_batch(http, shop, resp.json()["id"], within=900)
+            took = time.perf_counter() - t0
+        run = BatchRun(took, batch["done"], batch["failed"], used.seconds)
         row(
-            "  CPU seconds during intake",
-            ", ".join(f"{k} {v:.1f}" for k, v in sorted(cpu.items(), key=lambda kv: -kv[1])),
-        )
-        t0 = time.perf_counter()
-        cpu0 = h.cpu_seconds()
-        resp = await http.post(
-            f"{h.shipping}/v1/shipment-batches", json={"order_ids": order_ids, "carrier": "ZTO"}, headers=shop.headers
-        )
-        resp.raise_for_status()
-        batch = await h.wait_batch(http, shop, resp.json()["id"], within=900)
-        took = time.perf_counter() - t0
-        row(
-            f"batch of {orders:,} orders: allocate, label, confirm on the marketplace",
+            f"  batch of {orders:,} orders: allocate, label, confirm on the marketplace",
             f"{took:.1f} s",
-            f"{orders / took:,.0f} orders/s; done {batch['done']:,}, failed {batch['failed']}; target <= 60 s",
+            f"{orders / took:,.0f} orders/s; done {batch['done']:,}, failed {batch['failed']}",
         )
-        cpu = {k: v - cpu0.get(k, 0.0) for k, v in h.cpu_seconds().items()}
-        row(
-            "  CPU seconds during the batch",
-            ", ".join(f"{k} {v:.1f}" for k, v in sorted(cpu.items(), key=lambda kv: -kv[1])),
-        )
+        row("  CPU seconds per 1,000 orders", _per_thousand(run.cpu, orders))
         t0 = time.perf_counter()
         pdf = await http.get(f"{h.shipping}/v1/shipment-batches/{batch['id']}/labels.pdf", headers=shop.headers)
         took_pdf = time.perf_counter() - t0
         row(
-            f"GET labels.pdf of the batch ({len(pdf.content) / 2**20:,.0f} MiB)",
+            f"  GET labels.pdf of the batch ({len(pdf.content) / 2**20:,.0f} MiB)",
             f"{took_pdf:.1f} s",
             f"{orders / took_pdf:,.0f} labels/s over HTTP",
         )
-        return {"batch_seconds": took, "orders_per_s": orders / took, "batch_done": batch["done"]}
+        return run
 
 
-def run(db: BenchDb) -> dict[str, float]:
-    figures = run_labels()
+def _per_thousand(cpu: dict[str, float], orders: int) -> str:
+    shown = sorted(((k, v * 1000 / orders) for k, v in cpu.items()), key=lambda kv: -kv[1])
+    return ", ".join(f"{k} {v:.2f}" for k, v in shown if v >= 0.005)
+
+
+def run_batch(db: BenchDb) -> dict[str, float]:
+    """The batch section alone (``python -m bench.shipping``): each run a new shop and its paid orders (not
+    measured), then the batch, timed from its POST to its completion, with each process's CPU over it."""
     orders = int(os.environ.get("BENCH_SHIPPING_ORDERS", 10_000))
-    heading(f"shipping: {orders:,}-order batch end to end (real processes, sandbox marketplace)")
+    runs = int(os.environ.get("BENCH_SHIPPING_RUNS", RUNS))
+    heading(f"shipping: {orders:,}-order batch end to end (real processes, sandbox marketplace), {runs} runs")
     from tests.support import base_redis_url, empty_redis_db
 
-    # Production leases and sweeps (the e2e defaults are short so that crash tests run fast).
-    production = {"SHIPPING_BATCH_LEASE_S": "60", "SHIPPING_BATCH_SWEEP_S": "5", "SHIPPING_CONFIRM_LEASE_S": "60"}
+    # Production leases and sweeps (the e2e ones are short so that crash tests run fast).
+    defaults = ShippingSettings.model_fields
+    production = {
+        f"SHIPPING_{name.upper()}": str(defaults[name].default)
+        for name in ("batch_lease_s", "batch_sweep_s", "confirm_lease_s")
+    }
     with empty_redis_db(base_redis_url()) as redis_url:
         h = Harness(db.url, redis_url, Path(tempfile.mkdtemp(prefix="waybill-bench-")), extra_env=production)
         h.start(timeout=300)  # a loaded machine can take a while to start seven processes
         try:
-            figures |= asyncio.run(_end_to_end(h, orders))
+            results = [asyncio.run(_one_batch(h, orders)) for _ in range(runs)]
         finally:
             h.stop()
-    took = figures["batch_seconds"]
-    verdict = "met" if took <= 60 else "NOT met"
+    middle = statistics.median_low(r.seconds for r in results)
+    best = next(r for r in results if r.seconds == middle)
+    verdict = "met" if middle <= BATCH_TARGET_S else "NOT met"
     heading(f"shipping: the {orders:,}-order batch")
     row(
-        f"{orders:,} orders shipped end to end ({figures['batch_done']:,.0f} done)",
-        f"{took:.1f} s",
-        f"{figures['orders_per_s']:,.0f} orders/s; target <= 60 s: {verdict}",
+        f"{orders:,} orders shipped end to end ({best.done:,} done, {best.failed} failed)",
+        f"{middle:.1f} s",
+        f"median of {runs} (runs {', '.join(f'{r.seconds:.1f}' for r in results)} s); "
+        f"{orders / middle:,.0f} orders/s; target <= {BATCH_TARGET_S:.0f} s: {verdict}",
     )
-    return figures
+    row("  CPU seconds per 1,000 orders (the median run)", _per_thousand(best.cpu, orders))
+    return {"batch_seconds": middle, "orders_per_s": orders / middle, "batch_done": best.done}
+
+
+def run(db: BenchDb) -> dict[str, float]:
+    return run_labels() | run_batch(db)
+
+
+if __name__ == "__main__":
+    from bench.common import bench_database, drop, stop_cleanly_on_sigterm
+
+    stop_cleanly_on_sigterm()
+    bench_db = bench_database("shipbatch")
+    try:
+        run_batch(bench_db)
+    finally:
+        drop(bench_db)
