@@ -197,6 +197,35 @@ async def test_a_nul_in_the_sign_or_number_is_refused_and_spoils_no_other_push(
     assert len(await _stored_params(tracking.runtime.pg, [j.number for j, _ in parcels])) == 4
 
 
+async def test_a_lost_connection_answers_503_to_every_push_of_its_statement_and_200_to_none(
+    tracking: TrackingApp, shop_id: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    parcels = await _parcels(tracking, shop_id, 6)
+    webhook = tracking.runtime.webhook
+    real = webhook.pool
+    statements: list[int] = []
+
+    class BreakingPool:
+        """The statement reaches PostgreSQL's side of a connection that is then cut: nothing is committed."""
+
+        async def fetch(self, sql: str, numbers: list[str], *args: Any) -> Any:
+            statements.append(len(numbers))
+            await asyncio.sleep(0.05)  # the pushes arriving meanwhile queue for the next statement
+            raise asyncpg.exceptions.ConnectionDoesNotExistError("connection was closed in the middle of operation")
+
+    monkeypatch.setattr(webhook, "pool", BreakingPool())
+    answers = await asyncio.gather(*(push(tracking.client, j.param(1), s) for j, s in parcels))
+    monkeypatch.setattr(webhook, "pool", real)
+    assert [a.status_code for a in answers] == [503] * 6
+    assert all(a.json()["error"]["code"] == "unavailable" for a in answers)
+    assert all(a.headers["retry-after"] for a in answers)  # the provider repeats the push later
+    assert sum(statements) == 6  # every push reached a statement ...
+    assert len(statements) < 6  # ... grouped, and each group failed as one
+    assert await _stored_params(real, [j.number for j, _ in parcels]) == []
+    # Once the database answers again, the repeated pushes are stored and acknowledged.
+    assert [(await push(tracking.client, j.param(1), s)).json() for j, s in parcels] == [ACK] * 6
+
+
 async def test_the_wake_hint_is_published_at_most_once_per_interval_and_wakes_a_listener(redis: Any) -> None:
     channel = f"{CHANNEL}:test:{uuid.uuid4().hex}"  # not the channel running services publish on
     event = asyncio.Event()
