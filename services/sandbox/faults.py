@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 # Keys of the per-endpoint maps. A method or message type key wins over its group key.
 MARKETPLACE_ENDPOINTS = (
     "taobao.trade.fullinfo.get",
+    "taobao.trades.sold.increment.get",
     "taobao.logistics.offline.send",
     "taobao.logistics.companies.get",
     "taobao.user.seller.get",

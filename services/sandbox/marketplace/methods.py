@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from services.sandbox.clock import parse_china_time
 from services.sandbox.marketplace import consign
 from services.sandbox.marketplace.protocol import (
     TopError,
@@ -15,12 +16,19 @@ from services.sandbox.marketplace.protocol import (
     trade_id,
 )
 from services.sandbox.marketplace.store import Marketplace
+from services.sandbox.marketplace.trades import TRADE_STATES
 from services.sandbox.numbers import CARRIERS
 
 OFFLINE_SEND = "taobao.logistics.offline.send"
 SENDS = frozenset({OFFLINE_SEND, consign.ASCP_SEND})
 RESENDS = frozenset({consign.RESEND, consign.ASCP_RESEND})
-SESSION_METHODS = frozenset({"taobao.trade.fullinfo.get", "taobao.user.seller.get", *SENDS, *RESENDS})
+SOLD_INCREMENT = "taobao.trades.sold.increment.get"
+SESSION_METHODS = frozenset({"taobao.trade.fullinfo.get", "taobao.user.seller.get", SOLD_INCREMENT, *SENDS, *RESENDS})
+# TOP's limits on the incremental list: at most a day between start_modified and end_modified, pages of 1 to
+# 100 trades (40 when page_size is not given).
+SOLD_SPAN_S = 24 * 3600
+SOLD_PAGE_MAX = 100
+SOLD_PAGE_DEFAULT = 40
 
 
 def call(market: Marketplace, params: dict[str, str]) -> dict[str, Any]:
@@ -36,6 +44,8 @@ def call(market: Marketplace, params: dict[str, str]) -> dict[str, Any]:
     assert seller is not None
     if method == "taobao.trade.fullinfo.get":
         return _fullinfo(market, seller, params)
+    if method == SOLD_INCREMENT:
+        return _sold_increment(market, seller, params)
     if method == "taobao.user.seller.get":
         return _user_seller(market, seller, params)
     if method in SENDS:
@@ -86,3 +96,52 @@ def _user_seller(market: Marketplace, nick: str, params: dict[str, str]) -> dict
     seller = market.sellers[nick]
     user = {"nick": seller.nick, "user_id": seller.user_id, "type": "C", "has_shop": True}
     return {"user": select_fields(user, fields)}
+
+
+def _sold_increment(market: Marketplace, seller: str, params: dict[str, str]) -> dict[str, Any]:
+    """The seller's trades modified from start_modified to end_modified (a day at most), newest first, in
+    ``status`` when given, a page of the asked-for fields; ``use_has_next=true`` answers ``has_next`` instead of
+    counting ``total_results``."""
+    fields = required(params, "fields")
+    start, end = _china_param(params, "start_modified"), _china_param(params, "end_modified")
+    if end < start or end - start > SOLD_SPAN_S:
+        raise TopError(
+            41, "Invalid arguments", "isv.invalid-parameter:end_modified", "时间跨度不能超过一天 (at most one day)"
+        )
+    page_no = _int_param(params, "page_no", 1, 1, 10**6)
+    page_size = _int_param(params, "page_size", SOLD_PAGE_DEFAULT, 1, SOLD_PAGE_MAX)
+    status = params.get("status", "").strip()
+    if status and status not in TRADE_STATES:
+        raise TopError(41, "Invalid arguments", "isv.invalid-parameter:status", f"unknown status {status}")
+    found = [
+        t
+        for t in market.trades.values()
+        if t.seller_nick == seller and start <= int(t.modified) <= end and (not status or t.status == status)
+    ]
+    found.sort(key=lambda t: t.modified, reverse=True)
+    page = found[(page_no - 1) * page_size : page_no * page_size]
+    body: dict[str, Any] = {"trades": {"trade": [select_fields(t.to_top(), fields) for t in page]}}
+    if params.get("use_has_next") == "true":
+        body["has_next"] = len(found) > page_no * page_size
+    else:
+        body["total_results"] = len(found)
+    return body
+
+
+def _china_param(params: dict[str, str], name: str) -> float:
+    text = required(params, name)
+    try:
+        return parse_china_time(text)
+    except ValueError:
+        raise TopError(
+            41, "Invalid arguments", f"isv.invalid-parameter:{name}", f"{name}: yyyy-MM-dd HH:mm:ss"
+        ) from None
+
+
+def _int_param(params: dict[str, str], name: str, default: int, low: int, high: int) -> int:
+    text = params.get(name, "").strip()
+    if not text:
+        return default
+    if not text.isdigit() or not low <= int(text) <= high:
+        raise TopError(41, "Invalid arguments", f"isv.invalid-parameter:{name}", f"{name} must be {low} to {high}")
+    return int(text)

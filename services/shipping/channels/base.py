@@ -170,6 +170,9 @@ class ChannelMessage:
     seller_id: str
     external_id: str | None
     content: dict[str, Any]
+    # When the channel published it, as it says (Taobao's pub_time); what a grouped read of the orders of
+    # several messages lists around. None when it did not say.
+    published: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -213,6 +216,14 @@ class Channel(Protocol):
 
     async def fetch_order(self, store: StoreAccess, external_id: str) -> ChannelOrder | None:
         """The order read from the channel; None when the channel says it does not exist."""
+        ...
+
+    async def fetch_orders(
+        self, store: StoreAccess, published: Mapping[str, datetime | None]
+    ) -> dict[str, ChannelOrder]:
+        """As many of the orders (external id: when its message was published, None when unsaid) as the
+        channel's list calls give, each read after its message was published; one missing from the answer is
+        the caller's to read with ``fetch_order``. ChannelError when the channel cannot answer."""
         ...
 
     async def confirm(

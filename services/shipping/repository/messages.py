@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import case, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -33,3 +34,34 @@ class MessageRepository:
             .where(MarketplaceMessage.channel == channel, MarketplaceMessage.id == message_id)
             .values(shop_id=shop_id, tid=tid, outcome=outcome)
         )
+
+    async def claim_many(self, channel: str, rows: Sequence[tuple[str, str, str, dict[str, Any]]]) -> set[str]:
+        """``claim`` for several messages ``(id, topic, seller_id, content)`` in one INSERT: the ids delivered
+        for the first time (a concurrent repeat of one waits for its first delivery's transaction)."""
+        if not rows:
+            return set()
+        stmt = (
+            pg_insert(MarketplaceMessage)
+            .values(
+                [
+                    {"channel": channel, "id": i, "topic": t, "seller_id": s, "content": c, "outcome": "received"}
+                    for i, t, s, c in rows
+                ]
+            )
+            .on_conflict_do_nothing(index_elements=[MarketplaceMessage.channel, MarketplaceMessage.id])
+            .returning(MarketplaceMessage.id)
+        )
+        return set((await self.session.scalars(stmt)).all())
+
+    async def finish_many(self, channel: str, rows: Iterable[tuple[str, str | None, str | None, str]]) -> None:
+        """``finish`` for several messages ``(id, shop_id, tid, outcome)``: one UPDATE per shop and outcome
+        (a group's messages mostly share both), each message's tid picked by a CASE on its id."""
+        groups: dict[tuple[str | None, str], dict[str, str | None]] = {}
+        for message_id, shop_id, tid, outcome in rows:
+            groups.setdefault((shop_id, outcome), {})[message_id] = tid
+        for (shop_id, outcome), tids in groups.items():
+            await self.session.execute(
+                update(MarketplaceMessage)
+                .where(MarketplaceMessage.channel == channel, MarketplaceMessage.id.in_(list(tids)))
+                .values(shop_id=shop_id, outcome=outcome, tid=case(tids, value=MarketplaceMessage.id))
+            )

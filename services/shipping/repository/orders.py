@@ -39,6 +39,33 @@ class OrderRepository(OwnedRepository[Order]):
         )
         return (await self.session.execute(stmt)).scalar_one_or_none() is not None
 
+    async def insert_many_if_absent(self, rows: Sequence[dict[str, Any]]) -> set[str]:
+        """``insert_if_absent`` for several orders of one shape in one multi-row INSERT: the ids inserted."""
+        if not rows:
+            return set()
+        stmt = (
+            pg_insert(Order)
+            .values(list(rows))
+            .on_conflict_do_nothing(index_elements=[Order.shop_id, Order.external_id])
+            .returning(Order.id)
+        )
+        return set((await self.session.scalars(stmt)).all())
+
+    async def owners_by_external(
+        self, shop_id: str, external_ids: Iterable[str]
+    ) -> dict[str, tuple[str, str, str | None]]:
+        """``(id, channel, store_id)`` of the shop's orders of these external ids, by external id: whether a
+        message's order exists already, and whose it is, without loading the orders."""
+        wanted = list(external_ids)
+        if not wanted:
+            return {}
+        rows = await self.session.execute(
+            select(Order.external_id, Order.id, Order.channel, Order.store_id).where(
+                Order.shop_id == shop_id, Order.external_id.in_(wanted)
+            )
+        )
+        return {r[0]: (r[1], r[2], r[3]) for r in rows}
+
     async def get(self, order_id: str, *, for_update: bool = False) -> Order | None:
         """An order by id whoever's it is: for the workers, which reach it through a shipment of that shop."""
         stmt = select(Order).where(Order.id == order_id).execution_options(populate_existing=True)

@@ -7,9 +7,9 @@ from fastapi import APIRouter, Request
 
 from runtime.app import UowDep
 from runtime.openapi import responses
-from services.shipping.channels.base import ChannelName
+from services.shipping.channels.base import ChannelName, MessageKind
 from services.shipping.resources import ShippingResourcesDep
-from services.shipping.service import channel_messages
+from services.shipping.service import channel_messages, intake_batch
 
 router = APIRouter(prefix="/webhooks", tags=["marketplace"])
 
@@ -87,6 +87,9 @@ async def receive_marketplace_message(request: Request, uow: UowDep, res: Shippi
 
 async def _receive(channel: ChannelName, request: Request, uow: UowDep, res: ShippingResourcesDep) -> dict[str, str]:
     message = channel_messages.read(res.channels.marketplace(channel), request.headers, await request.body())
+    if message.kind is MessageKind.PAID:
+        # Paid messages arriving together are stored as one group (one list call, one INSERT each).
+        return await intake_batch.for_app(request.app.state, res, res.channels).submit(message)
     return await channel_messages.receive(uow, res.channels, message)
 
 

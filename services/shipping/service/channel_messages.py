@@ -4,7 +4,7 @@ the channel, bears them out (a message is a hint, never the truth)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -31,7 +31,7 @@ from services.shipping.service import address_changes, order_alerts, order_holds
 from services.shipping.service.cancellation import cancel_unshipped
 from services.shipping.service.errors import channel_unavailable
 from services.shipping.service.events import emit
-from services.shipping.service.order_intake import insert_paid
+from services.shipping.service.order_intake import insert_paid, insert_paid_many
 from services.shipping.service.orders import flag
 from services.shipping.service.stores import access
 from services.shipping.states import OrderEvent, OrderNote, OrderStatus
@@ -204,19 +204,134 @@ def _order_values(found: ChannelOrder) -> dict[str, Any]:
     }
 
 
-async def _create(uow: UnitOfWork, read: _OrderReader, found: ChannelOrder, message_id: str) -> str:
-    if not read.channel.may_ship(found):
+def _refused(channel: Channel, found: ChannelOrder) -> str | None:
+    """Why an order read back is not taken in, or None when it is."""
+    if not channel.may_ship(found):
         return f"trade_{found.status.lower()}"
     if not found.has_address:
         return "no_address"
-    store = read.store
-    values = {
+    return None
+
+
+def _new_order(store: Store, found: ChannelOrder) -> dict[str, Any]:
+    return {
         "shop_id": store.shop_id,
         "external_id": found.external_id,
         "source": "marketplace",
         "channel": store.channel,
         "store_id": store.id,
     } | _order_values(found)
-    if not await insert_paid(uow, values, f"{store.channel} message {message_id}"):
+
+
+async def _create(uow: UnitOfWork, read: _OrderReader, found: ChannelOrder, message_id: str) -> str:
+    refused = _refused(read.channel, found)
+    if refused is not None:
+        return refused
+    store = read.store
+    if not await insert_paid(uow, _new_order(store, found), f"{store.channel} message {message_id}"):
         return "order_exists"
     return "order_created"
+
+
+# -- paid messages in groups -----------------------------------------------------------------------
+
+
+async def receive_paid(uow: UnitOfWork, channels: Channels, group: Sequence[ChannelMessage]) -> list[dict[str, str]]:
+    """``receive`` for paid messages of one channel arriving together, each answer in the order given: claimed
+    in one INSERT, their orders read back in the channel's list calls (one per 100; ``fetch_order`` for each one
+    the list leaves out), the new orders and their audit rows inserted in one statement each, the messages
+    finished by outcome. All in ``uow``: the group is stored whole or not at all."""
+    if not group:
+        return []
+    channel = group[0].channel.value
+    assert all(m.channel.value == channel and m.kind is MessageKind.PAID for m in group)
+    messages = MessageRepository(uow.session)
+    firsts: dict[str, ChannelMessage] = {}
+    for m in group:
+        firsts.setdefault(m.id, m)
+    claimed = await messages.claim_many(channel, [(m.id, m.topic, m.seller_id, m.content) for m in firsts.values()])
+    by_seller: dict[str, list[ChannelMessage]] = {}
+    for m in firsts.values():
+        if m.id in claimed:
+            by_seller.setdefault(m.seller_id, []).append(m)
+    done: dict[str, tuple[str | None, str | None, str]] = {}  # message id: shop, tid, outcome
+    stores = StoreRepository(uow.session)
+    for seller, ms in by_seller.items():
+        store = await stores.by_seller(channel, seller)
+        for m in ms:
+            if store is None or not store.active or m.external_id is None:
+                outcome = "unknown_seller" if store is None or not store.active else "no_tid"
+                done[m.id] = (store.shop_id if store else None, m.external_id, outcome)
+                log.warning("marketplace_message_unrouted", channel=channel, message_id=m.id, seller=seller)
+        if store is not None and store.active:
+            routed = [m for m in ms if m.external_id is not None]
+            outcomes = await _paid_of_store(uow, channels.marketplace(channel), store, routed)
+            done.update({m.id: (store.shop_id, m.external_id, outcomes[m.id]) for m in routed})
+    await messages.finish_many(channel, [(i, *d) for i, d in done.items()])
+    answers: list[dict[str, str]] = []
+    answered: set[str] = set()
+    for m in group:
+        first = m.id not in answered and m.id in done
+        answered.add(m.id)
+        answers.append({"status": done[m.id][2] if first else "duplicate", "message_id": m.id})
+    return answers
+
+
+async def _paid_of_store(
+    uow: UnitOfWork, channel: Channel, store: Store, group: Sequence[ChannelMessage]
+) -> dict[str, str]:
+    """The outcome of each of a store's paid messages (by message id); their new orders inserted."""
+    outcomes: dict[str, str] = {}
+    existing = await OrderRepository(uow.session).owners_by_external(
+        store.shop_id, {m.external_id or "" for m in group}
+    )
+    to_read: dict[str, ChannelMessage] = {}
+    for m in group:
+        tid = m.external_id or ""
+        owner = existing.get(tid)
+        if owner is not None:
+            if owner[1] != store.channel or owner[2] != store.id:
+                log.warning("marketplace_message_id_taken", message_id=m.id, order_id=owner[0], channel=store.channel)
+                outcomes[m.id] = "external_id_taken"
+            else:
+                outcomes[m.id] = "order_exists"
+        elif tid in to_read:
+            outcomes[m.id] = "order_exists"  # the group's earlier message of the same trade takes it in
+        else:
+            to_read[tid] = m
+    if not to_read:
+        return outcomes
+    found = await _read_all(channel, store, to_read)
+    rows: list[tuple[dict[str, Any], str]] = []
+    for tid, m in to_read.items():
+        order = found.get(tid)
+        refused = "trade_not_found" if order is None else _refused(channel, order)
+        if refused is not None or order is None:
+            outcomes[m.id] = refused or "trade_not_found"
+        else:
+            rows.append((_new_order(store, order), f"{store.channel} message {m.id}"))
+    created = await insert_paid_many(uow, rows)
+    for tid, m in to_read.items():
+        outcomes.setdefault(m.id, "order_created" if tid in created else "order_exists")
+    return outcomes
+
+
+async def _read_all(
+    channel: Channel, store: Store, messages: Mapping[str, ChannelMessage]
+) -> dict[str, ChannelOrder | None]:
+    """Each trade as the channel has it (None: it says there is none): the list call first, then one read per
+    trade it did not list. 503 when the store cannot be read for or the channel cannot answer."""
+    reader = _OrderReader(channel, store, "")
+    granted = access(store)
+    if granted is None:
+        await reader()  # raises the 503 a single message gets
+    assert granted is not None
+    try:
+        listed = await channel.fetch_orders(granted, {tid: m.published for tid, m in messages.items()})
+    except ChannelError as exc:
+        raise channel_unavailable(f"listing {len(messages)} orders", exc) from exc
+    found: dict[str, ChannelOrder | None] = dict(listed)
+    for tid in messages:
+        if tid not in found:
+            found[tid] = await _OrderReader(channel, store, tid)()
+    return found

@@ -3,6 +3,7 @@ receiver checked (a bad address holds the order: ``order_holds``), and a receive
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -41,6 +42,37 @@ async def insert_paid(uow: UnitOfWork, values: dict[str, Any], note: str) -> boo
         assert order is not None
         await order_holds.hold(uow, order, found)
     return True
+
+
+async def insert_paid_many(uow: UnitOfWork, rows: Sequence[tuple[dict[str, Any], str]]) -> set[str]:
+    """``insert_paid`` for several orders ``(values, note)`` of one shop at once: one multi-row INSERT of the
+    orders and one of their first audit rows, holds as there; the external ids inserted (the others the shop
+    had already)."""
+    if not rows:
+        return set()
+    repo = OrderRepository(uow.session)
+    settings = get_settings()
+    by_id: dict[str, tuple[dict[str, Any], str]] = {}
+    inserts: list[dict[str, Any]] = []
+    for values, note in rows:
+        order_id = new_id("ord")
+        row = dict(values)
+        paid_at = row.pop("paid_at", None) or datetime.now(UTC)
+        row["ship_by"] = ship_by.ship_by(row["channel"], row.get("ship_by"), paid_at, settings)
+        inserts.append({**row, "id": order_id, "status": states.INITIAL})
+        by_id[order_id] = (row, note)
+    inserted = await repo.insert_many_if_absent(inserts)
+    await repo.add_events([states.created(order_id, by_id[order_id][1]) for order_id in sorted(inserted)])
+    for order_id in sorted(inserted):
+        row = by_id[order_id][0]
+        found = addresses.check_receiver(
+            row["receiver_state"], row["receiver_city"], row.get("receiver_district", ""), row["receiver_phone"]
+        )
+        if not found.ok:
+            order = await repo.get(order_id)
+            assert order is not None
+            await order_holds.hold(uow, order, found)
+    return {by_id[order_id][0]["external_id"] for order_id in inserted}
 
 
 async def create_order(uow: UnitOfWork, shop_id: str, body: OrderCreate) -> tuple[OrderOut, bool]:

@@ -230,6 +230,9 @@ class FakeMarketplace:
     # send is applied and its answer lost: a read timeout), or an exception to raise.
     script: dict[str, list[Any]] = field(default_factory=dict)
     fullinfo_failures: int = 0
+    # taobao.trades.sold.increment.get: tids it leaves out (modified since, say), and how many calls fail.
+    unlisted: set[str] = field(default_factory=set)
+    list_failures: int = 0
     seller_check_failures: int = 0  # taobao.user.seller.get answers a remote-service error this many times
     calls: list[dict[str, str]] = field(default_factory=list)
     bad_signatures: int = 0
@@ -290,6 +293,8 @@ class FakeMarketplace:
                                              "sub_code": "isv.trade-not-exist"}},
                 )  # fmt: skip
             return httpx.Response(200, json={"trade_fullinfo_get_response": {"trade": trade.top(), "request_id": "x"}})
+        if method == "taobao.trades.sold.increment.get":
+            return self._sold_increment(nick, params)
         if method == "taobao.user.seller.get":
             if self.seller_check_failures > 0:
                 self.seller_check_failures -= 1
@@ -316,6 +321,27 @@ class FakeMarketplace:
         except _Refused as refused:
             return httpx.Response(200, json=refused.body)
         return httpx.Response(200, json={"error_response": {"code": 22, "msg": "Invalid method"}})
+
+    def _sold_increment(self, nick: str | None, params: dict[str, str]) -> httpx.Response:
+        """The seller's trades in ``status`` (every one: the fake keeps no modification times), a page of them."""
+        if self.list_failures > 0:
+            self.list_failures -= 1
+            return httpx.Response(
+                200,
+                json={"error_response": {"code": 15, "msg": "Remote service error",
+                                         "sub_code": "isp.top-remote-service-unavailable"}},
+            )  # fmt: skip
+        if nick is None:
+            return httpx.Response(200, json={"error_response": {"code": 27, "msg": "Invalid session"}})
+        found = [
+            t
+            for t in self.trades.values()
+            if t.seller_nick == nick and t.status == params.get("status", t.status) and t.tid not in self.unlisted
+        ]
+        size, page = int(params.get("page_size", "40")), int(params.get("page_no", "1"))
+        chosen = found[(page - 1) * size : page * size]
+        body = {"trades": {"trade": [t.top() for t in chosen]}, "has_next": len(found) > page * size}
+        return httpx.Response(200, json={"trades_sold_increment_get_response": {**body, "request_id": "l"}})
 
     @staticmethod
     def _success(method: str) -> httpx.Response:

@@ -74,8 +74,9 @@ async def test_same_message_twice_makes_one_order_with_the_fetched_address(world
     assert order["receiver"]["name"] == "张三"
     assert order["weight_g"] == 1250
     assert order["payment_cents"] == 5990
-    # The message had no address: the trade was fetched once, with our signature.
-    fetches = [c for c in world.market.calls if c["method"] == "taobao.trade.fullinfo.get"]
+    # The message had no address: the trade was read back once (listed, as paid messages are), with our signature.
+    reads = ("taobao.trade.fullinfo.get", "taobao.trades.sold.increment.get")
+    fetches = [c for c in world.market.calls if c["method"] in reads]
     assert len(fetches) == 1
     assert world.market.bad_signatures == 0
 
@@ -92,6 +93,7 @@ async def test_marketplace_down_answers_503_then_redelivery_stores(world: World,
     shop = await bind_shop(world, shipping_env)
     trade = world.market.new_trade(shop.nick)
     form = world.market.message(trade)
+    world.market.list_failures = 1
     world.market.fullinfo_failures = 1
     resp = await _push(world, form)
     assert resp.status_code == 503

@@ -112,6 +112,12 @@ class PinduoduoChannel:
         live = await self._client.companies()
         return next((i for i, code in sorted(live.items()) if code == wanted), carriers.LOGISTICS_IDS[carrier])
 
+    async def fetch_orders(
+        self, store: StoreAccess, published: Mapping[str, datetime | None]
+    ) -> dict[str, ChannelOrder]:
+        """No list call yet: each order is read with ``pdd.order.information.get`` (the caller's fallback)."""
+        return {}
+
     async def confirm(
         self,
         store: StoreAccess,

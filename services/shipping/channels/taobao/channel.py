@@ -6,6 +6,7 @@ part is just another send of other lines: ``first`` changes nothing here."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -20,6 +21,7 @@ from services.shipping.channels.base import (
     OrderState,
     Refusal,
     StoreAccess,
+    beijing_time,
     checked_numbers,
     named_number,
 )
@@ -53,6 +55,42 @@ _KINDS = {
 SHIPPED_STATUSES = frozenset({"WAIT_BUYER_CONFIRM_GOODS", "TRADE_BUYER_SIGNED", "TRADE_FINISHED"})
 PARTLY_SHIPPED = "SELLER_CONSIGNED_PART"
 _CARRIERS = frozenset(c.value for c in CarrierCode)
+# How far before the first and after the last message's pub_time a grouped read lists trades modified, and
+# how many pages of 100 it reads at most.
+LIST_SLACK = timedelta(seconds=30)
+LIST_PAGES = 20
+
+
+class ListedTrades:
+    """Trades a list call answered, kept ``ttl_s`` (at most ``size``, the oldest dropped first), by seller and
+    tid: each answers a paid message published before it was read (the read bears the message out as a
+    fetch on arrival would), never one published after, and never any other kind of message."""
+
+    def __init__(self, ttl_s: float = 30.0, size: int = 20_000) -> None:
+        self.ttl, self.size = timedelta(seconds=ttl_s), size
+        self._trades: dict[tuple[str, str], tuple[ChannelOrder, datetime]] = {}
+
+    def put(self, seller: str, order: ChannelOrder, read_at: datetime) -> None:
+        key = (seller, order.external_id)
+        self._trades.pop(key, None)
+        self._trades[key] = (order, read_at)
+        while len(self._trades) > self.size:
+            del self._trades[next(iter(self._trades))]
+
+    def get(self, seller: str, tid: str, published: datetime) -> ChannelOrder | None:
+        """The trade as listed, once (a message taken in needs it no more), when listed after ``published``
+        and within the ttl."""
+        entry = self._trades.pop((seller, tid), None)
+        if entry is None:
+            return None
+        order, read_at = entry
+        # pub_time is to the second: read in its second is not surely after it.
+        if read_at < published + timedelta(seconds=1) or datetime.now(UTC) - read_at > self.ttl:
+            return None
+        return order
+
+    def forget(self, seller: str, tid: str) -> None:
+        self._trades.pop((seller, tid), None)
 
 
 def refusal(exc: TopError) -> Refusal:
@@ -124,6 +162,7 @@ def channel_message(message: Message) -> ChannelMessage:
         seller_id=message.user_nick,
         external_id=message.tid,
         content=message.content,
+        published=beijing_time(message.pub_time),
     )
 
 
@@ -135,6 +174,7 @@ class TaobaoChannel:
         self.app_key = app_key
         self.secret = secret
         self.message_window_s = message_window_s
+        self.listed = ListedTrades()
 
     def read_message(self, headers: Mapping[str, str], body: bytes) -> ChannelMessage:
         """A TOP message push: a form signed like a call (every other field), for our app key, fresh."""
@@ -152,9 +192,13 @@ class TaobaoChannel:
         if not protocol.message_fresh(form, self.message_window_s):
             raise MessageRefused("message timestamp missing or outside the accepted window")
         try:
-            return channel_message(protocol.parse_message(form))
+            message = channel_message(protocol.parse_message(form))
         except protocol.BadMessage as exc:
             raise BadMessage(str(exc)) from exc
+        if message.kind is not MessageKind.PAID and message.external_id is not None:
+            # The trade changed after any listing of it: a paid message of it is read back afresh.
+            self.listed.forget(message.seller_id, message.external_id)
+        return message
 
     def carrier_code(self, carrier: str) -> str:
         # Our carrier codes are TOP's company codes (taobao.logistics.companies.get).
@@ -188,6 +232,45 @@ class TaobaoChannel:
                 return None
             raise channel_error(exc) from exc
         return channel_order(trade)
+
+    async def fetch_orders(
+        self, store: StoreAccess, published: Mapping[str, datetime | None]
+    ) -> dict[str, ChannelOrder]:
+        """Paid trades listed with ``taobao.trades.sold.increment.get`` (only the fields we keep) around the
+        messages' pub_time: a paid trade was modified when paid. A burst of payments puts many trades in one
+        window, so the whole window is listed (up to ``LIST_PAGES`` pages) and what it held kept for a short
+        while (``ListedTrades``): the messages of the others, arriving just after, are answered from it, as
+        long as it was read after their publication. Trades not listed (modified since, another status, no
+        pub_time, past the pages) are the caller's to read one by one."""
+        found: dict[str, ChannelOrder] = {}
+        to_list: dict[str, datetime] = {}
+        for tid, when in published.items():
+            cached = self.listed.get(store.seller_id, tid, when) if when is not None else None
+            if cached is not None:
+                found[tid] = cached
+            elif when is not None:
+                to_list[tid] = when
+        if not to_list:
+            return found
+        start, end = min(to_list.values()) - LIST_SLACK, max(to_list.values()) + LIST_SLACK
+        if (end - start).total_seconds() > protocol.SOLD_SPAN_S:
+            return found
+        read_at = datetime.now(UTC)
+        for page_no in range(1, LIST_PAGES + 1):
+            try:
+                trades, more = await self.client.sold_increment(
+                    store.token, start, end, protocol.AWAITING_SHIPMENT, page_no, protocol.TRADE_FIELDS
+                )
+            except TopError as exc:
+                raise channel_error(exc) from exc
+            for trade in trades:
+                order = channel_order(trade)
+                self.listed.put(store.seller_id, order, read_at)
+                if trade.tid in to_list:
+                    found[trade.tid] = order
+            if not more:
+                break
+        return found
 
     async def confirm(
         self,

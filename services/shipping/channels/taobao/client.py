@@ -42,6 +42,24 @@ class MarketplaceClient:
         body = await self.call(protocol.FULLINFO, session, tid=tid, fields=protocol.TRADE_FIELDS)
         return protocol.parse_trade(body)
 
+    async def sold_increment(
+        self, session: str, start: datetime, end: datetime, status: str, page_no: int, fields: str
+    ) -> tuple[list[Trade], bool]:
+        """One page of the seller's trades modified from ``start`` to ``end`` in ``status``, and whether another
+        page follows (``use_has_next``: no total counted)."""
+        body = await self.call(
+            protocol.SOLD_INCREMENT,
+            session,
+            fields=fields,
+            start_modified=protocol.china_time(start),
+            end_modified=protocol.china_time(end),
+            status=status,
+            page_no=str(page_no),
+            page_size=str(protocol.SOLD_PAGE_SIZE),
+            use_has_next="true",
+        )
+        return protocol.parse_trades_page(body)
+
     async def seller_nick(self, session: str) -> str:
         """Whose session this is, as the marketplace says."""
         body = await self.call(protocol.USER_SELLER, session, fields="nick,user_id")

@@ -33,6 +33,11 @@ ASCP_OFFLINE_SEND = "alibaba.ascp.logistics.offline.send"
 CONSIGN_RESEND = "taobao.logistics.consign.resend"
 ASCP_CONSIGN_RESEND = "alibaba.ascp.logistics.consign.resend"
 FULLINFO = "taobao.trade.fullinfo.get"
+# The seller's trades by modification time, a page of at most 100 (end_modified - start_modified at most a
+# day); only the fields asked for. What the paid messages arriving together are read back with at once.
+SOLD_INCREMENT = "taobao.trades.sold.increment.get"
+SOLD_PAGE_SIZE = 100
+SOLD_SPAN_S = 24 * 3600
 USER_SELLER = "taobao.user.seller.get"
 # TOP's platform errors for a session that is missing, unknown or expired.
 SESSION_ERROR_CODES = frozenset({26, 27})
@@ -274,6 +279,15 @@ def parse_seller_nick(body: dict[str, Any]) -> str:
     if not isinstance(nick, str) or not nick:
         raise TopError("network", "no user.nick in the answer")
     return nick
+
+
+def parse_trades_page(body: dict[str, Any]) -> tuple[list[Trade], bool]:
+    """A ``taobao.trades.sold.increment.get`` page: its trades (``{"trades": {"trade": [...]}}``) and whether
+    another page follows (``has_next``)."""
+    trades = (body.get("trades") or {}).get("trade") or []
+    if not isinstance(trades, list):
+        raise TopError("network", "trades is not a list")
+    return [parse_trade({"trade": t}) for t in trades if isinstance(t, dict)], bool(body.get("has_next"))
 
 
 def parse_trade(body: dict[str, Any]) -> Trade:
