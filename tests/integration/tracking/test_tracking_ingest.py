@@ -331,3 +331,47 @@ async def test_a_worker_killed_mid_batch_loses_nothing_and_doubles_nothing(track
     # Both pushes of a parcel were applied in one batch: one status change each (pending -> delivered),
     # recorded once although the dead worker had computed it too.
     assert int(rows[0]["n"]) == 10
+
+
+async def test_two_processors_in_small_batches_apply_every_push_once_in_order(
+    tracking: TrackingApp, shop_id: str
+) -> None:
+    """Two processors at once (as two workers), in batches smaller than the backlog: each claim marks its
+    pushes processed in its own statement, so no push is taken by both and none is left behind; every
+    parcel ends on its last push, each event stored once, the notifications in event order."""
+    from services.tracking.service.ingestion import process_pushes
+
+    await tracking.drain()
+    parcels = [await _parcel(tracking, shop_id) for _ in range(12)]
+    numbers = [j.number for j, _ in parcels]
+    for upto in (1, 2, 3, 4, 5, 6):  # interleaved across parcels, as real traffic is
+        for journey, salt in parcels:
+            assert (await push(tracking.client, journey.param(upto), salt)).json() == ACK
+    for journey, salt in parcels[:4]:  # a redelivered push: acknowledged, kept once
+        assert (await push(tracking.client, journey.param(3), salt)).json() == ACK
+    claimed: list[int] = []
+
+    async def processor() -> None:
+        while True:
+            async with tracking.runtime.transaction() as uow:
+                result = await process_pushes(uow, await tracking.clock.now(), 7)
+            if result.pushes == 0:
+                return
+            claimed.append(result.pushes)
+
+    await asyncio.gather(processor(), processor())
+    assert sum(claimed) == 6 * 12  # each stored push claimed by exactly one of them
+    assert await _unprocessed(tracking, numbers) == 0
+    assert await _events(tracking, numbers) == 6 * 12
+    for number in numbers:
+        assert (await _view(tracking, shop_id, number))["status"] == "delivered"
+    rows = await fetch(
+        tracking.database_url,
+        "SELECT s.number, n.payload->>'occurred_at' AS at FROM tracking.notifications n"
+        " JOIN tracking.subscriptions s ON s.id = n.subscription_id WHERE s.number = ANY($1) ORDER BY n.id",
+        numbers,
+    )
+    by_number: dict[str, list[str]] = {}
+    for r in rows:
+        by_number.setdefault(r["number"], []).append(r["at"])
+    assert all(ats == sorted(ats) for ats in by_number.values())  # each parcel's updates in event order
