@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field, replace
+from itertools import islice
 
 from services.allocation.metrics import ALLOCATION_FLUSH_SIZE
 from services.allocation.repository.statements import AllocatedRow, AllocationStatements
@@ -88,7 +89,7 @@ class Coalescer:
     def _start_flushes(self, lane: _Lane) -> None:
         while lane.waiting and lane.in_flight < self.max_in_flight:
             batch: Waiters = {}
-            for order_ref in list(lane.waiting)[: self.max_batch]:
+            for order_ref in list(islice(lane.waiting, self.max_batch)):
                 batch[order_ref] = lane.waiting.pop(order_ref)
             lane.in_flight += 1
             self.flushes += 1
