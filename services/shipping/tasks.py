@@ -35,7 +35,7 @@ from services.shipping.service import (
     webhook_deliveries,
     webhook_sending,
 )
-from services.shipping.service.batch_runner import ChunkRunner
+from services.shipping.service.batch_runner import BATCH_RUN_BUDGET_S, ChunkRunner
 from services.shipping.settings import get_settings
 from shared.allocation import MarkItem, MarkState
 
@@ -49,8 +49,11 @@ WEBHOOK_RETRY_CAP_S = 3600.0
 # A courier that cannot route for this long (about an hour of tries) leaves the labels without sort codes.
 ROUTING_RETRY = Backoff(base_s=2.0, cap_s=600.0)
 ROUTING_MAX_TRIES = 12
-# A process_batch job loops over chunks; its chunks carry their own leases, so a long job is not an error.
-BATCH_JOB_TIMEOUT_S = 3600
+# A process_batch job takes chunks for BATCH_RUN_BUDGET_S at most, then hands the batch to a job of its own (see
+# ChunkRunner.run), so its timeout stays that of any job: arq holds a killed worker's running jobs, all of them,
+# "in progress" for its longest job timeout + 10 s before running them again (3,610 s while this was 3,600; now
+# 610 s, the auto-ship sweep's).
+BATCH_JOB_TIMEOUT_S = 300
 # A sweep reads and batches every shop with an active rule, one after another.
 AUTO_SHIP_TIMEOUT_S = 600
 
@@ -72,7 +75,7 @@ async def confirm_shipment(ctx: Ctx, shipment_id: str) -> str:
 
 
 async def process_batch(ctx: Ctx, batch_id: str) -> int:
-    return await ChunkRunner(_res(ctx), batch_id).run()
+    return await ChunkRunner(_res(ctx), batch_id, budget_s=BATCH_RUN_BUDGET_S).run()
 
 
 async def resume_batches(ctx: Ctx) -> int:
@@ -89,10 +92,15 @@ async def resume_batches(ctx: Ctx) -> int:
     # overlap ask once, and a sweep that fails is simply the next one's work.
     bucket = int(time.time() // max(1, settings.batch_sweep_s))
     queue = res.queue
-    for batch_id in open_ids:
-        await queue.redis.enqueue_job(
-            "process_batch", batch_id=batch_id, _job_id=f"resume-{batch_id}-{bucket}", _queue_name=queue.default_queue
-        )
+    for batch_id, runners in open_ids.items():
+        # A runner per abandoned chunk (a killed worker held several): its chunks are redone side by side.
+        for k in range(runners):
+            await queue.redis.enqueue_job(
+                "process_batch",
+                batch_id=batch_id,
+                _job_id=f"resume-{batch_id}-{bucket}-{k}",
+                _queue_name=queue.default_queue,
+            )
     for shipment_id in stuck:
         await queue.redis.enqueue_job(
             "confirm_shipment",
@@ -100,7 +108,7 @@ async def resume_batches(ctx: Ctx) -> int:
             _job_id=f"sweep-{shipment_id}-{bucket}",
             _queue_name=queue.default_queue,
         )
-    return len(open_ids) + len(stuck)
+    return sum(open_ids.values()) + len(stuck)
 
 
 async def release_held_shipments(ctx: Ctx) -> int:

@@ -230,18 +230,20 @@ class BatchRepository(OwnedRepository[ShipmentBatch]):
             {"id": batch_id},
         )
 
-    async def open_batches(self) -> list[str]:
-        """Batches with work nobody is doing: a lapsed claim, or pending chunks and no live claim. (A batch
-        whose runners are busy is left alone: more runners would only fight over the same two cores.)"""
-        rows = await self.session.scalars(
+    async def open_batches(self) -> dict[str, int]:
+        """Batches with work nobody is doing, each with how many such chunks: a lapsed claim, or pending chunks
+        and no live claim. (A batch whose runners are busy is left alone: more runners would only fight over
+        the same two cores.)"""
+        rows = await self.session.execute(
             text(
-                "SELECT DISTINCT c.batch_id FROM shipping.batch_chunks c "
+                "SELECT c.batch_id, count(*) AS n FROM shipping.batch_chunks c "
                 "WHERE (c.status = 'claimed' AND c.lease_until < now()) "
                 "OR (c.status = 'pending' AND NOT EXISTS (SELECT 1 FROM shipping.batch_chunks d "
-                "WHERE d.batch_id = c.batch_id AND d.status = 'claimed' AND d.lease_until >= now()))"
+                "WHERE d.batch_id = c.batch_id AND d.status = 'claimed' AND d.lease_until >= now())) "
+                "GROUP BY c.batch_id"
             )
         )
-        return list(rows)
+        return {batch_id: int(n) for batch_id, n in rows}
 
     async def count_print(self, batch_id: str) -> None:
         await self.session.execute(

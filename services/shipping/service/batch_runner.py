@@ -33,6 +33,9 @@ log = get_logger(__name__)
 
 # Beats per lease: a holder may miss all but one of them (a loaded machine, a slow statement) and keep it.
 HEARTBEATS_PER_LEASE = 5
+# Chunks a process_batch job starts for this long; a chunk is seconds to a few minutes (500 confirmations at 32
+# in flight, each within the marketplace's 10 s timeout), so a job ends well inside its 300 s timeout.
+BATCH_RUN_BUDGET_S = 120.0
 
 
 @dataclass
@@ -55,19 +58,27 @@ class _Claimed:
 class ChunkRunner:
     """Processes the claimed chunks of one batch until none is left."""
 
-    def __init__(self, res: ShippingResources, batch_id: str) -> None:
+    def __init__(self, res: ShippingResources, batch_id: str, budget_s: float | None = None) -> None:
         self.res = res
         self.lease_s = res.settings.batch_lease_s
         self.batch_id = batch_id
+        self.budget_s = budget_s
 
     async def run(self) -> int:
+        """Chunks until none is left, or until the budget is spent: then a new job (after this one's commit)
+        takes the runner's place, so no job runs long."""
         done = 0
+        t0 = time.monotonic()
         while True:
             claimed = await self._claim_chunk()
             if claimed is None:
                 return done
             if await self.chunk(claimed.run, claimed.claim):
                 done += 1
+            if self.budget_s is not None and time.monotonic() - t0 > self.budget_s:
+                async with self.res.transaction() as uow:
+                    uow.enqueue("process_batch", batch_id=self.batch_id)
+                return done
 
     async def _claim_chunk(self) -> _Claimed | None:
         async with self.res.transaction() as uow:

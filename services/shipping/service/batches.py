@@ -139,6 +139,8 @@ def _summary(batch: ShipmentBatch, counts: dict[str, int]) -> BatchSummaryOut:
     )
 
 
-async def abandoned_batches(uow: UnitOfWork) -> list[str]:
-    """Batches with chunks nobody works on (a killed worker's lapsed lease, or lost jobs)."""
-    return await BatchRepository(uow.session).open_batches()
+async def abandoned_batches(uow: UnitOfWork) -> dict[str, int]:
+    """Batches with chunks nobody works on (a killed worker's lapsed leases, or lost jobs), each with how many
+    runners to start for them: one per such chunk, PARALLEL_JOBS at most."""
+    found = await BatchRepository(uow.session).open_batches()
+    return {batch_id: min(n, PARALLEL_JOBS) for batch_id, n in found.items()}

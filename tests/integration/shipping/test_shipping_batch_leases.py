@@ -29,7 +29,7 @@ LEASE_S = 1.0
 
 @pytest.fixture
 async def shop(world: World, shipping_env: Env) -> BoundShop:
-    return await bind_shop(world, shipping_env, stock={"ZTO": zto_numbers(100)})
+    return await bind_shop(world, shipping_env, stock={"ZTO": zto_numbers(200)})
 
 
 @pytest.fixture
@@ -172,3 +172,39 @@ async def test_a_holder_that_stops_is_replaced_within_the_lease_and_nothing_is_d
     confirmed = [t for t in world.market.trades.values() if t.out_sid]
     assert len({t.out_sid for t in confirmed}) == len(confirmed) == 10
     assert {i["number"] for i in view["items"]} == {t.out_sid for t in confirmed}
+
+
+async def test_the_sweep_starts_a_runner_per_abandoned_chunk(
+    world: World, shop: BoundShop, redis: Any, short_lease: float
+) -> None:
+    """A killed worker held three chunks: the sweep starts three runners once their leases lapse, not one."""
+    from services.shipping.tasks import resume_batches
+
+    order_ids = await _orders(world, shop, 150)  # three chunks of 50
+    batch = await _batch(world, shop, order_ids, carrier="ZTO")
+    await redis.delete("arq:shipping")  # the batch's own jobs died with their worker
+    async with worker_ctx(redis) as ctx:
+        res: ShippingResources = ctx["resources"]
+        claims = [await _claim(res, batch["id"], 0.3) for _ in range(3)]
+        assert all(claims)
+        await asyncio.sleep(0.5)
+        assert await resume_batches(ctx) == 3
+    queued = await redis.zrange("arq:shipping", 0, -1)
+    assert len([j for j in queued if j.decode().startswith(f"resume-{batch['id']}-")]) == 3
+    await world.run_jobs()
+    view = await _view(world, shop, batch["id"])
+    assert (view["done"], view["status"]) == (150, "completed")
+    assert set(Counter(s["tid"] for s in world.market.sends()).values()) == {1}
+
+
+async def test_a_runner_past_its_budget_hands_the_batch_to_a_new_job(world: World, shop: BoundShop, redis: Any) -> None:
+    order_ids = await _orders(world, shop, 100)  # two chunks of 50
+    batch = await _batch(world, shop, order_ids, carrier="ZTO")
+    await redis.delete("arq:shipping")
+    async with worker_ctx(redis) as ctx:
+        res: ShippingResources = ctx["resources"]
+        assert await ChunkRunner(res, batch["id"], budget_s=0).run() == 1  # one chunk, then its successor
+    assert (await _view(world, shop, batch["id"]))["done"] == 50
+    await world.run_jobs()  # the successor ships the other chunk
+    view = await _view(world, shop, batch["id"])
+    assert (view["done"], view["status"]) == (100, "completed")
