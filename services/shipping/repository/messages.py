@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import case, update
+from sqlalchemy import Table, case, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -36,22 +36,20 @@ class MessageRepository:
         )
 
     async def claim_many(self, channel: str, rows: Sequence[tuple[str, str, str, dict[str, Any]]]) -> set[str]:
-        """``claim`` for several messages ``(id, topic, seller_id, content)`` in one INSERT: the ids delivered
-        for the first time (a concurrent repeat of one waits for its first delivery's transaction)."""
+        """``claim`` for several messages ``(id, topic, seller_id, content)`` in one multi-row INSERT (on the
+        table, compiled once): the ids delivered for the first time (a concurrent repeat of one waits for its
+        first delivery's transaction)."""
         if not rows:
             return set()
+        table = cast(Table, MarketplaceMessage.__table__)
         stmt = (
-            pg_insert(MarketplaceMessage)
-            .values(
-                [
-                    {"channel": channel, "id": i, "topic": t, "seller_id": s, "content": c, "outcome": "received"}
-                    for i, t, s, c in rows
-                ]
-            )
-            .on_conflict_do_nothing(index_elements=[MarketplaceMessage.channel, MarketplaceMessage.id])
-            .returning(MarketplaceMessage.id)
+            pg_insert(table).on_conflict_do_nothing(index_elements=[table.c.channel, table.c.id]).returning(table.c.id)
         )
-        return set((await self.session.scalars(stmt)).all())
+        params = [
+            {"channel": channel, "id": i, "topic": t, "seller_id": s, "content": c, "outcome": "received"}
+            for i, t, s, c in rows
+        ]
+        return set((await self.session.execute(stmt, params)).scalars().all())
 
     async def finish_many(self, channel: str, rows: Iterable[tuple[str, str | None, str | None, str]]) -> None:
         """``finish`` for several messages ``(id, shop_id, tid, outcome)``: one UPDATE per shop and outcome

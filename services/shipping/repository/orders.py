@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
-from sqlalchemy import insert, select
+from sqlalchemy import Table, insert, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from runtime.pagination import Keyset, PageRequest, Slice
@@ -40,16 +40,18 @@ class OrderRepository(OwnedRepository[Order]):
         return (await self.session.execute(stmt)).scalar_one_or_none() is not None
 
     async def insert_many_if_absent(self, rows: Sequence[dict[str, Any]]) -> set[str]:
-        """``insert_if_absent`` for several orders of one shape in one multi-row INSERT: the ids inserted."""
+        """``insert_if_absent`` for several orders of one shape: the ids inserted. On the table, not the entity,
+        with the rows as parameters (SQLAlchemy's insertmanyvalues: one multi-row INSERT, compiled once, not
+        per row count as ``.values([...])`` would be)."""
         if not rows:
             return set()
+        table = cast(Table, Order.__table__)
         stmt = (
-            pg_insert(Order)
-            .values(list(rows))
-            .on_conflict_do_nothing(index_elements=[Order.shop_id, Order.external_id])
-            .returning(Order.id)
+            pg_insert(table)
+            .on_conflict_do_nothing(index_elements=[table.c.shop_id, table.c.external_id])
+            .returning(table.c.id)
         )
-        return set((await self.session.scalars(stmt)).all())
+        return set((await self.session.execute(stmt, list(rows))).scalars().all())
 
     async def owners_by_external(
         self, shop_id: str, external_ids: Iterable[str]
@@ -137,7 +139,8 @@ class OrderRepository(OwnedRepository[Order]):
 
     async def add_events(self, rows: Sequence[EventRow]) -> None:
         if rows:
-            await self.session.execute(insert(OrderEvent), [r.values() for r in rows])
+            # The table, not the entity: a plain executemany, without the ORM's bulk bookkeeping per row.
+            await self.session.execute(insert(cast(Table, OrderEvent.__table__)), [r.values() for r in rows])
 
     async def events(self, order_id: str) -> list[OrderEvent]:
         return list(
