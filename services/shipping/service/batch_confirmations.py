@@ -92,6 +92,8 @@ async def confirm_chunk(run: BatchRun, lease: ChunkLease) -> dict[str, float]:
         # One group at a time: a chunk holds one connection for its finishing, whatever its size.
         while (group := await groups.get()) is not None:
             await _finish(run, group, CONFIRMED_NOTE)
+            for done in group:  # settled: the heartbeat has no lease of theirs to renew any more
+                lease.confirming.pop(done.shipment_id, None)
 
     async with asyncio.TaskGroup() as tasks:
         finishing = tasks.create_task(finisher())
