@@ -37,6 +37,11 @@ class Spy(AllocationStatements):
         self.tasks: list[asyncio.Task[object] | None] = []
         self.entered: asyncio.Queue[asyncio.Event] = asyncio.Queue()
         self.fail_with: Exception | None = None
+        self.looked_again: list[str] = []  # orders that went on to the single path's re-looks
+
+    async def allocate_one(self, pool_id: int, order_ref: str) -> AllocatedRow | None:
+        self.looked_again.append(order_ref)
+        return await super().allocate_one(pool_id, order_ref)
 
     async def allocate_coalesced(self, pool_id: int, order_refs: list[str]) -> dict[str, AllocatedRow]:
         self.calls.append(list(order_refs))
@@ -172,6 +177,44 @@ async def test_a_pool_running_dry_inside_a_window(pg: asyncpg.Pool, env: Env, sh
     assert await _live(pg, pool_id) == {r.order_ref: r.number for r in got}
 
 
+async def test_stock_locked_for_the_same_order_elsewhere_is_not_no_stock(
+    pg: asyncpg.Pool, env: Env, shop: ShopCreds
+) -> None:
+    """The last free number taken for order x by another process's statement not yet committed: a window with x
+    finds no free row and no number for x, and must look again (the single path's re-looks) rather than answer
+    "no stock"; an order with no number anywhere then gets "no stock"."""
+    pool_id = await seed_numbers(env, shop.id, "ZTO", zto_numbers(2))
+    spy = Spy(pg, gated=True)
+    coalescer = Coalescer(spy)
+    async with pg.acquire() as holder:
+        tx = holder.transaction()
+        await tx.start()
+        held = await holder.fetchrow(
+            "UPDATE allocation.waybills SET status = 1, order_ref = 'locked-x', allocated_at = now() "
+            "WHERE id = (SELECT min(id) FROM allocation.waybills WHERE pool_id = $1) RETURNING number",
+            pool_id,
+        )
+        assert held is not None
+        ahead = asyncio.create_task(coalescer.allocate(pool_id, "locked-y"))  # takes the other number
+        gate = await spy.entered.get()
+        xs = [asyncio.create_task(coalescer.allocate(pool_id, "locked-x")) for _ in range(2)]
+        z = asyncio.create_task(coalescer.allocate(pool_id, "locked-z"))
+        await asyncio.sleep(0)
+        gate.set()
+        assert await ahead is not None
+        (await spy.entered.get()).set()
+        assert spy.calls[1] == ["locked-x", "locked-z"]
+        await wait_for(lambda: _true(spy.looked_again), 10, "the window's callers to look again", every=0.001)
+        await tx.commit()  # while they look again
+    a, b = await asyncio.gather(*xs)
+    assert a is not None
+    assert b is not None
+    assert (a.number, a.created, b.number, b.created) == (held["number"], False, held["number"], False)
+    assert await z is None
+    assert sorted(spy.looked_again) == ["locked-x", "locked-x", "locked-z"]
+    assert await _live(pg, pool_id) == {"locked-x": held["number"], "locked-y": (await _live(pg, pool_id))["locked-y"]}
+
+
 async def test_a_dry_pool_answers_409_to_the_orders_left_over_through_the_api(
     env: Env, allocation_client: httpx.AsyncClient, shop: ShopCreds
 ) -> None:
@@ -295,6 +338,10 @@ async def test_api_processes_racing_on_one_pool_with_overlapping_orders(env: Env
     requests = sum(_metric(m, "waybill_allocation_flush_size_sum") for m in metrics)
     assert requests == len(answers)
     assert statements < len(answers)
+
+
+async def _true(value: object) -> bool:
+    return bool(value)
 
 
 def _metric(text: str, name: str) -> float:
