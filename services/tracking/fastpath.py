@@ -55,14 +55,20 @@ async def _send(send: Send, answer: tuple[dict[str, Any], dict[str, Any]]) -> No
     await send(body)
 
 
-async def _body(receive: Receive) -> bytes:
+async def _body(receive: Receive) -> bytes | None:
+    """The whole body, or None when the client went away before sending all of it (as Starlette's
+    ``Request.body`` raises then): a push cut short is neither stored nor answered."""
     message = await receive()
     body: bytes = message.get("body", b"")
+    if message["type"] != "http.request":
+        return None
     if not message.get("more_body", False):
         return body  # the usual case: the whole form in one message, no copy
     chunks = [body]
     while message.get("more_body", False):
         message = await receive()
+        if message["type"] != "http.request":
+            return None
         chunks.append(message.get("body", b""))
     return b"".join(chunks)
 
@@ -81,7 +87,10 @@ async def push_endpoint(scope: Scope, receive: Receive, send: Send) -> None:
         response = await handle_push(Request(scope, receive))
         await response(scope, receive, send)
         return
-    form = parse_form(await _body(receive))
+    body = await _body(receive)
+    if body is None:
+        return
+    form = parse_form(body)
     param, sign = form.get("param"), form.get("sign")
     if not param or not sign:
         metrics.INGEST_UNREADABLE.inc()
