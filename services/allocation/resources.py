@@ -58,7 +58,12 @@ async def open_resources(core: Resources) -> AllocationResources:
     )
     statements = AllocationStatements(pool)
     coalescer = (
-        Coalescer(statements, max_batch=settings.coalesce_max_batch, in_flight=settings.coalesce_in_flight)
+        Coalescer(
+            statements,
+            max_batch=settings.coalesce_max_batch,
+            in_flight=settings.coalesce_in_flight,
+            stall_s=settings.coalesce_stall_ms / 1000,
+        )
         if settings.coalesce
         else None
     )

@@ -55,6 +55,14 @@ class AllocationSettings(ServiceSettings):
     coalesce_in_flight: int = Field(
         1, ge=1, le=8, description="Coalesced allocation statements in flight per pool and process."
     )
+    coalesce_stall_ms: float = Field(
+        10.0,
+        ge=0,
+        description=(
+            "A coalesced statement in flight longer than this no longer holds its pool's next requests back: "
+            "the next statement goes out beside it (up to 4 in flight per pool and process)."
+        ),
+    )
     vacuum_interval_s: int = Field(
         10, ge=0, description="How often the worker vacuums the waybill table (0: leave it to autovacuum)."
     )

@@ -25,6 +25,9 @@ from tests.integration.allocation_support import seed_numbers, zto_numbers
 from tests.integration.conftest import ShopCreds, make_shop
 from tests.support import ADMIN_KEY, Env, bearer, outside_env
 
+# Gated statements stand still on purpose: a coalescer in these tests must not take them for stalled ones.
+STALL_NEVER = 3600.0
+
 
 class Spy(AllocationStatements):
     """The real statements, recording each coalesced call (its orders and the task it ran on); with ``gated``,
@@ -77,7 +80,7 @@ async def test_concurrent_callers_share_statements_and_each_gets_its_own_number(
 ) -> None:
     pool_id = await seed_numbers(env, shop.id, "ZTO", zto_numbers(300))
     spy = Spy(pg)
-    coalescer = Coalescer(spy, max_batch=64)
+    coalescer = Coalescer(spy, max_batch=64, stall_s=STALL_NEVER)
     orders = [f"many-{i}" for i in range(200)]
     rows = await asyncio.gather(*(coalescer.allocate(pool_id, o) for o in orders))
 
@@ -92,7 +95,7 @@ async def test_concurrent_callers_share_statements_and_each_gets_its_own_number(
 async def test_a_request_alone_goes_out_at_once_on_its_own_task(pg: asyncpg.Pool, env: Env, shop: ShopCreds) -> None:
     pool_id = await seed_numbers(env, shop.id, "ZTO", zto_numbers(5))
     spy = Spy(pg)
-    coalescer = Coalescer(spy)
+    coalescer = Coalescer(spy, stall_s=STALL_NEVER)
     row = await coalescer.allocate(pool_id, "idle-1")
     assert row is not None
     assert row.created
@@ -109,7 +112,7 @@ async def test_the_same_order_from_two_callers_in_one_window_gets_one_number(
 ) -> None:
     pool_id = await seed_numbers(env, shop.id, "ZTO", zto_numbers(10))
     spy = Spy(pg, gated=True)
-    coalescer = Coalescer(spy)
+    coalescer = Coalescer(spy, stall_s=STALL_NEVER)
     first = asyncio.create_task(coalescer.allocate(pool_id, "ahead"))
     gate = await spy.entered.get()  # a statement in flight: what comes now waits for the next one
     twins = [asyncio.create_task(coalescer.allocate(pool_id, "twin")) for _ in range(2)]
@@ -131,7 +134,7 @@ async def test_the_same_order_from_two_callers_in_one_window_gets_one_number(
 async def test_cancelled_callers_never_lose_a_number(pg: asyncpg.Pool, env: Env, shop: ShopCreds) -> None:
     pool_id = await seed_numbers(env, shop.id, "ZTO", zto_numbers(10))
     spy = Spy(pg, gated=True)
-    coalescer = Coalescer(spy)
+    coalescer = Coalescer(spy, stall_s=STALL_NEVER)
     ahead = asyncio.create_task(coalescer.allocate(pool_id, "ahead"))
     gate = await spy.entered.get()
     before = asyncio.create_task(coalescer.allocate(pool_id, "cancel-before"))
@@ -162,11 +165,35 @@ async def test_cancelled_callers_never_lose_a_number(pg: asyncpg.Pool, env: Env,
     assert free == 10 - 3, "a number left its free list without reaching an order"
 
 
+async def test_a_stalled_statement_does_not_hold_its_pool_back(pg: asyncpg.Pool, env: Env, shop: ShopCreds) -> None:
+    pool_id = await seed_numbers(env, shop.id, "ZTO", zto_numbers(10))
+    spy = Spy(pg, gated=True)
+    coalescer = Coalescer(spy, stall_s=0.05, stalled_in_flight=2)
+    stalled = asyncio.create_task(coalescer.allocate(pool_id, "stall-0"))
+    first_gate = await spy.entered.get()
+    await asyncio.sleep(0.1)  # past stall_s: the next request goes out beside the stalled statement
+    beside = asyncio.create_task(coalescer.allocate(pool_id, "stall-1"))
+    second_gate = await spy.entered.get()
+    assert spy.calls == [["stall-0"], ["stall-1"]]
+    await asyncio.sleep(0.1)  # two in flight now: the cap, so the next one waits
+    waits = asyncio.create_task(coalescer.allocate(pool_id, "stall-2"))
+    await asyncio.sleep(0.01)
+    assert len(spy.calls) == 2
+    second_gate.set()
+    assert await beside is not None
+    (await spy.entered.get()).set()
+    assert await waits is not None
+    first_gate.set()
+    assert await stalled is not None
+    assert spy.calls == [["stall-0"], ["stall-1"], ["stall-2"]]
+    assert len(set((await _live(pg, pool_id)).values())) == 3
+
+
 async def test_a_pool_running_dry_inside_a_window(pg: asyncpg.Pool, env: Env, shop: ShopCreds) -> None:
     stock, extra = 20, 7
     pool_id = await seed_numbers(env, shop.id, "ZTO", zto_numbers(stock))
     spy = Spy(pg)
-    coalescer = Coalescer(spy)
+    coalescer = Coalescer(spy, stall_s=STALL_NEVER)
     orders = [f"dry-{i}" for i in range(stock + extra)]
     rows = await asyncio.gather(*(coalescer.allocate(pool_id, o) for o in orders))
     got = [r for r in rows if r is not None]
@@ -185,7 +212,7 @@ async def test_stock_locked_for_the_same_order_elsewhere_is_not_no_stock(
     "no stock"; an order with no number anywhere then gets "no stock"."""
     pool_id = await seed_numbers(env, shop.id, "ZTO", zto_numbers(2))
     spy = Spy(pg, gated=True)
-    coalescer = Coalescer(spy)
+    coalescer = Coalescer(spy, stall_s=STALL_NEVER)
     async with pg.acquire() as holder:
         tx = holder.transaction()
         await tx.start()
@@ -242,7 +269,7 @@ async def test_a_statement_error_reaches_every_caller_of_its_statement(
 ) -> None:
     pool_id = await seed_numbers(env, shop.id, "ZTO", zto_numbers(10))
     spy = Spy(pg, gated=True)
-    coalescer = Coalescer(spy)
+    coalescer = Coalescer(spy, stall_s=STALL_NEVER)
     ahead = asyncio.create_task(coalescer.allocate(pool_id, "err-ahead"))
     gate = await spy.entered.get()
     waiting = [asyncio.create_task(coalescer.allocate(pool_id, f"err-{i}")) for i in range(3)]
