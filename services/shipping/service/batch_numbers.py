@@ -10,6 +10,7 @@ that fails has its number voided, not returned (see the release_number job).
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -17,6 +18,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from runtime.apis.allocation import AllocationApi
+from runtime.backoff import Backoff
 from runtime.db import UnitOfWork
 from runtime.service_client import ServiceError
 from services.shipping import parcels
@@ -31,8 +33,12 @@ from services.shipping.service.batches import BatchRun, ItemResult, count_result
 from services.shipping.service.ids import new_id
 from services.shipping.service.orders import transition_many
 from services.shipping.states import Change, OrderEvent, OrderStatus
-from shared.allocation import MAX_BATCH_ALLOCATION
+from shared.allocation import MAX_BATCH_ALLOCATION, BatchAllocation
 from shared.errors import ErrorCode
+
+# A bulk allocation that failed for a transient reason is asked again this many times in all, soon after.
+ALLOCATE_TRIES = 3
+ALLOCATE_RETRY = Backoff(base_s=0.5, cap_s=4.0)
 
 
 @dataclass(frozen=True)
@@ -69,11 +75,25 @@ async def allocate_numbers(allocation: AllocationApi, shop_id: str, plan: Sequen
     return got
 
 
+async def _allocate_batch(allocation: AllocationApi, shop_id: str, carrier: str, refs: list[str]) -> BatchAllocation:
+    """One bulk allocation, asked again on a transient failure (a connection dropped under load, a restart): the
+    same order references get the same numbers, so asking again allocates nothing twice, and failing the
+    whole part (up to MAX_BATCH_ALLOCATION orders back to paid) for a moment's trouble would cost far more."""
+    for attempt in range(1, ALLOCATE_TRIES + 1):
+        try:
+            return await allocation.allocate_batch(shop_id, carrier, refs)
+        except ServiceError as exc:
+            if not exc.transient or attempt == ALLOCATE_TRIES:
+                raise
+            await asyncio.sleep(ALLOCATE_RETRY.delay(attempt))
+    raise AssertionError("unreachable")
+
+
 async def _allocate_part(
     allocation: AllocationApi, shop_id: str, carrier: str, part: Sequence[Planned], got: Numbers
 ) -> None:
     try:
-        answer = await allocation.allocate_batch(shop_id, carrier, [p.order_ref for p in part])
+        answer = await _allocate_batch(allocation, shop_id, carrier, [p.order_ref for p in part])
     except ServiceError as exc:
         if exc.code != ErrorCode.POOL_EXHAUSTED:
             got.failures.update({p.seq: _refused(exc) for p in part})

@@ -147,3 +147,33 @@ async def test_pool_running_out_mid_batch_fails_only_the_rest(world: World, ship
     assert "pool_exhausted" in failed[0]["message"]
     orders = (await world.shipping.get("/v1/orders", params={"status": "paid"}, headers=shop.headers)).json()["data"]
     assert len(orders) == 15  # failed orders are back to paid, ready for another try
+
+
+async def test_a_transient_allocation_failure_is_asked_again_not_failed(
+    world: World, shop: BoundShop, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The bulk allocation answered 503 once (a dropped connection under load): asked again, every order ships,
+    each with one number; the batch does not fail the chunk for it."""
+    import httpx
+
+    from services.shipping.service import batch_numbers
+
+    monkeypatch.setattr(batch_numbers, "ALLOCATE_RETRY", batch_numbers.Backoff(base_s=0.01, cap_s=0.02))
+    order_ids = await _orders(world, shop, 20)
+    forward = world.forward_allocation
+    refused: list[str] = []
+
+    async def flaky(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/v1/allocations/batch" and not refused:
+            refused.append(request.url.path)
+            return httpx.Response(503, json={"code": "unavailable", "message": "try again"})
+        return await forward(request)
+
+    assert world.mock is not None
+    world.mock.route(host="allocation.test").mock(side_effect=flaky)
+    batch = await _batch(world, shop, order_ids, carrier="ZTO")
+    await world.run_jobs()
+    view = await _view(world, shop, batch["id"])
+    assert refused
+    assert (view["done"], view["failed"]) == (20, 0)
+    assert len({i["number"] for i in view["items"]}) == 20
