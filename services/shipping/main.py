@@ -8,7 +8,7 @@ from runtime.app import create_service_app
 from runtime.auth import CachedResolver, HttpKeyResolver, ShopKeyResolver
 from services.shipping.models import Outbox
 from services.shipping.resources import ShippingResources, open_resources
-from services.shipping.router import ROUTERS
+from services.shipping.router import ROUTERS, marketplace_fastpath
 from services.shipping.settings import ShippingSettings, get_settings
 
 SERVICE = "shipping"
@@ -19,7 +19,7 @@ def _resolver(res: ShippingResources) -> ShopKeyResolver:
 
 
 def create_app(settings: ShippingSettings | None = None) -> FastAPI:
-    return create_service_app(
+    app = create_service_app(
         service=SERVICE,
         settings=settings or get_settings(),
         outbox=Outbox,
@@ -45,6 +45,8 @@ def create_app(settings: ShippingSettings | None = None) -> FastAPI:
             {"name": "operations", "description": "Health and metrics."},
         ],
     )
+    marketplace_fastpath.install(app.router.routes)  # the message webhooks, ahead of their documented routes
+    return app
 
 
 app = create_app()
