@@ -156,9 +156,10 @@ async def test_a_transient_allocation_failure_is_asked_again_not_failed(
     each with one number; the batch does not fail the chunk for it."""
     import httpx
 
+    from runtime.backoff import Backoff
     from services.shipping.service import batch_numbers
 
-    monkeypatch.setattr(batch_numbers, "ALLOCATE_RETRY", batch_numbers.Backoff(base_s=0.01, cap_s=0.02))
+    monkeypatch.setattr(batch_numbers, "ALLOCATE_RETRY", Backoff(base_s=0.01, cap_s=0.02))
     order_ids = await _orders(world, shop, 20)
     forward = world.forward_allocation
     refused: list[str] = []
