@@ -249,7 +249,9 @@ async def receive_paid(uow: UnitOfWork, channels: Channels, group: Sequence[Chan
     firsts: dict[str, ChannelMessage] = {}
     for m in group:
         firsts.setdefault(m.id, m)
-    claimed = await messages.claim_many(channel, [(m.id, m.topic, m.seller_id, m.content) for m in firsts.values()])
+    # In id order: two groups (two processes) claiming overlapping ids wait for one another, never deadlock.
+    claims = [(m.id, m.topic, m.seller_id, m.content) for m in sorted(firsts.values(), key=lambda m: m.id)]
+    claimed = await messages.claim_many(channel, claims)
     by_seller: dict[str, list[ChannelMessage]] = {}
     for m in firsts.values():
         if m.id in claimed:

@@ -61,6 +61,8 @@ async def insert_paid_many(uow: UnitOfWork, rows: Sequence[tuple[dict[str, Any],
         row["ship_by"] = ship_by.ship_by(row["channel"], row.get("ship_by"), paid_at, settings)
         inserts.append({**row, "id": order_id, "status": states.INITIAL})
         by_id[order_id] = (row, note)
+    # In (shop, external id) order: concurrent groups of overlapping orders wait, never deadlock.
+    inserts.sort(key=lambda r: (r["shop_id"], r["external_id"]))
     inserted = await repo.insert_many_if_absent(inserts)
     await repo.add_events([states.created(order_id, by_id[order_id][1]) for order_id in sorted(inserted)])
     for order_id in sorted(inserted):
