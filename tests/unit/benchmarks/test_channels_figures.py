@@ -103,3 +103,21 @@ def test_the_table_shows_every_channel_beside_taobao_as_one() -> None:
     assert by_channel["own"][1:] == ["800", "(4.00)", "0.50", "(0.25)", "0", "(0.00)", "1.00", "(0.25)"]
     zero_reference = table({"taobao": Figures(0, 0, 0, 0), "own": Figures(1, 1, 1, 1)})
     assert "(n/a)" in zero_reference[2]
+
+
+def test_intake_rows_show_the_api_cpu_beside_its_before_figure_and_the_median_of_each_process(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from bench.channels import INTAKE_CPU_BEFORE_MS, intake_rows
+
+    figs = {c: Figures(100.0, 1.2 if c == "taobao" else 2.0, 50.0, 3.0) for c in CHANNELS}
+    runs = [{"shipping": 1.0, "sandbox": 0.5}, {"shipping": 1.4, "sandbox": 0.7}, {"shipping": 1.2, "sandbox": 0.6}]
+    intake_rows(figs, {"taobao": runs, "pinduoduo": []})
+    out = capsys.readouterr().out
+    taobao_line = next(line for line in out.splitlines() if line.strip().startswith("taobao: shipping API"))
+    assert "1.20 ms" in taobao_line
+    assert f"before {INTAKE_CPU_BEFORE_MS['taobao']:.2f} ms" in taobao_line
+    assert "target <= 1.5 ms: met" in taobao_line
+    assert "target <= 1.5 ms: NOT MET" in out  # Pinduoduo's 2.00 ms
+    assert "taobao: CPU ms/order per process (median of 3)" in out
+    assert "sandbox 0.60, shipping 1.20" in out
