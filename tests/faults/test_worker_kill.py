@@ -18,8 +18,10 @@ from tests.faults.system import FaultSystem, since
 pytestmark = pytest.mark.faults
 
 ORDERS = env_int("FAULTS_BATCH_ORDERS", 2000)
-# Issue 20: the batch resumes within 10 s of the worker's restart (it waited about 75 s on 60 s leases).
-RESUME_WITHIN_S = 10.0
+# Issue 20: the batch resumes within 10 s of the worker's restart (it waited about 75 s on 60 s leases). Measured
+# 7.7 s at a load of 6.5 on two cores and 28 s at 9.5 (a 10,000-order bench beside it): a machine that loaded may
+# set FAULTS_RESUME_WITHIN_S higher. The figure printed is the one to report.
+RESUME_WITHIN_S = float(env_int("FAULTS_RESUME_WITHIN_S", 10))
 # The settings recovery depends on, at their production defaults rather than the e2e harness's short ones.
 LEASE_SETTINGS = ("batch_lease_s", "batch_sweep_s", "confirm_lease_s")
 
