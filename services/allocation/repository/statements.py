@@ -219,8 +219,11 @@ class AllocationStatements:
             try:
                 async with self.pool.acquire() as conn, conn.transaction():
                     return await _batch_in_transaction(conn, pool_id, order_refs)
-            except asyncpg.UniqueViolationError:
-                continue  # an overlapping request took one of these orders first; read it
+            except (asyncpg.UniqueViolationError, asyncpg.DeadlockDetectedError):
+                # An overlapping request took one of these orders first; read it. Deadlock: a coalesced
+                # statement (sorted orders) and this batch (the request's order) each waited for an order the
+                # other had just taken; PostgreSQL aborted one, and its retry finds the other's numbers.
+                continue
             except ShortOfStock:
                 # Rows locked by an overlapping in-flight batch may be for these same orders.
                 wait = next(waits, None)
