@@ -361,6 +361,7 @@ async def test_two_processors_in_small_batches_apply_every_push_once_in_order(
 
     await asyncio.gather(processor(), processor())
     assert sum(claimed) == 6 * 12  # each stored push claimed by exactly one of them
+    assert max(claimed) <= 7  # never more than a batch: the claim's ids are taken once, not per row scanned
     assert await _unprocessed(tracking, numbers) == 0
     assert await _events(tracking, numbers) == 6 * 12
     for number in numbers:
