@@ -68,12 +68,14 @@ class ListedTrades:
 
     def __init__(self, ttl_s: float = 30.0, size: int = 20_000) -> None:
         self.ttl, self.size = timedelta(seconds=ttl_s), size
-        self._trades: dict[tuple[str, str], tuple[ChannelOrder, datetime]] = {}
+        # Kept as listed: most are never asked for again in this process, and reading one costs more than
+        # keeping it.
+        self._trades: dict[tuple[str, str], tuple[dict[str, Any], datetime]] = {}
 
-    def put(self, seller: str, order: ChannelOrder, read_at: datetime) -> None:
-        key = (seller, order.external_id)
+    def put(self, seller: str, tid: str, raw: dict[str, Any], read_at: datetime) -> None:
+        key = (seller, tid)
         self._trades.pop(key, None)
-        self._trades[key] = (order, read_at)
+        self._trades[key] = (raw, read_at)
         while len(self._trades) > self.size:
             del self._trades[next(iter(self._trades))]
 
@@ -83,11 +85,11 @@ class ListedTrades:
         entry = self._trades.pop((seller, tid), None)
         if entry is None:
             return None
-        order, read_at = entry
+        raw, read_at = entry
         # pub_time is to the second: read in its second is not surely after it.
         if read_at < published + timedelta(seconds=1) or datetime.now(UTC) - read_at > self.ttl:
             return None
-        return order
+        return channel_order(protocol.parse_trade({"trade": raw}))
 
     def forget(self, seller: str, tid: str) -> None:
         self._trades.pop((seller, tid), None)
@@ -263,11 +265,12 @@ class TaobaoChannel:
                 )
             except TopError as exc:
                 raise channel_error(exc) from exc
-            for trade in trades:
-                order = channel_order(trade)
-                self.listed.put(store.seller_id, order, read_at)
-                if trade.tid in to_list:
-                    found[trade.tid] = order
+            for raw in trades:
+                tid = str(raw.get("tid", ""))
+                if tid in to_list:
+                    found[tid] = channel_order(protocol.parse_trade({"trade": raw}))
+                elif tid:
+                    self.listed.put(store.seller_id, tid, raw, read_at)
             if not more:
                 break
         return found

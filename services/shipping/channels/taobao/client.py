@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 import httpx
 
@@ -44,9 +45,9 @@ class MarketplaceClient:
 
     async def sold_increment(
         self, session: str, start: datetime, end: datetime, status: str, page_no: int, fields: str
-    ) -> tuple[list[Trade], bool]:
-        """One page of the seller's trades modified from ``start`` to ``end`` in ``status``, and whether another
-        page follows (``use_has_next``: no total counted)."""
+    ) -> tuple[list[dict[str, Any]], bool]:
+        """One page of the seller's trades modified from ``start`` to ``end`` in ``status`` (unparsed: see
+        ``protocol.parse_trades_page``), and whether another page follows (``use_has_next``: no total counted)."""
         body = await self.call(
             protocol.SOLD_INCREMENT,
             session,

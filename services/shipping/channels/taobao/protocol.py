@@ -281,13 +281,14 @@ def parse_seller_nick(body: dict[str, Any]) -> str:
     return nick
 
 
-def parse_trades_page(body: dict[str, Any]) -> tuple[list[Trade], bool]:
-    """A ``taobao.trades.sold.increment.get`` page: its trades (``{"trades": {"trade": [...]}}``) and whether
-    another page follows (``has_next``)."""
+def parse_trades_page(body: dict[str, Any]) -> tuple[list[dict[str, Any]], bool]:
+    """A ``taobao.trades.sold.increment.get`` page: its trades as TOP wrote them (``{"trades": {"trade":
+    [...]}}``; ``parse_trade({"trade": t})`` reads one, only when it is wanted) and whether another page
+    follows (``has_next``)."""
     trades = (body.get("trades") or {}).get("trade") or []
     if not isinstance(trades, list):
         raise TopError("network", "trades is not a list")
-    return [parse_trade({"trade": t}) for t in trades if isinstance(t, dict)], bool(body.get("has_next"))
+    return [t for t in trades if isinstance(t, dict)], bool(body.get("has_next"))
 
 
 def parse_trade(body: dict[str, Any]) -> Trade:
