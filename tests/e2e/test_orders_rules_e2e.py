@@ -594,7 +594,8 @@ async def test_a_taobao_order_taken_in_late_ships_by_its_pay_time_plus_48_hours(
     async with h.client() as http:
         shop = await h.create_shop(http, "迟到消息店")
         await h.taobao_store(http, shop)
-        await h.faults(http, error_rate={"taobao.trade.fullinfo.get": 1.0})
+        # Neither read of a paid trade answers: the grouped list call nor the single fetch it falls back to.
+        await h.faults(http, error_rate={"taobao.trade.fullinfo.get": 1.0, "taobao.trades.sold.increment.get": 1.0})
         try:
             (tid,) = await h.paid_trades(http, shop, 1)
             # The paid message is answered 503 (the trade cannot be read) and delivered again, second after second.
