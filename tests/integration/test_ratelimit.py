@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import uuid
 from collections.abc import AsyncIterator
 
 import httpx
 import pytest
 from fastapi import FastAPI
+from redis.asyncio import Redis
 
 from tests.integration.conftest import make_shop
 from tests.support import ADMIN_KEY, INTERNAL_KEY, Env, app_client, bearer
@@ -88,3 +91,69 @@ async def test_limit_zero_means_no_limiter(env: Env) -> None:
         shop = await make_shop(client)
         for _ in range(20):
             assert (await client.get("/v1/balance", headers=shop.headers)).status_code == 200
+
+
+async def test_concurrent_checks_share_a_redis_call_and_each_books_its_own_slot(redis: Redis) -> None:
+    """Checks made while a call is in flight go together in the next one: fewer calls than checks, yet a key
+    named by many of them is granted exactly its burst, and each key keeps its own budget."""
+    from runtime.ratelimit import RateLimit, RateLimited, RateLimiter
+
+    limiter = RateLimiter(redis, f"group-{uuid.uuid4().hex[:8]}", RateLimit(RATE, BURST))
+    gcra = limiter._gcra
+    calls: list[int] = []
+    script = gcra._script
+
+    async def counted(*, keys: list[str], args: list[int]) -> list[int]:
+        calls.append(len(keys))
+        return list(await script(keys=keys, args=args))
+
+    gcra._script = counted
+    results = await asyncio.gather(*(limiter.check(f"key-{i % 4}") for i in range(40)), return_exceptions=True)
+    assert calls == [40]  # all made before the loop turned: one call
+    for k in range(4):
+        mine = results[k::4]
+        assert sum(r is None for r in mine) == BURST
+        assert all(isinstance(r, RateLimited) for r in mine if r is not None)
+    # Alone, a check goes at once in a call of its own; made while that call is in flight, they go together.
+    calls.clear()
+    alone = asyncio.create_task(limiter.check("key-alone"))
+    await asyncio.sleep(0)
+    behind = [asyncio.create_task(limiter.check(f"key-behind-{i}")) for i in range(10)]
+    await asyncio.gather(alone, *behind)
+    assert calls == [1, 10]
+
+
+async def test_a_check_that_gives_up_leaves_the_shared_call_to_the_others(redis: Redis) -> None:
+    from runtime.ratelimit import RateLimit, RateLimiter
+
+    limiter = RateLimiter(redis, f"group-{uuid.uuid4().hex[:8]}", RateLimit(RATE, 100))
+    gcra = limiter._gcra
+    script, release = gcra._script, asyncio.Event()
+
+    async def slow(*, keys: list[str], args: list[int]) -> list[int]:
+        await release.wait()
+        return list(await script(keys=keys, args=args))
+
+    gcra._script = slow
+    first = asyncio.create_task(gcra.wait_us("a"))
+    await asyncio.sleep(0)
+    quitter = asyncio.create_task(gcra.wait_us("b"))
+    stayer = asyncio.create_task(gcra.wait_us("c"))
+    await asyncio.sleep(0.01)
+    quitter.cancel()
+    release.set()
+    assert await first == 0
+    assert await stayer == 0
+    assert quitter.cancelled()
+
+
+async def test_a_redis_error_reaches_every_check_of_the_call_and_they_fail_open() -> None:
+    from runtime.ratelimit import RateLimit, RateLimiter
+
+    broken = Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.5)
+    try:
+        limiter = RateLimiter(broken, "group-broken", RateLimit(RATE, 1))
+        results = await asyncio.gather(*(limiter.check("k") for _ in range(10)), return_exceptions=True)
+        assert results == [None] * 10  # no 429 and no error: Redis could not say, so they go through
+    finally:
+        await broken.aclose()
