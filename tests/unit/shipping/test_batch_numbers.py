@@ -48,8 +48,12 @@ async def test_asking_again_for_the_same_orders_answers_the_same_numbers() -> No
 
 async def test_any_other_refusal_fails_the_whole_part() -> None:
     api = FakeAllocationApi()
-    api.fail_next("allocate_batch", ServiceError("allocation", 503, "unavailable", "down"))
+    # A refusal that asking again cannot change (a transient one is asked again: test_shipping_batches).
+    api.fail_next("allocate_batch", ServiceError("allocation", 422, "validation_error", "bad carrier"))
     got = await allocate_numbers(api, SHOP, _plan("ZTO", 2))
     assert got.by_ref == {}
-    assert got.failures == {0: "allocation: unavailable: down", 1: "allocation: unavailable: down"}
+    assert got.failures == {
+        0: "allocation: validation_error: bad carrier",
+        1: "allocation: validation_error: bad carrier",
+    }
     assert api.calls == ["allocate_batch"]
