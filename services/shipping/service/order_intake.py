@@ -27,21 +27,31 @@ async def insert_paid(uow: UnitOfWork, values: dict[str, Any], note: str) -> boo
     (else now), is what a default ship-by counts from."""
     repo = OrderRepository(uow.session)
     order_id = new_id("ord")
-    values = dict(values)
-    paid_at = values.pop("paid_at", None) or datetime.now(UTC)
-    deadline = ship_by.ship_by(values["channel"], values.get("ship_by"), paid_at, get_settings())
-    if not await repo.insert_if_absent({**values, "ship_by": deadline, "id": order_id, "status": states.INITIAL}):
+    row = _with_deadline(values)
+    if not await repo.insert_if_absent({**row, "id": order_id, "status": states.INITIAL}):
         return False
     repo.add_event(states.created(order_id, note))
+    await _hold_if_unshippable(uow, repo, order_id, row)
+    return True
+
+
+def _with_deadline(values: dict[str, Any]) -> dict[str, Any]:
+    """The order's row with its ship-by time, counted from ``paid_at`` (taken out of the row; now when absent)."""
+    row = dict(values)
+    paid_at = row.pop("paid_at", None) or datetime.now(UTC)
+    row["ship_by"] = ship_by.ship_by(row["channel"], row.get("ship_by"), paid_at, get_settings())
+    return row
+
+
+async def _hold_if_unshippable(uow: UnitOfWork, repo: OrderRepository, order_id: str, row: dict[str, Any]) -> None:
     found = addresses.check_receiver(
-        values["receiver_state"], values["receiver_city"], values.get("receiver_district", ""), values["receiver_phone"]
+        row["receiver_state"], row["receiver_city"], row.get("receiver_district", ""), row["receiver_phone"]
     )
     if not found.ok:
         # Only a held order is read back: the common case costs the insert alone.
         order = await repo.get(order_id)
         assert order is not None
         await order_holds.hold(uow, order, found)
-    return True
 
 
 async def insert_paid_many(uow: UnitOfWork, rows: Sequence[tuple[dict[str, Any], str]]) -> set[str]:
@@ -51,14 +61,11 @@ async def insert_paid_many(uow: UnitOfWork, rows: Sequence[tuple[dict[str, Any],
     if not rows:
         return set()
     repo = OrderRepository(uow.session)
-    settings = get_settings()
     by_id: dict[str, tuple[dict[str, Any], str]] = {}
     inserts: list[dict[str, Any]] = []
     for values, note in rows:
         order_id = new_id("ord")
-        row = dict(values)
-        paid_at = row.pop("paid_at", None) or datetime.now(UTC)
-        row["ship_by"] = ship_by.ship_by(row["channel"], row.get("ship_by"), paid_at, settings)
+        row = _with_deadline(values)
         inserts.append({**row, "id": order_id, "status": states.INITIAL})
         by_id[order_id] = (row, note)
     # In (shop, external id) order: concurrent groups of overlapping orders wait, never deadlock.
@@ -66,14 +73,7 @@ async def insert_paid_many(uow: UnitOfWork, rows: Sequence[tuple[dict[str, Any],
     inserted = await repo.insert_many_if_absent(inserts)
     await repo.add_events([states.created(order_id, by_id[order_id][1]) for order_id in sorted(inserted)])
     for order_id in sorted(inserted):
-        row = by_id[order_id][0]
-        found = addresses.check_receiver(
-            row["receiver_state"], row["receiver_city"], row.get("receiver_district", ""), row["receiver_phone"]
-        )
-        if not found.ok:
-            order = await repo.get(order_id)
-            assert order is not None
-            await order_holds.hold(uow, order, found)
+        await _hold_if_unshippable(uow, repo, order_id, by_id[order_id][0])
     return {by_id[order_id][0]["external_id"] for order_id in inserted}
 
 
