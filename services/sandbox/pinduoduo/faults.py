@@ -18,6 +18,7 @@ METHODS = (
     "pdd.logistics.companies.get",
     "pdd.logistics.online.send",
     "pdd.order.upload.extra.logistics",
+    "pdd.order.number.list.increment.get",
 )
 GROUP = "pinduoduo"
 KEYS = frozenset({GROUP, *METHODS})

@@ -13,6 +13,16 @@ signed for). ``pdd.order.upload.extra.logistics`` (``order_sn``, ``extra_track_t
 ``extra_track_list`` JSON ``[{shipping_id, tracking_number}]``) → ``upload_extra_logistics_response``
 {success}: extra numbers for a shipped order, each checked as a tracking number is. A refusal about a number
 names it in sub_msg.
+
+``pdd.order.number.list.increment.get`` (查询订单增量; parameters and limits from the public SDKs' request
+models, e.g. niltor/open-pdd-net-sdk GetOrderNumberListIncrementRequestModel.cs, the pop SDK's
+PddOrderNumberListIncrementGetResponse): the mall's orders whose ``updated_at`` is within
+[``start_updated_at``, ``end_updated_at``] (unix seconds, at most 30 minutes apart), of ``order_status`` (1, 2, 3,
+5 全部) and ``refund_status`` (1-4, 5 全部), oldest update first, ``page`` (from 1) of ``page_size`` (1-100,
+default 100) → ``order_sn_increment_get_response`` {order_sn_list: [order_info...], total_count} or, with
+``use_has_next`` true, {order_sn_list, has_next}. Unconfirmed: both statuses required; an order not yet
+confirmed (未成交) is not listed as 待发货; the sandbox has no lucky (抽奖) or deposit (定金) orders, so
+``is_lucky_flag`` 2 and ``trade_type`` 1 list none; the span refusal is 10000 naming end_updated_at.
 """
 
 from __future__ import annotations
@@ -32,6 +42,11 @@ MAX_EXTRA_TRACKS = 20  # unconfirmed: the platform publishes no limit
 MAX_LIST_CHARS = 10_000
 FIRST_SEND, CHANGE = "1", "2"  # redelivery_type 首次发货, 修改发货
 EXTRA_TYPES = frozenset({1, 2, 3})  # extra_track_type 分包发货, 补发商品, 发放赠品
+MAX_INCREMENT_SPAN_S = 30 * 60
+MAX_PAGE_SIZE = 100
+ALL = 5  # order_status / refund_status 全部
+ORDER_STATUSES = frozenset({1, 2, 3, ALL})
+REFUND_STATUSES = frozenset({1, 2, 3, 4, ALL})
 
 
 def call(pdd: Pinduoduo, params: dict[str, str]) -> dict[str, Any]:
@@ -50,6 +65,8 @@ def call(pdd: Pinduoduo, params: dict[str, str]) -> dict[str, Any]:
         return {"order_info": _own_order(pdd, mall, order_sn(params)).order_info()}
     if method == "pdd.order.upload.extra.logistics":
         return _upload_extra(pdd, mall, params)
+    if method == "pdd.order.number.list.increment.get":
+        return _increment(pdd, mall, params)
     return _online_send(pdd, mall, params)
 
 
@@ -182,3 +199,57 @@ def _company(logistics_id: str) -> Company:
     if not company.available:
         raise PddError(errors.LOGISTICS_UNKNOWN, f"{company.name}当前不支持发货 (logistics_id not available)")
     return company
+
+
+def _int_param(params: dict[str, str], name: str, default: int | None, allowed: range | frozenset[int]) -> int:
+    """An integer parameter in ``allowed``; absent: ``default`` (None: required)."""
+    raw = params.get(name, "").strip()
+    if not raw:
+        if default is None:
+            raise parameter_error(name, f"{name}不能为空 ({name} is required)")
+        return default
+    if not raw.isdigit() or len(raw) > 12 or int(raw) not in allowed:
+        raise parameter_error(name, f"{name}取值错误 ({name} is out of range)")
+    return int(raw)
+
+
+def _increment(pdd: Pinduoduo, mall: Mall, params: dict[str, str]) -> dict[str, Any]:
+    seconds = range(0, 10**12)
+    start = _int_param(params, "start_updated_at", None, seconds)
+    end = _int_param(params, "end_updated_at", None, seconds)
+    if end < start:
+        raise parameter_error("end_updated_at", "结束时间不能早于开始时间 (end_updated_at is before start_updated_at)")
+    if end - start > MAX_INCREMENT_SPAN_S:
+        raise parameter_error("end_updated_at", "开始时间结束时间间距不超过30分钟 (at most 30 minutes apart)")
+    order_status = _int_param(params, "order_status", None, ORDER_STATUSES)
+    refund_status = _int_param(params, "refund_status", None, REFUND_STATUSES)
+    page = _int_param(params, "page", 1, range(1, 10**6))
+    page_size = _int_param(params, "page_size", MAX_PAGE_SIZE, range(1, MAX_PAGE_SIZE + 1))
+    lucky = _int_param(params, "is_lucky_flag", 0, range(0, 3))
+    trade_type = _int_param(params, "trade_type", 0, range(0, 2))
+    use_has_next = params.get("use_has_next", "").strip().lower() == "true"
+    matched: list[Order] = []
+    if lucky != 2 and trade_type == 0:  # no lucky or deposit orders here
+        for order in pdd.orders.values():
+            updated = int(order.updated or order.created)  # updated_at is to the second
+            if order.mall_id != mall.mall_id or not start <= updated <= end:
+                continue
+            if order_status != ALL and (
+                order.order_status != order_status
+                or (
+                    order.order_status is OrderStatus.AWAITING_SHIPMENT
+                    and order.confirm_status is not ConfirmStatus.CONFIRMED
+                )
+            ):
+                continue
+            if refund_status != ALL and order.refund_status != refund_status:
+                continue
+            matched.append(order)
+    matched.sort(key=lambda o: (o.updated or o.created, o.order_sn))
+    shown = matched[(page - 1) * page_size : page * page_size]
+    body: dict[str, Any] = {"order_sn_list": [o.order_info() for o in shown]}
+    if use_has_next:
+        body["has_next"] = page * page_size < len(matched)
+    else:
+        body["total_count"] = len(matched)
+    return body

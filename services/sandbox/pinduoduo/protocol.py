@@ -27,11 +27,19 @@ RESPONSE_KEYS = {
     "pdd.logistics.online.send": "logistics_online_send_response",
     # Not derivable from the method's name either (pdd-node-sdk PDD_ORDER_UPLOAD_EXTRA_LOGISTICS_RESPONSE_KEY).
     "pdd.order.upload.extra.logistics": "upload_extra_logistics_response",
+    # Nor this one (niltor/open-pdd-net-sdk GetOrderNumberListIncrementResponseModel).
+    "pdd.order.number.list.increment.get": "order_sn_increment_get_response",
 }
 assert set(RESPONSE_KEYS) == set(METHODS)
 # Methods acting for a mall need its access_token; the companies list needs none.
 TOKEN_METHODS = frozenset(
-    {"pdd.mall.info.get", "pdd.order.information.get", "pdd.logistics.online.send", "pdd.order.upload.extra.logistics"}
+    {
+        "pdd.mall.info.get",
+        "pdd.order.information.get",
+        "pdd.logistics.online.send",
+        "pdd.order.upload.extra.logistics",
+        "pdd.order.number.list.increment.get",
+    }
 )
 ORDER_SN = re.compile(r"\d{6}-\d{15}")
 MAX_PARAM_CHARS = 1000
