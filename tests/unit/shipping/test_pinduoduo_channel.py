@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qsl
 
 import httpx
@@ -24,7 +25,7 @@ from services.shipping.channels.base import (
     StoreAccess,
 )
 from services.shipping.channels.pinduoduo import errors, protocol
-from services.shipping.channels.pinduoduo.channel import PinduoduoChannel
+from services.shipping.channels.pinduoduo.channel import LIST_SLACK, PinduoduoChannel
 from services.shipping.channels.pinduoduo.client import PinduoduoClient
 from services.shipping.channels.pinduoduo.messages import message_sign
 
@@ -476,3 +477,108 @@ async def test_fetch_order_reads_every_number_and_the_ship_by_time(channel: Pind
     assert order.shipped_numbers == ("73100000000001", "73100000000002")
     assert order.ship_by is not None
     assert order.ship_by.isoformat() == "2023-11-30T10:00:00+08:00"
+
+
+def _row(sn: str) -> dict[str, object]:
+    return {**ORDER["order_info_get_response"]["order_info"], "order_sn": sn}
+
+
+def _listing(pages: dict[int, list[str]], total: int, seen: list[dict[str, str]]):
+    def handler(request: httpx.Request) -> httpx.Response:
+        params = dict(parse_qsl(request.content.decode()))
+        seen.append(params)
+        assert params["type"] == protocol.ORDER_INCREMENT
+        rows = [_row(sn) for sn in pages.get(int(params["page"]), [])]
+        return answer({"order_sn_increment_get_response": {"order_sn_list": rows, "total_count": total}})
+
+    return handler
+
+
+async def test_fetch_orders_lists_orders_awaiting_shipment_updated_since_the_earliest_message(
+    channel: PinduoduoChannel,
+) -> None:
+    seen: list[dict[str, str]] = []
+    received = datetime.now(UTC) - timedelta(seconds=5)
+    other = "231128-012345678909999"
+    async with respx.mock() as mock:
+        mock.post(URL).mock(side_effect=_listing({1: [other, ORDER_SN]}, 2, seen))
+        found = await channel.fetch_orders(STORE, {ORDER_SN: received, "231128-000000000000001": received})
+    assert list(found) == [ORDER_SN]  # an order not asked for is left; one not listed is the caller's
+    assert found[ORDER_SN].seller_id == STORE.seller_id  # order_info names no mall: the store's
+    [params] = seen
+    assert (params["order_status"], params["refund_status"], params["page"], params["page_size"]) == (
+        "1",
+        "5",
+        "1",
+        "100",
+    )
+    start, end = int(params["start_updated_at"]), int(params["end_updated_at"])
+    assert start == int((received - LIST_SLACK).timestamp())
+    assert abs(end - time.time()) <= 2
+
+
+async def test_fetch_orders_pages_from_the_last_backwards_and_stops_once_all_are_found(
+    channel: PinduoduoChannel,
+) -> None:
+    seen: list[dict[str, str]] = []
+    now = datetime.now(UTC)
+    wanted = {ORDER_SN: now, "231128-000000000000002": now}
+    pages = {1: [], 5: [ORDER_SN], 4: ["231128-000000000000002"], 3: ["231128-000000000000003"]}
+    async with respx.mock() as mock:
+        mock.post(URL).mock(side_effect=_listing(pages, 450, seen))
+        found = await channel.fetch_orders(STORE, wanted)
+    assert sorted(found) == sorted(wanted)
+    assert [p["page"] for p in seen] == ["1", "5", "4"]
+
+
+async def test_fetch_orders_lists_at_most_thirty_minutes_back(channel: PinduoduoChannel) -> None:
+    seen: list[dict[str, str]] = []
+    async with respx.mock() as mock:
+        mock.post(URL).mock(side_effect=_listing({}, 0, seen))
+        found = await channel.fetch_orders(STORE, {ORDER_SN: datetime.now(UTC) - timedelta(hours=2)})
+    assert found == {}
+    [params] = seen
+    assert int(params["end_updated_at"]) - int(params["start_updated_at"]) <= protocol.INCREMENT_SPAN_S
+
+
+async def test_fetch_orders_without_receipt_times_lists_nothing(channel: PinduoduoChannel) -> None:
+    with respx.mock(assert_all_called=False) as mock:
+        route = mock.post(URL)
+        assert await channel.fetch_orders(STORE, {ORDER_SN: None}) == {}
+    assert not route.called
+
+
+async def test_fetch_orders_errors_are_classified(channel: PinduoduoChannel) -> None:
+    async with respx.mock() as mock:
+        mock.post(URL).mock(return_value=error(errors.RATE_LIMITED))
+        with pytest.raises(ChannelError) as e:
+            await channel.fetch_orders(STORE, {ORDER_SN: datetime.now(UTC)})
+    assert e.value.refusal is Refusal.RETRY
+
+
+def test_a_message_is_stamped_with_when_it_was_received(channel: PinduoduoChannel) -> None:
+    body = json.dumps(
+        {
+            "id": 1,
+            "message": {
+                "type": "pdd_trade_TradeConfirmed",
+                "mallID": 171504183,
+                "content": json.dumps({"mall_id": 171504183, "tid": ORDER_SN}),
+            },
+        }
+    ).encode()
+    stamp = str(int(time.time()))
+    headers = {"X-Pdd-Client-Id": "pdd-client", "X-Pdd-Timestamp": stamp, "X-Pdd-Sign": ""}
+    headers["X-Pdd-Sign"] = message_sign("pdd-secret", stamp, body)
+    before = datetime.now(UTC)
+    message = channel.read_message(headers, body)
+    assert message.published is not None
+    assert before <= message.published <= datetime.now(UTC)
+
+
+def test_an_order_page_without_its_list_is_an_answer_we_cannot_read() -> None:
+    with pytest.raises(protocol.PddError) as e:
+        protocol.parse_order_page({"total_count": 3})
+    assert e.value.short_code == errors.NETWORK
+    rows, total, more = protocol.parse_order_page({"order_sn_list": [{"order_sn": ORDER_SN}, "junk"], "has_next": True})
+    assert (rows, total, more) == ([{"order_sn": ORDER_SN}], None, True)

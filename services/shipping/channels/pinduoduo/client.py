@@ -46,6 +46,32 @@ class PinduoduoClient:
     async def order(self, token: str, order_sn: str) -> ChannelOrder:
         return protocol.parse_order(await self.call(protocol.ORDER_INFO, token, order_sn=order_sn))
 
+    async def orders_updated(
+        self,
+        token: str,
+        start: datetime,
+        end: datetime,
+        page: int,
+        *,
+        order_status: int = protocol.AWAITING_SHIPMENT,
+        refund_status: int = protocol.ALL_STATUSES,
+        page_size: int = protocol.INCREMENT_PAGE_SIZE,
+        use_has_next: bool = False,
+    ) -> tuple[list[dict[str, Any]], int | None, bool | None]:
+        """One page of the mall's orders updated within [start, end] (``protocol.parse_order_page``)."""
+        body = await self.call(
+            protocol.ORDER_INCREMENT,
+            token,
+            start_updated_at=int(start.timestamp()),
+            end_updated_at=int(end.timestamp()),
+            order_status=order_status,
+            refund_status=refund_status,
+            page=page,
+            page_size=page_size,
+            use_has_next="true" if use_has_next else None,
+        )
+        return protocol.parse_order_page(body)
+
     async def companies(self) -> dict[int, str]:
         """``{logistics_id: code}`` from the platform, cached; the protocol's table when it cannot answer
         (not cached, so a later call asks again)."""

@@ -128,4 +128,8 @@ def verify_message(
         seller_id=str(mall_id),
         external_id=str(tid) if tid not in (None, "") else None,
         content=content,
+        # The frame says nothing we take as its publication time: when we received (verified) it stands in for
+        # it. A grouped read lists orders updated from a little before the earliest one (``channel``): an order
+        # is updated before its message is sent, so before we receive it.
+        published=now,
     )
