@@ -23,6 +23,9 @@ _ids = itertools.count(7_000_000_000 + secrets.randbelow(10**8) * 10)
 ZTO = 115
 ONLINE_SEND = "pdd.logistics.online.send"
 UPLOAD_EXTRA = "pdd.order.upload.extra.logistics"
+ORDER_INFO = "pdd.order.information.get"
+INCREMENT = "pdd.order.number.list.increment.get"
+BEIJING = 8 * 3600
 
 
 def pdd_sign(params: dict[str, str]) -> str:
@@ -74,6 +77,8 @@ class PddOrder:
     pay_time: str = ""  # the same form
     items: list[PddItem] = field(default_factory=lambda: [PddItem()])
     extra_tracks: list[ExtraTrack] = field(default_factory=list)
+    confirm_status: int = 1  # 0 未成交 (not paid, or its group not formed), 1 已成交, 2 已取消
+    updated_at: float = field(default_factory=time.time)  # unix seconds; shown as Beijing time
 
     @property
     def numbers(self) -> list[str]:
@@ -87,7 +92,8 @@ class PddOrder:
             "order_sn": self.order_sn,
             "order_status": self.order_status,
             "refund_status": self.refund_status,
-            "confirm_status": 1,
+            "confirm_status": self.confirm_status,
+            "updated_at": time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(self.updated_at + BEIJING)),
             "receiver_name": "王小二",
             "receiver_phone": "13800138000",
             "province": "广东省",
@@ -132,6 +138,11 @@ class FakePinduoduo:
     script: dict[str, list[Any]] = field(default_factory=dict)
     extra_script: dict[str, list[Any]] = field(default_factory=dict)
     used_numbers: dict[str, str] = field(default_factory=dict)  # tracking number (or extra one) -> order_sn
+    # pdd.order.number.list.increment.get: orders it leaves out (updated since, say) and how many of its
+    # next calls (pdd.order.information.get's: ``info_failures``) answer 52103 (service unavailable).
+    unlisted: set[str] = field(default_factory=set)
+    list_failures: int = 0
+    info_failures: int = 0
 
     def add_mall(self) -> tuple[int, str]:
         mall_id, token = next(_ids), secrets.token_hex(16)
@@ -193,10 +204,15 @@ class FakePinduoduo:
             return _error(10019, "access_token expired")
         if method == "pdd.mall.info.get":
             return httpx.Response(200, json={"mall_info_get_response": {"mall_id": mall_id, "mall_name": "拼多多小店"}})
+        if method == INCREMENT:
+            return self._increment(mall_id, params)
+        if method == ORDER_INFO and self.info_failures > 0:
+            self.info_failures -= 1
+            return _error(52103, "服务暂时不可用，请稍后重试")
         order = self.orders.get(params.get("order_sn", ""))
         if order is None or order.mall_id != mall_id:
             return _error(50001, "order not found")
-        if method == "pdd.order.information.get":
+        if method == ORDER_INFO:
             return httpx.Response(200, json={"order_info_get_response": {"order_info": order.info()}})
         if method == ONLINE_SEND:
             return self._scripted(self.script, order, params, self._online_send, "logistics_online_send_response")
@@ -205,6 +221,46 @@ class FakePinduoduo:
                 self.extra_script, order, params, self._upload_extra, "upload_extra_logistics_response"
             )
         return _error(10000, "unknown type")
+
+    def listed(self) -> list[dict[str, str]]:
+        """The pdd.order.number.list.increment.get calls, in order."""
+        return [c for c in self.calls if c.get("type") == INCREMENT]
+
+    def _increment(self, mall_id: int, params: dict[str, str]) -> httpx.Response:
+        """Orders of the mall updated within [start_updated_at, end_updated_at] (at most 30 min apart) of the
+        order_status and refund_status asked (5: any), oldest update first, a page of page_size (1-100)."""
+        if self.list_failures > 0:
+            self.list_failures -= 1
+            return _error(52103, "服务暂时不可用，请稍后重试")
+        try:
+            start, end = int(params["start_updated_at"]), int(params["end_updated_at"])
+            order_status, refund_status = int(params["order_status"]), int(params["refund_status"])
+            page, size = int(params.get("page", "1")), int(params.get("page_size", "100"))
+        except (KeyError, ValueError):
+            return _error(10000, "参数错误")
+        if not 0 <= end - start <= 1800:
+            return _error(10000, "开始时间结束时间间距不超过30分钟")
+        if page < 1 or not 1 <= size <= 100:
+            return _error(10000, "参数错误:page_size")
+        matched = sorted(
+            (
+                o
+                for o in self.orders.values()
+                if o.mall_id == mall_id
+                and o.order_sn not in self.unlisted
+                and start <= int(o.updated_at) <= end
+                and order_status in (5, o.order_status)
+                and refund_status in (5, o.refund_status)
+            ),
+            key=lambda o: (o.updated_at, o.order_sn),
+        )
+        rows = [o.info() for o in matched[(page - 1) * size : page * size]]
+        body: dict[str, Any] = {"order_sn_list": rows, "request_id": "r"}
+        if params.get("use_has_next") == "true":
+            body["has_next"] = page * size < len(matched)
+        else:
+            body["total_count"] = len(matched)
+        return httpx.Response(200, json={"order_sn_increment_get_response": body})
 
     def _scripted(
         self,
@@ -252,6 +308,7 @@ class FakePinduoduo:
             raise _Refused(50003, f"订单售后中或已退款，不能发货 (refund_status {order.refund_status})")
         self._check_number(order, number)
         order.order_status, order.tracking_number, order.logistics_id = 2, number, logistics_id
+        order.updated_at = time.time()
         self.used_numbers[number] = order.order_sn
         return {"is_success": True}
 
