@@ -522,8 +522,8 @@ async def test_fetch_orders_pages_from_the_last_backwards_and_stops_once_all_are
 ) -> None:
     seen: list[dict[str, str]] = []
     now = datetime.now(UTC)
-    wanted = {ORDER_SN: now, "231128-000000000000002": now}
-    pages = {1: [], 5: [ORDER_SN], 4: ["231128-000000000000002"], 3: ["231128-000000000000003"]}
+    wanted = {ORDER_SN: now, "231128-000000000000002": now, "231128-000000000000003": now}
+    pages = {1: ["231128-000000000000003"], 5: [ORDER_SN], 4: ["231128-000000000000002"], 3: ["231128-0000004"]}
     async with respx.mock() as mock:
         mock.post(URL).mock(side_effect=_listing(pages, 450, seen))
         found = await channel.fetch_orders(STORE, wanted)
@@ -535,24 +535,38 @@ async def test_fetch_orders_lists_at_most_thirty_minutes_back(channel: Pinduoduo
     seen: list[dict[str, str]] = []
     async with respx.mock() as mock:
         mock.post(URL).mock(side_effect=_listing({}, 0, seen))
-        found = await channel.fetch_orders(STORE, {ORDER_SN: datetime.now(UTC) - timedelta(hours=2)})
+        long_ago = datetime.now(UTC) - timedelta(hours=2)
+        found = await channel.fetch_orders(STORE, {ORDER_SN: long_ago, "231128-000000000000002": long_ago})
     assert found == {}
     [params] = seen
     assert int(params["end_updated_at"]) - int(params["start_updated_at"]) <= protocol.INCREMENT_SPAN_S
 
 
-async def test_fetch_orders_without_receipt_times_lists_nothing(channel: PinduoduoChannel) -> None:
+async def test_fetch_orders_lists_nothing_for_one_order_or_without_receipt_times(channel: PinduoduoChannel) -> None:
     with respx.mock(assert_all_called=False) as mock:
         route = mock.post(URL)
-        assert await channel.fetch_orders(STORE, {ORDER_SN: None}) == {}
+        assert await channel.fetch_orders(STORE, {ORDER_SN: None, "231128-000000000000002": None}) == {}
+        assert await channel.fetch_orders(STORE, {ORDER_SN: datetime.now(UTC)}) == {}
     assert not route.called
+
+
+async def test_fetch_orders_reads_no_more_pages_than_orders_asked_for(channel: PinduoduoChannel) -> None:
+    seen: list[dict[str, str]] = []
+    now = datetime.now(UTC)
+    async with respx.mock() as mock:
+        mock.post(URL).mock(side_effect=_listing({}, 5000, seen))
+        found = await channel.fetch_orders(STORE, {ORDER_SN: now, "231128-000000000000002": now})
+    assert found == {}
+    assert [p["page"] for p in seen] == ["1", "50"]
 
 
 async def test_fetch_orders_errors_are_classified(channel: PinduoduoChannel) -> None:
     async with respx.mock() as mock:
         mock.post(URL).mock(return_value=error(errors.RATE_LIMITED))
         with pytest.raises(ChannelError) as e:
-            await channel.fetch_orders(STORE, {ORDER_SN: datetime.now(UTC)})
+            await channel.fetch_orders(
+                STORE, {ORDER_SN: datetime.now(UTC), "231128-000000000000002": datetime.now(UTC)}
+            )
     assert e.value.refusal is Refusal.RETRY
 
 

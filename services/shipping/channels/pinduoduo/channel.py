@@ -125,11 +125,12 @@ class PinduoduoChannel:
         (Pinduoduo's frame gives no publication time we take): the list is read after every one of them, so
         it bears each out as a read on arrival would. Pages from the last backwards, as the docs advise (an
         order updated meanwhile leaves the window; read this way, none is skipped), at most ``LIST_PAGES``
-        pages, and stops once every order asked for is found. Orders not listed (older than the window or than
+        pages and no more than the orders asked for, and stops once every one is found. A single order is not
+        listed: it is the caller's to read. Orders not listed (older than the window or than
         30 minutes, another status, on pages not read) are the caller's to read one by one."""
         wanted = {tid for tid, when in published.items() if when is not None}
-        if not wanted:
-            return {}
+        if len(wanted) < 2:
+            return {}  # one order: its own read is one call, and exact
         now = datetime.now(UTC)
         earliest = min(when for when in published.values() if when is not None)
         # At most 30 minutes back (the call's span): older orders are read one by one.
@@ -150,7 +151,9 @@ class PinduoduoChannel:
         # the orders of messages just received were updated last, so they are on the last pages.
         total = await page(1) or 0
         last = -(-total // protocol.INCREMENT_PAGE_SIZE)
-        for number in range(last, max(1, last - LIST_PAGES + 1), -1):
+        # No more calls than reading each order would take (a busy mall's minute can fill many pages).
+        budget = min(LIST_PAGES, len(wanted))
+        for number in range(last, max(1, last - budget + 1), -1):
             if wanted <= found.keys():
                 break
             await page(number)
