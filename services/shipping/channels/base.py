@@ -170,8 +170,8 @@ class ChannelMessage:
     seller_id: str
     external_id: str | None
     content: dict[str, Any]
-    # When the channel published it, as it says (Taobao's pub_time); what a grouped read of the orders of
-    # several messages lists around. None when it did not say.
+    # When the channel published it (Taobao's pub_time), or, for Pinduoduo, when we received it; what a grouped
+    # read of the orders of several messages lists around. None when neither is known.
     published: datetime | None = None
 
 
