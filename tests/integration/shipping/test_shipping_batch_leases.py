@@ -188,7 +188,9 @@ async def test_the_sweep_starts_a_runner_per_abandoned_chunk(
         claims = [await _claim(res, batch["id"], 0.3) for _ in range(3)]
         assert all(claims)
         await asyncio.sleep(0.5)
-        assert await resume_batches(ctx) == 3
+        # The count includes any stuck shipment of other tests sharing the database; this batch's runners are
+        # the queued jobs counted below.
+        assert await resume_batches(ctx) >= 3
     queued = await redis.zrange("arq:shipping", 0, -1)
     assert len([j for j in queued if j.decode().startswith(f"resume-{batch['id']}-")]) == 3
     await world.run_jobs()
