@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
+from starlette.exceptions import HTTPException
 
 from services.tracking import metrics
 from services.tracking.domain.states import PushOutcome
@@ -73,7 +74,11 @@ async def receive_kuaidi100_push(request: Request) -> Response:
 async def handle_push(request: Request) -> Response:
     content_type = request.headers.get("content-type", "")
     if content_type.startswith("multipart/"):
-        form: dict[str, Any] = dict(await request.form())
+        try:
+            form: dict[str, Any] = dict(await request.form())
+        except HTTPException as exc:  # no boundary, a broken part: Starlette's 400, answered in the push's shape
+            metrics.INGEST_UNREADABLE.inc()
+            return _refuse("400", f"the form is not readable: {exc.detail}")
     else:
         form = parse_form(await request.body())
     param, sign = form.get("param"), form.get("sign")

@@ -164,6 +164,17 @@ async def test_a_multipart_push_is_served_by_the_documented_handler(tracking: Tr
     assert (await tracking.client.post("/webhooks/tracking/kuaidi100", files=files)).json() == ACK
 
 
+async def test_a_multipart_push_without_a_boundary_is_refused_in_the_push_answer_shape(tracking: TrackingApp) -> None:
+    """Found by the fuzz suite: Starlette's own 400 escaped the bare endpoint as a 500."""
+    answer = await tracking.client.post(
+        "/webhooks/tracking/kuaidi100", content=b"param=x&sign=y", headers={"content-type": "multipart/form-data"}
+    )
+    assert answer.status_code == 400
+    body = answer.json()
+    assert (body["result"], body["returnCode"]) == (False, "400")
+    assert "not readable" in body["message"]
+
+
 async def test_an_oversized_push_gets_413_in_the_error_shape(tracking: TrackingApp) -> None:
     limit = tracking.runtime.settings.max_body_bytes
     body = b"param=" + b"x" * limit
