@@ -56,7 +56,7 @@ from pathlib import Path
 
 import httpx
 
-from bench.common import BenchDb, heading, row
+from bench.common import BenchDb, heading, production_leases, row
 from bench.cpu import measure
 from bench.loadgen import build_request, run_requests
 from services.sandbox.settings import SandboxSettings
@@ -413,10 +413,7 @@ def run(db: BenchDb) -> dict[str, Figures]:
     from tests.support import base_redis_url, empty_redis_db
 
     env = {
-        # Production leases and sweeps, as the shipping bench runs them.
-        "SHIPPING_BATCH_LEASE_S": "60",
-        "SHIPPING_BATCH_SWEEP_S": "5",
-        "SHIPPING_CONFIRM_LEASE_S": "60",
+        **production_leases(),
         # Both marketplaces' messages on one footing (see the module's docstring).
         "SANDBOX_PINDUODUO_MESSAGE_CONCURRENCY": str(OWN_CONNECTIONS),
         "SANDBOX_PINDUODUO_MESSAGE_REDELIVERY_S": E2E_ENV["SANDBOX_MESSAGE_REDELIVERY_S"],

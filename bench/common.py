@@ -47,3 +47,13 @@ def stop_cleanly_on_sigterm() -> None:
     and drop its database. Python's default SIGTERM ends at once, leaving its servers and workers running
     with their parent gone (found: a stopped bench's workers took the next run's jobs)."""
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
+
+
+def production_leases() -> dict[str, str]:
+    """Shipping's lease and sweep settings at their production defaults, as environment for the processes a
+    bench starts (the e2e harness's are short so that crash tests run fast)."""
+    from services.shipping.settings import ShippingSettings
+
+    fields = ShippingSettings.model_fields
+    names = ("batch_lease_s", "batch_sweep_s", "confirm_lease_s")
+    return {f"SHIPPING_{n.upper()}": str(fields[n].default) for n in names}

@@ -19,11 +19,10 @@ from typing import Any
 
 import httpx
 
-from bench.common import BenchDb, heading, row
+from bench.common import BenchDb, heading, production_leases, row
 from bench.cpu import RUNS, measure
 from services.shipping import labels, zpl
 from services.shipping.models.base import LabelSize
-from services.shipping.settings import ShippingSettings
 from tests.e2e.harness import Harness, Shop
 from tests.label_support import SAMPLE_LABEL
 
@@ -291,12 +290,7 @@ def run_batch(db: BenchDb) -> dict[str, float]:
     heading(f"shipping: {orders:,}-order batch end to end (real processes, sandbox marketplace), {runs} runs")
     from tests.support import base_redis_url, empty_redis_db
 
-    # Production leases and sweeps (the e2e ones are short so that crash tests run fast).
-    defaults = ShippingSettings.model_fields
-    production = {
-        f"SHIPPING_{name.upper()}": str(defaults[name].default)
-        for name in ("batch_lease_s", "batch_sweep_s", "confirm_lease_s")
-    }
+    production = production_leases()
     with empty_redis_db(base_redis_url()) as redis_url:
         h = Harness(db.url, redis_url, Path(tempfile.mkdtemp(prefix="waybill-bench-")), extra_env=production)
         h.start(timeout=300)  # a loaded machine can take a while to start seven processes

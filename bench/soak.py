@@ -33,7 +33,7 @@ from typing import Any
 import httpx
 import psutil
 
-from bench.common import BenchDb, bench_database, drop, heading, row, stop_cleanly_on_sigterm
+from bench.common import BenchDb, bench_database, drop, heading, production_leases, row, stop_cleanly_on_sigterm
 from bench.loadgen import _read_response, build_request
 from tests.e2e.harness import Harness, Shop, wait_for
 from tests.support import base_redis_url, empty_redis_db
@@ -308,7 +308,7 @@ async def _soak(h: Harness) -> dict[str, float]:
 def main() -> int:
     stop_cleanly_on_sigterm()
     db: BenchDb = bench_database("soak")
-    production = {"SHIPPING_BATCH_LEASE_S": "60", "SHIPPING_BATCH_SWEEP_S": "5", "SHIPPING_CONFIRM_LEASE_S": "60"}
+    production = production_leases()
     try:
         with empty_redis_db(base_redis_url()) as redis_url:
             h = Harness(db.url, redis_url, Path(tempfile.mkdtemp(prefix="waybill-soak-")), extra_env=production)

@@ -338,7 +338,7 @@ async def outboxes_drained(s: FaultSystem, _: httpx.AsyncClient) -> list[str]:
 
 async def outboxes_drained_but_finished_batch_runs(s: FaultSystem, http: httpx.AsyncClient) -> list[str]:
     """As outboxes_drained, except process_batch jobs of batches already finished. A SIGKILLed worker's
-    running jobs stay "in progress" in arq until job_timeout + 10 s (3,610 s in shipping) and only then run
+    running jobs stay "in progress" in arq until job_timeout + 10 s (610 s in shipping) and only then run
     again and leave the outbox; the batch resume cron finishes their batch long before, so what they would
     do is already done. The scenario reports how many there were."""
     problems = [p for p in await outboxes_drained(s, http) if "process_batch" not in p]
