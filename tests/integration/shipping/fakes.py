@@ -68,6 +68,13 @@ RESENDABLE = frozenset({"SELLER_CONSIGNED_PART", "WAIT_BUYER_CONFIRM_GOODS"})
 _TITLES = ("保温杯", "茶叶", "茶盘", "茶杯", "杯垫")
 
 
+def _remote_error(sub_code: str) -> httpx.Response:
+    """TOP's answer to a call the platform could not serve (code 15), with its sub_code."""
+    return httpx.Response(
+        200, json={"error_response": {"code": 15, "msg": "Remote service error", "sub_code": sub_code}}
+    )
+
+
 class _Refused(Exception):
     """A refusal, raised by a method's checks: its error_response body."""
 
@@ -280,29 +287,17 @@ class FakeMarketplace:
         if method == "taobao.trade.fullinfo.get":
             if self.fullinfo_failures > 0:
                 self.fullinfo_failures -= 1
-                return httpx.Response(
-                    200,
-                    json={"error_response": {"code": 15, "msg": "Remote service error",
-                                             "sub_code": "isp.top-remote-service-unavailable"}},
-                )  # fmt: skip
+                return _remote_error("isp.top-remote-service-unavailable")
             trade = self.trades.get(params["tid"])
             if trade is None or trade.seller_nick != nick:
-                return httpx.Response(
-                    200,
-                    json={"error_response": {"code": 15, "msg": "Remote service error",
-                                             "sub_code": "isv.trade-not-exist"}},
-                )  # fmt: skip
+                return _remote_error("isv.trade-not-exist")
             return httpx.Response(200, json={"trade_fullinfo_get_response": {"trade": trade.top(), "request_id": "x"}})
         if method == "taobao.trades.sold.increment.get":
             return self._sold_increment(nick, params)
         if method == "taobao.user.seller.get":
             if self.seller_check_failures > 0:
                 self.seller_check_failures -= 1
-                return httpx.Response(
-                    200,
-                    json={"error_response": {"code": 15, "msg": "Remote service error",
-                                             "sub_code": "isp.top-remote-service-unavailable"}},
-                )  # fmt: skip
+                return _remote_error("isp.top-remote-service-unavailable")
             if nick is None:
                 return httpx.Response(
                     200,
@@ -326,11 +321,7 @@ class FakeMarketplace:
         """The seller's trades in ``status`` (every one: the fake keeps no modification times), a page of them."""
         if self.list_failures > 0:
             self.list_failures -= 1
-            return httpx.Response(
-                200,
-                json={"error_response": {"code": 15, "msg": "Remote service error",
-                                         "sub_code": "isp.top-remote-service-unavailable"}},
-            )  # fmt: skip
+            return _remote_error("isp.top-remote-service-unavailable")
         if nick is None:
             return httpx.Response(200, json={"error_response": {"code": 27, "msg": "Invalid session"}})
         found = [
